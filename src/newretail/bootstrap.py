@@ -1,0 +1,38 @@
+"""Builds what every entrypoint needs: settings, the operational store and the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from newretail.core.database import create_db_engine, make_session_factory
+from newretail.core.settings import Settings
+from newretail.warehouse.connection import Warehouse
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    warehouse: Warehouse
+
+    def close(self) -> None:
+        self.warehouse.close()
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None) -> Container:
+    """Connect to the configured stores (the warehouse opens on first use)."""
+    settings = settings or Settings()
+    if settings.is_embedded or settings.resolved_warehouse_url.startswith("duckdb"):
+        settings.ensure_data_dir()
+    engine = create_db_engine(settings.resolved_database_url)
+    return Container(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        warehouse=Warehouse(settings.resolved_warehouse_url),
+    )

@@ -1,0 +1,131 @@
+"""The `newretail` command: operator commands of every domain, the server and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from newretail.bootstrap import bootstrap
+from newretail.core import migrate
+from newretail.core.cli import domain_errors, emit, out, set_overrides, state
+from newretail.core.database import session_scope
+from newretail.demo import seed_demo
+from newretail.main import create_app
+from newretail.tenancy import cli as tenancy_cli
+
+app = typer.Typer(
+    help="NewRetail: one business across online shops and offline stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Operational store schema", no_args_is_help=True)
+app.add_typer(tenancy_cli.org_app, name="org")
+app.add_typer(tenancy_cli.brand_app, name="brand")
+app.add_typer(tenancy_cli.store_app, name="store")
+app.add_typer(tenancy_cli.source_app, name="source")
+app.add_typer(tenancy_cli.user_app, name="user")
+app.add_typer(tenancy_cli.api_key_app, name="api-key")
+app.add_typer(db_app, name="db")
+
+Host = Annotated[str, typer.Option(help="Address to listen on")]
+Port = Annotated[int, typer.Option(help="Port to listen on")]
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Embedded data dir [env NEWRETAIL_DATA_DIR]")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Operational store URL [env NEWRETAIL_DATABASE_URL]")
+    ] = None,
+    warehouse_url: Annotated[
+        str | None, typer.Option(help="Warehouse URL [env NEWRETAIL_WAREHOUSE_URL]")
+    ] = None,
+) -> None:
+    """Options here apply to every command: `newretail --data-dir DIR org create ACME`."""
+    set_overrides(ctx, data_dir, database_url, warehouse_url)
+
+
+@db_app.command("upgrade")
+@domain_errors
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Apply the schema migrations to the operational store."""
+    container = bootstrap(state(ctx).settings())
+    try:
+        before = migrate.current_revision(container.engine)
+        migrate.upgrade(container.engine, revision)
+        after = migrate.current_revision(container.engine)
+    finally:
+        container.close()
+    emit({"from": before, "to": after}, as_json, lambda: out.print(f"schema: {before} -> {after}"))
+
+
+def _serve(ctx: typer.Context, host: str, port: int, demo: bool) -> None:
+    settings = state(ctx).settings(demo=demo) if demo else state(ctx).settings()
+    container = bootstrap(settings)
+    if settings.is_embedded:
+        migrate.upgrade(container.engine)
+    elif not migrate.is_current(container.engine):
+        container.close()
+        raise typer.BadParameter("the schema is not current; run `newretail db upgrade`")
+    uvicorn.run(create_app(container=container), host=host, port=port, log_level="info")
+
+
+@app.command()
+@domain_errors
+def serve(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Serve the API and the console (upgrades an embedded store first)."""
+    _serve(ctx, host, port, demo=False)
+
+
+@app.command()
+@domain_errors
+def demo(
+    ctx: typer.Context,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Seed the demo organisation on the embedded store, then serve it."""
+    settings = state(ctx).settings(demo=True)
+    container = bootstrap(settings)
+    try:
+        migrate.upgrade(container.engine)
+        with session_scope(container.sessions) as session:
+            credentials = seed_demo(session)
+    finally:
+        container.close()
+    url = f"http://{host}:{port}/console"
+    data = {
+        "organization_id": credentials.organization_id,
+        "console": url,
+        "email": credentials.email,
+        "password": credentials.password,
+        "api_key": credentials.api_key,
+        "seeded": credentials.created,
+    }
+
+    def human() -> None:
+        out.rule("NewRetail demo")
+        out.print(f"Console:  [bold]{url}[/bold]")
+        out.print(f"Login:    [bold]{credentials.email}[/bold] / [bold]{credentials.password}[/bold]")
+        out.print(f"API key:  [bold]{credentials.api_key}[/bold]  (docs: http://{host}:{port}/docs)")
+        out.rule()
+
+    emit(data, as_json, human)
+    if serve_after:
+        _serve(ctx, host, port, demo=True)
+
+
+def main() -> None:
+    app()

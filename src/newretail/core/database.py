@@ -1,0 +1,183 @@
+"""Operational store: engines, sessions, the declarative base and the organisation scope.
+
+Every ORM query on a tenant-owned model is filtered by the session's organisation
+(`scope_session`), so isolation is enforced in one place instead of left to each query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    ForeignKey,
+    MetaData,
+    Uuid,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORG_KEY = "organization_id"
+UNSCOPED_KEY = "unscoped"
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns aware datetimes (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TenantMixin:
+    """A row that belongs to exactly one organisation."""
+
+    @declared_attr
+    def organization_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+        return mapped_column(
+            Uuid, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine with SQLite in WAL mode and foreign keys on, or a pooled PostgreSQL one."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy emit BEGIN itself so that writers take the lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that refuse unscoped tenant queries (see `scope_session`)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
+
+
+def scope_session(session: Session, organization_id: uuid.UUID | None) -> Session:
+    """Bind the session to one organisation; None marks an operator (CLI) session."""
+    if organization_id is None:
+        session.info[UNSCOPED_KEY] = True
+        session.info.pop(ORG_KEY, None)
+    else:
+        session.info[ORG_KEY] = organization_id
+        session.info.pop(UNSCOPED_KEY, None)
+    return session
+
+
+class UnscopedQuery(RuntimeError):
+    """A tenant-owned table was queried from a session bound to no organisation."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_organisation_filter(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("include_all_organizations", False):
+        return
+    if state.is_relationship_load or state.is_column_load:
+        return  # the parent row was already filtered
+    org_id = state.session.info.get(ORG_KEY)
+    if org_id is None:
+        if state.session.info.get(UNSCOPED_KEY):
+            return
+        touched = [
+            m.entity
+            for m in state.all_mappers
+            if isinstance(m.entity, type) and issubclass(m.entity, TenantMixin)
+        ]
+        if touched:
+            raise UnscopedQuery(f"query on {touched[0].__name__} from a session with no scope")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantMixin,
+            lambda cls: cls.organization_id == org_id,
+            include_aliases=True,
+        )
+    )
+
+
+@contextmanager
+def session_scope(
+    factory: sessionmaker[Session], organization_id: uuid.UUID | None = None
+) -> Iterator[Session]:
+    """One transaction for a CLI command or worker: commit on success, roll back on error."""
+    session = scope_session(factory(), organization_id)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,168 @@
+"""HTTP plumbing shared by the API and the console: error mapping, body limit, metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from newretail.core.errors import ErrorCode, NewRetailError
+
+
+def problem(status: int, code: str, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    """The one error body of the API: {"code", "message", "field"}."""
+    body: dict[str, Any] = {"code": code, "message": message, "field": field, **extra}
+    return JSONResponse(body, status_code=status)
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    details = [
+        {"field": _field_path(e.get("loc", ())), "reason": e.get("msg", ""), "type": e.get("type")}
+        for e in errors
+    ]
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return problem(400, ErrorCode.MALFORMED_JSON, "the body is not valid JSON", "body",
+                       errors=details)
+    message = f"{details[0]['field']}: {details[0]['reason']}" if details else "invalid input"
+    return problem(422, ErrorCode.INVALID_INPUT, message,
+                   details[0]["field"] if details else None, errors=details)
+
+
+def install_error_handlers(app: FastAPI, on_domain_error: Any = None) -> None:
+    """Map domain errors, validation errors and HTTP errors to problem details."""
+
+    @app.exception_handler(NewRetailError)
+    async def _domain(request: Request, exc: NewRetailError) -> Response:
+        if on_domain_error is not None:
+            rendered = on_domain_error(request, exc)
+            if rendered is not None:
+                return rendered  # type: ignore[no-any-return]
+        return problem(exc.status_code, str(exc.code), exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return validation_problem(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {
+            404: ErrorCode.NOT_FOUND,
+            405: ErrorCode.METHOD_NOT_ALLOWED,
+            413: ErrorCode.BODY_TOO_LARGE,
+        }.get(exc.status_code, ErrorCode.INVALID_INPUT)
+        return problem(exc.status_code, code, str(exc.detail), None)
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+        exceeded = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:  # whatever the app answers to the cut-off body is replaced
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        if exceeded:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413, ErrorCode.BODY_TOO_LARGE, f"the body is over {self.max_bytes} bytes", "body"
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class Metrics:
+    """Prometheus counters and latency histograms per route template."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "newretail_http_requests_total",
+            "HTTP requests by method, route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "newretail_http_request_seconds",
+            "HTTP request latency by route",
+            ["method", "route"],
+            registry=self.registry,
+        )
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], template).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,59 @@
+"""Message catalogues (en, zh-CN) and locale negotiation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+LOCALES = ("en", "zh-CN")
+DEFAULT_LOCALE = "en"
+
+Translate = Callable[..., str]
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    path = files("newretail") / "core" / "locales" / f"{locale}.json"
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def translator(locale: str) -> Translate:
+    """A `t(key, **values)` function for one locale; unknown keys fall back to English."""
+    messages = catalogue(locale if locale in LOCALES else DEFAULT_LOCALE)
+    fallback = catalogue(DEFAULT_LOCALE)
+
+    def translate(key: str, **values: Any) -> str:
+        text = messages.get(key) or fallback.get(key) or key
+        return text.format(**values) if values else text
+
+    return translate
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick a supported locale from an Accept-Language header (highest q first)."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for parameter in pieces[1:]:
+            name, _, value = parameter.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag:
+            ranked.append((-quality, position, tag))
+    for _, _, tag in sorted(ranked):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE

@@ -1,0 +1,96 @@
+"""Settings from the environment (`NEWRETAIL_*`), with the embedded default under ./.newretail/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newretail.core.errors import ConfigurationError
+
+SECRET_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    """Everything NewRetail reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWRETAIL_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path(".newretail"), description="Embedded data directory")
+    database_url: str | None = Field(
+        default=None, description="Operational store; default SQLite file in the data dir"
+    )
+    warehouse_url: str | None = Field(
+        default=None, description="Warehouse; default DuckDB file in the data dir"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs console sessions; required outside the demo"
+    )
+    demo: bool = Field(default=False, description="Embedded demo mode (make run)")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    session_hours: int = Field(default=12, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    default_page_size: int = Field(default=50, ge=1, le=500)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The operational store URL, defaulting to SQLite in the data dir."""
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'newretail.sqlite3').resolve()}"
+
+    @cached_property
+    def resolved_warehouse_url(self) -> str:
+        """The warehouse URL, defaulting to a DuckDB file in the data dir."""
+        if self.warehouse_url:
+            return self.warehouse_url
+        return f"duckdb://{(self.data_dir / 'warehouse.duckdb').resolve()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when the operational store is the embedded SQLite file."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> None:
+        """Create the data directory (owner-only) if it is missing."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def session_secret(self) -> str:
+        """The key that signs session cookies.
+
+        Outside demo mode it must be set explicitly; the demo keeps a random one in the
+        data dir so that logins survive a restart.
+        """
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ConfigurationError(
+                    "NEWRETAIL_SECRET_KEY must be at least 32 characters", field="secret_key"
+                )
+            return value
+        if not self.demo:
+            raise ConfigurationError(
+                "NEWRETAIL_SECRET_KEY is not set; set it (32+ random characters) "
+                "or run the embedded demo with `newretail demo`",
+                field="secret_key",
+            )
+        self.ensure_data_dir()
+        path = self.data_dir / SECRET_FILE
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            os.chmod(path, 0o600)
+        return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain postgresql:// URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url

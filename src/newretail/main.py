@@ -1,0 +1,55 @@
+"""The ASGI application: API, console and operational endpoints in one process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from newretail import __version__
+from newretail.api import mount_api
+from newretail.bootstrap import Container, bootstrap
+from newretail.console.web import mount_console, render_console_error
+from newretail.core.http import (
+    BodyLimitMiddleware,
+    Metrics,
+    MetricsMiddleware,
+    install_error_handlers,
+)
+from newretail.core.settings import Settings
+
+API_DESCRIPTION = """
+NewRetail joins a brand's online shops and offline stores into one business.
+
+Authenticate with `Authorization: Bearer <API key>`. Errors answer
+`{"code": "...", "message": "...", "field": "..."}` with a 4xx status.
+Lists take `limit` (1–500, default 50) and `cursor` (the previous page's `next_cursor`).
+"""
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    """Build the app on the given settings (or a ready container, in tests)."""
+    container = container or bootstrap(settings)
+    container.settings.session_secret()  # refuse to start without a secret outside the demo
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container.warehouse.connection()  # the server owns the embedded warehouse
+        yield
+        container.close()
+
+    app = FastAPI(
+        title="NewRetail",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    metrics = Metrics()
+    install_error_handlers(app, on_domain_error=render_console_error)
+    mount_api(app, metrics)
+    mount_console(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

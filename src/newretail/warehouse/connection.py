@@ -1,0 +1,89 @@
+"""The analytics warehouse behind Ibis: DuckDB by default, PostgreSQL for one server.
+
+The embedded DuckDB file admits one process at a time, so the server owns it while it runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from newretail.core.errors import Unavailable
+
+EVENT_TABLE = "event"
+
+# One row per touchpoint or commerce fact (issue 4 fills it; the Data Bank reads it).
+EVENT_SCHEMA = ibis.schema(
+    {
+        "organization_id": dt.string,
+        "message_id": dt.string,
+        "type": dt.string,
+        "ts": dt.Timestamp(timezone="UTC"),
+        "received_at": dt.Timestamp(timezone="UTC"),
+        "brand_id": dt.String(nullable=True),
+        "store_id": dt.String(nullable=True),
+        "channel": dt.String(nullable=True),
+        "member_id": dt.String(nullable=True),
+        "anonymous_id": dt.String(nullable=True),
+        "amount": dt.Decimal(18, 2, nullable=True),
+        "properties": dt.String(nullable=True),
+    }
+)
+
+
+class Warehouse:
+    """A lazily opened Ibis connection with the NewRetail schema in place."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def backend_name(self) -> str:
+        return self.url.split(":", 1)[0]
+
+    def connection(self) -> Any:
+        """The Ibis backend, connected and migrated on first use."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._connect()
+                ensure_schema(self._connection)
+            return self._connection
+
+    def _connect(self) -> Any:
+        if self.url.startswith("duckdb://"):
+            path = self.url.removeprefix("duckdb://")
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return ibis.duckdb.connect(path or ":memory:")
+            except Exception as exc:  # duckdb raises IOException on a held lock
+                raise Unavailable(
+                    f"cannot open the warehouse {path}: {exc}. The embedded DuckDB file admits "
+                    "one process; stop the server or go through its API",
+                    field="warehouse_url",
+                ) from exc
+        return ibis.connect(self.url)
+
+    def ping(self) -> bool:
+        """True when the warehouse answers a trivial query."""
+        con = self.connection()
+        with self._lock:
+            return int(con.table(EVENT_TABLE).count().execute()) >= 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.disconnect()
+                self._connection = None
+
+
+def ensure_schema(con: Any) -> None:
+    """Create the warehouse tables that do not exist yet."""
+    if EVENT_TABLE not in con.list_tables():
+        con.create_table(EVENT_TABLE, schema=EVENT_SCHEMA)
