@@ -118,8 +118,12 @@ def demo(
     def human() -> None:
         out.rule("NewRetail demo")
         out.print(f"Console:  [bold]{url}[/bold]")
-        out.print(f"Login:    [bold]{credentials.email}[/bold] / [bold]{credentials.password}[/bold]")
-        out.print(f"API key:  [bold]{credentials.api_key}[/bold]  (docs: http://{host}:{port}/docs)")
+        out.print(
+            f"Login:    [bold]{credentials.email}[/bold] / [bold]{credentials.password}[/bold]"
+        )
+        out.print(
+            f"API key:  [bold]{credentials.api_key}[/bold]  (docs: http://{host}:{port}/docs)"
+        )
         out.rule()
 
     emit(data, as_json, human)

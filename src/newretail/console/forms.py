@@ -14,8 +14,15 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN = re.compile(r"^(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})$")
 OPTIONAL_TEXT = ("brand_id", "city", "district", "address", "category")
 STORE_FIELDS = (
-    "code", "name", "channel_type", "status", "time_zone", *OPTIONAL_TEXT,
-    "latitude", "longitude", "opening_hours",
+    "code",
+    "name",
+    "channel_type",
+    "status",
+    "time_zone",
+    *OPTIONAL_TEXT,
+    "latitude",
+    "longitude",
+    "opening_hours",
 )
 
 
@@ -34,8 +41,11 @@ def blank_store() -> dict[str, str]:
 
 def store_values(store: Store) -> dict[str, str]:
     """A store as the strings its form shows."""
-    values = {name: "" if getattr(store, name) is None else str(getattr(store, name))
-              for name in STORE_FIELDS if name != "opening_hours"}
+    values = {
+        name: "" if getattr(store, name) is None else str(getattr(store, name))
+        for name in STORE_FIELDS
+        if name != "opening_hours"
+    }
     values["opening_hours"] = format_hours(store.opening_hours)
     return values
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import hmac
+import importlib.util
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -20,7 +20,6 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from newretail.console import forms
-
 from newretail.core.database import scope_session
 from newretail.core.errors import (
     AccountLocked,
@@ -51,10 +50,10 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 def request_locale(request: Request, preferred: str | None = None) -> str:
     """User preference, then the locale cookie, then Accept-Language."""
     if preferred in LOCALES:
-        return preferred  # type: ignore[return-value]
+        return preferred
     cookie = request.cookies.get(LOCALE_COOKIE)
     if cookie in LOCALES:
-        return cookie  # type: ignore[return-value]
+        return cookie
     return negotiate(request.headers.get("accept-language"))
 
 
@@ -154,8 +153,13 @@ def _login_page(
     response = render(
         request, "login.html", None, status_code, locale, csrf_token=nonce, error=error
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, cookie, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
@@ -392,5 +396,3 @@ def mount_console(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
     def root() -> Response:
         return redirect("/console/stores")
-
-

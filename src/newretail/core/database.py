@@ -86,7 +86,7 @@ class TenantMixin:
     """A row that belongs to exactly one organisation."""
 
     @declared_attr
-    def organization_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+    def organization_id(cls) -> Mapped[uuid.UUID]:
         return mapped_column(
             Uuid, ForeignKey("organization.id", ondelete="CASCADE"), index=True, nullable=False
         )

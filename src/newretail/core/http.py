@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -16,7 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newretail.core.errors import ErrorCode, NewRetailError
 
 
-def problem(status: int, code: str, message: str, field: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, code: str, message: str, field: str | None = None, **extra: Any
+) -> JSONResponse:
     """The one error body of the API: {"code", "message", "field"}."""
     body: dict[str, Any] = {"code": code, "message": message, "field": field, **extra}
     return JSONResponse(body, status_code=status)
@@ -34,11 +37,17 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
     ]
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
-        return problem(400, ErrorCode.MALFORMED_JSON, "the body is not valid JSON", "body",
-                       errors=details)
+        return problem(
+            400, ErrorCode.MALFORMED_JSON, "the body is not valid JSON", "body", errors=details
+        )
     message = f"{details[0]['field']}: {details[0]['reason']}" if details else "invalid input"
-    return problem(422, ErrorCode.INVALID_INPUT, message,
-                   details[0]["field"] if details else None, errors=details)
+    return problem(
+        422,
+        ErrorCode.INVALID_INPUT,
+        message,
+        details[0]["field"] if details else None,
+        errors=details,
+    )
 
 
 def install_error_handlers(app: FastAPI, on_domain_error: Any = None) -> None:
@@ -98,10 +107,8 @@ class BodyLimitMiddleware:
             if not exceeded:  # whatever the app answers to the cut-off body is replaced
                 await send(message)
 
-        try:
+        with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
-        except _BodyTooLarge:
-            pass
         if exceeded:
             await self._too_large(scope, receive, send)
 

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newretail.core.errors import ConfigurationError
 
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 (a file name)
 
 
 class Settings(BaseSettings):

@@ -16,13 +16,20 @@ from newretail.core.errors import AccountLocked, Forbidden, Unauthenticated
 from newretail.core.security import (
     API_KEY_PREFIX,
     SESSION_PREFIX,
-    hash_password,
     WRITE_KEY_PREFIX,
+    hash_password,
     new_token,
     token_hash,
     verify_password,
 )
-from newretail.tenancy.models import ApiKey, Membership, Organization, Source, UserAccount, UserSession
+from newretail.tenancy.models import (
+    ApiKey,
+    Membership,
+    Organization,
+    Source,
+    UserAccount,
+    UserSession,
+)
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -102,9 +109,7 @@ def login(
         verify_password(_dummy_hash(), password)
         raise Unauthenticated("wrong e-mail or password", field="password")
     if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(
-            "too many failed logins; try again later", field="email"
-        )
+        raise AccountLocked("too many failed logins; try again later", field="email")
     if not verify_password(user.password_hash, password) or not user.is_active:
         user.failed_logins += 1
         if user.failed_logins >= max_failures:

@@ -50,8 +50,9 @@ def operator_session(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Session
         with session_scope(container.sessions) as session:
             org = service.find_organization(scope_session(session, None), org_ref)
             scope_session(session, org.id)
-            yield session, Principal.for_role(
-                PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)"
+            yield (
+                session,
+                Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)"),
             )
     finally:
         container.close()
@@ -75,8 +76,11 @@ def org_create(
     try:
         with session_scope(container.sessions) as session:
             created = service.create_organization(
-                scope_session(session, None), name, owner_email=email,
-                owner_password=password, slug=org_slug,
+                scope_session(session, None),
+                name,
+                owner_email=email,
+                owner_password=password,
+                slug=org_slug,
             )
     finally:
         container.close()
@@ -88,7 +92,9 @@ def org_create(
     }
 
     def human() -> None:
-        out.print(f"Organisation [bold]{name}[/bold] ({result['slug']}): {result['organization_id']}")
+        out.print(
+            f"Organisation [bold]{name}[/bold] ({result['slug']}): {result['organization_id']}"
+        )
         out.print(f"Owner API key (shown once): [bold]{created.api_key_token}[/bold]")
         shown = created.owner_password or "(existing login, password unchanged)"
         out.print(f"Console login: {created.owner.email} / {shown}")
@@ -107,13 +113,18 @@ def org_list(ctx: typer.Context, as_json: Json = False) -> None:
             rows = [{"id": str(o.id), "slug": o.slug, "name": o.name} for o in orgs]
     finally:
         container.close()
-    emit(rows, as_json, lambda: table("Organisations", ["id", "slug", "name"],
-                                      [list(r.values()) for r in rows]))
+    emit(
+        rows,
+        as_json,
+        lambda: table("Organisations", ["id", "slug", "name"], [list(r.values()) for r in rows]),
+    )
 
 
 @brand_app.command("create")
 @domain_errors
-def brand_create(ctx: typer.Context, org: OrgRef, code: str, name: str, as_json: Json = False) -> None:
+def brand_create(
+    ctx: typer.Context, org: OrgRef, code: str, name: str, as_json: Json = False
+) -> None:
     """Create a brand."""
     with operator_session(ctx, org) as (session, principal):
         brand = service.create_brand(session, principal, schemas.BrandCreate(code=code, name=name))
@@ -146,9 +157,17 @@ def store_create(
             session,
             principal,
             schemas.StoreCreate(
-                code=code, name=name, channel_type=channel_type, brand_id=brand_id, city=city,
-                district=district, address=address, latitude=latitude, longitude=longitude,
-                category=category, time_zone=time_zone,
+                code=code,
+                name=name,
+                channel_type=channel_type,
+                brand_id=brand_id,
+                city=city,
+                district=district,
+                address=address,
+                latitude=latitude,
+                longitude=longitude,
+                category=category,
+                time_zone=time_zone,
             ),
         )
         data = schemas.StoreRead.model_validate(store).model_dump(mode="json")
@@ -170,10 +189,15 @@ def store_list(
             session, principal, service.StoreFilter(channel_type=channel_type, city=city)
         )
         rows = [schemas.StoreRead.model_validate(s).model_dump(mode="json") for s in stores]
-    emit(rows, as_json, lambda: table(
-        "Stores", ["code", "name", "channel", "city", "district"],
-        [[r["code"], r["name"], r["channel_type"], r["city"], r["district"]] for r in rows],
-    ))
+    emit(
+        rows,
+        as_json,
+        lambda: table(
+            "Stores",
+            ["code", "name", "channel", "city", "district"],
+            [[r["code"], r["name"], r["channel_type"], r["city"], r["district"]] for r in rows],
+        ),
+    )
 
 
 @source_app.command("create")
@@ -191,9 +215,15 @@ def source_create(
         source, token = service.create_source(
             session, principal, schemas.SourceCreate(name=name, store_id=store_id)
         )
-        data = {**schemas.SourceRead.model_validate(source).model_dump(mode="json"),
-                "write_key": token}
-    emit(data, as_json, lambda: out.print(f"Source {name}: {data['id']}\nWrite key (shown once): {token}"))
+        data = {
+            **schemas.SourceRead.model_validate(source).model_dump(mode="json"),
+            "write_key": token,
+        }
+    emit(
+        data,
+        as_json,
+        lambda: out.print(f"Source {name}: {data['id']}\nWrite key (shown once): {token}"),
+    )
 
 
 @user_app.command("create")
@@ -216,15 +246,21 @@ def user_create(
             shown_password = password or secrets.token_urlsafe(12)
             store_ids = [service.store_by_code(session, c).id for c in store or []]
             membership = service.create_user(
-                session, principal,
-                schemas.UserCreate(email=email, password=shown_password, role=role,
-                                   store_ids=store_ids),
+                session,
+                principal,
+                schemas.UserCreate(
+                    email=email, password=shown_password, role=role, store_ids=store_ids
+                ),
             )
         data = {**service.user_read(membership).model_dump(mode="json"), "password": shown_password}
-    emit(data, as_json, lambda: out.print(
-        f"User {data['email']} ({role.value}): {data['id']}"
-        + (f"\nPassword: {shown_password}" if shown_password else " (existing login)")
-    ))
+    emit(
+        data,
+        as_json,
+        lambda: out.print(
+            f"User {data['email']} ({role.value}): {data['id']}"
+            + (f"\nPassword: {shown_password}" if shown_password else " (existing login)")
+        ),
+    )
 
 
 @api_key_app.command("create")

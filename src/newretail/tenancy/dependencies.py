@@ -6,7 +6,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container
@@ -43,7 +48,9 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 def _token_principal(session: Session, token: str | None) -> Principal:
     if not token:
-        raise Unauthenticated("send an API key as `Authorization: Bearer <key>`", field="authorization")
+        raise Unauthenticated(
+            "send an API key as `Authorization: Bearer <key>`", field="authorization"
+        )
     principal = auth.authenticate_token(session, token)
     scope_session(session, principal.organization_id)
     return principal

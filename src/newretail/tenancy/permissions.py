@@ -17,6 +17,11 @@ class Permission(StrEnum):
     MANAGE_BRANDS = "brands:manage"
     MANAGE_SOURCES = "sources:manage"
     MANAGE_ACCESS = "access:manage"  # users and API keys
+    MANAGE_CATALOG = "catalog:manage"  # products, SKUs, prices
+    MANAGE_STOCK = "stock:manage"  # receipts, adjustments, transfers (store scope applies)
+    SELL = "orders:sell"  # POS and online orders, refunds (store scope applies)
+    MANAGE_MEMBERS = "members:manage"  # profiles, consent, points adjustments
+    MANAGE_MARKETING = "marketing:manage"  # audiences, coupons, campaigns
     SEND_EVENTS = "events:send"  # write keys only
 
 
@@ -25,8 +30,12 @@ _ADMIN = frozenset(Permission) - {Permission.SEND_EVENTS}
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.OWNER: _ADMIN,
     Role.ADMIN: _ADMIN,
-    Role.MARKETER: frozenset({Permission.READ}),
-    Role.STORE_MANAGER: frozenset({Permission.READ, Permission.EDIT_STORES}),
+    Role.MARKETER: frozenset(
+        {Permission.READ, Permission.MANAGE_MEMBERS, Permission.MANAGE_MARKETING}
+    ),
+    Role.STORE_MANAGER: frozenset(
+        {Permission.READ, Permission.EDIT_STORES, Permission.MANAGE_STOCK, Permission.SELL}
+    ),
     Role.ANALYST: frozenset({Permission.READ}),
 }
 

@@ -43,9 +43,7 @@ def list_brands(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.post(
-    "/brands", response_model=schemas.BrandRead, status_code=201, tags=["brands"]
-)
+@router.post("/brands", response_model=schemas.BrandRead, status_code=201, tags=["brands"])
 def create_brand(
     session: SessionDep, principal: CurrentPrincipal, body: schemas.BrandCreate
 ) -> object:
@@ -185,7 +183,9 @@ def list_users(
 
 
 @router.post("/users", response_model=schemas.UserRead, status_code=201, tags=["users"])
-def create_user(session: SessionDep, principal: CurrentPrincipal, body: schemas.UserCreate) -> object:
+def create_user(
+    session: SessionDep, principal: CurrentPrincipal, body: schemas.UserCreate
+) -> object:
     """Create a console login with a role in this organisation."""
     return service.user_read(service.create_user(session, principal, body))
 
@@ -231,9 +231,7 @@ def create_api_key(
 
 
 @router.get("/api-keys/{api_key_id}", response_model=schemas.ApiKeyRead, tags=["api-keys"])
-def read_api_key(
-    session: SessionDep, principal: CurrentPrincipal, api_key_id: uuid.UUID
-) -> object:
+def read_api_key(session: SessionDep, principal: CurrentPrincipal, api_key_id: uuid.UUID) -> object:
     """Read an API key's metadata."""
     return service.api_key_read(service.get_api_key(session, principal, api_key_id))
 

@@ -6,6 +6,7 @@ to the principal's organisation, so lookups of another organisation's rows find 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 import uuid
@@ -120,12 +121,10 @@ def get_organization(session: Session, organization_id: uuid.UUID) -> Organizati
 def find_organization(session: Session, ref: str) -> Organization:
     """An organisation by id or slug (operator tools)."""
     query = select(Organization).where(Organization.slug == ref)
-    try:
+    with contextlib.suppress(ValueError):
         query = select(Organization).where(
             or_(Organization.slug == ref, Organization.id == uuid.UUID(ref))
         )
-    except ValueError:
-        pass
     org = session.scalar(query)
     if org is None:
         raise NotFound(f"no organisation {ref!r}", field="org")
@@ -144,9 +143,7 @@ def list_brands(
     """Brands of the organisation, optionally filtered by a name or code substring."""
     statement = select(Brand)
     if q:
-        statement = statement.where(
-            or_(Brand.name.ilike(f"%{q}%"), Brand.code.ilike(f"%{q}%"))
-        )
+        statement = statement.where(or_(Brand.name.ilike(f"%{q}%"), Brand.code.ilike(f"%{q}%")))
     return paginate(session, statement, Brand, limit, cursor)
 
 
@@ -198,14 +195,14 @@ class StoreFilter:
     q: str | None = None
 
 
-def _stores_in_scope(principal: Principal) -> Select[tuple[Store]]:
+def _stores_in_scope(principal: Principal) -> Select[Store]:
     statement = select(Store)
     if principal.store_ids is not None:
         statement = statement.where(Store.id.in_(principal.store_ids))
     return statement
 
 
-def _filtered_stores(principal: Principal, filters: StoreFilter) -> Select[tuple[Store]]:
+def _filtered_stores(principal: Principal, filters: StoreFilter) -> Select[Store]:
     statement = _stores_in_scope(principal)
     if filters.channel_type:
         statement = statement.where(Store.channel_type == filters.channel_type)
@@ -386,7 +383,9 @@ def _new_user_account(
 
 
 def login_exists(session: Session, email: str) -> bool:
-    return session.scalar(select(UserAccount.id).where(UserAccount.email == email.lower())) is not None
+    return (
+        session.scalar(select(UserAccount.id).where(UserAccount.email == email.lower())) is not None
+    )
 
 
 def user_read(membership: Membership) -> schemas.UserRead:
