@@ -18,6 +18,7 @@ from newretail.core.http import (
     install_error_handlers,
 )
 from newretail.core.settings import Settings
+from newretail.events.tasks import OutboxRelay
 
 API_DESCRIPTION = """
 NewRetail joins a brand's online shops and offline stores into one business.
@@ -36,7 +37,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.warehouse.connection()  # the server owns the embedded warehouse
+        relay = None
+        if container.settings.outbox_relay_seconds > 0:
+            relay = OutboxRelay(container, container.settings.outbox_relay_seconds)
+            relay.start()
         yield
+        if relay is not None:
+            relay.stop()
         container.close()
 
     app = FastAPI(

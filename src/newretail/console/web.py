@@ -42,7 +42,13 @@ SECTIONS = ("stores", "members", "orders", "databank", "audiences", "marketing",
 PLACEHOLDER_SECTIONS = SECTIONS[1:]
 
 _here = Path(str(files("newretail") / "console"))
-templates = Jinja2Templates(directory=str(_here / "templates"))
+# The shell's templates, then each domain's <domain>/templates/<domain>/*.html
+templates = Jinja2Templates(
+    directory=[
+        _here / "templates",
+        *sorted(p for p in _here.parent.glob("*/templates") if p != _here / "templates"),
+    ]
+)
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 

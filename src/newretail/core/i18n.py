@@ -16,8 +16,13 @@ Translate = Callable[..., str]
 
 @cache
 def catalogue(locale: str) -> dict[str, str]:
-    path = files("newretail") / "core" / "locales" / f"{locale}.json"
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    """core/locales/<locale>.json merged with every domain's <domain>/locales/<locale>.json."""
+    root = files("newretail")
+    data: dict[str, str] = {}
+    for folder in sorted(root.iterdir(), key=lambda entry: entry.name):
+        path = folder / "locales" / f"{locale}.json"
+        if folder.is_dir() and path.is_file():
+            data.update(json.loads(path.read_text(encoding="utf-8")))
     return data
 
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     default_page_size: int = Field(default=50, ge=1, le=500)
+    outbox_relay_seconds: float = Field(
+        default=1.0, ge=0, description="How often the server relays the outbox; 0 turns it off"
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -41,7 +41,7 @@ class Warehouse:
     def __init__(self, url: str):
         self.url = url
         self._connection: Any = None
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()
 
     @property
     def backend_name(self) -> str:
@@ -49,7 +49,7 @@ class Warehouse:
 
     def connection(self) -> Any:
         """The Ibis backend, connected and migrated on first use."""
-        with self._lock:
+        with self.lock:
             if self._connection is None:
                 self._connection = self._connect()
                 ensure_schema(self._connection)
@@ -73,11 +73,11 @@ class Warehouse:
     def ping(self) -> bool:
         """True when the warehouse answers a trivial query."""
         con = self.connection()
-        with self._lock:
+        with self.lock:
             return int(con.table(EVENT_TABLE).count().execute()) >= 0
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             if self._connection is not None:
                 self._connection.disconnect()
                 self._connection = None
