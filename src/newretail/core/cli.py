@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from newretail.core.errors import NewRetailError
@@ -72,7 +73,8 @@ def domain_errors(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
         except NewRetailError as exc:
             where = f" {exc.field}:" if exc.field else ""
-            err.print(f"[red]error[/red] [{exc.code}]{where} {exc.message}", highlight=False)
+            text = escape(f"[{exc.code}]{where} {exc.message}")
+            err.print(f"[red]error[/red] {text}", highlight=False)
             raise typer.Exit(2) from exc
 
     return wrapper

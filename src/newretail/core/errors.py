@@ -42,44 +42,44 @@ class NewRetailError(Exception):
 
 class InvalidInput(NewRetailError):
     status_code = 422
-    code = ErrorCode.INVALID_INPUT
+    code: str = ErrorCode.INVALID_INPUT
 
 
 class NotFound(NewRetailError):
     status_code = 404
-    code = ErrorCode.NOT_FOUND
+    code: str = ErrorCode.NOT_FOUND
 
 
 class Unauthenticated(NewRetailError):
     status_code = 401
-    code = ErrorCode.UNAUTHENTICATED
+    code: str = ErrorCode.UNAUTHENTICATED
 
 
 class Forbidden(NewRetailError):
     status_code = 403
-    code = ErrorCode.FORBIDDEN
+    code: str = ErrorCode.FORBIDDEN
 
 
 class Conflict(NewRetailError):
     status_code = 409
-    code = ErrorCode.CONFLICT
+    code: str = ErrorCode.CONFLICT
 
 
 class AccountLocked(NewRetailError):
     status_code = 423
-    code = ErrorCode.ACCOUNT_LOCKED
+    code: str = ErrorCode.ACCOUNT_LOCKED
 
 
 class CsrfFailed(NewRetailError):
     status_code = 403
-    code = ErrorCode.CSRF_FAILED
+    code: str = ErrorCode.CSRF_FAILED
 
 
 class ConfigurationError(NewRetailError):
     status_code = 500
-    code = ErrorCode.CONFIGURATION
+    code: str = ErrorCode.CONFIGURATION
 
 
 class Unavailable(NewRetailError):
     status_code = 503
-    code = ErrorCode.UNAVAILABLE
+    code: str = ErrorCode.UNAVAILABLE

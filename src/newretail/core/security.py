@@ -40,9 +40,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_display_prefix(token: str) -> str:
-    """The first characters, shown in lists so a key can be recognised."""
-    return token[: len(token.split("_", 2)[0]) + 12] if "_" in token else token[:12]
+def token_display_prefix(token: str, kind_prefix: str) -> str:
+    """The kind prefix and 8 more characters, shown in lists so a key can be recognised."""
+    return token[: len(kind_prefix) + 8]
 
 
 def constant_time_equals(a: str, b: str) -> bool:

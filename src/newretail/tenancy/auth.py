@@ -144,7 +144,7 @@ def list_memberships(session: Session, user_id: uuid.UUID) -> list[tuple[Organiz
         .order_by(Organization.name)
         .execution_options(include_all_organizations=True)
     )
-    return [(org, membership) for org, membership in rows.tuples()]
+    return [(row[0], row[1]) for row in rows]
 
 
 @dataclass

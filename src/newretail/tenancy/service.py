@@ -338,7 +338,7 @@ def create_source(
         name=data.name,
         store_id=data.store_id,
         write_key_hash=token_hash(token),
-        write_key_prefix=token_display_prefix(token),
+        write_key_prefix=token_display_prefix(token, WRITE_KEY_PREFIX),
     )
     session.add(source)
     session.flush()
@@ -556,7 +556,7 @@ def create_api_key(
         name=data.name,
         role=data.role,
         key_hash=token_hash(token),
-        key_prefix=token_display_prefix(token),
+        key_prefix=token_display_prefix(token, API_KEY_PREFIX),
         created_by=principal.actor,
         expires_at=data.expires_at,
     )
