@@ -99,6 +99,12 @@ def test_operator_commands_end_to_end(
     assert owner.json()["id"] == created["organization_id"]
 
 
+def test_store_options_also_follow_the_command(tmp_path: Path) -> None:
+    created = run("org", "create", "Late Options", "--data-dir", str(tmp_path), "--json")
+    listed = run("--data-dir", str(tmp_path), "org", "list", "--json")
+    assert [o["id"] for o in listed] == [created["organization_id"]]
+
+
 def test_errors_name_the_code_and_field(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["--data-dir", str(tmp_path), "brand", "create", "--org", "nope", "a", "b"]

@@ -10,10 +10,11 @@ import uvicorn
 
 from newretail.bootstrap import bootstrap
 from newretail.core import migrate
-from newretail.core.cli import domain_errors, emit, out, set_overrides, state
+from newretail.core.cli import domain_errors, emit, out, set_overrides, state, store_options
 from newretail.core.database import session_scope
 from newretail.demo import seed_demo
 from newretail.main import create_app
+from newretail.members import cli as members_cli
 from newretail.tenancy import cli as tenancy_cli
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(tenancy_cli.store_app, name="store")
 app.add_typer(tenancy_cli.source_app, name="source")
 app.add_typer(tenancy_cli.user_app, name="user")
 app.add_typer(tenancy_cli.api_key_app, name="api-key")
+app.add_typer(members_cli.member_app, name="member")
 app.add_typer(db_app, name="db")
 
 Host = Annotated[str, typer.Option(help="Address to listen on")]
@@ -53,6 +55,7 @@ def root(
 
 @db_app.command("upgrade")
 @domain_errors
+@store_options
 def db_upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
@@ -82,6 +85,7 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool) -> None:
 
 @app.command()
 @domain_errors
+@store_options
 def serve(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Serve the API and the console (upgrades an embedded store first)."""
     _serve(ctx, host, port, demo=False)
@@ -89,6 +93,7 @@ def serve(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8000) -> No
 
 @app.command()
 @domain_errors
+@store_options
 def demo(
     ctx: typer.Context,
     host: Host = "127.0.0.1",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -45,6 +46,53 @@ def set_overrides(
 ) -> None:
     values = {"data_dir": data_dir, "database_url": database_url, "warehouse_url": warehouse_url}
     state(ctx).overrides.update({k: v for k, v in values.items() if v is not None})
+
+
+_STORE_OPTIONS = [
+    inspect.Parameter(
+        "data_dir",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None, typer.Option(help="Embedded data dir [env NEWRETAIL_DATA_DIR]")
+        ],
+    ),
+    inspect.Parameter(
+        "database_url",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None, typer.Option(help="Operational store URL [env NEWRETAIL_DATABASE_URL]")
+        ],
+    ),
+    inspect.Parameter(
+        "warehouse_url",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None, typer.Option(help="Warehouse URL [env NEWRETAIL_WAREHOUSE_URL]")
+        ],
+    ),
+]
+
+
+def store_options(function: Callable[P, R]) -> Callable[P, R]:
+    """Give a command the --data-dir/--database-url/--warehouse-url options (it takes ctx)."""
+    signature = inspect.signature(function, eval_str=True)
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        set_overrides(
+            kwargs["ctx"],  # type: ignore[arg-type]
+            kwargs.pop("data_dir"),  # type: ignore[arg-type]
+            kwargs.pop("database_url"),  # type: ignore[arg-type]
+            kwargs.pop("warehouse_url"),  # type: ignore[arg-type]
+        )
+        return function(*args, **kwargs)
+
+    parameters = [*signature.parameters.values(), *_STORE_OPTIONS]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return wrapper
 
 
 def emit(data: Any, as_json: bool, human: Callable[[], None] | None = None) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container, bootstrap
 from newretail.core import migrate
-from newretail.core.cli import domain_errors, emit, out, state, table
+from newretail.core.cli import domain_errors, emit, out, state, store_options, table
 from newretail.core.database import scope_session, session_scope
 from newretail.core.errors import ConfigurationError
 from newretail.tenancy import schemas, service
@@ -60,6 +60,7 @@ def operator_session(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Session
 
 @org_app.command("create")
 @domain_errors
+@store_options
 def org_create(
     ctx: typer.Context,
     name: str,
@@ -104,6 +105,7 @@ def org_create(
 
 @org_app.command("list")
 @domain_errors
+@store_options
 def org_list(ctx: typer.Context, as_json: Json = False) -> None:
     """List organisations."""
     container = ready_container(ctx)
@@ -122,6 +124,7 @@ def org_list(ctx: typer.Context, as_json: Json = False) -> None:
 
 @brand_app.command("create")
 @domain_errors
+@store_options
 def brand_create(
     ctx: typer.Context, org: OrgRef, code: str, name: str, as_json: Json = False
 ) -> None:
@@ -134,6 +137,7 @@ def brand_create(
 
 @store_app.command("create")
 @domain_errors
+@store_options
 def store_create(
     ctx: typer.Context,
     org: OrgRef,
@@ -176,6 +180,7 @@ def store_create(
 
 @store_app.command("list")
 @domain_errors
+@store_options
 def store_list(
     ctx: typer.Context,
     org: OrgRef,
@@ -202,6 +207,7 @@ def store_list(
 
 @source_app.command("create")
 @domain_errors
+@store_options
 def source_create(
     ctx: typer.Context,
     org: OrgRef,
@@ -228,6 +234,7 @@ def source_create(
 
 @user_app.command("create")
 @domain_errors
+@store_options
 def user_create(
     ctx: typer.Context,
     org: OrgRef,
@@ -265,6 +272,7 @@ def user_create(
 
 @api_key_app.command("create")
 @domain_errors
+@store_options
 def api_key_create(
     ctx: typer.Context,
     org: OrgRef,
