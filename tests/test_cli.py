@@ -105,6 +105,47 @@ def test_store_options_also_follow_the_command(tmp_path: Path) -> None:
     assert [o["id"] for o in listed] == [created["organization_id"]]
 
 
+def test_existing_login_joins_another_organisation_with_its_stores(tmp_path: Path) -> None:
+    base = ["--data-dir", str(tmp_path)]
+    run(*base, "org", "create", "One", "--owner-email", "pat@example.com", "--json")
+    run(*base, "org", "create", "Two", "--owner-email", "sam@example.com", "--json")
+    run(
+        *base,
+        "store",
+        "create",
+        "--org",
+        "two",
+        "--code",
+        "P1",
+        "--name",
+        "Pop",
+        "--channel-type",
+        "popup",
+        "--json",
+    )
+    joined = run(
+        *base,
+        "user",
+        "create",
+        "--org",
+        "two",
+        "pat@example.com",
+        "--role",
+        "store_manager",
+        "--store",
+        "P1",
+        "--json",
+    )
+    assert (joined["email"], joined["role"], joined["password"]) == (
+        "pat@example.com",
+        "store_manager",
+        None,
+    )
+    assert len(joined["store_ids"]) == 1
+    weak = runner.invoke(app, [*base, "org", "create", "Three", "--owner-password", "abc"])
+    assert weak.exit_code == 2 and "owner_password" in weak.output
+
+
 def test_errors_name_the_code_and_field(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["--data-dir", str(tmp_path), "brand", "create", "--org", "nope", "a", "b"]

@@ -103,11 +103,16 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         thread.join(timeout=30)
         listener.close()
         container.close()  # the lifespan closes it too; closing twice is harmless
+        assert not thread.is_alive(), "uvicorn did not stop within 30 s"
 
 
 @pytest.fixture(scope="module")
 def browser(server_url: str) -> Iterator[Browser]:
-    """Debian chromium (Playwright's own browser download is not used)."""
+    """Debian chromium (Playwright's own browser download is not used).
+
+    `launch` starts it on a fresh, empty temporary profile that Playwright removes on close.
+    """
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=_chromium_path(), headless=True, args=CHROMIUM_ARGS

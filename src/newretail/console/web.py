@@ -321,7 +321,7 @@ def _store_form_page(
         brands=service.list_brands(session, 500, None)[0],
         channel_types=list(ChannelType),
         statuses=list(StoreStatus),
-        can_manage=identity.principal.can(Permission.MANAGE_STORES),
+        can_edit=identity.principal.can(Permission.EDIT_STORES),
     )
 
 

@@ -32,6 +32,8 @@ def translator(locale: str) -> Translate:
     fallback = catalogue(DEFAULT_LOCALE)
 
     def translate(key: str, **values: Any) -> str:
+        if values.get("count") == 1 and f"{key}.one" in messages:
+            key = f"{key}.one"  # languages with a singular form add `<key>.one`
         text = messages.get(key) or fallback.get(key) or key
         return text.format(**values) if values else text
 

@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
-    default_page_size: int = Field(default=50, ge=1, le=500)
     outbox_relay_seconds: float = Field(
         default=1.0, ge=0, description="How often the server relays the outbox; 0 turns it off"
     )

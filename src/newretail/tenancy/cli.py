@@ -246,12 +246,12 @@ def user_create(
 ) -> None:
     """Create a console user, or add an existing login to this organisation."""
     with operator_session(ctx, org) as (session, principal):
+        store_ids = [service.store_by_code(session, c).id for c in store or []]
         if service.login_exists(session, email):
-            membership = service.add_existing_user(session, principal.organization_id, email, role)
+            membership = service.add_existing_user(session, principal, email, role, store_ids)
             shown_password = None
         else:
             shown_password = password or secrets.token_urlsafe(12)
-            store_ids = [service.store_by_code(session, c).id for c in store or []]
             membership = service.create_user(
                 session,
                 principal,
@@ -278,12 +278,14 @@ def api_key_create(
     org: OrgRef,
     name: str,
     role: Annotated[Role, typer.Option()] = Role.ADMIN,
+    store: Annotated[list[str] | None, typer.Option(help="Store code (store managers)")] = None,
     as_json: Json = False,
 ) -> None:
     """Create an API key; prints it once."""
     with operator_session(ctx, org) as (session, principal):
+        store_ids = [service.store_by_code(session, c).id for c in store or []]
         key, token = service.create_api_key(
-            session, principal, schemas.ApiKeyCreate(name=name, role=role)
+            session, principal, schemas.ApiKeyCreate(name=name, role=role, store_ids=store_ids)
         )
         data = {**service.api_key_read(key).model_dump(mode="json"), "key": token}
     emit(data, as_json, lambda: out.print(f"API key {name} ({role.value}), shown once: {token}"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, nulls_last, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from newretail.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.core.security import (
     API_KEY_PREFIX,
+    MIN_PASSWORD_LENGTH,
     WRITE_KEY_PREFIX,
     hash_password,
     new_token,
@@ -99,8 +100,11 @@ def create_organization(
     )
     existing = session.scalar(select(UserAccount).where(UserAccount.email == owner_email.lower()))
     if existing is None:
-        if not owner_password:
-            raise InvalidInput("a new owner needs a password", field="owner_password")
+        if not owner_password or len(owner_password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(
+                f"a new owner needs a password of {MIN_PASSWORD_LENGTH}+ characters",
+                field="owner_password",
+            )
         owner = _new_user_account(session, owner_email, owner_password, display_name="Owner")
     else:
         owner, owner_password = existing, None
@@ -229,7 +233,9 @@ def list_stores(
 
 def all_stores(session: Session, principal: Principal, filters: StoreFilter) -> Sequence[Store]:
     """Every store matching the filters, by city and name (console tables, exports)."""
-    statement = _filtered_stores(principal, filters).order_by(Store.city, Store.name)
+    statement = _filtered_stores(principal, filters).order_by(
+        nulls_last(Store.city.asc()), Store.name
+    )
     return session.scalars(statement).all()
 
 
@@ -441,13 +447,23 @@ def create_user(session: Session, principal: Principal, data: schemas.UserCreate
 
 
 def add_existing_user(
-    session: Session, organization_id: uuid.UUID, email: str, role: Role
+    session: Session,
+    principal: Principal,
+    email: str,
+    role: Role,
+    store_ids: Sequence[uuid.UUID] = (),
 ) -> Membership:
     """Operator tool: give an existing login a role in another organisation."""
+    principal.require(Permission.MANAGE_ACCESS)
+    _check_grant(principal, role)
     user = session.scalar(select(UserAccount).where(UserAccount.email == email.lower()))
     if user is None:
         raise NotFound("no login with this e-mail", field="email")
-    membership = Membership(organization_id=organization_id, user_id=user.id, role=role)
+    stores = _stores_field(session, principal, store_ids) if store_ids else []
+    if role == Role.STORE_MANAGER and not stores:
+        raise InvalidInput("a store manager needs at least one store", field="store_ids")
+    membership = Membership(organization_id=principal.organization_id, user_id=user.id, role=role)
+    membership.stores = stores
     session.add(membership)
     _flush_unique(session, "email", "this login is already a member")
     return membership
