@@ -97,7 +97,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         warehouse_url=f"duckdb://{tmp_path / 'warehouse.duckdb'}",
         secret_key=TEST_SECRET,
-        outbox_relay_seconds=0,  # tests relay explicitly
+        outbox_relay_seconds=0,  # tests run the jobs explicitly
+        maintenance_seconds=0,
     )
 
 

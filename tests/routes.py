@@ -19,6 +19,7 @@ from newretail.tenancy.dependencies import write_key_principal
 PUBLIC_PATHS = {
     "/healthz",
     "/readyz",
+    "/docs",
     "/metrics",
     "/",
     "/console/login",

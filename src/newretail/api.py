@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
+from newretail.catalog.router import router as catalog_router
 from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
+from newretail.inventory.router import router as inventory_router
+from newretail.members.router import router as members_router
+from newretail.orders.router import router as orders_router
 from newretail.tenancy.dependencies import ContainerDep
 from newretail.tenancy.router import router as tenancy_router
 
-DOMAIN_ROUTERS = [tenancy_router]
+DOMAIN_ROUTERS = [tenancy_router, members_router, catalog_router, inventory_router, orders_router]
 
 ops = APIRouter(tags=["operations"])
 
@@ -43,10 +50,25 @@ def readyz(container: ContainerDep) -> JSONResponse:
     )
 
 
+SWAGGER_ASSETS = "/static/vendor/swagger-ui"
+
+
 def mount_api(app: FastAPI, metrics: Metrics) -> None:
     for router in DOMAIN_ROUTERS:
         app.include_router(router)
     app.include_router(ops)
+    # API docs from the swagger-ui-bundle wheel: nothing is fetched from a CDN.
+    app.mount(SWAGGER_ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="NewRetail API",
+            swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-32x32.png",
+        )
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def metrics_endpoint() -> Response:

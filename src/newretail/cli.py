@@ -14,6 +14,8 @@ from newretail.core.cli import domain_errors, emit, out, set_overrides, state, s
 from newretail.core.database import session_scope
 from newretail.demo import seed_demo
 from newretail.main import create_app
+from newretail.members import cli as members_cli
+from newretail.orders import cli as orders_cli
 from newretail.tenancy import cli as tenancy_cli
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app.add_typer(tenancy_cli.store_app, name="store")
 app.add_typer(tenancy_cli.source_app, name="source")
 app.add_typer(tenancy_cli.user_app, name="user")
 app.add_typer(tenancy_cli.api_key_app, name="api-key")
+app.add_typer(members_cli.member_app, name="member")
+app.add_typer(orders_cli.import_app, name="import")
 app.add_typer(db_app, name="db")
 
 Host = Annotated[str, typer.Option(help="Address to listen on")]

@@ -17,8 +17,9 @@ from newretail.core.http import (
     MetricsMiddleware,
     install_error_handlers,
 )
+from newretail.core.jobs import JobRunner
 from newretail.core.settings import Settings
-from newretail.events.tasks import OutboxRelay
+from newretail.jobs import server_jobs
 
 API_DESCRIPTION = """
 NewRetail joins a brand's online shops and offline stores into one business.
@@ -37,13 +38,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.warehouse.connection()  # the server owns the embedded warehouse
-        relay = None
-        if container.settings.outbox_relay_seconds > 0:
-            relay = OutboxRelay(container, container.settings.outbox_relay_seconds)
-            relay.start()
+        jobs = JobRunner(container, server_jobs(container))
+        jobs.start()
         yield
-        if relay is not None:
-            relay.stop()
+        jobs.stop()
         container.close()
 
     app = FastAPI(
@@ -51,6 +49,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from installed assets in mount_api
+        redoc_url=None,
     )
     app.state.container = container
     metrics = Metrics()

@@ -1,6 +1,17 @@
 """Imports every domain's tables so that metadata and migrations see them all."""
 
+from newretail.catalog import models as catalog_models
 from newretail.events import models as events_models
+from newretail.inventory import models as inventory_models
+from newretail.members import models as members_models
+from newretail.orders import models as orders_models
 from newretail.tenancy import models as tenancy_models
 
-__all__ = ["events_models", "tenancy_models"]
+__all__ = [
+    "catalog_models",
+    "events_models",
+    "inventory_models",
+    "members_models",
+    "orders_models",
+    "tenancy_models",
+]

@@ -37,7 +37,11 @@ def test_health_readiness_metrics_and_openapi(client: TestClient, org: Org) -> N
     ):
         assert path in spec["paths"], path
     assert not any(p.startswith("/console") for p in spec["paths"])
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "https://" not in docs.text
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 404
 
 
 def test_readiness_fails_when_another_process_holds_the_warehouse(container: Container) -> None:

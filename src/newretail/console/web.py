@@ -39,7 +39,7 @@ SESSION_COOKIE = "nr_session"
 LOGIN_CSRF_COOKIE = "nr_login_csrf"
 LOCALE_COOKIE = "nr_locale"
 SECTIONS = ("stores", "members", "orders", "databank", "audiences", "marketing", "diagnosis")
-PLACEHOLDER_SECTIONS = SECTIONS[1:]
+PLACEHOLDER_SECTIONS = tuple(s for s in SECTIONS[1:] if s != "members")
 
 _here = Path(str(files("newretail") / "console"))
 # The shell's templates, then each domain's <domain>/templates/<domain>/*.html
@@ -394,7 +394,10 @@ def _package_dir(name: str) -> Path:
 
 def mount_console(app: FastAPI) -> None:
     """Console routes, its own static files and Bootstrap from the installed wheel."""
+    from newretail.members.web import router as members_console  # imports this module
+
     app.include_router(router)
+    app.include_router(members_console)
     bootstrap_dir = _package_dir("bootstrap")
     app.mount("/static/vendor/bootstrap", StaticFiles(directory=bootstrap_dir), name="bootstrap")
     app.mount("/static/console", StaticFiles(directory=_here / "static"), name="console-static")

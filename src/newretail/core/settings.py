@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     outbox_relay_seconds: float = Field(
         default=1.0, ge=0, description="How often the server relays the outbox; 0 turns it off"
     )
+    maintenance_seconds: float = Field(
+        default=3600, ge=0, description="How often points unlock/expire and tiers are reviewed"
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import ibis
+import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -105,7 +106,9 @@ def relay_once(
             fresh = [r for r in rows if r["message_id"] not in present]
             if fresh:
                 columns = {name: [r[name] for r in fresh] for name in EVENT_SCHEMA.names}
-                con.insert(EVENT_TABLE, ibis.memtable(columns, schema=EVENT_SCHEMA))
+                # through Arrow: pandas cannot carry a decimal column that holds nulls
+                table = pa.Table.from_pydict(columns, schema=EVENT_SCHEMA.to_pyarrow())
+                con.insert(EVENT_TABLE, ibis.memtable(table))
         for message in messages:
             message.published_at = now
         session.commit()

@@ -1,0 +1,1 @@
+"""Products, SKUs, prices per channel with store overrides, availability."""

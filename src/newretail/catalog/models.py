@@ -1,0 +1,104 @@
+"""Catalogue tables: products, SKUs, channel prices, store price overrides, availability."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Numeric, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+
+
+class Product(IdMixin, TenantMixin, Base):
+    """A product of one brand; it is sold as one or more SKUs."""
+
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("brand.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    # "Skincare/Serums/Vitamin C": the category tree as a slash-separated path
+    category_path: Mapped[str] = mapped_column(String(300), default="", index=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    skus: Mapped[list[Sku]] = relationship(
+        back_populates="product", lazy="selectin", order_by="Sku.code"
+    )
+
+
+class Sku(IdMixin, TenantMixin, Base):
+    """A sellable unit; the barcode is unique in the organisation."""
+
+    __tablename__ = "sku"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "code"),
+        UniqueConstraint("organization_id", "barcode"),
+    )
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+    brand_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("brand.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    barcode: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # channel types where the SKU is sold; empty means every channel
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    product: Mapped[Product] = relationship(back_populates="skus", lazy="raise")
+    prices: Mapped[list[SkuPrice]] = relationship(lazy="selectin", order_by="SkuPrice.channel_type")
+    store_prices: Mapped[list[SkuStorePrice]] = relationship(lazy="selectin")
+    store_availability: Mapped[list[SkuStoreAvailability]] = relationship(lazy="selectin")
+
+
+class SkuPrice(IdMixin, TenantMixin, Base):
+    """The price of a SKU on one channel type."""
+
+    __tablename__ = "sku_price"
+    __table_args__ = (UniqueConstraint("sku_id", "channel_type"),)
+
+    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="CASCADE"))
+    channel_type: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class SkuStorePrice(IdMixin, TenantMixin, Base):
+    """A store's own price for a SKU; it wins over the channel price."""
+
+    __tablename__ = "sku_store_price"
+    __table_args__ = (UniqueConstraint("sku_id", "store_id"),)
+
+    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="CASCADE"))
+    store_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("store.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class SkuStoreAvailability(IdMixin, TenantMixin, Base):
+    """A store's override of whether it sells a SKU (wins over the SKU's channels)."""
+
+    __tablename__ = "sku_store_availability"
+    __table_args__ = (UniqueConstraint("sku_id", "store_id"),)
+
+    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="CASCADE"))
+    store_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("store.id", ondelete="CASCADE"), index=True
+    )
+    available: Mapped[bool] = mapped_column(Boolean)

@@ -1,0 +1,398 @@
+"""Catalogue use cases: products, SKUs, channel prices with store overrides, availability.
+
+Price rule: a store's own price for the SKU, else the price for the store's channel type.
+Availability rule: a store's override, else the SKU's channel list (empty = every channel).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from newretail.catalog import schemas
+from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.pagination import paginate
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import ChannelType, Store
+from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.service import _apply, _flush_unique
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """A Decimal rounded to cents."""
+    return Decimal(value).quantize(CENT)
+
+
+# ---------------------------------------------------------------- products
+@dataclass(frozen=True)
+class ProductFilter:
+    brand_id: uuid.UUID | None = None
+    category: str | None = None
+    q: str | None = None
+
+
+def _filtered_products(filters: ProductFilter) -> Any:
+    statement = select(Product)
+    if filters.brand_id:
+        statement = statement.where(Product.brand_id == filters.brand_id)
+    if filters.category:
+        prefix = filters.category.strip("/")
+        statement = statement.where(
+            or_(Product.category_path == prefix, Product.category_path.like(f"{prefix}/%"))
+        )
+    if filters.q:
+        pattern = f"%{filters.q}%"
+        statement = statement.where(or_(Product.name.ilike(pattern), Product.code.ilike(pattern)))
+    return statement
+
+
+def list_products(
+    session: Session, filters: ProductFilter, limit: int, cursor: str | None
+) -> tuple[list[Product], str | None]:
+    """Products filtered by brand, category subtree and a name or code substring."""
+    return paginate(session, _filtered_products(filters), Product, limit, cursor)
+
+
+def all_products(session: Session, filters: ProductFilter) -> Sequence[Product]:
+    """Every matching product with its SKUs, by code (console)."""
+    return session.scalars(_filtered_products(filters).order_by(Product.code)).all()
+
+
+def get_product(session: Session, product_id: uuid.UUID) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound("product not found", field="product_id")
+    return product
+
+
+def create_product(session: Session, principal: Principal, data: schemas.ProductCreate) -> Product:
+    """Create a product of one of the organisation's brands."""
+    principal.require(Permission.MANAGE_CATALOG)
+    tenancy_service._brand_field(session, data.brand_id)
+    product = Product(
+        organization_id=principal.organization_id,
+        brand_id=data.brand_id,
+        code=data.code,
+        name=data.name,
+        category_path=data.category_path,
+        attributes=data.attributes,
+        image_urls=[str(u) for u in data.image_urls],
+    )
+    session.add(product)
+    _flush_unique(session, "code", f"a product with code {data.code!r} exists")
+    return product
+
+
+def update_product(
+    session: Session, principal: Principal, product_id: uuid.UUID, data: schemas.ProductUpdate
+) -> Product:
+    """Change a product's name, category, attributes, images or status."""
+    principal.require(Permission.MANAGE_CATALOG)
+    product = get_product(session, product_id)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    for required in ("name", "category_path", "attributes", "image_urls", "status"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput("must not be null", field=required)
+    _apply(product, changes)
+    session.flush()
+    return product
+
+
+def delete_product(session: Session, principal: Principal, product_id: uuid.UUID) -> None:
+    """Delete a product and its SKUs (refused once a SKU has stock or orders)."""
+    principal.require(Permission.MANAGE_CATALOG)
+    session.delete(get_product(session, product_id))
+    _flush_unique(session, "product_id", "the product's SKUs have stock or orders; retire it")
+
+
+# ---------------------------------------------------------------- SKUs
+def sku_read(sku: Sku) -> schemas.SkuRead:
+    """The API shape of a SKU (prices as a channel → amount map)."""
+    return schemas.SkuRead(
+        id=sku.id,
+        product_id=sku.product_id,
+        brand_id=sku.brand_id,
+        code=sku.code,
+        name=sku.name,
+        barcode=sku.barcode,
+        attributes=sku.attributes,
+        image_urls=sku.image_urls,
+        channels=sku.channels,
+        status=sku.status,
+        prices={p.channel_type: p.amount for p in sku.prices},
+        store_prices=[schemas.StorePriceRead.model_validate(p) for p in sku.store_prices],
+        store_availability=[
+            schemas.StoreAvailabilityRead.model_validate(a) for a in sku.store_availability
+        ],
+        created_at=sku.created_at,
+        updated_at=sku.updated_at,
+    )
+
+
+def product_detail(product: Product) -> schemas.ProductDetail:
+    return schemas.ProductDetail(
+        **schemas.ProductRead.model_validate(product).model_dump(),
+        skus=[sku_read(s) for s in product.skus],
+    )
+
+
+def list_skus(
+    session: Session,
+    limit: int,
+    cursor: str | None,
+    product_id: uuid.UUID | None = None,
+    barcode: str | None = None,
+    q: str | None = None,
+) -> tuple[list[Sku], str | None]:
+    """SKUs filtered by product, exact barcode or a name or code substring."""
+    statement = select(Sku)
+    if product_id:
+        statement = statement.where(Sku.product_id == product_id)
+    if barcode:
+        statement = statement.where(Sku.barcode == barcode)
+    if q:
+        statement = statement.where(or_(Sku.name.ilike(f"%{q}%"), Sku.code.ilike(f"%{q}%")))
+    return paginate(session, statement, Sku, limit, cursor)
+
+
+def get_sku(session: Session, sku_id: uuid.UUID) -> Sku:
+    sku = session.get(Sku, sku_id)
+    if sku is None:
+        raise NotFound("SKU not found", field="sku_id")
+    return sku
+
+
+def sku_by_code(session: Session, code: str) -> Sku:
+    sku = session.scalar(select(Sku).where(Sku.code == code))
+    if sku is None:
+        raise NotFound(f"no SKU with code {code!r}", field="sku")
+    return sku
+
+
+def create_sku(
+    session: Session, principal: Principal, product_id: uuid.UUID, data: schemas.SkuCreate
+) -> Sku:
+    """Create a SKU of a product, with its channel prices."""
+    principal.require(Permission.MANAGE_CATALOG)
+    product = get_product(session, product_id)
+    if ChannelType.WAREHOUSE in data.channels or ChannelType.WAREHOUSE in data.prices:
+        raise InvalidInput("a warehouse does not sell", field="channels")
+    sku = Sku(
+        organization_id=principal.organization_id,
+        product_id=product.id,
+        brand_id=product.brand_id,
+        code=data.code,
+        name=data.name,
+        barcode=data.barcode,
+        attributes=data.attributes,
+        image_urls=[str(u) for u in data.image_urls],
+        channels=[str(c) for c in data.channels],
+    )
+    sku.prices = [
+        SkuPrice(organization_id=principal.organization_id, channel_type=str(c), amount=money(a))
+        for c, a in data.prices.items()
+    ]
+    session.add(sku)
+    _flush_unique(session, "code", f"a SKU with code {data.code!r} or this barcode exists")
+    return sku
+
+
+def update_sku(
+    session: Session, principal: Principal, sku_id: uuid.UUID, data: schemas.SkuUpdate
+) -> Sku:
+    """Change a SKU's name, barcode, attributes, images, channels or status."""
+    principal.require(Permission.MANAGE_CATALOG)
+    sku = get_sku(session, sku_id)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    for required in ("name", "attributes", "image_urls", "channels", "status"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput("must not be null", field=required)
+    if ChannelType.WAREHOUSE in (changes.get("channels") or []):
+        raise InvalidInput("a warehouse does not sell", field="channels")
+    _apply(sku, changes)
+    _flush_unique(session, "barcode", "another SKU has this barcode")
+    return sku
+
+
+def set_prices(
+    session: Session, principal: Principal, sku_id: uuid.UUID, data: schemas.PricesSet
+) -> Sku:
+    """Set the SKU's price on some channel types."""
+    principal.require(Permission.MANAGE_CATALOG)
+    sku = get_sku(session, sku_id)
+    if ChannelType.WAREHOUSE in data.prices:
+        raise InvalidInput("a warehouse does not sell", field="prices")
+    current = {p.channel_type: p for p in sku.prices}
+    for channel, amount in data.prices.items():
+        if channel in current:
+            current[channel].amount = money(amount)
+        else:
+            sku.prices.append(
+                SkuPrice(
+                    organization_id=principal.organization_id,
+                    channel_type=str(channel),
+                    amount=money(amount),
+                )
+            )
+    sku.updated_at = utcnow()
+    session.flush()
+    return sku
+
+
+def _selling_store(session: Session, principal: Principal, store_id: uuid.UUID) -> Store:
+    store = tenancy_service.get_store(session, principal, store_id)
+    if store.channel_type == ChannelType.WAREHOUSE:
+        raise InvalidInput("a warehouse does not sell", field="location_id")
+    return store
+
+
+def set_store_price(
+    session: Session,
+    principal: Principal,
+    sku_id: uuid.UUID,
+    store_id: uuid.UUID,
+    data: schemas.StorePriceSet,
+) -> Sku:
+    """Set a store's own price for the SKU."""
+    principal.require(Permission.MANAGE_CATALOG)
+    sku = get_sku(session, sku_id)
+    _selling_store(session, principal, store_id)
+    existing = next((p for p in sku.store_prices if p.store_id == store_id), None)
+    if existing is None:
+        sku.store_prices.append(
+            SkuStorePrice(
+                organization_id=principal.organization_id,
+                store_id=store_id,
+                amount=money(data.amount),
+            )
+        )
+    else:
+        existing.amount = money(data.amount)
+    session.flush()
+    return sku
+
+
+def clear_store_price(
+    session: Session, principal: Principal, sku_id: uuid.UUID, store_id: uuid.UUID
+) -> Sku:
+    """Drop a store's own price; the channel price applies again."""
+    principal.require(Permission.MANAGE_CATALOG)
+    sku = get_sku(session, sku_id)
+    for price in [p for p in sku.store_prices if p.store_id == store_id]:
+        sku.store_prices.remove(price)
+        session.delete(price)
+    session.flush()
+    return sku
+
+
+def set_store_availability(
+    session: Session,
+    principal: Principal,
+    sku_id: uuid.UUID,
+    store_id: uuid.UUID,
+    data: schemas.AvailabilitySet,
+) -> Sku:
+    """Allow or stop the sale of the SKU at one store."""
+    principal.require(Permission.MANAGE_CATALOG)
+    sku = get_sku(session, sku_id)
+    _selling_store(session, principal, store_id)
+    existing = next((a for a in sku.store_availability if a.store_id == store_id), None)
+    if existing is None:
+        sku.store_availability.append(
+            SkuStoreAvailability(
+                organization_id=principal.organization_id,
+                store_id=store_id,
+                available=data.available,
+            )
+        )
+    else:
+        existing.available = data.available
+    session.flush()
+    return sku
+
+
+# ---------------------------------------------------------------- pricing
+@dataclass(frozen=True)
+class SalePrice:
+    """What the order ledger needs to sell a SKU at a store."""
+
+    sku_id: uuid.UUID
+    code: str
+    brand_id: uuid.UUID
+    amount: Decimal | None
+    source: str
+    available: bool
+
+
+# built once: fresh aliases per call would defeat SQLAlchemy's statement cache
+_PRICE_ALIASES = (aliased(SkuPrice), aliased(SkuStorePrice), aliased(SkuStoreAvailability))
+
+
+def sale_prices(
+    session: Session, sku_ids: Iterable[uuid.UUID], store_id: uuid.UUID, channel_type: str
+) -> dict[uuid.UUID, SalePrice]:
+    """Prices and availability of several SKUs at one store, in one query."""
+    channel_price, store_price, override = _PRICE_ALIASES
+    rows = session.execute(
+        select(
+            Sku.id,
+            Sku.code,
+            Sku.brand_id,
+            Sku.channels,
+            Sku.status,
+            channel_price.amount,
+            store_price.amount,
+            override.available,
+        )
+        .outerjoin(
+            channel_price,
+            and_(channel_price.sku_id == Sku.id, channel_price.channel_type == channel_type),
+        )
+        .outerjoin(
+            store_price, and_(store_price.sku_id == Sku.id, store_price.store_id == store_id)
+        )
+        .outerjoin(override, and_(override.sku_id == Sku.id, override.store_id == store_id))
+        .where(Sku.id.in_(list(sku_ids)))
+    ).all()
+    result: dict[uuid.UUID, SalePrice] = {}
+    for sku_id, code, brand_id, channels, status, by_channel, by_store, available in rows:
+        if available is None:
+            available = not channels or channel_type in channels
+        result[sku_id] = SalePrice(
+            sku_id=sku_id,
+            code=code,
+            brand_id=brand_id,
+            amount=by_store if by_store is not None else by_channel,
+            source="store" if by_store is not None else "channel",
+            available=bool(available) and status == "active",
+        )
+    return result
+
+
+def resolve_price(
+    session: Session, principal: Principal, sku_id: uuid.UUID, store_id: uuid.UUID
+) -> schemas.ResolvedPrice:
+    """The price and availability of a SKU at a store."""
+    get_sku(session, sku_id)
+    store = _selling_store(session, principal, store_id)
+    price = sale_prices(session, [sku_id], store.id, store.channel_type)[sku_id]
+    if price.amount is None:
+        raise NotFound(f"SKU {price.code} has no price on {store.channel_type}", field="sku_id")
+    return schemas.ResolvedPrice(
+        sku_id=sku_id,
+        store_id=store.id,
+        channel_type=store.channel_type,
+        amount=price.amount,
+        source=price.source,
+        available=price.available,
+    )

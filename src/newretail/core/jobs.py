@@ -1,0 +1,51 @@
+"""Periodic background jobs inside the server process (which owns the embedded warehouse)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Job(Generic[C]):
+    name: str
+    interval_seconds: float
+    run: Callable[[C], object]
+
+
+class JobRunner(Generic[C]):
+    """Runs each job on its own thread every `interval_seconds` until stopped.
+
+    A failing run is logged and retried at the next interval; jobs are idempotent.
+    """
+
+    def __init__(self, context: C, jobs: Sequence[Job[C]]):
+        self.context = context
+        self.jobs = [job for job in jobs if job.interval_seconds > 0]
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(job,), name=f"job-{job.name}", daemon=True)
+            for job in self.jobs
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _loop(self, job: Job[C]) -> None:
+        while not self._stop.wait(job.interval_seconds):
+            try:
+                job.run(self.context)
+            except Exception:
+                log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)

@@ -1,0 +1,1 @@
+"""Stock per location: levels, reservations with expiry, the movement ledger."""

@@ -1,0 +1,31 @@
+"""The server's background jobs, across domains (intervals come from the settings)."""
+
+from __future__ import annotations
+
+from newretail.bootstrap import Container
+from newretail.core.database import session_scope
+from newretail.core.jobs import Job
+from newretail.events.outbox import relay_all
+from newretail.members import points, tiers
+
+
+def relay_outbox(container: Container) -> int:
+    """Publish committed commerce facts to the warehouse."""
+    return relay_all(container.sessions, container.warehouse)
+
+
+def member_maintenance(container: Container) -> tuple[int, int, int]:
+    """Unlock points past the return window, expire points, review tiers due for review."""
+    with session_scope(container.sessions) as session:
+        unlocked = points.release_locked_points(session)
+        expired = points.expire_points(session)
+        reviewed = tiers.review_tiers(session)
+    return unlocked, expired, reviewed
+
+
+def server_jobs(container: Container) -> list[Job[Container]]:
+    settings = container.settings
+    return [
+        Job("outbox-relay", settings.outbox_relay_seconds, relay_outbox),
+        Job("member-maintenance", settings.maintenance_seconds, member_maintenance),
+    ]

@@ -1,0 +1,1 @@
+"""Members: one person across channels, consent, points and tiers."""

@@ -1,0 +1,95 @@
+"""Identifier normalisation and keyed hashing, and the organisation's member settings.
+
+Identifiers are stored only as HMAC-SHA256(secret, "<type>:<normalised value>") with a
+secret per organisation, so the identifier table never holds a phone number or an e-mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from newretail.members.errors import InvalidIdentifier
+from newretail.members.models import IdentifierType, MemberSettings
+
+DEFAULT_REGION = "CN"
+_CARD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
+    """E.164 form of a phone number; numbers without a country code are read as Chinese."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier("not a phone number", field="phone") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentifier("not a valid phone number", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise(identifier_type: IdentifierType | str, raw: str) -> str:
+    """The canonical form of an identifier value, or InvalidIdentifier naming the field."""
+    kind = IdentifierType(identifier_type)
+    value = raw.strip()
+    if kind == IdentifierType.PHONE:
+        return normalise_phone(value)
+    if kind == IdentifierType.EMAIL:
+        if "@" not in value or len(value) > 254 or " " in value:
+            raise InvalidIdentifier("not an e-mail address", field="email")
+        return value.lower()
+    if not _CARD.match(value):
+        raise InvalidIdentifier(
+            "use 1-100 letters, digits and _ . : - (starting with a letter or digit)",
+            field=str(kind),
+        )
+    return value.upper() if kind == IdentifierType.MEMBER_CARD else value
+
+
+def identifier_hash(secret: bytes, identifier_type: IdentifierType | str, normalised: str) -> str:
+    """HMAC-SHA256 hex digest of one normalised identifier."""
+    message = f"{IdentifierType(identifier_type)}:{normalised}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def member_settings(session: Session, organization_id: uuid.UUID) -> MemberSettings:
+    """The organisation's member settings, created with a fresh secret on first use."""
+    found = session.scalar(
+        select(MemberSettings).where(MemberSettings.organization_id == organization_id)
+    )
+    if found is not None:
+        return found
+    created = MemberSettings(
+        organization_id=organization_id,
+        identifier_secret=secrets.token_bytes(32),
+        return_window_days=7,
+        expiry_mode="year_end",
+        expiry_days=365,
+    )
+    try:
+        with session.begin_nested():
+            session.add(created)
+            session.flush()
+    except IntegrityError:  # created concurrently by another transaction
+        found = session.scalar(
+            select(MemberSettings).where(MemberSettings.organization_id == organization_id)
+        )
+        if found is None:
+            raise
+        return found
+    return created
+
+
+def hash_for(
+    session: Session, organization_id: uuid.UUID, identifier_type: IdentifierType | str, raw: str
+) -> str:
+    """Normalise and hash a raw identifier with the organisation's secret."""
+    secret = member_settings(session, organization_id).identifier_secret
+    return identifier_hash(secret, identifier_type, normalise(identifier_type, raw))

@@ -1,0 +1,155 @@
+"""Member CSV import: validate each row, create accepted members, report rejected rows.
+
+Columns: phone, member_card, account_id, name, gender, birth_year, city, marketing_consent.
+Rows are numbered as a spreadsheet shows them (the header is row 1). A rejected row never
+stops the others; each rejection names the row, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from newretail.core.errors import InvalidInput, NewRetailError
+from newretail.members import schemas, service
+from newretail.members.models import ConsentSource
+from newretail.tenancy.permissions import Permission, Principal
+
+COLUMNS = (
+    "phone",
+    "member_card",
+    "account_id",
+    "name",
+    "gender",
+    "birth_year",
+    "city",
+    "marketing_consent",
+)
+_GENDERS = {
+    "female": "female",
+    "f": "female",
+    "女": "female",
+    "male": "male",
+    "m": "male",
+    "男": "male",
+    "other": "other",
+}
+_YES = {"yes", "y", "true", "1", "是"}
+_NO = {"no", "n", "false", "0", "否"}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    accepted: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "rejected": len(self.rejected),
+            "rejections": [asdict(r) for r in self.rejected],
+        }
+
+
+class RowError(Exception):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def read_rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, values) of each data row; a file without the columns is refused."""
+    reader = csv.DictReader(handle)
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput(f"missing columns: {', '.join(missing)}", field="header")
+    for number, row in enumerate(reader, start=2):
+        yield number, {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+
+
+def count_rows(path: Path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def parse_row(values: dict[str, str]) -> tuple[schemas.MemberCreate, bool | None]:
+    """The member and the marketing consent (None: not given) a row stands for."""
+    gender_raw = values.get("gender", "").lower()
+    if gender_raw and gender_raw not in _GENDERS:
+        raise RowError("gender", "use female, male or other")
+    birth_raw = values.get("birth_year", "")
+    birth_year: int | None = None
+    if birth_raw:
+        if not birth_raw.isdigit() or not 1900 <= int(birth_raw) <= date.today().year:
+            raise RowError("birth_year", f"a year between 1900 and {date.today().year}")
+        birth_year = int(birth_raw)
+    consent_raw = values.get("marketing_consent", "").lower()
+    consent: bool | None = None
+    if consent_raw in _YES:
+        consent = True
+    elif consent_raw in _NO:
+        consent = False
+    elif consent_raw:
+        raise RowError("marketing_consent", "use yes or no")
+    if not any(values.get(k) for k in ("phone", "member_card", "account_id")):
+        raise RowError("phone", "a row needs a phone, a member card or an account id")
+    payload = {
+        "phone": values.get("phone") or None,
+        "member_card": values.get("member_card") or None,
+        "account_id": values.get("account_id") or None,
+        "name": values.get("name") or None,
+        "gender": _GENDERS.get(gender_raw),
+        "birth_year": birth_year,
+        "city": values.get("city") or None,
+    }
+    try:
+        return schemas.MemberCreate.model_validate(payload), consent
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = error.get("loc", ())
+        raise RowError(str(location[0]) if location else "row", error["msg"]) from exc
+
+
+def import_rows(
+    session: Session, principal: Principal, rows: Sequence[tuple[int, dict[str, str]]]
+) -> ImportReport:
+    """Create the members of valid rows (one savepoint each); report the others."""
+    principal.require(Permission.MANAGE_MEMBERS)
+    report = ImportReport()
+    for number, values in rows:
+        try:
+            data, consent = parse_row(values)
+            with session.begin_nested():
+                member = service.create_member(session, principal, data)
+                if consent is not None:
+                    service.apply_consent(
+                        session,
+                        member,
+                        service.marketing_everywhere(consent),
+                        source=ConsentSource.IMPORT,
+                        actor=principal.actor,
+                    )
+                session.flush()
+        except RowError as exc:
+            report.rejected.append(Rejection(number, exc.field, exc.reason))
+        except NewRetailError as exc:
+            report.rejected.append(Rejection(number, exc.field or "row", exc.message))
+        else:
+            report.accepted += 1
+    return report

@@ -1,0 +1,218 @@
+"""Pydantic shapes of the members API. Unknown fields are refused everywhere."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from newretail.members.models import (
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentSource,
+    ExpiryMode,
+    Gender,
+    IdentifierType,
+    MemberStatus,
+)
+from newretail.tenancy.models import ChannelType
+from newretail.tenancy.schemas import Read, Strict
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+BirthYear = Annotated[int, Field(ge=1900, le=2100)]
+Multiplier = Annotated[Decimal, Field(ge=0, le=100)]
+
+
+# ---------------------------------------------------------------- members
+class _MemberFields(Strict):
+    name: Name | None = None
+    gender: Gender | None = None
+    birth_year: BirthYear | None = None
+    city: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    member_card: str | None = Field(default=None, max_length=100)
+    account_id: str | None = Field(default=None, max_length=100)
+
+
+class MemberCreate(_MemberFields):
+    phone: str | None = Field(default=None, max_length=32, description="Any format; +86 default")
+    join_store_id: uuid.UUID | None = None
+    join_channel: ChannelType | None = None
+    join_brand_id: uuid.UUID | None = None
+    joined_at: datetime | None = None
+
+
+class MemberUpdate(_MemberFields):
+    phone: str | None = Field(default=None, max_length=32)
+    status: MemberStatus | None = None
+
+
+class MemberRead(Read):
+    id: uuid.UUID
+    name: str | None
+    gender: str | None
+    birth_year: int | None
+    city: str | None
+    phone: str | None
+    email: str | None
+    status: str
+    joined_at: datetime
+    join_store_id: uuid.UUID | None
+    join_channel: str | None
+    join_brand_id: uuid.UUID | None
+    tier_id: uuid.UUID | None
+    tier_review_at: datetime | None
+    points_available: int
+    points_locked: int
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class LookupType(Strict):
+    type: IdentifierType
+    value: str
+
+
+# ---------------------------------------------------------------- consent
+class ConsentItem(Strict):
+    purpose: ConsentPurpose = ConsentPurpose.MARKETING
+    channel: ConsentChannel
+    granted: bool
+
+
+class ConsentUpdate(Strict):
+    consents: list[ConsentItem] = Field(min_length=1, max_length=20)
+    source: Literal[ConsentSource.API, ConsentSource.POS] = ConsentSource.API
+
+
+class ConsentState(Read):
+    purpose: str
+    channel: str
+    granted: bool
+    source: str
+    updated_at: datetime
+
+
+class ConsentChangeRead(Read):
+    purpose: str
+    channel: str
+    granted: bool
+    source: str
+    actor: str
+    changed_at: datetime
+
+
+class ConsentRead(BaseModel):
+    consents: list[ConsentState]
+    history: list[ConsentChangeRead]
+
+
+# ---------------------------------------------------------------- points
+class PointsBalance(BaseModel):
+    member_id: uuid.UUID
+    available: int
+    locked: int
+    next_expiry_at: datetime | None
+    next_expiry_points: int
+
+
+class LedgerEntryRead(Read):
+    id: uuid.UUID
+    kind: str
+    available_delta: int
+    locked_delta: int
+    available_after: int
+    locked_after: int
+    occurred_at: datetime
+    order_id: uuid.UUID | None
+    refund_id: uuid.UUID | None
+    reason: str | None
+    actor: str
+    created_at: datetime
+
+
+class PointsAdjust(Strict):
+    points: int = Field(description="Positive adds available points; negative removes them")
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class PointsRedeem(Strict):
+    points: int = Field(gt=0)
+    reference: str | None = Field(
+        default=None, max_length=80, description="Redeems once per reference (e.g. an order id)"
+    )
+    reason: str | None = Field(default=None, max_length=300)
+
+
+class OrderLine(Strict):
+    """A paid order line as the points rules see it."""
+
+    line_id: str = Field(min_length=1, max_length=80)
+    product_id: str | None = Field(default=None, max_length=80)
+    category: str | None = Field(default=None, max_length=100)
+    amount: Decimal = Field(ge=0)
+
+
+class RefundedLine(Strict):
+    line_id: str = Field(min_length=1, max_length=80)
+    amount: Decimal = Field(ge=0, description="Refunded amount of this line")
+
+
+# ---------------------------------------------------------------- rules, tiers, settings
+class EarnRuleCreate(Strict):
+    brand_id: uuid.UUID
+    points_per_unit: Decimal = Field(ge=0, le=1000)
+    product_multipliers: dict[str, Multiplier] = Field(default_factory=dict)
+    category_multipliers: dict[str, Multiplier] = Field(default_factory=dict)
+    active: bool = True
+
+
+class EarnRuleUpdate(Strict):
+    points_per_unit: Decimal | None = Field(default=None, ge=0, le=1000)
+    product_multipliers: dict[str, Multiplier] | None = None
+    category_multipliers: dict[str, Multiplier] | None = None
+    active: bool | None = None
+
+
+class EarnRuleRead(Read):
+    id: uuid.UUID
+    brand_id: uuid.UUID
+    points_per_unit: Decimal
+    product_multipliers: dict[str, Decimal]
+    category_multipliers: dict[str, Decimal]
+    active: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class TierCreate(Strict):
+    name: Name
+    min_spend: Decimal = Field(ge=0, max_digits=18, decimal_places=2)
+
+
+class TierUpdate(Strict):
+    name: Name | None = None
+    min_spend: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+
+
+class TierRead(Read):
+    id: uuid.UUID
+    name: str
+    min_spend: Decimal
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class SettingsUpdate(Strict):
+    return_window_days: int | None = Field(default=None, ge=0, le=365)
+    expiry_mode: ExpiryMode | None = None
+    expiry_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class SettingsRead(Read):
+    return_window_days: int
+    expiry_mode: str
+    expiry_days: int

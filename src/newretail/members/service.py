@@ -1,0 +1,430 @@
+"""Member use cases: profiles, identifiers and lookup across channels, and consent.
+
+Callers own the transaction (services flush, never commit). Sessions are scoped to the
+principal's organisation, so another organisation's members are never found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.pagination import paginate
+from newretail.events import outbox
+from newretail.members import schemas, tiers
+from newretail.members.errors import IdentifierTaken, InvalidIdentifier
+from newretail.members.identifiers import hash_for, identifier_hash, member_settings, normalise
+from newretail.members.models import (
+    ConsentChange,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentSource,
+    IdentifierType,
+    Member,
+    MemberConsent,
+    MemberIdentifier,
+    MemberTier,
+)
+from newretail.tenancy.models import Brand, Store
+from newretail.tenancy.permissions import Permission, Principal
+
+TIER_REVIEW_PERIOD = timedelta(days=365)
+LOOKUP_FIELDS = (
+    IdentifierType.PHONE,
+    IdentifierType.MEMBER_CARD,
+    IdentifierType.ACCOUNT_ID,
+    IdentifierType.EMAIL,
+)
+
+
+def _require_any(principal: Principal, *permissions: Permission) -> None:
+    if not any(principal.can(p) for p in permissions):
+        principal.require(permissions[0])
+
+
+# ---------------------------------------------------------------- identifiers
+def _identifier_values(data: schemas._MemberFields) -> dict[IdentifierType, str]:
+    """Normalised identifiers present in the input (phone, e-mail, card, account)."""
+    values: dict[IdentifierType, str] = {}
+    for kind in LOOKUP_FIELDS:
+        raw = getattr(data, str(kind), None)
+        if raw:
+            values[kind] = normalise(kind, raw)
+    return values
+
+
+def _set_identifier(
+    session: Session, member: Member, kind: IdentifierType, normalised: str
+) -> None:
+    """Give the member this identifier (replacing its previous value of the type)."""
+    secret = member_settings(session, member.organization_id).identifier_secret
+    value_hash = identifier_hash(secret, kind, normalised)
+    owner = session.scalar(
+        select(MemberIdentifier).where(
+            MemberIdentifier.identifier_type == kind, MemberIdentifier.value_hash == value_hash
+        )
+    )
+    if owner is not None:
+        if owner.member_id == member.id:
+            return
+        raise IdentifierTaken(f"this {kind} belongs to another member", field=str(kind))
+    for old in session.scalars(
+        select(MemberIdentifier).where(
+            MemberIdentifier.member_id == member.id, MemberIdentifier.identifier_type == kind
+        )
+    ):
+        session.delete(old)
+    session.flush()
+    session.add(
+        MemberIdentifier(
+            organization_id=member.organization_id,
+            member_id=member.id,
+            identifier_type=kind,
+            value_hash=value_hash,
+        )
+    )
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # taken concurrently
+        raise IdentifierTaken(f"this {kind} belongs to another member", field=str(kind)) from exc
+
+
+def find_member_by_hash(
+    session: Session, identifier_type: IdentifierType | str, value_hash: str
+) -> Member | None:
+    statement = (
+        select(Member)
+        .join(MemberIdentifier, MemberIdentifier.member_id == Member.id)
+        .where(
+            MemberIdentifier.identifier_type == IdentifierType(identifier_type),
+            MemberIdentifier.value_hash == value_hash,
+        )
+    )
+    return session.scalar(statement)
+
+
+def find_member(
+    session: Session, principal: Principal, identifier_type: IdentifierType | str, raw_value: str
+) -> Member | None:
+    """The member with this identifier in any format ("138 0013 8000" = "+8613800138000")."""
+    _require_any(principal, Permission.READ, Permission.SELL)
+    value_hash = hash_for(session, principal.organization_id, identifier_type, raw_value)
+    return find_member_by_hash(session, identifier_type, value_hash)
+
+
+def lookup_member(
+    session: Session, principal: Principal, identifier_type: IdentifierType | str, raw_value: str
+) -> Member:
+    """Like find_member, but a missing member is a 404."""
+    member = find_member(session, principal, identifier_type, raw_value)
+    if member is None:
+        raise NotFound("no member with this identifier", field="value")
+    return member
+
+
+# ---------------------------------------------------------------- members
+def _check_references(session: Session, data: schemas.MemberCreate) -> None:
+    if data.join_store_id is not None and session.get(Store, data.join_store_id) is None:
+        raise InvalidInput("no such store in this organisation", field="join_store_id")
+    if data.join_brand_id is not None and session.get(Brand, data.join_brand_id) is None:
+        raise InvalidInput("no such brand in this organisation", field="join_brand_id")
+
+
+def create_member(
+    session: Session,
+    principal: Principal,
+    data: schemas.MemberCreate,
+) -> Member:
+    """Create a member with its identifiers; enqueues `member_join`."""
+    _require_any(principal, Permission.MANAGE_MEMBERS, Permission.SELL)
+    return _create_member(session, principal.organization_id, data)
+
+
+def _create_member(
+    session: Session, organization_id: uuid.UUID, data: schemas.MemberCreate
+) -> Member:
+    identifiers = _identifier_values(data)
+    _check_references(session, data)
+    store = session.get(Store, data.join_store_id) if data.join_store_id else None
+    channel = data.join_channel or (store.channel_type if store else None)
+    brand_id = data.join_brand_id or (store.brand_id if store else None)
+    joined_at = data.joined_at or utcnow()
+    member = Member(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        name=data.name,
+        gender=data.gender,
+        birth_year=data.birth_year,
+        city=data.city,
+        phone=identifiers.get(IdentifierType.PHONE),
+        email=identifiers.get(IdentifierType.EMAIL),
+        joined_at=joined_at,
+        join_store_id=data.join_store_id,
+        join_channel=channel,
+        join_brand_id=brand_id,
+        tier_id=None,
+        tier_review_at=joined_at + TIER_REVIEW_PERIOD,
+        points_available=0,
+        points_locked=0,
+    )
+    default_tier = tiers.qualifying_tier(session, tiers.ZERO)
+    member.tier_id = default_tier.id if default_tier else None
+    session.add(member)
+    session.flush()
+    for kind, value in identifiers.items():
+        _set_identifier(session, member, kind, value)
+    outbox.enqueue(
+        session,
+        organization_id,
+        "member_join",
+        occurred_at=joined_at,
+        brand_id=brand_id,
+        store_id=data.join_store_id,
+        channel=channel,
+        member_id=member.id,
+    )
+    return member
+
+
+def get_or_create_member(
+    session: Session, principal: Principal, data: schemas.MemberCreate
+) -> tuple[Member, bool]:
+    """The member any given identifier finds (phone first), or a new one; True if created.
+
+    Identifiers of a type the found member does not have yet are added to it; a value that
+    conflicts with the member's own (a second phone) or with another member is left alone.
+    """
+    _require_any(principal, Permission.MANAGE_MEMBERS, Permission.SELL)
+    identifiers = _identifier_values(data)
+    secret = member_settings(session, principal.organization_id).identifier_secret
+    for kind, value in identifiers.items():
+        member = find_member_by_hash(session, kind, identifier_hash(secret, kind, value))
+        if member is None:
+            continue
+        held = set(
+            session.scalars(
+                select(MemberIdentifier.identifier_type).where(
+                    MemberIdentifier.member_id == member.id
+                )
+            )
+        )
+        for other_kind, other_value in identifiers.items():
+            if other_kind in held:
+                continue
+            owner = find_member_by_hash(
+                session, other_kind, identifier_hash(secret, other_kind, other_value)
+            )
+            if owner is None:
+                _set_identifier(session, member, other_kind, other_value)
+        return member, False
+    return _create_member(session, principal.organization_id, data), True
+
+
+def get_member(session: Session, principal: Principal, member_id: uuid.UUID) -> Member:
+    principal.require(Permission.READ)
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound("member not found", field="member_id")
+    return member
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    tier: str | None = None  # a tier id or name
+    city: str | None = None
+    q: str | None = None
+
+
+def _tier_id(session: Session, ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return session.scalar(select(MemberTier.id).where(MemberTier.name == ref))
+
+
+def _filtered_members(session: Session, principal: Principal, filters: MemberFilter) -> Select[Any]:
+    statement = select(Member)
+    if filters.tier:
+        statement = statement.where(Member.tier_id == _tier_id(session, filters.tier))
+    if filters.city:
+        statement = statement.where(Member.city == filters.city)
+    if filters.q:
+        matches = [Member.name.ilike(f"%{filters.q}%")]
+        for kind in (IdentifierType.PHONE, IdentifierType.MEMBER_CARD, IdentifierType.EMAIL):
+            try:
+                value_hash = hash_for(session, principal.organization_id, kind, filters.q)
+            except InvalidIdentifier:
+                continue
+            matches.append(
+                Member.id.in_(
+                    select(MemberIdentifier.member_id).where(
+                        MemberIdentifier.identifier_type == kind,
+                        MemberIdentifier.value_hash == value_hash,
+                    )
+                )
+            )
+        statement = statement.where(or_(*matches))
+    return statement
+
+
+def list_members(
+    session: Session, principal: Principal, filters: MemberFilter, limit: int, cursor: str | None
+) -> tuple[list[Member], str | None]:
+    """Members filtered by tier, city and q (a name substring, or an exact phone/card/e-mail)."""
+    principal.require(Permission.READ)
+    return paginate(session, _filtered_members(session, principal, filters), Member, limit, cursor)
+
+
+def update_member(
+    session: Session, principal: Principal, member_id: uuid.UUID, data: schemas.MemberUpdate
+) -> Member:
+    """Change a member's profile, identifiers or status."""
+    principal.require(Permission.MANAGE_MEMBERS)
+    member = get_member(session, principal, member_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "status" in changes and changes["status"] is None:
+        raise InvalidInput("must not be null", field="status")
+    identifiers = _identifier_values(data)
+    for kind in LOOKUP_FIELDS:
+        changes.pop(str(kind), None)
+    for name, value in changes.items():
+        setattr(member, name, value)
+    for kind, value in identifiers.items():
+        _set_identifier(session, member, kind, value)
+        if kind == IdentifierType.PHONE:
+            member.phone = value
+        elif kind == IdentifierType.EMAIL:
+            member.email = value
+    member.updated_at = utcnow()
+    session.flush()
+    return member
+
+
+def delete_member(session: Session, principal: Principal, member_id: uuid.UUID) -> None:
+    """Erase a member with identifiers, consent, points and spend."""
+    principal.require(Permission.MANAGE_MEMBERS)
+    session.delete(get_member(session, principal, member_id))
+    session.flush()
+
+
+def member_tier_names(session: Session, members: Sequence[Member]) -> dict[uuid.UUID, str]:
+    return {t.id: t.name for t in tiers.all_tiers(session)}
+
+
+# ---------------------------------------------------------------- consent
+def consent_of(session: Session, principal: Principal, member_id: uuid.UUID) -> schemas.ConsentRead:
+    """Current consent per purpose and channel, with the history newest first."""
+    get_member(session, principal, member_id)
+    current = session.scalars(
+        select(MemberConsent)
+        .where(MemberConsent.member_id == member_id)
+        .order_by(MemberConsent.purpose, MemberConsent.channel)
+    ).all()
+    history = session.scalars(
+        select(ConsentChange)
+        .where(ConsentChange.member_id == member_id)
+        .order_by(ConsentChange.changed_at.desc(), ConsentChange.created_at.desc())
+    ).all()
+    return schemas.ConsentRead(
+        consents=[schemas.ConsentState.model_validate(c) for c in current],
+        history=[schemas.ConsentChangeRead.model_validate(h) for h in history],
+    )
+
+
+def set_consent(
+    session: Session,
+    principal: Principal,
+    member_id: uuid.UUID,
+    items: Sequence[schemas.ConsentItem],
+    *,
+    source: ConsentSource,
+) -> schemas.ConsentRead:
+    """Record consent changes (unchanged values are not recorded); enqueues `consent_changed`."""
+    principal.require(Permission.MANAGE_MEMBERS)
+    member = get_member(session, principal, member_id)
+    apply_consent(session, member, items, source=source, actor=principal.actor)
+    session.flush()
+    return consent_of(session, principal, member_id)
+
+
+def apply_consent(
+    session: Session,
+    member: Member,
+    items: Sequence[schemas.ConsentItem],
+    *,
+    source: ConsentSource,
+    actor: str,
+) -> int:
+    """Apply consent items to a member without a permission check; returns the changes."""
+    now = utcnow()
+    changed = 0
+    existing = {
+        (c.purpose, c.channel): c
+        for c in session.scalars(select(MemberConsent).where(MemberConsent.member_id == member.id))
+    }
+    for item in items:
+        key = (str(item.purpose), str(item.channel))
+        current = existing.get(key)
+        if current is not None and current.granted == item.granted:
+            continue
+        if current is None:
+            current = MemberConsent(
+                organization_id=member.organization_id,
+                member_id=member.id,
+                purpose=key[0],
+                channel=key[1],
+                granted=item.granted,
+                source=source,
+                updated_at=now,
+            )
+            session.add(current)
+            existing[key] = current
+        else:
+            current.granted = item.granted
+            current.source = source
+            current.updated_at = now
+        session.add(
+            ConsentChange(
+                organization_id=member.organization_id,
+                member_id=member.id,
+                purpose=key[0],
+                channel=key[1],
+                granted=item.granted,
+                source=source,
+                actor=actor,
+                changed_at=now,
+            )
+        )
+        outbox.enqueue(
+            session,
+            member.organization_id,
+            "consent_changed",
+            occurred_at=now,
+            member_id=member.id,
+            properties={
+                "purpose": key[0],
+                "channel": key[1],
+                "granted": item.granted,
+                "source": str(source),
+            },
+        )
+        changed += 1
+    return changed
+
+
+def marketing_everywhere(granted: bool) -> list[schemas.ConsentItem]:
+    """Marketing consent on every channel (CSV import, demo)."""
+    return [
+        schemas.ConsentItem(purpose=ConsentPurpose.MARKETING, channel=channel, granted=granted)
+        for channel in ConsentChannel
+    ]

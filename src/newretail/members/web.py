@@ -1,0 +1,67 @@
+"""Console pages for members: a searchable list and the member 360 page."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from newretail.console.web import Identity, render
+from newretail.members import points, service, tiers
+from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.permissions import Permission
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE_SIZE = 50
+
+
+@router.get("/members")
+def members_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    q: str = "",
+    city: str = "",
+    tier: str = "",
+    cursor: str | None = None,
+) -> Response:
+    principal = identity.principal
+    principal.require(Permission.READ)
+    filters = service.MemberFilter(
+        tier=tier or None, city=city.strip() or None, q=q.strip() or None
+    )
+    members, next_cursor = service.list_members(session, principal, filters, PAGE_SIZE, cursor)
+    tier_list = tiers.all_tiers(session)
+    return render(
+        request,
+        "members/list.html",
+        identity,
+        section="members",
+        members=members,
+        next_cursor=next_cursor,
+        tiers=tier_list,
+        tier_names={t.id: t.name for t in tier_list},
+        query={"q": q.strip(), "city": city.strip(), "tier": tier},
+    )
+
+
+@router.get("/members/{member_id}")
+def member_page(
+    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
+) -> Response:
+    principal = identity.principal
+    member = service.get_member(session, principal, member_id)
+    ledger, _ = points.ledger(session, principal, member_id, 200, None)
+    tier = tiers.get_tier(session, principal, member.tier_id) if member.tier_id else None
+    return render(
+        request,
+        "members/detail.html",
+        identity,
+        section="members",
+        member=member,
+        tier=tier,
+        consent=service.consent_of(session, principal, member_id),
+        balance=points.points_balance(session, principal, member_id),
+        ledger=list(reversed(ledger)),
+    )

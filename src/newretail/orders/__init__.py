@@ -1,0 +1,1 @@
+"""One order ledger for every channel: POS, online, vending, pop-up, cloud shelf."""
