@@ -1,16 +1,25 @@
 """Commerce throughput: POS sales/s (PostgreSQL, SQLite), online checkouts/s (PostgreSQL),
-oversold units (must be 0), against a bare INSERT-per-sale baseline measured in the same run.
+oversold units (must be 0), against a bare INSERT-per-transaction baseline measured in the
+same run with the same clients.
 
-Runs alone: `.venv/bin/python bench/commerce.py [--quick]`. It creates a throw-away
-PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default postgres@127.0.0.1:5432) and a
-temporary SQLite file, drives 16 parallel clients calling the order services directly (one
-transaction each, as the API does), and prints one JSON object as its last line.
+Runs alone: `.venv/bin/python bench/commerce.py [--quick] [--processes N]`. It creates a
+throw-away PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default
+postgres@127.0.0.1:5432) and a temporary SQLite file, and drives 16 parallel clients calling
+the order services directly, one transaction per sale, as the API does.
+
+The clients: 16 threads spread over N OS processes (default 2 × 8, one per core), each
+process with its own engine and pool, like POS devices talking to several server workers
+(uvicorn --workers N); 16 threads in one process (`--processes 1`) share one GIL. The POS
+figure is also measured with one process in the same run, for comparison. Everything
+(clients, PostgreSQL, SQLite) runs on this machine, so other load on it lowers every figure:
+compare the ratios to the baseline. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import secrets
 import tempfile
@@ -19,6 +28,7 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -116,33 +126,95 @@ def setup(
     return principal, stores, sku_ids, online
 
 
-def drive(engine: Engine, seconds: float, job) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _client_loop(
+    url: str, job: Any, first_client: int, threads: int, start_at: float, stop_at: float
+) -> tuple[int, int, float]:
+    """`threads` clients in this process, one transaction per call, from start_at to stop_at;
+    returns (committed, refused, when the last one finished)."""
+    engine = create_db_engine(url, pool_size=threads)
     sessions = make_session_factory(engine)
-    done = [0] * CLIENTS
-    refused = [0] * CLIENTS
-    stop = time.perf_counter() + seconds
-    barrier = threading.Barrier(CLIENTS)
+    done = [0] * threads
+    refused = [0] * threads
 
-    def worker(index: int) -> None:
-        barrier.wait()
+    def worker(slot: int) -> None:
+        index = first_client + slot
+        with engine.connect():  # connect before the clock starts
+            pass
+        time.sleep(max(start_at - time.time(), 0))
         n = 0
-        while time.perf_counter() < stop:
+        while time.time() < stop_at:
             try:
                 with session_scope(sessions, job.org_id) as session:
                     job(session, index, n)
-                done[index] += 1
+                done[slot] += 1
             except NewRetailError:
-                refused[index] += 1
+                refused[slot] += 1
             n += 1
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
-    started = time.perf_counter()
-    for thread in threads:
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
         thread.start()
-    for thread in threads:
+    for thread in pool:
         thread.join()
-    elapsed = time.perf_counter() - started
-    return int(sum(done) / elapsed), sum(refused)
+    finished = time.time()
+    engine.dispose()
+    return sum(done), sum(refused), finished
+
+
+def _process_main(
+    url: str, job: Any, first: int, threads: int, start_at: float, stop_at: float, out: Any
+) -> None:
+    out.put(_client_loop(url, job, first, threads, start_at, stop_at))
+
+
+def drive(url: str, seconds: float, job: Any, processes: int) -> tuple[int, int]:
+    """CLIENTS clients spread over `processes` OS processes (threads inside each) for
+    `seconds`; returns (committed transactions per second, refused)."""
+    threads = CLIENTS // processes
+    start_at = time.time() + 1.5  # time for every process to start and connect
+    stop_at = start_at + seconds
+    if processes == 1:
+        results = [_client_loop(url, job, 0, threads, start_at, stop_at)]
+    else:
+        context = multiprocessing.get_context("fork")
+        out = context.Queue()
+        children = [
+            context.Process(
+                target=_process_main,
+                args=(url, job, i * threads, threads, start_at, stop_at, out),
+            )
+            for i in range(processes)
+        ]
+        for child in children:
+            child.start()
+        results = [out.get() for _ in children]
+        for child in children:
+            child.join()
+    elapsed = max(finished for _, _, finished in results) - start_at
+    return int(sum(d for d, _, _ in results) / elapsed), sum(r for _, r, _ in results)
+
+
+class BaselineJob:
+    """A bare INSERT of one row per transaction through the same session plumbing (pool
+    checkout with pre-ping, BEGIN, one statement, COMMIT): the floor a sale is compared to."""
+
+    def __init__(self, org_id: uuid.UUID) -> None:
+        self.org_id = org_id
+
+    def __call__(self, session, index: int, n: int) -> None:  # type: ignore[no-untyped-def]
+        session.connection().execute(
+            text("INSERT INTO bench_sale VALUES (:id, 9.90)"), {"id": str(uuid.uuid4())}
+        )
+
+
+def baseline(url: str, seconds: float, org_id: uuid.UUID, processes: int) -> int:
+    engine = create_db_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE bench_sale (id varchar(36) primary key, amount numeric(18,2))")
+        )
+    engine.dispose()
+    return drive(url, seconds, BaselineJob(org_id), processes)[0]
 
 
 class PosJob:
@@ -191,32 +263,6 @@ class CheckoutJob(PosJob):
                 ],
             ),
         )
-
-
-def baseline(engine: Engine, seconds: float) -> int:
-    """Bare INSERT of one row per sale, one transaction each, same 16 clients."""
-    with engine.begin() as connection:
-        connection.execute(
-            text("CREATE TABLE bench_sale (id varchar(36) primary key, amount numeric(18,2))")
-        )
-    count = [0] * CLIENTS
-    stop = time.perf_counter() + seconds
-
-    def worker(index: int) -> None:
-        while time.perf_counter() < stop:
-            with engine.begin() as connection:
-                connection.execute(
-                    text("INSERT INTO bench_sale VALUES (:id, 9.90)"), {"id": str(uuid.uuid4())}
-                )
-            count[index] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return int(sum(count) / (time.perf_counter() - started))
 
 
 def oversold(engine: Engine) -> int:
@@ -277,11 +323,43 @@ def contention(engine: Engine) -> int:
     return max(sold[0] - 10, 0)
 
 
+def measure(url: str, db: str, seconds: float, processes: int, result: dict[str, Any]) -> None:
+    """POS sales (several processes and one), checkouts and the baseline on one database."""
+    engine = create_db_engine(url, pool_size=CLIENTS)
+    migrate.upgrade(engine)
+    principal, stores, skus, online = setup(engine, 50, 1_000_000)
+    engine.dispose()  # the clients make their own engines (in their own processes)
+    pos = PosJob(principal, stores, skus)
+    result[f"pos_sales_per_s_{db}"], _ = drive(url, seconds, pos, processes)
+    if processes > 1:
+        pos.tag += "-one"
+        result[f"pos_sales_per_s_{db}_one_process"], _ = drive(url, seconds, pos, 1)
+    if db == "postgres":
+        result["checkouts_per_s_postgres"], _ = drive(
+            url, seconds, CheckoutJob(principal, online, skus), processes
+        )
+    result[f"baseline_inserts_per_s_{db}"] = baseline(
+        url, seconds, principal.organization_id, processes
+    )
+    result[f"pos_to_baseline_ratio_{db}"] = round(
+        int(result[f"pos_sales_per_s_{db}"]) / max(int(result[f"baseline_inserts_per_s_{db}"]), 1),
+        3,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short runs (under 60 s)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        choices=[1, 2, 4, 8, 16],
+        help="OS processes the 16 clients are spread over (threads inside each); default 2, "
+        "one per core, as `uvicorn --workers 2` would run on this machine",
+    )
     args = parser.parse_args()
-    seconds = 4.0 if args.quick else 15.0
+    seconds = 3.0 if args.quick else 15.0
     admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     name = f"newretail_bench_{secrets.token_hex(4)}"
     with admin.connect() as connection:
@@ -293,31 +371,27 @@ def main() -> None:
     )
     tmp = tempfile.TemporaryDirectory()
     sqlite_url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    result: dict[str, object] = {"clients": CLIENTS, "seconds_per_run": seconds}
+    result: dict[str, Any] = {
+        "clients": CLIENTS,
+        "client_processes": args.processes,
+        "client_threads_per_process": CLIENTS // args.processes,
+        "clients_are": (
+            f"{CLIENTS} threads in {args.processes} OS processes calling the order services "
+            "directly (no HTTP), on the same machine as the databases"
+        ),
+        "seconds_per_run": seconds,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
     try:
+        measure(pg_url, "postgres", seconds, args.processes, result)
         pg = create_db_engine(pg_url, pool_size=CLIENTS)
-        migrate.upgrade(pg)
-        principal, stores, skus, online = setup(pg, 50, 1_000_000)
-        result["pos_sales_per_s_postgres"], _ = drive(pg, seconds, PosJob(principal, stores, skus))
-        result["checkouts_per_s_postgres"], _ = drive(
-            pg, seconds, CheckoutJob(principal, online, skus)
-        )
-        result["baseline_inserts_per_s_postgres"] = baseline(pg, seconds)
         result["oversold_units"] = contention(pg) + oversold(pg)
         pg.dispose()
+        measure(sqlite_url, "sqlite", seconds, args.processes, result)
         lite = create_db_engine(sqlite_url)
-        migrate.upgrade(lite)
-        principal, stores, skus, online = setup(lite, 50, 1_000_000)
-        result["pos_sales_per_s_sqlite"], _ = drive(lite, seconds, PosJob(principal, stores, skus))
-        result["baseline_inserts_per_s_sqlite"] = baseline(lite, seconds)
-        result["oversold_units"] = int(result["oversold_units"]) + oversold(lite)  # type: ignore[call-overload]
+        result["oversold_units"] += oversold(lite)
         lite.dispose()
-        for db in ("postgres", "sqlite"):
-            result[f"pos_to_baseline_ratio_{db}"] = round(
-                int(result[f"pos_sales_per_s_{db}"])
-                / max(int(result[f"baseline_inserts_per_s_{db}"]), 1),
-                3,  # type: ignore[call-overload]
-            )
     finally:
         with admin.connect() as connection:
             connection.execute(

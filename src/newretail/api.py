@@ -17,7 +17,13 @@ from newretail.orders.router import router as orders_router
 from newretail.tenancy.dependencies import ContainerDep
 from newretail.tenancy.router import router as tenancy_router
 
-DOMAIN_ROUTERS = [tenancy_router, members_router, catalog_router, inventory_router, orders_router]
+DOMAIN_ROUTERS = [
+    tenancy_router,
+    members_router,
+    catalog_router,
+    inventory_router,
+    orders_router,
+]
 
 ops = APIRouter(tags=["operations"])
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import scope_session
+from newretail.members.demo import seed_members
+from newretail.orders.demo import seed_commerce
 from newretail.tenancy import schemas, service
 from newretail.tenancy.models import ChannelType, Organization, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
@@ -283,6 +286,8 @@ def seed_demo(session: Session) -> DemoCredentials:
             slug=DEMO_SLUG,
         ).organization
         _seed_tenancy(session, org)
+        seed_members(session, org.id, 20000, random.Random(42))  # noqa: S311 (demo data)
+        seed_commerce(session, org.id, random.Random(42))  # noqa: S311 (demo data)
     scope_session(session, org.id)
     owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="demo")
     service.revoke_api_keys_named(session, DEMO_KEY_NAME)

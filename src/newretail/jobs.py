@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import threading
+
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.jobs import Job
-from newretail.events.outbox import relay_all
+from newretail.events.outbox import relay_once
 from newretail.members import points, tiers
 
 
-def relay_outbox(container: Container) -> int:
-    """Publish committed commerce facts to the warehouse."""
-    return relay_all(container.sessions, container.warehouse)
+def relay_outbox(container: Container, stopping: threading.Event) -> int:
+    """Publish committed commerce facts to the warehouse, a batch at a time until shutdown."""
+    total = 0
+    while not stopping.is_set() and (
+        published := relay_once(container.sessions, container.warehouse)
+    ):
+        total += published
+    return total
 
 
-def member_maintenance(container: Container) -> tuple[int, int, int]:
+def member_maintenance(container: Container, stopping: threading.Event) -> tuple[int, int, int]:
     """Unlock points past the return window, expire points, review tiers due for review."""
     with session_scope(container.sessions) as session:
         unlocked = points.release_locked_points(session)

@@ -67,6 +67,9 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warehouse_url=f"duckdb://{data_dir / 'warehouse.duckdb'}",
         secret_key="browser-test-secret-" + "s" * 40,
         demo=True,
+        # no background jobs: relaying the demo's ~50k outbox rows would outlast shutdown
+        outbox_relay_seconds=0,
+        maintenance_seconds=0,
     )
     container = bootstrap(settings)
     migrate.upgrade(container.engine)
@@ -178,7 +181,7 @@ def test_login_filter_and_switch_language(browser: Browser, server_url: str) -> 
         expect(page.locator("#stores-table tbody tr")).to_have_count(20)
         expect(page.locator("#main-nav")).to_contain_text("数据银行")
         expect(page.locator("#main-nav a")).to_have_text(
-            ["门店", "会员", "订单", "数据银行", "人群", "营销", "经营诊断"]
+            ["门店", "商品目录", "库存", "会员", "订单", "数据银行", "人群", "营销", "经营诊断"]
         )
         _screenshot(page, "console-stores-zh-CN.png")
 

@@ -86,7 +86,7 @@ def test_language_from_accept_language_then_preference(client: TestClient, org: 
     chinese = client.get("/console/stores", headers={"Accept-Language": "en-GB"})
     assert '<h1 class="h3 mb-0">门店</h1>' in chinese.text and "共 2 家门店" in chinese.text
     for section, title in (
-        ("databank", "数据银行"),
+        ("marketing", "营销"),
         ("audiences", "人群"),
         ("diagnosis", "经营诊断"),
     ):

@@ -9,7 +9,8 @@ def test_jobs_run_repeatedly_survive_failures_and_stop() -> None:
     runs: list[int] = []
     done = threading.Event()
 
-    def flaky(context: list[int]) -> None:
+    def flaky(context: list[int], stopping: threading.Event) -> None:
+        assert not stopping.is_set()
         context.append(len(context))
         if len(context) == 2:
             raise RuntimeError("one bad run")

@@ -38,8 +38,20 @@ from newretail.tenancy.schemas import StoreCreate, StoreUpdate
 SESSION_COOKIE = "nr_session"
 LOGIN_CSRF_COOKIE = "nr_login_csrf"
 LOCALE_COOKIE = "nr_locale"
-SECTIONS = ("stores", "members", "orders", "databank", "audiences", "marketing", "diagnosis")
-PLACEHOLDER_SECTIONS = tuple(s for s in SECTIONS[1:] if s != "members")
+SECTIONS = (
+    "stores",
+    "catalog",
+    "stock",
+    "members",
+    "orders",
+    "databank",
+    "audiences",
+    "marketing",
+    "diagnosis",
+)
+# sections whose pages live in their domain's web.py
+DOMAIN_SECTIONS = {"catalog", "stock", "members", "orders"}
+PLACEHOLDER_SECTIONS = tuple(s for s in SECTIONS[1:] if s not in DOMAIN_SECTIONS)
 
 _here = Path(str(files("newretail") / "console"))
 # The shell's templates, then each domain's <domain>/templates/<domain>/*.html
@@ -394,10 +406,17 @@ def _package_dir(name: str) -> Path:
 
 def mount_console(app: FastAPI) -> None:
     """Console routes, its own static files and Bootstrap from the installed wheel."""
-    from newretail.members.web import router as members_console  # imports this module
+    # the domain pages import this module
+    from newretail.catalog.web import router as catalog_console
+    from newretail.inventory.web import router as stock_console
+    from newretail.members.web import router as members_console
+    from newretail.orders.web import router as orders_console
 
     app.include_router(router)
+    app.include_router(catalog_console)
+    app.include_router(stock_console)
     app.include_router(members_console)
+    app.include_router(orders_console)
     bootstrap_dir = _package_dir("bootstrap")
     app.mount("/static/vendor/bootstrap", StaticFiles(directory=bootstrap_dir), name="bootstrap")
     app.mount("/static/console", StaticFiles(directory=_here / "static"), name="console-static")

@@ -14,9 +14,11 @@ C = TypeVar("C")
 
 @dataclass(frozen=True)
 class Job(Generic[C]):
+    """`run(context, stopping)`: long runs should return soon after `stopping` is set."""
+
     name: str
     interval_seconds: float
-    run: Callable[[C], object]
+    run: Callable[[C, threading.Event], object]
 
 
 class JobRunner(Generic[C]):
@@ -46,6 +48,6 @@ class JobRunner(Generic[C]):
     def _loop(self, job: Job[C]) -> None:
         while not self._stop.wait(job.interval_seconds):
             try:
-                job.run(self.context)
+                job.run(self.context, self._stop)
             except Exception:
                 log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)

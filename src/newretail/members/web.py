@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from newretail.console.web import Identity, render
 from newretail.members import points, service, tiers
+from newretail.orders import web as orders_web
 from newretail.tenancy.dependencies import SessionDep
 from newretail.tenancy.permissions import Permission
 
@@ -64,4 +65,5 @@ def member_page(
         consent=service.consent_of(session, principal, member_id),
         balance=points.points_balance(session, principal, member_id),
         ledger=list(reversed(ledger)),
+        history=orders_web.member_orders(session, identity, member_id),
     )

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +36,11 @@ from newretail.tenancy.permissions import Principal
 
 Progress = Callable[[int], None]
 BATCH = 1000
+MAX_QUANTITY = 1_000_000  # as the API's Quantity
+MONEY_LIMIT = Decimal(10) ** 16  # amounts are NUMERIC(18, 2)
+ORDER_TABLE = cast(Table, Order.__table__)
+ORDER_LINE_TABLE = cast(Table, OrderLine.__table__)
+OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
 
 
 @dataclass
@@ -97,6 +102,8 @@ def _quantity(row: dict[str, str], name: str) -> int:
         raise RowError(name, "is not a whole number") from exc
     if value < 1:
         raise RowError(name, "must be at least 1")
+    if value > MAX_QUANTITY:
+        raise RowError(name, f"must be at most {MAX_QUANTITY}")
     return value
 
 
@@ -105,8 +112,12 @@ def _money(row: dict[str, str], name: str) -> Decimal:
         value = Decimal(_need(row, name))
     except InvalidOperation as exc:
         raise RowError(name, "is not a decimal amount") from exc
-    if value < 0 or not value.is_finite():
+    if not value.is_finite():
+        raise RowError(name, "is not a decimal amount")
+    if value < 0:
         raise RowError(name, "must be 0 or more")
+    if value >= MONEY_LIMIT:
+        raise RowError(name, f"must be less than {MONEY_LIMIT}")
     return catalog_service.money(value)
 
 
@@ -256,6 +267,7 @@ class _Draft:
     ordered_at: datetime
     member_id: uuid.UUID | None
     lines: list[tuple[int, uuid.UUID, uuid.UUID, int, Decimal]] = field(default_factory=list)
+    total: Decimal = Decimal("0.00")
 
 
 def import_orders(
@@ -304,14 +316,24 @@ def import_orders(
             report.rejected.append(Rejected(number, exc.field, exc.reason))
             continue
         key = (store.code, external)
+        amount = catalog_service.money(unit_price * quantity)
+        total = drafts[key].total if key in drafts else Decimal("0.00")
+        if total + amount >= MONEY_LIMIT:
+            report.rejected.append(
+                Rejected(number, "unit_price", f"the order total must be less than {MONEY_LIMIT}")
+            )
+            continue
         if key not in drafts:
             if len(drafts) >= BATCH:
                 _write_orders(sessions, principal, list(drafts.values()), report)
                 drafts.clear()
             drafts[key] = _Draft(store, external, ordered_at, member_id)
-        drafts[key].lines.append((number, found[0], found[1], quantity, unit_price))
+        draft = drafts[key]
+        draft.total += amount
+        draft.lines.append((number, found[0], found[1], quantity, unit_price))
     if drafts:
         _write_orders(sessions, principal, list(drafts.values()), report)
+    report.rejected.sort(key=lambda rejected: rejected.row)  # duplicates are found per batch
     return report
 
 
@@ -352,15 +374,18 @@ def _write_orders(
                 }
             )
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        # Core executemany ("insertmanyvalues"): one cached statement sent in pages, where a
+        # 1,000-row VALUES clause built per batch spent most of the import compiling SQL.
+        connection = session.connection()
         inserted = set(
-            session.scalars(
-                dialect.insert(Order)
-                .values(orders)
+            connection.execute(
+                dialect.insert(ORDER_TABLE)
                 .on_conflict_do_nothing(
                     index_elements=["organization_id", "store_id", "external_order_id"]
                 )
-                .returning(Order.id)
-            ).all()
+                .returning(ORDER_TABLE.c.id),
+                orders,
+            ).scalars()
         )
         for draft, order in zip(drafts, orders, strict=True):
             if order["id"] not in inserted:
@@ -416,6 +441,6 @@ def _write_orders(
                 }
             )
         if lines:
-            session.execute(insert(OrderLine), lines)
+            connection.execute(insert(ORDER_LINE_TABLE), lines)
         if events:  # bulk form of events.outbox.enqueue, same transaction as the orders
-            session.execute(insert(OutboxMessage), events)
+            connection.execute(insert(OUTBOX_TABLE), events)

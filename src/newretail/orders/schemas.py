@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -25,6 +25,13 @@ class PosLineIn(Strict):
     )
 
 
+class MemberIdentifierIn(Strict):
+    """A member named by an identifier the till knows (an unknown one enrols a new member)."""
+
+    type: Literal["phone", "member_card", "account_id"]
+    value: str = Field(min_length=1, max_length=100)
+
+
 class PosSaleCreate(Strict):
     """An immediate sale at a shop, counter, pop-up or vending machine."""
 
@@ -32,6 +39,9 @@ class PosSaleCreate(Strict):
     external_order_id: ExternalId = Field(description="The device's order id (idempotency)")
     lines: list[PosLineIn] = Field(min_length=1, max_length=200)
     member_id: uuid.UUID | None = None
+    member: MemberIdentifierIn | None = Field(
+        default=None, description="The member by phone, member card or account id"
+    )
     sold_at: datetime | None = None
 
 

@@ -1,14 +1,21 @@
 """Order ledger use cases: POS sales, online and cloud-shelf checkout, payment, fulfilment,
 cancellation and refunds. Every fact goes to the outbox in the same transaction.
 
-Stock moves through the guarded primitives of `inventory.service`, visiting SKUs in id order.
+Stock moves through guarded atomic updates, visiting SKUs in id order.
 A POS sale is idempotent by (organisation, store, external_order_id): the order row is inserted
 first with ON CONFLICT DO NOTHING, so a resend (also a concurrent one, which waits for the first
 transaction's outcome) returns the recorded order and moves no stock.
+
+The POS sale is the hot path (a till fleet sends many per second), so it runs as a handful of
+round trips of cached Core statements on the session's connection, every one scoped by
+organisation explicitly: one read of the store with the SKUs' prices, the order insert, one
+guarded stock update for all lines (PostgreSQL; SQLite, whose writers are serialised, takes
+the lines one by one), then one insert each for the lines, the stock ledger and the outbox.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,18 +23,36 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from newretail.catalog import service as catalog_service
+from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.events import outbox
+from newretail.events.models import OutboxMessage
 from newretail.inventory import service as inventory_service
 from newretail.inventory.exceptions import OutOfStock
+from newretail.inventory.models import StockMovement
+from newretail.members import points as member_points
+from newretail.members import schemas as member_schemas
+from newretail.members import service as members_service
+from newretail.members import tiers as member_tiers
 from newretail.orders import schemas
 from newretail.orders.models import (
     FulfilmentType,
@@ -45,6 +70,20 @@ POS_CHANNELS = frozenset(
     {ChannelType.STORE, ChannelType.COUNTER, ChannelType.POPUP, ChannelType.VENDING}
 )
 CHECKOUT_CHANNELS = frozenset({ChannelType.ONLINE, ChannelType.CLOUD_SHELF})
+ZERO = Decimal("0.00")
+
+ORDER_TABLE: Table = Order.__table__  # type: ignore[assignment]
+ORDER_LINE_TABLE: Table = OrderLine.__table__  # type: ignore[assignment]
+MOVEMENT_TABLE: Table = StockMovement.__table__  # type: ignore[assignment]
+OUTBOX_TABLE: Table = OutboxMessage.__table__  # type: ignore[assignment]
+INSERT_LINES = insert(ORDER_LINE_TABLE)
+INSERT_MOVEMENTS = insert(MOVEMENT_TABLE)
+INSERT_OUTBOX = insert(OUTBOX_TABLE)
+SET_MEMBER = (
+    update(ORDER_TABLE)
+    .where(ORDER_TABLE.c.id == bindparam("order_id"))
+    .values(member_id=bindparam("member_id"))
+)
 
 
 class InvalidTransition(Conflict):
@@ -60,7 +99,15 @@ class SaleResult:
     events: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------- member points (integration hook)
+# ---------------------------------------------------------------- member points and tiers
+def _category(category_path: str | None) -> str | None:
+    """The top of the product's category tree, as earn rules name it ("Skincare/Serums" ->
+    "skincare")."""
+    if not category_path:
+        return None
+    return category_path.split("/", 1)[0].strip().lower() or None
+
+
 def member_points_hook(
     session: Session,
     order: Order,
@@ -68,41 +115,106 @@ def member_points_hook(
     action: str,
     refund_id: uuid.UUID | None = None,
     lines: Sequence[dict[str, Any]] = (),
+    occurred_at: datetime | None = None,
 ) -> None:
-    """INTEGRATION HOOK (members): award points when an order is paid, reverse them on refunds.
+    """Award points and add spend when an order with a member is paid ("award"); reverse the
+    refunded lines' points and subtract the refund from the spend ("reverse").
 
-    Calls `newretail.members.service.award_order_points` / `reverse_order_points` when the
-    members domain provides them; until then orders only carry `member_id`.
+    `lines` are event lines (`order_line_id`, `amount`, `product_id`, `category`); for a
+    reversal their `amount` is the refunded amount. Both steps are idempotent per order and
+    per refund, so a replayed call changes nothing.
     """
     if order.member_id is None:
         return
-    try:
-        from newretail.members import service as members_service
-    except ImportError:
-        return
     if action == "award":
-        award = getattr(members_service, "award_order_points", None)
-        if award is not None:
-            award(
-                session,
-                order.organization_id,
-                order.member_id,
-                order_id=order.id,
-                brand_id=order.brand_id,
-                paid_at=order.paid_at,
-                lines=list(lines),
+        paid_at = order.paid_at or occurred_at or utcnow()
+        member_points.award_order_points(
+            session,
+            order.organization_id,
+            order.member_id,
+            order_id=order.id,
+            brand_id=order.brand_id,
+            paid_at=paid_at,
+            lines=[
+                member_schemas.OrderLine(
+                    line_id=str(line["order_line_id"]),
+                    product_id=line.get("product_id"),
+                    category=line.get("category"),
+                    amount=Decimal(str(line["amount"])),
+                )
+                for line in lines
+            ],
+        )
+        member_tiers.record_spend(
+            session,
+            order.organization_id,
+            order.member_id,
+            amount=order.total_amount,
+            occurred_at=paid_at,
+            order_id=order.id,
+        )
+    elif action == "reverse":
+        if refund_id is None:
+            raise ValueError("a reversal needs the refund id")
+        when = occurred_at or utcnow()
+        refunded = [
+            member_schemas.RefundedLine(
+                line_id=str(line["order_line_id"]), amount=Decimal(str(line["amount"]))
             )
+            for line in lines
+        ]
+        member_points.reverse_order_points(
+            session,
+            order.organization_id,
+            order.member_id,
+            order_id=order.id,
+            refund_id=refund_id,
+            refunded_lines=refunded,
+            occurred_at=when,
+        )
+        member_tiers.record_spend(
+            session,
+            order.organization_id,
+            order.member_id,
+            amount=sum((line.amount for line in refunded), ZERO),
+            occurred_at=when,
+            refund_id=refund_id,
+        )
     else:
-        reverse = getattr(members_service, "reverse_order_points", None)
-        if reverse is not None:
-            reverse(
-                session,
-                order.organization_id,
-                order.member_id,
-                order_id=order.id,
-                refund_id=refund_id,
-                refunded_lines=list(lines),
-            )
+        raise ValueError(f"unknown points action {action!r}")
+
+
+def _find_member(
+    session: Session, principal: Principal, data: schemas.PosSaleCreate
+) -> uuid.UUID | None:
+    """The member the sale names by id or identifier (None: nobody, or not enrolled yet)."""
+    if data.member is None:
+        return data.member_id
+    found = members_service.find_member(session, principal, data.member.type, data.member.value)
+    if found is not None and data.member_id is not None and found.id != data.member_id:
+        raise InvalidInput("member and member_id name different members", field="member")
+    return found.id if found is not None else data.member_id
+
+
+def _enrol_member(
+    session: Session,
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    store_id: uuid.UUID,
+    sold_at: datetime,
+) -> uuid.UUID:
+    """Find or enrol the member of an identifier the till gave (after the sale won its insert,
+    so resends never race to enrol the same person)."""
+    assert data.member is not None
+    member, _created = members_service.get_or_create_member(
+        session,
+        principal,
+        member_schemas.MemberCreate.model_validate(
+            {data.member.type: data.member.value, "join_store_id": store_id, "joined_at": sold_at}
+        ),
+    )
+    session.flush()
+    return member.id
 
 
 # ---------------------------------------------------------------- helpers
@@ -111,27 +223,46 @@ def _store(session: Session, principal: Principal, store_id: uuid.UUID, allowed:
     store = session.get(Store, store_id)
     if store is None:
         raise NotFound("store not found", field="store_id")
-    if store.channel_type not in allowed:
+    _check_store(store.channel_type, store.status, allowed)
+    return store
+
+
+def _check_store(channel_type: str, status: str, allowed: Any) -> None:
+    if channel_type not in allowed:
         names = ", ".join(sorted(allowed))
         raise InvalidInput(f"this sale needs a store of type {names}", field="store_id")
-    if store.status != "active":
+    if status != "active":
         raise InvalidInput("the store is closed", field="store_id")
-    return store
+
+
+def _order_insert(connection: Connection) -> Any:
+    """INSERT … ON CONFLICT (org, store, external id) DO NOTHING RETURNING id, built once per
+    dialect; the values come as bound parameters, so the compiled form is cached."""
+    name = connection.dialect.name
+    statement = _ORDER_INSERTS.get(name)
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(ORDER_TABLE)
+            .on_conflict_do_nothing(
+                index_elements=["organization_id", "store_id", "external_order_id"]
+            )
+            .returning(ORDER_TABLE.c.id)
+        )
+        _ORDER_INSERTS[name] = statement
+    return statement
+
+
+_ORDER_INSERTS: dict[str, Any] = {}
 
 
 def _insert_order(session: Session, values: dict[str, Any]) -> bool:
     """Insert the order row; False when (org, store, external id) was already recorded."""
+    connection = session.connection()
     if values.get("external_order_id") is None:
-        session.execute(insert(Order).values(**values))
+        connection.execute(insert(ORDER_TABLE), values)
         return True
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(
-        dialect.insert(Order)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["organization_id", "store_id", "external_order_id"])
-        .returning(Order.id)
-    ).first()
-    return inserted is not None
+    return connection.execute(_order_insert(connection), values).first() is not None
 
 
 def _existing(session: Session, store_id: uuid.UUID, external_order_id: str) -> Order:
@@ -152,30 +283,74 @@ def _transient(values: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
     return order
 
 
-def _brand_of(store: Store, lines: list[dict[str, Any]]) -> uuid.UUID | None:
-    if store.brand_id is not None:
-        return store.brand_id
+def _brand_of(brand_id: uuid.UUID | None, lines: list[dict[str, Any]]) -> uuid.UUID | None:
+    if brand_id is not None:
+        return brand_id
     brands = {line["brand_id"] for line in lines}
     return brands.pop() if len(brands) == 1 else None
 
 
-def _event_lines(lines: Sequence[Any], codes: dict[uuid.UUID, str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class SkuFacts:
+    """What events and points need to know of a sold SKU."""
+
+    code: str
+    product_id: uuid.UUID | None = None
+    category: str | None = None
+
+
+def _event_lines(lines: Sequence[Any], facts: dict[uuid.UUID, SkuFacts]) -> list[dict[str, Any]]:
     result = []
     for line in lines:
         get: Any = line.get if isinstance(line, dict) else lambda k, _l=line: getattr(_l, k)
+        sku = facts.get(get("sku_id"))
+        location_id = get("location_id")
         result.append(
             {
                 "order_line_id": str(get("id")),
                 "sku_id": str(get("sku_id")),
-                "sku_code": codes.get(get("sku_id")),
+                "sku_code": sku.code if sku else None,
+                "product_id": str(sku.product_id) if sku and sku.product_id else None,
+                "category": sku.category if sku else None,
                 "brand_id": str(get("brand_id")),
                 "quantity": get("quantity"),
                 "unit_price": str(get("unit_price")),
                 "amount": str(get("amount")),
-                "location_id": None if get("location_id") is None else str(get("location_id")),
+                "location_id": None if location_id is None else str(location_id),
             }
         )
     return result
+
+
+def _outbox_row(
+    order_values: dict[str, Any],
+    event_type: str,
+    occurred_at: datetime,
+    amount: Decimal,
+    lines: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    """An outbox row as `outbox.enqueue` writes it, for a bulk insert on the hot path."""
+    return {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "organization_id": order_values["organization_id"],
+        "event_type": event_type,
+        "occurred_at": occurred_at,
+        "brand_id": order_values["brand_id"],
+        "store_id": order_values["store_id"],
+        "channel": order_values["channel"],
+        "member_id": order_values["member_id"],
+        "amount": amount,
+        "published_at": None,
+        "properties": {
+            "order_id": str(order_values["id"]),
+            "external_order_id": order_values["external_order_id"],
+            "fulfilment_type": order_values["fulfilment_type"],
+            "currency": order_values["currency"],
+            "lines": lines,
+        },
+    }
 
 
 def _enqueue(
@@ -208,16 +383,14 @@ def _enqueue(
     )
 
 
-def _priced_lines(
-    session: Session,
-    store: Store,
+def _price_lines(
+    prices: dict[uuid.UUID, catalog_service.SalePrice],
+    store_code: str,
+    channel_type: str,
     organization_id: uuid.UUID,
     order_id: uuid.UUID,
     requested: Sequence[Any],
-) -> tuple[list[dict[str, Any]], dict[uuid.UUID, str]]:
-    prices = catalog_service.sale_prices(
-        session, {line.sku_id for line in requested}, store.id, store.channel_type
-    )
+) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     for number, line in enumerate(requested, start=1):
         where = f"lines[{number - 1}].sku_id"
@@ -225,12 +398,12 @@ def _priced_lines(
         if price is None:
             raise InvalidInput("unknown SKU in this organisation", field=where)
         if not price.available:
-            raise InvalidInput(f"SKU {price.code} is not sold at {store.code}", field=where)
+            raise InvalidInput(f"SKU {price.code} is not sold at {store_code}", field=where)
         unit_price = getattr(line, "unit_price", None)
         if unit_price is None:
             unit_price = price.amount
         if unit_price is None:
-            raise InvalidInput(f"SKU {price.code} has no {store.channel_type} price", field=where)
+            raise InvalidInput(f"SKU {price.code} has no {channel_type} price", field=where)
         unit_price = money(unit_price)
         lines.append(
             {
@@ -247,28 +420,247 @@ def _priced_lines(
                 "refunded_quantity": 0,
             }
         )
-    return lines, {sku_id: p.code for sku_id, p in prices.items()}
+    return lines
+
+
+def _priced_lines(
+    session: Session,
+    store: Store,
+    organization_id: uuid.UUID,
+    order_id: uuid.UUID,
+    requested: Sequence[Any],
+) -> tuple[list[dict[str, Any]], dict[uuid.UUID, SkuFacts]]:
+    prices = catalog_service.sale_prices(
+        session, {line.sku_id for line in requested}, store.id, store.channel_type
+    )
+    lines = _price_lines(
+        prices, store.code, store.channel_type, organization_id, order_id, requested
+    )
+    return lines, _sku_facts(session, set(prices))
+
+
+def _sku_facts(session: Session, sku_ids: set[uuid.UUID]) -> dict[uuid.UUID, SkuFacts]:
+    rows = session.execute(
+        select(Sku.id, Sku.code, Sku.product_id, Product.category_path)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id.in_(sku_ids))
+    )
+    return {
+        sku_id: SkuFacts(code, product_id, _category(path))
+        for sku_id, code, product_id, path in rows
+    }
 
 
 # ---------------------------------------------------------------- POS, vending, pop-up
+def _sale_context_statement() -> Select[Any]:
+    """The store and, for each asked SKU, its price and availability there (one query).
+
+    The same rule as `catalog.service.sale_prices`: a store price wins over the channel
+    price; a store's availability override wins over the SKU's channels. One row per SKU
+    found, or one row with NULL SKU columns when none is; no row when the store is not in
+    the organisation.
+    """
+    store, sku, product = Store.__table__, Sku.__table__, Product.__table__
+    channel_price = SkuPrice.__table__.alias("channel_price")
+    store_price = SkuStorePrice.__table__.alias("store_price")
+    override = SkuStoreAvailability.__table__.alias("availability")
+    return (
+        select(
+            store.c.code.label("store_code"),
+            store.c.channel_type,
+            store.c.status.label("store_status"),
+            store.c.brand_id.label("store_brand_id"),
+            sku.c.id.label("sku_id"),
+            sku.c.code.label("sku_code"),
+            sku.c.brand_id,
+            sku.c.product_id,
+            sku.c.channels,
+            sku.c.status,
+            product.c.category_path,
+            channel_price.c.amount.label("channel_amount"),
+            store_price.c.amount.label("store_amount"),
+            override.c.available,
+        )
+        .select_from(store)
+        .outerjoin(
+            sku,
+            and_(
+                sku.c.organization_id == store.c.organization_id,
+                sku.c.id.in_(bindparam("sku_ids", expanding=True)),
+            ),
+        )
+        .outerjoin(product, product.c.id == sku.c.product_id)
+        .outerjoin(
+            channel_price,
+            and_(
+                channel_price.c.sku_id == sku.c.id,
+                channel_price.c.channel_type == store.c.channel_type,
+            ),
+        )
+        .outerjoin(
+            store_price,
+            and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == store.c.id),
+        )
+        .outerjoin(override, and_(override.c.sku_id == sku.c.id, override.c.store_id == store.c.id))
+        .where(
+            store.c.id == bindparam("store_id"),
+            store.c.organization_id == bindparam("organization_id"),
+        )
+    )
+
+
+SALE_CONTEXT = _sale_context_statement()
+
+
+# PostgreSQL: the order row and every line's stock in one statement. The stock is touched
+# only when the order row was new (a resend changes nothing); rows are locked in SKU order.
+SELL_POSTGRES = text(
+    """
+    WITH new_order AS (
+        INSERT INTO sales_order (
+            store_id, channel, brand_id, member_id, external_order_id, status,
+            fulfilment_type, pickup_store_id, ship_latitude, ship_longitude,
+            currency, total_amount, refunded_amount, placed_at, paid_at,
+            fulfilled_at, cancelled_at, actor, updated_at, id, created_at,
+            organization_id
+        ) VALUES (
+            :store_id, :channel, :brand_id, :member_id, :external_order_id,
+            :status, :fulfilment_type, :pickup_store_id, :ship_latitude,
+            :ship_longitude, :currency, :total_amount, :refunded_amount,
+            :placed_at, :paid_at, :fulfilled_at, :cancelled_at, :actor,
+            :updated_at, :id, :created_at, :organization_id
+        )
+        ON CONFLICT (organization_id, store_id, external_order_id) DO NOTHING
+        RETURNING id
+    ), wanted AS (
+        SELECT * FROM unnest(CAST(:take_skus AS uuid[]), CAST(:take_quantities AS integer[]))
+            AS w(sku_id, quantity)
+    ), locked AS (
+        SELECT s.id FROM stock_level s JOIN wanted w ON w.sku_id = s.sku_id
+        WHERE EXISTS (SELECT 1 FROM new_order)
+            AND s.organization_id = :organization_id AND s.location_id = :store_id
+        ORDER BY s.sku_id
+        FOR UPDATE OF s
+    ), taken AS (
+        UPDATE stock_level s
+        SET on_hand = s.on_hand - w.quantity, updated_at = :created_at
+        FROM wanted w
+        WHERE s.id IN (SELECT id FROM locked)
+            AND s.sku_id = w.sku_id
+            AND s.on_hand - s.allocated - s.reserved >= w.quantity
+        RETURNING s.sku_id
+    )
+    SELECT (SELECT count(*) FROM new_order) AS inserted, ARRAY(SELECT sku_id FROM taken) AS taken
+    """
+)
+
+# PostgreSQL: the lines, the stock ledger rows and the outbox rows of a sale in one statement.
+RECORD_SALE_POSTGRES = text(
+    """
+    WITH new_lines AS (
+        INSERT INTO sales_order_line (id, organization_id, created_at, order_id, line_number,
+            sku_id, brand_id, quantity, unit_price, amount, location_id, refunded_quantity)
+        SELECT l.id, :organization_id, :now, :order_id, l.line_number, l.sku_id, l.brand_id,
+            l.quantity, l.unit_price, l.amount, :location_id, 0
+        FROM unnest(CAST(:line_ids AS uuid[]), CAST(:line_numbers AS integer[]),
+            CAST(:line_skus AS uuid[]), CAST(:line_brands AS uuid[]),
+            CAST(:line_quantities AS integer[]), CAST(:line_prices AS numeric[]),
+            CAST(:line_amounts AS numeric[]))
+            AS l(id, line_number, sku_id, brand_id, quantity, unit_price, amount)
+    ), movements AS (
+        INSERT INTO stock_movement (id, organization_id, created_at, sku_id, location_id, delta,
+            reason, note, actor, reference)
+        SELECT m.id, :organization_id, :now, m.sku_id, :location_id, -m.quantity, 'sale', NULL,
+            :actor, :reference
+        FROM unnest(CAST(:movement_ids AS uuid[]), CAST(:movement_skus AS uuid[]),
+            CAST(:movement_quantities AS integer[])) AS m(id, sku_id, quantity)
+    )
+    INSERT INTO outbox_message (id, organization_id, created_at, event_type, occurred_at,
+        brand_id, store_id, channel, member_id, amount, properties, published_at)
+    SELECT e.id, :organization_id, :now, e.event_type, :occurred_at, CAST(:brand_id AS uuid),
+        :location_id, :channel, CAST(:member_id AS uuid), :amount, CAST(e.properties AS json), NULL
+    FROM unnest(CAST(:event_ids AS uuid[]), CAST(:event_types AS text[]),
+        CAST(:event_properties AS text[])) AS e(id, event_type, properties)
+    """
+)
+
+
+@dataclass(frozen=True)
+class _SaleContext:
+    store_code: str
+    channel_type: str
+    brand_id: uuid.UUID | None
+    prices: dict[uuid.UUID, catalog_service.SalePrice]
+    facts: dict[uuid.UUID, SkuFacts]
+
+
+def _sale_context(
+    connection: Connection,
+    organization_id: uuid.UUID,
+    store_id: uuid.UUID,
+    sku_ids: list[uuid.UUID],
+) -> _SaleContext:
+    rows = connection.execute(
+        SALE_CONTEXT,
+        {"store_id": store_id, "organization_id": organization_id, "sku_ids": sku_ids},
+    ).all()
+    if not rows:
+        raise NotFound("store not found", field="store_id")
+    first = rows[0]
+    _check_store(first.channel_type, first.store_status, POS_CHANNELS)
+    prices: dict[uuid.UUID, catalog_service.SalePrice] = {}
+    facts: dict[uuid.UUID, SkuFacts] = {}
+    for row in rows:
+        if row.sku_id is None:
+            continue
+        available = row.available
+        if available is None:
+            available = not row.channels or first.channel_type in row.channels
+        by_store = row.store_amount
+        prices[row.sku_id] = catalog_service.SalePrice(
+            sku_id=row.sku_id,
+            code=row.sku_code,
+            brand_id=row.brand_id,
+            amount=by_store if by_store is not None else row.channel_amount,
+            source="store" if by_store is not None else "channel",
+            available=bool(available) and row.status == "active",
+        )
+        facts[row.sku_id] = SkuFacts(row.sku_code, row.product_id, _category(row.category_path))
+    return _SaleContext(first.store_code, first.channel_type, first.store_brand_id, prices, facts)
+
+
 def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate) -> SaleResult:
     """Record an immediate sale at a shop, counter, pop-up or vending machine (idempotent)."""
     principal.require(Permission.SELL)
-    store = _store(session, principal, data.store_id, POS_CHANNELS)
+    principal.require_store(data.store_id)
     now = utcnow()
     sold_at = data.sold_at or now
     if sold_at.tzinfo is None:
         raise InvalidInput("must include a time zone", field="sold_at")
+    organization_id = principal.organization_id
+    connection = session.connection()
+    context = _sale_context(
+        connection, organization_id, data.store_id, list({line.sku_id for line in data.lines})
+    )
+    member_id = _find_member(session, principal, data)
     order_id = uuid.uuid4()
-    lines, codes = _priced_lines(session, store, principal.organization_id, order_id, data.lines)
+    lines = _price_lines(
+        context.prices,
+        context.store_code,
+        context.channel_type,
+        organization_id,
+        order_id,
+        data.lines,
+    )
+    total_amount = sum((line["amount"] for line in lines), ZERO)
     values: dict[str, Any] = {
         "id": order_id,
-        "organization_id": principal.organization_id,
+        "organization_id": organization_id,
         "created_at": now,
-        "store_id": store.id,
-        "channel": store.channel_type,
-        "brand_id": _brand_of(store, lines),
-        "member_id": data.member_id,
+        "store_id": data.store_id,
+        "channel": context.channel_type,
+        "brand_id": _brand_of(context.brand_id, lines),
+        "member_id": member_id,
         "external_order_id": data.external_order_id,
         "status": OrderStatus.FULFILLED,
         "fulfilment_type": FulfilmentType.CARRY_OUT,
@@ -276,8 +668,8 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
         "ship_latitude": None,
         "ship_longitude": None,
         "currency": "CNY",
-        "total_amount": sum((line["amount"] for line in lines), Decimal("0.00")),
-        "refunded_amount": Decimal("0.00"),
+        "total_amount": total_amount,
+        "refunded_amount": ZERO,
         "placed_at": sold_at,
         "paid_at": sold_at,
         "fulfilled_at": sold_at,
@@ -285,36 +677,103 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
         "actor": principal.actor,
         "updated_at": None,
     }
-    if not _insert_order(session, values):
-        return SaleResult(_existing(session, store.id, data.external_order_id), replayed=True)
     totals: dict[uuid.UUID, int] = {}
     for line in lines:
-        line["location_id"] = store.id
+        line["location_id"] = data.store_id
         totals[line["sku_id"]] = totals.get(line["sku_id"], 0) + line["quantity"]
-    for sku_id, quantity in sorted(totals.items()):
-        if not inventory_service.take(session, sku_id, store.id, quantity):
-            raise OutOfStock(codes[sku_id], quantity, store.code)
-    session.execute(insert(OrderLine), lines)
-    inventory_service.record_movements(
-        session,
-        [
+    ordered = sorted(totals.items())
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        inserted, taken = connection.execute(
+            SELL_POSTGRES,
             {
-                "organization_id": principal.organization_id,
-                "sku_id": sku_id,
-                "location_id": store.id,
-                "delta": -quantity,
-                "reason": "sale",
+                **values,
+                "status": str(values["status"]),
+                "fulfilment_type": str(values["fulfilment_type"]),
+                "take_skus": [sku_id for sku_id, _ in ordered],
+                "take_quantities": [quantity for _, quantity in ordered],
+            },
+        ).one()
+        short = [(sku_id, quantity) for sku_id, quantity in ordered if sku_id not in set(taken)]
+    else:
+        inserted = connection.execute(_order_insert(connection), values).first() is not None
+        short = ordered
+    if not inserted:
+        return SaleResult(_existing(session, data.store_id, data.external_order_id), replayed=True)
+    # rows short of units (and every row on SQLite): the one-row primitive, which sweeps
+    # expired reservations of the row before it gives up
+    for sku_id, quantity in short:
+        if not inventory_service.take(session, sku_id, data.store_id, quantity):
+            raise OutOfStock(context.facts[sku_id].code, quantity, context.store_code)
+    if member_id is None and data.member is not None:
+        member_id = values["member_id"] = _enrol_member(
+            session, principal, data, data.store_id, sold_at
+        )
+        connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
+    event_lines = _event_lines(lines, context.facts)
+    if postgres:
+        properties = json.dumps(
+            _outbox_row(values, "", sold_at, total_amount, event_lines, now)["properties"]
+        )
+        connection.execute(
+            RECORD_SALE_POSTGRES,
+            {
+                "organization_id": organization_id,
+                "now": now,
+                "order_id": order_id,
+                "location_id": data.store_id,
+                "line_ids": [line["id"] for line in lines],
+                "line_numbers": [line["line_number"] for line in lines],
+                "line_skus": [line["sku_id"] for line in lines],
+                "line_brands": [line["brand_id"] for line in lines],
+                "line_quantities": [line["quantity"] for line in lines],
+                "line_prices": [line["unit_price"] for line in lines],
+                "line_amounts": [line["amount"] for line in lines],
+                "movement_ids": [uuid.uuid4() for _ in ordered],
+                "movement_skus": [sku_id for sku_id, _ in ordered],
+                "movement_quantities": [quantity for _, quantity in ordered],
                 "actor": principal.actor,
                 "reference": f"order:{order_id}",
-            }
-            for sku_id, quantity in sorted(totals.items())
-        ],
-    )
+                "occurred_at": sold_at,
+                "brand_id": values["brand_id"],
+                "channel": values["channel"],
+                "member_id": member_id,
+                "amount": total_amount,
+                "event_ids": [uuid.uuid4(), uuid.uuid4()],
+                "event_types": ["order_placed", "purchase"],
+                "event_properties": [properties, properties],
+            },
+        )
+    else:
+        connection.execute(INSERT_LINES, lines)
+        connection.execute(
+            INSERT_MOVEMENTS,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "organization_id": organization_id,
+                    "sku_id": sku_id,
+                    "location_id": data.store_id,
+                    "delta": -quantity,
+                    "reason": "sale",
+                    "actor": principal.actor,
+                    "note": None,
+                    "reference": f"order:{order_id}",
+                }
+                for sku_id, quantity in ordered
+            ],
+        )
+        connection.execute(
+            INSERT_OUTBOX,
+            [
+                _outbox_row(values, event_type, sold_at, total_amount, event_lines, now)
+                for event_type in ("order_placed", "purchase")
+            ],
+        )
     order = _transient(values, lines)
-    event_lines = _event_lines(lines, codes)
-    _enqueue(session, order, "order_placed", sold_at, order.total_amount, event_lines)
-    _enqueue(session, order, "purchase", sold_at, order.total_amount, event_lines)
-    member_points_hook(session, order, action="award", lines=event_lines)
+    if member_id is not None:
+        member_points_hook(session, order, action="award", lines=event_lines)
     return SaleResult(order, events=["order_placed", "purchase"])
 
 
@@ -341,7 +800,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         "created_at": now,
         "store_id": store.id,
         "channel": store.channel_type,
-        "brand_id": _brand_of(store, lines),
+        "brand_id": _brand_of(store.brand_id, lines),
         "member_id": data.member_id,
         "external_order_id": data.external_order_id,
         "status": OrderStatus.PAID if data.paid else OrderStatus.PLACED,
@@ -386,7 +845,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
                     location_id = candidate
                     break
         if location_id is None:
-            raise OutOfStock(codes[requested.sku_id], requested.quantity)
+            raise OutOfStock(codes[requested.sku_id].code, requested.quantity)
         line["location_id"] = location_id
     session.execute(insert(OrderLine), lines)
     order = _transient(values, lines)
@@ -482,13 +941,8 @@ def _move(
         )
 
 
-def _codes(session: Session, order: Order) -> dict[uuid.UUID, str]:
-    from newretail.catalog.models import Sku
-
-    rows = session.execute(
-        select(Sku.id, Sku.code).where(Sku.id.in_({line.sku_id for line in order.lines}))
-    )
-    return {sku_id: code for sku_id, code in rows}
+def _codes(session: Session, order: Order) -> dict[uuid.UUID, SkuFacts]:
+    return _sku_facts(session, {line.sku_id for line in order.lines})
 
 
 def pay(session: Session, principal: Principal, order_id: uuid.UUID) -> Order:
@@ -500,7 +954,7 @@ def pay(session: Session, principal: Principal, order_id: uuid.UUID) -> Order:
     order = get_order(session, principal, order_id)
     lines = _event_lines(order.lines, _codes(session, order))
     _enqueue(session, order, "purchase", now, order.total_amount, lines)
-    member_points_hook(session, order, action="award", lines=lines)
+    member_points_hook(session, order, action="award", lines=lines, occurred_at=now)
     return order
 
 
@@ -577,7 +1031,9 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
             refund_id=str(refund.id),
             cancelled=True,
         )
-        member_points_hook(session, order, action="reverse", refund_id=refund.id, lines=lines)
+        member_points_hook(
+            session, order, action="reverse", refund_id=refund.id, lines=lines, occurred_at=now
+        )
     _enqueue(session, order, "order_cancelled", now, order.total_amount, lines)
     return order
 
@@ -708,7 +1164,12 @@ def refund(
         session, order, "order_refunded", now, total, refunded_lines, refund_id=str(refund_row.id)
     )
     member_points_hook(
-        session, order, action="reverse", refund_id=refund_row.id, lines=refunded_lines
+        session,
+        order,
+        action="reverse",
+        refund_id=refund_row.id,
+        lines=refunded_lines,
+        occurred_at=now,
     )
     return refund_row
 

@@ -1,0 +1,79 @@
+"""Console pages for the catalogue: products with their SKUs and channel prices, a product page."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from newretail.catalog import service
+from newretail.console.web import Identity, render
+from newretail.core.errors import InvalidInput
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.models import ChannelType
+from newretail.tenancy.permissions import Permission
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+# the channel types a SKU can have a price on, in the order the tables show them
+PRICE_CHANNELS = [c.value for c in ChannelType if c != ChannelType.WAREHOUSE]
+
+
+def _brand_id(value: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidInput("not a brand id", field="brand_id") from exc
+
+
+@router.get("/catalog")
+def catalog_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    brand_id: str = "",
+    category: str = "",
+    q: str = "",
+) -> Response:
+    """Products with their SKUs and prices per channel, filtered by brand, category and text."""
+    identity.principal.require(Permission.READ)
+    filters = service.ProductFilter(
+        brand_id=_brand_id(brand_id), category=category.strip() or None, q=q.strip() or None
+    )
+    products = service.all_products(session, filters)
+    brands = tenancy_service.list_brands(session, 500, None)[0]
+    return render(
+        request,
+        "catalog/list.html",
+        identity,
+        section="catalog",
+        products=products,
+        sku_count=sum(len(p.skus) for p in products),
+        brands=brands,
+        brand_names={b.id: b.name for b in brands},
+        channels=PRICE_CHANNELS,
+        query={"brand_id": brand_id, "category": category.strip(), "q": q.strip()},
+    )
+
+
+@router.get("/catalog/{product_id}")
+def product_page(
+    request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID
+) -> Response:
+    """One product: its SKUs, barcodes, channel prices and store overrides."""
+    identity.principal.require(Permission.READ)
+    product = service.get_product(session, product_id)
+    stores = tenancy_service.all_stores(session, identity.principal, tenancy_service.StoreFilter())
+    return render(
+        request,
+        "catalog/detail.html",
+        identity,
+        section="catalog",
+        product=product,
+        brand=tenancy_service.get_brand(session, product.brand_id),
+        store_codes={s.id: s.code for s in stores},
+        channels=PRICE_CHANNELS,
+    )
