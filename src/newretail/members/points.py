@@ -246,41 +246,50 @@ def _settle_member(session: Session, member: Member, now: datetime) -> None:
 
 
 def _settle_lot(session: Session, member: Member, lot: PointsLot, now: datetime) -> int:
-    changes = 0
-    if lot.state == LotState.LOCKED and lot.unlock_at is not None and lot.unlock_at <= now:
-        lot.state = LotState.AVAILABLE
-        _entry(
-            session,
-            member,
-            LedgerKind.UNLOCK,
-            available_delta=lot.remaining,
-            locked_delta=-lot.remaining,
-            occurred_at=lot.unlock_at,
-            actor=SYSTEM_ACTOR,
-            order_id=lot.order_id,
-            lot_id=lot.id,
-            idempotency_key=f"unlock:{lot.id}",
-        )
-        changes += 1
-    if lot.state in LIVE_STATES and lot.remaining > 0 and lot.expires_at <= now:
-        was_locked = lot.state == LotState.LOCKED
-        points = lot.remaining
-        lot.remaining = 0
-        lot.state = LotState.CLOSED
-        _entry(
-            session,
-            member,
-            LedgerKind.EXPIRE,
-            available_delta=0 if was_locked else -points,
-            locked_delta=-points if was_locked else 0,
-            occurred_at=lot.expires_at,
-            actor=SYSTEM_ACTOR,
-            order_id=lot.order_id,
-            lot_id=lot.id,
-            idempotency_key=f"expire:{lot.id}",
-        )
-        changes += 1
-    return changes
+    return int(_unlock_lot(session, member, lot, now)) + int(_expire_lot(session, member, lot, now))
+
+
+def _unlock_lot(session: Session, member: Member, lot: PointsLot, now: datetime) -> bool:
+    """Make a locked lot available once the return window has ended."""
+    if lot.state != LotState.LOCKED or lot.unlock_at is None or lot.unlock_at > now:
+        return False
+    lot.state = LotState.AVAILABLE
+    _entry(
+        session,
+        member,
+        LedgerKind.UNLOCK,
+        available_delta=lot.remaining,
+        locked_delta=-lot.remaining,
+        occurred_at=lot.unlock_at,
+        actor=SYSTEM_ACTOR,
+        order_id=lot.order_id,
+        lot_id=lot.id,
+        idempotency_key=f"unlock:{lot.id}",
+    )
+    return True
+
+
+def _expire_lot(session: Session, member: Member, lot: PointsLot, now: datetime) -> bool:
+    """Close a live lot whose expiry has come, taking its remaining points."""
+    if lot.state not in LIVE_STATES or lot.remaining <= 0 or lot.expires_at > now:
+        return False
+    was_locked = lot.state == LotState.LOCKED
+    points = lot.remaining
+    lot.remaining = 0
+    lot.state = LotState.CLOSED
+    _entry(
+        session,
+        member,
+        LedgerKind.EXPIRE,
+        available_delta=0 if was_locked else -points,
+        locked_delta=-points if was_locked else 0,
+        occurred_at=lot.expires_at,
+        actor=SYSTEM_ACTOR,
+        order_id=lot.order_id,
+        lot_id=lot.id,
+        idempotency_key=f"expire:{lot.id}",
+    )
+    return True
 
 
 # ---------------------------------------------------------------- earning
@@ -615,21 +624,7 @@ def release_locked_points(session: Session, now: datetime | None = None) -> int:
     ):
         member = _lock_member(session, member_id)
         for lot in _lock_lots(session, member_id, LotState.LOCKED):
-            if lot.unlock_at is not None and lot.unlock_at <= now:
-                lot.state = LotState.AVAILABLE
-                _entry(
-                    session,
-                    member,
-                    LedgerKind.UNLOCK,
-                    available_delta=lot.remaining,
-                    locked_delta=-lot.remaining,
-                    occurred_at=lot.unlock_at,
-                    actor=SYSTEM_ACTOR,
-                    order_id=lot.order_id,
-                    lot_id=lot.id,
-                    idempotency_key=f"unlock:{lot.id}",
-                )
-                count += 1
+            count += _unlock_lot(session, member, lot, now)
     session.flush()
     return count
 
@@ -646,25 +641,7 @@ def expire_points(session: Session, now: datetime | None = None) -> int:
     ):
         member = _lock_member(session, member_id)
         for lot in _lock_lots(session, member_id, *LIVE_STATES):
-            if lot.expires_at > now:
-                continue
-            was_locked = lot.state == LotState.LOCKED
-            points = lot.remaining
-            lot.remaining = 0
-            lot.state = LotState.CLOSED
-            _entry(
-                session,
-                member,
-                LedgerKind.EXPIRE,
-                available_delta=0 if was_locked else -points,
-                locked_delta=-points if was_locked else 0,
-                occurred_at=lot.expires_at,
-                actor=SYSTEM_ACTOR,
-                order_id=lot.order_id,
-                lot_id=lot.id,
-                idempotency_key=f"expire:{lot.id}",
-            )
-            count += 1
+            count += _expire_lot(session, member, lot, now)
     session.flush()
     return count
 
