@@ -11,6 +11,7 @@ from swagger_ui_bundle import swagger_ui_path
 from newretail.catalog.router import router as catalog_router
 from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
+from newretail.databank.router import router as databank_router
 from newretail.inventory.router import router as inventory_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
@@ -23,6 +24,7 @@ DOMAIN_ROUTERS = [
     catalog_router,
     inventory_router,
     orders_router,
+    databank_router,
 ]
 
 ops = APIRouter(tags=["operations"])

@@ -12,6 +12,7 @@ from newretail.bootstrap import bootstrap
 from newretail.core import migrate
 from newretail.core.cli import domain_errors, emit, out, set_overrides, state, store_options
 from newretail.core.database import session_scope
+from newretail.databank import cli as databank_cli
 from newretail.demo import seed_demo
 from newretail.main import create_app
 from newretail.members import cli as members_cli
@@ -32,6 +33,7 @@ app.add_typer(tenancy_cli.user_app, name="user")
 app.add_typer(tenancy_cli.api_key_app, name="api-key")
 app.add_typer(members_cli.member_app, name="member")
 app.add_typer(orders_cli.import_app, name="import")
+app.add_typer(databank_cli.databank_app, name="databank")
 app.add_typer(db_app, name="db")
 
 Host = Annotated[str, typer.Option(help="Address to listen on")]

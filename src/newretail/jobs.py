@@ -7,6 +7,7 @@ import threading
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.jobs import Job
+from newretail.databank.tasks import snapshot_all, yesterday_utc
 from newretail.events.outbox import relay_once
 from newretail.members import points, tiers
 
@@ -30,9 +31,15 @@ def member_maintenance(container: Container, stopping: threading.Event) -> tuple
     return unlocked, expired, reviewed
 
 
+def daily_snapshots(container: Container, stopping: threading.Event) -> int:
+    """Materialise yesterday's AIPL snapshot for every organisation that lacks it."""
+    return snapshot_all(container, yesterday_utc())
+
+
 def server_jobs(container: Container) -> list[Job[Container]]:
     settings = container.settings
     return [
         Job("outbox-relay", settings.outbox_relay_seconds, relay_outbox),
         Job("member-maintenance", settings.maintenance_seconds, member_maintenance),
+        Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
     ]

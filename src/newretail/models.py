@@ -1,6 +1,7 @@
 """Imports every domain's tables so that metadata and migrations see them all."""
 
 from newretail.catalog import models as catalog_models
+from newretail.databank import models as databank_models
 from newretail.events import models as events_models
 from newretail.inventory import models as inventory_models
 from newretail.members import models as members_models
@@ -9,6 +10,7 @@ from newretail.tenancy import models as tenancy_models
 
 __all__ = [
     "catalog_models",
+    "databank_models",
     "events_models",
     "inventory_models",
     "members_models",

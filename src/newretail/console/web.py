@@ -50,7 +50,7 @@ SECTIONS = (
     "diagnosis",
 )
 # sections whose pages live in their domain's web.py
-DOMAIN_SECTIONS = {"catalog", "stock", "members", "orders"}
+DOMAIN_SECTIONS = {"catalog", "stock", "members", "orders", "databank"}
 PLACEHOLDER_SECTIONS = tuple(s for s in SECTIONS[1:] if s not in DOMAIN_SECTIONS)
 
 _here = Path(str(files("newretail") / "console"))
@@ -408,6 +408,7 @@ def mount_console(app: FastAPI) -> None:
     """Console routes, its own static files and Bootstrap from the installed wheel."""
     # the domain pages import this module
     from newretail.catalog.web import router as catalog_console
+    from newretail.databank.web import router as databank_console
     from newretail.inventory.web import router as stock_console
     from newretail.members.web import router as members_console
     from newretail.orders.web import router as orders_console
@@ -417,6 +418,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(stock_console)
     app.include_router(members_console)
     app.include_router(orders_console)
+    app.include_router(databank_console)
     bootstrap_dir = _package_dir("bootstrap")
     app.mount("/static/vendor/bootstrap", StaticFiles(directory=bootstrap_dir), name="bootstrap")
     app.mount("/static/console", StaticFiles(directory=_here / "static"), name="console-static")

@@ -1,0 +1,380 @@
+"""Benchmark of the Data Bank's AIPL snapshot on DuckDB (runs alone; last line is JSON).
+
+    .venv/bin/python bench/databank.py            # 50M events, 5M members, 20 brands
+    .venv/bin/python bench/databank.py --quick    # 400k events, 40k members (< 60 s)
+
+Synthetic events are generated inside DuckDB with SQL. Measured in the same run:
+- full_s: our full snapshot (Ibis → DuckDB, CREATE TABLE AS) of the last day;
+- ratio_to_hand_sql: full_s ÷ a hand-written DuckDB SQL computing the same rows;
+- pandas_over_ours: a straightforward pandas implementation ÷ ours, on a member sample
+  (the DataFrame is already in memory; loading it is not timed);
+- incremental_s: our incremental snapshot of the next day, which has 1% new events,
+  from the stored snapshot; incremental_speedup = full snapshot of that day ÷ incremental_s;
+- incremental_equals_full: the incremental rows equal the full recomputation's.
+"""
+
+# ruff: noqa: S608 (the SQL is built from constants and numbers of this script)
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from newretail.databank import queries, snapshots  # noqa: E402
+from newretail.databank.config import DEFAULT_CONFIG, DatabankConfig  # noqa: E402
+from newretail.databank.tables import SNAPSHOT_TABLE, ensure_databank_tables  # noqa: E402
+from newretail.warehouse.connection import ensure_schema  # noqa: E402
+
+ORG = "00000000-0000-4000-8000-000000000001"
+SPAN_DAYS = 1000
+LAST_DAY = date(2026, 11, 1)
+FIRST_DAY = LAST_DAY - timedelta(days=SPAN_DAYS - 1)
+# (type, share of events) — shaped like a retail event stream
+MIX = [
+    ("ad_impression", 0.30),
+    ("screen_exposure", 0.05),
+    ("district_enter", 0.03),
+    ("product_view", 0.25),
+    ("store_visit", 0.06),
+    ("add_to_cart", 0.08),
+    ("favorite", 0.04),
+    ("coupon_claim", 0.03),
+    ("member_join", 0.01),
+    ("purchase", 0.12),
+    ("review", 0.02),
+    ("share", 0.01),
+]
+COLUMNS = ["brand_id", "member_id", "date", "stage", *queries.STATE_COLUMNS]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _type_case(column: str) -> str:
+    edges, acc = [], 0.0
+    for name, share in MIX:
+        acc += share
+        edges.append(f"WHEN {column} < {acc:.4f} THEN '{name}'")
+    return "CASE " + " ".join(edges) + " ELSE 'product_view' END"
+
+
+def generate(con: Any, events: int, members: int, brands: int, on: date, start: int) -> None:
+    """Insert `events` events (ids start…) dated FIRST_DAY … on, or only `on` when start>0."""
+    days = SPAN_DAYS if start == 0 else 1
+    first = FIRST_DAY if start == 0 else on
+    con.raw_sql(
+        f"""
+        INSERT INTO event
+        WITH r AS (
+            SELECT i,
+                   hash(i, 1) % 1000000 / 1000000.0 AS u_type,
+                   CAST(hash(i, 2) % {members} AS BIGINT) AS m,
+                   CAST(hash(i, 3) % 100 AS BIGINT) AS u_brand,
+                   CAST(hash(i, 4) % {brands} AS BIGINT) AS b,
+                   CAST(hash(i, 5) % ({days} * 86400) AS BIGINT) AS secs,
+                   CAST(hash(i, 6) % 5 + 1 AS BIGINT) AS rating,
+                   CAST(hash(i, 7) % 12 AS BIGINT) AS city,
+                   CAST(hash(i, 8) % 30 AS BIGINT) AS category,
+                   CAST(hash(i, 9) % 6 AS BIGINT) AS channel
+            FROM range({start}, {start + events}) t(i)
+        )
+        SELECT '{ORG}',
+               'e' || i,
+               {_type_case("u_type")} AS type,
+               TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' + to_seconds(secs),
+               TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' + to_seconds(secs),
+               CASE WHEN u_brand < 5 THEN NULL ELSE 'brand-' || b END,
+               'store-' || (m % 500),
+               ['online', 'store', 'counter', 'popup', 'cloud_shelf', 'vending'][channel + 1],
+               'member-' || m,
+               NULL,
+               10.00,
+               '{{"rating": ' || rating || ', "city": "city-' || city
+                   || '", "category": "cat-' || category || '"}}'
+        FROM r
+        """
+    )
+
+
+def hand_sql(config: DatabankConfig, brands: list[str], on: date) -> str:
+    """The same snapshot written by hand for DuckDB."""
+
+    def start(days: int) -> str:
+        return f"DATE '{config.window_start(on, days).isoformat()}'"
+
+    def types(names: list[str]) -> str:
+        return "(" + ", ".join(f"'{n}'" for n in names) + ")"
+
+    first = config.window_start(on, config.longest_window)
+    until = on + timedelta(days=1)
+    brand_rows = ", ".join(f"('{b}')" for b in brands)
+    wanted = types(config.stage_event_types)
+    positive = (
+        f"(type IN {types(config.review_events)} AND "
+        f"(TRY_CAST(NULLIF(regexp_extract(properties, '{queries._RATING}', 1), '') AS DOUBLE)"
+        f" >= {config.positive_review_min_rating} "
+        f"OR regexp_matches(properties, '{queries._POSITIVE}')))"
+    )
+    advocacy = f"(type IN {types(config.advocacy_events)} OR {positive})"
+    return f"""
+    WITH base AS (
+        SELECT brand_id, member_id, type, CAST(ts AS DATE) AS d, properties FROM event
+        WHERE organization_id = '{ORG}' AND member_id IS NOT NULL AND type IN {wanted}
+          AND ts >= TIMESTAMPTZ '{first.isoformat()} 00:00:00+00'
+          AND ts < TIMESTAMPTZ '{until.isoformat()} 00:00:00+00'
+    ), ev AS (
+        SELECT * FROM base WHERE brand_id IS NOT NULL
+        UNION ALL
+        SELECT b.brand_id, member_id, type, d, properties
+        FROM base CROSS JOIN (VALUES {brand_rows}) b(brand_id) WHERE base.brand_id IS NULL
+    ), agg AS (
+        SELECT brand_id, member_id,
+          max(d) FILTER (WHERE type IN {types(config.awareness_events)}
+                         AND d >= {start(config.awareness_days)}) AS last_aware_date,
+          max(d) FILTER (WHERE type IN {types(config.interest_events)}
+                         AND d >= {start(config.interest_days)}) AS last_interest_date,
+          max(d) FILTER (WHERE type IN {types(config.purchase_events)}
+                         AND d >= {start(config.purchase_days)}) AS last_purchase_date,
+          max(d) FILTER (WHERE {advocacy} AND d >= {start(config.loyalty_days)})
+            AS last_advocacy_date
+        FROM ev GROUP BY brand_id, member_id
+    ), days AS (
+        SELECT DISTINCT brand_id, member_id, d FROM ev
+        WHERE type IN {types(config.purchase_events)} AND d >= {start(config.loyalty_days)}
+    ), prev AS (
+        SELECT brand_id, member_id, max(d) AS previous_purchase_date FROM (
+            SELECT *, max(d) OVER (PARTITION BY brand_id, member_id) AS latest FROM days
+        ) WHERE d < latest GROUP BY brand_id, member_id
+    )
+    SELECT '{ORG}' AS organization_id, agg.brand_id, agg.member_id, DATE '{on}' AS date,
+      CASE WHEN previous_purchase_date IS NOT NULL OR last_advocacy_date IS NOT NULL THEN 'L'
+           WHEN last_purchase_date IS NOT NULL THEN 'P'
+           WHEN last_interest_date IS NOT NULL THEN 'I'
+           WHEN last_aware_date IS NOT NULL THEN 'A' END AS stage,
+      last_aware_date, last_interest_date, last_purchase_date, previous_purchase_date,
+      last_advocacy_date
+    FROM agg LEFT JOIN prev USING (brand_id, member_id)
+    WHERE last_aware_date IS NOT NULL OR last_interest_date IS NOT NULL
+       OR last_purchase_date IS NOT NULL OR previous_purchase_date IS NOT NULL
+       OR last_advocacy_date IS NOT NULL
+    """
+
+
+def pandas_snapshot(
+    events: pd.DataFrame, brands: list[str], on: date, config: DatabankConfig
+) -> pd.DataFrame:
+    """A straightforward pandas implementation of the same snapshot."""
+    df = events[events["member_id"].notna() & events["type"].isin(config.stage_event_types)]
+    df = df.assign(d=df["ts"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize())
+    first = pd.Timestamp(config.window_start(on, config.longest_window))
+    df = df[(df["d"] >= first) & (df["d"] <= pd.Timestamp(on))]
+    generic = df[df["brand_id"].isna()].drop(columns="brand_id")
+    generic = generic.merge(pd.DataFrame({"brand_id": brands}), how="cross")
+    df = pd.concat([df[df["brand_id"].notna()], generic], ignore_index=True)
+    rating = pd.to_numeric(
+        df["properties"].str.extract(queries._RATING, expand=False), errors="coerce"
+    )
+    flagged = df["properties"].str.contains(queries._POSITIVE, regex=True)
+    positive = df["type"].isin(config.review_events) & (
+        (rating >= config.positive_review_min_rating) | flagged
+    )
+    advocacy = df["type"].isin(config.advocacy_events) | positive
+    purchase = df["type"].isin(config.purchase_events)
+
+    def since(days: int) -> pd.Series:
+        return df["d"] >= pd.Timestamp(config.window_start(on, days))
+
+    df = df.assign(
+        last_aware_date=df["d"].where(
+            df["type"].isin(config.awareness_events) & since(config.awareness_days)
+        ),
+        last_interest_date=df["d"].where(
+            df["type"].isin(config.interest_events) & since(config.interest_days)
+        ),
+        last_purchase_date=df["d"].where(purchase & since(config.purchase_days)),
+        last_advocacy_date=df["d"].where(advocacy & since(config.loyalty_days)),
+        loyalty_purchase=df["d"].where(purchase & since(config.loyalty_days)),
+    )
+    keys = ["brand_id", "member_id"]
+    out = df.groupby(keys).agg(
+        last_aware_date=("last_aware_date", "max"),
+        last_interest_date=("last_interest_date", "max"),
+        last_purchase_date=("last_purchase_date", "max"),
+        last_advocacy_date=("last_advocacy_date", "max"),
+    )
+    days = df.dropna(subset=["loyalty_purchase"])[[*keys, "loyalty_purchase"]].drop_duplicates()
+    days = days.sort_values("loyalty_purchase", ascending=False)
+    second = days.groupby(keys)["loyalty_purchase"].nth(1)
+    second = days.loc[second.index].set_index(keys)["loyalty_purchase"]
+    out["previous_purchase_date"] = second
+    out = out.reset_index()
+    state = out[list(queries.STATE_COLUMNS)]
+    out = out[state.notna().any(axis=1)].copy()
+    out["stage"] = np.select(
+        [
+            out["previous_purchase_date"].notna() | out["last_advocacy_date"].notna(),
+            out["last_purchase_date"].notna(),
+            out["last_interest_date"].notna(),
+        ],
+        ["L", "P", "I"],
+        default="A",
+    )
+    return out
+
+
+def timed(function: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def same_rows(con: Any, left: str, right: str) -> bool:
+    cols = ", ".join(COLUMNS)
+    sql = (
+        f"SELECT (SELECT count(*) FROM (SELECT {cols} FROM {left} EXCEPT ALL "
+        f"SELECT {cols} FROM {right})) + (SELECT count(*) FROM (SELECT {cols} FROM {right} "
+        f"EXCEPT ALL SELECT {cols} FROM {left}))"
+    )
+    return bool(con.raw_sql(sql).fetchone()[0] == 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="400k events, 40k members")
+    parser.add_argument("--events", type=int, default=50_000_000)
+    parser.add_argument("--members", type=int, default=5_000_000)
+    parser.add_argument("--brands", type=int, default=20)
+    parser.add_argument("--pandas-members", type=int, default=None, help="sample size")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--memory", default="6GB", help="DuckDB memory_limit")
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.members = 400_000, 40_000
+    sample_members = args.pandas_members or min(args.members, 100_000)
+    config = DEFAULT_CONFIG
+    brands = [f"brand-{b}" for b in range(args.brands)]
+    workdir = Path(tempfile.mkdtemp(prefix="newretail-bench-"))
+    con = ibis.duckdb.connect(str(workdir / "bench.duckdb"))
+    # Leave memory to the rest of the machine; DuckDB spills to the temp directory.
+    con.raw_sql(f"SET memory_limit = '{args.memory}'")
+    con.raw_sql(f"SET temp_directory = '{workdir / 'spill'}'")
+    con.raw_sql("SET preserve_insertion_order = false")
+    if args.threads:
+        con.raw_sql(f"SET threads = {args.threads}")
+    ensure_schema(con)
+    ensure_databank_tables(con)
+    log(f"generating {args.events:,} events, {args.members:,} members, {args.brands} brands")
+    gen_s, _ = timed(lambda: generate(con, args.events, args.members, args.brands, LAST_DAY, 0))
+    log(f"generated in {gen_s:.1f}s")
+
+    on = LAST_DAY
+    ours_expr = queries.snapshot_rows(queries.full_state(con, ORG, brands, on, config), ORG, on)
+
+    def ours() -> None:
+        con._run_pre_execute_hooks(ours_expr)  # registers the brands memtable
+        con.raw_sql(f"CREATE OR REPLACE TABLE ours AS {con.compile(ours_expr)}")
+
+    def hand() -> None:
+        con.raw_sql(f"CREATE OR REPLACE TABLE hand AS {hand_sql(config, brands, on)}")
+
+    ours()  # warm the file cache once for both
+    hand_s, _ = timed(hand)
+    ours_s, _ = timed(ours)
+    hand_s = min(hand_s, timed(hand)[0])  # the best of two runs each
+    ours_s = min(ours_s, timed(ours)[0])
+    assert same_rows(con, "ours", "hand"), "hand SQL and Ibis disagree"
+    rows = con.raw_sql("SELECT count(*) FROM ours").fetchone()[0]
+    log(f"full snapshot: ours {ours_s:.2f}s, hand SQL {hand_s:.2f}s, {rows:,} rows")
+
+    # pandas against ours on the same member sample, loaded into its own DuckDB.
+    sample = workdir / "sample.parquet"
+    con.raw_sql(
+        f"COPY (SELECT * FROM event WHERE hash(member_id) % {args.members} < {sample_members}) "
+        f"TO '{sample}' (FORMAT parquet)"
+    )
+    small = ibis.duckdb.connect()
+    small.raw_sql(f"SET memory_limit = '{args.memory}'")
+    if args.threads:
+        small.raw_sql(f"SET threads = {args.threads}")
+    small.raw_sql(f"CREATE TABLE event AS SELECT * FROM read_parquet('{sample}')")
+    small_expr = queries.snapshot_rows(queries.full_state(small, ORG, brands, on, config), ORG, on)
+
+    def ours_small() -> None:
+        small._run_pre_execute_hooks(small_expr)
+        small.raw_sql(f"CREATE OR REPLACE TABLE ours AS {small.compile(small_expr)}")
+
+    small_s = min(timed(ours_small)[0], timed(ours_small)[0])
+    frame = pd.read_parquet(sample)
+    sample_events = len(frame)
+    pandas_s, expected = timed(lambda: pandas_snapshot(frame, brands, on, config))
+    got = small.raw_sql("SELECT stage, count(*) FROM ours GROUP BY 1").fetchall()
+    assert dict(got) == expected["stage"].value_counts().to_dict(), "pandas disagrees"
+    log(f"pandas on {sample_events:,} events: {pandas_s:.2f}s vs ours {small_s:.2f}s")
+
+    # Incremental: store the snapshot of `on`, add 1% new events on the next day.
+    con.raw_sql(f"DELETE FROM {SNAPSHOT_TABLE}")
+    snapshots.materialise(con, ORG, brands, on, config, snapshots.SnapshotMode.FULL)
+    nxt = on + timedelta(days=1)
+    generate(con, args.events // 100, args.members, args.brands, nxt, args.events)
+    incremental_s, run = timed(
+        lambda: snapshots.materialise(
+            con, ORG, brands, nxt, config, snapshots.SnapshotMode.INCREMENTAL
+        )
+    )
+    con.raw_sql(
+        f"CREATE OR REPLACE TABLE incremental AS SELECT * FROM {SNAPSHOT_TABLE} "
+        f"WHERE date = DATE '{nxt}'"
+    )
+    full_next_s, _ = timed(
+        lambda: snapshots.materialise(con, ORG, brands, nxt, config, snapshots.SnapshotMode.FULL)
+    )
+    con.raw_sql(
+        f"CREATE OR REPLACE TABLE full_next AS SELECT * FROM {SNAPSHOT_TABLE} "
+        f"WHERE date = DATE '{nxt}'"
+    )
+    equal = same_rows(con, "incremental", "full_next")
+    log(f"next day: incremental {incremental_s:.2f}s, full {full_next_s:.2f}s, equal={equal}")
+
+    result = {
+        "events": args.events,
+        "members": args.members,
+        "brands": args.brands,
+        "snapshot_rows": int(rows),
+        "generate_s": round(gen_s, 2),
+        "full_s": round(ours_s, 3),
+        "hand_sql_s": round(hand_s, 3),
+        "ratio_to_hand_sql": round(ours_s / hand_s, 3),
+        "pandas_sample_events": sample_events,
+        "pandas_s": round(pandas_s, 3),
+        "ours_on_sample_s": round(small_s, 3),
+        "pandas_over_ours": round(pandas_s / small_s, 2),
+        "incremental_s": round(incremental_s, 3),
+        "full_next_day_materialise_s": round(full_next_s, 3),
+        "incremental_speedup": round(full_next_s / incremental_s, 2),
+        "incremental_equals_full": equal,
+        "incremental_rows": run.rows,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    con.disconnect()
+    small.disconnect()
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

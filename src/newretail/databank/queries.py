@@ -1,0 +1,475 @@
+"""AIPL read models as Ibis expressions: one pushed-down query per question, on any engine.
+
+Dates are UTC calendar dates of the event's `ts`. "In the last N days" on date D means event
+dates D−(N−1) … D inclusive; events after D are ignored. See docs/databank.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from newretail.databank.config import STAGE_RANK, DatabankConfig, Stage
+from newretail.databank.tables import SNAPSHOT_TABLE, STATE_COLUMNS
+from newretail.warehouse.connection import EVENT_TABLE
+
+Expr = Any  # an Ibis table expression (ibis ships no type stubs)
+
+_RATING = r'"rating"\s*:\s*"?(-?[0-9]+(?:\.[0-9]+)?)'
+_POSITIVE = r'"positive"\s*:\s*true'
+_CITY = r'"city"\s*:\s*"([^"]*)"'
+_CATEGORY = r'"category"\s*:\s*"([^"]*)"'
+DIMENSIONS = ("channel", "store_id", "city", "category")
+# The event columns the AIPL state needs (fewer columns, less to carry through the plan).
+STATE_INPUTS = ("brand_id", "member_id", "type", "date", "properties")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _date_literal(day: date) -> ir.DateScalar:
+    return ibis.literal(day, type="date")
+
+
+def _null_date() -> ir.DateValue:
+    return ibis.null().cast("date")
+
+
+def brand_events(
+    con: Any,
+    organization_id: str,
+    brands: Sequence[str],
+    start: date,
+    end: date,
+    types: Sequence[str] | None = None,
+    columns: Sequence[str] = (
+        "brand_id",
+        "member_id",
+        "type",
+        "date",
+        "ts",
+        "message_id",
+        "store_id",
+        "channel",
+        "properties",
+    ),
+) -> Expr:
+    """The organisation's member events dated start … end, one row per brand they count for.
+
+    An event with a brand_id counts for that brand only; an event without one counts for
+    every brand in `brands` (the organisation's brands).
+    """
+    event = con.table(EVENT_TABLE)
+    base = event.filter(
+        event.organization_id == organization_id,
+        event.member_id.notnull(),
+        event.ts >= _midnight(start),
+        event.ts < _midnight(end + timedelta(days=1)),
+    )
+    if types is not None:
+        base = base.filter(base.type.isin(list(types)))
+    base = base.mutate(date=base.ts.date())
+    specific = base.filter(base.brand_id.notnull()).select(*columns)
+    rest = [c for c in columns if c != "brand_id"]
+    if not brands:
+        return specific
+    brand_table = ibis.memtable({"brand_key": [str(b) for b in brands]})
+    generic = base.filter(base.brand_id.isnull()).cross_join(brand_table)
+    generic = generic.select(*rest, brand_id=generic.brand_key.cast("string")).select(*columns)
+    return specific.union(generic, distinct=False)
+
+
+def is_positive_review(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
+    """A review event rated at least the threshold, or flagged `"positive": true`."""
+    if not config.review_events:
+        return ibis.literal(False)
+    rating = events.properties.re_extract(_RATING, 1).nullif("").cast("float64")
+    flagged = events.properties.re_search(_POSITIVE)
+    return events.type.isin(config.review_events) & (
+        (rating >= config.positive_review_min_rating).fill_null(False) | flagged.fill_null(False)
+    )
+
+
+def is_advocacy(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
+    """Loyalty evidence other than repeat purchase: a share, or a positive review."""
+    shared = (
+        events.type.isin(config.advocacy_events) if config.advocacy_events else ibis.literal(False)
+    )
+    return shared | is_positive_review(events, config)
+
+
+def _types(events: Expr, types: Sequence[str]) -> ir.BooleanValue:
+    return events.type.isin(list(types)) if types else ibis.literal(False)
+
+
+def full_state(
+    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
+) -> Expr:
+    """Per (brand, member) state on `on`, recomputed from every event in the windows."""
+    aware_from = config.window_start(on, config.awareness_days)
+    interest_from = config.window_start(on, config.interest_days)
+    purchase_from = config.window_start(on, config.purchase_days)
+    loyalty_from = config.window_start(on, config.loyalty_days)
+    first = min(aware_from, interest_from, purchase_from, loyalty_from)
+    events = brand_events(
+        con, organization_id, brands, first, on, config.stage_event_types, STATE_INPUTS
+    )
+    d = events.date
+    purchase = _types(events, config.purchase_events)
+    totals = events.group_by("brand_id", "member_id").aggregate(
+        # the cheap date test first: the regex of reviews only runs inside the window
+        last_aware_date=d.max(
+            where=(d >= _date_literal(aware_from)) & _types(events, config.awareness_events)
+        ),
+        last_interest_date=d.max(
+            where=(d >= _date_literal(interest_from)) & _types(events, config.interest_events)
+        ),
+        last_purchase_date=d.max(where=(d >= _date_literal(purchase_from)) & purchase),
+        last_advocacy_date=d.max(
+            where=(d >= _date_literal(loyalty_from)) & is_advocacy(events, config)
+        ),
+    )
+    # The second latest distinct purchase day inside the loyalty window.
+    days = (
+        events.filter(purchase & (d >= _date_literal(loyalty_from)))
+        .select("brand_id", "member_id", "date")
+        .distinct()
+    )
+    window = ibis.window(group_by=[days.brand_id, days.member_id])
+    days = days.mutate(latest=days.date.max().over(window))
+    previous = (
+        days.filter(days.date < days.latest)
+        .group_by("brand_id", "member_id")
+        .aggregate(previous_purchase_date=days.date.max())
+        .rename(p_brand="brand_id", p_member="member_id")
+    )
+    joined = totals.left_join(
+        previous,
+        [totals.brand_id == previous.p_brand, totals.member_id == previous.p_member],
+    )
+    state = joined.select("brand_id", "member_id", *STATE_COLUMNS)
+    return _keep_members_with_a_stage(state)
+
+
+def full_states(
+    con: Any,
+    organization_id: str,
+    brands: Sequence[str],
+    dates: Sequence[date],
+    config: DatabankConfig,
+) -> Expr:
+    """Full recomputation for several dates in one query (column `date`); for verification.
+
+    Same rules as `full_state`, with each target date's windows as columns of a small table
+    joined to the events.
+    """
+    targets = sorted(set(dates))
+    frame = {
+        "target": targets,
+        "aware_from": [config.window_start(d, config.awareness_days) for d in targets],
+        "interest_from": [config.window_start(d, config.interest_days) for d in targets],
+        "purchase_from": [config.window_start(d, config.purchase_days) for d in targets],
+        "loyalty_from": [config.window_start(d, config.loyalty_days) for d in targets],
+    }
+    frame["first"] = [min(values) for values in zip(*list(frame.values())[1:], strict=True)]
+    table = ibis.memtable(frame)
+    earliest = min(frame["first"])
+    events = brand_events(
+        con, organization_id, brands, earliest, targets[-1], config.stage_event_types, STATE_INPUTS
+    )
+    events = events.inner_join(table, [events.date >= table["first"], events.date <= table.target])
+    d = events.date
+    purchase = _types(events, config.purchase_events)
+    keys = ["target", "brand_id", "member_id"]
+    totals = events.group_by(*keys).aggregate(
+        last_aware_date=d.max(
+            where=_types(events, config.awareness_events) & (d >= events.aware_from)
+        ),
+        last_interest_date=d.max(
+            where=_types(events, config.interest_events) & (d >= events.interest_from)
+        ),
+        last_purchase_date=d.max(where=purchase & (d >= events.purchase_from)),
+        last_advocacy_date=d.max(where=is_advocacy(events, config) & (d >= events.loyalty_from)),
+    )
+    days = events.filter(purchase & (d >= events.loyalty_from)).select(*keys, "date").distinct()
+    window = ibis.window(group_by=[days.target, days.brand_id, days.member_id])
+    days = days.mutate(latest=days.date.max().over(window))
+    previous = (
+        days.filter(days.date < days.latest)
+        .group_by(*keys)
+        .aggregate(previous_purchase_date=days.date.max())
+        .rename(p_target="target", p_brand="brand_id", p_member="member_id")
+    )
+    joined = totals.left_join(
+        previous,
+        [
+            totals.target == previous.p_target,
+            totals.brand_id == previous.p_brand,
+            totals.member_id == previous.p_member,
+        ],
+    )
+    state = joined.select("brand_id", "member_id", *STATE_COLUMNS, date=joined.target)
+    return _keep_members_with_a_stage(state)
+
+
+def _keep_members_with_a_stage(state: Expr) -> Expr:
+    return state.filter(
+        state.last_aware_date.notnull()
+        | state.last_interest_date.notnull()
+        | state.last_purchase_date.notnull()
+        | state.previous_purchase_date.notnull()
+        | state.last_advocacy_date.notnull()
+    )
+
+
+def incremental_state(
+    con: Any,
+    organization_id: str,
+    brands: Sequence[str],
+    previous: Expr,
+    on: date,
+    config: DatabankConfig,
+) -> Expr:
+    """State on `on` from the state of the day before plus the events dated `on` only."""
+    events = brand_events(
+        con, organization_id, brands, on, on, config.stage_event_types, STATE_INPUTS
+    )
+    today = _date_literal(on)
+    news = events.group_by("brand_id", "member_id").aggregate(
+        n_aware=_types(events, config.awareness_events).any(),
+        n_interest=_types(events, config.interest_events).any(),
+        n_purchase=_types(events, config.purchase_events).any(),
+        n_advocacy=is_advocacy(events, config).any(),
+    )
+    news = news.rename(n_brand="brand_id", n_member="member_id")
+    old = previous.select("brand_id", "member_id", *STATE_COLUMNS)
+    joined = old.outer_join(news, [old.brand_id == news.n_brand, old.member_id == news.n_member])
+
+    def kept(column: ir.DateValue, days: int) -> ir.DateValue:
+        start = _date_literal(config.window_start(on, days))
+        return ibis.ifelse(column >= start, column, _null_date())
+
+    def today_if(flag: ir.BooleanValue) -> ir.DateValue:
+        return ibis.ifelse(flag.fill_null(False), today, _null_date())
+
+    bought = joined.n_purchase.fill_null(False)
+    state = joined.select(
+        brand_id=ibis.coalesce(joined.brand_id, joined.n_brand),
+        member_id=ibis.coalesce(joined.member_id, joined.n_member),
+        last_aware_date=ibis.coalesce(
+            today_if(joined.n_aware), kept(joined.last_aware_date, config.awareness_days)
+        ),
+        last_interest_date=ibis.coalesce(
+            today_if(joined.n_interest), kept(joined.last_interest_date, config.interest_days)
+        ),
+        last_purchase_date=ibis.coalesce(
+            today_if(joined.n_purchase), kept(joined.last_purchase_date, config.purchase_days)
+        ),
+        previous_purchase_date=ibis.ifelse(
+            bought,
+            kept(joined.last_purchase_date, config.loyalty_days),
+            kept(joined.previous_purchase_date, config.loyalty_days),
+        ),
+        last_advocacy_date=ibis.coalesce(
+            today_if(joined.n_advocacy), kept(joined.last_advocacy_date, config.loyalty_days)
+        ),
+    )
+    return _keep_members_with_a_stage(state)
+
+
+def stage_of(state: Expr) -> ir.StringValue:
+    """The highest stage the state meets (its dates are already clipped to their windows)."""
+    return ibis.cases(
+        (
+            state.previous_purchase_date.notnull() | state.last_advocacy_date.notnull(),
+            Stage.L.value,
+        ),
+        (state.last_purchase_date.notnull(), Stage.P.value),
+        (state.last_interest_date.notnull(), Stage.I.value),
+        (state.last_aware_date.notnull(), Stage.A.value),
+        else_=ibis.null().cast("string"),
+    )
+
+
+def snapshot_rows(state: Expr, organization_id: str, on: date | None) -> Expr:
+    """State rows in the `aipl_snapshot` layout (on=None: the state has a `date` column)."""
+    return state.select(
+        organization_id=ibis.literal(organization_id, type="string"),
+        brand_id=state.brand_id,
+        member_id=state.member_id,
+        date=state.date.cast("date") if on is None else _date_literal(on),
+        stage=stage_of(state),
+        last_aware_date=state.last_aware_date,
+        last_interest_date=state.last_interest_date,
+        last_purchase_date=state.last_purchase_date,
+        previous_purchase_date=state.previous_purchase_date,
+        last_advocacy_date=state.last_advocacy_date,
+    )
+
+
+def stored_snapshot(con: Any, organization_id: str, on: date) -> Expr:
+    """The materialised snapshot rows of one date."""
+    table = con.table(SNAPSHOT_TABLE)
+    return table.filter(table.organization_id == organization_id, table.date == _date_literal(on))
+
+
+def stage_counts(snapshot: Expr) -> Expr:
+    """Members per brand and stage."""
+    return snapshot.group_by("brand_id", "stage").aggregate(members=snapshot.count())
+
+
+def _rank(stage: ir.StringValue) -> ir.IntegerValue:
+    return ibis.cases(*((stage == s.value, rank) for s, rank in STAGE_RANK.items()), else_=0)
+
+
+def flow_pairs(start: Expr, end: Expr) -> Expr:
+    """(brand, member, from_stage, to_stage) for members in either snapshot (null: outside)."""
+    a = start.select(a_brand="brand_id", a_member="member_id", from_stage="stage")
+    b = end.select(b_brand="brand_id", b_member="member_id", to_stage="stage")
+    joined = a.outer_join(b, [a.a_brand == b.b_brand, a.a_member == b.b_member])
+    return joined.select(
+        brand_id=ibis.coalesce(joined.a_brand, joined.b_brand),
+        member_id=ibis.coalesce(joined.a_member, joined.b_member),
+        from_stage=joined.from_stage,
+        to_stage=joined.to_stage,
+    )
+
+
+def flow_counts(start: Expr, end: Expr) -> Expr:
+    """Members per brand, from_stage and to_stage between two snapshots."""
+    pairs = flow_pairs(start, end)
+    return pairs.group_by("brand_id", "from_stage", "to_stage").aggregate(members=pairs.count())
+
+
+def flow_cell(pairs: Expr, brand_id: str, from_stage: str | None, to_stage: str | None) -> Expr:
+    """The members of one flow cell (None: outside AIPL, i.e. new or churned)."""
+    condition = [pairs.brand_id == brand_id]
+    condition.append(
+        pairs.from_stage.isnull() if from_stage is None else pairs.from_stage == from_stage
+    )
+    condition.append(pairs.to_stage.isnull() if to_stage is None else pairs.to_stage == to_stage)
+    return pairs.filter(*condition).select("brand_id", "member_id")
+
+
+def deepened(start: Expr, end: Expr) -> Expr:
+    """Members per brand whose stage deepened between two snapshots (from a stage)."""
+    pairs = flow_pairs(start, end)
+    moved = pairs.filter(
+        pairs.from_stage.notnull(),
+        pairs.to_stage.notnull(),
+        _rank(pairs.to_stage) > _rank(pairs.from_stage),
+    )
+    return moved.group_by("brand_id").aggregate(members=moved.count())
+
+
+def members_joined(
+    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
+) -> Expr:
+    """Distinct members per brand that joined its membership on or before `on`."""
+    events = brand_events(
+        con, organization_id, brands, date(1970, 1, 1), on, config.membership_events
+    )
+    return events.select("brand_id", "member_id").distinct()
+
+
+def thriving_counts(
+    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
+) -> Expr:
+    """Per brand: members (joined) and those active (thriving events) in the last N days."""
+    members = members_joined(con, organization_id, brands, on, config)
+    start = config.window_start(on, config.thriving_days)
+    active = (
+        brand_events(con, organization_id, brands, start, on, config.thriving_events)
+        .select(t_brand="brand_id", t_member="member_id")
+        .distinct()
+    )
+    joined = members.left_join(
+        active, [members.brand_id == active.t_brand, members.member_id == active.t_member]
+    )
+    return joined.group_by("brand_id").aggregate(
+        members=joined.count(),
+        thriving=joined.t_member.notnull().sum(),
+    )
+
+
+def earning_events(
+    con: Any,
+    organization_id: str,
+    brands: Sequence[str],
+    snapshot: Expr,
+    on: date,
+    config: DatabankConfig,
+) -> Expr:
+    """For each member in the snapshot, the latest touchpoint that earned their stage.
+
+    A and I: the latest event of that stage's types in its window; P: the latest purchase in
+    the P window; L: the latest purchase or advocacy in the L window. Ties on `ts` are broken
+    by the larger message_id, so every engine picks the same event.
+    """
+    first = config.window_start(on, config.longest_window)
+    events = brand_events(con, organization_id, brands, first, on, config.stage_event_types)
+    s = snapshot.select(s_brand="brand_id", s_member="member_id", stage="stage")
+    joined = events.inner_join(s, [events.brand_id == s.s_brand, events.member_id == s.s_member])
+    d = joined.date
+
+    def inside(days: int) -> ir.BooleanValue:
+        return d >= _date_literal(config.window_start(on, days))
+
+    purchase = _types(joined, config.purchase_events)
+    earns = ibis.cases(
+        (
+            joined.stage == Stage.A.value,
+            _types(joined, config.awareness_events) & inside(config.awareness_days),
+        ),
+        (
+            joined.stage == Stage.I.value,
+            _types(joined, config.interest_events) & inside(config.interest_days),
+        ),
+        (joined.stage == Stage.P.value, purchase & inside(config.purchase_days)),
+        (
+            joined.stage == Stage.L.value,
+            (purchase | is_advocacy(joined, config)) & inside(config.loyalty_days),
+        ),
+        else_=False,
+    )
+    earning = joined.filter(earns)
+    window = ibis.window(
+        group_by=[earning.brand_id, earning.member_id],
+        order_by=[earning.ts.desc(), earning.message_id.desc()],
+    )
+    ranked = earning.mutate(position=ibis.row_number().over(window))
+    latest = ranked.filter(ranked.position == 0)
+    return latest.select(
+        "brand_id",
+        "member_id",
+        "stage",
+        "channel",
+        "store_id",
+        city=latest.properties.re_extract(_CITY, 1).nullif(""),
+        category=latest.properties.re_extract(_CATEGORY, 1).nullif(""),
+    )
+
+
+def breakdown(earned: Expr, dimension: str) -> Expr:
+    """Members per brand, stage and value of one dimension of the earning touchpoint."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(dimension)
+    return earned.group_by("brand_id", "stage", value=earned[dimension]).aggregate(
+        members=earned.count()
+    )
+
+
+def trend_counts(con: Any, organization_id: str, start: date, end: date) -> Expr:
+    """Members per day, brand and stage from the materialised snapshots."""
+    table = con.table(SNAPSHOT_TABLE)
+    rows = table.filter(
+        table.organization_id == organization_id,
+        table.date >= _date_literal(start),
+        table.date <= _date_literal(end),
+    )
+    return rows.group_by("date", "brand_id", "stage").aggregate(members=rows.count())

@@ -1,0 +1,129 @@
+"""REST API of the Data Bank: stages, flows, FAST, trends, breakdowns, snapshots, lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from newretail.databank import schemas, service
+from newretail.databank.config import DatabankConfig
+from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
+
+router = APIRouter(prefix="/api/v1/databank", tags=["databank"])
+
+BrandFilter = Annotated[str | None, Query(description="Only this brand", max_length=64)]
+
+
+@router.get("/settings", response_model=DatabankConfig)
+def read_settings(session: SessionDep, principal: CurrentPrincipal) -> object:
+    """The event→stage mapping and windows of the organisation."""
+    return service.get_config(session, principal)
+
+
+@router.put("/settings", response_model=DatabankConfig)
+def replace_settings(
+    session: SessionDep, principal: CurrentPrincipal, body: DatabankConfig
+) -> object:
+    """Replace the event→stage mapping and windows (later snapshots use them)."""
+    return service.update_config(session, principal, body)
+
+
+@router.post("/snapshots", response_model=list[schemas.SnapshotRunRead], status_code=201)
+def run_snapshots(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    body: schemas.SnapshotCreate,
+) -> object:
+    """Materialise the AIPL snapshot of a day (or backfill `date` … `end`)."""
+    return service.run_snapshots(session, principal, container.warehouse, body)
+
+
+@router.get("/stages", response_model=schemas.StagesRead)
+def read_stages(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    on: Annotated[date, Query(alias="date", description="The day (UTC)")],
+    brand_id: BrandFilter = None,
+) -> object:
+    """Members in each AIPL stage per brand on a date."""
+    return service.stage_counts(session, principal, container.warehouse, on, brand_id)
+
+
+@router.get("/flows", response_model=schemas.FlowsRead)
+def read_flows(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    brand_id: BrandFilter = None,
+) -> object:
+    """Stage flows between two dates: stayed, moved, churned and new, per brand."""
+    return service.flows(session, principal, container.warehouse, start, end, brand_id)
+
+
+@router.get("/fast", response_model=list[schemas.FastWeek])
+def read_fast(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    end: Annotated[date, Query(description="Last day of the last week")],
+    weeks: Annotated[int, Query(ge=1, le=260)] = 8,
+    brand_id: BrandFilter = None,
+) -> object:
+    """FAST brand health per week: fertility, advancing, superiority, thriving."""
+    return service.fast(session, principal, container.warehouse, end, weeks, brand_id)
+
+
+@router.get("/trends", response_model=list[schemas.TrendDay])
+def read_trends(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    brand_id: BrandFilter = None,
+) -> object:
+    """Members per stage per day from the materialised snapshots."""
+    return service.trends(session, principal, container.warehouse, start, end, brand_id)
+
+
+@router.get("/breakdowns", response_model=list[schemas.BreakdownRow])
+def read_breakdown(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    on: Annotated[date, Query(alias="date")],
+    dimension: Annotated[str, Query(description="channel, store_id, city or category")],
+    brand_id: BrandFilter = None,
+) -> object:
+    """Members per stage by a dimension of the touchpoint that earned the stage."""
+    return service.breakdown(session, principal, container.warehouse, on, dimension, brand_id)
+
+
+@router.post("/member-lists", response_model=schemas.MemberListRead, status_code=201)
+def create_member_list(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    body: schemas.MemberListCreate,
+) -> object:
+    """Save the members of one flow cell as a static list."""
+    return service.save_member_list(session, principal, container.warehouse, body)
+
+
+@router.get("/member-lists/{list_id}", response_model=schemas.MemberListRead)
+def read_member_list(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    list_id: str,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """A saved member list with a page of its member ids."""
+    return service.member_list(session, principal, container.warehouse, list_id, limit, offset)

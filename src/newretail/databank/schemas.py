@@ -1,0 +1,115 @@
+"""Pydantic shapes of the Data Bank API. Unknown fields are refused in every body."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from newretail.databank.snapshots import SnapshotMode
+from newretail.tenancy.schemas import Strict
+
+StageName = Literal["A", "I", "P", "L"]
+
+
+class SnapshotCreate(Strict):
+    """Materialise the snapshot of one day, or of every day from `date` to `end`."""
+
+    date: dt.date
+    end: dt.date | None = Field(default=None, description="Backfill through this day")
+    mode: SnapshotMode = SnapshotMode.AUTO
+
+    @model_validator(mode="after")
+    def _range(self) -> SnapshotCreate:
+        if self.end is not None and self.end < self.date:
+            raise ValueError("end must not be before date")
+        if self.end is not None and (self.end - self.date).days > 366:
+            raise ValueError("backfill at most 367 days per request")
+        return self
+
+
+class SnapshotRunRead(BaseModel):
+    date: dt.date
+    mode: SnapshotMode
+    rows: int
+
+
+class StageCounts(BaseModel):
+    brand_id: str
+    A: int
+    I: int  # noqa: E741 (the stage's name)
+    P: int
+    L: int
+
+
+class StagesRead(BaseModel):
+    date: dt.date
+    brands: list[StageCounts]
+
+
+class StageFlowRead(BaseModel):
+    stage: StageName
+    start: int
+    stayed: int
+    moved: dict[str, int]
+    churned: int
+
+
+class BrandFlowRead(BaseModel):
+    brand_id: str
+    stages: list[StageFlowRead]
+    new: dict[str, int]
+
+
+class FlowsRead(BaseModel):
+    from_date: dt.date
+    to_date: dt.date
+    brands: list[BrandFlowRead]
+
+
+class MemberListCreate(Strict):
+    """Save one cell of a flow as a static member list; a null stage means outside AIPL."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    brand_id: Annotated[str, Field(min_length=1, max_length=64)]
+    from_date: dt.date
+    to_date: dt.date
+    from_stage: StageName | None = None
+    to_stage: StageName | None = None
+
+
+class MemberListRead(BaseModel):
+    id: str
+    name: str
+    definition: dict[str, str | None]
+    size: int
+    created_at: dt.datetime
+    members: list[str] | None = None
+
+
+class FastWeek(BaseModel):
+    brand_id: str
+    week_end: dt.date
+    fertility: int | None
+    advancing: float | None
+    advanced_members: int | None
+    superiority: int
+    thriving: float
+    thriving_members: int
+
+
+class TrendDay(BaseModel):
+    date: dt.date
+    brand_id: str
+    A: int
+    I: int  # noqa: E741
+    P: int
+    L: int
+
+
+class BreakdownRow(BaseModel):
+    brand_id: str
+    stage: StageName
+    value: str | None
+    members: int

@@ -1,0 +1,233 @@
+"""Data Bank use cases: settings, snapshot runs and the read models, scoped to one organisation.
+
+Every warehouse query filters `organization_id = str(principal.organization_id)`; the brands
+come from the operational store (events without a brand count for each of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput, NotFound
+from newretail.databank import analytics, snapshots
+from newretail.databank.config import DatabankConfig
+from newretail.databank.models import DatabankSettings
+from newretail.databank.schemas import MemberListCreate, SnapshotCreate
+from newretail.tenancy.models import Brand
+from newretail.tenancy.permissions import Permission, Principal
+from newretail.warehouse.connection import Warehouse
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every Data Bank query of one organisation needs."""
+
+    organization_id: str
+    brands: list[str]
+    config: DatabankConfig
+
+    def only(self, brand_id: str | None) -> list[str]:
+        """The brands to report: all, or the one asked for (404 when not the org's)."""
+        if brand_id is None:
+            return self.brands
+        if brand_id not in self.brands:
+            raise NotFound("brand not found", field="brand_id")
+        return [brand_id]
+
+
+def get_config(session: Session, principal: Principal) -> DatabankConfig:
+    """The organisation's Data Bank settings (the defaults until changed)."""
+    principal.require(Permission.READ)
+    row = session.scalars(select(DatabankSettings)).one_or_none()
+    if row is None:
+        return DatabankConfig()
+    return DatabankConfig.model_validate(row.config)
+
+
+def update_config(session: Session, principal: Principal, data: DatabankConfig) -> DatabankConfig:
+    """Replace the organisation's event→stage mapping and windows."""
+    principal.require(Permission.MANAGE_MARKETING)
+    row = session.scalars(select(DatabankSettings)).one_or_none()
+    if row is None:
+        row = DatabankSettings(organization_id=principal.organization_id, config={})
+        session.add(row)
+    row.config = data.model_dump(mode="json")
+    row.updated_at = utcnow()
+    session.flush()
+    return data
+
+
+def config_from_dict(values: dict[str, Any]) -> DatabankConfig:
+    """Validate settings given as a dict (CLI), as the API would."""
+    try:
+        return DatabankConfig.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(
+            str(first["msg"]), field=".".join(str(p) for p in first["loc"]) or None
+        ) from exc
+
+
+def scope_of(session: Session, principal: Principal) -> Scope:
+    """The principal's organisation, its brands and its settings."""
+    principal.require(Permission.READ)
+    brands = [str(b) for b in session.scalars(select(Brand.id).order_by(Brand.id))]
+    return Scope(str(principal.organization_id), brands, get_config(session, principal))
+
+
+@contextmanager
+def _warehouse(warehouse: Warehouse) -> Iterator[Any]:
+    con = warehouse.connection()
+    with warehouse.lock:
+        yield con
+
+
+def run_snapshots(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    data: SnapshotCreate,
+    on_day: Callable[[snapshots.SnapshotRun], None] | None = None,
+) -> list[snapshots.SnapshotRun]:
+    """Materialise the snapshot of a day, or backfill a range (first full, then incremental)."""
+    principal.require(Permission.MANAGE_MARKETING)
+    scope = scope_of(session, principal)
+    with _warehouse(warehouse) as con:
+        if data.end is None or data.end == data.date:
+            run = snapshots.materialise(
+                con, scope.organization_id, scope.brands, data.date, scope.config, data.mode
+            )
+            if on_day is not None:
+                on_day(run)
+            return [run]
+        return snapshots.backfill(
+            con, scope.organization_id, scope.brands, data.date, data.end, scope.config, on_day
+        )
+
+
+def stage_counts(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    on: date,
+    brand_id: str | None = None,
+) -> dict[str, Any]:
+    """Members per AIPL stage of each brand on a date."""
+    scope = scope_of(session, principal)
+    brands = scope.only(brand_id)
+    with _warehouse(warehouse) as con:
+        counts = analytics.stage_counts(con, scope.organization_id, scope.brands, on, scope.config)
+    return {"date": on, "brands": [{"brand_id": b, **counts.get(b, {})} for b in brands]}
+
+
+def flows(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    brand_id: str | None = None,
+) -> dict[str, Any]:
+    """Per brand and start stage: stayed, moved, churned; and new members, between two dates."""
+    scope = scope_of(session, principal)
+    brands = set(scope.only(brand_id))
+    with _warehouse(warehouse) as con:
+        result = analytics.flows(con, scope.organization_id, scope.brands, start, end, scope.config)
+    return {
+        "from_date": start,
+        "to_date": end,
+        "brands": [f.as_dict() for f in result if f.brand_id in brands],
+    }
+
+
+def save_member_list(
+    session: Session, principal: Principal, warehouse: Warehouse, data: MemberListCreate
+) -> dict[str, Any]:
+    """Save one flow cell's members as a static list in the warehouse."""
+    principal.require(Permission.MANAGE_MARKETING)
+    if data.to_date <= data.from_date:
+        raise InvalidInput("to_date must be after from_date", field="to_date")
+    if data.from_stage is None and data.to_stage is None:
+        raise InvalidInput("name a from_stage, a to_stage or both", field="from_stage")
+    scope = scope_of(session, principal)
+    scope.only(data.brand_id)
+    cell = analytics.FlowCell(
+        data.brand_id, data.from_date, data.to_date, data.from_stage, data.to_stage
+    )
+    with _warehouse(warehouse) as con:
+        return analytics.save_member_list(
+            con, scope.organization_id, scope.brands, cell, data.name, scope.config
+        )
+
+
+def member_list(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    list_id: str,
+    limit: int = 1000,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A saved member list and a page of its member ids."""
+    scope = scope_of(session, principal)
+    with _warehouse(warehouse) as con:
+        return analytics.member_list(con, scope.organization_id, list_id, limit, offset)
+
+
+def fast(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    end: date,
+    weeks: int,
+    brand_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """FAST per brand for each of `weeks` weeks ending on `end`."""
+    scope = scope_of(session, principal)
+    brands = set(scope.only(brand_id))
+    with _warehouse(warehouse) as con:
+        rows = analytics.fast(con, scope.organization_id, scope.brands, end, weeks, scope.config)
+    return [r for r in rows if r["brand_id"] in brands]
+
+
+def trends(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    brand_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Members per stage per day (materialised snapshots)."""
+    scope = scope_of(session, principal)
+    brands = set(scope.only(brand_id))
+    with _warehouse(warehouse) as con:
+        rows = analytics.trends(con, scope.organization_id, start, end)
+    return [r for r in rows if r["brand_id"] in brands]
+
+
+def breakdown(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    on: date,
+    dimension: str,
+    brand_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Members per stage by channel, store, city or category of the earning touchpoint."""
+    scope = scope_of(session, principal)
+    brands = set(scope.only(brand_id))
+    with _warehouse(warehouse) as con:
+        rows = analytics.breakdown(
+            con, scope.organization_id, scope.brands, on, dimension, scope.config
+        )
+    return [r for r in rows if r["brand_id"] in brands]
