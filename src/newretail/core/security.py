@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -43,8 +42,3 @@ def token_hash(token: str) -> str:
 def token_display_prefix(token: str, kind_prefix: str) -> str:
     """The kind prefix and 8 more characters, shown in lists so a key can be recognised."""
     return token[: len(kind_prefix) + 8]
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    """Compare secrets without leaking timing."""
-    return hmac.compare_digest(a.encode(), b.encode())

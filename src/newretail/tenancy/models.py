@@ -36,17 +36,6 @@ class ChannelType(StrEnum):
     WAREHOUSE = "warehouse"
 
 
-OFFLINE_CHANNELS = frozenset(
-    {
-        ChannelType.STORE,
-        ChannelType.COUNTER,
-        ChannelType.POPUP,
-        ChannelType.CLOUD_SHELF,
-        ChannelType.VENDING,
-    }
-)
-
-
 class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"

@@ -43,10 +43,6 @@ class Warehouse:
         self._connection: Any = None
         self.lock = threading.RLock()
 
-    @property
-    def backend_name(self) -> str:
-        return self.url.split(":", 1)[0]
-
     def connection(self) -> Any:
         """The Ibis backend, connected and migrated on first use."""
         with self.lock:
