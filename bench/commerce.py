@@ -5,14 +5,16 @@ same run with the same clients.
 Runs alone: `.venv/bin/python bench/commerce.py [--quick] [--processes N]`. It creates a
 throw-away PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default
 postgres@127.0.0.1:5432) and a temporary SQLite file, and drives 16 parallel clients calling
-the order services directly, one transaction per sale, as the API does.
+the order services directly, one transaction per sale, as the API does. The clients' pools
+skip the server's pre-ping (a `SELECT 1` round trip per transaction) unless `--pre-ping`.
 
 The clients: 16 threads spread over N OS processes (default 2 × 8, one per core), each
 process with its own engine and pool, like POS devices talking to several server workers
-(uvicorn --workers N); 16 threads in one process (`--processes 1`) share one GIL. The POS
-figure is also measured with one process in the same run, for comparison. Everything
-(clients, PostgreSQL, SQLite) runs on this machine, so other load on it lowers every figure:
-compare the ratios to the baseline. The last line printed is one JSON object.
+(uvicorn --workers N); 16 threads in one process (`--processes 1`) share one GIL. The full
+run also measures the POS figure with one process, for comparison. Everything (clients,
+PostgreSQL, SQLite) runs on this machine, so other load on it lowers every figure: the
+baseline runs right before the POS sales, and the JSON carries their ratio and the load
+average at the start and the end. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue
 import secrets
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -126,30 +130,64 @@ def setup(
     return principal, stores, sku_ids, online
 
 
+PRE_PING = False  # --pre-ping
+
+
+def client_engine(url: str, pool_size: int) -> Engine:
+    """The clients' engine: the server's (`create_db_engine`), without the pool's pre-ping on
+    PostgreSQL (a `SELECT 1` round trip before every transaction) unless --pre-ping."""
+    if url.startswith("sqlite") or PRE_PING:
+        return create_db_engine(url, pool_size=pool_size)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+
+
+WARM_UP = 10  # calls per client before the clock starts (psycopg prepares after 5)
+READY_TIMEOUT = 120.0  # seconds every client has to connect and warm up
+
+
 def _client_loop(
-    url: str, job: Any, first_client: int, threads: int, start_at: float, stop_at: float
-) -> tuple[int, int, float]:
-    """`threads` clients in this process, one transaction per call, from start_at to stop_at;
-    returns (committed, refused, when the last one finished)."""
-    engine = create_db_engine(url, pool_size=threads)
+    url: str, job: Any, first_client: int, threads: int, seconds: float, ready: Any
+) -> tuple[int, int, float, float]:
+    """`threads` clients in this process, one transaction per call. Each connects and makes
+    WARM_UP calls (the server's pooled connections are long-lived: their plans are prepared
+    and their backends' caches warm), then waits for every client of every process at
+    `ready` and calls for `seconds`; returns (committed, refused, start, end). A client that
+    fails breaks `ready`, so no other waits for it, and the run fails with its error."""
+    engine = client_engine(url, threads)
     sessions = make_session_factory(engine)
     done = [0] * threads
     refused = [0] * threads
+    started = [0.0] * threads
+    errors: list[str] = []
+
+    def call(index: int, n: int) -> bool:
+        try:
+            with session_scope(sessions, job.org_id) as session:
+                job(session, index, n)
+        except NewRetailError:
+            return False
+        return True
 
     def worker(slot: int) -> None:
         index = first_client + slot
-        with engine.connect():  # connect before the clock starts
-            pass
-        time.sleep(max(start_at - time.time(), 0))
-        n = 0
-        while time.time() < stop_at:
-            try:
-                with session_scope(sessions, job.org_id) as session:
-                    job(session, index, n)
-                done[slot] += 1
-            except NewRetailError:
-                refused[slot] += 1
-            n += 1
+        try:
+            for n in range(-WARM_UP, 0):
+                call(index, n)
+            ready.wait(timeout=READY_TIMEOUT)
+            started[slot] = time.time()
+            stop_at = started[slot] + seconds
+            n = 0
+            while time.time() < stop_at:
+                if call(index, n):
+                    done[slot] += 1
+                else:
+                    refused[slot] += 1
+                n += 1
+        except threading.BrokenBarrierError:
+            errors.append("another client failed or did not start in time")
+        except Exception:
+            errors.append(traceback.format_exc())
+            ready.abort()
 
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in pool:
@@ -158,45 +196,62 @@ def _client_loop(
         thread.join()
     finished = time.time()
     engine.dispose()
-    return sum(done), sum(refused), finished
+    if errors:
+        raise RuntimeError(max(errors, key=len))
+    return sum(done), sum(refused), min(started), finished
 
 
 def _process_main(
-    url: str, job: Any, first: int, threads: int, start_at: float, stop_at: float, out: Any
+    url: str, job: Any, first: int, threads: int, seconds: float, ready: Any, out: Any
 ) -> None:
-    out.put(_client_loop(url, job, first, threads, start_at, stop_at))
+    try:
+        out.put(_client_loop(url, job, first, threads, seconds, ready))
+    except BaseException as exc:
+        ready.abort()
+        out.put(f"client process {os.getpid()}: {exc}")
 
 
 def drive(url: str, seconds: float, job: Any, processes: int) -> tuple[int, int]:
     """CLIENTS clients spread over `processes` OS processes (threads inside each) for
-    `seconds`; returns (committed transactions per second, refused)."""
+    `seconds` after their warm-up; returns (committed transactions per second, refused)."""
     threads = CLIENTS // processes
-    start_at = time.time() + 1.5  # time for every process to start and connect
-    stop_at = start_at + seconds
     if processes == 1:
-        results = [_client_loop(url, job, 0, threads, start_at, stop_at)]
+        results = [_client_loop(url, job, 0, threads, seconds, threading.Barrier(CLIENTS))]
     else:
         context = multiprocessing.get_context("fork")
         out = context.Queue()
+        ready = context.Barrier(CLIENTS)
         children = [
             context.Process(
                 target=_process_main,
-                args=(url, job, i * threads, threads, start_at, stop_at, out),
+                args=(url, job, i * threads, threads, seconds, ready, out),
             )
             for i in range(processes)
         ]
         for child in children:
             child.start()
-        results = [out.get() for _ in children]
+        results = []
+        while len(results) < processes:
+            try:
+                results.append(out.get(timeout=1))
+            except queue.Empty:
+                dead = [c for c in children if c.exitcode not in (None, 0)]
+                if dead:  # died without a word (killed): stop the others too
+                    ready.abort()
+                    code = dead[0].exitcode
+                    raise RuntimeError(f"a client process died (exit code {code})") from None
         for child in children:
             child.join()
-    elapsed = max(finished for _, _, finished in results) - start_at
-    return int(sum(d for d, _, _ in results) / elapsed), sum(r for _, r, _ in results)
+        failures = [r for r in results if isinstance(r, str)]
+        if failures:
+            raise RuntimeError("\n".join(failures))
+    elapsed = max(end for *_, end in results) - min(start for _, _, start, _ in results)
+    return int(sum(r[0] for r in results) / elapsed), sum(r[1] for r in results)
 
 
 class BaselineJob:
     """A bare INSERT of one row per transaction through the same session plumbing (pool
-    checkout with pre-ping, BEGIN, one statement, COMMIT): the floor a sale is compared to."""
+    checkout, BEGIN, one statement, COMMIT): the floor a sale is compared to."""
 
     def __init__(self, org_id: uuid.UUID) -> None:
         self.org_id = org_id
@@ -323,28 +378,31 @@ def contention(engine: Engine) -> int:
     return max(sold[0] - 10, 0)
 
 
-def measure(url: str, db: str, seconds: float, processes: int, result: dict[str, Any]) -> None:
-    """POS sales (several processes and one), checkouts and the baseline on one database."""
+def measure(
+    url: str, db: str, seconds: float, processes: int, quick: bool, result: dict[str, Any]
+) -> None:
+    """The baseline, then POS sales (several processes, and one), then checkouts on one
+    database; the baseline runs right before the sales so both see the same machine load."""
     engine = create_db_engine(url, pool_size=CLIENTS)
     migrate.upgrade(engine)
     principal, stores, skus, online = setup(engine, 50, 1_000_000)
     engine.dispose()  # the clients make their own engines (in their own processes)
+    result[f"baseline_inserts_per_s_{db}"] = baseline(
+        url, seconds, principal.organization_id, processes
+    )
     pos = PosJob(principal, stores, skus)
     result[f"pos_sales_per_s_{db}"], _ = drive(url, seconds, pos, processes)
-    if processes > 1:
+    result[f"pos_to_baseline_ratio_{db}"] = round(
+        int(result[f"pos_sales_per_s_{db}"]) / max(int(result[f"baseline_inserts_per_s_{db}"]), 1),
+        3,
+    )
+    if processes > 1 and not quick:
         pos.tag += "-one"
         result[f"pos_sales_per_s_{db}_one_process"], _ = drive(url, seconds, pos, 1)
     if db == "postgres":
         result["checkouts_per_s_postgres"], _ = drive(
             url, seconds, CheckoutJob(principal, online, skus), processes
         )
-    result[f"baseline_inserts_per_s_{db}"] = baseline(
-        url, seconds, principal.organization_id, processes
-    )
-    result[f"pos_to_baseline_ratio_{db}"] = round(
-        int(result[f"pos_sales_per_s_{db}"]) / max(int(result[f"baseline_inserts_per_s_{db}"]), 1),
-        3,
-    )
 
 
 def main() -> None:
@@ -358,7 +416,14 @@ def main() -> None:
         help="OS processes the 16 clients are spread over (threads inside each); default 2, "
         "one per core, as `uvicorn --workers 2` would run on this machine",
     )
+    parser.add_argument(
+        "--pre-ping",
+        action="store_true",
+        help="ping each PostgreSQL connection at checkout, as the server's engine does",
+    )
     args = parser.parse_args()
+    global PRE_PING
+    PRE_PING = args.pre_ping
     seconds = 3.0 if args.quick else 15.0
     admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     name = f"newretail_bench_{secrets.token_hex(4)}"
@@ -380,15 +445,16 @@ def main() -> None:
             "directly (no HTTP), on the same machine as the databases"
         ),
         "seconds_per_run": seconds,
+        "pool_pre_ping": args.pre_ping,
         "cpus": os.cpu_count(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     try:
-        measure(pg_url, "postgres", seconds, args.processes, result)
+        measure(pg_url, "postgres", seconds, args.processes, args.quick, result)
         pg = create_db_engine(pg_url, pool_size=CLIENTS)
         result["oversold_units"] = contention(pg) + oversold(pg)
         pg.dispose()
-        measure(sqlite_url, "sqlite", seconds, args.processes, result)
+        measure(sqlite_url, "sqlite", seconds, args.processes, args.quick, result)
         lite = create_db_engine(sqlite_url)
         result["oversold_units"] += oversold(lite)
         lite.dispose()
@@ -404,6 +470,7 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
         tmp.cleanup()
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result))
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy.orm import Session
 
 from newretail.catalog import schemas
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
@@ -334,36 +334,71 @@ class SalePrice:
     available: bool
 
 
-# built once: fresh aliases per call would defeat SQLAlchemy's statement cache
-_PRICE_ALIASES = (aliased(SkuPrice), aliased(SkuStorePrice), aliased(SkuStoreAvailability))
+def _sale_prices_statement() -> Select[Any]:
+    """Prices and availability of some SKUs at one store: a Core statement built once and
+    scoped by organisation explicitly. (The ORM form, aliased entities under the session's
+    organisation criteria, was compiled wrongly now and then when several threads ran it
+    for the first time at once: a criterion named the table instead of its alias.)"""
+    sku = Sku.__table__
+    channel_price = SkuPrice.__table__.alias("channel_price")
+    store_price = SkuStorePrice.__table__.alias("store_price")
+    override = SkuStoreAvailability.__table__.alias("availability")
+    return (
+        select(
+            sku.c.id,
+            sku.c.code,
+            sku.c.brand_id,
+            sku.c.channels,
+            sku.c.status,
+            channel_price.c.amount.label("channel_amount"),
+            store_price.c.amount.label("store_amount"),
+            override.c.available,
+        )
+        .select_from(sku)
+        .outerjoin(
+            channel_price,
+            and_(
+                channel_price.c.sku_id == sku.c.id,
+                channel_price.c.channel_type == bindparam("channel_type"),
+            ),
+        )
+        .outerjoin(
+            store_price,
+            and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == bindparam("store_id")),
+        )
+        .outerjoin(
+            override,
+            and_(override.c.sku_id == sku.c.id, override.c.store_id == bindparam("store_id")),
+        )
+        .where(
+            sku.c.id.in_(bindparam("sku_ids", expanding=True)),
+            sku.c.organization_id == bindparam("organization_id"),
+        )
+    )
+
+
+SALE_PRICES = _sale_prices_statement()
 
 
 def sale_prices(
-    session: Session, sku_ids: Iterable[uuid.UUID], store_id: uuid.UUID, channel_type: str
+    session: Session,
+    sku_ids: Iterable[uuid.UUID],
+    store_id: uuid.UUID,
+    channel_type: str,
+    *,
+    organization_id: uuid.UUID,
 ) -> dict[uuid.UUID, SalePrice]:
-    """Prices and availability of several SKUs at one store, in one query."""
-    channel_price, store_price, override = _PRICE_ALIASES
-    rows = session.execute(
-        select(
-            Sku.id,
-            Sku.code,
-            Sku.brand_id,
-            Sku.channels,
-            Sku.status,
-            channel_price.amount,
-            store_price.amount,
-            override.available,
-        )
-        .outerjoin(
-            channel_price,
-            and_(channel_price.sku_id == Sku.id, channel_price.channel_type == channel_type),
-        )
-        .outerjoin(
-            store_price, and_(store_price.sku_id == Sku.id, store_price.store_id == store_id)
-        )
-        .outerjoin(override, and_(override.sku_id == Sku.id, override.store_id == store_id))
-        .where(Sku.id.in_(list(sku_ids)))
-    ).all()
+    """Prices and availability of several SKUs of the organisation at one store, in one
+    query."""
+    rows = session.connection().execute(
+        SALE_PRICES,
+        {
+            "sku_ids": list(sku_ids),
+            "store_id": store_id,
+            "channel_type": str(channel_type),
+            "organization_id": organization_id,
+        },
+    )
     result: dict[uuid.UUID, SalePrice] = {}
     for sku_id, code, brand_id, channels, status, by_channel, by_store, available in rows:
         if available is None:
@@ -385,7 +420,13 @@ def resolve_price(
     """The price and availability of a SKU at a store."""
     get_sku(session, sku_id)
     store = _selling_store(session, principal, store_id)
-    price = sale_prices(session, [sku_id], store.id, store.channel_type)[sku_id]
+    price = sale_prices(
+        session,
+        [sku_id],
+        store.id,
+        store.channel_type,
+        organization_id=principal.organization_id,
+    )[sku_id]
     if price.amount is None:
         raise NotFound(f"SKU {price.code} has no price on {store.channel_type}", field="sku_id")
     return schemas.ResolvedPrice(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -226,6 +226,8 @@ class StockFilter:
     location_id: uuid.UUID | None = None
     sku_id: uuid.UUID | None = None
     low_only: bool = False
+    # part of the SKU's code or name (any case), or its exact barcode
+    search: str | None = None
 
 
 def _levels_query(principal: Principal, filters: StockFilter) -> Select[Any]:
@@ -242,6 +244,15 @@ def _levels_query(principal: Principal, filters: StockFilter) -> Select[Any]:
         statement = statement.where(StockLevel.location_id == filters.location_id)
     if filters.sku_id:
         statement = statement.where(StockLevel.sku_id == filters.sku_id)
+    search = (filters.search or "").strip()
+    if search:
+        statement = statement.where(
+            or_(
+                Sku.code.icontains(search, autoescape=True),
+                Sku.name.icontains(search, autoescape=True),
+                Sku.barcode == search,
+            )
+        )
     if filters.low_only:
         statement = statement.where(
             StockLevel.low_stock_threshold.is_not(None),
@@ -275,7 +286,7 @@ def list_levels(
     limit: int,
     offset: int = 0,
 ) -> list[schemas.StockLevelRead]:
-    """Stock levels by location and SKU code (low-stock only on request)."""
+    """Stock levels by location and SKU (code, name or barcode; low-stock only on request)."""
     principal.require(Permission.READ)
     if filters.location_id:
         principal.require_store(filters.location_id)
@@ -285,6 +296,28 @@ def list_levels(
         _levels_query(principal, filters).order_by(Store.code, Sku.code).limit(limit).offset(offset)
     )
     return [_level_read(row) for row in session.execute(statement)]
+
+
+@dataclass(frozen=True)
+class StockView:
+    """A page of stock levels, the count of every match and the names of their SKUs."""
+
+    levels: list[schemas.StockLevelRead]
+    total: int
+    sku_names: dict[uuid.UUID, str]
+
+
+def stock_view(
+    session: Session, principal: Principal, filters: StockFilter, limit: int
+) -> StockView:
+    """The first `limit` matching stock levels, with the count of all matches (console)."""
+    levels = list_levels(session, principal, filters, limit)
+    counted = _levels_query(principal, filters).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
+    names = session.execute(
+        select(Sku.id, Sku.name).where(Sku.id.in_({level.sku_id for level in levels}))
+    )
+    return StockView(levels, int(total), {sku_id: name for sku_id, name in names})
 
 
 def get_level(

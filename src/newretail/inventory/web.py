@@ -7,7 +7,6 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newretail.catalog import service as catalog_service
 from newretail.console.web import Identity, render
 from newretail.core.errors import InvalidInput
 from newretail.inventory import service
@@ -16,7 +15,6 @@ from newretail.tenancy.dependencies import SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-MAX_LEVELS = 5000  # list_levels' own limit
 SHOWN = 500
 
 
@@ -41,36 +39,23 @@ def stock_page(
     """Stock by location (on hand, allocated, reserved, available); `low=1` for low stock."""
     principal = identity.principal
     principal.require(Permission.READ)
-    location = _location_id(location_id)
     low_only = low == "1"
-    levels = service.list_levels(
-        session, principal, service.StockFilter(location, None, low_only), MAX_LEVELS
+    view = service.stock_view(
+        session,
+        principal,
+        service.StockFilter(_location_id(location_id), None, low_only, q.strip() or None),
+        SHOWN,
     )
-    # SKU names and barcodes for display and search (the catalogue is small: one query)
-    skus = {
-        sku.id: sku
-        for product in catalog_service.all_products(session, catalog_service.ProductFilter())
-        for sku in product.skus
-    }
-    needle = q.strip().casefold()
-    if needle:
-        levels = [
-            level
-            for level in levels
-            if needle in level.sku_code.casefold()
-            or (level.sku_id in skus and needle in skus[level.sku_id].name.casefold())
-            or (level.sku_id in skus and needle == (skus[level.sku_id].barcode or ""))
-        ]
     locations = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     return render(
         request,
         "inventory/stock.html",
         identity,
         section="stock",
-        levels=levels[:SHOWN],
-        total=len(levels),
+        levels=view.levels,
+        total=view.total,
         shown=SHOWN,
-        sku_names={sku_id: sku.name for sku_id, sku in skus.items()},
+        sku_names=view.sku_names,
         locations=sorted(locations, key=lambda s: s.code),
         query={"location_id": location_id, "q": q.strip(), "low": low_only},
     )

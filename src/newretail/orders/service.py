@@ -6,11 +6,12 @@ A POS sale is idempotent by (organisation, store, external_order_id): the order 
 first with ON CONFLICT DO NOTHING, so a resend (also a concurrent one, which waits for the first
 transaction's outcome) returns the recorded order and moves no stock.
 
-The POS sale is the hot path (a till fleet sends many per second), so it runs as a handful of
-round trips of cached Core statements on the session's connection, every one scoped by
-organisation explicitly: one read of the store with the SKUs' prices, the order insert, one
-guarded stock update for all lines (PostgreSQL; SQLite, whose writers are serialised, takes
-the lines one by one), then one insert each for the lines, the stock ledger and the outbox.
+The POS sale is the hot path (a till fleet sends many per second), so it stays off the ORM's
+unit of work and scopes every statement by organisation explicitly. On PostgreSQL it is one
+statement (`orders.pos_postgres`); on SQLite, whose writers are serialised anyway, a few
+cached Core statements: one read of the store with the SKUs' prices, the order insert, a
+guarded stock update per SKU, then one insert each for the lines, the stock ledger and the
+outbox.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, class_mapper
+from sqlalchemy.orm.attributes import set_committed_value
 
 from newretail.catalog import service as catalog_service
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
-from newretail.core.errors import Conflict, InvalidInput, NotFound
+from newretail.core.errors import Conflict, InvalidInput, NewRetailError, NotFound
 from newretail.core.pagination import paginate
 from newretail.events import outbox
 from newretail.events.models import OutboxMessage
@@ -53,7 +54,8 @@ from newretail.members import points as member_points
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
 from newretail.members import tiers as member_tiers
-from newretail.orders import schemas
+from newretail.members.models import Member
+from newretail.orders import pos_postgres, schemas
 from newretail.orders.models import (
     FulfilmentType,
     Order,
@@ -62,13 +64,12 @@ from newretail.orders.models import (
     Refund,
     RefundLine,
 )
+from newretail.orders.pos_postgres import POS_CHANNELS
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission, Principal
 
 NO_SYNC = {"synchronize_session": False}
-POS_CHANNELS = frozenset(
-    {ChannelType.STORE, ChannelType.COUNTER, ChannelType.POPUP, ChannelType.VENDING}
-)
 CHECKOUT_CHANNELS = frozenset({ChannelType.ONLINE, ChannelType.CLOUD_SHELF})
 ZERO = Decimal("0.00")
 
@@ -82,6 +83,11 @@ INSERT_OUTBOX = insert(OUTBOX_TABLE)
 SET_MEMBER = (
     update(ORDER_TABLE)
     .where(ORDER_TABLE.c.id == bindparam("order_id"))
+    .values(member_id=bindparam("member_id"))
+)
+SET_EVENT_MEMBER = (
+    update(OUTBOX_TABLE)
+    .where(OUTBOX_TABLE.c.id.in_(bindparam("ids", expanding=True)))
     .values(member_id=bindparam("member_id"))
 )
 
@@ -276,10 +282,24 @@ def _existing(session: Session, store_id: uuid.UUID, external_order_id: str) -> 
     return order
 
 
+_ORDER_CLASS = class_mapper(Order).class_manager
+_LINE_CLASS = class_mapper(OrderLine).class_manager
+
+
 def _transient(values: dict[str, Any], lines: list[dict[str, Any]]) -> Order:
-    """The order just inserted, as an object (no second read)."""
-    order = Order(**values)
-    order.lines = [OrderLine(**line) for line in lines]
+    """The order just inserted, as an object (no second read).
+
+    Its attributes are set as loaded state, as the ORM does when it reads a row, skipping the
+    constructor's per-attribute change events (about 50 µs of the POS hot path).
+    """
+    order = _ORDER_CLASS.new_instance()
+    order.__dict__.update(values)
+    line_objects = []
+    for line in lines:
+        line_object = _LINE_CLASS.new_instance()
+        line_object.__dict__.update(line)
+        line_objects.append(line_object)
+    set_committed_value(order, "lines", line_objects)
     return order
 
 
@@ -431,7 +451,11 @@ def _priced_lines(
     requested: Sequence[Any],
 ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, SkuFacts]]:
     prices = catalog_service.sale_prices(
-        session, {line.sku_id for line in requested}, store.id, store.channel_type
+        session,
+        {line.sku_id for line in requested},
+        store.id,
+        store.channel_type,
+        organization_id=organization_id,
     )
     lines = _price_lines(
         prices, store.code, store.channel_type, organization_id, order_id, requested
@@ -512,79 +536,6 @@ def _sale_context_statement() -> Select[Any]:
 SALE_CONTEXT = _sale_context_statement()
 
 
-# PostgreSQL: the order row and every line's stock in one statement. The stock is touched
-# only when the order row was new (a resend changes nothing); rows are locked in SKU order.
-SELL_POSTGRES = text(
-    """
-    WITH new_order AS (
-        INSERT INTO sales_order (
-            store_id, channel, brand_id, member_id, external_order_id, status,
-            fulfilment_type, pickup_store_id, ship_latitude, ship_longitude,
-            currency, total_amount, refunded_amount, placed_at, paid_at,
-            fulfilled_at, cancelled_at, actor, updated_at, id, created_at,
-            organization_id
-        ) VALUES (
-            :store_id, :channel, :brand_id, :member_id, :external_order_id,
-            :status, :fulfilment_type, :pickup_store_id, :ship_latitude,
-            :ship_longitude, :currency, :total_amount, :refunded_amount,
-            :placed_at, :paid_at, :fulfilled_at, :cancelled_at, :actor,
-            :updated_at, :id, :created_at, :organization_id
-        )
-        ON CONFLICT (organization_id, store_id, external_order_id) DO NOTHING
-        RETURNING id
-    ), wanted AS (
-        SELECT * FROM unnest(CAST(:take_skus AS uuid[]), CAST(:take_quantities AS integer[]))
-            AS w(sku_id, quantity)
-    ), locked AS (
-        SELECT s.id FROM stock_level s JOIN wanted w ON w.sku_id = s.sku_id
-        WHERE EXISTS (SELECT 1 FROM new_order)
-            AND s.organization_id = :organization_id AND s.location_id = :store_id
-        ORDER BY s.sku_id
-        FOR UPDATE OF s
-    ), taken AS (
-        UPDATE stock_level s
-        SET on_hand = s.on_hand - w.quantity, updated_at = :created_at
-        FROM wanted w
-        WHERE s.id IN (SELECT id FROM locked)
-            AND s.sku_id = w.sku_id
-            AND s.on_hand - s.allocated - s.reserved >= w.quantity
-        RETURNING s.sku_id
-    )
-    SELECT (SELECT count(*) FROM new_order) AS inserted, ARRAY(SELECT sku_id FROM taken) AS taken
-    """
-)
-
-# PostgreSQL: the lines, the stock ledger rows and the outbox rows of a sale in one statement.
-RECORD_SALE_POSTGRES = text(
-    """
-    WITH new_lines AS (
-        INSERT INTO sales_order_line (id, organization_id, created_at, order_id, line_number,
-            sku_id, brand_id, quantity, unit_price, amount, location_id, refunded_quantity)
-        SELECT l.id, :organization_id, :now, :order_id, l.line_number, l.sku_id, l.brand_id,
-            l.quantity, l.unit_price, l.amount, :location_id, 0
-        FROM unnest(CAST(:line_ids AS uuid[]), CAST(:line_numbers AS integer[]),
-            CAST(:line_skus AS uuid[]), CAST(:line_brands AS uuid[]),
-            CAST(:line_quantities AS integer[]), CAST(:line_prices AS numeric[]),
-            CAST(:line_amounts AS numeric[]))
-            AS l(id, line_number, sku_id, brand_id, quantity, unit_price, amount)
-    ), movements AS (
-        INSERT INTO stock_movement (id, organization_id, created_at, sku_id, location_id, delta,
-            reason, note, actor, reference)
-        SELECT m.id, :organization_id, :now, m.sku_id, :location_id, -m.quantity, 'sale', NULL,
-            :actor, :reference
-        FROM unnest(CAST(:movement_ids AS uuid[]), CAST(:movement_skus AS uuid[]),
-            CAST(:movement_quantities AS integer[])) AS m(id, sku_id, quantity)
-    )
-    INSERT INTO outbox_message (id, organization_id, created_at, event_type, occurred_at,
-        brand_id, store_id, channel, member_id, amount, properties, published_at)
-    SELECT e.id, :organization_id, :now, e.event_type, :occurred_at, CAST(:brand_id AS uuid),
-        :location_id, :channel, CAST(:member_id AS uuid), :amount, CAST(e.properties AS json), NULL
-    FROM unnest(CAST(:event_ids AS uuid[]), CAST(:event_types AS text[]),
-        CAST(:event_properties AS text[])) AS e(id, event_type, properties)
-    """
-)
-
-
 @dataclass(frozen=True)
 class _SaleContext:
     store_code: str
@@ -637,8 +588,143 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
     sold_at = data.sold_at or now
     if sold_at.tzinfo is None:
         raise InvalidInput("must include a time zone", field="sold_at")
-    organization_id = principal.organization_id
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _pos_sale_postgres(session, connection, principal, data, now, sold_at)
+    return _pos_sale_generic(session, connection, principal, data, now, sold_at)
+
+
+def _pos_order_values(
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    order_id: uuid.UUID,
+    member_id: uuid.UUID | None,
+    now: datetime,
+    sold_at: datetime,
+) -> dict[str, Any]:
+    """The order row of a POS sale, less what depends on the catalogue (channel, brand,
+    total)."""
+    return {
+        "id": order_id,
+        "organization_id": principal.organization_id,
+        "created_at": now,
+        "store_id": data.store_id,
+        "member_id": member_id,
+        "external_order_id": data.external_order_id,
+        "status": OrderStatus.FULFILLED.value,
+        "fulfilment_type": FulfilmentType.CARRY_OUT.value,
+        "pickup_store_id": None,
+        "ship_latitude": None,
+        "ship_longitude": None,
+        "currency": "CNY",
+        "refunded_amount": ZERO,
+        "placed_at": sold_at,
+        "paid_at": sold_at,
+        "fulfilled_at": sold_at,
+        "cancelled_at": None,
+        "actor": principal.actor,
+        "updated_at": None,
+    }
+
+
+def _pos_sale_postgres(
+    session: Session,
+    connection: Connection,
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    now: datetime,
+    sold_at: datetime,
+) -> SaleResult:
+    """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
+    retry of rows short of units, enrolling a new member, awarding points."""
+    member_id = _find_member(session, principal, data)
+    new_id = pos_postgres.time_ordered_uuid
+    order_id = new_id()
+    values = _pos_order_values(principal, data, order_id, member_id, now, sold_at)
+    requested = [
+        {
+            "id": str(new_id()),
+            "line_number": number,
+            "sku_id": str(line.sku_id),
+            "quantity": line.quantity,
+            "unit_price": None if line.unit_price is None else str(money(line.unit_price)),
+            "movement_id": str(new_id()),  # used when this is the SKU's first line
+        }
+        for number, line in enumerate(data.lines, start=1)
+    ]
+    event_ids = [new_id(), new_id()]
+    parameters = {name: values[name] for name in pos_postgres.ORDER_PARAMETERS}
+    parameters["lines"] = json.dumps(requested)
+    parameters["placed_event_id"], parameters["purchase_event_id"] = event_ids
+    inserted, store, checks, event_lines, brand_id, total, short = pos_postgres.sell(
+        connection.connection, parameters
+    )
+    if store is None:
+        raise NotFound("store not found", field="store_id")
+    _check_store(store["channel_type"], store["status"], POS_CHANNELS)
+    for index, check in enumerate(checks):
+        where = f"lines[{index}].sku_id"
+        if not check["known"]:
+            raise InvalidInput("unknown SKU in this organisation", field=where)
+        if not check["available"]:
+            raise InvalidInput(
+                f"SKU {check['sku_code']} is not sold at {store['code']}", field=where
+            )
+        if not check["priced"]:
+            raise InvalidInput(
+                f"SKU {check['sku_code']} has no {store['channel_type']} price", field=where
+            )
+    if not inserted:
+        return SaleResult(_existing(session, data.store_id, data.external_order_id), replayed=True)
+    # rows short of units: the one-row primitive, which sweeps expired reservations of the
+    # row before it gives up
+    for sku_id, quantity in short or ():
+        if not inventory_service.take(session, uuid.UUID(sku_id), data.store_id, quantity):
+            code = next(line["sku_code"] for line in event_lines if line["sku_id"] == sku_id)
+            raise OutOfStock(code, quantity, store["code"])
+    if member_id is None and data.member is not None:
+        member_id = _enrol_member(session, principal, data, data.store_id, sold_at)
+        connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
+        connection.execute(SET_EVENT_MEMBER, {"ids": event_ids, "member_id": member_id})
+    values.update(
+        channel=store["channel_type"],
+        brand_id=None if brand_id is None else uuid.UUID(brand_id),
+        total_amount=Decimal(total),
+        member_id=member_id,
+    )
+    lines = [
+        {
+            "id": uuid.UUID(line["order_line_id"]),
+            "organization_id": values["organization_id"],
+            "created_at": now,
+            "order_id": order_id,
+            "line_number": number,
+            "sku_id": uuid.UUID(line["sku_id"]),
+            "brand_id": uuid.UUID(line["brand_id"]),
+            "quantity": line["quantity"],
+            "unit_price": Decimal(line["unit_price"]),
+            "amount": Decimal(line["amount"]),
+            "location_id": data.store_id,
+            "refunded_quantity": 0,
+        }
+        for number, line in enumerate(event_lines, start=1)
+    ]
+    order = _transient(values, lines)
+    if member_id is not None:
+        member_points_hook(session, order, action="award", lines=event_lines)
+    return SaleResult(order, events=["order_placed", "purchase"])
+
+
+def _pos_sale_generic(
+    session: Session,
+    connection: Connection,
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    now: datetime,
+    sold_at: datetime,
+) -> SaleResult:
+    """The sale in a few statements (SQLite, whose writers are serialised anyway)."""
+    organization_id = principal.organization_id
     context = _sale_context(
         connection, organization_id, data.store_id, list({line.sku_id for line in data.lines})
     )
@@ -653,56 +739,20 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
         data.lines,
     )
     total_amount = sum((line["amount"] for line in lines), ZERO)
-    values: dict[str, Any] = {
-        "id": order_id,
-        "organization_id": organization_id,
-        "created_at": now,
-        "store_id": data.store_id,
-        "channel": context.channel_type,
-        "brand_id": _brand_of(context.brand_id, lines),
-        "member_id": member_id,
-        "external_order_id": data.external_order_id,
-        "status": OrderStatus.FULFILLED,
-        "fulfilment_type": FulfilmentType.CARRY_OUT,
-        "pickup_store_id": None,
-        "ship_latitude": None,
-        "ship_longitude": None,
-        "currency": "CNY",
-        "total_amount": total_amount,
-        "refunded_amount": ZERO,
-        "placed_at": sold_at,
-        "paid_at": sold_at,
-        "fulfilled_at": sold_at,
-        "cancelled_at": None,
-        "actor": principal.actor,
-        "updated_at": None,
-    }
+    values = _pos_order_values(principal, data, order_id, member_id, now, sold_at)
+    values.update(
+        channel=context.channel_type,
+        brand_id=_brand_of(context.brand_id, lines),
+        total_amount=total_amount,
+    )
     totals: dict[uuid.UUID, int] = {}
     for line in lines:
         line["location_id"] = data.store_id
         totals[line["sku_id"]] = totals.get(line["sku_id"], 0) + line["quantity"]
     ordered = sorted(totals.items())
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        inserted, taken = connection.execute(
-            SELL_POSTGRES,
-            {
-                **values,
-                "status": str(values["status"]),
-                "fulfilment_type": str(values["fulfilment_type"]),
-                "take_skus": [sku_id for sku_id, _ in ordered],
-                "take_quantities": [quantity for _, quantity in ordered],
-            },
-        ).one()
-        short = [(sku_id, quantity) for sku_id, quantity in ordered if sku_id not in set(taken)]
-    else:
-        inserted = connection.execute(_order_insert(connection), values).first() is not None
-        short = ordered
-    if not inserted:
+    if connection.execute(_order_insert(connection), values).first() is None:
         return SaleResult(_existing(session, data.store_id, data.external_order_id), replayed=True)
-    # rows short of units (and every row on SQLite): the one-row primitive, which sweeps
-    # expired reservations of the row before it gives up
-    for sku_id, quantity in short:
+    for sku_id, quantity in ordered:
         if not inventory_service.take(session, sku_id, data.store_id, quantity):
             raise OutOfStock(context.facts[sku_id].code, quantity, context.store_code)
     if member_id is None and data.member is not None:
@@ -711,66 +761,32 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
         )
         connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
     event_lines = _event_lines(lines, context.facts)
-    if postgres:
-        properties = json.dumps(
-            _outbox_row(values, "", sold_at, total_amount, event_lines, now)["properties"]
-        )
-        connection.execute(
-            RECORD_SALE_POSTGRES,
+    connection.execute(INSERT_LINES, lines)
+    connection.execute(
+        INSERT_MOVEMENTS,
+        [
             {
+                "id": uuid.uuid4(),
+                "created_at": now,
                 "organization_id": organization_id,
-                "now": now,
-                "order_id": order_id,
+                "sku_id": sku_id,
                 "location_id": data.store_id,
-                "line_ids": [line["id"] for line in lines],
-                "line_numbers": [line["line_number"] for line in lines],
-                "line_skus": [line["sku_id"] for line in lines],
-                "line_brands": [line["brand_id"] for line in lines],
-                "line_quantities": [line["quantity"] for line in lines],
-                "line_prices": [line["unit_price"] for line in lines],
-                "line_amounts": [line["amount"] for line in lines],
-                "movement_ids": [uuid.uuid4() for _ in ordered],
-                "movement_skus": [sku_id for sku_id, _ in ordered],
-                "movement_quantities": [quantity for _, quantity in ordered],
+                "delta": -quantity,
+                "reason": "sale",
                 "actor": principal.actor,
+                "note": None,
                 "reference": f"order:{order_id}",
-                "occurred_at": sold_at,
-                "brand_id": values["brand_id"],
-                "channel": values["channel"],
-                "member_id": member_id,
-                "amount": total_amount,
-                "event_ids": [uuid.uuid4(), uuid.uuid4()],
-                "event_types": ["order_placed", "purchase"],
-                "event_properties": [properties, properties],
-            },
-        )
-    else:
-        connection.execute(INSERT_LINES, lines)
-        connection.execute(
-            INSERT_MOVEMENTS,
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "created_at": now,
-                    "organization_id": organization_id,
-                    "sku_id": sku_id,
-                    "location_id": data.store_id,
-                    "delta": -quantity,
-                    "reason": "sale",
-                    "actor": principal.actor,
-                    "note": None,
-                    "reference": f"order:{order_id}",
-                }
-                for sku_id, quantity in ordered
-            ],
-        )
-        connection.execute(
-            INSERT_OUTBOX,
-            [
-                _outbox_row(values, event_type, sold_at, total_amount, event_lines, now)
-                for event_type in ("order_placed", "purchase")
-            ],
-        )
+            }
+            for sku_id, quantity in ordered
+        ],
+    )
+    connection.execute(
+        INSERT_OUTBOX,
+        [
+            _outbox_row(values, event_type, sold_at, total_amount, event_lines, now)
+            for event_type in ("order_placed", "purchase")
+        ],
+    )
     order = _transient(values, lines)
     if member_id is not None:
         member_points_hook(session, order, action="award", lines=event_lines)
@@ -920,6 +936,50 @@ def get_order(session: Session, principal: Principal, order_id: uuid.UUID) -> Or
     ):
         raise NotFound("order not found", field="order_id")
     return order
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """An order with what its page shows: refunds, stores, SKUs and the member."""
+
+    order: Order
+    refunds: Sequence[Refund]
+    stores: dict[uuid.UUID, Store]
+    skus: dict[uuid.UUID, Sku]
+    member: Member | None
+    line_numbers: dict[uuid.UUID, int]
+    net: Decimal
+
+
+def order_detail(session: Session, principal: Principal, order_id: uuid.UUID) -> OrderDetail:
+    """One order with its refunds, the stores and SKUs it names and its member (console)."""
+    order = get_order(session, principal, order_id)
+    refunds = list_refunds(session, principal, order_id)
+    stores = {
+        store.id: store
+        for store in tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    }
+    skus = {
+        sku.id: sku
+        for sku in session.scalars(
+            select(Sku).where(Sku.id.in_({line.sku_id for line in order.lines}))
+        )
+    }
+    member = None
+    if order.member_id is not None:
+        try:
+            member = members_service.get_member(session, principal, order.member_id)
+        except NewRetailError:
+            member = None  # erased member: the order keeps its id
+    return OrderDetail(
+        order=order,
+        refunds=refunds,
+        stores=stores,
+        skus=skus,
+        member=member,
+        line_numbers={line.id: line.line_number for line in order.lines},
+        net=order.total_amount - order.refunded_amount,
+    )
 
 
 # ---------------------------------------------------------------- transitions

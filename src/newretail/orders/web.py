@@ -14,10 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from newretail.catalog import service as catalog_service
 from newretail.console.web import Identity, render
-from newretail.core.errors import InvalidInput, NewRetailError
-from newretail.members import service as members_service
+from newretail.core.errors import InvalidInput
 from newretail.orders import service
 from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
@@ -118,35 +116,21 @@ def order_page(
     request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID
 ) -> Response:
     """One order: lines, payment, fulfilment and refunds."""
-    principal = identity.principal
-    order = service.get_order(session, principal, order_id)
-    refunds = service.list_refunds(session, principal, order_id)
-    stores = {
-        s.id: s
-        for s in tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
-    }
-    skus = {line.sku_id: catalog_service.get_sku(session, line.sku_id) for line in order.lines}
-    member = None
-    if order.member_id is not None:
-        try:
-            member = members_service.get_member(session, principal, order.member_id)
-        except NewRetailError:
-            member = None  # erased member: the order keeps its id
-    line_numbers = {line.id: line.line_number for line in order.lines}
+    detail = service.order_detail(session, identity.principal, order_id)
     return render(
         request,
         "orders/detail.html",
         identity,
         section="orders",
-        order=order,
-        refunds=refunds,
-        stores=stores,
-        skus=skus,
-        member=member,
-        line_numbers=line_numbers,
-        net=order.total_amount - order.refunded_amount,
+        order=detail.order,
+        refunds=detail.refunds,
+        stores=detail.stores,
+        skus=detail.skus,
+        member=detail.member,
+        line_numbers=detail.line_numbers,
+        net=detail.net,
         zone=ZoneInfo(identity.organization.time_zone),
-        is_carry_out=order.fulfilment_type == FulfilmentType.CARRY_OUT,
+        is_carry_out=detail.order.fulfilment_type == FulfilmentType.CARRY_OUT,
     )
 
 
