@@ -20,7 +20,6 @@ from newretail.databank.tables import (
     MEMBER_LIST_INFO_SCHEMA,
     MEMBER_LIST_INFO_TABLE,
     MEMBER_LIST_TABLE,
-    SNAPSHOT_TABLE,
     ensure_databank_tables,
 )
 
@@ -272,11 +271,8 @@ def fast(
     starts = [e - timedelta(days=7) for e in ends]
     dates = sorted(set(ends) | set(starts))
     have = materialised_dates(con, organization_id, dates[0], dates[-1])
-    stored = con.table(SNAPSHOT_TABLE)
-    snapshot = stored.filter(
-        stored.organization_id == organization_id,
-        stored.date.isin([ibis.literal(d, type="date") for d in dates]),
-    )
+    days = queries.materialised_days(con, organization_id, dates[0], dates[-1], only=dates)
+    snapshot = queries.stored_snapshots(con, organization_id, days)
     fertility: dict[tuple[date, str], int] = {}
     for row in _records(snapshot.group_by("date", "brand_id").aggregate(members=snapshot.count())):
         fertility[(_as_date(row["date"]), row["brand_id"])] = int(row["members"])

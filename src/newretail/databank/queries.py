@@ -14,7 +14,12 @@ import ibis
 import ibis.expr.types as ir
 
 from newretail.databank.config import STAGE_RANK, DatabankConfig, Stage
-from newretail.databank.tables import SNAPSHOT_TABLE, STATE_COLUMNS
+from newretail.databank.tables import (
+    SNAPSHOT_RUN_TABLE,
+    STATE_COLUMNS,
+    STATE_TABLE,
+    UNTIL_COLUMNS,
+)
 from newretail.warehouse.connection import EVENT_TABLE
 
 Expr = Any  # an Ibis table expression (ibis ships no type stubs)
@@ -26,6 +31,15 @@ _CATEGORY = r'"category"\s*:\s*"([^"]*)"'
 DIMENSIONS = ("channel", "store_id", "city", "category")
 # The event columns the AIPL state needs (fewer columns, less to carry through the plan).
 STATE_INPUTS = ("brand_id", "member_id", "type", "date", "properties")
+# The `aipl_state` columns in table order.
+STATE_ROW_COLUMNS = (
+    "organization_id",
+    "brand_id",
+    "member_id",
+    "valid_from",
+    "valid_to",
+    *(name for column in STATE_COLUMNS for name in (column, UNTIL_COLUMNS[column])),
+)
 
 
 def _midnight(day: date) -> datetime:
@@ -84,15 +98,18 @@ def brand_events(
     return specific.union(generic, distinct=False)
 
 
+def _positive_rating(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
+    """`properties` rated at least the threshold, or flagged `"positive": true`."""
+    rating = events.properties.re_extract(_RATING, 1).nullif("").cast("float64")
+    flagged = events.properties.re_search(_POSITIVE)
+    return (rating >= config.positive_review_min_rating).fill_null(False) | flagged.fill_null(False)
+
+
 def is_positive_review(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
     """A review event rated at least the threshold, or flagged `"positive": true`."""
     if not config.review_events:
         return ibis.literal(False)
-    rating = events.properties.re_extract(_RATING, 1).nullif("").cast("float64")
-    flagged = events.properties.re_search(_POSITIVE)
-    return events.type.isin(config.review_events) & (
-        (rating >= config.positive_review_min_rating).fill_null(False) | flagged.fill_null(False)
-    )
+    return events.type.isin(config.review_events) & _positive_rating(events, config)
 
 
 def is_advocacy(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
@@ -100,43 +117,77 @@ def is_advocacy(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
     shared = (
         events.type.isin(config.advocacy_events) if config.advocacy_events else ibis.literal(False)
     )
-    return shared | is_positive_review(events, config)
+    if not config.review_events:
+        return shared
+    # the regex runs on reviews only (a CASE evaluates its branch for matching rows)
+    review = events.type.isin(config.review_events)
+    return shared | ibis.ifelse(review, _positive_rating(events, config), False)
 
 
 def _types(events: Expr, types: Sequence[str]) -> ir.BooleanValue:
     return events.type.isin(list(types)) if types else ibis.literal(False)
 
 
+def stage_evidence(
+    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
+) -> Expr:
+    """The events that can still earn a stage on `on`, one row per brand they count for.
+
+    Columns: brand_id, member_id, date and the flags `aware`, `interest`, `purchase`,
+    `advocacy` (the event earns that stage's date on `on`). Events outside every window that
+    their type could use (an impression 20 days ago, a review that is not positive) are
+    dropped before the brands are expanded, and `properties` is read for reviews only.
+    """
+
+    def since(days: int) -> ir.BooleanValue:
+        # compared as timestamps: casting every timestamptz to a date costs more
+        return event.ts >= _midnight(config.window_start(on, days))
+
+    event = con.table(EVENT_TABLE)
+    event = event.filter(
+        event.organization_id == organization_id,
+        event.member_id.notnull(),
+        since(config.longest_window),
+        event.ts < _midnight(on + timedelta(days=1)),
+        event.type.isin(config.stage_event_types),
+    )
+    flags = event.select(
+        "brand_id",
+        "member_id",
+        "ts",
+        aware=_types(event, config.awareness_events) & since(config.awareness_days),
+        interest=_types(event, config.interest_events) & since(config.interest_days),
+        purchase=_types(event, config.purchase_events) & since(config.purchase_days),
+        advocacy=since(config.loyalty_days) & is_advocacy(event, config),
+    )
+    flags = flags.filter(flags.aware | flags.interest | flags.purchase | flags.advocacy)
+    flags = flags.mutate(date=flags.ts.date()).drop("ts")
+    columns = ("brand_id", "member_id", "date", "aware", "interest", "purchase", "advocacy")
+    specific = flags.filter(flags.brand_id.notnull())
+    if not brands:
+        return specific
+    brand_table = ibis.memtable({"brand_key": [str(b) for b in brands]})
+    generic = flags.filter(flags.brand_id.isnull()).drop("brand_id").cross_join(brand_table)
+    generic = generic.select(*columns[1:], brand_id=generic.brand_key.cast("string"))
+    return specific.select(*columns).union(generic.select(*columns), distinct=False)
+
+
 def full_state(
     con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
 ) -> Expr:
     """Per (brand, member) state on `on`, recomputed from every event in the windows."""
-    aware_from = config.window_start(on, config.awareness_days)
-    interest_from = config.window_start(on, config.interest_days)
-    purchase_from = config.window_start(on, config.purchase_days)
-    loyalty_from = config.window_start(on, config.loyalty_days)
-    first = min(aware_from, interest_from, purchase_from, loyalty_from)
-    events = brand_events(
-        con, organization_id, brands, first, on, config.stage_event_types, STATE_INPUTS
-    )
+    loyalty_from = _date_literal(config.window_start(on, config.loyalty_days))
+    events = stage_evidence(con, organization_id, brands, on, config)
     d = events.date
-    purchase = _types(events, config.purchase_events)
     totals = events.group_by("brand_id", "member_id").aggregate(
-        # the cheap date test first: the regex of reviews only runs inside the window
-        last_aware_date=d.max(
-            where=(d >= _date_literal(aware_from)) & _types(events, config.awareness_events)
-        ),
-        last_interest_date=d.max(
-            where=(d >= _date_literal(interest_from)) & _types(events, config.interest_events)
-        ),
-        last_purchase_date=d.max(where=(d >= _date_literal(purchase_from)) & purchase),
-        last_advocacy_date=d.max(
-            where=(d >= _date_literal(loyalty_from)) & is_advocacy(events, config)
-        ),
+        last_aware_date=d.max(where=events.aware),
+        last_interest_date=d.max(where=events.interest),
+        last_purchase_date=d.max(where=events.purchase),
+        last_advocacy_date=d.max(where=events.advocacy),
     )
     # The second latest distinct purchase day inside the loyalty window.
     days = (
-        events.filter(purchase & (d >= _date_literal(loyalty_from)))
+        events.filter(events.purchase & (d >= loyalty_from))
         .select("brand_id", "member_id", "date")
         .distinct()
     )
@@ -152,8 +203,7 @@ def full_state(
         previous,
         [totals.brand_id == previous.p_brand, totals.member_id == previous.p_member],
     )
-    state = joined.select("brand_id", "member_id", *STATE_COLUMNS)
-    return _keep_members_with_a_stage(state)
+    return joined.select("brand_id", "member_id", *STATE_COLUMNS)
 
 
 def full_states(
@@ -227,6 +277,28 @@ def _keep_members_with_a_stage(state: Expr) -> Expr:
     )
 
 
+def day_news(
+    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
+) -> Expr:
+    """Per (brand, member) with events dated `on`: which stages those events earn."""
+    events = brand_events(
+        con, organization_id, brands, on, on, config.stage_event_types, STATE_INPUTS
+    )
+    news = events.group_by("brand_id", "member_id").aggregate(
+        n_aware=_types(events, config.awareness_events).any(),
+        n_interest=_types(events, config.interest_events).any(),
+        n_purchase=_types(events, config.purchase_events).any(),
+        n_advocacy=is_advocacy(events, config).any(),
+    )
+    return news.rename(n_brand="brand_id", n_member="member_id")
+
+
+def rows_to_close(previous: Expr, news: Expr, on: date) -> Expr:
+    """The rows held on the day before that continue past `on`, of members with news."""
+    later = previous.filter(previous.valid_to > _date_literal(on))
+    return later.semi_join(news, [later.brand_id == news.n_brand, later.member_id == news.n_member])
+
+
 def incremental_state(
     con: Any,
     organization_id: str,
@@ -234,21 +306,27 @@ def incremental_state(
     previous: Expr,
     on: date,
     config: DatabankConfig,
+    closing: Expr | None = None,
 ) -> Expr:
-    """State on `on` from the state of the day before plus the events dated `on` only."""
-    events = brand_events(
-        con, organization_id, brands, on, on, config.stage_event_types, STATE_INPUTS
-    )
+    """The state on `on` of the members whose state row changes on that day.
+
+    `previous` are the stored rows valid on the day before. The result holds the members
+    with events dated `on` (their previous state plus those events) and the members whose
+    previous row ends on `on` although their state is still alive (a recomputed day cut it);
+    every other member's row simply stays valid. `closing`: `rows_to_close`, when the
+    caller has already computed it.
+    """
     today = _date_literal(on)
-    news = events.group_by("brand_id", "member_id").aggregate(
-        n_aware=_types(events, config.awareness_events).any(),
-        n_interest=_types(events, config.interest_events).any(),
-        n_purchase=_types(events, config.purchase_events).any(),
-        n_advocacy=is_advocacy(events, config).any(),
-    )
-    news = news.rename(n_brand="brand_id", n_member="member_id")
-    old = previous.select("brand_id", "member_id", *STATE_COLUMNS)
-    joined = old.outer_join(news, [old.brand_id == news.n_brand, old.member_id == news.n_member])
+    news = day_news(con, organization_id, brands, on, config)
+    columns = ("brand_id", "member_id", "valid_to", *STATE_COLUMNS)
+    if closing is None:
+        closing = rows_to_close(previous, news, on)
+    # Rows held on the day before end on `on` (cut, or every date lapses) or later; the
+    # ones ending later change only for members with events. Two disjoint parts.
+    ending = previous.filter(previous.valid_to == today)
+    changed = ending.select(*columns).union(closing.select(*columns), distinct=False)
+    same = [changed.brand_id == news.n_brand, changed.member_id == news.n_member]
+    joined = changed.outer_join(news, same)
 
     def kept(column: ir.DateValue, days: int) -> ir.DateValue:
         start = _date_literal(config.window_start(on, days))
@@ -282,6 +360,61 @@ def incremental_state(
     return _keep_members_with_a_stage(state)
 
 
+def _windows(config: DatabankConfig) -> dict[str, int]:
+    """How many days each state date counts for."""
+    return {
+        "last_aware_date": config.awareness_days,
+        "last_interest_date": config.interest_days,
+        "last_purchase_date": config.purchase_days,
+        "previous_purchase_date": config.loyalty_days,
+        "last_advocacy_date": config.loyalty_days,
+    }
+
+
+def state_rows(
+    state: Expr, organization_id: str, on: date, config: DatabankConfig, until: date | None
+) -> Expr:
+    """State on `on` as `aipl_state` rows valid from `on`.
+
+    A row ends when its last date stops counting, or on `until` when given (a later date is
+    materialised and keeps its own rows).
+    """
+    windows = _windows(config)
+    untils = {
+        UNTIL_COLUMNS[c]: (state[c] + ibis.interval(days=windows[c])).cast("date")
+        for c in STATE_COLUMNS
+    }
+    rows = state.select(
+        organization_id=ibis.literal(organization_id, type="string"),
+        brand_id=state.brand_id,
+        member_id=state.member_id,
+        valid_from=_date_literal(on),
+        **{c: state[c] for c in STATE_COLUMNS},
+        **untils,
+    )
+    end = ibis.greatest(*(rows[u] for u in UNTIL_COLUMNS.values()))
+    if until is not None:
+        end = ibis.least(end, _date_literal(until))
+    return rows.mutate(valid_to=end).select(*STATE_ROW_COLUMNS)
+
+
+def rows_valid_on(con: Any, organization_id: str, on: date, table: Expr | None = None) -> Expr:
+    """The stored state rows of the organisation that hold on `on` (dates not clipped)."""
+    table = con.table(STATE_TABLE) if table is None else table
+    day = _date_literal(on)
+    return table.filter(
+        table.organization_id == organization_id,
+        table.valid_from <= day,
+        table.valid_to > day,
+    )
+
+
+def _clipped(rows: Expr, day: Any) -> dict[str, ir.DateValue]:
+    return {
+        c: ibis.ifelse(rows[UNTIL_COLUMNS[c]] > day, rows[c], _null_date()) for c in STATE_COLUMNS
+    }
+
+
 def stage_of(state: Expr) -> ir.StringValue:
     """The highest stage the state meets (its dates are already clipped to their windows)."""
     return ibis.cases(
@@ -297,7 +430,7 @@ def stage_of(state: Expr) -> ir.StringValue:
 
 
 def snapshot_rows(state: Expr, organization_id: str, on: date | None) -> Expr:
-    """State rows in the `aipl_snapshot` layout (on=None: the state has a `date` column)."""
+    """One row per member with a stage on a date: stage and state dates (on=None: `date`)."""
     return state.select(
         organization_id=ibis.literal(organization_id, type="string"),
         brand_id=state.brand_id,
@@ -313,9 +446,36 @@ def snapshot_rows(state: Expr, organization_id: str, on: date | None) -> Expr:
 
 
 def stored_snapshot(con: Any, organization_id: str, on: date) -> Expr:
-    """The materialised snapshot rows of one date."""
-    table = con.table(SNAPSHOT_TABLE)
-    return table.filter(table.organization_id == organization_id, table.date == _date_literal(on))
+    """The materialised snapshot of one date, in the `snapshot_rows` layout."""
+    rows = rows_valid_on(con, organization_id, on)
+    day = _date_literal(on)
+    state = rows.select("brand_id", "member_id", **_clipped(rows, day))
+    return snapshot_rows(_keep_members_with_a_stage(state), organization_id, on)
+
+
+def stored_snapshots(con: Any, organization_id: str, days: Expr) -> Expr:
+    """The materialised snapshots of several dates (`days` has a `date` column)."""
+    table = con.table(STATE_TABLE)
+    rows = table.filter(table.organization_id == organization_id)
+    days = days.select(day="date")
+    joined = rows.inner_join(days, [rows.valid_from <= days.day, rows.valid_to > days.day])
+    state = joined.select("brand_id", "member_id", **_clipped(joined, joined.day), date="day")
+    return snapshot_rows(_keep_members_with_a_stage(state), organization_id, None)
+
+
+def materialised_days(
+    con: Any, organization_id: str, start: date, end: date, only: Sequence[date] | None = None
+) -> Expr:
+    """The materialised dates start … end (or those of `only`), as a table with `date`."""
+    runs = con.table(SNAPSHOT_RUN_TABLE)
+    runs = runs.filter(
+        runs.organization_id == organization_id,
+        runs.date >= _date_literal(start),
+        runs.date <= _date_literal(end),
+    )
+    if only is not None:
+        runs = runs.filter(runs.date.isin([_date_literal(d) for d in only]))
+    return runs.select("date").distinct()
 
 
 def stage_counts(snapshot: Expr) -> Expr:
@@ -466,10 +626,7 @@ def breakdown(earned: Expr, dimension: str) -> Expr:
 
 def trend_counts(con: Any, organization_id: str, start: date, end: date) -> Expr:
     """Members per day, brand and stage from the materialised snapshots."""
-    table = con.table(SNAPSHOT_TABLE)
-    rows = table.filter(
-        table.organization_id == organization_id,
-        table.date >= _date_literal(start),
-        table.date <= _date_literal(end),
+    rows = stored_snapshots(
+        con, organization_id, materialised_days(con, organization_id, start, end)
     )
     return rows.group_by("date", "brand_id", "stage").aggregate(members=rows.count())

@@ -16,12 +16,13 @@ from newretail.databank import queries
 from newretail.databank.config import DatabankConfig
 from newretail.databank.tables import (
     SNAPSHOT_RUN_TABLE,
-    SNAPSHOT_TABLE,
+    STATE_TABLE,
     ensure_databank_tables,
 )
 
-# Engines that run DELETE; on the others a materialised date cannot be recomputed in place.
-_DELETING_ENGINES = {"duckdb", "postgres"}
+# Engines that run UPDATE and DELETE. On the others (PySpark over Parquet) dates are
+# materialised in order only, and closing rows rewrites the state table.
+_UPDATING_ENGINES = {"duckdb", "postgres"}
 
 
 class SnapshotMode(StrEnum):
@@ -69,6 +70,13 @@ def is_materialised(con: Any, organization_id: str, on: date) -> bool:
     return on in materialised_dates(con, organization_id, on, on)
 
 
+def latest_materialised(con: Any, organization_id: str) -> date | None:
+    """The last materialised date of the organisation, if any."""
+    runs = con.table(SNAPSHOT_RUN_TABLE)
+    value = runs.filter(runs.organization_id == organization_id).date.max().execute()
+    return None if value is None or value != value else _as_date(value)  # NaT != NaT
+
+
 def stage_table(
     con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
 ) -> Any:
@@ -79,21 +87,142 @@ def stage_table(
     return queries.snapshot_rows(state, organization_id, on)
 
 
-def _forget(con: Any, organization_id: str, on: date) -> None:
-    if con.name not in _DELETING_ENGINES:
-        if not is_materialised(con, organization_id, on):
-            return
+def _cut(con: Any, organization_id: str, on: date, *, keep_later: bool) -> None:
+    """Forget the materialised snapshot of `on`: no state row holds on that day any more.
+
+    Rows that held on `on` end the day before; with `keep_later` (a later date is
+    materialised) their part after `on` is kept as a row starting the day after.
+    """
+    if con.name not in _UPDATING_ENGINES:
         raise Conflict(
-            f"the snapshot of {on} exists and the {con.name} warehouse cannot replace it",
+            f"the {con.name} warehouse materialises dates in order only: {on} is not after "
+            "the last materialised date",
             field="date",
         )
-    day = on.isoformat()  # a date and a validated UUID: nothing user-typed reaches the SQL
-    for table in (SNAPSHOT_RUN_TABLE, SNAPSHOT_TABLE):
-        statement = (
-            f"DELETE FROM {table} WHERE organization_id = '{organization_id}' "  # noqa: S608
-            f"AND date = DATE '{day}'"
+    org, day = organization_id, on.isoformat()  # a validated UUID and a date: no user text
+    next_day = (on + timedelta(days=1)).isoformat()
+    holds = f"organization_id = '{org}' AND valid_from <= DATE '{day}' AND valid_to > DATE '{day}'"
+    statements = [
+        f"DELETE FROM {SNAPSHOT_RUN_TABLE} WHERE organization_id = '{org}' "  # noqa: S608
+        f"AND date = DATE '{day}'"
+    ]
+    if keep_later:
+        tail = ", ".join(queries.STATE_ROW_COLUMNS).replace(
+            "valid_from", f"DATE '{next_day}' AS valid_from"
         )
+        statements.append(
+            f"INSERT INTO {STATE_TABLE} SELECT {tail} FROM {STATE_TABLE} "  # noqa: S608
+            f"WHERE {holds} AND valid_to > DATE '{next_day}'"
+        )
+    statements += [
+        f"UPDATE {STATE_TABLE} SET valid_to = DATE '{day}' "  # noqa: S608
+        f"WHERE {holds} AND valid_from < DATE '{day}'",
+        f"DELETE FROM {STATE_TABLE} WHERE organization_id = '{org}' "  # noqa: S608
+        f"AND valid_from = DATE '{day}'",
+    ]
+    for statement in statements:
         _execute(con, statement)
+
+
+def _close(con: Any, organization_id: str, on: date, *, only_rewritten: bool) -> None:
+    """End on `on` the rows that began before it and hold on it.
+
+    With `only_rewritten`, only the rows of members that have a new row starting on `on`
+    (an incremental day); otherwise every such row (a full day in order).
+    """
+    org, day = organization_id, on.isoformat()
+    condition = (
+        f"s.organization_id = '{org}' AND s.valid_from < DATE '{day}' AND s.valid_to > DATE '{day}'"
+    )
+    if con.name in _UPDATING_ENGINES:
+        if only_rewritten:
+            statement = (
+                f"UPDATE {STATE_TABLE} AS s SET valid_to = DATE '{day}' FROM ("  # noqa: S608
+                f"SELECT brand_id, member_id FROM {STATE_TABLE} WHERE organization_id = "
+                f"'{org}' AND valid_from = DATE '{day}') AS n WHERE {condition} "
+                "AND s.brand_id = n.brand_id AND s.member_id = n.member_id"
+            )
+        else:
+            statement = (
+                f"UPDATE {STATE_TABLE} AS s SET valid_to = DATE '{day}' "  # noqa: S608
+                f"WHERE {condition}"
+            )
+        _execute(con, statement)
+        return
+    _rewrite_closing(con, org, on, only_rewritten=only_rewritten)
+
+
+def _rewrite_closing(con: Any, organization_id: str, on: date, *, only_rewritten: bool) -> None:
+    """`_close` on an engine without UPDATE: write the table anew and swap it in."""
+    table = con.table(STATE_TABLE)
+    day = ibis.literal(on, type="date")
+    closing = (
+        (table.organization_id == organization_id)
+        & (table.valid_from < day)
+        & (table.valid_to > day)
+    )
+    if only_rewritten:
+        starting = (
+            table.filter(table.organization_id == organization_id, table.valid_from == day)
+            .select(n_brand="brand_id", n_member="member_id")
+            .distinct()
+        )
+        table = table.left_join(
+            starting, [table.brand_id == starting.n_brand, table.member_id == starting.n_member]
+        )
+        closing = closing & table.n_member.notnull()
+    rewritten = table.mutate(valid_to=ibis.ifelse(closing, day, table.valid_to)).select(
+        *queries.STATE_ROW_COLUMNS
+    )
+    fresh = f"{STATE_TABLE}_rewrite"
+    con.create_table(fresh, rewritten, overwrite=True)
+    con.drop_table(STATE_TABLE)
+    con.rename_table(fresh, STATE_TABLE)
+
+
+def _write_rows(
+    con: Any,
+    org: str,
+    brands: Sequence[str],
+    on: date,
+    config: DatabankConfig,
+    mode: SnapshotMode,
+    in_order: bool,
+    latest: date | None,
+    by_row_id: bool,
+) -> None:
+    """Insert the state rows starting on `on` and close the rows they replace."""
+    closing_table = None
+    if mode == SnapshotMode.INCREMENTAL:
+        previous = queries.rows_valid_on(con, org, on - timedelta(days=1))
+        closing = None
+        if by_row_id:
+            # DuckDB finds the rows to close in one scan and closes them by rowid; a join
+            # on (brand, member) would scan the whole state again.
+            stored = con.table(STATE_TABLE)
+            with_ids = queries.rows_valid_on(
+                con, org, on - timedelta(days=1), stored.mutate(row_id=stored.rowid())
+            )
+            news = queries.day_news(con, org, brands, on, config)
+            closing_table = f"aipl_closing_{uuid.uuid4().hex}"
+            con.create_table(closing_table, queries.rows_to_close(with_ids, news, on), temp=True)
+            closing = con.table(closing_table)
+        state = queries.incremental_state(con, org, brands, previous, on, config, closing)
+    else:
+        state = queries.full_state(con, org, brands, on, config)
+    later = not in_order and latest is not None and latest > on
+    rows = queries.state_rows(state, org, on, config, on + timedelta(days=1) if later else None)
+    con._run_pre_execute_hooks(rows)  # registers the brands memtable the SQL refers to
+    _execute(con, f"INSERT INTO {STATE_TABLE} {con.compile(rows)}")
+    if closing_table is not None:
+        _execute(
+            con,
+            f"UPDATE {STATE_TABLE} SET valid_to = DATE '{on.isoformat()}' "  # noqa: S608
+            f"WHERE rowid IN (SELECT row_id FROM {closing_table})",
+        )
+        con.drop_table(closing_table)
+    elif in_order:
+        _close(con, org, on, only_rewritten=mode == SnapshotMode.INCREMENTAL)
 
 
 def materialise(
@@ -108,30 +237,42 @@ def materialise(
 ) -> SnapshotRun:
     """Compute the snapshot of `on` and store it in place of any earlier one.
 
-    `previous_known` skips checking that the day before is materialised (backfill just
-    wrote it).
+    In date order (the usual daily job and backfill) an incremental day writes only the
+    state rows of the members with events that day and closes their previous rows; the
+    other members' rows stay valid. Recomputing a materialised or earlier date first cuts
+    the rows that hold on it (later dates keep theirs). `previous_known` skips checking
+    that the day before is materialised (backfill just wrote it).
     """
     org = organisation_key(organization_id)
     ensure_databank_tables(con)
     previous_day = on - timedelta(days=1)
+    latest = latest_materialised(con, org)
+    in_order = latest is None or latest < on
+    has_previous = latest == previous_day or (
+        latest is not None and not in_order and is_materialised(con, org, previous_day)
+    )
     if mode == SnapshotMode.AUTO:
-        has_previous = is_materialised(con, org, previous_day)
         mode = SnapshotMode.INCREMENTAL if has_previous else SnapshotMode.FULL
-    if mode == SnapshotMode.INCREMENTAL:
-        if not previous_known and not is_materialised(con, org, previous_day):
-            raise InvalidInput(
-                f"an incremental snapshot of {on} needs the snapshot of {previous_day}",
-                field="date",
-            )
-        previous = queries.stored_snapshot(con, org, previous_day)
-        state = queries.incremental_state(con, org, brands, previous, on, config)
-    else:
-        state = queries.full_state(con, org, brands, on, config)
-    rows = queries.snapshot_rows(state, org, on)
-    _forget(con, org, on)
-    con._run_pre_execute_hooks(rows)  # registers the brands memtable the SQL refers to
-    _execute(con, f"INSERT INTO {SNAPSHOT_TABLE} {con.compile(rows)}")
-    count = int(queries.stored_snapshot(con, org, on).count().execute())
+    if mode == SnapshotMode.INCREMENTAL and not (previous_known or has_previous):
+        raise InvalidInput(
+            f"an incremental snapshot of {on} needs the snapshot of {previous_day}",
+            field="date",
+        )
+    if not in_order:
+        _cut(con, org, on, keep_later=latest is not None and latest > on)
+    by_row_id = in_order and mode == SnapshotMode.INCREMENTAL and con.name == "duckdb"
+    if by_row_id:  # the rows to close found once, closed again by rowid: one transaction
+        _execute(con, "BEGIN TRANSACTION")
+    try:
+        _write_rows(con, org, brands, on, config, mode, in_order, latest, by_row_id)
+        if by_row_id:
+            _execute(con, "COMMIT")
+    except BaseException:
+        if by_row_id:
+            _execute(con, "ROLLBACK")
+        raise
+    # a row is valid only while one of its dates counts, so this is the snapshot's size
+    count = int(queries.rows_valid_on(con, org, on).count().execute())
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     # Literal values only: a validated UUID, a date, an enum value, an int and a timestamp.
     _execute(
