@@ -4,7 +4,6 @@ every route, including routes added later, without being edited."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,8 +11,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
-
-from newretail.tenancy.dependencies import write_key_principal
 
 # Routes anyone may call: probes, docs and the login page.
 PUBLIC_PATHS = {
@@ -44,10 +41,6 @@ class Endpoint:
         return self.path.startswith("/console")
 
     @property
-    def is_ingestion(self) -> bool:
-        return any(d.call is write_key_principal for d in _walk(self.route.dependant))
-
-    @property
     def has_path_params(self) -> bool:
         return bool(self.route.dependant.path_params)
 
@@ -67,12 +60,6 @@ class Endpoint:
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
-
-
-def _walk(dependant: Any) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub
-        yield from _walk(sub)
 
 
 def endpoints(app: FastAPI) -> list[Endpoint]:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from newretail.audiences.router import router as audiences_router
 from newretail.catalog.router import router as catalog_router
 from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
+from newretail.events import gateway
+from newretail.events.router import router as events_router
+from newretail.identity.router import router as identity_router
 from newretail.inventory.router import router as inventory_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
+from newretail.scenes.router import router as scenes_router
 from newretail.tenancy.dependencies import ContainerDep
 from newretail.tenancy.router import router as tenancy_router
 
@@ -25,6 +32,10 @@ DOMAIN_ROUTERS = [
     inventory_router,
     orders_router,
     databank_router,
+    audiences_router,
+    events_router,
+    scenes_router,
+    identity_router,
 ]
 
 ops = APIRouter(tags=["operations"])
@@ -77,6 +88,22 @@ def mount_api(app: FastAPI, metrics: Metrics) -> None:
             swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-32x32.png",
         )
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The routes' schema plus the collector's ingestion routes (served by its gateway)."""
+        if app.openapi_schema is None:
+            schema = default_openapi()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            schema["paths"].update(gateway.openapi_paths(components))
+            schemes = schema["components"].setdefault("securitySchemes", {})
+            schemes["WriteKeyBearer"] = {"type": "http", "scheme": "bearer"}
+            schemes["WriteKeyBasic"] = {"type": "http", "scheme": "basic"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def metrics_endpoint() -> Response:

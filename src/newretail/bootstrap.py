@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import create_db_engine, make_session_factory
 from newretail.core.settings import Settings
+from newretail.identity.resolver import IdentityResolver
 from newretail.warehouse.connection import Warehouse
 
 
@@ -18,6 +19,10 @@ class Container:
     engine: Engine
     sessions: sessionmaker[Session]
     warehouse: Warehouse
+    identity: IdentityResolver = field(init=False)  # OneID: one resolver (and cache) each
+
+    def __post_init__(self) -> None:
+        self.identity = IdentityResolver(self.sessions, self.warehouse)
 
     def close(self) -> None:
         self.warehouse.close()

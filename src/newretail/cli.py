@@ -8,15 +8,20 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from newretail.audiences import cli as audiences_cli
 from newretail.bootstrap import bootstrap
 from newretail.core import migrate
 from newretail.core.cli import domain_errors, emit, out, set_overrides, state, store_options
 from newretail.core.database import session_scope
 from newretail.databank import cli as databank_cli
 from newretail.demo import seed_demo
+from newretail.events import cli as events_cli
+from newretail.identity.cli import identity_app
 from newretail.main import create_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
+from newretail.scenes import cli as scenes_cli
+from newretail.scenes.demo import start_demo_traffic
 from newretail.tenancy import cli as tenancy_cli
 
 app = typer.Typer(
@@ -32,9 +37,13 @@ app.add_typer(tenancy_cli.source_app, name="source")
 app.add_typer(tenancy_cli.user_app, name="user")
 app.add_typer(tenancy_cli.api_key_app, name="api-key")
 app.add_typer(members_cli.member_app, name="member")
+app.add_typer(identity_app, name="identity")
 app.add_typer(orders_cli.import_app, name="import")
 app.add_typer(databank_cli.databank_app, name="databank")
+app.add_typer(audiences_cli.audience_app, name="audience")
+app.add_typer(events_cli.events_app, name="events")
 app.add_typer(db_app, name="db")
+app.command("simulate")(scenes_cli.simulate)
 
 Host = Annotated[str, typer.Option(help="Address to listen on")]
 Port = Annotated[int, typer.Option(help="Port to listen on")]
@@ -76,7 +85,7 @@ def db_upgrade(
     emit({"from": before, "to": after}, as_json, lambda: out.print(f"schema: {before} -> {after}"))
 
 
-def _serve(ctx: typer.Context, host: str, port: int, demo: bool) -> None:
+def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: bool = True) -> None:
     settings = state(ctx).settings(demo=demo) if demo else state(ctx).settings()
     container = bootstrap(settings)
     if settings.is_embedded:
@@ -84,15 +93,28 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool) -> None:
     elif not migrate.is_current(container.engine):
         container.close()
         raise typer.BadParameter("the schema is not current; run `newretail db upgrade`")
-    uvicorn.run(create_app(container=container), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(container=container),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @app.command()
 @domain_errors
 @store_options
-def serve(ctx: typer.Context, host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve(
+    ctx: typer.Context,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request")
+    ] = True,
+) -> None:
     """Serve the API and the console (upgrades an embedded store first)."""
-    _serve(ctx, host, port, demo=False)
+    _serve(ctx, host, port, demo=False, access_log=access_log)
 
 
 @app.command()
@@ -137,6 +159,7 @@ def demo(
 
     emit(data, as_json, human)
     if serve_after:
+        start_demo_traffic(settings, host, port)  # behavioural events, once the server is up
         _serve(ctx, host, port, demo=True)
 
 

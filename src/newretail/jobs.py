@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from newretail.audiences.tasks import refresh_due
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.jobs import Job
@@ -36,10 +37,16 @@ def daily_snapshots(container: Container, stopping: threading.Event) -> int:
     return snapshot_all(container, yesterday_utc())
 
 
+def scheduled_audiences(container: Container, stopping: threading.Event) -> int:
+    """Refresh the audiences whose scheduled refresh time has come."""
+    return refresh_due(container, stopping=stopping)
+
+
 def server_jobs(container: Container) -> list[Job[Container]]:
     settings = container.settings
     return [
         Job("outbox-relay", settings.outbox_relay_seconds, relay_outbox),
         Job("member-maintenance", settings.maintenance_seconds, member_maintenance),
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
+        Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
     ]

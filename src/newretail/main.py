@@ -19,6 +19,8 @@ from newretail.core.http import (
 )
 from newretail.core.jobs import JobRunner
 from newretail.core.settings import Settings
+from newretail.events.collector import Collector
+from newretail.events.gateway import CollectorGateway
 from newretail.jobs import server_jobs
 
 API_DESCRIPTION = """
@@ -38,10 +40,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container.warehouse.connection()  # the server owns the embedded warehouse
+        collector.pipeline.start()
         jobs = JobRunner(container, server_jobs(container))
         jobs.start()
         yield
         jobs.stop()
+        collector.pipeline.stop()
         container.close()
 
     app = FastAPI(
@@ -53,10 +57,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_url=None,
     )
     app.state.container = container
+    collector = Collector(
+        container.sessions, container.warehouse, container.settings, container.identity
+    )
+    app.state.collector = collector
     metrics = Metrics()
     install_error_handlers(app, on_domain_error=render_console_error)
     mount_api(app, metrics)
     mount_console(app)
+    app.add_middleware(CollectorGateway)  # the ingestion routes, inside the two below
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

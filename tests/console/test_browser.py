@@ -181,7 +181,19 @@ def test_login_filter_and_switch_language(browser: Browser, server_url: str) -> 
         expect(page.locator("#stores-table tbody tr")).to_have_count(20)
         expect(page.locator("#main-nav")).to_contain_text("数据银行")
         expect(page.locator("#main-nav a")).to_have_text(
-            ["门店", "商品目录", "库存", "会员", "订单", "数据银行", "人群", "营销", "经营诊断"]
+            [
+                "门店",
+                "商品目录",
+                "库存",
+                "会员",
+                "OneID",
+                "事件",
+                "订单",
+                "数据银行",
+                "人群",
+                "营销",
+                "经营诊断",
+            ]
         )
         _screenshot(page, "console-stores-zh-CN.png")
 

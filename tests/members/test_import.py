@@ -25,7 +25,7 @@ GOOD = [
 BAD = [
     "12345,,,Bad Phone,female,1990,Shanghai,yes",  # row 7: phone
     "13500135000,,,Old,male,1850,Beijing,no",  # row 8: birth_year
-    "138-0013-8000,,,Again,male,1990,Shanghai,yes",  # row 9: the phone of row 2
+    "138-0013-8000,VIP-4,,Again,male,1990,Shanghai,yes",  # row 9: phone of row 2, card of row 5
 ]
 
 
@@ -58,9 +58,12 @@ def test_import_commits_good_rows_and_reports_three_bad_ones(
     assert [(r["row"], r["field"]) for r in report["rejections"]] == [
         (7, "phone"),
         (8, "birth_year"),
-        (9, "phone"),
+        (9, "member_card"),
     ]
-    assert report["rejections"][2]["reason"] == "this phone belongs to another member"
+    assert report["rejections"][2]["reason"] == (
+        "the phone and the member card belong to different members"
+    )
+    assert report["matched"] == 0
     with org_session(container, org) as session:
         assert session.scalar(select(func.count()).select_from(Member)) == 5
         # marketing consent on 4 channels for the 2 "yes" rows and the 2 "no" rows
@@ -88,3 +91,26 @@ def test_a_file_without_the_columns_is_refused(
     path.write_text("mobile,name\n13800138000,Li\n", encoding="utf-8")
     code, _ = run(container, "member", "import", "--org", org.slug, str(path))
     assert code == 2
+
+
+def test_rows_of_existing_members_update_them_matched_by_hashed_phone_or_card(
+    container: Container, org: Org, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(HEADER + GOOD[0] + "\n" + GOOD[3] + "\n", encoding="utf-8")
+    assert run(container, "member", "import", "--org", org.slug, str(first), "--json")[0] == 0
+    again = tmp_path / "again.csv"
+    again.write_text(
+        HEADER
+        + "+86 138 0013 8000,,,Li Lei,male,1990,Suzhou,\n"  # Li Lei by phone, in any format
+        + ",vip-4,,Zhao Min,,,Xiamen,\n"  # Zhao Min by card (cards are upper-cased)
+        + "13700137000,,,New Person,,,Wuhan,\n",
+        encoding="utf-8",
+    )
+    code, stdout = run(container, "member", "import", "--org", org.slug, str(again), "--json")
+    assert code == 0, stdout
+    report = json.loads(stdout)
+    assert (report["accepted"], report["matched"], report["rejected"]) == (3, 2, 0)
+    with org_session(container, org) as session:
+        cities = dict(session.execute(select(Member.name, Member.city)).all())
+    assert cities == {"Li Lei": "Suzhou", "Zhao Min": "Xiamen", "New Person": "Wuhan"}

@@ -14,7 +14,7 @@ def _json_endpoints(client: TestClient):  # type: ignore[no-untyped-def]
     return [
         e
         for e in protected(client.app)  # type: ignore[arg-type]
-        if e.is_api and e.body_model is not None and not e.is_ingestion
+        if e.is_api and e.body_model is not None
     ]
 
 

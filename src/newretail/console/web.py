@@ -43,6 +43,8 @@ SECTIONS = (
     "catalog",
     "stock",
     "members",
+    "identity",
+    "events",
     "orders",
     "databank",
     "audiences",
@@ -50,7 +52,16 @@ SECTIONS = (
     "diagnosis",
 )
 # sections whose pages live in their domain's web.py
-DOMAIN_SECTIONS = {"catalog", "stock", "members", "orders", "databank"}
+DOMAIN_SECTIONS = {
+    "catalog",
+    "stock",
+    "members",
+    "identity",
+    "events",
+    "orders",
+    "databank",
+    "audiences",
+}
 PLACEHOLDER_SECTIONS = tuple(s for s in SECTIONS[1:] if s not in DOMAIN_SECTIONS)
 
 _here = Path(str(files("newretail") / "console"))
@@ -407,8 +418,11 @@ def _package_dir(name: str) -> Path:
 def mount_console(app: FastAPI) -> None:
     """Console routes, its own static files and Bootstrap from the installed wheel."""
     # the domain pages import this module
+    from newretail.audiences.web import router as audiences_console
     from newretail.catalog.web import router as catalog_console
     from newretail.databank.web import router as databank_console
+    from newretail.events.web import router as events_console
+    from newretail.identity.web import router as identity_console
     from newretail.inventory.web import router as stock_console
     from newretail.members.web import router as members_console
     from newretail.orders.web import router as orders_console
@@ -417,8 +431,11 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(catalog_console)
     app.include_router(stock_console)
     app.include_router(members_console)
+    app.include_router(identity_console)
+    app.include_router(events_console)
     app.include_router(orders_console)
     app.include_router(databank_console)
+    app.include_router(audiences_console)
     bootstrap_dir = _package_dir("bootstrap")
     app.mount("/static/vendor/bootstrap", StaticFiles(directory=bootstrap_dir), name="bootstrap")
     app.mount("/static/console", StaticFiles(directory=_here / "static"), name="console-static")

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     maintenance_seconds: float = Field(
         default=3600, ge=0, description="How often points unlock/expire and tiers are reviewed"
     )
+    # the collector
+    dedupe_window_days: int = Field(default=7, ge=1, description="Message ids stored once")
+    max_batch_events: int = Field(default=500, ge=1, le=10_000)
+    max_event_bytes: int = Field(default=32 * 1024, ge=256, description="Properties, as JSON")
+    max_property_depth: int = Field(default=5, ge=1, le=32)
+    max_event_age_days: int = Field(default=365, ge=1, description="Older events are refused")
+    max_future_skew_seconds: int = Field(default=600, ge=0)
+    event_load_interval_ms: int = Field(
+        default=200, ge=0, le=60_000, description="How long accepted events wait for the loader"
+    )
+    max_decoded_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="A gzip body, once decompressed"
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -1,13 +1,15 @@
-"""The transactional outbox: commerce facts written with the fact, relayed once as events."""
+"""Event tables of the operational store: the outbox, custom event types, track-name
+mappings and the failed events kept for replay."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Numeric, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
@@ -25,3 +27,54 @@ class OutboxMessage(IdMixin, TenantMixin, Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+
+
+class CustomEventType(IdMixin, TenantMixin, Base):
+    """An organisation's own event type with the JSON Schema of its properties."""
+
+    __tablename__ = "custom_event_type"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class EventNameMapping(IdMixin, TenantMixin, Base):
+    """How a source's Segment track names map to event types (default: snake_case)."""
+
+    __tablename__ = "event_name_mapping"
+    __table_args__ = (UniqueConstraint("organization_id", "source_id", "event_name"),)
+
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("source.id", ondelete="CASCADE"), index=True
+    )
+    event_name: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(64))
+
+
+class FailedEventStatus(StrEnum):
+    OPEN = "open"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class FailedEvent(IdMixin, TenantMixin, Base):
+    """An event the collector refused, kept with the reason so it can be fixed and replayed."""
+
+    __tablename__ = "failed_event"
+    __table_args__ = (Index("ix_failed_event_org_status", "organization_id", "status"),)
+
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("source.id", ondelete="SET NULL"), nullable=True
+    )
+    api: Mapped[str] = mapped_column(String(20))  # native, segment, import
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    event_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    field: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default=FailedEventStatus.OPEN)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import scope_session, utcnow
@@ -70,6 +70,7 @@ def _row(message: OutboxMessage, received_at: datetime) -> dict[str, Any]:
         "store_id": text(message.store_id),
         "channel": message.channel,
         "member_id": text(message.member_id),
+        "profile_id": text(message.member_id),
         "anonymous_id": None,
         "amount": message.amount,
         "properties": json.dumps(message.properties, ensure_ascii=False, default=str),
@@ -79,7 +80,15 @@ def _row(message: OutboxMessage, received_at: datetime) -> dict[str, Any]:
 def relay_once(
     sessions: sessionmaker[Session], warehouse: Warehouse, batch_size: int = 1000
 ) -> int:
-    """Publish one batch of unpublished outbox rows; returns how many were published."""
+    """Publish one batch of unpublished outbox rows; returns how many were published.
+
+    Lock order: the warehouse lock is never awaited inside an SQLite transaction (SQLite's
+    write lock is database-wide, and the event loader takes the warehouse lock before it
+    writes identities). On SQLite the batch is read, the transaction ended, the warehouse
+    written, and the rows marked in a second transaction; the message-id check keeps a
+    repeat harmless. On PostgreSQL the rows stay locked (SKIP LOCKED) so that several
+    relays share the work.
+    """
     session = scope_session(sessions(), None)
     try:
         statement = (
@@ -88,7 +97,8 @@ def relay_once(
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
             .limit(batch_size)
         )
-        if session.get_bind().dialect.name == "postgresql":
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:
             statement = statement.with_for_update(skip_locked=True)
         messages = list(session.scalars(statement))
         if not messages:
@@ -96,21 +106,16 @@ def relay_once(
             return 0
         now = utcnow()
         rows = [_row(m, now) for m in messages]
-        con = warehouse.connection()
-        with warehouse.lock:
-            table = con.table(EVENT_TABLE)
-            ids = [r["message_id"] for r in rows]
-            present = set(
-                table.filter(table.message_id.isin(ids)).message_id.to_pyarrow().to_pylist()
-            )
-            fresh = [r for r in rows if r["message_id"] not in present]
-            if fresh:
-                columns = {name: [r[name] for r in fresh] for name in EVENT_SCHEMA.names}
-                # through Arrow: pandas cannot carry a decimal column that holds nulls
-                table = pa.Table.from_pydict(columns, schema=EVENT_SCHEMA.to_pyarrow())
-                con.insert(EVENT_TABLE, ibis.memtable(table))
-        for message in messages:
-            message.published_at = now
+        if not postgres:
+            session.rollback()  # expire_on_commit is off: the rows keep their values
+        _publish(warehouse, rows)
+        ids = [m.id for m in messages]
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.published_at.is_(None))
+            .values(published_at=now)
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
         return len(messages)
     except BaseException:
@@ -118,6 +123,21 @@ def relay_once(
         raise
     finally:
         session.close()
+
+
+def _publish(warehouse: Warehouse, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose message ids the warehouse does not hold yet."""
+    con = warehouse.connection()
+    with warehouse.lock:
+        table = con.table(EVENT_TABLE)
+        ids = [r["message_id"] for r in rows]
+        present = set(table.filter(table.message_id.isin(ids)).message_id.to_pyarrow().to_pylist())
+        fresh = [r for r in rows if r["message_id"] not in present]
+        if fresh:
+            columns = {name: [r[name] for r in fresh] for name in EVENT_SCHEMA.names}
+            # through Arrow: pandas cannot carry a decimal column that holds nulls
+            table = pa.Table.from_pydict(columns, schema=EVENT_SCHEMA.to_pyarrow())
+            con.insert(EVENT_TABLE, ibis.memtable(table))
 
 
 def relay_all(sessions: sessionmaker[Session], warehouse: Warehouse) -> int:

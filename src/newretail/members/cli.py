@@ -64,6 +64,7 @@ def member_import(
                     with session_scope(container.sessions, organization_id) as session:
                         done = importer.import_rows(session, principal, batch)
                     report.accepted += done.accepted
+                    report.matched += done.matched
                     report.rejected.extend(done.rejected)
                     progress.advance(task, len(batch))
                     batch = []
@@ -74,7 +75,10 @@ def member_import(
     data = report.as_dict()
 
     def human() -> None:
-        out.print(f"Accepted {report.accepted} members; rejected {len(report.rejected)} rows.")
+        out.print(
+            f"Accepted {report.accepted} members ({report.matched} existing ones updated); "
+            f"rejected {len(report.rejected)} rows."
+        )
         if report.rejected:
             table(
                 "Rejected rows",

@@ -22,6 +22,17 @@ from newretail.members.models import IdentifierType, MemberSettings
 
 DEFAULT_REGION = "CN"
 _CARD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+# device ids, anonymous ids, WeChat union ids, payment ids and custom types: kept as sent
+# (case-sensitive), 1-200 printable characters without spaces
+_OPAQUE = re.compile(r"^[!-~]{1,200}$")
+_STRUCTURED = frozenset(
+    {
+        IdentifierType.PHONE,
+        IdentifierType.EMAIL,
+        IdentifierType.MEMBER_CARD,
+        IdentifierType.ACCOUNT_ID,
+    }
+)
 
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -36,9 +47,18 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 
 
 def normalise(identifier_type: IdentifierType | str, raw: str) -> str:
-    """The canonical form of an identifier value, or InvalidIdentifier naming the field."""
-    kind = IdentifierType(identifier_type)
+    """The canonical form of an identifier value, or InvalidIdentifier naming the field.
+
+    Types outside IdentifierType are an organisation's custom types (identity/).
+    """
     value = raw.strip()
+    if identifier_type not in _STRUCTURED:
+        if not _OPAQUE.match(value):
+            raise InvalidIdentifier(
+                "use 1-200 printable characters without spaces", field=str(identifier_type)
+            )
+        return value
+    kind = IdentifierType(identifier_type)
     if kind == IdentifierType.PHONE:
         return normalise_phone(value)
     if kind == IdentifierType.EMAIL:
@@ -55,7 +75,7 @@ def normalise(identifier_type: IdentifierType | str, raw: str) -> str:
 
 def identifier_hash(secret: bytes, identifier_type: IdentifierType | str, normalised: str) -> str:
     """HMAC-SHA256 hex digest of one normalised identifier."""
-    message = f"{IdentifierType(identifier_type)}:{normalised}".encode()
+    message = f"{identifier_type}:{normalised}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.members import schemas, service
-from newretail.members.models import ConsentSource
+from newretail.members.models import ConsentSource, Member
 from newretail.tenancy.permissions import Permission, Principal
 
 COLUMNS = (
@@ -55,11 +55,13 @@ class Rejection:
 @dataclass
 class ImportReport:
     accepted: int = 0
+    matched: int = 0  # of the accepted rows, those that updated an existing member
     rejected: list[Rejection] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.accepted,
+            "matched": self.matched,
             "rejected": len(self.rejected),
             "rejections": [asdict(r) for r in self.rejected],
         }
@@ -129,14 +131,27 @@ def parse_row(values: dict[str, str]) -> tuple[schemas.MemberCreate, bool | None
 def import_rows(
     session: Session, principal: Principal, rows: Sequence[tuple[int, dict[str, str]]]
 ) -> ImportReport:
-    """Create the members of valid rows (one savepoint each); report the others."""
+    """Create or update the members of valid rows (one savepoint each); report the others.
+
+    A row whose phone or member card (compared by hash) belongs to a member updates that
+    member; a row whose phone and card belong to two different members is refused."""
     principal.require(Permission.MANAGE_MEMBERS)
     report = ImportReport()
     for number, values in rows:
         try:
             data, consent = parse_row(values)
             with session.begin_nested():
-                member = service.create_member(session, principal, data)
+                existing = _existing_member(session, principal, data)
+                if existing is None:
+                    member = service.create_member(session, principal, data)
+                else:
+                    changes = data.model_dump(
+                        exclude_unset=True,
+                        exclude={"join_store_id", "join_channel", "join_brand_id", "joined_at"},
+                    )
+                    member = service.update_member(
+                        session, principal, existing.id, schemas.MemberUpdate(**changes)
+                    )
                 if consent is not None:
                     service.apply_consent(
                         session,
@@ -152,4 +167,19 @@ def import_rows(
             report.rejected.append(Rejection(number, exc.field or "row", exc.message))
         else:
             report.accepted += 1
+            report.matched += existing is not None
     return report
+
+
+def _existing_member(
+    session: Session, principal: Principal, data: schemas.MemberCreate
+) -> Member | None:
+    by_phone = service.find_member(session, principal, "phone", data.phone) if data.phone else None
+    by_card = (
+        service.find_member(session, principal, "member_card", data.member_card)
+        if data.member_card
+        else None
+    )
+    if by_phone is not None and by_card is not None and by_phone.id != by_card.id:
+        raise RowError("member_card", "the phone and the member card belong to different members")
+    return by_phone or by_card

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,10 @@ class IdentifierType(StrEnum):
     EMAIL = "email"
     MEMBER_CARD = "member_card"
     ACCOUNT_ID = "account_id"
+    DEVICE_ID = "device_id"
+    ANONYMOUS_ID = "anonymous_id"
+    WECHAT_UNIONID = "wechat_unionid"
+    PAYMENT_ID = "payment_id"
 
 
 class MemberStatus(StrEnum):
@@ -132,6 +137,14 @@ class Member(IdMixin, TenantMixin, Base):
     points_available: Mapped[int] = mapped_column(Integer, default=0)
     points_locked: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # OneID (identity/): a profile made for unknown identifiers is anonymous until it holds a
+    # phone, e-mail, account id or card; a merged member points at the member it was merged
+    # into and at the canonical (surviving) member of its group
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("member.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    canonical_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
 class MemberIdentifier(IdMixin, TenantMixin, Base):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from newretail.core.pagination import Page
 from newretail.members import points, schemas, service, tiers
-from newretail.members.models import ConsentSource, IdentifierType
+from newretail.members.models import ConsentSource
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.permissions import Permission
 
@@ -51,10 +51,18 @@ def create_member(
 def lookup_member(
     session: SessionDep,
     principal: CurrentPrincipal,
-    type: Annotated[IdentifierType, Query(description="Identifier type")],
+    type: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=20,
+            description="Identifier type: phone, email, member_card, account_id, device_id, "
+            "anonymous_id, wechat_unionid, payment_id or a custom type",
+        ),
+    ],
     value: Annotated[str, Query(min_length=1, max_length=254, description="Any format")],
 ) -> object:
-    """Find the one member with this phone, member card, account id or e-mail."""
+    """Find the member with this identifier; a merged member answers with its survivor."""
     return service.lookup_member(session, principal, type, value)
 
 

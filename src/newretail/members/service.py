@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
@@ -102,15 +102,19 @@ def _set_identifier(
 def find_member_by_hash(
     session: Session, identifier_type: IdentifierType | str, value_hash: str
 ) -> Member | None:
+    """The canonical member of the identifier's profile (OneID: merged members forward)."""
     statement = (
         select(Member)
         .join(MemberIdentifier, MemberIdentifier.member_id == Member.id)
         .where(
-            MemberIdentifier.identifier_type == IdentifierType(identifier_type),
+            MemberIdentifier.identifier_type == str(identifier_type),
             MemberIdentifier.value_hash == value_hash,
         )
     )
-    return session.scalar(statement)
+    member = session.scalar(statement)
+    if member is not None and member.canonical_id is not None:
+        return session.get(Member, member.canonical_id) or member
+    return member
 
 
 def find_member(
@@ -118,6 +122,11 @@ def find_member(
 ) -> Member | None:
     """The member with this identifier in any format ("138 0013 8000" = "+8613800138000")."""
     _require_any(principal, Permission.READ, Permission.SELL)
+    if identifier_type not in set(IdentifierType):  # an organisation's custom type
+        from newretail.identity.resolver import load_rules
+
+        if identifier_type not in load_rules(session, principal.organization_id).types:
+            raise InvalidInput("not an identifier type of this organisation", field="type")
     value_hash = hash_for(session, principal.organization_id, identifier_type, raw_value)
     return find_member_by_hash(session, identifier_type, value_hash)
 
@@ -265,16 +274,19 @@ def _filtered_members(session: Session, principal: Principal, filters: MemberFil
                 value_hash = hash_for(session, principal.organization_id, kind, filters.q)
             except InvalidIdentifier:
                 continue
-            matches.append(
+            home = aliased(Member)
+            matches.append(  # the canonical member of the identifier's profile
                 Member.id.in_(
-                    select(MemberIdentifier.member_id).where(
+                    select(func.coalesce(home.canonical_id, home.id))
+                    .join(MemberIdentifier, MemberIdentifier.member_id == home.id)
+                    .where(
                         MemberIdentifier.identifier_type == kind,
                         MemberIdentifier.value_hash == value_hash,
                     )
                 )
             )
         statement = statement.where(or_(*matches))
-    return statement
+    return statement.where(Member.merged_into_id.is_(None))  # merged members are hidden
 
 
 def list_members(
@@ -301,6 +313,7 @@ def update_member(
         setattr(member, name, value)
     for kind, value in identifiers.items():
         _set_identifier(session, member, kind, value)
+        member.anonymous = False  # a phone, card, account or e-mail makes a profile known
         if kind == IdentifierType.PHONE:
             member.phone = value
         elif kind == IdentifierType.EMAIL:

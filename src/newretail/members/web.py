@@ -8,8 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.console.web import Identity, render
+from newretail.identity import web as identity_web
 from newretail.members import points, service, tiers
 from newretail.orders import web as orders_web
+from newretail.scenes import web as scenes_web
 from newretail.tenancy.dependencies import SessionDep
 from newretail.tenancy.permissions import Permission
 
@@ -66,4 +68,6 @@ def member_page(
         balance=points.points_balance(session, principal, member_id),
         ledger=list(reversed(ledger)),
         history=orders_web.member_orders(session, identity, member_id),
+        oneid=identity_web.member_identity(session, identity, member_id),
+        timeline=scenes_web.member_timeline(request, session, identity, member_id),
     )

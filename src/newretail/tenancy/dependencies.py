@@ -8,8 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import (
     HTTPAuthorizationCredentials,
-    HTTPBasic,
-    HTTPBasicCredentials,
     HTTPBearer,
 )
 from sqlalchemy.orm import Session
@@ -20,8 +18,7 @@ from newretail.core.errors import Forbidden, Unauthenticated
 from newretail.tenancy import auth
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
-_bearer = HTTPBearer(auto_error=False, description="An API key (nr_key_…) or a write key (nr_wk_…)")
-_basic = HTTPBasic(auto_error=False, description="Segment style: the write key as user name")
+_bearer = HTTPBearer(auto_error=False, description="An API key (nr_key_…)")
 
 
 def get_container(request: Request) -> Container:
@@ -67,20 +64,6 @@ def api_principal(
     return principal
 
 
-def write_key_principal(
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-) -> Principal:
-    """A source's principal for ingestion routes (bearer, or basic with the key as user)."""
-    token = bearer.credentials if bearer else (basic.username if basic else None)
-    principal = _token_principal(session, token)
-    if principal.kind != PrincipalKind.WRITE_KEY:
-        raise Forbidden("ingestion routes take a source's write key", field="authorization")
-    return principal
-
-
 CurrentPrincipal = Annotated[Principal, Depends(api_principal)]
-SourcePrincipal = Annotated[Principal, Depends(write_key_principal)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1–500)")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]

@@ -322,6 +322,14 @@ def list_sources(
     return paginate(session, statement, Source, limit, cursor)
 
 
+_source_changes = [0]
+
+
+def source_generation() -> int:
+    """Grows whenever a source is changed or deleted here (in-process caches compare it)."""
+    return _source_changes[0]
+
+
 def get_source(session: Session, principal: Principal, source_id: uuid.UUID) -> Source:
     source = session.get(Source, source_id)
     if source is None or (
@@ -364,6 +372,7 @@ def update_source(
         source.revoked_at = None
     source.updated_at = utcnow()
     session.flush()
+    _source_changes[0] += 1
     return source
 
 
@@ -371,6 +380,7 @@ def delete_source(session: Session, principal: Principal, source_id: uuid.UUID) 
     principal.require(Permission.MANAGE_SOURCES)
     session.delete(get_source(session, principal, source_id))
     session.flush()
+    _source_changes[0] += 1
 
 
 # ---------------------------------------------------------------- users

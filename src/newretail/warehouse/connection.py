@@ -28,6 +28,8 @@ EVENT_SCHEMA = ibis.schema(
         "store_id": dt.String(nullable=True),
         "channel": dt.String(nullable=True),
         "member_id": dt.String(nullable=True),
+        # the profile the event's identifiers first belonged to; member_id follows merges
+        "profile_id": dt.String(nullable=True),
         "anonymous_id": dt.String(nullable=True),
         "amount": dt.Decimal(18, 2, nullable=True),
         "properties": dt.String(nullable=True),
@@ -82,4 +84,30 @@ class Warehouse:
 def ensure_schema(con: Any) -> None:
     """Create the warehouse tables that do not exist yet."""
     if EVENT_TABLE not in con.list_tables():
-        con.create_table(EVENT_TABLE, schema=EVENT_SCHEMA)
+        try:
+            con.create_table(EVENT_TABLE, schema=EVENT_SCHEMA)
+        except Exception:  # another server created it at the same moment
+            if EVENT_TABLE not in con.list_tables():
+                raise
+    if con.name == "postgres":  # several servers may write: the index decides duplicates
+        try:
+            con.raw_sql(
+                f'CREATE UNIQUE INDEX IF NOT EXISTS "ux_{EVENT_TABLE}_message" '
+                f'ON "{EVENT_TABLE}" (organization_id, message_id)'
+            ).close()
+        except Exception:  # created by another server at the same moment
+            indexes = con.raw_sql(
+                f"SELECT 1 FROM pg_indexes WHERE indexname = 'ux_{EVENT_TABLE}_message'"  # noqa: S608
+            )
+            found = indexes.fetchone()
+            indexes.close()
+            if found is None:
+                raise
+    present = set(con.table(EVENT_TABLE).columns)
+    for name, kind in EVENT_SCHEMA.items():
+        if name not in present:  # a warehouse written by an earlier version
+            if not (kind.is_string() and kind.nullable):
+                raise RuntimeError(f"cannot add the warehouse column {name} ({kind}) in place")
+            result = con.raw_sql(f'ALTER TABLE "{EVENT_TABLE}" ADD COLUMN "{name}" VARCHAR')
+            if con.name == "postgres":  # a cursor there; DuckDB answers with itself
+                result.close()

@@ -1,0 +1,382 @@
+"""`newretail audience …`: build, estimate, refresh, read and export audiences.
+
+With the embedded DuckDB warehouse these commands need the server stopped (the file admits
+one process); otherwise go through the API (/api/v1/audiences). Every count printed obeys
+the organisation's minimum crowd size, as in the API.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.audiences import exports, schemas, service
+from newretail.audiences.models import Audience
+from newretail.bootstrap import Container
+from newretail.core.cli import domain_errors, emit, err, out, store_options, table
+from newretail.core.database import scope_session, session_scope
+from newretail.core.errors import InvalidInput, NotFound
+from newretail.members.models import IdentifierType
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.cli import ready_container
+from newretail.tenancy.models import Role
+from newretail.tenancy.permissions import Principal, PrincipalKind
+
+audience_app = typer.Typer(help="Audiences: rule-built member sets", no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
+AudienceRef = Annotated[str, typer.Argument(help="Audience id or name")]
+AsOf = Annotated[str, typer.Option("--as-of", help="Reference date (YYYY-MM-DD); default today")]
+Rules = Annotated[
+    str, typer.Option("--rules", help="The rule tree as JSON, or @file.json to read a file")
+]
+
+
+@contextmanager
+def _org(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Container, Session, Principal]]:
+    container = ready_container(ctx)
+    try:
+        with session_scope(container.sessions) as session:
+            org = tenancy_service.find_organization(scope_session(session, None), org_ref)
+            scope_session(session, org.id)
+            principal = Principal.for_role(
+                PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)"
+            )
+            yield container, session, principal
+    finally:
+        container.close()
+
+
+def _as_of(value: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--as-of takes YYYY-MM-DD, not {value!r}") from exc
+
+
+def _rules(value: str) -> dict[str, Any]:
+    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not JSON: {exc.msg}", field="rules") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidInput("must be an object", field="rules")
+    return parsed
+
+
+def _find(session: Session, ref: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        found = session.scalars(select(Audience.id).where(Audience.name == ref)).first()
+        if found is None:
+            raise NotFound("audience not found", field="audience") from None
+        return found
+
+
+def _plain(data: Any) -> Any:
+    return json.loads(json.dumps(data, default=str))
+
+
+def _size(value: int | None) -> str:
+    return "hidden" if value is None else str(value)
+
+
+def _show_audiences(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Audiences",
+        ["id", "name", "size", "as of", "refreshed", "every (h)"],
+        [
+            [
+                a["id"],
+                a["name"],
+                "" if a["refreshed_at"] is None else _size(a["size"]),
+                a["as_of"],
+                a["refreshed_at"],
+                a["refresh_hours"],
+            ]
+            for a in rows
+        ],
+    )
+
+
+@audience_app.command("list")
+@domain_errors
+@store_options
+def list_audiences(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
+    """Saved audiences and their latest sizes."""
+    with _org(ctx, org) as (_, session, principal):
+        data = _plain(service.list_audiences(session, principal))
+    emit(data, as_json, lambda: _show_audiences(data))
+
+
+@audience_app.command("show")
+@domain_errors
+@store_options
+def show(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
+    """One audience with its rules."""
+    with _org(ctx, org) as (_, session, principal):
+        data = _plain(service.get_audience(session, principal, _find(session, audience)))
+
+    def human() -> None:
+        _show_audiences([data])
+        out.print_json(data=data["rules"])
+
+    emit(data, as_json, human)
+
+
+@audience_app.command("create")
+@domain_errors
+@store_options
+def create(
+    ctx: typer.Context,
+    org: OrgRef,
+    name: Annotated[str, typer.Option("--name")],
+    rules: Rules,
+    refresh_hours: Annotated[int | None, typer.Option(min=1, max=2160)] = None,
+    as_json: Json = False,
+) -> None:
+    """Save a rule tree as an audience."""
+    body = schemas.AudienceCreate(name=name, rules=_rules(rules), refresh_hours=refresh_hours)
+    with _org(ctx, org) as (_, session, principal):
+        data = _plain(service.create_audience(session, principal, body))
+    emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
+
+
+@audience_app.command("templates")
+@domain_errors
+@store_options
+def templates(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
+    """The ready-made audiences."""
+    with _org(ctx, org) as (_, session, principal):
+        data = _plain(service.list_templates(session, principal))
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "Templates",
+            ["key", "name", "parameters"],
+            [[t["key"], t["name"], ", ".join(t["parameters"])] for t in data],
+        ),
+    )
+
+
+@audience_app.command("from-template")
+@domain_errors
+@store_options
+def from_template(
+    ctx: typer.Context,
+    org: OrgRef,
+    key: Annotated[str, typer.Argument(help="Template key (see `templates`)")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    brand: Annotated[str | None, typer.Option("--brand", help="Brand id")] = None,
+    start: Annotated[str, typer.Option("--start", help="First day (YYYY-MM-DD)")] = "",
+    end: Annotated[str, typer.Option("--end", help="Last day (YYYY-MM-DD)")] = "",
+    days: Annotated[int | None, typer.Option("--days", min=1, max=3660)] = None,
+    as_json: Json = False,
+) -> None:
+    """Save an audience from a template."""
+    values: dict[str, Any] = {"name": name, "brand_id": brand, "days": days}
+    values.update(start=start or None, end=end or None)
+    body = schemas.TemplateApply.model_validate({k: v for k, v in values.items() if v})
+    with _org(ctx, org) as (_, session, principal):
+        data = _plain(service.apply_template(session, principal, key, body))
+    emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
+
+
+@audience_app.command("estimate")
+@domain_errors
+@store_options
+def estimate(
+    ctx: typer.Context, org: OrgRef, rules: Rules, as_of: AsOf = "", as_json: Json = False
+) -> None:
+    """Count a rule tree's members now without saving them."""
+    body = schemas.EstimateRequest(rules=_rules(rules), as_of=_as_of(as_of))
+    with _org(ctx, org) as (container, session, principal):
+        data = _plain(service.estimate(session, principal, container.warehouse, body))
+    emit(data, as_json, lambda: out.print(f"{_size(data['size'])} members on {data['as_of']}"))
+
+
+@audience_app.command("refresh")
+@domain_errors
+@store_options
+def refresh(
+    ctx: typer.Context,
+    org: OrgRef,
+    audiences: Annotated[
+        list[str] | None, typer.Argument(help="Audience ids or names; none: every audience")
+    ] = None,
+    as_of: AsOf = "",
+    as_json: Json = False,
+) -> None:
+    """Store the members of audiences now (a progress bar per audience)."""
+    day = _as_of(as_of)
+    results: list[dict[str, Any]] = []
+    progress = Progress(
+        TextColumn("[bold]refresh[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=as_json,
+    )
+    with progress, _org(ctx, org) as (container, session, principal):
+        if audiences:
+            ids = [_find(session, ref) for ref in audiences]
+        else:
+            ids = list(session.scalars(select(Audience.id).order_by(Audience.name)))
+        task = progress.add_task("", total=len(ids))
+        for audience_id in ids:
+            row = service.refresh_audience(
+                session, principal, container.warehouse, audience_id, day
+            )
+            results.append(_plain(row))
+            progress.update(task, advance=1, description=row["name"])
+    emit(results, as_json, lambda: _show_audiences(results))
+
+
+@audience_app.command("sizes")
+@domain_errors
+@store_options
+def sizes(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
+    """The size at each refresh (below the privacy floor: hidden)."""
+    with _org(ctx, org) as (_, session, principal):
+        data = _plain(service.size_history(session, principal, _find(session, audience)))
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "Sizes",
+            ["refreshed", "as of", "size", "joined", "left", "trigger"],
+            [
+                [
+                    s["refreshed_at"],
+                    s["as_of"],
+                    _size(s["size"]),
+                    s["joined"],
+                    s["left"],
+                    s["trigger"],
+                ]
+                for s in data
+            ],
+        ),
+    )
+
+
+@audience_app.command("insight")
+@domain_errors
+@store_options
+def insight(
+    ctx: typer.Context,
+    org: OrgRef,
+    audience: AudienceRef,
+    brand: Annotated[str | None, typer.Option("--brand", help="Brand of the AIPL stage")] = None,
+    as_json: Json = False,
+) -> None:
+    """Members by city, gender, age band, tier, preferred channel and AIPL stage."""
+    with _org(ctx, org) as (container, session, principal):
+        data = _plain(
+            service.insight(
+                session, principal, container.warehouse, _find(session, audience), brand
+            )
+        )
+
+    def human() -> None:
+        if data["suppressed"]:
+            out.print(f"Below the minimum crowd size ({data['min_crowd_size']}): no insight.")
+            return
+        for name, dimension in data["dimensions"].items():
+            rows = [[c["value"], c["members"]] for c in dimension["cells"]]
+            hidden = dimension["suppressed"]
+            if hidden["cells"]:
+                rows.append([f"({hidden['cells']} small values)", _size(hidden["members"])])
+            table(name, ["value", "members"], rows)
+
+    emit(data, as_json, human)
+
+
+@audience_app.command("export")
+@domain_errors
+@store_options
+def export(
+    ctx: typer.Context,
+    org: OrgRef,
+    audience: AudienceRef,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    identifier_types: Annotated[
+        list[IdentifierType] | None, typer.Option("--type", help="Identifier types (repeat)")
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Consent needed on this channel")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Write the hashed identifiers of the audience's consenting members (audit-logged)."""
+    body = schemas.ExportRequest.model_validate(
+        {
+            "format": file_format,
+            "identifier_types": identifier_types,
+            "consent_channel": channel,
+        }
+    )
+    with _org(ctx, org) as (container, session, principal):
+        result = exports.export_audience(
+            session, principal, container.warehouse, _find(session, audience), body
+        )
+    output.write_bytes(result.content)
+    data = {**_plain(result.summary), "file": str(output)}
+    emit(
+        data,
+        as_json,
+        lambda: out.print(
+            f"Wrote {output}: {_size(data['exported_members'])} members exported, "
+            f"{_size(data['excluded_members'])} without marketing consent left out"
+        ),
+    )
+
+
+@audience_app.command("sync-members")
+@domain_errors
+@store_options
+def sync_members(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
+    """Copy the members' attributes to the warehouse's member dimension now."""
+    with _org(ctx, org) as (container, session, principal):
+        data = service.sync_members(session, principal, container.warehouse)
+    emit(data, as_json, lambda: out.print(f"member_dim: {_size(data['rows'])} rows"))
+
+
+@audience_app.command("settings")
+@domain_errors
+@store_options
+def settings(
+    ctx: typer.Context,
+    org: OrgRef,
+    min_crowd_size: Annotated[
+        int | None, typer.Option("--min-crowd-size", min=1, help="Set the privacy floor")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Show (or set) the minimum crowd size below which no count is shown."""
+    with _org(ctx, org) as (_, session, principal):
+        if min_crowd_size is None:
+            data = service.get_settings(session, principal)
+        else:
+            data = service.update_settings(
+                session, principal, schemas.SettingsUpdate(min_crowd_size=min_crowd_size)
+            )
+    emit(data, as_json, lambda: out.print(f"minimum crowd size: {data['min_crowd_size']}"))

@@ -1,0 +1,77 @@
+"""The audiences' warehouse tables: the member dimension and the stored memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+MEMBER_DIM_TABLE = "member_dim"
+MEMBER_DIM_SYNC_TABLE = "member_dim_sync"
+AUDIENCE_MEMBER_TABLE = "audience_member"
+
+CONSENT_CHANNELS = ("sms", "push", "wechat", "email")
+
+# One row per member of the operational store that can be in an audience: members merged
+# into another are left out (the survivor carries their events). Anonymous profiles are in
+# with null attributes and no consent.
+MEMBER_DIM_SCHEMA = ibis.schema(
+    {
+        "organization_id": dt.string,
+        "member_id": dt.string,
+        "city": dt.String(nullable=True),
+        "gender": dt.String(nullable=True),
+        "birth_year": dt.Int32(nullable=True),
+        "tier": dt.String(nullable=True),
+        "points": dt.int64,
+        "anonymous": dt.boolean,
+        **{f"marketing_{channel}": dt.boolean for channel in CONSENT_CHANNELS},
+    }
+)
+MEMBER_DIM_COLUMNS = tuple(MEMBER_DIM_SCHEMA.names)
+
+# What the last sync saw of the operational store, to tell when the dimension is stale.
+MEMBER_DIM_SYNC_SCHEMA = ibis.schema(
+    {
+        "organization_id": dt.string,
+        "fingerprint": dt.string,
+        "rows": dt.int64,
+        "synced_at": dt.Timestamp(timezone="UTC"),
+    }
+)
+
+# The members of each stored version of an audience; the operational store names the
+# current version, so readers never see a half-written refresh.
+AUDIENCE_MEMBER_SCHEMA = ibis.schema(
+    {
+        "organization_id": dt.string,
+        "audience_id": dt.string,
+        "version": dt.string,
+        "member_id": dt.string,
+        "since": dt.Timestamp(timezone="UTC"),
+    }
+)
+
+TABLES = {
+    MEMBER_DIM_TABLE: MEMBER_DIM_SCHEMA,
+    MEMBER_DIM_SYNC_TABLE: MEMBER_DIM_SYNC_SCHEMA,
+    AUDIENCE_MEMBER_TABLE: AUDIENCE_MEMBER_SCHEMA,
+}
+# Engines that run DELETE (the others keep old versions, which readers ignore).
+DELETING_ENGINES = {"duckdb", "postgres"}
+
+
+def ensure_audience_tables(con: Any) -> None:
+    """Create the audiences' warehouse tables that do not exist yet."""
+    existing = set(con.list_tables())
+    for name, schema in TABLES.items():
+        if name not in existing:
+            con.create_table(name, schema=schema)
+
+
+def execute(con: Any, statement: str) -> None:
+    """Run a statement (closing PostgreSQL's cursor)."""
+    result = con.raw_sql(statement)
+    if con.name == "postgres":
+        result.close()

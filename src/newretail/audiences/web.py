@@ -1,0 +1,253 @@
+"""Console pages of audiences: the list with sizes over time, the builder, insight, export."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from newretail.audiences import charts, exports, forms, schemas, service
+from newretail.audiences.rules import AGE_BANDS, RECENCY_BUCKETS
+from newretail.audiences.templates import TEMPLATES
+from newretail.console.web import Form, Identity, check_csrf, redirect, render, request_locale
+from newretail.core.errors import InvalidInput, NewRetailError
+from newretail.core.i18n import translator
+from newretail.members.models import IdentifierType
+from newretail.tenancy.dependencies import ContainerDep, SessionDep
+from newretail.tenancy.models import Brand
+from newretail.tenancy.permissions import Permission
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _t(request: Request, identity: Any) -> Any:
+    return translator(request_locale(request, identity.user.locale))
+
+
+@router.get("/audiences")
+def audiences_page(
+    request: Request, session: SessionDep, identity: Identity, saved: str = ""
+) -> Response:
+    principal = identity.principal
+    audiences = service.list_audiences(session, principal)
+    t = _t(request, identity)
+    trends = {
+        a["id"]: charts.sizes(
+            service.size_history(session, principal, a["id"]), t("audiences.size")
+        )
+        for a in audiences
+        if a["refreshed_at"] is not None
+    }
+    return render(
+        request,
+        "audiences/list.html",
+        identity,
+        section="audiences",
+        audiences=audiences,
+        trends=trends,
+        templates=list(TEMPLATES.values()),
+        floor=service.min_crowd_size(session),
+        can_manage=principal.can(Permission.MANAGE_MARKETING),
+        saved=saved,
+    )
+
+
+@router.post("/audiences/templates")
+def create_from_template(session: SessionDep, identity: Identity, form: Form) -> Response:
+    check_csrf(identity, form)
+    data = schemas.TemplateApply()
+    created = service.apply_template(session, identity.principal, form.get("key", ""), data)
+    return redirect(f"/console/audiences/{created['id']}")
+
+
+def _builder(
+    request: Request,
+    session: SessionDep,
+    identity: Any,
+    container: ContainerDep,
+    form: dict[str, str],
+    tree: dict[str, Any],
+    error: NewRetailError | None = None,
+    status_code: int = 200,
+) -> Response:
+    principal = identity.principal
+    estimate: dict[str, Any] | None = None
+    conditions = tree.get("all", tree.get("any", []))
+    if error is None and conditions:
+        try:
+            request_body = schemas.EstimateRequest(rules=tree)
+            estimate = service.estimate(session, principal, container.warehouse, request_body)
+        except NewRetailError as exc:
+            error, status_code = exc, 422
+    brands = list(session.scalars(select(Brand).order_by(Brand.code)))
+    return render(
+        request,
+        "audiences/builder.html",
+        identity,
+        status_code,
+        section="audiences",
+        tree=tree,
+        rules_json=json.dumps(tree, ensure_ascii=False),
+        pretty=json.dumps(tree, ensure_ascii=False, indent=2),
+        conditions=[json.dumps(c, ensure_ascii=False) for c in conditions],
+        combinator="any" if "any" in tree else "all",
+        estimate=estimate,
+        error=error,
+        name=form.get("name", ""),
+        brands=brands,
+        audiences=service.list_audiences(session, principal),
+        age_bands=AGE_BANDS,
+        buckets=[*RECENCY_BUCKETS, "never"],
+        kinds=forms.CONDITION_KINDS,
+    )
+
+
+@router.get("/audiences/new")
+def builder_page(
+    request: Request, session: SessionDep, identity: Identity, container: ContainerDep
+) -> Response:
+    identity.principal.require(Permission.MANAGE_MARKETING)
+    return _builder(request, session, identity, container, {}, {"all": []})
+
+
+@router.post("/audiences/new")
+def builder_action(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    form: Form,
+) -> Response:
+    """Add or remove a condition, apply edited JSON, or save the audience."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.MANAGE_MARKETING)
+    action = form.get("action", "")
+    try:
+        tree = forms.top_level(forms.tree_from_form(form), form.get("combinator", "all"))
+        key = "any" if "any" in tree else "all"
+        if action == "add":
+            tree[key].append(forms.condition_from_form(form))
+        elif action == "remove":
+            index = int(form.get("index", "-1"))
+            if 0 <= index < len(tree[key]):
+                tree[key].pop(index)
+        elif action == "save":
+            body = schemas.AudienceCreate(
+                name=form.get("name", "").strip() or "?",
+                rules=tree,
+                refresh_hours=int(form["refresh_hours"]) if form.get("refresh_hours") else None,
+            )
+            created = service.create_audience(session, identity.principal, body)
+            return redirect(f"/console/audiences/{created['id']}")
+    except (NewRetailError, ValidationError, ValueError) as exc:
+        session.rollback()
+        error = exc if isinstance(exc, NewRetailError) else InvalidInput(str(exc), field="form")
+        fallback = form.get("rules", "") or '{"all": []}'
+        try:
+            kept = forms.tree_from_form({"rules": fallback})
+        except NewRetailError:
+            kept = {"all": []}
+        return _builder(request, session, identity, container, form, kept, error, 422)
+    return _builder(request, session, identity, container, form, tree)
+
+
+@router.post("/audiences/estimate")
+def live_estimate(
+    session: SessionDep, identity: Identity, container: ContainerDep, form: Form
+) -> Response:
+    """The builder's live estimate (JSON), the same service as POST /api/v1/audiences/estimate."""
+    check_csrf(identity, form)
+    try:
+        tree = forms.tree_from_form(form)
+        result = service.estimate(
+            session, identity.principal, container.warehouse, schemas.EstimateRequest(rules=tree)
+        )
+    except NewRetailError as exc:
+        return JSONResponse(exc.as_problem(), status_code=exc.status_code)
+    return JSONResponse(
+        {"size": result["size"], "suppressed": result["suppressed"], "as_of": str(result["as_of"])}
+    )
+
+
+@router.get("/audiences/{audience_id}")
+def audience_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    audience_id: uuid.UUID,
+) -> Response:
+    principal = identity.principal
+    audience = service.get_audience(session, principal, audience_id)
+    history = service.size_history(session, principal, audience_id)
+    report = service.insight(session, principal, container.warehouse, audience_id)
+    t = _t(request, identity)
+    bars = {
+        name: charts.bars(dimension, t("audiences.none"), t("audiences.hidden_cells"))
+        for name, dimension in report["dimensions"].items()
+    }
+    return render(
+        request,
+        "audiences/detail.html",
+        identity,
+        section="audiences",
+        audience=audience,
+        rules_json=json.dumps(audience["rules"], ensure_ascii=False, indent=2),
+        history=history,
+        sizes_svg=charts.sizes(history, t("audiences.size")) if history else None,
+        report=report,
+        bars=bars,
+        exports=exports.list_exports(session, principal, audience_id),
+        identifier_types=list(IdentifierType),
+        can_manage=principal.can(Permission.MANAGE_MARKETING),
+    )
+
+
+@router.post("/audiences/{audience_id}/refresh")
+def refresh(
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    audience_id: uuid.UUID,
+    form: Form,
+) -> Response:
+    check_csrf(identity, form)
+    service.refresh_audience(session, identity.principal, container.warehouse, audience_id)
+    return redirect(f"/console/audiences/{audience_id}")
+
+
+@router.post("/audiences/{audience_id}/export")
+def export(
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    audience_id: uuid.UUID,
+    form: Form,
+) -> Response:
+    check_csrf(identity, form)
+    types = [key.removeprefix("type_") for key in form if key.startswith("type_")]
+    try:
+        body = schemas.ExportRequest.model_validate(
+            {
+                "format": form.get("format", "csv"),
+                "identifier_types": types or None,
+                "consent_channel": form.get("consent_channel") or None,
+            }
+        )
+    except ValidationError as exc:
+        raise InvalidInput(
+            "choose csv or parquet and known identifier types", field="format"
+        ) from exc
+    result = exports.export_audience(
+        session, identity.principal, container.warehouse, audience_id, body
+    )
+    return Response(
+        result.content,
+        media_type=result.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{result.filename}"'},
+    )

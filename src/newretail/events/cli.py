@@ -1,0 +1,201 @@
+"""`newretail events …`: offline data return (CSV), failed events, event types.
+
+The import goes through the collector: in this process on the embedded stores, or through a
+running server's HTTP collector with `--url` and a source's `--write-key` (the embedded DuckDB
+warehouse admits one process, so use `--url` while the server runs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import select
+
+from newretail.core.cli import domain_errors, emit, err, out, table
+from newretail.core.database import scope_session, session_scope, utcnow
+from newretail.events import importing, service
+from newretail.events.collector import Collector, SourceRef
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.cli import Json, OrgRef, operator_session, ready_container
+from newretail.tenancy.models import Brand, Role, Store
+from newretail.tenancy.permissions import Principal, PrincipalKind
+
+events_app = typer.Typer(
+    help="Events: CSV import, failed events, event types", no_args_is_help=True
+)
+CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+@events_app.command("import")
+@domain_errors
+def import_events(
+    ctx: typer.Context,
+    org: OrgRef,
+    file: CsvFile,
+    url: Annotated[
+        str | None, typer.Option(help="A running server, e.g. http://127.0.0.1:8000")
+    ] = None,
+    write_key: Annotated[str | None, typer.Option(help="A source's write key (with --url)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Import offline events from a CSV file (rejected rows are listed)."""
+    if url is not None and not write_key:
+        raise typer.BadParameter("--url needs --write-key", param_hint="--write-key")
+    container = ready_container(ctx)
+    collector: Collector | None = None
+    try:
+        with session_scope(container.sessions) as session:
+            org_id = tenancy_service.find_organization(scope_session(session, None), org).id
+            scope_session(session, org_id)
+            stores = {code: str(i) for code, i in session.execute(select(Store.code, Store.id))}
+            brands = {code: str(i) for code, i in session.execute(select(Brand.code, Brand.id))}
+        if url is not None:
+            client = httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {write_key}"}, timeout=60
+            )
+
+            def send(events: list[dict[str, Any]]) -> dict[str, Any]:
+                answer = client.post("/api/v1/events", json={"events": events})
+                if answer.status_code not in (200, 400) or "failed" not in answer.json():
+                    raise typer.BadParameter(
+                        f"the server answered {answer.status_code}: {answer.text}"
+                    )
+                body: dict[str, Any] = answer.json()
+                return body
+        else:
+            collector = Collector(
+                container.sessions, container.warehouse, container.settings, container.identity
+            )
+            source = SourceRef(org_id, None, None)
+
+            def send(events: list[dict[str, Any]]) -> dict[str, Any]:
+                assert collector is not None
+                submission = collector.check(source, events, utcnow(), api="import")
+                stored, duplicates = collector.pipeline.write_now(submission)
+                return collector.outcome(submission, stored, duplicates).as_dict()
+
+        with Progress(
+            TextColumn("importing events"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=as_json and not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("events", total=importing.count_rows(file))
+            report = importing.import_events(
+                file, send, stores, brands, lambda n: progress.advance(task, n)
+            )
+    finally:
+        if collector is not None:
+            collector.pipeline.stop()
+        container.close()
+
+    def human() -> None:
+        out.print(
+            f"{report.accepted} of {report.rows} rows stored, {report.duplicates} already "
+            f"stored, {len(report.rejected)} rejected"
+        )
+        if report.rejected:
+            table(
+                "Rejected rows",
+                ["row", "field", "reason"],
+                [[r.row, r.field, r.reason] for r in report.rejected],
+            )
+
+    emit(report.as_dict(), as_json, human)
+
+
+@events_app.command("failed")
+@domain_errors
+def list_failed(
+    ctx: typer.Context,
+    org: OrgRef,
+    status: Annotated[str, typer.Option(help="open, replayed or discarded")] = "open",
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: Json = False,
+) -> None:
+    """Events the collector refused, with the field and the reason."""
+    with operator_session(ctx, org) as (session, principal):
+        items, _ = service.list_failed(session, principal, limit, None, status)
+        data: list[dict[str, Any]] = [
+            {
+                "id": str(f.id),
+                "received_at": f.received_at.isoformat(),
+                "api": f.api,
+                "message_id": f.message_id,
+                "type": f.event_type,
+                "field": f.field,
+                "reason": f.reason,
+                "status": f.status,
+            }
+            for f in items
+        ]
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "Failed events",
+            ["id", "received", "message id", "type", "field", "reason"],
+            [
+                [
+                    d["id"][:8],
+                    d["received_at"][:19],
+                    d["message_id"],
+                    d["type"],
+                    d["field"],
+                    d["reason"],
+                ]
+                for d in data
+            ],
+        ),
+    )
+
+
+@events_app.command("replay")
+@domain_errors
+def replay(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
+    """Send every open failed event again (after fixing the sender, a store or a schema)."""
+    container = ready_container(ctx)
+    collector = Collector(
+        container.sessions, container.warehouse, container.settings, container.identity
+    )
+    try:
+        with session_scope(container.sessions) as session:
+            org_id = tenancy_service.find_organization(scope_session(session, None), org).id
+            scope_session(session, org_id)
+            principal = Principal.for_role(
+                PrincipalKind.USER, org_id, Role.OWNER, actor="events replay (CLI)"
+            )
+            result = service.replay_failed(session, principal, collector)
+    finally:
+        collector.pipeline.stop()
+        container.close()
+    data = result.model_dump()
+    emit(
+        data,
+        as_json,
+        lambda: out.print(f"{result.replayed} stored, {result.still_failing} still failing"),
+    )
+
+
+@events_app.command("types")
+@domain_errors
+def list_types(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
+    """Built-in and custom event types."""
+    with operator_session(ctx, org) as (session, principal):
+        found = service.list_event_types(session, principal)
+    data = [t.model_dump(by_alias=True) for t in found]
+    emit(
+        data,
+        as_json,
+        lambda: table(
+            "Event types",
+            ["name", "built in", "required properties"],
+            [[t["name"], t["built_in"], ", ".join(t["schema"].get("required", []))] for t in data],
+        ),
+    )

@@ -1,0 +1,87 @@
+"""The embedded pipeline's durable log: accepted events are appended and fsynced here before a
+request is answered; the loader moves them to the warehouse in large batches.
+
+Files `spool/<sequence>.log` hold records: 4-byte length, 4-byte CRC32, then the JSON of a list
+of rows. A record cut short by a crash (length or CRC wrong) was never acknowledged and is
+ignored. A file is deleted once every record in it is in the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+HEADER = struct.Struct("<II")
+SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+class Spool:
+    """Append-only segments in one folder (one writer)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        existing = self.segments()
+        self.sequence = (existing[-1] + 1) if existing else 1
+        self._file: Any = None
+        self._size = 0
+
+    def segments(self) -> list[int]:
+        """Sequence numbers of the segment files present, oldest first."""
+        return sorted(int(p.stem) for p in self.folder.glob("*.log") if p.stem.isdigit())
+
+    def path(self, sequence: int) -> Path:
+        return self.folder / f"{sequence:012d}.log"
+
+    def append(self, rows: list[Any]) -> int:
+        """Write one record and fsync it; returns the segment it is in."""
+        if self._file is None or self._size >= SEGMENT_BYTES:
+            self._rotate()
+        payload = orjson.dumps(rows)
+        self._file.write(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._size += HEADER.size + len(payload)
+        return self.sequence
+
+    def _rotate(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self.sequence += 1
+        self._file = self.path(self.sequence).open("ab", buffering=0)
+        self._size = self._file.tell()
+        directory = os.open(self.folder, os.O_RDONLY)  # make the new file's name durable
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def delete_before(self, sequence: int) -> None:
+        """Remove the segments older than `sequence` (all loaded)."""
+        for old in self.segments():
+            if old < sequence:
+                self.path(old).unlink(missing_ok=True)
+
+    def read(self, sequence: int) -> Iterator[list[Any]]:
+        """The intact records of a segment, in order (a torn tail is skipped)."""
+        data = self.path(sequence).read_bytes()
+        offset = 0
+        while offset + HEADER.size <= len(data):
+            length, crc = HEADER.unpack_from(data, offset)
+            start = offset + HEADER.size
+            payload = data[start : start + length]
+            if len(payload) < length or zlib.crc32(payload) != crc:
+                return
+            yield orjson.loads(payload)
+            offset = start + length

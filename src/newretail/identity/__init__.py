@@ -1,0 +1,1 @@
+"""OneID: identifier rules, profiles, merges (union-find), conflicts and unmerge."""

@@ -1,0 +1,168 @@
+"""Operator commands for OneID: merge, unmerge, the merge audit and conflicts.
+
+`merge` and `unmerge` move warehouse events too: on the embedded DuckDB warehouse they need
+the server stopped (or use the API: POST /api/v1/identity/merges).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from newretail.bootstrap import Container
+from newretail.core.cli import domain_errors, emit, out, store_options, table
+from newretail.core.database import scope_session, session_scope
+from newretail.identity import schemas, service
+from newretail.identity.models import ConflictStatus
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.cli import ready_container
+from newretail.tenancy.models import Role
+from newretail.tenancy.permissions import Principal, PrincipalKind
+
+identity_app = typer.Typer(help="OneID: merges, unmerges and conflicts", no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
+
+
+@contextmanager
+def _operator(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Container, Session, Principal]]:
+    container = ready_container(ctx)
+    try:
+        with session_scope(container.sessions) as session:
+            organization = tenancy_service.find_organization(scope_session(session, None), org_ref)
+            scope_session(session, organization.id)
+            principal = Principal.for_role(
+                PrincipalKind.USER, organization.id, Role.OWNER, actor="operator (CLI)"
+            )
+            yield container, session, principal
+    finally:
+        container.close()
+
+
+def _merge_row(merge: Any) -> dict[str, Any]:
+    return schemas.MergeRead.model_validate(merge).model_dump(mode="json")
+
+
+def _print_merges(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Merges",
+        ["id", "merged at", "survivor", "merged member", "reason", "actor", "undone"],
+        [
+            [
+                r["id"],
+                r["merged_at"][:16],
+                r["survivor_id"],
+                r["loser_id"],
+                r["reason"],
+                r["actor"],
+                r["undone_by"] or "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@identity_app.command("merge")
+@domain_errors
+@store_options
+def identity_merge(
+    ctx: typer.Context,
+    member_id: uuid.UUID,
+    other_member_id: uuid.UUID,
+    org: OrgRef,
+    force: Annotated[
+        bool, typer.Option(help="Lift the maximums and the group size (never the unique rule)")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Merge two members (the older / known one survives); refused if a rule forbids it."""
+    with _operator(ctx, org) as (container, session, principal):
+        merge = service.merge_members(
+            session,
+            container.identity,
+            principal,
+            schemas.MergeCreate(member_id=member_id, other_member_id=other_member_id, force=force),
+        )
+        data = _merge_row(merge)
+    emit(data, as_json, lambda: _print_merges([data]))
+
+
+@identity_app.command("unmerge")
+@domain_errors
+@store_options
+def identity_unmerge(
+    ctx: typer.Context, merge_id: uuid.UUID, org: OrgRef, as_json: Json = False
+) -> None:
+    """Undo a merge: both members come back with their events, orders and points."""
+    with _operator(ctx, org) as (container, session, principal):
+        data = _merge_row(service.undo_merge(session, container.identity, principal, merge_id))
+    emit(data, as_json, lambda: _print_merges([data]))
+
+
+@identity_app.command("merges")
+@domain_errors
+@store_options
+def identity_merges(
+    ctx: typer.Context,
+    org: OrgRef,
+    member: Annotated[uuid.UUID | None, typer.Option(help="Only this member's merges")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
+    as_json: Json = False,
+) -> None:
+    """The merge audit, oldest first."""
+    with _operator(ctx, org) as (_container, session, principal):
+        items, next_cursor = service.list_merges(session, principal, member, limit, cursor)
+        rows = [_merge_row(m) for m in items]
+    emit({"items": rows, "next_cursor": next_cursor}, as_json, lambda: _print_merges(rows))
+
+
+@identity_app.command("conflicts")
+@domain_errors
+@store_options
+def identity_conflicts(
+    ctx: typer.Context,
+    org: OrgRef,
+    status: Annotated[ConflictStatus | None, typer.Option(help="open, dismissed or merged")] = (
+        ConflictStatus.OPEN
+    ),
+    dismiss: Annotated[uuid.UUID | None, typer.Option(help="Dismiss this conflict")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
+    as_json: Json = False,
+) -> None:
+    """List conflicts (links a rule kept apart), or dismiss one with --dismiss ID."""
+    with _operator(ctx, org) as (_container, session, principal):
+        if dismiss is not None:
+            conflict = service.dismiss_conflict(session, principal, dismiss)
+            data: Any = schemas.ConflictRead.model_validate(conflict).model_dump(mode="json")
+            emit(data, as_json, lambda: out.print(f"dismissed {data['id']}"))
+            return
+        items, next_cursor = service.list_conflicts(session, principal, status, limit, cursor)
+        rows = [schemas.ConflictRead.model_validate(c).model_dump(mode="json") for c in items]
+
+    def human() -> None:
+        table(
+            "Conflicts",
+            ["id", "created", "kind", "type", "member a", "member b", "status"],
+            [
+                [
+                    r["id"],
+                    r["created_at"][:16],
+                    r["kind"],
+                    r["identifier_type"] or "",
+                    r["member_a"],
+                    r["member_b"],
+                    r["status"],
+                ]
+                for r in rows
+            ],
+        )
+
+    emit({"items": rows, "next_cursor": next_cursor}, as_json, human)

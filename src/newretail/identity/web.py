@@ -1,0 +1,87 @@
+"""Console pages for OneID: merges (with undo) and conflicts (with dismiss)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.identity import service
+from newretail.identity.models import ConflictStatus
+from newretail.members.models import Member
+from newretail.tenancy.dependencies import ContainerDep, SessionDep
+from newretail.tenancy.permissions import Permission
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE_SIZE = 100
+
+
+def _names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Members' names for the tables (anonymous profiles have none: the id is shown)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(ids)))
+    return {member_id: name for member_id, name in rows if name}
+
+
+@router.get("/identity")
+def identity_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    cursor: str | None = None,
+    conflict_cursor: str | None = None,
+) -> Response:
+    principal = identity.principal
+    merges, next_cursor = service.list_merges(session, principal, None, PAGE_SIZE, cursor)
+    conflicts, next_conflicts = service.list_conflicts(
+        session, principal, ConflictStatus.OPEN, PAGE_SIZE, conflict_cursor
+    )
+    ids = {m.survivor_id for m in merges} | {m.loser_id for m in merges}
+    ids |= {c.member_a for c in conflicts} | {c.member_b for c in conflicts}
+    return render(
+        request,
+        "identity/identity.html",
+        identity,
+        section="identity",
+        merges=merges,
+        next_cursor=next_cursor,
+        conflicts=conflicts,
+        next_conflicts=next_conflicts,
+        names=_names(session, ids),
+        can_manage=principal.can(Permission.MANAGE_MEMBERS),
+    )
+
+
+@router.post("/identity/merges/{merge_id}/undo")
+def undo_merge(
+    session: SessionDep,
+    container: ContainerDep,
+    identity: Identity,
+    merge_id: uuid.UUID,
+    form: Form,
+) -> Response:
+    check_csrf(identity, form)
+    service.undo_merge(session, container.identity, identity.principal, merge_id)
+    return redirect("/console/identity")
+
+
+@router.post("/identity/conflicts/{conflict_id}/dismiss")
+def dismiss_conflict(
+    session: SessionDep, identity: Identity, conflict_id: uuid.UUID, form: Form
+) -> Response:
+    check_csrf(identity, form)
+    service.dismiss_conflict(session, identity.principal, conflict_id)
+    return redirect("/console/identity")
+
+
+def member_identity(session: Session, identity: Any, member_id: uuid.UUID) -> dict[str, Any]:
+    """What the member page shows about OneID: identifier counts and merged members."""
+    found = service.member_identities(session, identity.principal, member_id)
+    names = _names(session, {m.loser_id for m in found.merged_from} | {found.canonical_id})
+    return {"info": found, "names": names}

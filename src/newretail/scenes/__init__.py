@@ -1,0 +1,1 @@
+"""Digitised scenes: member timelines across every channel and the traffic simulator."""
