@@ -133,6 +133,18 @@ def start_server(target: Target, port: int, timeout: float = 60.0) -> subprocess
     raise RuntimeError("server did not start")
 
 
+def wait_loaded(port: int, timeout: float = 600.0) -> None:
+    """Wait until the server's loader has moved every acknowledged event to the warehouse."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        for line in text.splitlines():
+            if line.startswith("newretail_events_awaiting_load ") and float(line.split()[1]) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the event loader did not catch up")
+
+
 def stop_server(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM and wait (the server finishes what it accepted)."""
     if process.poll() is None:

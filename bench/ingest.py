@@ -93,6 +93,7 @@ def main() -> None:
         server = harness.start_server(target, port)
         try:
             asyncio.run(harness.send_all(port, warm, CONNECTIONS))
+            harness.wait_loaded(port)  # every person's OneID profile exists: steady state
             started = time.perf_counter()
             ok = asyncio.run(harness.send_all(port, batched, CONNECTIONS))
             batched_s = time.perf_counter() - started

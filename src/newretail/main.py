@@ -62,6 +62,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.collector = collector
     metrics = Metrics()
+    metrics.gauge(
+        "newretail_events_awaiting_load",
+        "Acknowledged event batches in the spool, not yet in the warehouse",
+        lambda: collector.pipeline.backlog,
+    )
     install_error_handlers(app, on_domain_error=render_console_error)
     mount_api(app, metrics)
     mount_console(app)

@@ -178,6 +178,12 @@ class Pipeline:
         """Submit and wait until durable (imports, replays, the CLI)."""
         return self.submit(submission).result()
 
+    @property
+    def backlog(self) -> int:
+        """Acknowledged batches not yet in the warehouse."""
+        with self._progress:
+            return self._logged - self._loaded
+
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until every acknowledged event is in the warehouse."""
         with self._progress:

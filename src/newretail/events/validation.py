@@ -346,7 +346,8 @@ def check_event(
         properties = {}
     if not isinstance(properties, dict):
         return f"{at}.properties", "must be an object"
-    if _depth(properties, limits.max_property_depth):
+    nested = any(isinstance(v, dict | list) for v in properties.values())
+    if nested and _depth(properties, limits.max_property_depth):
         return f"{at}.properties", f"nests deeper than {limits.max_property_depth} levels"
     if check is not None and (failure := check(properties, f"{at}.properties")):
         return failure
