@@ -255,6 +255,46 @@ def batch_requests(
     return requests, ids
 
 
+@dataclass
+class CrashRun:
+    acknowledged_before_kill: int  # requests
+    resent: int  # requests sent again after the restart
+    resent_answered: int
+
+
+def crash_and_resend(
+    target: Target, port: int, requests: Sequence[bytes], connections: int
+) -> CrashRun:
+    """Send under load, kill -9 the server once a quarter is acknowledged, restart it, send
+    again every request that was not acknowledged (plus two that were, to show the dedupe)."""
+    server = start_server(target, port)
+    acknowledged: list[int] = []
+
+    async def load_and_kill() -> None:
+        sending = asyncio.create_task(
+            send_all(port, requests, connections, acknowledged=acknowledged)
+        )
+        while len(acknowledged) < len(requests) // 4 and not sending.done():
+            await asyncio.sleep(0.002)
+        os.kill(server.pid, signal.SIGKILL)
+        await sending
+
+    asyncio.run(load_and_kill())
+    server.wait()
+    if server.returncode != -signal.SIGKILL:
+        raise RuntimeError(f"the server ended with {server.returncode}, not by the kill")
+    before = len(acknowledged)
+    server = start_server(target, port)
+    try:
+        done = set(acknowledged)
+        resend = [requests[i] for i in range(len(requests)) if i not in done]
+        resend += [requests[i] for i in acknowledged[:2]]
+        answered = asyncio.run(send_all(port, resend, connections))
+    finally:
+        stop_server(server)
+    return CrashRun(before, len(resend), answered)
+
+
 def stored_message_ids(target: Target) -> list[str]:
     """Every message id in the warehouse file (the server must be stopped)."""
     import duckdb

@@ -9,10 +9,7 @@ is stored exactly once (tests/events/test_durability.py runs the same at 20k).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
-import signal
 import sys
 import tempfile
 import time
@@ -35,35 +32,14 @@ def main() -> None:
         target = harness.prepare(Path(folder) / "data")
         port = harness.free_port()
         requests, ids = harness.batch_requests(target, port, "crash", total, 100)
-        server = harness.start_server(target, port)
-        acknowledged: list[int] = []
-
-        async def load_and_kill() -> None:
-            sending = asyncio.create_task(
-                harness.send_all(port, requests, 16, acknowledged=acknowledged)
-            )
-            while len(acknowledged) < len(requests) // 4 and not sending.done():
-                await asyncio.sleep(0.002)
-            os.kill(server.pid, signal.SIGKILL)
-            await sending
-
-        asyncio.run(load_and_kill())
-        server.wait()
-        acked_before_kill = len(acknowledged)
-        server = harness.start_server(target, port)
-        try:
-            done = set(acknowledged)
-            resend = [requests[i] for i in range(len(requests)) if i not in done]
-            answered = asyncio.run(harness.send_all(port, resend, 16))
-        finally:
-            harness.stop_server(server)
+        run = harness.crash_and_resend(target, port, requests, 16)
         stored = Counter(harness.stored_message_ids(target))
     expected = {mid for chunk in ids for mid in chunk}
     result = {
         "events": total,
-        "acknowledged_before_kill": acked_before_kill * 100,
-        "resent": len(resend) * 100,
-        "resent_answered": answered * 100,
+        "acknowledged_before_kill": run.acknowledged_before_kill * 100,
+        "resent": run.resent * 100,
+        "resent_answered": run.resent_answered * 100,
         "stored": sum(stored.values()),
         "missing": len(expected - set(stored)),
         "stored_twice": sum(1 for n in stored.values() if n > 1),

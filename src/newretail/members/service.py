@@ -216,6 +216,22 @@ def get_or_create_member(
     _require_any(principal, Permission.MANAGE_MEMBERS, Permission.SELL)
     identifiers = _identifier_values(data)
     secret = member_settings(session, principal.organization_id).identifier_secret
+    for attempt in range(2):
+        found = _found_and_completed(session, secret, identifiers)
+        if found is not None:
+            return found, False
+        try:
+            with session.begin_nested():
+                return _create_member(session, principal.organization_id, data), True
+        except IdentifierTaken:  # OneID or another till enrolled the same phone meanwhile
+            if attempt:
+                raise
+    raise RuntimeError("unreachable")
+
+
+def _found_and_completed(
+    session: Session, secret: bytes, identifiers: dict[IdentifierType, str]
+) -> Member | None:
     for kind, value in identifiers.items():
         member = find_member_by_hash(session, kind, identifier_hash(secret, kind, value))
         if member is None:
@@ -235,8 +251,8 @@ def get_or_create_member(
             )
             if owner is None:
                 _set_identifier(session, member, other_kind, other_value)
-        return member, False
-    return _create_member(session, principal.organization_id, data), True
+        return member
+    return None
 
 
 def get_member(session: Session, principal: Principal, member_id: uuid.UUID) -> Member:

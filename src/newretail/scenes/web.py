@@ -19,34 +19,16 @@ from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container
 from newretail.core.errors import InvalidInput
+from newretail.events.taxonomy import BUILT_IN
 from newretail.scenes import service
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType
 
 PAGE_SIZE = 50
-# The event types offered by the filter: the taxonomy's touchpoints, then commerce facts.
+# The event types offered by the filter: the collector's built-in types, then commerce facts.
 TIMELINE_TYPES = (
-    "ad_impression",
-    "screen_exposure",
-    "district_enter",
-    "category_search",
-    "ad_click",
-    "store_visit",
-    "counter_approach",
-    "product_view",
-    "shelf_browse",
-    "brand_search",
-    "add_to_cart",
-    "favorite",
-    "trial_claim",
-    "follow",
-    "member_join",
-    "coupon_claim",
-    "purchase",
-    "review",
-    "share",
-    "identify",
+    *BUILT_IN,
     "order_placed",
     "order_refunded",
     "order_cancelled",
