@@ -1,7 +1,8 @@
 """What a merge moves to the survivor (orders, points, consent) and how an undo moves it back.
 
 Identifiers never move: each stays with its home profile, and the profile follows the merge.
-Warehouse events are re-attributed by `warehouse_sql` under the warehouse lock.
+Warehouse events are re-attributed by `warehouse_sql`, after the commit, under the warehouse
+lock.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A `GraphSession` loads the groups (canonical member + merged profiles) around so
 locking their canonical rows first (`SELECT … FOR UPDATE` on PostgreSQL; SQLite serialises
 writers), follows links to neighbouring groups, and brings each touched component to its
 canonical partition (graph.py): plain merges when groups only need joining, otherwise the
-component's merges are undone and redone in canonical order. The caller holds the
-warehouse lock, runs `warehouse_statements()` and commits.
+component's merges are undone and redone in canonical order. The caller commits, then runs
+`warehouse_statements()` under the warehouse lock (never the other way round).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Identity use cases for operators: merges and undos, conflicts, identifier rules.
 
-Merges and undos run in the resolver's own transaction under the warehouse lock (they move
-warehouse events too); the caller's session only checks permissions and existence and must
-not hold a write transaction on SQLite meanwhile (the routers commit it first).
+Merges and undos run in the resolver's own transaction, then move warehouse events under the
+warehouse lock; the caller's session only checks permissions and existence and must not hold
+a write transaction on SQLite meanwhile (the routers commit it first).
 """
 
 from __future__ import annotations
