@@ -2,7 +2,9 @@
 
 A `newretail serve` child process on the embedded stores (SQLite + DuckDB) receives:
 1. warm-up: one event per simulated person, so their OneID profiles exist (not timed);
-2. batched: events in requests of 100 over 16 keep-alive connections → `batched_events_per_s`;
+2. batched: events in requests of 100 over 16 keep-alive connections → `batched_events_per_s`
+   (acknowledged, i.e. durable in the spool) and `loaded_events_per_s` (until the last one is in
+   the warehouse with its member resolved);
 3. single: one event per request over 16 connections → `single_requests_per_s`, `p50_ms`,
    `p99_ms` (latency of each request, client side);
 and, in the same run, the same rows appended straight into a DuckDB warehouse file in
@@ -98,6 +100,8 @@ def main() -> None:
             ok = asyncio.run(harness.send_all(port, batched, CONNECTIONS))
             batched_s = time.perf_counter() - started
             assert ok == len(batched), f"{len(batched) - ok} batch requests failed"
+            harness.wait_loaded(port)
+            loaded_s = time.perf_counter() - started
             latencies: list[float] = []
             started = time.perf_counter()
             ok = asyncio.run(harness.send_all(port, single, CONNECTIONS, latencies))
@@ -115,6 +119,7 @@ def main() -> None:
         "single_requests_per_s": round(singles / single_s),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "loaded_events_per_s": round(total / loaded_s),
         "raw_append_events_per_s": round(raw),
         "ratio_to_raw": round(batched_rate / raw, 3),
         "events": total,

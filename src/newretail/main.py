@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         jobs.start()
         yield
         jobs.stop()
+        collector.checkers.stop()
         collector.pipeline.stop()
         container.close()
 

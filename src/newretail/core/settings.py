@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     event_load_interval_ms: int = Field(
         default=200, ge=0, le=60_000, description="How long accepted events wait for the loader"
     )
+    checker_processes: int = Field(
+        default=1,
+        ge=0,
+        le=32,
+        description="Child processes that check large ingestion bodies (0: the server does)",
+    )
     max_decoded_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="A gzip body, once decompressed"
     )

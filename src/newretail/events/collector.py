@@ -24,6 +24,7 @@ from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
 from newretail.core.settings import Settings
 from newretail.events import segment
 from newretail.events.models import CustomEventType, EventNameMapping
+from newretail.events.offload import CheckerPool
 from newretail.events.pipeline import Pipeline, Rejected, Resolver, Submission
 from newretail.events.taxonomy import BUILT_IN
 from newretail.events.validation import (
@@ -73,78 +74,22 @@ class Outcome:
         }
 
 
-class Collector:
-    """One per server process: caches, limits and the pipeline."""
+class Checker:
+    """Checks events against an organisation's catalogue (cached); no I/O but catalogue reads.
+    The server's collector is one; each checker process (events.offload) has its own."""
 
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        warehouse: Warehouse,
-        settings: Settings,
-        resolver: Resolver | None,
-    ):
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings, resolver: Any):
         self.sessions = sessions
         self.settings = settings
-        self.resolver = resolver
+        self.resolver = resolver  # for the organisation's custom identifier types
         self.limits = Limits(
             max_age=timedelta(days=settings.max_event_age_days),
             max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
             max_event_bytes=settings.max_event_bytes,
             max_property_depth=settings.max_property_depth,
         )
-        self.pipeline = Pipeline(
-            sessions,
-            warehouse,
-            resolver,
-            timedelta(days=settings.dedupe_window_days),
-            spool_dir=settings.data_dir / "spool",
-            load_interval=settings.event_load_interval_ms / 1000,
-        )
-        self._keys: dict[str, tuple[SourceRef, float, int]] = {}
         self._catalogs: dict[uuid.UUID, OrgCatalog] = {}
         self._mappings: dict[uuid.UUID, tuple[dict[str, str], float]] = {}
-        self._lock = threading.Lock()
-
-    # ------------------------------------------------------------------ credentials
-    def cached_source(self, token: str) -> SourceRef | None:
-        """The source behind a write key if it was seen in the last 30 s (no I/O)."""
-        entry = self._keys.get(token)
-        if entry is None or entry[1] <= time.monotonic():
-            return None
-        if entry[2] != tenancy_service.source_generation():  # a source changed here
-            self._keys.clear()
-            return None
-        return entry[0]
-
-    def authenticate(self, token: str | None) -> SourceRef:
-        """The source behind a write key (401 unknown or revoked, 403 for other credentials)."""
-        if not token:
-            raise Unauthenticated(
-                "send the source's write key as `Authorization: Bearer <key>` or as the "
-                "Basic user name",
-                field="authorization",
-            )
-        if (found := self.cached_source(token)) is not None:
-            return found
-        with self.sessions() as session, session.begin():
-            principal = auth.authenticate_token(session, token)
-        if principal.kind != PrincipalKind.WRITE_KEY:
-            raise Forbidden("ingestion routes take a source's write key", field="authorization")
-        store_id = next(iter(principal.store_ids)) if principal.store_ids else None
-        ref = SourceRef(principal.organization_id, principal.source_id, store_id)
-        self._keys[token] = (
-            ref,
-            time.monotonic() + CACHE_SECONDS,
-            tenancy_service.source_generation(),
-        )
-        return ref
-
-    def forget_caches(self) -> None:
-        """Drop every cached key and catalogue (after revocations or catalogue changes)."""
-        with self._lock:
-            self._keys.clear()
-            self._catalogs.clear()
-            self._mappings.clear()
 
     # ------------------------------------------------------------------ catalogue
     def catalog(self, organization_id: uuid.UUID, *, reload: bool = False) -> OrgCatalog:
@@ -280,6 +225,71 @@ class Collector:
             path=path,
             custom_allowed=True,
         )
+
+
+class Collector(Checker):
+    """One per server process: write keys, the checker processes and the pipeline."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        warehouse: Warehouse,
+        settings: Settings,
+        resolver: Resolver | None,
+    ):
+        super().__init__(sessions, settings, resolver)
+        self.pipeline = Pipeline(
+            sessions,
+            warehouse,
+            resolver,
+            timedelta(days=settings.dedupe_window_days),
+            spool_dir=settings.data_dir / "spool",
+            load_interval=settings.event_load_interval_ms / 1000,
+        )
+        self.checkers = CheckerPool(settings)
+        self._keys: dict[str, tuple[SourceRef, float, int]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ credentials
+    def cached_source(self, token: str) -> SourceRef | None:
+        """The source behind a write key if it was seen in the last 30 s (no I/O)."""
+        entry = self._keys.get(token)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        if entry[2] != tenancy_service.source_generation():  # a source changed here
+            self._keys.clear()
+            return None
+        return entry[0]
+
+    def authenticate(self, token: str | None) -> SourceRef:
+        """The source behind a write key (401 unknown or revoked, 403 for other credentials)."""
+        if not token:
+            raise Unauthenticated(
+                "send the source's write key as `Authorization: Bearer <key>` or as the "
+                "Basic user name",
+                field="authorization",
+            )
+        if (found := self.cached_source(token)) is not None:
+            return found
+        with self.sessions() as session, session.begin():
+            principal = auth.authenticate_token(session, token)
+        if principal.kind != PrincipalKind.WRITE_KEY:
+            raise Forbidden("ingestion routes take a source's write key", field="authorization")
+        store_id = next(iter(principal.store_ids)) if principal.store_ids else None
+        ref = SourceRef(principal.organization_id, principal.source_id, store_id)
+        self._keys[token] = (
+            ref,
+            time.monotonic() + CACHE_SECONDS,
+            tenancy_service.source_generation(),
+        )
+        return ref
+
+    def forget_caches(self) -> None:
+        """Drop every cached key and catalogue (after revocations or catalogue changes)."""
+        with self._lock:
+            self._keys.clear()
+            self._catalogs.clear()
+            self._mappings.clear()
 
     def outcome(self, submission: Submission, stored: int, duplicates: int) -> Outcome:
         """The answer for a submission once the pipeline has written it."""

@@ -3,7 +3,8 @@
 Devices send many small requests, so these routes skip the per-request dependency injection
 and routing of the rest of the API (a several-fold difference in requests per second); they
 still pass the body limit and metrics middleware. They parse their body themselves (JSON,
-optionally gzip) so that one bad event refuses only itself. `openapi_paths` documents them.
+optionally gzip) so that one bad event refuses only itself; large bodies are checked in the
+checker processes (events.offload). `openapi_paths` documents them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,19 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from newretail.core.database import utcnow
-from newretail.core.errors import ErrorCode, InvalidInput, NewRetailError
+from newretail.core.errors import NewRetailError
 from newretail.events import schemas
 from newretail.events.collector import Collector, Outcome, SourceRef
+from newretail.events.intake import INGESTION_PATHS, NATIVE_PATH
 from newretail.events.pipeline import Submission
 
-NATIVE_PATH = "/api/v1/events"
-SEGMENT_CALLS = ("track", "identify", "alias", "page", "screen", "group")
-# path → None for the native batch, "batch" for Segment's batch, or the Segment call
-INGESTION_PATHS: dict[str, str | None] = {
-    NATIVE_PATH: None,
-    "/v1/batch": "batch",
-    **{f"/v1/{call}": call for call in SEGMENT_CALLS},
-}
 _JSON = [(b"content-type", b"application/json")]
 
 
@@ -44,16 +37,6 @@ class GatewayRoute:
 
 
 _ROUTES = {path: GatewayRoute(path) for path in INGESTION_PATHS}
-
-
-class BodyTooLarge(NewRetailError):
-    status_code = 413
-    code = ErrorCode.BODY_TOO_LARGE
-
-
-class MalformedBody(NewRetailError):
-    status_code = 400
-    code = ErrorCode.MALFORMED_JSON
 
 
 class CollectorGateway:
@@ -116,55 +99,21 @@ async def _source(collector: Collector, token: str | None) -> SourceRef:
     return await run_in_threadpool(collector.authenticate, token)
 
 
-def _decode(headers: dict[bytes, bytes], body: bytes, limit: int) -> Any:
-    if headers.get(b"content-encoding", b"").lower() == b"gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            body = inflater.decompress(body, limit)
-        except zlib.error as exc:
-            raise MalformedBody("the body is not valid gzip", field="body") from exc
-        if inflater.unconsumed_tail:
-            raise BodyTooLarge(f"the decompressed body exceeds {limit} bytes", field="body")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedBody("the body is not valid JSON", field="body") from exc
-
-
 async def _handle(collector: Collector, scope: Scope, receive: Receive) -> tuple[int, bytes]:
     received_at = utcnow()
     headers = dict(scope["headers"])
     source = await _source(collector, _token(headers))
-    body = _decode(headers, await _read(receive), collector.settings.max_decoded_body_bytes)
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", field="body")
-    call = INGESTION_PATHS[scope["path"]]
-    if scope["path"] == NATIVE_PATH:
-        unknown = set(body) - {"events"}
-        if unknown:
-            raise InvalidInput("unknown field", field=f"body.{sorted(unknown)[0]}")
-        events = body.get("events")
-        if not isinstance(events, list):
-            raise InvalidInput("must be a list of events", field="events")
-        submission = collector.check(source, events, received_at, api="native")
-        return _answer(await _write(collector, submission))
-    if call == "batch":
-        messages = body.get("batch")
-        if not isinstance(messages, list):
-            raise InvalidInput("must be a list of messages", field="batch")
-        path, sent_at = "batch", body.get("sentAt")
-    else:
-        body.setdefault("type", call)
-        if body["type"] != call:
-            raise InvalidInput(f"must be {call!r} on /v1/{call}", field="type")
-        messages, path, sent_at = [body], "message", None
-    submission = collector.check_segment(source, messages, received_at, path, sent_at)
-    return _answer(await _write(collector, submission), success=True)
+    raw = await _read(receive)
+    encoding = headers.get(b"content-encoding", b"")
+    path = scope["path"]
+    submission = await collector.checkers.parse(collector, source, path, encoding, raw, received_at)
+    outcome = await _write(collector, submission)
+    return _answer(outcome) if path == NATIVE_PATH else _answer(outcome, success=True)
 
 
 async def _write(collector: Collector, submission: Submission) -> Outcome:
     stored, duplicates = 0, 0
-    if submission.events or submission.rejected:
+    if submission.events or submission.encoded or submission.rejected:
         stored, duplicates = await asyncio.wrap_future(collector.pipeline.submit(submission))
     return collector.outcome(submission, stored, duplicates)
 

@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 import pyarrow as pa
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,11 +44,15 @@ log = logging.getLogger(__name__)
 ARROW_SCHEMA = EVENT_SCHEMA.to_pyarrow()
 MAX_GROUP_EVENTS = 20_000
 MAX_LOAD_ROWS = 200_000
+IDENTITY_CACHE_SECONDS = 30.0  # as long as OneID's own cache (merges by other processes)
+IDENTITY_CACHE_ENTRIES = 1_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
-# A row as logged: organisation, message id, type, ts (µs), received at (µs), brand, store,
-# channel, identifiers [[type, value], …], anonymous id, amount (text), properties (JSON text).
-Row = list[Any]
+# Events as logged, column by column ("a part"): organisation, message id, type, ts (µs),
+# received at (µs), brand, store, channel, identifiers (JSON text of [[type, value], …]),
+# anonymous id, amount (text), properties (JSON text). A spool record is a JSON list of parts.
+Columns = list[list[Any]]
+WIDTH = 12
 
 
 class ResolvedIdentity(Protocol):
@@ -87,17 +92,44 @@ class Rejected:
 
 
 @dataclass
+class Encoded:
+    """Events checked in a checker process: their message ids and their part (JSON)."""
+
+    message_ids: list[str]
+    part: bytes
+
+
+@dataclass
 class Submission:
+    """A request's checked events, either as objects or already encoded as rows."""
+
     organization_id: uuid.UUID
     source_id: uuid.UUID | None
     api: str
     received_at: datetime
     events: list[CheckedEvent]
     rejected: list[Rejected]
+    encoded: Encoded | None = None
     future: Future[tuple[int, int]] = field(default_factory=Future)
 
+    @property
+    def message_ids(self) -> list[str]:
+        if self.encoded is not None:
+            return self.encoded.message_ids
+        return [event.message_id for event in self.events]
 
-def _micros(moment: datetime) -> int:
+    def part(self, keep: list[int] | None) -> bytes:
+        """Its events as a part (only those at the positions in `keep`, if given)."""
+        if self.encoded is not None:
+            if keep is None:
+                return self.encoded.part
+            return orjson.dumps(_select(orjson.loads(self.encoded.part), keep))
+        events = self.events if keep is None else [self.events[i] for i in keep]
+        return encode_part(str(self.organization_id), micros(self.received_at), events)
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch."""
     return (moment - EPOCH) // MICROSECOND
 
 
@@ -122,7 +154,7 @@ class Pipeline:
         self._spool_dir = None if self._postgres else spool_dir
         self.spool: Spool | None = None
         self._queue: queue.SimpleQueue[Submission | None] = queue.SimpleQueue()
-        self._loads: queue.SimpleQueue[tuple[int, list[Row]] | None] = queue.SimpleQueue()
+        self._loads: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
         self._seen: dict[tuple[str, str], float] = {}
         self._writer: threading.Thread | None = None
         self._loader: threading.Thread | None = None
@@ -132,6 +164,9 @@ class Pipeline:
         self._loaded = 0
         self._hurry = threading.Event()
         self._last_prune = time.monotonic()
+        self._identities: dict[tuple[str, str], tuple[str, str]] = {}
+        self._identity_epoch = -1
+        self._identities_since = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -226,21 +261,27 @@ class Pipeline:
         segments = self.spool.segments()
         if not segments:
             return
-        rows: list[Row] = []
-        for sequence in segments:
-            for record in self.spool.read(sequence):
-                rows.extend(record)
+        columns = _concat(
+            [
+                part
+                for sequence in segments
+                for record in self.spool.read(sequence)
+                for part in record
+            ]
+        )
         now = time.monotonic()
-        fresh = []
-        for row in rows:
-            key = (row[0], row[1])
+        keep = []
+        for position, key in enumerate(zip(columns[0], columns[1], strict=True)):
             if key not in self._seen:
                 self._seen[key] = now
-                fresh.append(row)
-        for start in range(0, len(fresh), MAX_LOAD_ROWS):
-            self._load(fresh[start : start + MAX_LOAD_ROWS])
+                keep.append(position)
+        fresh = _select(columns, keep)
+        for start in range(0, len(keep), MAX_LOAD_ROWS):
+            self._load([column[start : start + MAX_LOAD_ROWS] for column in fresh])
         log.info(
-            "replayed %d events from the spool (%d were stored)", len(fresh), len(rows) - len(fresh)
+            "replayed %d events from the spool (%d were stored)",
+            len(keep),
+            len(columns[1]) - len(keep),
         )
         self.spool.delete_before(self.spool.sequence + 1)
 
@@ -252,7 +293,7 @@ class Pipeline:
             if first is None:
                 break
             group = [first]
-            size = len(first.events)
+            size = len(first.message_ids)
             while size < MAX_GROUP_EVENTS:
                 try:
                     more = self._queue.get_nowait()
@@ -262,7 +303,7 @@ class Pipeline:
                     stopping = True
                     break
                 group.append(more)
-                size += len(more.events)
+                size += len(more.message_ids)
             try:
                 results = self._write(group)
             except BaseException as exc:  # every waiting request learns of the failure
@@ -275,55 +316,63 @@ class Pipeline:
 
     def _write(self, group: list[Submission]) -> list[tuple[int, int]]:
         self._store_rejected(group)
-        fresh_per_submission, keys = self._dedupe(group)
-        rows = [
-            _row(str(submission.organization_id), _micros(submission.received_at), event)
-            for submission, fresh in zip(group, fresh_per_submission, strict=True)
-            for event in fresh
+        ids_per_submission = [submission.message_ids for submission in group]
+        keep_per_submission, keys = self._dedupe(group, ids_per_submission)
+        parts = [
+            submission.part(keep)
+            for submission, keep, ids in zip(
+                group, keep_per_submission, ids_per_submission, strict=True
+            )
+            if (ids if keep is None else keep)  # something new to write
         ]
         stored: set[tuple[str, str]] | None = None
-        if self.spool is not None:
-            if rows:
-                sequence = self.spool.append(rows)
+        if parts:
+            record = b"[" + b",".join(parts) + b"]"
+            if self.spool is not None:
+                sequence = self.spool.append(record)
                 with self._progress:
                     self._logged += 1
-                self._loads.put((sequence, rows))
-        elif rows:
-            stored = self._load(rows)
+                self._loads.put((sequence, record))
+            else:
+                stored = self._load(_concat(orjson.loads(record)))
         now = time.monotonic()
         for key in keys:
             if stored is None or key in stored:
                 self._seen[key] = now
         self._prune()
         results = []
-        for submission, fresh in zip(group, fresh_per_submission, strict=True):
-            org = str(submission.organization_id)
+        for submission, keep, ids in zip(
+            group, keep_per_submission, ids_per_submission, strict=True
+        ):
+            fresh = ids if keep is None else [ids[i] for i in keep]
             if stored is None:
                 count = len(fresh)
             else:
-                count = sum(1 for e in fresh if (org, e.message_id) in stored)
-            results.append((count, len(submission.events) - count))
+                org = str(submission.organization_id)
+                count = sum(1 for message_id in fresh if (org, message_id) in stored)
+            results.append((count, len(ids) - count))
         return results
 
     def _dedupe(
-        self, group: list[Submission]
-    ) -> tuple[list[list[CheckedEvent]], list[tuple[str, str]]]:
-        fresh_per_submission: list[list[CheckedEvent]] = []
+        self, group: list[Submission], ids_per_submission: list[list[str]]
+    ) -> tuple[list[list[int] | None], list[tuple[str, str]]]:
+        """Positions of each submission's new message ids (None: all are new) and the keys."""
+        keep_per_submission: list[list[int] | None] = []
         keys: list[tuple[str, str]] = []
         in_group: set[tuple[str, str]] = set()
         seen = self._seen
-        for submission in group:
+        for submission, ids in zip(group, ids_per_submission, strict=True):
             org = str(submission.organization_id)
-            fresh = []
-            for event in submission.events:
-                key = (org, event.message_id)
+            keep = []
+            for position, message_id in enumerate(ids):
+                key = (org, message_id)
                 if key in seen or key in in_group:
                     continue
                 in_group.add(key)
                 keys.append(key)
-                fresh.append(event)
-            fresh_per_submission.append(fresh)
-        return fresh_per_submission, keys
+                keep.append(position)
+            keep_per_submission.append(None if len(keep) == len(ids) else keep)
+        return keep_per_submission, keys
 
     def _store_rejected(self, group: list[Submission]) -> None:
         # created_at grows by a microsecond per row, so lists keep the order of the request
@@ -358,7 +407,7 @@ class Pipeline:
             if first is None:
                 break
             batch = [first]
-            rows = len(first[1])
+            rows = len(first[1])  # bytes, as a measure of the batch
             deadline = time.monotonic() + self.load_interval
             while rows < MAX_LOAD_ROWS and not self._hurry.is_set():
                 remaining = deadline - time.monotonic()
@@ -385,12 +434,12 @@ class Pipeline:
             self._hurry.clear()
             self._load_records(batch)
 
-    def _load_records(self, batch: list[tuple[int, list[Row]]]) -> None:
-        rows = [row for _, record in batch for row in record]
+    def _load_records(self, batch: list[tuple[int, bytes]]) -> None:
+        columns = _concat([part for _, record in batch for part in orjson.loads(record)])
         while True:
             try:
-                for start in range(0, len(rows), MAX_LOAD_ROWS):
-                    self._load(rows[start : start + MAX_LOAD_ROWS])
+                for start in range(0, len(columns[1]), MAX_LOAD_ROWS):
+                    self._load([column[start : start + MAX_LOAD_ROWS] for column in columns])
                 break
             except Exception:  # the rows stay in the spool; try again
                 log.exception("loading events into the warehouse failed; retrying")
@@ -401,7 +450,7 @@ class Pipeline:
             self._loaded += len(batch)
             self._progress.notify_all()
 
-    def _load(self, rows: list[Row]) -> set[tuple[str, str]] | None:
+    def _load(self, rows: Columns) -> set[tuple[str, str]] | None:
         """Resolve identities and append rows to the warehouse in one transaction; on
         PostgreSQL, returns the (organisation, message id) pairs really stored.
 
@@ -428,26 +477,57 @@ class Pipeline:
                     return None
                 return _append_postgres(con, table)
 
-    def _arrow(self, rows: list[Row]) -> pa.Table:
-        members: list[str | None] = [None] * len(rows)
-        profiles: list[str | None] = [None] * len(rows)
-        if self.resolver is not None:
-            by_org: dict[str, list[int]] = {}
-            for position, row in enumerate(rows):
-                if row[8]:
-                    by_org.setdefault(row[0], []).append(position)
-            for org, positions in by_org.items():
-                at = datetime.fromtimestamp(rows[positions[-1]][4] / 1e6, UTC)
-                resolved = self.resolver.resolve_batch(
-                    uuid.UUID(org), [[tuple(i) for i in rows[p][8]] for p in positions], at
-                )
-                for position, identity in zip(positions, resolved, strict=True):
-                    if identity is not None:
-                        members[position] = str(identity.member_id)
-                        profiles[position] = str(identity.profile_id)
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 12
+    def _resolve(self, columns: Columns) -> tuple[list[str | None], list[str | None]]:
+        """Member and profile of each event. A shopper sends many events with the same
+        identifiers, so each distinct list is resolved once and remembered until OneID's
+        epoch moves (a merge, an undo, an invalidation) or the resolver's cache period ends."""
+        count = len(columns[1])
+        members: list[str | None] = [None] * count
+        profiles: list[str | None] = [None] * count
+        if self.resolver is None:
+            return members, profiles
+        epoch = self.resolver.epoch
+        now = time.monotonic()
+        if (
+            epoch != self._identity_epoch
+            or now - self._identities_since > IDENTITY_CACHE_SECONDS
+            or len(self._identities) > IDENTITY_CACHE_ENTRIES
+        ):
+            self._identities = {}
+            self._identity_epoch, self._identities_since = epoch, now
+        known = self._identities
+        last_received: dict[str, int] = {}
+        by_org: dict[str, dict[tuple[str, str], list[int]]] = {}
+        received = columns[4]
+        for position, key in enumerate(zip(columns[0], columns[8], strict=True)):
+            if key[1] == "[]":
+                continue
+            found = known.get(key)
+            if found is None:
+                by_org.setdefault(key[0], {}).setdefault(key, []).append(position)
+                last_received[key[0]] = received[position]
+            else:
+                members[position], profiles[position] = found
+        fresh: dict[tuple[str, str], tuple[str, str]] = {}
+        for org, wanted in by_org.items():
+            at = datetime.fromtimestamp(last_received[org] / 1e6, UTC)
+            keys = list(wanted)
+            lists = [[(kind, value) for kind, value in orjson.loads(key[1])] for key in keys]
+            resolved = self.resolver.resolve_batch(uuid.UUID(org), lists, at)
+            for key, identity in zip(keys, resolved, strict=True):
+                if identity is None:
+                    continue
+                found = (str(identity.member_id), str(identity.profile_id))
+                fresh[key] = found
+                for position in wanted[key]:
+                    members[position], profiles[position] = found
+        if fresh and self.resolver.epoch == epoch:  # nothing merged meanwhile
+            known.update(fresh)
+        return members, profiles
+
+    def _arrow(self, columns: Columns) -> pa.Table:
+        members, profiles = self._resolve(columns)
         stamp = pa.timestamp("us", tz="UTC")
-        amounts = [None if a is None else Decimal(a) for a in columns[10]]
         return pa.table(
             {
                 "organization_id": pa.array(columns[0], pa.string()),
@@ -461,28 +541,44 @@ class Pipeline:
                 "member_id": pa.array(members, pa.string()),
                 "profile_id": pa.array(profiles, pa.string()),
                 "anonymous_id": pa.array(columns[9], pa.string()),
-                "amount": pa.array(amounts, pa.decimal128(18, 2)),
+                "amount": pa.array(columns[10], pa.string()).cast(pa.decimal128(18, 2)),
                 "properties": pa.array(columns[11], pa.string()),
             },
             schema=ARROW_SCHEMA,
         )
 
 
-def _row(org: str, received_us: int, event: CheckedEvent) -> Row:
-    return [
-        org,
-        event.message_id,
-        event.type,
-        _micros(event.ts),
-        received_us,
-        event.brand_id,
-        event.store_id,
-        event.channel,
-        event.identifiers,
-        event.anonymous_id,
-        None if event.amount is None else str(event.amount),
-        event.properties,
-    ]
+def encode_part(org: str, received_us: int, events: Sequence[CheckedEvent]) -> bytes:
+    """Accepted events as a part (see Columns), in JSON."""
+    return orjson.dumps(
+        [
+            [org] * len(events),
+            [e.message_id for e in events],
+            [e.type for e in events],
+            [micros(e.ts) for e in events],
+            [received_us] * len(events),
+            [e.brand_id for e in events],
+            [e.store_id for e in events],
+            [e.channel for e in events],
+            [orjson.dumps(e.identifiers).decode() for e in events],
+            [e.anonymous_id for e in events],
+            [None if e.amount is None else str(e.amount) for e in events],
+            [e.properties for e in events],
+        ]
+    )
+
+
+def _concat(parts: list[Columns]) -> Columns:
+    """One part of several."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return [[] for _ in range(WIDTH)]
+    return [list(chain.from_iterable(part[i] for part in parts)) for i in range(WIDTH)]
+
+
+def _select(columns: Columns, keep: list[int]) -> Columns:
+    return [[column[i] for i in keep] for column in columns]
 
 
 def _append_postgres(con: Any, rows: pa.Table) -> set[tuple[str, str]]:

@@ -2,8 +2,9 @@
 request is answered; the loader moves them to the warehouse in large batches.
 
 Files `spool/<sequence>.log` hold records: 4-byte length, 4-byte CRC32, then the JSON of a list
-of rows. A record cut short by a crash (length or CRC wrong) was never acknowledged and is
-ignored. A file is deleted once every record in it is in the warehouse.
+of parts (events column by column, see pipeline.Columns). A record cut short by a crash (length
+or CRC wrong) was never acknowledged and is ignored. A file is deleted once every record in it
+is in the warehouse.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ class Spool:
     def path(self, sequence: int) -> Path:
         return self.folder / f"{sequence:012d}.log"
 
-    def append(self, rows: list[Any]) -> int:
-        """Write one record and fsync it; returns the segment it is in."""
+    def append(self, payload: bytes) -> int:
+        """Write one record (the JSON of a list of parts) and fsync it; returns the segment it
+        is in."""
         if self._file is None or self._size >= SEGMENT_BYTES:
             self._rotate()
-        payload = orjson.dumps(rows)
         self._file.write(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
         self._file.flush()
         os.fsync(self._file.fileno())

@@ -107,6 +107,7 @@ class IdentityResolver:
                 self._orgs.clear()
             else:
                 self._orgs.pop(organization_id, None)
+            self._epoch += 1  # callers' caches of resolved identities are stale too
 
     def _cache(self, organization_id: uuid.UUID) -> _OrgCache:
         """The organisation's cache; after `cache_ttl` the rules are re-read and the canonical
@@ -386,8 +387,9 @@ class IdentityResolver:
 
     @property
     def epoch(self) -> int:
-        """Grows with every merge and undo committed by this resolver (the collector
-        re-resolves a batch when it moved while the batch was being resolved)."""
+        """Grows with every merge, undo and invalidation in this resolver (the collector
+        re-resolves a batch when it moved while the batch was being resolved, and drops
+        its cache of resolved identifiers)."""
         return self._epoch
 
     def _remember(self, organization_id: uuid.UUID, graph: GraphSession) -> None:
