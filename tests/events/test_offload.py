@@ -175,3 +175,42 @@ def test_when_a_child_dies_the_server_checks_and_a_new_child_takes_over(
         == len(rows(container, client, org, "reborn"))
         == 57
     )
+
+
+def test_a_catalogue_change_through_the_server_reaches_the_child_at_once(
+    client: TestClient, org: Org
+) -> None:
+    pool = pool_of(client)
+    schema = {"type": "object", "properties": {"flavour": {"enum": ["mint", "rose"]}}}
+    created = client.post(
+        "/api/v1/events/types", headers=org.auth(), json={"name": "tasting", "schema": schema}
+    )
+    assert created.status_code == 200, created.text
+    ts = (datetime.now(UTC) - timedelta(minutes=3)).isoformat()
+
+    def tastings(prefix: str) -> bytes:
+        events = [
+            {
+                "message_id": f"{prefix}-{i}",
+                "type": "tasting",
+                "ts": ts,
+                "properties": {"flavour": "mint", "note": "y" * 80},
+            }
+            for i in range(40)
+        ]
+        return orjson.dumps({"events": events})
+
+    send(client, org, tastings("start"))  # starts the child
+    before = send(client, org, tastings("before"))
+    assert pool.offloaded == 1
+    assert before.json() == {"accepted": 40, "duplicates": 0, "failed": []}
+    removed = client.delete("/api/v1/events/types/tasting", headers=org.auth())
+    assert removed.status_code == 204, removed.text
+    after = send(client, org, tastings("after"))
+    assert pool.offloaded == 2
+    assert after.status_code == 400
+    assert after.json()["failed"][0] == {
+        "index": 0,
+        "field": "events[0].type",
+        "reason": "unknown event type 'tasting'; register it as a custom type",
+    }

@@ -92,6 +92,10 @@ class Checker:
         self._mappings: dict[uuid.UUID, tuple[dict[str, str], float]] = {}
 
     # ------------------------------------------------------------------ catalogue
+    def forget_catalogs(self) -> None:
+        self._catalogs.clear()
+        self._mappings.clear()
+
     def catalog(self, organization_id: uuid.UUID, *, reload: bool = False) -> OrgCatalog:
         """The organisation's stores, brands and types, cached."""
         now = time.monotonic()
@@ -285,11 +289,12 @@ class Collector(Checker):
         return ref
 
     def forget_caches(self) -> None:
-        """Drop every cached key and catalogue (after revocations or catalogue changes)."""
+        """Drop every cached key and catalogue (after revocations or catalogue changes); the
+        checker processes drop theirs at their next request."""
         with self._lock:
             self._keys.clear()
-            self._catalogs.clear()
-            self._mappings.clear()
+            self.forget_catalogs()
+            self.checkers.generation += 1
 
     def outcome(self, submission: Submission, stored: int, duplicates: int) -> Outcome:
         """The answer for a submission once the pipeline has written it."""

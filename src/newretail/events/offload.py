@@ -9,8 +9,9 @@ so the server's writer appends them as they are. Small requests (single events) 
 the server, where the round trip would cost more than the checks.
 
 The children start at the first large body (until they answer, bodies are checked in the
-server), read the catalogue from the operational store with their own 30 s caches, and end when
-the server's end of their socket closes (the server stopped or died). A child that dies is
+server), read the catalogue from the operational store with their own 30 s caches (dropped
+with the server's after a change made through it), and end when the server's end of their
+socket closes (the server stopped or died). A child that dies is
 replaced at the next large body after `RESTART_SECONDS`; the requests it held are checked in
 the server instead, so a request never fails because of a child.
 
@@ -128,6 +129,7 @@ class CheckerPool:
         self.restart_seconds = RESTART_SECONDS
         self._started_at = -RESTART_SECONDS
         self.offloaded = 0  # requests checked by a child (for tests and metrics)
+        self.generation = 0  # grows when the server's catalogue caches are dropped
 
     async def parse(
         self,
@@ -148,6 +150,7 @@ class CheckerPool:
                 "path": path,
                 "encoding": encoding.decode("latin-1"),
                 "received_at": micros(received_at),
+                "generation": self.generation,
             }
             try:
                 answer, rows = await child.send(head, raw)
@@ -265,6 +268,7 @@ def serve_child(fd: int) -> None:
     container = bootstrap(settings)
     checker = Checker(container.sessions, settings, container.identity)
     sock = socket.socket(fileno=fd)
+    generation = 0
     try:
         while (frame := _read_exactly(sock, FRAME.size)) is not None:
             head_length, body_length = FRAME.unpack(frame)
@@ -272,8 +276,13 @@ def serve_child(fd: int) -> None:
             raw = _read_exactly(sock, body_length)
             if head_bytes is None or raw is None:
                 break
+            head = orjson.loads(head_bytes)
+            if head["generation"] != generation:  # the server dropped its caches
+                generation = head["generation"]
+                checker.forget_catalogs()
+                container.identity.invalidate()
             try:
-                answer, rows = _answer(checker, orjson.loads(head_bytes), raw)
+                answer, rows = _answer(checker, head, raw)
             except Exception:  # an answer for every frame: the server waits in order
                 log.exception("checking a request failed; the server checks it instead")
                 answer, rows = {"fallback": True}, b""
