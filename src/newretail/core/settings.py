@@ -62,6 +62,24 @@ class Settings(BaseSettings):
     max_decoded_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="A gzip body, once decompressed"
     )
+    event_stream_url: str | None = Field(
+        default=None,
+        description="NATS JetStream (nats://host:4222): collectors publish, loaders store",
+    )
+    event_stream_name: str = Field(
+        default="NEWRETAIL_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Its stream"
+    )
+
+    def stream_warehouse_url(self) -> str:
+        """The warehouse of the JetStream pipeline, which must admit several processes."""
+        url = self.resolved_warehouse_url
+        if url.startswith("duckdb"):
+            raise ConfigurationError(
+                "NEWRETAIL_EVENT_STREAM_URL needs a PostgreSQL warehouse "
+                "(NEWRETAIL_WAREHOUSE_URL): a DuckDB file admits one process",
+                field="warehouse_url",
+            )
+        return url
 
     @cached_property
     def resolved_database_url(self) -> str:

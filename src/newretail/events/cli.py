@@ -1,4 +1,5 @@
-"""`newretail events …`: offline data return (CSV), failed events, event types.
+"""`newretail events …`: offline data return (CSV), failed events, event types, and the
+JetStream loader of the scale-out pipeline.
 
 The import goes through the collector: in this process on the embedded stores, or through a
 running server's HTTP collector with `--url` and a source's `--write-key` (the embedded DuckDB
@@ -7,6 +8,9 @@ warehouse admits one process, so use `--url` while the server runs).
 
 from __future__ import annotations
 
+import signal
+import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,13 +23,16 @@ from newretail.core.cli import domain_errors, emit, err, out, table
 from newretail.core.database import scope_session, session_scope, utcnow
 from newretail.events import importing, service
 from newretail.events.collector import Collector, SourceRef
+from newretail.events.pipeline import Pipeline
+from newretail.events.stream import EventStream, LoadReport
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.cli import Json, OrgRef, operator_session, ready_container
 from newretail.tenancy.models import Brand, Role, Store
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
 events_app = typer.Typer(
-    help="Events: CSV import, failed events, event types", no_args_is_help=True
+    help="Events: CSV import, failed events, event types, the stream loader",
+    no_args_is_help=True,
 )
 CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
@@ -197,5 +204,62 @@ def list_types(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
             "Event types",
             ["name", "built in", "required properties"],
             [[t["name"], t["built_in"], ", ".join(t["schema"].get("required", []))] for t in data],
+        ),
+    )
+
+
+@events_app.command("loader")
+@domain_errors
+def loader(
+    ctx: typer.Context,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Messages per fetch")] = 200,
+    once: Annotated[
+        bool, typer.Option("--once", help="Load what the stream holds now, then stop")
+    ] = False,
+    as_json: Json = False,
+) -> None:
+    """Move events from NATS JetStream into the warehouse (NEWRETAIL_EVENT_STREAM_URL).
+
+    Run as many as needed; they share one durable consumer. Stops on Ctrl-C or SIGTERM."""
+    container = ready_container(ctx)
+    settings = container.settings
+    if not settings.event_stream_url:
+        raise typer.BadParameter("NEWRETAIL_EVENT_STREAM_URL is not set (nats://host:4222)")
+    settings.stream_warehouse_url()
+    stream = EventStream(settings.event_stream_url, settings.event_stream_name)
+    pipeline = Pipeline(
+        container.sessions,
+        container.warehouse,
+        container.identity,
+        timedelta(days=settings.dedupe_window_days),
+    )
+    total = LoadReport()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with Progress(
+            TextColumn("loading events"), MofNCompleteColumn(), console=err, disable=as_json
+        ) as progress:
+            task = progress.add_task("load", total=stream.pending() if once else None)
+            while not stop.is_set():
+                report = stream.load(pipeline.load_columns, batch=batch)
+                total.messages += report.messages
+                total.events += report.events
+                total.stored += report.stored
+                progress.update(task, advance=report.messages)
+                if once and report.messages == 0:
+                    break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stream.close()
+        container.close()
+    data = {"messages": total.messages, "events": total.events, "stored": total.stored}
+    emit(
+        data,
+        as_json,
+        lambda: out.print(
+            f"{total.stored} events stored from {total.messages} messages "
+            f"({total.events - total.stored} were already in the warehouse)"
         ),
     )

@@ -26,6 +26,7 @@ from newretail.events import segment
 from newretail.events.models import CustomEventType, EventNameMapping
 from newretail.events.offload import CheckerPool
 from newretail.events.pipeline import Pipeline, Rejected, Resolver, Submission
+from newretail.events.stream import EventStream
 from newretail.events.taxonomy import BUILT_IN
 from newretail.events.validation import (
     BUILT_IN_IDENTIFIERS,
@@ -242,6 +243,10 @@ class Collector(Checker):
         resolver: Resolver | None,
     ):
         super().__init__(sessions, settings, resolver)
+        stream = None
+        if settings.event_stream_url:
+            settings.stream_warehouse_url()  # refuses a DuckDB warehouse
+            stream = EventStream(settings.event_stream_url, settings.event_stream_name)
         self.pipeline = Pipeline(
             sessions,
             warehouse,
@@ -249,6 +254,7 @@ class Collector(Checker):
             timedelta(days=settings.dedupe_window_days),
             spool_dir=settings.data_dir / "spool",
             load_interval=settings.event_load_interval_ms / 1000,
+            stream=stream,
         )
         self.checkers = CheckerPool(settings)
         self._keys: dict[str, tuple[SourceRef, float, int]] = {}

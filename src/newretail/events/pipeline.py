@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 import pyarrow as pa
@@ -39,6 +39,9 @@ from newretail.events.models import FailedEvent, FailedEventStatus
 from newretail.events.spool import Spool
 from newretail.events.validation import CheckedEvent
 from newretail.warehouse.connection import EVENT_SCHEMA, EVENT_TABLE, Warehouse
+
+if TYPE_CHECKING:
+    from newretail.events.stream import EventStream
 
 log = logging.getLogger(__name__)
 ARROW_SCHEMA = EVENT_SCHEMA.to_pyarrow()
@@ -144,6 +147,7 @@ class Pipeline:
         dedupe_window: timedelta,
         spool_dir: Path | None = None,
         load_interval: float = 0.2,
+        stream: EventStream | None = None,
     ):
         self.sessions = sessions
         self.warehouse = warehouse
@@ -151,7 +155,8 @@ class Pipeline:
         self.dedupe_window = dedupe_window
         self.load_interval = load_interval
         self._postgres = not warehouse.url.startswith("duckdb")
-        self._spool_dir = None if self._postgres else spool_dir
+        self.stream = stream
+        self._spool_dir = None if self._postgres or stream is not None else spool_dir
         self.spool: Spool | None = None
         self._queue: queue.SimpleQueue[Submission | None] = queue.SimpleQueue()
         self._loads: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
@@ -201,6 +206,8 @@ class Pipeline:
                 self.spool.close()
                 self.spool.delete_before(self.spool.sequence + 1)
                 self.spool = None
+            if self.stream is not None:
+                self.stream.close()
 
     def submit(self, submission: Submission) -> Future[tuple[int, int]]:
         """Queue a request's events; the future gives (stored, duplicates) once durable."""
@@ -261,7 +268,7 @@ class Pipeline:
         segments = self.spool.segments()
         if not segments:
             return
-        columns = _concat(
+        columns = concat_parts(
             [
                 part
                 for sequence in segments
@@ -328,13 +335,15 @@ class Pipeline:
         stored: set[tuple[str, str]] | None = None
         if parts:
             record = b"[" + b",".join(parts) + b"]"
-            if self.spool is not None:
+            if self.stream is not None:  # durable in JetStream; a loader stores them
+                self.stream.publish(parts)
+            elif self.spool is not None:
                 sequence = self.spool.append(record)
                 with self._progress:
                     self._logged += 1
                 self._loads.put((sequence, record))
             else:
-                stored = self._load(_concat(orjson.loads(record)))
+                stored = self._load(concat_parts(orjson.loads(record)))
         now = time.monotonic()
         for key in keys:
             if stored is None or key in stored:
@@ -435,7 +444,7 @@ class Pipeline:
             self._load_records(batch)
 
     def _load_records(self, batch: list[tuple[int, bytes]]) -> None:
-        columns = _concat([part for _, record in batch for part in orjson.loads(record)])
+        columns = concat_parts([part for _, record in batch for part in orjson.loads(record)])
         while True:
             try:
                 for start in range(0, len(columns[1]), MAX_LOAD_ROWS):
@@ -449,6 +458,12 @@ class Pipeline:
         with self._progress:
             self._loaded += len(batch)
             self._progress.notify_all()
+
+    def load_columns(self, columns: Columns) -> int:
+        """Store events (a stream loader's batch) in the warehouse; returns the rows stored,
+        not counting message ids already there."""
+        stored = self._load(columns)
+        return len(columns[1]) if stored is None else len(stored)
 
     def _load(self, rows: Columns) -> set[tuple[str, str]] | None:
         """Resolve identities and append rows to the warehouse in one transaction; on
@@ -568,7 +583,7 @@ def encode_part(org: str, received_us: int, events: Sequence[CheckedEvent]) -> b
     )
 
 
-def _concat(parts: list[Columns]) -> Columns:
+def concat_parts(parts: list[Columns]) -> Columns:
     """One part of several."""
     if len(parts) == 1:
         return parts[0]
