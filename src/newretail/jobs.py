@@ -9,6 +9,7 @@ from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.jobs import Job
 from newretail.databank.tasks import snapshot_all, yesterday_utc
+from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
 from newretail.members import points, tiers
 
@@ -32,6 +33,14 @@ def member_maintenance(container: Container, stopping: threading.Event) -> tuple
     return unlocked, expired, reviewed
 
 
+def failed_event_retention(container: Container, stopping: threading.Event) -> int:
+    """Delete failed events older than the retention period."""
+    with session_scope(container.sessions) as session:
+        return events_service.purge_failed_events(
+            session, container.settings.failed_event_retention_days
+        )
+
+
 def daily_snapshots(container: Container, stopping: threading.Event) -> int:
     """Materialise yesterday's AIPL snapshot for every organisation that lacks it."""
     return snapshot_all(container, yesterday_utc())
@@ -47,6 +56,7 @@ def server_jobs(container: Container) -> list[Job[Container]]:
     return [
         Job("outbox-relay", settings.outbox_relay_seconds, relay_outbox),
         Job("member-maintenance", settings.maintenance_seconds, member_maintenance),
+        Job("failed-event-retention", settings.maintenance_seconds, failed_event_retention),
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
     ]

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_decoded_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="A gzip body, once decompressed"
     )
+    failed_event_retention_days: int = Field(
+        default=30, ge=1, description="Failed events (raw payloads) are deleted after this"
+    )
     event_stream_url: str | None = Field(
         default=None,
         description="NATS JetStream (nats://host:4222): collectors publish, loaders store",
