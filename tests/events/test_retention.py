@@ -36,7 +36,9 @@ def test_failed_events_older_than_the_retention_are_deleted_in_every_organisatio
     assert failed_event_retention(container, None) == 4  # type: ignore[arg-type]
     with session_scope(container.sessions) as session:
         left = session.scalars(
-            select(FailedEvent.message_id).order_by(FailedEvent.message_id),
+            select(FailedEvent.message_id)
+            .where(FailedEvent.organization_id.in_([org.id, other_org.id]))
+            .order_by(FailedEvent.message_id),
             execution_options={"include_all_organizations": True},
         ).all()
     assert left == sorted([f"{org.slug}-2", f"{other_org.slug}-2"])

@@ -104,7 +104,7 @@ class Encoded:
 
 @dataclass
 class Submission:
-    """A request's checked events, either as objects or already encoded as rows."""
+    """A request's checked events, either as objects or already encoded as a part."""
 
     organization_id: uuid.UUID
     source_id: uuid.UUID | None
@@ -159,7 +159,8 @@ class Pipeline:
         self._spool_dir = None if self._postgres or stream is not None else spool_dir
         self.spool: Spool | None = None
         self._queue: queue.SimpleQueue[Submission | None] = queue.SimpleQueue()
-        self._loads: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
+        # (spool segment, record, events in it)
+        self._loads: queue.SimpleQueue[tuple[int, bytes, int] | None] = queue.SimpleQueue()
         self._seen: dict[tuple[str, str], float] = {}
         self._writer: threading.Thread | None = None
         self._loader: threading.Thread | None = None
@@ -273,7 +274,7 @@ class Pipeline:
                 part
                 for sequence in segments
                 for record in self.spool.read(sequence)
-                for part in record
+                for part in _parts(record)
             ]
         )
         now = time.monotonic()
@@ -341,7 +342,7 @@ class Pipeline:
                 sequence = self.spool.append(record)
                 with self._progress:
                     self._logged += 1
-                self._loads.put((sequence, record))
+                self._loads.put((sequence, record, len(keys)))
             else:
                 stored = self._load(concat_parts(orjson.loads(record)))
         now = time.monotonic()
@@ -416,7 +417,7 @@ class Pipeline:
             if first is None:
                 break
             batch = [first]
-            rows = len(first[1])  # bytes, as a measure of the batch
+            rows = first[2]
             deadline = time.monotonic() + self.load_interval
             while rows < MAX_LOAD_ROWS and not self._hurry.is_set():
                 remaining = deadline - time.monotonic()
@@ -430,7 +431,7 @@ class Pipeline:
                     stopping = True
                     break
                 batch.append(more)
-                rows += len(more[1])
+                rows += more[2]
             while True:  # drain what is already waiting
                 try:
                     more = self._loads.get_nowait()
@@ -443,8 +444,8 @@ class Pipeline:
             self._hurry.clear()
             self._load_records(batch)
 
-    def _load_records(self, batch: list[tuple[int, bytes]]) -> None:
-        columns = concat_parts([part for _, record in batch for part in orjson.loads(record)])
+    def _load_records(self, batch: list[tuple[int, bytes, int]]) -> None:
+        columns = concat_parts([part for _, record, _ in batch for part in orjson.loads(record)])
         while True:
             try:
                 for start in range(0, len(columns[1]), MAX_LOAD_ROWS):
@@ -590,6 +591,15 @@ def concat_parts(parts: list[Columns]) -> Columns:
     if not parts:
         return [[] for _ in range(WIDTH)]
     return [list(chain.from_iterable(part[i] for part in parts)) for i in range(WIDTH)]
+
+
+def _parts(record: list[Any]) -> list[Columns]:
+    """The parts of a spool record; a record of the previous release is a list of rows."""
+    if not record or not isinstance(record[0][0], str):
+        return record
+    columns = [list(column) for column in zip(*record, strict=True)]
+    columns[8] = [orjson.dumps(identifiers).decode() for identifiers in columns[8]]
+    return [columns]
 
 
 def _select(columns: Columns, keep: list[int]) -> Columns:
