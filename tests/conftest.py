@@ -223,3 +223,15 @@ def console_login(client: TestClient, email: str, password: str = PASSWORD) -> N
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def store_args(settings: Settings) -> list[str]:
+    """The CLI's store options for these settings."""
+    return [
+        "--data-dir",
+        str(settings.data_dir),
+        "--database-url",
+        str(settings.database_url),
+        "--warehouse-url",
+        str(settings.warehouse_url),
+    ]

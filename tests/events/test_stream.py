@@ -27,7 +27,7 @@ from newretail.events.collector import Collector, SourceRef
 from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream
 from newretail.warehouse.connection import EVENT_TABLE
-from tests.conftest import CI, TEST_SECRET, make_org
+from tests.conftest import CI, TEST_SECRET, make_org, store_args
 
 NATS_URL = os.environ.get("NEWRETAIL_TEST_NATS_URL", "nats://127.0.0.1:4222")
 pytestmark = pytest.mark.postgres
@@ -87,17 +87,6 @@ def stored_rows(container: Container, org_id: uuid.UUID) -> tuple[int, int, int]
         int(mine.message_id.nunique().execute()),
         int(mine.member_id.nunique().execute()),
     )
-
-
-def store_args(settings: Settings) -> list[str]:
-    return [
-        "--data-dir",
-        str(settings.data_dir),
-        "--database-url",
-        str(settings.database_url),
-        "--warehouse-url",
-        str(settings.warehouse_url),
-    ]
 
 
 def test_two_servers_publish_and_the_loader_stores_each_event_once(

@@ -34,6 +34,7 @@ from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 from newretail.warehouse.connection import EVENT_TABLE
+from tests.conftest import store_args
 from tests.orders.factory import check_ledger
 
 runner = CliRunner()
@@ -58,17 +59,6 @@ def shop_org(container: Container, monkeypatch: pytest.MonkeyPatch) -> tuple[uui
         return org.id, org.slug
 
 
-def _store_args(settings: Settings) -> list[str]:
-    return [
-        "--data-dir",
-        str(settings.data_dir),
-        "--database-url",
-        str(settings.database_url),
-        "--warehouse-url",
-        str(settings.warehouse_url),
-    ]
-
-
 def test_cli_simulates_through_http_and_everything_lands_once(
     container: Container, settings: Settings, shop_org: tuple[uuid.UUID, str]
 ) -> None:
@@ -76,7 +66,7 @@ def test_cli_simulates_through_http_and_everything_lands_once(
     result = runner.invoke(
         app,
         [
-            *_store_args(settings),
+            *store_args(settings),
             "simulate",
             "--org",
             slug,
@@ -192,10 +182,10 @@ def test_bad_arguments_name_the_option(settings: Settings, shop_org: tuple[uuid.
         (["--end", "2999-01-01T00:00:00+00:00"], "end: must not be in the future"),
         (["--seed", "1000000000"], "seed: must be between 0 and 999999999"),
     ):
-        result = runner.invoke(app, [*_store_args(settings), "simulate", "--org", slug, *extra])
+        result = runner.invoke(app, [*store_args(settings), "simulate", "--org", slug, *extra])
         assert result.exit_code == 2, result.output
         assert message in result.output
-    unknown = runner.invoke(app, [*_store_args(settings), "simulate", "--org", "nope"])
+    unknown = runner.invoke(app, [*store_args(settings), "simulate", "--org", "nope"])
     assert unknown.exit_code == 2 and "org: no organisation 'nope'" in unknown.output
 
 
@@ -236,7 +226,7 @@ def test_cli_talks_to_a_running_server_with_url(
     args = ["simulate", "--org", slug, "--days", "1", "--rate", "20", "--seed", "3", "--json"]
     with local_server(container) as url:
         result = runner.invoke(
-            app, [*_store_args(settings), *args, "--url", url], catch_exceptions=False
+            app, [*store_args(settings), *args, "--url", url], catch_exceptions=False
         )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
