@@ -15,6 +15,9 @@ Synthetic events are generated inside DuckDB with SQL. Measured in the same run:
   snapshot of that day materialised in order (mode full: computing it, writing its rows and
   closing the rows that held the day before) ÷ incremental_s;
 - incremental_equals_full: the incremental snapshot equals the full recomputation's.
+
+`--keep DIR` keeps the generated events (a DuckDB file per size in DIR) and reuses them on
+the next run of the same size, which then skips generation (generate_s is null).
 """
 
 # ruff: noqa: S608 (the SQL is built from constants and numbers of this script)
@@ -39,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from newretail.databank import queries, snapshots  # noqa: E402
+from newretail.databank import state as state_queries  # noqa: E402
 from newretail.databank.config import DEFAULT_CONFIG, DatabankConfig  # noqa: E402
 from newretail.databank.tables import (  # noqa: E402
     SNAPSHOT_RUN_TABLE,
@@ -340,6 +344,7 @@ def main() -> None:
     parser.add_argument("--pandas-members", type=int, default=None, help="sample size")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--memory", default="6GB", help="DuckDB memory_limit")
+    parser.add_argument("--keep", type=Path, default=None, help="keep/reuse generated events")
     args = parser.parse_args()
     if args.quick:
         args.events, args.members = 400_000, 40_000
@@ -347,6 +352,12 @@ def main() -> None:
     config = DEFAULT_CONFIG
     brands = [f"brand-{b}" for b in range(args.brands)]
     workdir = Path(tempfile.mkdtemp(prefix="newretail-bench-"))
+    kept = None
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        kept = args.keep / f"events-{args.events}-{args.members}-{args.brands}.duckdb"
+        if kept.exists():
+            shutil.copyfile(kept, workdir / "bench.duckdb")
     con = ibis.duckdb.connect(str(workdir / "bench.duckdb"))
     # Leave memory to the rest of the machine; DuckDB spills to the temp directory.
     con.raw_sql(f"SET memory_limit = '{args.memory}'")
@@ -356,12 +367,21 @@ def main() -> None:
         con.raw_sql(f"SET threads = {args.threads}")
     ensure_schema(con)
     ensure_databank_tables(con)
-    log(f"generating {args.events:,} events, {args.members:,} members, {args.brands} brands")
-    gen_s, _ = timed(lambda: generate(con, args.events, args.members, args.brands, LAST_DAY, 0))
-    log(f"generated in {gen_s:.1f}s")
+    gen_s: float | None = None
+    if kept is None or not kept.exists():
+        log(f"generating {args.events:,} events, {args.members:,} members, {args.brands} brands")
+        gen_s, _ = timed(lambda: generate(con, args.events, args.members, args.brands, LAST_DAY, 0))
+        log(f"generated in {gen_s:.1f}s")
+        if kept is not None:
+            con.raw_sql("CHECKPOINT")
+            shutil.copyfile(workdir / "bench.duckdb", kept)
+    else:
+        log(f"reusing the events of {kept}")
 
     on = LAST_DAY
-    ours_expr = queries.snapshot_rows(queries.full_state(con, ORG, brands, on, config), ORG, on)
+    ours_expr = queries.snapshot_rows(
+        state_queries.full_state(con, ORG, brands, on, config), ORG, on
+    )
 
     def ours() -> None:
         con._run_pre_execute_hooks(ours_expr)  # registers the brands memtable
@@ -390,7 +410,9 @@ def main() -> None:
     if args.threads:
         small.raw_sql(f"SET threads = {args.threads}")
     small.raw_sql(f"CREATE TABLE event AS SELECT * FROM read_parquet('{sample}')")
-    small_expr = queries.snapshot_rows(queries.full_state(small, ORG, brands, on, config), ORG, on)
+    small_expr = queries.snapshot_rows(
+        state_queries.full_state(small, ORG, brands, on, config), ORG, on
+    )
 
     def ours_small() -> None:
         small._run_pre_execute_hooks(small_expr)
@@ -450,7 +472,7 @@ def main() -> None:
         "members": args.members,
         "brands": args.brands,
         "snapshot_rows": int(rows),
-        "generate_s": round(gen_s, 2),
+        "generate_s": None if gen_s is None else round(gen_s, 2),
         "full_s": round(ours_s, 3),
         "hand_sql_s": round(hand_s, 3),
         "ratio_to_hand_sql": round(ours_s / hand_s, 3),

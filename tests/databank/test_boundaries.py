@@ -6,6 +6,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 from newretail.databank import queries
+from newretail.databank import state as state_queries
 from newretail.databank.config import DEFAULT_CONFIG, DatabankConfig
 from tests.databank.history import day, event, load, new_org
 
@@ -17,7 +18,7 @@ BRANDS = [B1, B2]
 def stages(
     con: Any, org: str, on: date = D, config: DatabankConfig = DEFAULT_CONFIG
 ) -> dict[tuple[str, str], str]:
-    state = queries.full_state(con, org, BRANDS, on, config)
+    state = state_queries.full_state(con, org, BRANDS, on, config)
     rows = queries.snapshot_rows(state, org, on).to_pyarrow().to_pylist()
     return {(r["brand_id"], r["member_id"]): r["stage"] for r in rows}
 

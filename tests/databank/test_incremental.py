@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newretail.databank import queries, snapshots
+from newretail.databank import state as state_queries
 from newretail.databank.config import DEFAULT_CONFIG, DatabankConfig
 from newretail.databank.tables import STATE_COLUMNS, STATE_TABLE
 from tests.databank.history import day, event, load, new_org
@@ -66,13 +67,15 @@ def check_incremental_equals_full(
         queries.stored_snapshots(con, org, queries.materialised_days(con, org, first, last))
     )
     full = _rows(
-        queries.snapshot_rows(queries.full_states(con, org, BRANDS, dates, config), org, None)
+        queries.snapshot_rows(state_queries.full_states(con, org, BRANDS, dates, config), org, None)
     )
     assert stored == full
     assert [r.rows for r in runs] == [sum(1 for r in full if r["date"] == d) for d in dates]
     # the one-query range recomputation agrees with the single-date one, and so does the
     # single-date read of the stored rows
-    single = queries.snapshot_rows(queries.full_state(con, org, BRANDS, last, config), org, last)
+    single = queries.snapshot_rows(
+        state_queries.full_state(con, org, BRANDS, last, config), org, last
+    )
     assert _rows(single) == [r for r in full if r["date"] == last]
     assert _rows(queries.stored_snapshot(con, org, last)) == _rows(single)
 
@@ -115,7 +118,7 @@ def check_any_order_equals_full(
         queries.stored_snapshots(con, org, queries.materialised_days(con, org, day(0), day(80)))
     )
     full = _rows(
-        queries.snapshot_rows(queries.full_states(con, org, BRANDS, dates, config), org, None)
+        queries.snapshot_rows(state_queries.full_states(con, org, BRANDS, dates, config), org, None)
     )
     assert stored == full
     # no two state rows of a member overlap
@@ -198,7 +201,7 @@ def test_days_materialised_in_any_order_equal_full_on_postgres(
 
 
 def test_an_incremental_day_writes_only_the_members_with_events(duck: Any) -> None:
-    """Day 2 adds one row (m2's new state) and closes m2's old one; m1's row stays."""
+    """Day 2 adds m2's new state and closes m2's old row; m1's row stays, m3 starts."""
     org = new_org()
     load(
         duck,
@@ -207,6 +210,8 @@ def test_an_incremental_day_writes_only_the_members_with_events(duck: Any) -> No
             event(org, "purchase", day(0), "m2", "brand-1"),
             event(org, "product_view", day(2), "m2", "brand-1"),
             event(org, "ad_impression", day(2), "m3", None),  # every brand
+            # a review that is not positive earns nothing: m1's row goes on unchanged
+            event(org, "review", day(2), "m1", "brand-1", properties={"rating": 2}),
         ],
     )
     snapshots.backfill(duck, org, BRANDS, day(1), day(2), DEFAULT_CONFIG)

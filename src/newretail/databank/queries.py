@@ -29,28 +29,20 @@ _POSITIVE = r'"positive"\s*:\s*true'
 _CITY = r'"city"\s*:\s*"([^"]*)"'
 _CATEGORY = r'"category"\s*:\s*"([^"]*)"'
 DIMENSIONS = ("channel", "store_id", "city", "category")
-# The event columns the AIPL state needs (fewer columns, less to carry through the plan).
-STATE_INPUTS = ("brand_id", "member_id", "type", "date", "properties")
-# The `aipl_state` columns in table order.
-STATE_ROW_COLUMNS = (
-    "organization_id",
-    "brand_id",
-    "member_id",
-    "valid_from",
-    "valid_to",
-    *(name for column in STATE_COLUMNS for name in (column, UNTIL_COLUMNS[column])),
-)
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """The first instant of a UTC day."""
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _date_literal(day: date) -> ir.DateScalar:
+def date_literal(day: date) -> ir.DateScalar:
+    """A date as an Ibis literal."""
     return ibis.literal(day, type="date")
 
 
-def _null_date() -> ir.DateValue:
+def null_date() -> ir.DateValue:
+    """A typed null date."""
     return ibis.null().cast("date")
 
 
@@ -82,8 +74,8 @@ def brand_events(
     base = event.filter(
         event.organization_id == organization_id,
         event.member_id.notnull(),
-        event.ts >= _midnight(start),
-        event.ts < _midnight(end + timedelta(days=1)),
+        event.ts >= midnight(start),
+        event.ts < midnight(end + timedelta(days=1)),
     )
     if types is not None:
         base = base.filter(base.type.isin(list(types)))
@@ -124,150 +116,13 @@ def is_advocacy(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
     return shared | ibis.ifelse(review, _positive_rating(events, config), False)
 
 
-def _types(events: Expr, types: Sequence[str]) -> ir.BooleanValue:
+def of_types(events: Expr, types: Sequence[str]) -> ir.BooleanValue:
+    """The event is of one of these types (false when there are none)."""
     return events.type.isin(list(types)) if types else ibis.literal(False)
 
 
-def stage_evidence(
-    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
-) -> Expr:
-    """The events that can still earn a stage on `on`, one row per brand they count for.
-
-    Columns: brand_id, member_id, date and the flags `aware`, `interest`, `purchase`,
-    `advocacy` (the event earns that stage's date on `on`). Events outside every window that
-    their type could use (an impression 20 days ago, a review that is not positive) are
-    dropped before the brands are expanded, and `properties` is read for reviews only.
-    """
-
-    def since(days: int) -> ir.BooleanValue:
-        # compared as timestamps: casting every timestamptz to a date costs more
-        return event.ts >= _midnight(config.window_start(on, days))
-
-    event = con.table(EVENT_TABLE)
-    event = event.filter(
-        event.organization_id == organization_id,
-        event.member_id.notnull(),
-        since(config.longest_window),
-        event.ts < _midnight(on + timedelta(days=1)),
-        event.type.isin(config.stage_event_types),
-    )
-    flags = event.select(
-        "brand_id",
-        "member_id",
-        "ts",
-        aware=_types(event, config.awareness_events) & since(config.awareness_days),
-        interest=_types(event, config.interest_events) & since(config.interest_days),
-        purchase=_types(event, config.purchase_events) & since(config.purchase_days),
-        advocacy=since(config.loyalty_days) & is_advocacy(event, config),
-    )
-    flags = flags.filter(flags.aware | flags.interest | flags.purchase | flags.advocacy)
-    flags = flags.mutate(date=flags.ts.date()).drop("ts")
-    columns = ("brand_id", "member_id", "date", "aware", "interest", "purchase", "advocacy")
-    specific = flags.filter(flags.brand_id.notnull())
-    if not brands:
-        return specific
-    brand_table = ibis.memtable({"brand_key": [str(b) for b in brands]})
-    generic = flags.filter(flags.brand_id.isnull()).drop("brand_id").cross_join(brand_table)
-    generic = generic.select(*columns[1:], brand_id=generic.brand_key.cast("string"))
-    return specific.select(*columns).union(generic.select(*columns), distinct=False)
-
-
-def full_state(
-    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
-) -> Expr:
-    """Per (brand, member) state on `on`, recomputed from every event in the windows."""
-    loyalty_from = _date_literal(config.window_start(on, config.loyalty_days))
-    events = stage_evidence(con, organization_id, brands, on, config)
-    d = events.date
-    totals = events.group_by("brand_id", "member_id").aggregate(
-        last_aware_date=d.max(where=events.aware),
-        last_interest_date=d.max(where=events.interest),
-        last_purchase_date=d.max(where=events.purchase),
-        last_advocacy_date=d.max(where=events.advocacy),
-    )
-    # The second latest distinct purchase day inside the loyalty window.
-    days = (
-        events.filter(events.purchase & (d >= loyalty_from))
-        .select("brand_id", "member_id", "date")
-        .distinct()
-    )
-    window = ibis.window(group_by=[days.brand_id, days.member_id])
-    days = days.mutate(latest=days.date.max().over(window))
-    previous = (
-        days.filter(days.date < days.latest)
-        .group_by("brand_id", "member_id")
-        .aggregate(previous_purchase_date=days.date.max())
-        .rename(p_brand="brand_id", p_member="member_id")
-    )
-    joined = totals.left_join(
-        previous,
-        [totals.brand_id == previous.p_brand, totals.member_id == previous.p_member],
-    )
-    return joined.select("brand_id", "member_id", *STATE_COLUMNS)
-
-
-def full_states(
-    con: Any,
-    organization_id: str,
-    brands: Sequence[str],
-    dates: Sequence[date],
-    config: DatabankConfig,
-) -> Expr:
-    """Full recomputation for several dates in one query (column `date`); for verification.
-
-    Same rules as `full_state`, with each target date's windows as columns of a small table
-    joined to the events.
-    """
-    targets = sorted(set(dates))
-    frame = {
-        "target": targets,
-        "aware_from": [config.window_start(d, config.awareness_days) for d in targets],
-        "interest_from": [config.window_start(d, config.interest_days) for d in targets],
-        "purchase_from": [config.window_start(d, config.purchase_days) for d in targets],
-        "loyalty_from": [config.window_start(d, config.loyalty_days) for d in targets],
-    }
-    frame["first"] = [min(values) for values in zip(*list(frame.values())[1:], strict=True)]
-    table = ibis.memtable(frame)
-    earliest = min(frame["first"])
-    events = brand_events(
-        con, organization_id, brands, earliest, targets[-1], config.stage_event_types, STATE_INPUTS
-    )
-    events = events.inner_join(table, [events.date >= table["first"], events.date <= table.target])
-    d = events.date
-    purchase = _types(events, config.purchase_events)
-    keys = ["target", "brand_id", "member_id"]
-    totals = events.group_by(*keys).aggregate(
-        last_aware_date=d.max(
-            where=_types(events, config.awareness_events) & (d >= events.aware_from)
-        ),
-        last_interest_date=d.max(
-            where=_types(events, config.interest_events) & (d >= events.interest_from)
-        ),
-        last_purchase_date=d.max(where=purchase & (d >= events.purchase_from)),
-        last_advocacy_date=d.max(where=is_advocacy(events, config) & (d >= events.loyalty_from)),
-    )
-    days = events.filter(purchase & (d >= events.loyalty_from)).select(*keys, "date").distinct()
-    window = ibis.window(group_by=[days.target, days.brand_id, days.member_id])
-    days = days.mutate(latest=days.date.max().over(window))
-    previous = (
-        days.filter(days.date < days.latest)
-        .group_by(*keys)
-        .aggregate(previous_purchase_date=days.date.max())
-        .rename(p_target="target", p_brand="brand_id", p_member="member_id")
-    )
-    joined = totals.left_join(
-        previous,
-        [
-            totals.target == previous.p_target,
-            totals.brand_id == previous.p_brand,
-            totals.member_id == previous.p_member,
-        ],
-    )
-    state = joined.select("brand_id", "member_id", *STATE_COLUMNS, date=joined.target)
-    return _keep_members_with_a_stage(state)
-
-
-def _keep_members_with_a_stage(state: Expr) -> Expr:
+def with_a_stage(state: Expr) -> Expr:
+    """The state rows that hold at least one date, i.e. a stage."""
     return state.filter(
         state.last_aware_date.notnull()
         | state.last_interest_date.notnull()
@@ -277,131 +132,10 @@ def _keep_members_with_a_stage(state: Expr) -> Expr:
     )
 
 
-def day_news(
-    con: Any, organization_id: str, brands: Sequence[str], on: date, config: DatabankConfig
-) -> Expr:
-    """Per (brand, member) with events dated `on`: which stages those events earn."""
-    events = brand_events(
-        con, organization_id, brands, on, on, config.stage_event_types, STATE_INPUTS
-    )
-    news = events.group_by("brand_id", "member_id").aggregate(
-        n_aware=_types(events, config.awareness_events).any(),
-        n_interest=_types(events, config.interest_events).any(),
-        n_purchase=_types(events, config.purchase_events).any(),
-        n_advocacy=is_advocacy(events, config).any(),
-    )
-    return news.rename(n_brand="brand_id", n_member="member_id")
-
-
-def rows_to_close(previous: Expr, news: Expr, on: date) -> Expr:
-    """The rows held on the day before that continue past `on`, of members with news."""
-    later = previous.filter(previous.valid_to > _date_literal(on))
-    return later.semi_join(news, [later.brand_id == news.n_brand, later.member_id == news.n_member])
-
-
-def incremental_state(
-    con: Any,
-    organization_id: str,
-    brands: Sequence[str],
-    previous: Expr,
-    on: date,
-    config: DatabankConfig,
-    closing: Expr | None = None,
-) -> Expr:
-    """The state on `on` of the members whose state row changes on that day.
-
-    `previous` are the stored rows valid on the day before. The result holds the members
-    with events dated `on` (their previous state plus those events) and the members whose
-    previous row ends on `on` although their state is still alive (a recomputed day cut it);
-    every other member's row simply stays valid. `closing`: `rows_to_close`, when the
-    caller has already computed it.
-    """
-    today = _date_literal(on)
-    news = day_news(con, organization_id, brands, on, config)
-    columns = ("brand_id", "member_id", "valid_to", *STATE_COLUMNS)
-    if closing is None:
-        closing = rows_to_close(previous, news, on)
-    # Rows held on the day before end on `on` (cut, or every date lapses) or later; the
-    # ones ending later change only for members with events. Two disjoint parts.
-    ending = previous.filter(previous.valid_to == today)
-    changed = ending.select(*columns).union(closing.select(*columns), distinct=False)
-    same = [changed.brand_id == news.n_brand, changed.member_id == news.n_member]
-    joined = changed.outer_join(news, same)
-
-    def kept(column: ir.DateValue, days: int) -> ir.DateValue:
-        start = _date_literal(config.window_start(on, days))
-        return ibis.ifelse(column >= start, column, _null_date())
-
-    def today_if(flag: ir.BooleanValue) -> ir.DateValue:
-        return ibis.ifelse(flag.fill_null(False), today, _null_date())
-
-    bought = joined.n_purchase.fill_null(False)
-    state = joined.select(
-        brand_id=ibis.coalesce(joined.brand_id, joined.n_brand),
-        member_id=ibis.coalesce(joined.member_id, joined.n_member),
-        last_aware_date=ibis.coalesce(
-            today_if(joined.n_aware), kept(joined.last_aware_date, config.awareness_days)
-        ),
-        last_interest_date=ibis.coalesce(
-            today_if(joined.n_interest), kept(joined.last_interest_date, config.interest_days)
-        ),
-        last_purchase_date=ibis.coalesce(
-            today_if(joined.n_purchase), kept(joined.last_purchase_date, config.purchase_days)
-        ),
-        previous_purchase_date=ibis.ifelse(
-            bought,
-            kept(joined.last_purchase_date, config.loyalty_days),
-            kept(joined.previous_purchase_date, config.loyalty_days),
-        ),
-        last_advocacy_date=ibis.coalesce(
-            today_if(joined.n_advocacy), kept(joined.last_advocacy_date, config.loyalty_days)
-        ),
-    )
-    return _keep_members_with_a_stage(state)
-
-
-def _windows(config: DatabankConfig) -> dict[str, int]:
-    """How many days each state date counts for."""
-    return {
-        "last_aware_date": config.awareness_days,
-        "last_interest_date": config.interest_days,
-        "last_purchase_date": config.purchase_days,
-        "previous_purchase_date": config.loyalty_days,
-        "last_advocacy_date": config.loyalty_days,
-    }
-
-
-def state_rows(
-    state: Expr, organization_id: str, on: date, config: DatabankConfig, until: date | None
-) -> Expr:
-    """State on `on` as `aipl_state` rows valid from `on`.
-
-    A row ends when its last date stops counting, or on `until` when given (a later date is
-    materialised and keeps its own rows).
-    """
-    windows = _windows(config)
-    untils = {
-        UNTIL_COLUMNS[c]: (state[c] + ibis.interval(days=windows[c])).cast("date")
-        for c in STATE_COLUMNS
-    }
-    rows = state.select(
-        organization_id=ibis.literal(organization_id, type="string"),
-        brand_id=state.brand_id,
-        member_id=state.member_id,
-        valid_from=_date_literal(on),
-        **{c: state[c] for c in STATE_COLUMNS},
-        **untils,
-    )
-    end = ibis.greatest(*(rows[u] for u in UNTIL_COLUMNS.values()))
-    if until is not None:
-        end = ibis.least(end, _date_literal(until))
-    return rows.mutate(valid_to=end).select(*STATE_ROW_COLUMNS)
-
-
 def rows_valid_on(con: Any, organization_id: str, on: date, table: Expr | None = None) -> Expr:
     """The stored state rows of the organisation that hold on `on` (dates not clipped)."""
     table = con.table(STATE_TABLE) if table is None else table
-    day = _date_literal(on)
+    day = date_literal(on)
     return table.filter(
         table.organization_id == organization_id,
         table.valid_from <= day,
@@ -411,7 +145,7 @@ def rows_valid_on(con: Any, organization_id: str, on: date, table: Expr | None =
 
 def _clipped(rows: Expr, day: Any) -> dict[str, ir.DateValue]:
     return {
-        c: ibis.ifelse(rows[UNTIL_COLUMNS[c]] > day, rows[c], _null_date()) for c in STATE_COLUMNS
+        c: ibis.ifelse(rows[UNTIL_COLUMNS[c]] > day, rows[c], null_date()) for c in STATE_COLUMNS
     }
 
 
@@ -435,7 +169,7 @@ def snapshot_rows(state: Expr, organization_id: str, on: date | None) -> Expr:
         organization_id=ibis.literal(organization_id, type="string"),
         brand_id=state.brand_id,
         member_id=state.member_id,
-        date=state.date.cast("date") if on is None else _date_literal(on),
+        date=state.date.cast("date") if on is None else date_literal(on),
         stage=stage_of(state),
         last_aware_date=state.last_aware_date,
         last_interest_date=state.last_interest_date,
@@ -448,9 +182,9 @@ def snapshot_rows(state: Expr, organization_id: str, on: date | None) -> Expr:
 def stored_snapshot(con: Any, organization_id: str, on: date) -> Expr:
     """The materialised snapshot of one date, in the `snapshot_rows` layout."""
     rows = rows_valid_on(con, organization_id, on)
-    day = _date_literal(on)
+    day = date_literal(on)
     state = rows.select("brand_id", "member_id", **_clipped(rows, day))
-    return snapshot_rows(_keep_members_with_a_stage(state), organization_id, on)
+    return snapshot_rows(with_a_stage(state), organization_id, on)
 
 
 def stored_snapshots(con: Any, organization_id: str, days: Expr) -> Expr:
@@ -460,7 +194,7 @@ def stored_snapshots(con: Any, organization_id: str, days: Expr) -> Expr:
     days = days.select(day="date")
     joined = rows.inner_join(days, [rows.valid_from <= days.day, rows.valid_to > days.day])
     state = joined.select("brand_id", "member_id", **_clipped(joined, joined.day), date="day")
-    return snapshot_rows(_keep_members_with_a_stage(state), organization_id, None)
+    return snapshot_rows(with_a_stage(state), organization_id, None)
 
 
 def materialised_days(
@@ -470,11 +204,11 @@ def materialised_days(
     runs = con.table(SNAPSHOT_RUN_TABLE)
     runs = runs.filter(
         runs.organization_id == organization_id,
-        runs.date >= _date_literal(start),
-        runs.date <= _date_literal(end),
+        runs.date >= date_literal(start),
+        runs.date <= date_literal(end),
     )
     if only is not None:
-        runs = runs.filter(runs.date.isin([_date_literal(d) for d in only]))
+        runs = runs.filter(runs.date.isin([date_literal(d) for d in only]))
     return runs.select("date").distinct()
 
 
@@ -578,17 +312,17 @@ def earning_events(
     d = joined.date
 
     def inside(days: int) -> ir.BooleanValue:
-        return d >= _date_literal(config.window_start(on, days))
+        return d >= date_literal(config.window_start(on, days))
 
-    purchase = _types(joined, config.purchase_events)
+    purchase = of_types(joined, config.purchase_events)
     earns = ibis.cases(
         (
             joined.stage == Stage.A.value,
-            _types(joined, config.awareness_events) & inside(config.awareness_days),
+            of_types(joined, config.awareness_events) & inside(config.awareness_days),
         ),
         (
             joined.stage == Stage.I.value,
-            _types(joined, config.interest_events) & inside(config.interest_days),
+            of_types(joined, config.interest_events) & inside(config.interest_days),
         ),
         (joined.stage == Stage.P.value, purchase & inside(config.purchase_days)),
         (

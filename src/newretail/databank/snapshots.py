@@ -13,9 +13,11 @@ import ibis
 
 from newretail.core.errors import Conflict, InvalidInput
 from newretail.databank import queries
+from newretail.databank import state as state_queries
 from newretail.databank.config import DatabankConfig
 from newretail.databank.tables import (
     SNAPSHOT_RUN_TABLE,
+    STATE_ROW_COLUMNS,
     STATE_TABLE,
     ensure_databank_tables,
 )
@@ -83,7 +85,7 @@ def stage_table(
     """The snapshot of a date: the materialised rows, or the full computation when absent."""
     if is_materialised(con, organization_id, on):
         return queries.stored_snapshot(con, organization_id, on)
-    state = queries.full_state(con, organization_id, brands, on, config)
+    state = state_queries.full_state(con, organization_id, brands, on, config)
     return queries.snapshot_rows(state, organization_id, on)
 
 
@@ -107,7 +109,7 @@ def _cut(con: Any, organization_id: str, on: date, *, keep_later: bool) -> None:
         f"AND date = DATE '{day}'"
     ]
     if keep_later:
-        tail = ", ".join(queries.STATE_ROW_COLUMNS).replace(
+        tail = ", ".join(STATE_ROW_COLUMNS).replace(
             "valid_from", f"DATE '{next_day}' AS valid_from"
         )
         statements.append(
@@ -172,7 +174,7 @@ def _rewrite_closing(con: Any, organization_id: str, on: date, *, only_rewritten
         )
         closing = closing & table.n_member.notnull()
     rewritten = table.mutate(valid_to=ibis.ifelse(closing, day, table.valid_to)).select(
-        *queries.STATE_ROW_COLUMNS
+        *STATE_ROW_COLUMNS
     )
     fresh = f"{STATE_TABLE}_rewrite"
     con.create_table(fresh, rewritten, overwrite=True)
@@ -189,40 +191,77 @@ def _write_rows(
     mode: SnapshotMode,
     in_order: bool,
     latest: date | None,
-    by_row_id: bool,
 ) -> None:
     """Insert the state rows starting on `on` and close the rows they replace."""
-    closing_table = None
-    if mode == SnapshotMode.INCREMENTAL:
-        previous = queries.rows_valid_on(con, org, on - timedelta(days=1))
-        closing = None
-        if by_row_id:
-            # DuckDB finds the rows to close in one scan and closes them by rowid; a join
-            # on (brand, member) would scan the whole state again.
-            stored = con.table(STATE_TABLE)
-            with_ids = queries.rows_valid_on(
-                con, org, on - timedelta(days=1), stored.mutate(row_id=stored.rowid())
-            )
-            news = queries.day_news(con, org, brands, on, config)
-            closing_table = f"aipl_closing_{uuid.uuid4().hex}"
-            con.create_table(closing_table, queries.rows_to_close(with_ids, news, on), temp=True)
-            closing = con.table(closing_table)
-        state = queries.incremental_state(con, org, brands, previous, on, config, closing)
-    else:
-        state = queries.full_state(con, org, brands, on, config)
     later = not in_order and latest is not None and latest > on
-    rows = queries.state_rows(state, org, on, config, on + timedelta(days=1) if later else None)
+    until = on + timedelta(days=1) if later else None
+    if mode != SnapshotMode.INCREMENTAL:
+        state = state_queries.full_state(con, org, brands, on, config)
+        _insert(con, state_queries.state_rows(state, org, on, config, until))
+        if in_order:
+            _close(con, org, on, only_rewritten=False)
+        return
+    with _Scratch(con) as scratch:
+        # the news is cheap to compute twice; inserting from a temporary copy of it measured
+        # slower (DuckDB's checkpoint at commit took longer)
+        news = state_queries.day_news(con, org, brands, on, config)
+        stored = con.table(STATE_TABLE)
+        by_row_id = con.name == "duckdb"
+        if by_row_id:  # the rows to close are found once and closed again by rowid
+            stored = stored.mutate(row_id=stored.rowid())
+        previous = queries.rows_valid_on(con, org, on - timedelta(days=1), stored)
+        carried = scratch.keep(state_queries.carried_rows(previous, news, on, in_order=in_order))
+        state = state_queries.incremental_state(news, carried, on, config)
+        _insert(con, state_queries.state_rows(state, org, on, config, until))
+        if not in_order:
+            return  # the cut already ended the rows that held on `on`
+        if by_row_id:
+            _execute(
+                con,
+                f"UPDATE {STATE_TABLE} SET valid_to = DATE '{on.isoformat()}' "  # noqa: S608
+                f"WHERE rowid IN (SELECT row_id FROM {scratch.name(carried)})",
+            )
+        else:
+            _close(con, org, on, only_rewritten=True)
+
+
+def _insert(con: Any, rows: Any) -> None:
     con._run_pre_execute_hooks(rows)  # registers the brands memtable the SQL refers to
     _execute(con, f"INSERT INTO {STATE_TABLE} {con.compile(rows)}")
-    if closing_table is not None:
-        _execute(
-            con,
-            f"UPDATE {STATE_TABLE} SET valid_to = DATE '{on.isoformat()}' "  # noqa: S608
-            f"WHERE rowid IN (SELECT row_id FROM {closing_table})",
-        )
-        con.drop_table(closing_table)
-    elif in_order:
-        _close(con, org, on, only_rewritten=mode == SnapshotMode.INCREMENTAL)
+
+
+class _Scratch:
+    """Intermediate results computed once and read twice: temporary tables on DuckDB.
+
+    Elsewhere the expressions are simply inlined (PostgreSQL plans them again; PySpark
+    evaluates lazily anyway).
+    """
+
+    def __init__(self, con: Any):
+        self.con = con
+        self.tables: dict[int, str] = {}
+
+    def __enter__(self) -> _Scratch:
+        return self
+
+    def keep(self, expr: Any) -> Any:
+        if self.con.name != "duckdb":
+            return expr
+        name = f"aipl_scratch_{uuid.uuid4().hex}"
+        self.con._run_pre_execute_hooks(expr)
+        _execute(self.con, f"CREATE TEMPORARY TABLE {name} AS {self.con.compile(expr)}")
+        table = self.con.table(name)
+        self.tables[id(table)] = name
+        return table
+
+    def name(self, table: Any) -> str:
+        return self.tables[id(table)]
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is not None:
+            return  # created inside the transaction, which is rolled back
+        for name in self.tables.values():
+            _execute(self.con, f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
 def materialise(
@@ -260,15 +299,15 @@ def materialise(
         )
     if not in_order:
         _cut(con, org, on, keep_later=latest is not None and latest > on)
-    by_row_id = in_order and mode == SnapshotMode.INCREMENTAL and con.name == "duckdb"
-    if by_row_id:  # the rows to close found once, closed again by rowid: one transaction
+    transaction = mode == SnapshotMode.INCREMENTAL and con.name == "duckdb"
+    if transaction:  # the rows to close found once, closed again by rowid: one transaction
         _execute(con, "BEGIN TRANSACTION")
     try:
-        _write_rows(con, org, brands, on, config, mode, in_order, latest, by_row_id)
-        if by_row_id:
+        _write_rows(con, org, brands, on, config, mode, in_order, latest)
+        if transaction:
             _execute(con, "COMMIT")
     except BaseException:
-        if by_row_id:
+        if transaction:
             _execute(con, "ROLLBACK")
         raise
     # a row is valid only while one of its dates counts, so this is the snapshot's size

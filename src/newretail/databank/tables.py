@@ -30,13 +30,23 @@ UNTIL_COLUMNS = {
     "last_advocacy_date": "advocacy_until",
 }
 
+# The `aipl_state` columns in table order.
+STATE_ROW_COLUMNS = (
+    "organization_id",
+    "brand_id",
+    "member_id",
+    "valid_from",
+    "valid_to",
+    *(name for column in STATE_COLUMNS for name in (column, UNTIL_COLUMNS[column])),
+)
+
 # Per-member AIPL state as interval rows: a row holds the state of (brand, member) on every
 # date from valid_from to the day before valid_to. A new row starts only when the member has
-# new events (or a date is recomputed), so a day's incremental snapshot writes the rows of
-# the members with events that day and closes their previous rows. The state dates are the
-# ones in their windows on valid_from; a date stops counting on its `*_until` day, and
-# valid_to is at the latest the day the last of them stops (the member leaves AIPL). Reads
-# clip the dates to the day asked for (see queries.stored_snapshot).
+# new events that earn a stage date (or a date is recomputed), so a day's incremental
+# snapshot writes the rows of the members with such events and closes their previous rows.
+# The state dates are the ones in their windows on valid_from; a date stops counting on its
+# `*_until` day, and valid_to is at the latest the day the last of them stops (the member
+# leaves AIPL). Reads clip the dates to the day asked for (see queries.stored_snapshot).
 STATE_SCHEMA = ibis.schema(
     {
         "organization_id": dt.string,
