@@ -51,6 +51,11 @@ def scheduled_audiences(container: Container, stopping: threading.Event) -> int:
     return refresh_due(container, stopping=stopping)
 
 
+def identity_repair(container: Container, stopping: threading.Event) -> int:
+    """Move the warehouse events of merges whose warehouse update a crash interrupted."""
+    return container.identity.repair_pending_moves()
+
+
 def server_jobs(container: Container) -> list[Job[Container]]:
     settings = container.settings
     return [
@@ -59,4 +64,5 @@ def server_jobs(container: Container) -> list[Job[Container]]:
         Job("failed-event-retention", settings.maintenance_seconds, failed_event_retention),
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
+        Job("identity-repair", min(settings.maintenance_seconds, 60), identity_repair),
     ]

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from newretail.core.database import utcnow
 from newretail.core.errors import NotFound
 from newretail.identity.graph import Edge, canonical_partition
 from newretail.identity.history import (
@@ -35,6 +36,7 @@ from newretail.identity.models import (
     IdentityConflict,
     IdentityLink,
     IdentityMerge,
+    IdentityPendingMove,
     MergeReason,
 )
 from newretail.identity.rules import GroupSummary, Rules
@@ -549,15 +551,40 @@ class GraphSession:
         self.changed_members.clear()
 
     # ------------------------------------------------------------ warehouse
-    def warehouse_statements(self) -> list[str]:
-        """Re-attribute events to the canonical members after this transaction's changes."""
+    def _warehouse_moves(self) -> tuple[dict[uuid.UUID, uuid.UUID], dict[uuid.UUID, uuid.UUID]]:
         by_profile = {
             p: self.root_of[p] for p in self.profile_map if self.root_of.get(p) is not None
         }
         by_member = {m: self.root_of[m] for m in self.member_map if self.root_of[m] != m}
+        return by_profile, by_member
+
+    def warehouse_statements(self) -> list[str]:
+        """Re-attribute events to the canonical members after this transaction's changes."""
+        by_profile, by_member = self._warehouse_moves()
         statements = warehouse_sql(self.organization_id, "profile_id", by_profile)
         statements += warehouse_sql(self.organization_id, "member_id", by_member)
         return statements
+
+    def record_pending_moves(self) -> list[uuid.UUID]:
+        """Record, in this transaction, the profiles whose warehouse events must move; the
+        caller deletes the rows (ids returned) once the warehouse is updated."""
+        by_profile, by_member = self._warehouse_moves()
+        now = utcnow()
+        ids = {member_id: uuid.uuid4() for member_id in sorted(set(by_profile) | set(by_member))}
+        if ids:
+            self.session.execute(
+                insert(IdentityPendingMove),
+                [
+                    {
+                        "id": row_id,
+                        "created_at": now,
+                        "organization_id": self.organization_id,
+                        "member_id": member_id,
+                    }
+                    for member_id, row_id in ids.items()
+                ],
+            )
+        return list(ids.values())
 
     def canonical_map(self) -> dict[uuid.UUID, uuid.UUID]:
         """Every loaded profile's canonical member after this transaction."""

@@ -101,3 +101,15 @@ class IdentityConflict(IdMixin, TenantMixin, Base):
     detail: Mapped[str] = mapped_column(String(300))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+
+
+class IdentityPendingMove(IdMixin, TenantMixin, Base):
+    """A profile whose warehouse events must still follow a committed merge or undo.
+
+    Written in the merge's transaction and deleted once the warehouse is updated; rows left
+    by a crash in between are repaired by `IdentityResolver.repair_pending_moves`.
+    """
+
+    __tablename__ = "identity_pending_move"
+
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import scope_session, utcnow
 from newretail.identity.errors import AlreadyMerged, MergeRefused, UndoRefused
+from newretail.identity.history import warehouse_sql
 from newretail.identity.keys import UNSCOPED, UNSCOPED_NO_SYNC, keyed
 from newretail.identity.merging import GraphSession, dialect_insert, pair
 from newretail.identity.models import (
@@ -33,6 +34,7 @@ from newretail.identity.models import (
     IdentityConflict,
     IdentityLink,
     IdentityMerge,
+    IdentityPendingMove,
     IdentitySettings,
     IdentityType,
     MergeReason,
@@ -359,6 +361,7 @@ class IdentityResolver:
                     graph.write_members()
                     session.flush()
                     statements = graph.warehouse_statements()
+                    pending = graph.record_pending_moves() if statements else []
                     session.commit()
                 except (OperationalError, DBAPIError) as exc:
                     session.rollback()
@@ -381,8 +384,10 @@ class IdentityResolver:
                 self._run_warehouse(statements)
             except Exception:
                 log.exception("moving events of a merge failed; repairing from the store")
-                self._repair_warehouse(organization_id, graph)
+                self._repair_warehouse(organization_id, set(graph.root_of))
+                self._clear_pending(organization_id, pending)
                 raise
+            self._clear_pending(organization_id, pending)
             return result
 
     @property
@@ -409,25 +414,65 @@ class IdentityResolver:
                 if con.name == "postgres":  # a cursor there; DuckDB hands back the connection
                     result.close()
 
-    def _repair_warehouse(self, organization_id: uuid.UUID, graph: GraphSession | None) -> None:
-        """After a failed commit: point the touched profiles' events at their stored member."""
-        if graph is None:
-            return
-        profiles = list(graph.root_of)
+    def _repair_warehouse(self, organization_id: uuid.UUID, profiles: set[uuid.UUID]) -> None:
+        """Point the profiles' warehouse events at their stored canonical member."""
         with self._session(organization_id) as session:
             stored = {
                 member_id: canonical_id or member_id
                 for member_id, canonical_id in session.execute(
-                    select(Member.id, Member.canonical_id).where(Member.id.in_(profiles))
+                    select(Member.id, Member.canonical_id).where(Member.id.in_(list(profiles)))
                 )
             }
-        from newretail.identity.history import warehouse_sql
-
         self._run_warehouse(
             warehouse_sql(organization_id, "profile_id", stored)
             + warehouse_sql(organization_id, "member_id", stored)
         )
         self.invalidate(organization_id)
+
+    def _clear_pending(self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+        """The warehouse follows these pending moves now: delete their rows."""
+        if not ids:
+            return
+        with self._session(organization_id) as session:
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    delete(IdentityPendingMove).where(
+                        keyed(
+                            IdentityPendingMove,
+                            organization_id,
+                            IdentityPendingMove.id,
+                            ids[start : start + 500],
+                        )
+                    ),
+                    execution_options=UNSCOPED_NO_SYNC,
+                )
+            session.commit()
+
+    def repair_pending_moves(self, older_than_seconds: float = 60.0) -> int:
+        """Move the warehouse events of merges and undos committed at least this long ago
+        whose warehouse update never finished (the process died in between); returns the
+        profiles repaired. The delay leaves other processes' updates in flight alone."""
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        with scope_session(self.sessions(), None) as session:
+            rows = session.execute(
+                select(
+                    IdentityPendingMove.organization_id,
+                    IdentityPendingMove.id,
+                    IdentityPendingMove.member_id,
+                ).where(IdentityPendingMove.created_at <= cutoff)
+            ).all()
+        by_organization: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {}
+        for organization_id, row_id, member_id in rows:
+            by_organization.setdefault(organization_id, []).append((row_id, member_id))
+        for organization_id, pending in by_organization.items():
+            with self._write_lock:  # after this process's merges, in commit order
+                self._repair_warehouse(organization_id, {member for _, member in pending})
+                self._clear_pending(organization_id, [row for row, _ in pending])
+            log.warning(
+                "repaired the warehouse events of %d profiles after an unfinished merge",
+                len(pending),
+            )
+        return len(rows)
 
     def _link(
         self,
