@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,8 +21,6 @@ from newretail.databank.tables import (
     STATE_TABLE,
     ensure_databank_tables,
 )
-
-log = logging.getLogger(__name__)
 
 # Engines that run UPDATE and DELETE. On the others (PySpark over Parquet) dates are
 # materialised in order only, and closing rows rewrites the state table.
@@ -205,8 +202,8 @@ def _write_rows(
             _close(con, org, on, only_rewritten=False)
         return
     with _Scratch(con) as scratch:
-        # the news is cheap to compute twice; keeping a temporary copy of it measured slower
-        # (0.3 s to write it at 50M events, and a longer checkpoint)
+        # the news is cheap to compute twice; inserting from a temporary copy of it measured
+        # slower (DuckDB's checkpoint at commit took longer)
         news = state_queries.day_news(con, org, brands, on, config)
         stored = con.table(STATE_TABLE)
         by_row_id = con.name == "duckdb"
@@ -304,7 +301,6 @@ def materialise(
         _cut(con, org, on, keep_later=latest is not None and latest > on)
     transaction = mode == SnapshotMode.INCREMENTAL and con.name == "duckdb"
     if transaction:  # the rows to close found once, closed again by rowid: one transaction
-        _execute(con, f"SET checkpoint_threshold = '{_DAY_CHECKPOINT_THRESHOLD}'")
         _execute(con, "BEGIN TRANSACTION")
     try:
         _write_rows(con, org, brands, on, config, mode, in_order, latest)
@@ -314,11 +310,6 @@ def materialise(
         if transaction:
             _execute(con, "ROLLBACK")
         raise
-    finally:
-        if transaction:
-            _execute(con, "RESET checkpoint_threshold")
-    if transaction:
-        _checkpoint(con)
     # a row is valid only while one of its dates counts, so this is the snapshot's size
     count = int(queries.rows_valid_on(con, org, on).count().execute())
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -329,22 +320,6 @@ def materialise(
         f"'{mode.value}', {count}, TIMESTAMP '{now}')",
     )
     return SnapshotRun(date=on, mode=mode, rows=count)
-
-
-# DuckDB checkpoints at a commit whose write-ahead log passes `checkpoint_threshold` (16 MiB).
-# At the commit of an incremental day (rows appended, earlier rows closed by rowid) that
-# automatic checkpoint measured 0.7 s at 50M events; committing to the log and then running
-# CHECKPOINT measured 0.16 s for the same result in the database file.
-_DAY_CHECKPOINT_THRESHOLD = "4GB"
-
-
-def _checkpoint(con: Any) -> None:
-    """Write the committed day into the DuckDB file now, unless a reader holds a transaction
-    (then DuckDB checkpoints later, at a commit or on close; the log keeps the day durable)."""
-    try:
-        _execute(con, "CHECKPOINT")
-    except Exception as exc:  # the day is committed either way
-        log.warning("checkpoint after the incremental day postponed: %s", exc)
 
 
 def _execute(con: Any, statement: str) -> None:
