@@ -16,6 +16,11 @@ Synthetic events are generated inside DuckDB with SQL. Measured in the same run:
   closing the rows that held the day before) ÷ incremental_s;
 - incremental_equals_full: the incremental snapshot equals the full recomputation's.
 
+The next day's events draw their member one by one by default (`--shopper-events 1`: 500k
+events from about 476k members at the default size); `--shopper-events 10` gives each run
+of 10 events one member and one brand, like shoppers' sessions, and `--brandless-pct` sets
+the share of that day's events without a brand (default 5, as in the history).
+
 `--keep DIR` keeps the generated events (a DuckDB file per size in DIR) and reuses them on
 the next run of the same size, which then skips generation (generate_s is null).
 """
@@ -87,10 +92,25 @@ def _type_case(column: str) -> str:
     return "CASE " + " ".join(edges) + " ELSE 'product_view' END"
 
 
-def generate(con: Any, events: int, members: int, brands: int, on: date, start: int) -> None:
-    """Insert `events` events (ids start…) dated FIRST_DAY … on, or only `on` when start>0."""
+def generate(
+    con: Any,
+    events: int,
+    members: int,
+    brands: int,
+    on: date,
+    start: int,
+    *,
+    shopper_events: int = 1,
+    brandless_pct: int = 5,
+) -> None:
+    """Insert `events` events (ids start…) dated FIRST_DAY … on, or only `on` when start>0.
+
+    Each run of `shopper_events` consecutive events has one member and one brand (a
+    shopper's session; 1: every event draws its own); `brandless_pct` % have no brand.
+    """
     days = SPAN_DAYS if start == 0 else 1
     first = FIRST_DAY if start == 0 else on
+    session = f"i // {shopper_events}"
     con.raw_sql(
         f"""
         INSERT INTO event (organization_id, message_id, type, ts, received_at, brand_id,
@@ -98,9 +118,9 @@ def generate(con: Any, events: int, members: int, brands: int, on: date, start: 
         WITH r AS (
             SELECT i,
                    hash(i, 1) % 1000000 / 1000000.0 AS u_type,
-                   CAST(hash(i, 2) % {members} AS BIGINT) AS m,
+                   CAST(hash({session}, 2) % {members} AS BIGINT) AS m,
                    CAST(hash(i, 3) % 100 AS BIGINT) AS u_brand,
-                   CAST(hash(i, 4) % {brands} AS BIGINT) AS b,
+                   CAST(hash({session}, 4) % {brands} AS BIGINT) AS b,
                    CAST(hash(i, 5) % ({days} * 86400) AS BIGINT) AS secs,
                    CAST(hash(i, 6) % 5 + 1 AS BIGINT) AS rating,
                    CAST(hash(i, 7) % 12 AS BIGINT) AS city,
@@ -113,7 +133,7 @@ def generate(con: Any, events: int, members: int, brands: int, on: date, start: 
                {_type_case("u_type")} AS type,
                TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' + to_seconds(secs),
                TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' + to_seconds(secs),
-               CASE WHEN u_brand < 5 THEN NULL ELSE 'brand-' || b END,
+               CASE WHEN u_brand < {brandless_pct} THEN NULL ELSE 'brand-' || b END,
                'store-' || (m % 500),
                ['online', 'store', 'counter', 'popup', 'cloud_shelf', 'vending'][channel + 1],
                'member-' || m,
@@ -345,6 +365,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--memory", default="6GB", help="DuckDB memory_limit")
     parser.add_argument("--keep", type=Path, default=None, help="keep/reuse generated events")
+    parser.add_argument(
+        "--shopper-events",
+        type=int,
+        default=1,
+        help="next day: events per shopper (one member and brand each; 1: uniform draw)",
+    )
+    parser.add_argument(
+        "--brandless-pct", type=int, default=5, help="next day: %% of events without a brand"
+    )
     args = parser.parse_args()
     if args.quick:
         args.events, args.members = 400_000, 40_000
@@ -437,7 +466,16 @@ def main() -> None:
     for table in (STATE_TABLE, SNAPSHOT_RUN_TABLE):  # to time the full next day in order too
         con.raw_sql(f"CREATE OR REPLACE TABLE saved_{table} AS SELECT * FROM {table}")
     nxt = on + timedelta(days=1)
-    generate(con, args.events // 100, args.members, args.brands, nxt, args.events)
+    generate(
+        con,
+        args.events // 100,
+        args.members,
+        args.brands,
+        nxt,
+        args.events,
+        shopper_events=args.shopper_events,
+        brandless_pct=args.brandless_pct,
+    )
 
     def keep_snapshot(name: str) -> None:
         expr = queries.stored_snapshot(con, ORG, nxt)
@@ -490,6 +528,8 @@ def main() -> None:
         "incremental_equals_full": equal,
         "incremental_rows": run.rows,
         "incremental_state_rows_written": int(written),
+        "next_day_shopper_events": args.shopper_events,
+        "next_day_brandless_pct": args.brandless_pct,
         "state_rows_before": int(state_rows),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
