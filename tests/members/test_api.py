@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
@@ -125,7 +125,7 @@ def test_members_api_end_to_end(client: TestClient, container: Container, org: O
             uuid.UUID(member_id),
             order_id=uuid.uuid4(),
             brand_id=org.brand_id,
-            paid_at=datetime(2026, 5, 1, tzinfo=UTC),
+            paid_at=datetime.now(UTC) - timedelta(minutes=1),  # year-end expiry: this year
             lines=[schemas.OrderLine(line_id="1", category="skincare", amount=Decimal("200"))],
         )
     balance = client.get(f"/api/v1/members/{member_id}/points", headers=auth).json()

@@ -13,7 +13,7 @@ from newretail.bootstrap import Container
 from newretail.events.models import OutboxMessage
 from newretail.members import points, schemas, service
 from newretail.members.errors import InsufficientPoints
-from newretail.members.models import LedgerKind, PointsLedgerEntry, PointsLot
+from newretail.members.models import LedgerKind, Member, PointsLedgerEntry, PointsLot
 from tests.conftest import Org
 from tests.members.conftest import org_session, owner_of
 
@@ -84,10 +84,42 @@ def award(
 
 
 def balance(container: Container, org: Org, member_id: uuid.UUID) -> tuple[int, int]:
+    """The stored balance: the ledger as the jobs of the simulated clock left it."""
     with org_session(container, org) as session:
-        found = points.points_balance(session, owner_of(org), member_id)
         assert points.check_invariants(session, member_id) == []
-        return found.available, found.locked
+        member = session.get(Member, member_id)
+        assert member is not None
+        return member.points_available, member.points_locked
+
+
+def test_the_balance_is_as_of_now_before_the_jobs_run(container: Container, org: Org) -> None:
+    member_id = setup_member(
+        container, org, return_window_days=7, expiry_mode="days", expiry_days=30
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    for days_ago, amount in ((40, "100"), (8, "20"), (1, "3")):
+        award(
+            container,
+            org,
+            member_id,
+            uuid.uuid4(),
+            now - timedelta(days=days_ago),
+            [line("L1", amount)],
+        )
+    # no job has run: every lot is still locked in the ledger
+    assert balance(container, org, member_id) == (0, 123)
+    with org_session(container, org) as session:
+        found = points.points_balance(session, owner_of(org), member_id, now)
+    # 100 expired 10 days ago, 20 left the return window a day ago, 3 are still locked
+    assert (found.available, found.locked) == (20, 3)
+    assert (found.next_expiry_at, found.next_expiry_points) == (now + timedelta(days=22), 20)
+    with org_session(container, org) as session:
+        assert points.release_locked_points(session, now) == 2
+        assert points.expire_points(session, now) == 1
+    assert balance(container, org, member_id) == (20, 3)
+    with org_session(container, org) as session:
+        again = points.points_balance(session, owner_of(org), member_id, now)
+    assert (again.available, again.locked, again.next_expiry_at) == (20, 3, found.next_expiry_at)
 
 
 def test_award_is_idempotent_per_order(container: Container, org: Org) -> None:

@@ -26,7 +26,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -648,18 +648,45 @@ def expire_points(session: Session, now: datetime | None = None) -> int:
 
 # ---------------------------------------------------------------- reading
 def points_balance(
-    session: Session, principal: Principal, member_id: uuid.UUID
+    session: Session, principal: Principal, member_id: uuid.UUID, now: datetime | None = None
 ) -> schemas.PointsBalance:
-    """Available and locked points, and the next expiry."""
+    """Available and locked points, and the next expiry, as of now.
+
+    Lots past their return window count as available and lots past their expiry not at
+    all, also before the maintenance job has written those changes to the ledger (a
+    redemption settles them first, so the balance shows what it can spend).
+    """
     principal.require(Permission.READ)
     member = session.get(Member, member_id)
     if member is None:
         raise NotFound("member not found", field="member_id")
+    now = now or utcnow()
+    live = PointsLot.state.in_([str(s) for s in LIVE_STATES])
+    available, locked = member.points_available, member.points_locked
+    due = session.execute(
+        select(PointsLot.state, PointsLot.remaining, PointsLot.expires_at).where(
+            PointsLot.member_id == member_id,
+            live,
+            PointsLot.remaining > 0,
+            or_(
+                PointsLot.expires_at <= now,
+                and_(PointsLot.state == str(LotState.LOCKED), PointsLot.unlock_at <= now),
+            ),
+        )
+    )
+    for state, remaining, expires_at in due:
+        if state == LotState.LOCKED:
+            locked -= remaining
+        else:
+            available -= remaining
+        if _aware(expires_at) > now:  # unlocked, not expired
+            available += remaining
     next_expiry = session.scalar(
         select(func.min(PointsLot.expires_at)).where(
             PointsLot.member_id == member_id,
-            PointsLot.state.in_([str(s) for s in LIVE_STATES]),
+            live,
             PointsLot.remaining > 0,
+            PointsLot.expires_at > now,
         )
     )
     expiring = 0
@@ -674,15 +701,19 @@ def points_balance(
             )
             or 0
         )
-        if next_expiry.tzinfo is None:
-            next_expiry = next_expiry.replace(tzinfo=UTC)
+        next_expiry = _aware(next_expiry)
     return schemas.PointsBalance(
         member_id=member_id,
-        available=member.points_available,
-        locked=member.points_locked,
+        available=available,
+        locked=locked,
         next_expiry_at=next_expiry,
         next_expiry_points=expiring,
     )
+
+
+def _aware(value: datetime) -> datetime:
+    """A timestamp read back without its zone (an aggregate on SQLite) is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def ledger(
