@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from newretail.bootstrap import Container
-from newretail.core.database import session_scope
+from newretail.core.database import session_scope, utcnow
 from newretail.identity.errors import AlreadyMerged, MergeRefused, UndoRefused
 from newretail.identity.models import IdentityConflict, IdentityMerge
-from newretail.members import points, schemas, service
-from newretail.members.models import ConsentSource, Member, MemberConsent
+from newretail.members import points, schemas, service, tiers
+from newretail.members.models import ConsentSource, Member, MemberConsent, MemberTier
 from newretail.orders.models import Order
 from tests.conftest import Org
 from tests.identity.conftest import add_events, create_member, events_by_member, member_row, one
@@ -188,3 +189,47 @@ def test_undo_of_a_merge_under_a_later_merge_is_refused(container: Container, or
             b,
             c,
         }
+
+
+def _tier_name(container: Container, org: Org, member_id: uuid.UUID) -> str | None:
+    with session_scope(container.sessions, org.id) as session:
+        member = session.get(Member, member_id)
+        assert member is not None
+        tier = session.get(MemberTier, member.tier_id) if member.tier_id else None
+        return tier.name if tier else None
+
+
+def test_a_merge_gives_the_best_tier_held_or_the_one_the_combined_spend_reaches(
+    container: Container, org: Org
+) -> None:
+    a = create_member(container, org, name="A", phone="138 0013 8000")
+    b = create_member(container, org, name="B", member_card="card-1")
+    d = create_member(container, org, name="D", phone="139 0013 9000")  # joined before C
+    c = create_member(container, org, name="C", email="c@example.com")
+    now = utcnow()
+    with session_scope(container.sessions, org.id) as session:
+        owner = owner_of(org)
+        for name, spend in (("Silver", "1000"), ("Gold", "5000")):
+            tiers.create_tier(session, owner, schemas.TierCreate(name=name, min_spend=spend))
+        for member_id, amount in ((a, "3000"), (b, "2500"), (c, "5000")):
+            tiers.record_spend(
+                session,
+                org.id,
+                member_id,
+                amount=Decimal(amount),
+                occurred_at=now - timedelta(days=30),
+                order_id=uuid.uuid4(),
+            )
+    assert [_tier_name(container, org, m) for m in (a, b, c, d)] == [
+        "Silver",
+        "Silver",
+        "Gold",
+        None,
+    ]
+    # 3,000 + 2,500 reach Gold together
+    container.identity.merge_members(org.id, b, a, actor="tester")
+    assert _tier_name(container, org, a) == "Gold"
+    # D (the survivor: it joined first) has no spend: it takes the Gold that C holds
+    merge = container.identity.merge_members(org.id, c, d, actor="tester")
+    assert (merge.survivor_id, merge.loser_id) == (d, c)
+    assert _tier_name(container, org, d) == "Gold"

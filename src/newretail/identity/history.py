@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newretail.identity.keys import UNSCOPED, UNSCOPED_NO_SYNC, keyed
+from newretail.members import tiers
 from newretail.members.models import (
     LotState,
     Member,
@@ -48,8 +50,10 @@ def move_history(
     organization_id: uuid.UUID,
     survivor_id: uuid.UUID,
     side: Collection[uuid.UUID],
+    at: datetime,
 ) -> dict[str, list[str]]:
-    """Move the side's orders, points and missing consents to the survivor; returns the ids."""
+    """Move the side's orders, points and missing consents to the survivor (and give it the
+    best tier of the two, or the one the combined spend reaches); returns the ids."""
     moved: dict[str, list[str]] = {}
     members = list(side)
     for key, model in MOVED_TABLES.items():
@@ -96,6 +100,7 @@ def move_history(
     moved["coupons"] = []
     if any(moved[key] for key in MOVED_TABLES):
         recompute_balances(session, organization_id, [survivor_id, *members])
+    tiers.upgrade_after_merge(session, survivor_id, members, at)
     return moved
 
 

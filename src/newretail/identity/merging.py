@@ -382,7 +382,7 @@ class GraphSession:
             moved: dict[str, list[str]] = {key: [] for key in [*MOVED_TABLES, "consents"]}
             moved["coupons"] = []
         else:
-            moved = move_history(self.session, self.organization_id, survivor, side)
+            moved = move_history(self.session, self.organization_id, survivor, side, self.at)
         moved["profiles"] = sorted(str(m) for m in side)
         self.changed_members |= side
         record = IdentityMerge(

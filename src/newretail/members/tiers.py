@@ -2,15 +2,16 @@
 
 The rule: a member holds the highest tier whose `min_spend` their rolling 12-month spend
 (the 365 days up to now) reaches. Crossing a higher threshold upgrades at once and sets the
-next review one year later. A member never drops a tier between reviews; `review_tiers(now)`
-re-evaluates every member whose review date has come (the tier may then go down, stay or go
-up) and sets the next review one year later. Tiers are per member, the same in every store.
+next review one year later; so does a merge (`upgrade_after_merge`). A member never drops
+a tier between reviews; `review_tiers(now)` re-evaluates every member whose review date has
+come (the tier may then go down, stay or go up) and sets the next review one year later.
+Tiers are per member, the same in every store.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -130,6 +131,27 @@ def record_spend(
         _change_tier(session, member, target, occurred_at, "upgrade")
     session.flush()
     return member
+
+
+def upgrade_after_merge(
+    session: Session, survivor_id: uuid.UUID, merged: Collection[uuid.UUID], at: datetime
+) -> None:
+    """After a merge the member holds at least the best tier of the merged profiles, or
+    the tier their combined rolling spend reaches (an upgrade; going down waits for the
+    review, as always)."""
+    survivor = session.get(Member, survivor_id)
+    if survivor is None:
+        return
+    best = qualifying_tier(session, rolling_spend(session, survivor_id, at))
+    for member_id in merged:  # a few profiles; by primary key
+        member = session.get(Member, member_id)
+        held = session.get(MemberTier, member.tier_id) if member and member.tier_id else None
+        if held is not None and (best is None or held.min_spend > best.min_spend):
+            best = held
+    current = _min_spend(session, survivor.tier_id)
+    if best is not None and (current is None or best.min_spend > current):
+        _change_tier(session, survivor, best, at, "merge")
+    session.flush()
 
 
 def review_tiers(session: Session, now: datetime | None = None) -> int:
