@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from newretail import handlers
 from newretail.bootstrap import Container, bootstrap
 from newretail.core import migrate
 from newretail.core.database import scope_session, session_scope
@@ -28,6 +29,7 @@ from newretail.tenancy import schemas, service
 from newretail.tenancy.models import ChannelType, Role
 
 CI = os.environ.get("CI") == "true"
+handlers.install()
 POSTGRES_URL = os.environ.get(
     "NEWRETAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

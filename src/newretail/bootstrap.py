@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail import handlers
 from newretail.core.database import create_db_engine, make_session_factory
 from newretail.core.settings import Settings
 from newretail.identity.resolver import IdentityResolver
@@ -32,6 +33,7 @@ class Container:
 def bootstrap(settings: Settings | None = None) -> Container:
     """Connect to the configured stores (the warehouse opens on first use)."""
     settings = settings or Settings()
+    handlers.install()
     if settings.is_embedded or settings.resolved_warehouse_url.startswith("duckdb"):
         settings.ensure_data_dir()
     engine = create_db_engine(settings.resolved_database_url)

@@ -8,7 +8,7 @@ import importlib.util
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,9 +17,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import ValidationError
 
 from newretail.console import forms
+from newretail.core import localtime
 from newretail.core.database import scope_session
 from newretail.core.errors import (
     AccountLocked,
@@ -72,6 +74,27 @@ templates = Jinja2Templates(
         *sorted(p for p in _here.parent.glob("*/templates") if p != _here / "templates"),
     ]
 )
+
+
+def _context_zone(context: Any) -> str | None:
+    identity = context.get("identity")
+    return identity.organization.time_zone if identity is not None else None
+
+
+@pass_context
+def _local_time_filter(context: Any, moment: datetime | None, seconds: bool = False) -> str:
+    """`{{ order.placed_at | local_time }}`: the organisation's wall-clock time."""
+    return localtime.format_local_time(moment, _context_zone(context), seconds=seconds)
+
+
+@pass_context
+def _local_date_filter(context: Any, moment: datetime | date | None) -> str:
+    """`{{ row.day | local_date }}`: the organisation's calendar day of an instant."""
+    return localtime.format_local_date(moment, _context_zone(context))
+
+
+templates.env.filters["local_time"] = _local_time_filter
+templates.env.filters["local_date"] = _local_date_filter
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
@@ -131,6 +154,9 @@ def render(
             "identity": identity,
             "sections": SECTIONS,
             "Permission": Permission,
+            "zone_label": localtime.zone_label(
+                identity.organization.time_zone if identity else None
+            ),
             **context,
         },
         status_code=status_code,

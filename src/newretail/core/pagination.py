@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from newretail.core.errors import InvalidInput
@@ -64,3 +64,34 @@ def paginate(
         last = rows[limit - 1]
         return rows[:limit], encode_cursor(last.created_at, last.id)
     return rows, None
+
+
+# ---------------------------------------------------------------- numbered pages (console lists)
+CONSOLE_PER_PAGE = 50
+
+
+def page_number(raw: str | int | None) -> int:
+    """A 1-based page number from a query parameter; anything else is a clear 422."""
+    try:
+        number = int(raw) if raw not in (None, "") else 1
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("must be a whole number from 1", field="query.page") from exc
+    if number < 1:
+        raise InvalidInput("must be a whole number from 1", field="query.page")
+    return number
+
+
+def numbered_page(
+    session: Session, statement: Select[Any], page: int, per_page: int = CONSOLE_PER_PAGE
+) -> tuple[list[Any], int]:
+    """One numbered page of an ordered select and the total row count (for "1–50 of 1,234").
+
+    The statement carries its own ORDER BY (a unique tie-breaker keeps pages stable).
+    """
+    if not 1 <= per_page <= MAX_LIMIT:
+        raise InvalidInput(f"must be between 1 and {MAX_LIMIT}", field="query.per_page")
+    total = (
+        session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    )
+    rows = list(session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique())
+    return rows, int(total)

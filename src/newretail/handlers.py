@@ -1,0 +1,13 @@
+"""Wires every domain's domain-event handlers (as api.py mounts every router).
+
+Each line imports a module whose `@domain_events.handler(...)` functions register themselves.
+"""
+
+from __future__ import annotations
+
+from newretail.core import domain_events
+
+
+def install() -> None:
+    """Register every handler module; publishing before this raises instead of losing events."""
+    domain_events.mark_installed()
