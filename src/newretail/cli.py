@@ -13,6 +13,7 @@ from newretail.bootstrap import bootstrap
 from newretail.core import migrate
 from newretail.core.cli import domain_errors, emit, out, set_overrides, state, store_options
 from newretail.core.database import session_scope
+from newretail.core.local_server import local_url
 from newretail.databank import cli as databank_cli
 from newretail.demo import seed_demo
 from newretail.events import cli as events_cli
@@ -94,7 +95,7 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: boo
         container.close()
         raise typer.BadParameter("the schema is not current; run `newretail db upgrade`")
     uvicorn.run(
-        create_app(container=container),
+        create_app(container=container, local_url=local_url(host, port)),
         host=host,
         port=port,
         log_level="info",

@@ -18,6 +18,7 @@ from newretail.core.http import (
     install_error_handlers,
 )
 from newretail.core.jobs import JobRunner
+from newretail.core.local_server import announce
 from newretail.core.settings import Settings
 from newretail.events.collector import Collector
 from newretail.events.gateway import CollectorGateway
@@ -32,8 +33,16 @@ Lists take `limit` (1–500, default 50) and `cursor` (the previous page's `next
 """
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
-    """Build the app on the given settings (or a ready container, in tests)."""
+def create_app(
+    settings: Settings | None = None,
+    container: Container | None = None,
+    local_url: str | None = None,
+) -> FastAPI:
+    """Build the app on the given settings (or a ready container, in tests).
+
+    With `local_url` (the server's own address) a server on an embedded warehouse announces
+    itself in the data dir, so the CLI goes through it (newretail.core.local_server).
+    """
     container = container or bootstrap(settings)
     container.settings.session_secret()  # refuse to start without a secret outside the demo
 
@@ -43,7 +52,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         collector.pipeline.start()
         jobs = JobRunner(container, server_jobs(container))
         jobs.start()
+        if local_url is not None:
+            app.state.local_server = announce(container.settings, local_url)
         yield
+        if app.state.local_server is not None:
+            app.state.local_server.withdraw()
         jobs.stop()
         collector.checkers.stop()
         collector.pipeline.stop()
@@ -58,6 +71,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         redoc_url=None,
     )
     app.state.container = container
+    app.state.local_server = None
     collector = Collector(
         container.sessions, container.warehouse, container.settings, container.identity
     )

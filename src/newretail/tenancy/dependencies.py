@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container
 from newretail.core.database import scope_session
-from newretail.core.errors import Forbidden, Unauthenticated
+from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
+from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
 from newretail.tenancy import auth
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (nr_key_…)")
@@ -53,12 +56,36 @@ def _token_principal(session: Session, token: str | None) -> Principal:
     return principal
 
 
+def _local_operator(request: Request, session: Session, token: str) -> Principal:
+    """The CLI beside this server (newretail.core.local_server): the owner of one organisation."""
+    announcement: Announcement | None = getattr(request.app.state, "local_server", None)
+    client_host = request.client.host if request.client else None
+    if announcement is None or not announcement.accepts(token, client_host):
+        raise Unauthenticated(
+            "a local operator credential is accepted only by the server that wrote it, "
+            "from this machine",
+            field="authorization",
+        )
+    reference = request.headers.get(ORGANIZATION_HEADER)
+    if not reference:
+        raise InvalidInput(
+            f"name the organisation in the {ORGANIZATION_HEADER} header", field="organization"
+        )
+    org = tenancy_service.find_organization(scope_session(session, None), reference)
+    scope_session(session, org.id)
+    return Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)")
+
+
 def api_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """An API key's principal; write keys are refused here (they only send events)."""
-    principal = _token_principal(session, credentials.credentials if credentials else None)
+    token = credentials.credentials if credentials else None
+    if token is not None and token.startswith(LOCAL_TOKEN_PREFIX):
+        return _local_operator(request, session, token)
+    principal = _token_principal(session, token)
     if principal.kind == PrincipalKind.WRITE_KEY:
         raise Forbidden("write keys can only send events", field="authorization")
     return principal
