@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newretail.catalog import service
+from newretail.catalog import service, web_edit
 from newretail.console.web import Identity, render
 from newretail.core.errors import InvalidInput
 from newretail.tenancy import service as tenancy_service
@@ -16,8 +16,11 @@ from newretail.tenancy.models import ChannelType
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+router.include_router(web_edit.router)  # first: /catalog/new before /catalog/{product_id}
 # the channel types a SKU can have a price on, in the order the tables show them
 PRICE_CHANNELS = [c.value for c in ChannelType if c != ChannelType.WAREHOUSE]
+# what the product page confirms after a form saved (`?saved=`)
+SAVED = ("product", "sku", "store_price")
 
 
 def _brand_id(value: str) -> uuid.UUID | None:
@@ -61,7 +64,11 @@ def catalog_page(
 
 @router.get("/catalog/{product_id}")
 def product_page(
-    request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    product_id: uuid.UUID,
+    saved: str = "",
 ) -> Response:
     """One product: its SKUs, barcodes, channel prices and store overrides."""
     identity.principal.require(Permission.READ)
@@ -74,6 +81,8 @@ def product_page(
         section="catalog",
         product=product,
         brand=tenancy_service.get_brand(session, product.brand_id),
-        store_codes={s.id: s.code for s in stores},
+        store_names={s.id: s.name for s in stores},
         channels=PRICE_CHANNELS,
+        can_edit=identity.principal.can(Permission.MANAGE_CATALOG),
+        saved=saved if saved in SAVED else "",
     )

@@ -1,0 +1,252 @@
+"""Console forms of the catalogue: create and edit a product, create and edit a SKU with its
+channel prices, set or clear a store's own price. Each calls the catalogue service the API
+calls; a refused form is shown again with the fields at fault (HTTP 422)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from newretail.catalog import forms, schemas, service
+from newretail.catalog.models import Product, Sku
+from newretail.console.forms import errors_of
+from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.core.errors import NewRetailError, NotFound
+from newretail.tenancy import auth
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.models import ChannelType, Store
+from newretail.tenancy.permissions import Permission
+
+router = APIRouter(include_in_schema=False)  # included by catalog/web.py under /console
+# what a form refusal can be: the form's own parsing, the schema, or the service's rules
+REFUSED = (ValidationError, NewRetailError)
+
+
+def _refused(exc: Exception) -> dict[str, str]:
+    """Field -> message of a refused form; permission and scope errors are not form errors."""
+    if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
+        raise exc
+    return errors_of(exc)
+
+
+# ---------------------------------------------------------------- products
+def _product_form(
+    request: Request,
+    session: Session,
+    identity: auth.ConsoleIdentity,
+    values: dict[str, str],
+    product: Product | None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "catalog/product_form.html",
+        identity,
+        422 if errors else 200,
+        section="catalog",
+        values=values,
+        product=product,
+        errors=errors or {},
+        brands=tenancy_service.list_brands(session, 500, None)[0],
+    )
+
+
+@router.get("/catalog/new")
+def new_product_page(request: Request, session: SessionDep, identity: Identity) -> Response:
+    """The form for a new product."""
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    return _product_form(request, session, identity, forms.product_values(None), None)
+
+
+@router.post("/catalog/new")
+def create_product(
+    request: Request, session: SessionDep, identity: Identity, form: Form
+) -> Response:
+    """Create a product (same rules as POST /api/v1/products)."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    try:
+        with session.begin_nested():
+            data = schemas.ProductCreate.model_validate(forms.product_payload(form, new=True))
+            product = service.create_product(session, identity.principal, data)
+    except REFUSED as exc:
+        return _product_form(request, session, identity, form, None, _refused(exc))
+    return redirect(f"/console/catalog/{product.id}?saved=product")
+
+
+@router.get("/catalog/{product_id}/edit")
+def edit_product_page(
+    request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID
+) -> Response:
+    """The form of an existing product."""
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    return _product_form(request, session, identity, forms.product_values(product), product)
+
+
+@router.post("/catalog/{product_id}/edit")
+def update_product(
+    request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID, form: Form
+) -> Response:
+    """Change a product's name, category or status (same rules as PATCH /api/v1/products)."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    try:
+        with session.begin_nested():
+            data = schemas.ProductUpdate.model_validate(forms.product_payload(form, new=False))
+            service.update_product(session, identity.principal, product_id, data)
+    except REFUSED as exc:
+        session.refresh(product)
+        values = {**form, "code": product.code, "brand_id": str(product.brand_id)}
+        return _product_form(request, session, identity, values, product, _refused(exc))
+    return redirect(f"/console/catalog/{product_id}?saved=product")
+
+
+# ---------------------------------------------------------------- SKUs and prices
+def _sku_form(
+    request: Request,
+    session: Session,
+    identity: auth.ConsoleIdentity,
+    product: Product,
+    values: dict[str, str],
+    sku: Sku | None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "catalog/sku_form.html",
+        identity,
+        422 if errors else 200,
+        section="catalog",
+        product=product,
+        sku=sku,
+        values=values,
+        errors=errors or {},
+        channels=forms.CHANNELS,
+        stores=_selling_stores(session, identity),
+    )
+
+
+def _selling_stores(session: Session, identity: auth.ConsoleIdentity) -> list[Store]:
+    """The stores a SKU can have its own price at, by code (warehouses do not sell)."""
+    stores = tenancy_service.all_stores(session, identity.principal, tenancy_service.StoreFilter())
+    return sorted((s for s in stores if s.channel_type != ChannelType.WAREHOUSE), key=_code)
+
+
+def _code(store: Store) -> str:
+    return store.code
+
+
+def _product_sku(session: Session, product_id: uuid.UUID, sku_id: uuid.UUID) -> Sku:
+    sku = service.get_sku(session, sku_id)
+    if sku.product_id != product_id:
+        raise NotFound("SKU not found", field="sku_id")
+    return sku
+
+
+@router.get("/catalog/{product_id}/skus/new")
+def new_sku_page(
+    request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID
+) -> Response:
+    """The form for a new SKU of a product."""
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    return _sku_form(request, session, identity, product, forms.sku_values(None), None)
+
+
+@router.post("/catalog/{product_id}/skus/new")
+def create_sku(
+    request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID, form: Form
+) -> Response:
+    """Create a SKU with its channel prices (same rules as POST /api/v1/products/{id}/skus)."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    try:
+        with session.begin_nested():
+            data = schemas.SkuCreate.model_validate(forms.sku_payload(form, new=True))
+            service.create_sku(session, identity.principal, product_id, data)
+    except REFUSED as exc:
+        return _sku_form(request, session, identity, product, form, None, _refused(exc))
+    return redirect(f"/console/catalog/{product_id}?saved=sku")
+
+
+@router.get("/catalog/{product_id}/skus/{sku_id}/edit")
+def edit_sku_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    product_id: uuid.UUID,
+    sku_id: uuid.UUID,
+) -> Response:
+    """The form of an existing SKU and its channel prices."""
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    sku = _product_sku(session, product_id, sku_id)
+    return _sku_form(request, session, identity, product, forms.sku_values(sku), sku)
+
+
+@router.post("/catalog/{product_id}/skus/{sku_id}/edit")
+def update_sku(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    product_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    form: Form,
+) -> Response:
+    """Change a SKU and set its channel prices (PATCH /api/v1/skus/{id}, PUT …/prices)."""
+    check_csrf(identity, form)
+    principal = identity.principal
+    principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    sku = _product_sku(session, product_id, sku_id)
+    try:
+        with session.begin_nested():
+            data = schemas.SkuUpdate.model_validate(forms.sku_payload(form, new=False))
+            service.update_sku(session, principal, sku_id, data)
+            prices = schemas.PricesSet.model_validate({"prices": forms.sku_prices(form)})
+            if prices.prices:
+                service.set_prices(session, principal, sku_id, prices)
+    except REFUSED as exc:
+        session.refresh(sku)
+        values = {**form, "code": sku.code}
+        return _sku_form(request, session, identity, product, values, sku, _refused(exc))
+    return redirect(f"/console/catalog/{product_id}?saved=sku")
+
+
+@router.post("/catalog/{product_id}/skus/{sku_id}/store-price")
+def set_store_price(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    product_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    form: Form,
+) -> Response:
+    """Set a store's own price of the SKU, or clear it when the amount is blank
+    (PUT or DELETE /api/v1/skus/{id}/stores/{store}/price)."""
+    check_csrf(identity, form)
+    principal = identity.principal
+    principal.require(Permission.MANAGE_CATALOG)
+    product = service.get_product(session, product_id)
+    sku = _product_sku(session, product_id, sku_id)
+    try:
+        with session.begin_nested():
+            store_id, amount = forms.store_price(form)
+            if amount is None:
+                service.clear_store_price(session, principal, sku_id, store_id)
+            else:
+                data = schemas.StorePriceSet.model_validate({"amount": amount})
+                service.set_store_price(session, principal, sku_id, store_id, data)
+    except REFUSED as exc:
+        session.refresh(sku)
+        errors = {"store_price": next(iter(_refused(exc).values()))}
+        return _sku_form(request, session, identity, product, forms.sku_values(sku), sku, errors)
+    return redirect(f"/console/catalog/{product_id}?saved=store_price")
