@@ -51,7 +51,7 @@ from newretail.core.settings import normalise_database_url
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
 from newretail.inventory.models import StockLevel
-from newretail.orders import schemas, service
+from newretail.orders import checkout, pos, schemas
 from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
@@ -285,7 +285,7 @@ class PosJob:
         self.tag = secrets.token_hex(3)
 
     def __call__(self, session, index: int, n: int) -> None:  # type: ignore[no-untyped-def]
-        service.pos_sale(
+        pos.pos_sale(
             session,
             self.principal,
             schemas.PosSaleCreate(
@@ -305,7 +305,7 @@ class CheckoutJob(PosJob):
         super().__init__(principal, [online], skus)
 
     def __call__(self, session, index: int, n: int) -> None:  # type: ignore[no-untyped-def]
-        service.checkout(
+        checkout.checkout(
             session,
             self.principal,
             schemas.CheckoutCreate(
@@ -356,7 +356,7 @@ def contention(engine: Engine) -> int:
         barrier.wait()
         try:
             with session_scope(sessions, principal.organization_id) as session:
-                service.pos_sale(
+                pos.pos_sale(
                     session,
                     principal,
                     schemas.PosSaleCreate(

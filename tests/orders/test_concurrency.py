@@ -18,7 +18,7 @@ from newretail.core.errors import NewRetailError
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
 from newretail.inventory.models import StockReservation
-from newretail.orders import schemas, service
+from newretail.orders import checkout, pos, schemas
 from newretail.orders.models import Order
 from tests.conftest import Org
 from tests.orders.factory import Shop, build_shop, check_ledger, level, receive
@@ -74,12 +74,12 @@ def buyers(shop: Shop, sku: uuid.UUID, count: int) -> list[Callable[[Session], o
                 external_order_id=f"till-{i}",
                 lines=[schemas.PosLineIn(sku_id=sku, quantity=1)],
             )
-            jobs.append(lambda s, d=data_pos: service.pos_sale(s, shop.principal, d) and "sold")
+            jobs.append(lambda s, d=data_pos: pos.pos_sale(s, shop.principal, d) and "sold")
         else:
             data_web = schemas.CheckoutCreate(
                 store_id=shop.online_id, lines=[schemas.CheckoutLineIn(sku_id=sku, quantity=1)]
             )
-            jobs.append(lambda s, d=data_web: service.checkout(s, shop.principal, d) and "sold")
+            jobs.append(lambda s, d=data_web: checkout.checkout(s, shop.principal, d) and "sold")
     return jobs
 
 
@@ -134,7 +134,7 @@ def test_buyers_race_expired_and_live_reservations(wide: Container, org: Org) ->
         store_id=shop.online_id,
         lines=[schemas.CheckoutLineIn(sku_id=sku, quantity=2, reservation_id=live.id)],
     )
-    jobs.append(lambda s: service.checkout(s, shop.principal, cart) and "cart")
+    jobs.append(lambda s: checkout.checkout(s, shop.principal, cart) and "cart")
     results = run_parallel(wide, org.id, jobs)
     assert Counter(results) == {"sold": 8, "cart": 1, "out_of_stock": CLIENTS - 9}
     row = level(wide, org.id, sku, shop.shop_id)
@@ -162,7 +162,7 @@ def test_the_same_pos_order_sent_3_times_at_once_is_one_order(wide: Container, o
     results = run_parallel(
         wide,
         org.id,
-        [lambda s: service.pos_sale(s, shop.principal, data).replayed for _ in range(3)],
+        [lambda s: pos.pos_sale(s, shop.principal, data).replayed for _ in range(3)],
     )
     assert sorted(results, key=str) == [False, True, True]
     assert level(wide, org.id, sku, shop.shop_id).on_hand == 3

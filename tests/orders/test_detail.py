@@ -9,7 +9,7 @@ import pytest
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.errors import NotFound
-from newretail.orders import schemas, service
+from newretail.orders import pos, reads, refunds, schemas
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 from tests.conftest import Org
@@ -22,7 +22,7 @@ def test_order_detail_gathers_refunds_stores_skus_and_member(
     shop = build_shop(container, org, stock=5)
     a, b = shop.sku_ids
     with session_scope(container.sessions, org.id) as session:
-        order = service.pos_sale(
+        order = pos.pos_sale(
             session,
             shop.principal,
             schemas.PosSaleCreate.model_validate(
@@ -38,14 +38,14 @@ def test_order_detail_gathers_refunds_stores_skus_and_member(
             ),
         ).order
         line_b = next(line for line in order.lines if line.sku_id == b)
-        service.refund(
+        refunds.refund(
             session,
             shop.principal,
             order.id,
             schemas.RefundCreate(lines=[schemas.RefundLineIn(order_line_id=line_b.id, quantity=1)]),
         )
     with session_scope(container.sessions, org.id) as session:
-        detail = service.order_detail(session, shop.principal, order.id)
+        detail = reads.order_detail(session, shop.principal, order.id)
         assert detail.order.id == order.id
         assert (detail.order.total_amount, detail.net) == (Decimal("30.00"), Decimal("20.00"))
         assert [(r.amount, [line.location_id for line in r.lines]) for r in detail.refunds] == [
@@ -67,4 +67,4 @@ def test_order_detail_gathers_refunds_stores_skus_and_member(
             store_ids=frozenset({shop.shop_id}),
         )
         with pytest.raises(NotFound):
-            service.order_detail(session, manager, order.id)
+            reads.order_detail(session, manager, order.id)

@@ -13,7 +13,7 @@ and Decimal arithmetic; after every step the database must agree with it:
 - per member: `points.check_invariants` is clean (balances = live lots = ledger sums) and the
   available and locked points equal the model's, given the earn rule below.
 
-Points: while `orders.service` does not call `newretail.members.points` itself, the test awards
+Points: while `orders.points_bridge` does not call `newretail.members.points`, the test awards
 and reverses points after each sale and refund, as the wiring will; once the wiring is there
 (`POINTS_WIRED`), the services must do it and the same model checks their work.
 """
@@ -52,12 +52,12 @@ from newretail.members import points
 from newretail.members import schemas as member_schemas
 from newretail.members import service as member_service
 from newretail.members.errors import InsufficientPoints
-from newretail.orders import schemas, service
+from newretail.orders import checkout, points_bridge, pos, refunds, schemas, transitions
 from newretail.orders.models import Order, OrderLine, OrderStatus
 from tests.conftest import make_org
 from tests.orders.factory import Shop, build_shop
 
-_ORDERS_SOURCE = inspect.getsource(service)
+_ORDERS_SOURCE = inspect.getsource(points_bridge)
 POINTS_WIRED = "members import points" in _ORDERS_SOURCE or "members.points" in _ORDERS_SOURCE
 
 START_STOCK = 8
@@ -357,7 +357,7 @@ def commerce_machine(container: Container) -> type[RuleBasedStateMachine]:
                 world.on_hand[(sku_id, store)] -= quantity
             try:
                 with self.session() as session:
-                    result = service.pos_sale(session, self.principal, payload)
+                    result = pos.pos_sale(session, self.principal, payload)
                     assert result.replayed is False
                     order = result.order
                     if not POINTS_WIRED and member_id is not None:
@@ -398,7 +398,7 @@ def commerce_machine(container: Container) -> type[RuleBasedStateMachine]:
             payload = self.world.orders[order_id].pos_payload
             assert payload is not None
             with self.session() as session:
-                result = service.pos_sale(session, self.principal, payload)
+                result = pos.pos_sale(session, self.principal, payload)
             assert (result.replayed, result.order.id) == (True, order_id)
 
         @rule(sku=st.integers(0, 1), quantity=st.integers(1, 3))
@@ -484,7 +484,7 @@ def commerce_machine(container: Container) -> type[RuleBasedStateMachine]:
                 world.allocated[(sku_id, location)] += quantity
             try:
                 with self.session() as session:
-                    order = service.checkout(
+                    order = checkout.checkout(
                         session,
                         self.principal,
                         schemas.CheckoutCreate(
@@ -535,7 +535,7 @@ def commerce_machine(container: Container) -> type[RuleBasedStateMachine]:
         def fulfil(self, data: st.DataObject) -> None:
             order_id = data.draw(st.sampled_from(self.orders_in(OrderStatus.PAID)))
             with self.session() as session:
-                service.fulfil(session, self.principal, order_id)
+                transitions.fulfil(session, self.principal, order_id)
             order = self.world.orders[order_id]
             order.status = OrderStatus.FULFILLED
             event("fulfil")
@@ -550,7 +550,7 @@ def commerce_machine(container: Container) -> type[RuleBasedStateMachine]:
             order = self.world.orders[order_id]
             now = utcnow()
             with self.session() as session:
-                service.cancel(session, self.principal, order_id)
+                transitions.cancel(session, self.principal, order_id)
                 if not POINTS_WIRED and order.member is not None:
                     points.reverse_order_points(
                         session,
@@ -599,7 +599,7 @@ def commerce_machine(container: Container) -> type[RuleBasedStateMachine]:
                 )
             now = utcnow()
             with self.session() as session:
-                refund = service.refund(session, self.principal, order_id, request)
+                refund = refunds.refund(session, self.principal, order_id, request)
                 assert refund.amount == sum(
                     (x.unit_price * wanted[x.id] for x in order.lines if x.id in wanted),
                     Decimal("0.00"),

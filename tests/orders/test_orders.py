@@ -13,7 +13,9 @@ from newretail.events.models import OutboxMessage
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
 from newretail.inventory.exceptions import OutOfStock
-from newretail.orders import schemas, service
+from newretail.orders import checkout as checkout_service
+from newretail.orders import pos as pos_service
+from newretail.orders import reads, refunds, schemas, transitions
 from newretail.orders.models import Order
 from tests.conftest import Org
 from tests.orders.factory import build_shop, check_ledger, level
@@ -34,7 +36,9 @@ def test_pos_sale_takes_stock_and_resend_is_one_order(container: Container, org:
     sku = shop.sku_ids[0]
     for attempt in range(3):
         with session_scope(container.sessions, org.id) as session:
-            result = service.pos_sale(session, shop.principal, pos(shop.shop_id, "T1-0001", sku, 2))
+            result = pos_service.pos_sale(
+                session, shop.principal, pos(shop.shop_id, "T1-0001", sku, 2)
+            )
             assert result.replayed is (attempt > 0)
             assert result.order.total_amount == 20
     assert level(container, org.id, sku, shop.shop_id).on_hand == 3
@@ -50,7 +54,7 @@ def test_pos_sale_takes_stock_and_resend_is_one_order(container: Container, org:
 def test_out_of_stock_names_the_sku(container: Container, org: Org) -> None:
     shop = build_shop(container, org, stock=1)
     with pytest.raises(OutOfStock) as caught, session_scope(container.sessions, org.id) as session:
-        service.pos_sale(session, shop.principal, pos(shop.shop_id, "T1-2", shop.sku_ids[1], 2))
+        pos_service.pos_sale(session, shop.principal, pos(shop.shop_id, "T1-2", shop.sku_ids[1], 2))
     assert caught.value.code == "out_of_stock"
     assert "SKU1" in caught.value.message
     assert level(container, org.id, shop.sku_ids[1], shop.shop_id).on_hand == 1
@@ -60,7 +64,7 @@ def test_refund_of_one_line_returns_stock_to_its_location(container: Container, 
     shop = build_shop(container, org, stock=5)
     a, b = shop.sku_ids
     with session_scope(container.sessions, org.id) as session:
-        order = service.pos_sale(
+        order = pos_service.pos_sale(
             session,
             shop.principal,
             schemas.PosSaleCreate(
@@ -75,7 +79,7 @@ def test_refund_of_one_line_returns_stock_to_its_location(container: Container, 
         line_a = next(line for line in order.lines if line.sku_id == a)
     assert level(container, org.id, a, shop.counter_id).on_hand == 3
     with session_scope(container.sessions, org.id) as session:
-        refund = service.refund(
+        refund = refunds.refund(
             session,
             shop.principal,
             order.id,
@@ -86,12 +90,12 @@ def test_refund_of_one_line_returns_stock_to_its_location(container: Container, 
     assert level(container, org.id, b, shop.counter_id).on_hand == 4
     assert level(container, org.id, a, shop.shop_id).on_hand == 5
     with session_scope(container.sessions, org.id) as session:
-        current = service.get_order(session, shop.principal, order.id)
+        current = reads.get_order(session, shop.principal, order.id)
         assert current.status == "partially_refunded"
         assert current.refunded_amount == 10
-        service.refund(session, shop.principal, order.id, schemas.RefundCreate())
+        refunds.refund(session, shop.principal, order.id, schemas.RefundCreate())
     with session_scope(container.sessions, org.id) as session:
-        current = service.get_order(session, shop.principal, order.id)
+        current = reads.get_order(session, shop.principal, order.id)
         assert (current.status, current.refunded_amount) == ("refunded", 30)
     assert level(container, org.id, a, shop.counter_id).on_hand == 5
     check_ledger(container, org.id)
@@ -112,17 +116,17 @@ def test_checkout_allocates_nearest_store_then_warehouse(container: Container, o
         longitude=121.47,
     )
     with session_scope(container.sessions, org.id) as session:
-        first = service.checkout(session, shop.principal, checkout).order
-        second = service.checkout(session, shop.principal, checkout).order
+        first = checkout_service.checkout(session, shop.principal, checkout).order
+        second = checkout_service.checkout(session, shop.principal, checkout).order
     assert first.lines[0].location_id == shop.near_store_id
     assert second.lines[0].location_id == shop.warehouse_id
     assert first.total_amount == 12
     near = level(container, org.id, sku, shop.near_store_id)
     assert (near.on_hand, near.allocated) == (1, 1)
     with session_scope(container.sessions, org.id) as session:
-        service.cancel(session, shop.principal, second.id)
-        service.pay(session, shop.principal, first.id)
-        done = service.fulfil(session, shop.principal, first.id)
+        transitions.cancel(session, shop.principal, second.id)
+        transitions.pay(session, shop.principal, first.id)
+        done = transitions.fulfil(session, shop.principal, first.id)
         assert done.status == "fulfilled"
     near = level(container, org.id, sku, shop.near_store_id)
     assert (near.on_hand, near.allocated) == (0, 0)
@@ -147,8 +151,8 @@ def test_reservation_is_consumed_at_checkout_and_expired_ones_do_not_block(
         )
         assert held.location_id == shop.warehouse_id
     with pytest.raises(OutOfStock), session_scope(container.sessions, org.id) as session:
-        service.pos_sale  # noqa: B018
-        service.checkout(
+        pos_service.pos_sale  # noqa: B018
+        checkout_service.checkout(
             session,
             shop.principal,
             schemas.CheckoutCreate(
@@ -156,7 +160,7 @@ def test_reservation_is_consumed_at_checkout_and_expired_ones_do_not_block(
             ),
         )
     with session_scope(container.sessions, org.id) as session:
-        order = service.checkout(
+        order = checkout_service.checkout(
             session,
             shop.principal,
             schemas.CheckoutCreate(
@@ -170,7 +174,7 @@ def test_reservation_is_consumed_at_checkout_and_expired_ones_do_not_block(
     assert (row.on_hand, row.allocated, row.reserved) == (2, 2, 0)
     # an expired reservation gives its units back to the next buyer
     with session_scope(container.sessions, org.id) as session:
-        service.cancel(session, shop.principal, order.id)
+        transitions.cancel(session, shop.principal, order.id)
         expired = inventory_service.reserve(
             session,
             shop.principal,
@@ -190,7 +194,7 @@ def test_reservation_is_consumed_at_checkout_and_expired_ones_do_not_block(
             .values(expires_at=expired.expires_at - timedelta(hours=1))
         )
     with session_scope(container.sessions, org.id) as session:
-        again = service.checkout(
+        again = checkout_service.checkout(
             session,
             shop.principal,
             schemas.CheckoutCreate(

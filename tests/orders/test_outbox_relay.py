@@ -16,7 +16,7 @@ from newretail.bootstrap import Container
 from newretail.core import migrate
 from newretail.core.database import session_scope
 from newretail.events import outbox
-from newretail.orders import schemas, service
+from newretail.orders import pos, refunds, schemas
 from newretail.warehouse.connection import EVENT_TABLE
 from tests.conftest import Org
 from tests.orders.factory import build_shop
@@ -34,7 +34,7 @@ def database_url(tmp_path: Path) -> str:
 def test_sale_and_refund_are_relayed_once(container: Container, org: Org) -> None:
     shop = build_shop(container, org, stock=5)
     with session_scope(container.sessions, org.id) as session:
-        order = service.pos_sale(
+        order = pos.pos_sale(
             session,
             shop.principal,
             schemas.PosSaleCreate(
@@ -44,7 +44,7 @@ def test_sale_and_refund_are_relayed_once(container: Container, org: Org) -> Non
             ),
         ).order
     with session_scope(container.sessions, org.id) as session:
-        service.refund(session, shop.principal, order.id, schemas.RefundCreate())
+        refunds.refund(session, shop.principal, order.id, schemas.RefundCreate())
     assert outbox.relay_all(container.sessions, container.warehouse) == 3
     assert outbox.relay_all(container.sessions, container.warehouse) == 0
     events = container.warehouse.connection().table(EVENT_TABLE)

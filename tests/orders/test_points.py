@@ -23,7 +23,7 @@ from newretail.members import points, tiers
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
 from newretail.members.models import LedgerKind, Member, PointsAward, PointsLedgerEntry
-from newretail.orders import schemas, service
+from newretail.orders import pos, refunds, schemas
 from newretail.orders.models import Order
 from tests.conftest import Org
 from tests.orders.factory import Shop, build_shop, check_ledger, level
@@ -102,7 +102,7 @@ def test_pos_sale_by_member_id_awards_points_once(container: Container, org: Org
     member_id = new_member(container, shop)
     for attempt in range(3):
         with session_scope(container.sessions, org.id) as session:
-            result = service.pos_sale(
+            result = pos.pos_sale(
                 session, shop.principal, sale(shop, "C-9", member_id=str(member_id))
             )
             assert result.replayed is (attempt > 0)
@@ -121,13 +121,13 @@ def test_pos_sale_names_the_member_by_identifier(container: Container, org: Org)
     earn_rules(container, shop)
     # an unknown phone enrols the member at the till
     with session_scope(container.sessions, org.id) as session:
-        first = service.pos_sale(
+        first = pos.pos_sale(
             session, shop.principal, sale(shop, "C-1", member={"type": "phone", "value": PHONE})
         ).order
     assert first.member_id is not None
     # the same person in another format is found, not enrolled again
     with session_scope(container.sessions, org.id) as session:
-        second = service.pos_sale(
+        second = pos.pos_sale(
             session,
             shop.principal,
             sale(shop, "C-2", member={"type": "phone", "value": "+86 138 0013 8000"}),
@@ -144,7 +144,7 @@ def test_pos_sale_names_the_member_by_identifier(container: Container, org: Org)
         pytest.raises(InvalidInput) as caught,
         session_scope(container.sessions, org.id) as session,
     ):
-        service.pos_sale(
+        pos.pos_sale(
             session,
             shop.principal,
             sale(
@@ -163,14 +163,14 @@ def test_refund_of_one_line_reverses_its_points_and_spend(container: Container, 
     member_id = new_member(container, shop)
     a = shop.sku_ids[0]
     with session_scope(container.sessions, org.id) as session:
-        order = service.pos_sale(
+        order = pos.pos_sale(
             session, shop.principal, sale(shop, "C-7", member={"type": "phone", "value": PHONE})
         ).order
         line_a = next(line for line in order.lines if line.sku_id == a)
     assert order.member_id == member_id
     assert level(container, org.id, a, shop.counter_id).on_hand == 3
     with session_scope(container.sessions, org.id) as session:
-        refund = service.refund(
+        refund = refunds.refund(
             session,
             shop.principal,
             order.id,
@@ -193,7 +193,7 @@ def test_refund_of_one_line_reverses_its_points_and_spend(container: Container, 
     assert state(container, shop, member_id) == (0, 30, "Silver")
     # refunding the rest takes back the remaining 30 points
     with session_scope(container.sessions, org.id) as session:
-        service.refund(session, shop.principal, order.id, schemas.RefundCreate())
+        refunds.refund(session, shop.principal, order.id, schemas.RefundCreate())
         assert tiers.rolling_spend(session, member_id, utcnow()) == Decimal("0.00")
     assert state(container, shop, member_id) == (0, 0, "Silver")
 
@@ -216,7 +216,7 @@ def test_the_same_member_sale_sent_3_times_at_once_awards_once(wide: Container, 
     results = run_parallel(
         wide,
         org.id,
-        [lambda s: service.pos_sale(s, shop.principal, data).replayed for _ in range(3)],
+        [lambda s: pos.pos_sale(s, shop.principal, data).replayed for _ in range(3)],
     )
     assert sorted(results, key=str) == [False, True, True]
     with session_scope(wide.sessions, org.id) as session:

@@ -20,7 +20,7 @@ from newretail.events.models import OutboxMessage
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
 from newretail.inventory.models import StockMovement, StockReservation
-from newretail.orders import pos_postgres, schemas, service
+from newretail.orders import pos, pos_postgres, reads, schemas
 from newretail.orders.models import Order, OrderLine
 from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
@@ -68,7 +68,7 @@ def test_lines_events_and_stock_of_a_sale(container: Container, org: Org) -> Non
     shop = build_shop(container, org, stock=5)
     a, b = shop.sku_ids
     with session_scope(container.sessions, org.id) as session:
-        result = service.pos_sale(
+        result = pos.pos_sale(
             session,
             shop.principal,
             # the same SKU twice (one at the till's own price), then another one
@@ -91,7 +91,7 @@ def test_lines_events_and_stock_of_a_sale(container: Container, org: Org) -> Non
     assert level(container, org.id, a, shop.shop_id).on_hand == 3
     assert level(container, org.id, b, shop.shop_id).on_hand == 3
     with session_scope(container.sessions, org.id) as session:
-        stored = service.get_order(session, shop.principal, order.id)
+        stored = reads.get_order(session, shop.principal, order.id)
         assert (stored.total_amount, stored.placed_at, stored.actor) == (
             Decimal("36.99"),
             order.placed_at,
@@ -236,13 +236,13 @@ def test_refused_sales_name_the_input_and_write_nothing(
     ]
     for data, error, field, message in cases:
         with pytest.raises(error) as caught, session_scope(container.sessions, org.id) as session:
-            service.pos_sale(session, shop.principal, data)
+            pos.pos_sale(session, shop.principal, data)
         assert (caught.value.field, caught.value.message) == (field, message)  # type: ignore[attr-defined]
     assert counts(container, org.id) == before
     assert level(container, org.id, a, shop.shop_id).on_hand == 5
     # a till's own price sells a SKU that has no catalogue price at the store
     with session_scope(container.sessions, org.id) as session:
-        order = service.pos_sale(
+        order = pos.pos_sale(
             session, shop.principal, sale(shop.shop_id, "X-10", (unpriced, 2, "3.30"))
         ).order
     assert order.total_amount == Decimal("6.60")
@@ -266,7 +266,7 @@ def test_expired_reservations_do_not_block_a_till(container: Container, org: Org
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
     with session_scope(container.sessions, org.id) as session:
-        result = service.pos_sale(
+        result = pos.pos_sale(
             session, shop.principal, sale(shop.near_store_id, "R-1", (sku, 3, None))
         )
     assert result.order.total_amount == Decimal("30.00")
@@ -291,7 +291,7 @@ def test_a_member_enrolled_at_the_till_is_on_the_order_and_its_events(
         "member": {"type": "member_card", "value": "CARD-0001"},
     }
     with session_scope(container.sessions, org.id) as session:
-        order = service.pos_sale(
+        order = pos.pos_sale(
             session, shop.principal, schemas.PosSaleCreate.model_validate(data)
         ).order
     assert order.member_id is not None

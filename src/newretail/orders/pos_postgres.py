@@ -66,7 +66,7 @@ def _order_columns() -> tuple[list[str], list[str], list[str]]:
 ORDER_COLUMNS, _ORDER_EXPRESSIONS, ORDER_PARAMETERS = _order_columns()
 
 # The top of a category path, as earn rules name it ("Skincare/Serums" -> "skincare"), the
-# same as orders.service._category.
+# same as orders.rows.category_of.
 _CATEGORY = "NULLIF(lower(btrim(split_part(p.category_path, '/', 1), E' \\t\\n\\r\\f\\v')), '')"
 
 # built from the model and constants only; every value is a bound parameter

@@ -10,7 +10,12 @@ from fastapi import APIRouter, Query, Response
 
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import Page
-from newretail.orders import schemas, service
+from newretail.orders import checkout as checkout_service
+from newretail.orders import pos as pos_service
+from newretail.orders import reads as reads_service
+from newretail.orders import refunds as refunds_service
+from newretail.orders import schemas
+from newretail.orders import transitions as transitions_service
 from newretail.orders.models import OrderStatus
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.models import ChannelType
@@ -38,7 +43,7 @@ def list_orders(
     placed_to: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
 ) -> object:
     """Orders of every channel, filtered by channel, store, status, member and date range."""
-    filters = service.OrderFilter(
+    filters = reads_service.OrderFilter(
         channel,
         store_id,
         status,
@@ -46,7 +51,7 @@ def list_orders(
         _aware(placed_from, "query.placed_from"),
         _aware(placed_to, "query.placed_to"),
     )
-    items, next_cursor = service.list_orders(session, principal, filters, limit, cursor)
+    items, next_cursor = reads_service.list_orders(session, principal, filters, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -58,7 +63,7 @@ def pos_sale(
     response: Response,
 ) -> object:
     """Record a sale at a till, counter, pop-up or vending machine (resends answer 200)."""
-    result = service.pos_sale(session, principal, body)
+    result = pos_service.pos_sale(session, principal, body)
     if result.replayed:
         response.status_code = 200
     return result.order
@@ -72,7 +77,7 @@ def checkout(
     response: Response,
 ) -> object:
     """Place an online or cloud-shelf order (allocates stock by the fulfilment strategy)."""
-    result = service.checkout(session, principal, body)
+    result = checkout_service.checkout(session, principal, body)
     if result.replayed:
         response.status_code = 200
     return result.order
@@ -81,25 +86,25 @@ def checkout(
 @router.get("/orders/{order_id}", response_model=schemas.OrderRead)
 def read_order(session: SessionDep, principal: CurrentPrincipal, order_id: uuid.UUID) -> object:
     """Read an order with its lines."""
-    return service.get_order(session, principal, order_id)
+    return reads_service.get_order(session, principal, order_id)
 
 
 @router.post("/orders/{order_id}/pay", response_model=schemas.OrderRead)
 def pay(session: SessionDep, principal: CurrentPrincipal, order_id: uuid.UUID) -> object:
     """Record payment of a placed order."""
-    return service.pay(session, principal, order_id)
+    return transitions_service.pay(session, principal, order_id)
 
 
 @router.post("/orders/{order_id}/fulfil", response_model=schemas.OrderRead)
 def fulfil(session: SessionDep, principal: CurrentPrincipal, order_id: uuid.UUID) -> object:
     """Ship or hand over a paid order."""
-    return service.fulfil(session, principal, order_id)
+    return transitions_service.fulfil(session, principal, order_id)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderRead)
 def cancel(session: SessionDep, principal: CurrentPrincipal, order_id: uuid.UUID) -> object:
     """Cancel an order before fulfilment; stock returns."""
-    return service.cancel(session, principal, order_id)
+    return transitions_service.cancel(session, principal, order_id)
 
 
 @router.post("/orders/{order_id}/refunds", response_model=schemas.RefundRead, status_code=201)
@@ -110,13 +115,13 @@ def create_refund(
     body: schemas.RefundCreate,
 ) -> object:
     """Refund some lines (or everything left) of a fulfilled order."""
-    return service.refund(session, principal, order_id, body)
+    return refunds_service.refund(session, principal, order_id, body)
 
 
 @router.get("/orders/{order_id}/refunds", response_model=list[schemas.RefundRead])
 def list_refunds(session: SessionDep, principal: CurrentPrincipal, order_id: uuid.UUID) -> object:
     """The refunds of an order."""
-    return service.list_refunds(session, principal, order_id)
+    return reads_service.list_refunds(session, principal, order_id)
 
 
 @router.get("/orders/{order_id}/refunds/{refund_id}", response_model=schemas.RefundRead)
@@ -124,4 +129,4 @@ def read_refund(
     session: SessionDep, principal: CurrentPrincipal, order_id: uuid.UUID, refund_id: uuid.UUID
 ) -> object:
     """Read a refund."""
-    return service.get_refund(session, principal, order_id, refund_id)
+    return reads_service.get_refund(session, principal, order_id, refund_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from newretail.console.web import Identity, render
 from newretail.core.errors import InvalidInput
-from newretail.orders import service
+from newretail.orders import reads
 from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
@@ -47,7 +47,7 @@ def _day(value: str, field: str) -> date | None:
         raise InvalidInput("not a date (YYYY-MM-DD)", field=field) from exc
 
 
-def order_filter(query: OrderQuery, time_zone: str) -> service.OrderFilter:
+def order_filter(query: OrderQuery, time_zone: str) -> reads.OrderFilter:
     """The service filter for the page's query; dates are whole days in the organisation's zone."""
     zone = ZoneInfo(time_zone)
     start, end = _day(query.date_from, "date_from"), _day(query.date_to, "date_to")
@@ -59,7 +59,7 @@ def order_filter(query: OrderQuery, time_zone: str) -> service.OrderFilter:
             store_id = uuid.UUID(query.store_id)
         except ValueError as exc:
             raise InvalidInput("not a store id", field="store_id") from exc
-    return service.OrderFilter(
+    return reads.OrderFilter(
         channel=query.channel or None,
         store_id=store_id,
         status=query.status or None,
@@ -89,7 +89,7 @@ def orders_page(
         date_to,
     )
     filters = order_filter(query, identity.organization.time_zone)
-    orders, count, total = service.recent_orders(session, principal, filters, SHOWN)
+    orders, count, total = reads.recent_orders(session, principal, filters, SHOWN)
     stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     return render(
         request,
@@ -116,7 +116,7 @@ def order_page(
     request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID
 ) -> Response:
     """One order: lines, payment, fulfilment and refunds."""
-    detail = service.order_detail(session, identity.principal, order_id)
+    detail = reads.order_detail(session, identity.principal, order_id)
     return render(
         request,
         "orders/detail.html",
@@ -148,8 +148,8 @@ def member_orders(
 ) -> MemberOrders:
     """The member's newest orders in the principal's store scope (the member 360 page)."""
     principal = identity.principal
-    orders, count, total = service.recent_orders(
-        session, principal, service.OrderFilter(member_id=member_id), MEMBER_ORDERS
+    orders, count, total = reads.recent_orders(
+        session, principal, reads.OrderFilter(member_id=member_id), MEMBER_ORDERS
     )
     codes = {
         s.id: s.code

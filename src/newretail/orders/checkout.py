@@ -1,0 +1,108 @@
+"""Online and cloud-shelf checkout: an order shipped or picked up, its units reserved by the
+cart or allocated at the location the fulfilment strategy picks."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput
+from newretail.inventory import service as inventory_service
+from newretail.inventory.exceptions import OutOfStock
+from newretail.orders import rows, schemas
+from newretail.orders.models import FulfilmentType, OrderStatus
+from newretail.orders.points_bridge import member_points_hook
+from newretail.orders.rows import ZERO
+from newretail.orders.sales import (
+    SaleResult,
+    brand_of,
+    existing_order,
+    insert_order,
+    priced_lines,
+    store_for_sale,
+)
+from newretail.tenancy.models import ChannelType, Store
+from newretail.tenancy.permissions import Permission, Principal
+
+CHECKOUT_CHANNELS = frozenset({ChannelType.ONLINE, ChannelType.CLOUD_SHELF})
+
+
+def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreate) -> SaleResult:
+    """Place an online or cloud-shelf order: consume the cart's reservations or allocate stock
+    at the location the fulfilment strategy picks."""
+    principal.require(Permission.SELL)
+    store = store_for_sale(session, principal, data.store_id, CHECKOUT_CHANNELS)
+    if data.fulfilment_type == FulfilmentType.CARRY_OUT:
+        raise InvalidInput("online orders are shipped or picked up", field="fulfilment_type")
+    pickup_store_id = data.pickup_store_id
+    if data.fulfilment_type == FulfilmentType.PICKUP_IN_STORE:
+        if pickup_store_id is None:
+            raise InvalidInput("pick-up needs a pickup_store_id", field="pickup_store_id")
+        if session.get(Store, pickup_store_id) is None:
+            raise InvalidInput("no such store in this organisation", field="pickup_store_id")
+    now = utcnow()
+    order_id = uuid.uuid4()
+    lines, codes = priced_lines(
+        session, store, principal.organization_id, order_id, data.lines, now
+    )
+    values = rows.order_row(
+        order_id=order_id,
+        organization_id=principal.organization_id,
+        store_id=store.id,
+        channel=store.channel_type,
+        brand_id=brand_of(store.brand_id, lines),
+        member_id=data.member_id,
+        external_order_id=data.external_order_id,
+        status=OrderStatus.PAID if data.paid else OrderStatus.PLACED,
+        fulfilment_type=data.fulfilment_type,
+        total_amount=sum((line["amount"] for line in lines), ZERO),
+        placed_at=now,
+        paid_at=now if data.paid else None,
+        fulfilled_at=None,
+        actor=principal.actor,
+        now=now,
+        pickup_store_id=pickup_store_id,
+        ship_latitude=data.latitude,
+        ship_longitude=data.longitude,
+    )
+    if not insert_order(session, values):
+        assert data.external_order_id is not None
+        return SaleResult(existing_order(session, store.id, data.external_order_id), replayed=True)
+    origin = inventory_service._origin(data.latitude, data.longitude, store)
+    for line, requested in sorted(
+        zip(lines, data.lines, strict=True), key=lambda pair: pair[0]["sku_id"]
+    ):
+        location_id = None
+        if requested.reservation_id is not None:
+            location_id = inventory_service.consume_reservation(
+                session, requested.reservation_id, requested.sku_id, requested.quantity
+            )
+        if location_id is None:
+            for candidate in inventory_service.candidate_locations(
+                session,
+                requested.sku_id,
+                requested.quantity,
+                data.fulfilment_type,
+                origin,
+                pickup_store_id,
+            ):
+                if inventory_service.allocate(
+                    session, requested.sku_id, candidate, requested.quantity
+                ):
+                    location_id = candidate
+                    break
+        if location_id is None:
+            raise OutOfStock(codes[requested.sku_id].code, requested.quantity)
+        line["location_id"] = location_id
+    session.connection().execute(rows.INSERT_LINES, lines)
+    order = rows.transient_order(values, lines)
+    event_lines = rows.event_lines(lines, codes)
+    rows.enqueue(session, order, "order_placed", now, order.total_amount, event_lines)
+    events = ["order_placed"]
+    if data.paid:
+        rows.enqueue(session, order, "purchase", now, order.total_amount, event_lines)
+        member_points_hook(session, order, action="award", lines=event_lines)
+        events.append("purchase")
+    return SaleResult(order, events=events)

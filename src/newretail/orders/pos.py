@@ -1,0 +1,415 @@
+"""POS sales: a shop's till, a counter, a pop-up or a vending machine records an immediate
+sale, paid and handed over at once.
+
+A POS sale is idempotent by (organisation, store, external_order_id): the order row is inserted
+first with ON CONFLICT DO NOTHING, so a resend (also a concurrent one, which waits for the first
+transaction's outcome) returns the recorded order and moves no stock.
+
+The POS sale is the hot path (a till fleet sends many per second), so it stays off the ORM's
+unit of work and scopes every statement by organisation explicitly. On PostgreSQL it is one
+statement (`orders.pos_postgres`); on SQLite, whose writers are serialised anyway, a few
+cached Core statements: one read of the store with the SKUs' prices, the order insert, a
+guarded stock update per SKU, then one insert each for the lines, the stock ledger and the
+outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, and_, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from newretail.catalog import service as catalog_service
+from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
+from newretail.catalog.service import money
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput, NotFound
+from newretail.inventory import service as inventory_service
+from newretail.inventory.exceptions import OutOfStock
+from newretail.inventory.models import StockMovement
+from newretail.members import schemas as member_schemas
+from newretail.members import service as members_service
+from newretail.orders import pos_postgres, rows, schemas
+from newretail.orders.models import FulfilmentType, OrderStatus
+from newretail.orders.points_bridge import member_points_hook
+from newretail.orders.pos_postgres import POS_CHANNELS
+from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE, ZERO, SkuFacts, category_of
+from newretail.orders.sales import (
+    SaleResult,
+    brand_of,
+    check_store,
+    existing_order,
+    order_insert,
+    price_lines,
+)
+from newretail.tenancy.models import Store
+from newretail.tenancy.permissions import Permission, Principal
+
+MOVEMENT_TABLE: Table = StockMovement.__table__  # type: ignore[assignment]
+INSERT_MOVEMENTS = insert(MOVEMENT_TABLE)
+SET_MEMBER = (
+    update(ORDER_TABLE)
+    .where(ORDER_TABLE.c.id == bindparam("order_id"))
+    .values(member_id=bindparam("member_id"))
+)
+SET_EVENT_MEMBER = (
+    update(OUTBOX_TABLE)
+    .where(OUTBOX_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(member_id=bindparam("member_id"))
+)
+
+
+def _find_member(
+    session: Session, principal: Principal, data: schemas.PosSaleCreate
+) -> uuid.UUID | None:
+    """The member the sale names by id or identifier (None: nobody, or not enrolled yet)."""
+    if data.member is None:
+        return data.member_id
+    found = members_service.find_member(session, principal, data.member.type, data.member.value)
+    if found is not None and data.member_id is not None and found.id != data.member_id:
+        raise InvalidInput("member and member_id name different members", field="member")
+    return found.id if found is not None else data.member_id
+
+
+def _enrol_member(
+    session: Session,
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    store_id: uuid.UUID,
+    sold_at: datetime,
+) -> uuid.UUID:
+    """Find or enrol the member of an identifier the till gave (after the sale won its insert,
+    so resends never race to enrol the same person)."""
+    assert data.member is not None
+    member, _created = members_service.get_or_create_member(
+        session,
+        principal,
+        member_schemas.MemberCreate.model_validate(
+            {data.member.type: data.member.value, "join_store_id": store_id, "joined_at": sold_at}
+        ),
+    )
+    session.flush()
+    return member.id
+
+
+def _sale_context_statement() -> Select[Any]:
+    """The store and, for each asked SKU, its price and availability there (one query).
+
+    The same rule as `catalog.service.sale_prices`: a store price wins over the channel
+    price; a store's availability override wins over the SKU's channels. One row per SKU
+    found, or one row with NULL SKU columns when none is; no row when the store is not in
+    the organisation.
+    """
+    store, sku, product = Store.__table__, Sku.__table__, Product.__table__
+    channel_price = SkuPrice.__table__.alias("channel_price")
+    store_price = SkuStorePrice.__table__.alias("store_price")
+    override = SkuStoreAvailability.__table__.alias("availability")
+    return (
+        select(
+            store.c.code.label("store_code"),
+            store.c.channel_type,
+            store.c.status.label("store_status"),
+            store.c.brand_id.label("store_brand_id"),
+            sku.c.id.label("sku_id"),
+            sku.c.code.label("sku_code"),
+            sku.c.brand_id,
+            sku.c.product_id,
+            sku.c.channels,
+            sku.c.status,
+            product.c.category_path,
+            channel_price.c.amount.label("channel_amount"),
+            store_price.c.amount.label("store_amount"),
+            override.c.available,
+        )
+        .select_from(store)
+        .outerjoin(
+            sku,
+            and_(
+                sku.c.organization_id == store.c.organization_id,
+                sku.c.id.in_(bindparam("sku_ids", expanding=True)),
+            ),
+        )
+        .outerjoin(product, product.c.id == sku.c.product_id)
+        .outerjoin(
+            channel_price,
+            and_(
+                channel_price.c.sku_id == sku.c.id,
+                channel_price.c.channel_type == store.c.channel_type,
+            ),
+        )
+        .outerjoin(
+            store_price,
+            and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == store.c.id),
+        )
+        .outerjoin(override, and_(override.c.sku_id == sku.c.id, override.c.store_id == store.c.id))
+        .where(
+            store.c.id == bindparam("store_id"),
+            store.c.organization_id == bindparam("organization_id"),
+        )
+    )
+
+
+SALE_CONTEXT = _sale_context_statement()
+
+
+@dataclass(frozen=True)
+class _SaleContext:
+    store_code: str
+    channel_type: str
+    brand_id: uuid.UUID | None
+    prices: dict[uuid.UUID, catalog_service.SalePrice]
+    facts: dict[uuid.UUID, SkuFacts]
+
+
+def _sale_context(
+    connection: Connection,
+    organization_id: uuid.UUID,
+    store_id: uuid.UUID,
+    sku_ids: list[uuid.UUID],
+) -> _SaleContext:
+    found = connection.execute(
+        SALE_CONTEXT,
+        {"store_id": store_id, "organization_id": organization_id, "sku_ids": sku_ids},
+    ).all()
+    if not found:
+        raise NotFound("store not found", field="store_id")
+    first = found[0]
+    check_store(first.channel_type, first.store_status, POS_CHANNELS)
+    prices: dict[uuid.UUID, catalog_service.SalePrice] = {}
+    facts: dict[uuid.UUID, SkuFacts] = {}
+    for row in found:
+        if row.sku_id is None:
+            continue
+        available = row.available
+        if available is None:
+            available = not row.channels or first.channel_type in row.channels
+        by_store = row.store_amount
+        prices[row.sku_id] = catalog_service.SalePrice(
+            sku_id=row.sku_id,
+            code=row.sku_code,
+            brand_id=row.brand_id,
+            amount=by_store if by_store is not None else row.channel_amount,
+            source="store" if by_store is not None else "channel",
+            available=bool(available) and row.status == "active",
+        )
+        facts[row.sku_id] = SkuFacts(row.sku_code, row.product_id, category_of(row.category_path))
+    return _SaleContext(first.store_code, first.channel_type, first.store_brand_id, prices, facts)
+
+
+def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate) -> SaleResult:
+    """Record an immediate sale at a shop, counter, pop-up or vending machine (idempotent)."""
+    principal.require(Permission.SELL)
+    principal.require_store(data.store_id)
+    now = utcnow()
+    sold_at = data.sold_at or now
+    if sold_at.tzinfo is None:
+        raise InvalidInput("must include a time zone", field="sold_at")
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _pos_sale_postgres(session, connection, principal, data, now, sold_at)
+    return _pos_sale_generic(session, connection, principal, data, now, sold_at)
+
+
+def _pos_order_values(
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    order_id: uuid.UUID,
+    member_id: uuid.UUID | None,
+    now: datetime,
+    sold_at: datetime,
+) -> dict[str, Any]:
+    """The order row of a POS sale, less what depends on the catalogue (channel, brand,
+    total)."""
+    return rows.order_row(
+        order_id=order_id,
+        organization_id=principal.organization_id,
+        store_id=data.store_id,
+        channel=None,
+        brand_id=None,
+        member_id=member_id,
+        external_order_id=data.external_order_id,
+        status=OrderStatus.FULFILLED,
+        fulfilment_type=FulfilmentType.CARRY_OUT,
+        total_amount=None,
+        placed_at=sold_at,
+        paid_at=sold_at,
+        fulfilled_at=sold_at,
+        actor=principal.actor,
+        now=now,
+    )
+
+
+def _pos_sale_postgres(
+    session: Session,
+    connection: Connection,
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    now: datetime,
+    sold_at: datetime,
+) -> SaleResult:
+    """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
+    retry of rows short of units, enrolling a new member, awarding points."""
+    member_id = _find_member(session, principal, data)
+    new_id = pos_postgres.time_ordered_uuid
+    order_id = new_id()
+    values = _pos_order_values(principal, data, order_id, member_id, now, sold_at)
+    requested = [
+        {
+            "id": str(new_id()),
+            "line_number": number,
+            "sku_id": str(line.sku_id),
+            "quantity": line.quantity,
+            "unit_price": None if line.unit_price is None else str(money(line.unit_price)),
+            "movement_id": str(new_id()),  # used when this is the SKU's first line
+        }
+        for number, line in enumerate(data.lines, start=1)
+    ]
+    event_ids = [new_id(), new_id()]
+    parameters = {name: values[name] for name in pos_postgres.ORDER_PARAMETERS}
+    parameters["lines"] = json.dumps(requested)
+    parameters["placed_event_id"], parameters["purchase_event_id"] = event_ids
+    inserted, store, checks, event_lines, brand_id, total, short = pos_postgres.sell(
+        connection.connection, parameters
+    )
+    if store is None:
+        raise NotFound("store not found", field="store_id")
+    check_store(store["channel_type"], store["status"], POS_CHANNELS)
+    for index, check in enumerate(checks):
+        where = f"lines[{index}].sku_id"
+        if not check["known"]:
+            raise InvalidInput("unknown SKU in this organisation", field=where)
+        if not check["available"]:
+            raise InvalidInput(
+                f"SKU {check['sku_code']} is not sold at {store['code']}", field=where
+            )
+        if not check["priced"]:
+            raise InvalidInput(
+                f"SKU {check['sku_code']} has no {store['channel_type']} price", field=where
+            )
+    if not inserted:
+        return SaleResult(
+            existing_order(session, data.store_id, data.external_order_id), replayed=True
+        )
+    # rows short of units: the one-row primitive, which sweeps expired reservations of the
+    # row before it gives up
+    for sku_id, quantity in short or ():
+        if not inventory_service.take(session, uuid.UUID(sku_id), data.store_id, quantity):
+            code = next(line["sku_code"] for line in event_lines if line["sku_id"] == sku_id)
+            raise OutOfStock(code, quantity, store["code"])
+    if member_id is None and data.member is not None:
+        member_id = _enrol_member(session, principal, data, data.store_id, sold_at)
+        connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
+        connection.execute(SET_EVENT_MEMBER, {"ids": event_ids, "member_id": member_id})
+    values.update(
+        channel=store["channel_type"],
+        brand_id=None if brand_id is None else uuid.UUID(brand_id),
+        total_amount=Decimal(total),
+        member_id=member_id,
+    )
+    lines = [
+        rows.line_row(
+            line_id=uuid.UUID(line["order_line_id"]),
+            organization_id=values["organization_id"],
+            order_id=order_id,
+            line_number=number,
+            sku_id=uuid.UUID(line["sku_id"]),
+            brand_id=uuid.UUID(line["brand_id"]),
+            quantity=line["quantity"],
+            unit_price=Decimal(line["unit_price"]),
+            amount=Decimal(line["amount"]),
+            location_id=data.store_id,
+            now=now,
+        )
+        for number, line in enumerate(event_lines, start=1)
+    ]
+    order = rows.transient_order(values, lines)
+    if member_id is not None:
+        member_points_hook(session, order, action="award", lines=event_lines)
+    return SaleResult(order, events=["order_placed", "purchase"])
+
+
+def _pos_sale_generic(
+    session: Session,
+    connection: Connection,
+    principal: Principal,
+    data: schemas.PosSaleCreate,
+    now: datetime,
+    sold_at: datetime,
+) -> SaleResult:
+    """The sale in a few statements (SQLite, whose writers are serialised anyway)."""
+    organization_id = principal.organization_id
+    context = _sale_context(
+        connection, organization_id, data.store_id, list({line.sku_id for line in data.lines})
+    )
+    member_id = _find_member(session, principal, data)
+    order_id = uuid.uuid4()
+    lines = price_lines(
+        context.prices,
+        context.store_code,
+        context.channel_type,
+        organization_id,
+        order_id,
+        data.lines,
+        now,
+    )
+    total_amount = sum((line["amount"] for line in lines), ZERO)
+    values = _pos_order_values(principal, data, order_id, member_id, now, sold_at)
+    values.update(
+        channel=context.channel_type,
+        brand_id=brand_of(context.brand_id, lines),
+        total_amount=total_amount,
+    )
+    totals: dict[uuid.UUID, int] = {}
+    for line in lines:
+        line["location_id"] = data.store_id
+        totals[line["sku_id"]] = totals.get(line["sku_id"], 0) + line["quantity"]
+    ordered = sorted(totals.items())
+    if connection.execute(order_insert(connection), values).first() is None:
+        return SaleResult(
+            existing_order(session, data.store_id, data.external_order_id), replayed=True
+        )
+    for sku_id, quantity in ordered:
+        if not inventory_service.take(session, sku_id, data.store_id, quantity):
+            raise OutOfStock(context.facts[sku_id].code, quantity, context.store_code)
+    if member_id is None and data.member is not None:
+        member_id = values["member_id"] = _enrol_member(
+            session, principal, data, data.store_id, sold_at
+        )
+        connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
+    event_lines = rows.event_lines(lines, context.facts)
+    connection.execute(rows.INSERT_LINES, lines)
+    connection.execute(
+        INSERT_MOVEMENTS,
+        [
+            {
+                "id": uuid.uuid4(),
+                "created_at": now,
+                "organization_id": organization_id,
+                "sku_id": sku_id,
+                "location_id": data.store_id,
+                "delta": -quantity,
+                "reason": "sale",
+                "actor": principal.actor,
+                "note": None,
+                "reference": f"order:{order_id}",
+            }
+            for sku_id, quantity in ordered
+        ],
+    )
+    rows.insert_outbox(
+        session,
+        [
+            rows.outbox_row(values, event_type, sold_at, total_amount, event_lines, now)
+            for event_type in ("order_placed", "purchase")
+        ],
+    )
+    order = rows.transient_order(values, lines)
+    if member_id is not None:
+        member_points_hook(session, order, action="award", lines=event_lines)
+    return SaleResult(order, events=["order_placed", "purchase"])

@@ -1,0 +1,157 @@
+"""Refunds of fulfilled orders: some or all units, which go back to the location they left."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from newretail.catalog.service import money
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput
+from newretail.inventory import service as inventory_service
+from newretail.orders import rows, schemas
+from newretail.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
+from newretail.orders.points_bridge import member_points_hook
+from newretail.orders.reads import get_order
+from newretail.orders.sales import order_sku_facts
+from newretail.orders.transitions import NO_SYNC, InvalidTransition
+from newretail.tenancy.permissions import Permission, Principal
+
+
+def refund(
+    session: Session, principal: Principal, order_id: uuid.UUID, data: schemas.RefundCreate
+) -> Refund:
+    """Refund some or all units of a fulfilled order; units go back to the location they left."""
+    principal.require(Permission.SELL)
+    order = get_order(session, principal, order_id)
+    refundable = [OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED]
+    # lock the order row first: refunds of one order are serialised
+    locked = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_(refundable))
+        .values(updated_at=utcnow())
+        .execution_options(**NO_SYNC)
+    ).rowcount  # type: ignore[attr-defined]
+    if locked != 1:
+        raise InvalidTransition(f"a {order.status} order cannot be refunded", field="status")
+    order = get_order(session, principal, order_id)
+    by_id = {line.id: line for line in order.lines}
+    if data.lines is None:
+        wanted = {
+            line.id: line.quantity - line.refunded_quantity
+            for line in order.lines
+            if line.quantity > line.refunded_quantity
+        }
+    else:
+        wanted = {}
+        for index, item in enumerate(data.lines):
+            if item.order_line_id not in by_id:
+                raise InvalidInput(
+                    "not a line of this order", field=f"lines[{index}].order_line_id"
+                )
+            wanted[item.order_line_id] = wanted.get(item.order_line_id, 0) + item.quantity
+    if not wanted:
+        raise InvalidInput("nothing left to refund", field="lines")
+    now = utcnow()
+    refund_row = Refund(
+        organization_id=order.organization_id,
+        order_id=order.id,
+        amount=Decimal("0.00"),
+        reason=data.reason,
+        actor=principal.actor,
+    )
+    movements = []
+    total = Decimal("0.00")
+    for line_id, quantity in sorted(
+        wanted.items(), key=lambda item: (by_id[item[0]].sku_id, by_id[item[0]].location_id)
+    ):
+        line = by_id[line_id]
+        changed = session.execute(
+            update(OrderLine)
+            .where(
+                OrderLine.id == line_id,
+                OrderLine.quantity - OrderLine.refunded_quantity >= quantity,
+            )
+            .values(refunded_quantity=OrderLine.refunded_quantity + quantity)
+            .execution_options(**NO_SYNC)
+        ).rowcount  # type: ignore[attr-defined]
+        if changed != 1:
+            raise InvalidInput(
+                f"only {line.quantity - line.refunded_quantity} units of line "
+                f"{line.line_number} are left to refund",
+                field="lines",
+            )
+        amount = money(line.unit_price * quantity)
+        total += amount
+        refund_row.lines.append(
+            RefundLine(
+                organization_id=order.organization_id,
+                order_line_id=line_id,
+                quantity=quantity,
+                amount=amount,
+                location_id=line.location_id,
+            )
+        )
+        if line.location_id is not None:
+            inventory_service.put_back(
+                session, order.organization_id, line.sku_id, line.location_id, quantity
+            )
+            movements.append(
+                {
+                    "organization_id": order.organization_id,
+                    "sku_id": line.sku_id,
+                    "location_id": line.location_id,
+                    "delta": quantity,
+                    "reason": "refund",
+                    "actor": principal.actor,
+                    "reference": f"order:{order.id}",
+                }
+            )
+    refund_row.amount = total
+    session.add(refund_row)
+    inventory_service.record_movements(session, movements)
+    left = session.scalar(
+        select(func.sum(OrderLine.quantity - OrderLine.refunded_quantity)).where(
+            OrderLine.order_id == order.id
+        )
+    )
+    session.execute(
+        update(Order)
+        .where(Order.id == order.id)
+        .values(
+            refunded_amount=Order.refunded_amount + total,
+            status=OrderStatus.REFUNDED if not left else OrderStatus.PARTIALLY_REFUNDED,
+        )
+        .execution_options(**NO_SYNC)
+    )
+    session.flush()
+    order = get_order(session, principal, order_id)
+    codes = order_sku_facts(session, order)
+    refunded_lines = [
+        {
+            **entry,
+            "quantity": wanted[uuid.UUID(entry["order_line_id"])],
+            "amount": str(
+                money(
+                    by_id[uuid.UUID(entry["order_line_id"])].unit_price
+                    * wanted[uuid.UUID(entry["order_line_id"])]
+                )
+            ),
+        }
+        for entry in rows.event_lines([by_id[i] for i in wanted], codes)
+    ]
+    rows.enqueue(
+        session, order, "order_refunded", now, total, refunded_lines, refund_id=str(refund_row.id)
+    )
+    member_points_hook(
+        session,
+        order,
+        action="reverse",
+        refund_id=refund_row.id,
+        lines=refunded_lines,
+        occurred_at=now,
+    )
+    return refund_row
