@@ -11,33 +11,25 @@ columns or one `properties` JSON column. Rows are numbered as a spreadsheet show
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newretail.core.csvimport import Advance, ImportReport, no_progress, read_file
 from newretail.events.validation import BUILT_IN_IDENTIFIERS
 
 BATCH = 500
 Sender = Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class RejectedRow:
-    row: int
-    field: str
-    reason: str
-
-
 @dataclass
-class EventImportReport:
-    rows: int = 0
-    accepted: int = 0
+class EventImportReport(ImportReport):
+    """The toolkit's report, with the rows the collector already held."""
+
     duplicates: int = 0
-    rejected: list[RejectedRow] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The report as JSON."""
@@ -45,16 +37,8 @@ class EventImportReport:
             "rows": self.rows,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
-            "rejected": [
-                {"row": r.row, "field": r.field, "reason": r.reason} for r in self.rejected
-            ],
+            "rejected": self.rejected_in_order(),
         }
-
-
-def count_rows(path: Path) -> int:
-    """Data rows in the file (for the progress bar)."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return max(sum(1 for _ in handle) - 1, 0)
 
 
 def to_event(
@@ -123,17 +107,12 @@ def _scalar(value: str) -> Any:
     return value
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        yield from enumerate(csv.DictReader(handle), start=2)
-
-
 def import_events(
     path: Path,
     send: Sender,
     stores: dict[str, str],
     brands: dict[str, str],
-    advance: Callable[[int], None] = lambda n: None,
+    advance: Advance = no_progress,
 ) -> EventImportReport:
     """Send the file's rows through the collector in batches; report every refused row."""
     report = EventImportReport()
@@ -148,20 +127,19 @@ def import_events(
         for failure in answer["failed"]:
             row = pending[failure["index"]][0]
             column = _column(failure["field"])
-            report.rejected.append(RejectedRow(row, column, failure["reason"]))
+            report.reject(row, column, failure["reason"])
         advance(len(pending))
         pending.clear()
 
-    for number, values in _rows(path):
+    for number, values in read_file(path):
         report.rows += 1
         event = to_event(values, stores, brands)
         if isinstance(event, tuple):
-            report.rejected.append(RejectedRow(number, event[0], event[1]))
+            report.reject(number, event[0], event[1])
             advance(1)
             continue
         pending.append((number, event))
         if len(pending) >= BATCH:
             flush()
     flush()
-    report.rejected.sort(key=lambda r: r.row)
     return report

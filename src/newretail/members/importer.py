@@ -7,17 +7,17 @@ stops the others; each rejection names the row, the field and the reason.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from newretail.core.errors import InvalidInput, NewRetailError
+from newretail.core import csvimport
+from newretail.core.csvimport import RowError
+from newretail.core.errors import NewRetailError
 from newretail.members import schemas, service
 from newretail.members.models import ConsentSource, Member
 from newretail.tenancy.permissions import Permission, Principal
@@ -45,49 +45,25 @@ _YES = {"yes", "y", "true", "1", "是"}
 _NO = {"no", "n", "false", "0", "否"}
 
 
-@dataclass(frozen=True)
-class Rejection:
-    row: int
-    field: str
-    reason: str
-
-
 @dataclass
-class ImportReport:
-    accepted: int = 0
-    matched: int = 0  # of the accepted rows, those that updated an existing member
-    rejected: list[Rejection] = field(default_factory=list)
+class ImportReport(csvimport.ImportReport):
+    """The toolkit's report, with how many accepted rows updated an existing member."""
+
+    matched: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON."""
         return {
             "accepted": self.accepted,
             "matched": self.matched,
             "rejected": len(self.rejected),
-            "rejections": [asdict(r) for r in self.rejected],
+            "rejections": self.rejected_in_order(),
         }
 
 
-class RowError(Exception):
-    def __init__(self, field: str, reason: str):
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-def read_rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(handle: TextIO) -> Iterator[csvimport.Row]:
     """(row number, values) of each data row; a file without the columns is refused."""
-    reader = csv.DictReader(handle)
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise InvalidInput(f"missing columns: {', '.join(missing)}", field="header")
-    for number, row in enumerate(reader, start=2):
-        yield number, {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-
-
-def count_rows(path: Path) -> int:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    return csvimport.read_rows(handle, COLUMNS)
 
 
 def parse_row(values: dict[str, str]) -> tuple[schemas.MemberCreate, bool | None]:
@@ -138,6 +114,7 @@ def import_rows(
     principal.require(Permission.MANAGE_MEMBERS)
     report = ImportReport()
     for number, values in rows:
+        report.rows += 1
         try:
             data, consent = parse_row(values)
             with session.begin_nested():
@@ -162,9 +139,9 @@ def import_rows(
                     )
                 session.flush()
         except RowError as exc:
-            report.rejected.append(Rejection(number, exc.field, exc.reason))
+            report.rejected.append(exc.at(number))
         except NewRetailError as exc:
-            report.rejected.append(Rejection(number, exc.field or "row", exc.message))
+            report.reject(number, exc.field or "row", exc.message)
         else:
             report.accepted += 1
             report.matched += existing is not None
