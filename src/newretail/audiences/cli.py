@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,40 +20,18 @@ from sqlalchemy.orm import Session
 
 from newretail.audiences import exports, schemas, service
 from newretail.audiences.models import Audience
-from newretail.bootstrap import Container
-from newretail.core.cli import domain_errors, emit, err, out, store_options, table
-from newretail.core.database import scope_session, session_scope
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.members.models import IdentifierType
-from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.cli import ready_container
-from newretail.tenancy.models import Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.operator import operator_session
 
 audience_app = typer.Typer(help="Audiences: rule-built member sets", no_args_is_help=True)
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
 AudienceRef = Annotated[str, typer.Argument(help="Audience id or name")]
 AsOf = Annotated[str, typer.Option("--as-of", help="Reference date (YYYY-MM-DD); default today")]
 Rules = Annotated[
     str, typer.Option("--rules", help="The rule tree as JSON, or @file.json to read a file")
 ]
-
-
-@contextmanager
-def _org(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Container, Session, Principal]]:
-    container = ready_container(ctx)
-    try:
-        with session_scope(container.sessions) as session:
-            org = tenancy_service.find_organization(scope_session(session, None), org_ref)
-            scope_session(session, org.id)
-            principal = Principal.for_role(
-                PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)"
-            )
-            yield container, session, principal
-    finally:
-        container.close()
 
 
 def _as_of(value: str) -> date | None:
@@ -119,7 +95,7 @@ def _show_audiences(rows: list[dict[str, Any]]) -> None:
 @store_options
 def list_audiences(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Saved audiences and their latest sizes."""
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.list_audiences(session, principal))
     emit(data, as_json, lambda: _show_audiences(data))
 
@@ -129,7 +105,7 @@ def list_audiences(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> No
 @store_options
 def show(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
     """One audience with its rules."""
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.get_audience(session, principal, _find(session, audience)))
 
     def human() -> None:
@@ -152,7 +128,7 @@ def create(
 ) -> None:
     """Save a rule tree as an audience."""
     body = schemas.AudienceCreate(name=name, rules=_rules(rules), refresh_hours=refresh_hours)
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.create_audience(session, principal, body))
     emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
 
@@ -162,7 +138,7 @@ def create(
 @store_options
 def templates(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """The ready-made audiences."""
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.list_templates(session, principal))
     emit(
         data,
@@ -193,7 +169,7 @@ def from_template(
     values: dict[str, Any] = {"name": name, "brand_id": brand, "days": days}
     values.update(start=start or None, end=end or None)
     body = schemas.TemplateApply.model_validate({k: v for k, v in values.items() if v})
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.apply_template(session, principal, key, body))
     emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
 
@@ -206,7 +182,7 @@ def estimate(
 ) -> None:
     """Count a rule tree's members now without saving them."""
     body = schemas.EstimateRequest(rules=_rules(rules), as_of=_as_of(as_of))
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         data = _plain(service.estimate(session, principal, container.warehouse, body))
     emit(data, as_json, lambda: out.print(f"{_size(data['size'])} members on {data['as_of']}"))
 
@@ -234,7 +210,7 @@ def refresh(
         console=err,
         disable=as_json,
     )
-    with progress, _org(ctx, org) as (container, session, principal):
+    with progress, operator_session(ctx, org) as (container, session, principal):
         if audiences:
             ids = [_find(session, ref) for ref in audiences]
         else:
@@ -254,7 +230,7 @@ def refresh(
 @store_options
 def sizes(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
     """The size at each refresh (below the privacy floor: hidden)."""
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.size_history(session, principal, _find(session, audience)))
     emit(
         data,
@@ -288,7 +264,7 @@ def insight(
     as_json: Json = False,
 ) -> None:
     """Members by city, gender, age band, tier, preferred channel and AIPL stage."""
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         data = _plain(
             service.insight(
                 session, principal, container.warehouse, _find(session, audience), brand
@@ -334,7 +310,7 @@ def export(
             "consent_channel": channel,
         }
     )
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         result = exports.export_audience(
             session, principal, container.warehouse, _find(session, audience), body
         )
@@ -355,7 +331,7 @@ def export(
 @store_options
 def sync_members(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Copy the members' attributes to the warehouse's member dimension now."""
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         data = service.sync_members(session, principal, container.warehouse)
     emit(data, as_json, lambda: out.print(f"member_dim: {_size(data['rows'])} rows"))
 
@@ -372,7 +348,7 @@ def settings(
     as_json: Json = False,
 ) -> None:
     """Show (or set) the minimum crowd size below which no count is shown."""
-    with _org(ctx, org) as (_, session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         if min_crowd_size is None:
             data = service.get_settings(session, principal)
         else:

@@ -22,6 +22,9 @@ from newretail.core.settings import Settings
 P = ParamSpec("P")
 R = TypeVar("R")
 
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
+
 out = Console()
 err = Console(stderr=True)
 

@@ -6,47 +6,22 @@ one process); otherwise go through the API (POST /api/v1/databank/snapshots).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container
-from newretail.core.cli import domain_errors, emit, err, out, store_options, table
-from newretail.core.database import scope_session, session_scope
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
 from newretail.databank import schemas, service
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.snapshots import SnapshotMode, SnapshotRun
-from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.cli import ready_container
-from newretail.tenancy.models import Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.operator import operator_session
 
 databank_app = typer.Typer(help="Data Bank: AIPL consumer assets", no_args_is_help=True)
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
 Day = Annotated[str, typer.Option("--date", help="Day (YYYY-MM-DD, UTC); default yesterday")]
 Brand = Annotated[str | None, typer.Option("--brand", help="Only this brand id")]
-
-
-@contextmanager
-def _org(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Container, Session, Principal]]:
-    container = ready_container(ctx)
-    try:
-        with session_scope(container.sessions) as session:
-            org = tenancy_service.find_organization(scope_session(session, None), org_ref)
-            scope_session(session, org.id)
-            principal = Principal.for_role(
-                PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)"
-            )
-            yield container, session, principal
-    finally:
-        container.close()
 
 
 def _day(value: str, option: str) -> date:
@@ -76,7 +51,7 @@ def snapshot(
 ) -> None:
     """Materialise the AIPL snapshot of one day."""
     on = _day(day, "--date")
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         runs = service.run_snapshots(
             session, principal, container.warehouse, schemas.SnapshotCreate(date=on, mode=mode)
         )
@@ -107,7 +82,7 @@ def backfill(
         console=err,
         disable=as_json,
     )
-    with progress, _org(ctx, org) as (container, session, principal):
+    with progress, operator_session(ctx, org) as (container, session, principal):
         task = progress.add_task(first.isoformat(), total=(last - first).days + 1)
 
         def advance(run: SnapshotRun) -> None:
@@ -134,7 +109,7 @@ def stages(
 ) -> None:
     """Members per AIPL stage for each brand on a day."""
     on = _day(day, "--date")
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         data = service.stage_counts(session, principal, container.warehouse, on, brand)
     data = {"date": on.isoformat(), "brands": data["brands"]}
     emit(
@@ -161,7 +136,7 @@ def flows(
 ) -> None:
     """Stage flows between two days: stayed, moved, churned and new."""
     first, last = _day(start, "--from"), _day(end, "--to")
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         data = service.flows(session, principal, container.warehouse, first, last, brand)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
@@ -200,7 +175,7 @@ def fast(
 ) -> None:
     """FAST per brand per week (needs the snapshots of the week ends; see backfill)."""
     last = _day(end, "--end")
-    with _org(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         rows = service.fast(session, principal, container.warehouse, last, weeks, brand)
     data = [{**r, "week_end": r["week_end"].isoformat()} for r in rows]
     columns = ["brand_id", "week_end", "fertility", "advancing", "superiority", "thriving"]

@@ -16,25 +16,51 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from newretail.core.cli import domain_errors, emit, err, out, table
-from newretail.core.database import scope_session, session_scope, utcnow
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, table
+from newretail.core.csvimport import count_rows, print_rejected, progress_bar
+from newretail.core.database import session_scope, utcnow
 from newretail.events import importing, service
 from newretail.events.collector import Collector, SourceRef
 from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream, LoadReport
-from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.cli import Json, OrgRef, operator_session, ready_container
-from newretail.tenancy.models import Brand, Role, Store
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.models import Brand, Store
+from newretail.tenancy.operator import operator, operator_session, ready_container
 
 events_app = typer.Typer(
     help="Events: CSV import, failed events, event types, the stream loader",
     no_args_is_help=True,
 )
 CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+
+
+def _server_sender(url: str, write_key: str) -> importing.Sender:
+    """Batches sent to a running server's collector with a source's write key."""
+    client = httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {write_key}"}, timeout=60
+    )
+
+    def send(events: list[dict[str, Any]]) -> dict[str, Any]:
+        answer = client.post("/api/v1/events", json={"events": events})
+        if answer.status_code not in (200, 400) or "failed" not in answer.json():
+            raise typer.BadParameter(f"the server answered {answer.status_code}: {answer.text}")
+        body: dict[str, Any] = answer.json()
+        return body
+
+    return send
+
+
+def _local_sender(collector: Collector, source: SourceRef) -> importing.Sender:
+    """Batches checked and stored by a collector in this process."""
+
+    def send(events: list[dict[str, Any]]) -> dict[str, Any]:
+        submission = collector.check(source, events, utcnow(), api="import")
+        stored, duplicates = collector.pipeline.write_now(submission)
+        return collector.outcome(submission, stored, duplicates).as_dict()
+
+    return send
 
 
 @events_app.command("import")
@@ -52,67 +78,31 @@ def import_events(
     """Import offline events from a CSV file (rejected rows are listed)."""
     if url is not None and not write_key:
         raise typer.BadParameter("--url needs --write-key", param_hint="--write-key")
-    container = ready_container(ctx)
-    collector: Collector | None = None
-    try:
-        with session_scope(container.sessions) as session:
-            org_id = tenancy_service.find_organization(scope_session(session, None), org).id
-            scope_session(session, org_id)
+    with operator(ctx, org, actor="events import (CLI)") as (container, org_id, _):
+        with session_scope(container.sessions, org_id) as session:
             stores = {code: str(i) for code, i in session.execute(select(Store.code, Store.id))}
             brands = {code: str(i) for code, i in session.execute(select(Brand.code, Brand.id))}
+        collector: Collector | None = None
         if url is not None:
-            client = httpx.Client(
-                base_url=url, headers={"Authorization": f"Bearer {write_key}"}, timeout=60
-            )
-
-            def send(events: list[dict[str, Any]]) -> dict[str, Any]:
-                answer = client.post("/api/v1/events", json={"events": events})
-                if answer.status_code not in (200, 400) or "failed" not in answer.json():
-                    raise typer.BadParameter(
-                        f"the server answered {answer.status_code}: {answer.text}"
-                    )
-                body: dict[str, Any] = answer.json()
-                return body
+            send = _server_sender(url, write_key or "")
         else:
             collector = Collector(
                 container.sessions, container.warehouse, container.settings, container.identity
             )
-            source = SourceRef(org_id, None, None)
-
-            def send(events: list[dict[str, Any]]) -> dict[str, Any]:
-                assert collector is not None
-                submission = collector.check(source, events, utcnow(), api="import")
-                stored, duplicates = collector.pipeline.write_now(submission)
-                return collector.outcome(submission, stored, duplicates).as_dict()
-
-        with Progress(
-            TextColumn("importing events"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=as_json and not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("events", total=importing.count_rows(file))
-            report = importing.import_events(
-                file, send, stores, brands, lambda n: progress.advance(task, n)
-            )
-    finally:
-        if collector is not None:
-            collector.pipeline.stop()
-        container.close()
+            send = _local_sender(collector, SourceRef(org_id, None, None))
+        try:
+            with progress_bar("importing events", count_rows(file), quiet=as_json) as advance:
+                report = importing.import_events(file, send, stores, brands, advance)
+        finally:
+            if collector is not None:
+                collector.pipeline.stop()
 
     def human() -> None:
         out.print(
             f"{report.accepted} of {report.rows} rows stored, {report.duplicates} already "
             f"stored, {len(report.rejected)} rejected"
         )
-        if report.rejected:
-            table(
-                "Rejected rows",
-                ["row", "field", "reason"],
-                [[r.row, r.field, r.reason] for r in report.rejected],
-            )
+        print_rejected(report.rejected)
 
     emit(report.as_dict(), as_json, human)
 
@@ -127,7 +117,7 @@ def list_failed(
     as_json: Json = False,
 ) -> None:
     """Events the collector refused, with the field and the reason."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         items, _ = service.list_failed(session, principal, limit, None, status)
         data: list[dict[str, Any]] = [
             {
@@ -167,21 +157,14 @@ def list_failed(
 @domain_errors
 def replay(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Send every open failed event again (after fixing the sender, a store or a schema)."""
-    container = ready_container(ctx)
-    collector = Collector(
-        container.sessions, container.warehouse, container.settings, container.identity
-    )
-    try:
-        with session_scope(container.sessions) as session:
-            org_id = tenancy_service.find_organization(scope_session(session, None), org).id
-            scope_session(session, org_id)
-            principal = Principal.for_role(
-                PrincipalKind.USER, org_id, Role.OWNER, actor="events replay (CLI)"
-            )
-            result = service.replay_failed(session, principal, collector)
-    finally:
-        collector.pipeline.stop()
-        container.close()
+    with operator_session(ctx, org, actor="events replay (CLI)") as (container, session, owner):
+        collector = Collector(
+            container.sessions, container.warehouse, container.settings, container.identity
+        )
+        try:
+            result = service.replay_failed(session, owner, collector)
+        finally:
+            collector.pipeline.stop()
     data = result.model_dump()
     emit(
         data,
@@ -194,7 +177,7 @@ def replay(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
 @domain_errors
 def list_types(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Built-in and custom event types."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         found = service.list_event_types(session, principal)
     data = [t.model_dump(by_alias=True) for t in found]
     emit(

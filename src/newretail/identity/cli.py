@@ -7,42 +7,16 @@ the server stopped (or use the API: POST /api/v1/identity/merges).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container
-from newretail.core.cli import domain_errors, emit, out, store_options, table
-from newretail.core.database import scope_session, session_scope
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.identity import schemas, service
 from newretail.identity.models import ConflictStatus
-from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.cli import ready_container
-from newretail.tenancy.models import Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.operator import operator_session
 
 identity_app = typer.Typer(help="OneID: merges, unmerges and conflicts", no_args_is_help=True)
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
-
-
-@contextmanager
-def _operator(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Container, Session, Principal]]:
-    container = ready_container(ctx)
-    try:
-        with session_scope(container.sessions) as session:
-            organization = tenancy_service.find_organization(scope_session(session, None), org_ref)
-            scope_session(session, organization.id)
-            principal = Principal.for_role(
-                PrincipalKind.USER, organization.id, Role.OWNER, actor="operator (CLI)"
-            )
-            yield container, session, principal
-    finally:
-        container.close()
 
 
 def _merge_row(merge: Any) -> dict[str, Any]:
@@ -82,7 +56,7 @@ def identity_merge(
     as_json: Json = False,
 ) -> None:
     """Merge two members (the older / known one survives); refused if a rule forbids it."""
-    with _operator(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         merge = service.merge_members(
             session,
             container.identity,
@@ -100,7 +74,7 @@ def identity_unmerge(
     ctx: typer.Context, merge_id: uuid.UUID, org: OrgRef, as_json: Json = False
 ) -> None:
     """Undo a merge: both members come back with their events, orders and points."""
-    with _operator(ctx, org) as (container, session, principal):
+    with operator_session(ctx, org) as (container, session, principal):
         data = _merge_row(service.undo_merge(session, container.identity, principal, merge_id))
     emit(data, as_json, lambda: _print_merges([data]))
 
@@ -117,7 +91,7 @@ def identity_merges(
     as_json: Json = False,
 ) -> None:
     """The merge audit, oldest first."""
-    with _operator(ctx, org) as (_container, session, principal):
+    with operator_session(ctx, org) as (_container, session, principal):
         items, next_cursor = service.list_merges(session, principal, member, limit, cursor)
         rows = [_merge_row(m) for m in items]
     emit({"items": rows, "next_cursor": next_cursor}, as_json, lambda: _print_merges(rows))
@@ -138,7 +112,7 @@ def identity_conflicts(
     as_json: Json = False,
 ) -> None:
     """List conflicts (links a rule kept apart), or dismiss one with --dismiss ID."""
-    with _operator(ctx, org) as (_container, session, principal):
+    with operator_session(ctx, org) as (_container, session, principal):
         if dismiss is not None:
             conflict = service.dismiss_conflict(session, principal, dismiss)
             data: Any = schemas.ConflictRead.model_validate(conflict).model_dump(mode="json")

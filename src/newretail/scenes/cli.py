@@ -9,13 +9,23 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from newretail.core.cli import domain_errors, emit, err, out, state, store_options, table
+from newretail.core.cli import (
+    Json,
+    OrgRef,
+    domain_errors,
+    emit,
+    err,
+    out,
+    state,
+    store_options,
+    table,
+)
 from newretail.core.database import session_scope
 from newretail.core.errors import InvalidInput
 from newretail.scenes.access import simulator_access
 from newretail.scenes.server import local_server
 from newretail.scenes.simulator import SimulationReport, check_arguments, run_simulation
-from newretail.tenancy.cli import Json, OrgRef, ready_container
+from newretail.tenancy.operator import ready_container
 
 
 def _end(value: str | None) -> datetime | None:

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container, bootstrap
-from newretail.core import migrate
-from newretail.core.cli import domain_errors, emit, out, state, store_options, table
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.core.database import scope_session, session_scope
-from newretail.core.errors import ConfigurationError
 from newretail.tenancy import schemas, service
 from newretail.tenancy.models import ChannelType, Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.operator import operator_session, ready_container
 
 org_app = typer.Typer(help="Organisations (tenants)", no_args_is_help=True)
 brand_app = typer.Typer(help="Brands of an organisation", no_args_is_help=True)
@@ -25,37 +19,6 @@ store_app = typer.Typer(help="Stores of every channel", no_args_is_help=True)
 source_app = typer.Typer(help="Event sources and their write keys", no_args_is_help=True)
 user_app = typer.Typer(help="Console users", no_args_is_help=True)
 api_key_app = typer.Typer(help="API keys", no_args_is_help=True)
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
-
-
-def ready_container(ctx: typer.Context) -> Container:
-    """Connect; upgrade an embedded store, refuse an out-of-date production one."""
-    container = bootstrap(state(ctx).settings())
-    if container.settings.is_embedded:
-        migrate.upgrade(container.engine)
-    elif not migrate.is_current(container.engine):
-        raise ConfigurationError(
-            "the database schema is not current; run `newretail db upgrade`", field="database_url"
-        )
-    return container
-
-
-@contextmanager
-def operator_session(ctx: typer.Context, org_ref: str) -> Iterator[tuple[Session, Principal]]:
-    """A transaction scoped to one organisation, acting as its owner."""
-    container = ready_container(ctx)
-    try:
-        with session_scope(container.sessions) as session:
-            org = service.find_organization(scope_session(session, None), org_ref)
-            scope_session(session, org.id)
-            yield (
-                session,
-                Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="operator (CLI)"),
-            )
-    finally:
-        container.close()
 
 
 @org_app.command("create")
@@ -129,7 +92,7 @@ def brand_create(
     ctx: typer.Context, org: OrgRef, code: str, name: str, as_json: Json = False
 ) -> None:
     """Create a brand."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         brand = service.create_brand(session, principal, schemas.BrandCreate(code=code, name=name))
         data = schemas.BrandRead.model_validate(brand).model_dump(mode="json")
     emit(data, as_json, lambda: out.print(f"Brand {code}: {data['id']}"))
@@ -155,7 +118,7 @@ def store_create(
     as_json: Json = False,
 ) -> None:
     """Create a store of any channel type."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         brand_id = service.brand_by_code(session, brand).id if brand else None
         store = service.create_store(
             session,
@@ -189,7 +152,7 @@ def store_list(
     as_json: Json = False,
 ) -> None:
     """List stores, filtered by channel type and city."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         stores = service.all_stores(
             session, principal, service.StoreFilter(channel_type=channel_type, city=city)
         )
@@ -216,7 +179,7 @@ def source_create(
     as_json: Json = False,
 ) -> None:
     """Create an event source; prints its write key (shown once)."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         store_id = service.store_by_code(session, store).id if store else None
         source, token = service.create_source(
             session, principal, schemas.SourceCreate(name=name, store_id=store_id)
@@ -245,7 +208,7 @@ def user_create(
     as_json: Json = False,
 ) -> None:
     """Create a console user, or add an existing login to this organisation."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         store_ids = [service.store_by_code(session, c).id for c in store or []]
         if service.login_exists(session, email):
             membership = service.add_existing_user(session, principal, email, role, store_ids)
@@ -282,7 +245,7 @@ def api_key_create(
     as_json: Json = False,
 ) -> None:
     """Create an API key; prints it once."""
-    with operator_session(ctx, org) as (session, principal):
+    with operator_session(ctx, org) as (_, session, principal):
         store_ids = [service.store_by_code(session, c).id for c in store or []]
         key, token = service.create_api_key(
             session, principal, schemas.ApiKeyCreate(name=name, role=role, store_ids=store_ids)
