@@ -12,6 +12,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -109,6 +110,42 @@ def count_rows(path: Path) -> int:
     bar's total."""
     with open_csv(path) as handle:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def required(row: dict[str, str], column: str) -> str:
+    """The cell of `column`; an empty one is refused."""
+    value = row.get(column, "")
+    if not value:
+        raise RowError(column, "is required")
+    return value
+
+
+def whole_number(row: dict[str, str], column: str, maximum: int) -> int:
+    """A required count between 1 and `maximum`."""
+    try:
+        value = int(required(row, column))
+    except ValueError as exc:
+        raise RowError(column, "is not a whole number") from exc
+    if value < 1:
+        raise RowError(column, "must be at least 1")
+    if value > maximum:
+        raise RowError(column, f"must be at most {maximum}")
+    return value
+
+
+def decimal_amount(row: dict[str, str], column: str, limit: Decimal) -> Decimal:
+    """A required decimal amount, 0 or more and below `limit` (the caller rounds it)."""
+    try:
+        value = Decimal(required(row, column))
+    except InvalidOperation as exc:
+        raise RowError(column, "is not a decimal amount") from exc
+    if not value.is_finite():
+        raise RowError(column, "is not a decimal amount")
+    if value < 0:
+        raise RowError(column, "must be 0 or more")
+    if value >= limit:
+        raise RowError(column, f"must be less than {limit}")
+    return value
 
 
 def in_batches(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -7,16 +7,18 @@ from typing import Annotated
 
 import typer
 
+from newretail.catalog import product_import
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out
-from newretail.core.csvimport import RejectedRow, count_rows, print_rejected, progress_bar
+from newretail.core.csvimport import count_rows, print_rejected, progress_bar
+from newretail.inventory import stock_import
 from newretail.orders import importing
 from newretail.tenancy.operator import operator
 
 import_app = typer.Typer(help="Import CSV files (rejected rows are listed)", no_args_is_help=True)
 CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 IMPORTERS = {
-    "products": importing.import_products,
-    "stock": importing.import_stock,
+    "products": product_import.import_products,
+    "stock": stock_import.import_stock,
     "orders": importing.import_orders,
 }
 
@@ -27,13 +29,13 @@ def _run(ctx: typer.Context, kind: str, org: str, path: Path, as_json: bool) -> 
         progress_bar(f"importing {kind}", count_rows(path), quiet=as_json) as advance,
     ):
         report = IMPORTERS[kind](found.container.sessions, found.principal, path, advance)
-    data = report.as_dict()
+    data = {"kind": kind, **report.as_dict()}
 
     def human() -> None:
         out.print(
             f"{report.accepted} of {report.rows} rows imported, {len(report.rejected)} rejected"
         )
-        print_rejected([RejectedRow(r.row, r.field, r.reason) for r in report.rejected])
+        print_rejected(report.rejected)
 
     emit(data, as_json, human)
 
