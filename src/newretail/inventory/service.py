@@ -26,7 +26,7 @@ from newretail.catalog import service as catalog_service
 from newretail.catalog.models import Sku
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
-from newretail.core.pagination import paginate
+from newretail.core.pagination import numbered_page, paginate
 from newretail.inventory import schemas
 from newretail.inventory.exceptions import OutOfStock
 from newretail.inventory.models import (
@@ -308,10 +308,10 @@ class StockView:
 
 
 def stock_view(
-    session: Session, principal: Principal, filters: StockFilter, limit: int
+    session: Session, principal: Principal, filters: StockFilter, limit: int, offset: int = 0
 ) -> StockView:
-    """The first `limit` matching stock levels, with the count of all matches (console)."""
-    levels = list_levels(session, principal, filters, limit)
+    """`limit` matching stock levels from `offset`, with the count of all matches (console)."""
+    levels = list_levels(session, principal, filters, limit, offset)
     counted = _levels_query(principal, filters).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     names = session.execute(
@@ -343,16 +343,65 @@ def list_movements(
 ) -> tuple[list[StockMovement], str | None]:
     """The stock ledger, oldest first, filtered by location, SKU or reference."""
     principal.require(Permission.READ)
+    statement = _movements_query(principal, MovementFilter(location_id, sku_id, reference))
+    return paginate(session, statement, StockMovement, limit, cursor)
+
+
+@dataclass(frozen=True)
+class MovementFilter:
+    location_id: uuid.UUID | None = None
+    sku_id: uuid.UUID | None = None
+    reference: str | None = None
+    # part of the SKU's code or name (any case), or its exact barcode
+    search: str | None = None
+
+
+def _movements_query(principal: Principal, filters: MovementFilter) -> Select[Any]:
     statement = select(StockMovement)
     if principal.store_ids is not None:
         statement = statement.where(StockMovement.location_id.in_(principal.store_ids))
-    if location_id:
-        statement = statement.where(StockMovement.location_id == location_id)
-    if sku_id:
-        statement = statement.where(StockMovement.sku_id == sku_id)
-    if reference:
-        statement = statement.where(StockMovement.reference == reference)
-    return paginate(session, statement, StockMovement, limit, cursor)
+    if filters.location_id:
+        statement = statement.where(StockMovement.location_id == filters.location_id)
+    if filters.sku_id:
+        statement = statement.where(StockMovement.sku_id == filters.sku_id)
+    if filters.reference:
+        statement = statement.where(StockMovement.reference == filters.reference)
+    search = (filters.search or "").strip()
+    if search:
+        statement = statement.join(Sku, Sku.id == StockMovement.sku_id).where(
+            or_(
+                Sku.code.icontains(search, autoescape=True),
+                Sku.name.icontains(search, autoescape=True),
+                Sku.barcode == search,
+            )
+        )
+    return statement
+
+
+@dataclass(frozen=True)
+class MovementView:
+    """A numbered page of the stock ledger, the count of every match, the SKUs' code and name."""
+
+    movements: list[StockMovement]
+    total: int
+    skus: dict[uuid.UUID, tuple[str, str]]
+
+
+def movement_view(
+    session: Session, principal: Principal, filters: MovementFilter, page: int, per_page: int
+) -> MovementView:
+    """One numbered page of the stock ledger, newest first (console)."""
+    principal.require(Permission.READ)
+    if filters.location_id:
+        principal.require_store(filters.location_id)
+    statement = _movements_query(principal, filters).order_by(
+        StockMovement.created_at.desc(), StockMovement.id.desc()
+    )
+    movements, total = numbered_page(session, statement, page, per_page)
+    skus = session.execute(
+        select(Sku.id, Sku.code, Sku.name).where(Sku.id.in_({m.sku_id for m in movements}))
+    )
+    return MovementView(movements, total, {sku: (code, name) for sku, code, name in skus})
 
 
 # ---------------------------------------------------------------- stock changes

@@ -1,0 +1,152 @@
+"""Console forms that change stock: a receipt, an adjustment with its reason, a transfer
+between two locations. Each calls the stock service the API calls (same rules, same ledger);
+a refused form is shown again with the fields at fault (HTTP 422)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from newretail.console.forms import errors_of
+from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.core.errors import NewRetailError
+from newretail.inventory import forms, schemas, service
+from newretail.inventory.exceptions import OutOfStock
+from newretail.tenancy import auth
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.models import Store
+from newretail.tenancy.permissions import Permission, Principal
+
+router = APIRouter(include_in_schema=False)  # included by inventory/web.py under /console
+# the out-of-stock refusal in the user's language (the message is a catalogue key)
+OUT_OF_STOCK = "stock.error.out_of_stock"
+
+
+class Change:
+    """One kind of stock change: its payload, schema and service use case."""
+
+    def __init__(
+        self,
+        payload: Callable[[Session, dict[str, str]], dict[str, Any]],
+        schema: type[BaseModel],
+        use_case: Callable[[Session, Principal, Any], schemas.StockChangeRead],
+        location_field: str,
+    ) -> None:
+        self.payload = payload
+        self.schema = schema
+        self.use_case = use_case
+        self.location_field = location_field
+
+
+CHANGES = {
+    "receipt": Change(
+        forms.receipt_payload, schemas.ReceiptCreate, service.receive_stock, "location_id"
+    ),
+    "adjustment": Change(
+        forms.adjustment_payload, schemas.AdjustmentCreate, service.adjust_stock, "location_id"
+    ),
+    "transfer": Change(
+        forms.transfer_payload, schemas.TransferCreate, service.transfer_stock, "from_location_id"
+    ),
+}
+FIELDS = {
+    "location_id",
+    "from_location_id",
+    "to_location_id",
+    "delta",
+    "note",
+    "reference",
+    *(f"sku_{n}" for n in range(forms.LINES)),
+    *(f"quantity_{n}" for n in range(forms.LINES)),
+}
+
+
+def _locations(session: Session, principal: Principal) -> list[Store]:
+    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    return sorted(stores, key=lambda s: s.code)
+
+
+def _errors(exc: Exception) -> dict[str, str]:
+    """Field -> message; a message about no field of the form (out of stock…) heads it."""
+    if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
+        raise exc
+    if isinstance(exc, OutOfStock):
+        return {"_form": OUT_OF_STOCK, "_sku": exc.sku_code}
+    errors: dict[str, str] = {}
+    for field, message in errors_of(exc).items():
+        errors[field if field in FIELDS else "_form"] = message
+    return errors
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    identity: auth.ConsoleIdentity,
+    kind: str,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "inventory/change_form.html",
+        identity,
+        422 if errors else 200,
+        section="stock",
+        kind=kind,
+        values=values,
+        errors=errors or {},
+        locations=_locations(session, identity.principal),
+        lines=range(forms.LINES),
+    )
+
+
+def _change_page(kind: str) -> Any:
+    def page(
+        request: Request,
+        session: SessionDep,
+        identity: Identity,
+        location_id: str = "",
+        sku: str = "",
+    ) -> Response:
+        identity.principal.require(Permission.MANAGE_STOCK)
+        values = {CHANGES[kind].location_field: location_id, "sku_0": sku}
+        return _form_page(request, session, identity, kind, values)
+
+    page.__name__ = f"{kind}_page"
+    page.__doc__ = f"The stock {kind} form (a location and a SKU may be given)."
+    return page
+
+
+def _change_submit(kind: str) -> Any:
+    change = CHANGES[kind]
+
+    def submit(request: Request, session: SessionDep, identity: Identity, form: Form) -> Response:
+        check_csrf(identity, form)
+        principal = identity.principal
+        principal.require(Permission.MANAGE_STOCK)
+        try:
+            with session.begin_nested():
+                data = change.schema.model_validate(change.payload(session, form))
+                result = change.use_case(session, principal, data)
+        except (ValidationError, NewRetailError) as exc:
+            return _form_page(request, session, identity, kind, form, _errors(exc))
+        location = form.get(change.location_field, "")
+        return redirect(
+            f"/console/stock/movements?location_id={location}&reference={result.reference}"
+            f"&done={kind}"
+        )
+
+    submit.__name__ = f"submit_{kind}"
+    submit.__doc__ = f"Book a stock {kind} (same rules as POST /api/v1/stock/{kind}s)."
+    return submit
+
+
+for _kind in CHANGES:
+    router.add_api_route(f"/stock/{_kind}", _change_page(_kind), methods=["GET"])
+    router.add_api_route(f"/stock/{_kind}", _change_submit(_kind), methods=["POST"])
