@@ -12,11 +12,12 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-# Routes anyone may call: probes, docs and the login page.
+# Routes anyone may call: probes, docs, the favicon and the login page.
 PUBLIC_PATHS = {
     "/healthz",
     "/readyz",
     "/docs",
+    "/favicon.ico",
     "/metrics",
     "/",
     "/console/login",

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from newretail import __version__
 from newretail.api import mount_api
 from newretail.bootstrap import Container, bootstrap
-from newretail.console.web import mount_console, render_console_error
+from newretail.console.shell import render_console_error
 from newretail.core.http import (
     BodyLimitMiddleware,
     Metrics,
@@ -23,6 +23,7 @@ from newretail.core.settings import Settings
 from newretail.events.collector import Collector
 from newretail.events.gateway import CollectorGateway
 from newretail.jobs import server_jobs
+from newretail.pages import mount_pages
 
 API_DESCRIPTION = """
 NewRetail joins a brand's online shops and offline stores into one business.
@@ -84,7 +85,7 @@ def create_app(
     )
     install_error_handlers(app, on_domain_error=render_console_error)
     mount_api(app, metrics)
-    mount_console(app)
+    mount_pages(app)
     app.add_middleware(CollectorGateway)  # the ingestion routes, inside the two below
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from newretail.audiences import charts, exports, forms, schemas, service
 from newretail.audiences.rules import AGE_BANDS, RECENCY_BUCKETS
 from newretail.audiences.templates import TEMPLATES
-from newretail.console.web import Form, Identity, check_csrf, redirect, render, request_locale
+from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
-from newretail.tenancy.dependencies import ContainerDep, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import Brand
 from newretail.tenancy.permissions import Permission
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.catalog import service, web_edit
-from newretail.console.web import Identity, render
+from newretail.console.shell import render
 from newretail.core.errors import InvalidInput
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType
 from newretail.tenancy.permissions import Permission
 

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from newretail.catalog import forms, schemas, service
 from newretail.catalog.models import Product, Sku
 from newretail.console.forms import errors_of
-from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import NewRetailError, NotFound
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission
 

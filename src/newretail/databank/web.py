@@ -11,13 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from newretail.console.web import Identity, render, request_locale
+from newretail.console.shell import render, request_locale
 from newretail.core.errors import InvalidInput
 from newretail.core.i18n import translator
 from newretail.databank import charts, service
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.queries import DIMENSIONS
-from newretail.tenancy.dependencies import ContainerDep, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import Brand
 from newretail.tenancy.permissions import Permission
 

@@ -7,12 +7,12 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import InvalidInput
 from newretail.events import service
 from newretail.events.collector import Collector
 from newretail.events.models import FailedEventStatus
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -10,11 +10,11 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.identity import service
 from newretail.identity.models import ConflictStatus
 from newretail.members.models import Member
-from newretail.tenancy.dependencies import ContainerDep, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)

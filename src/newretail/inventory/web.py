@@ -8,12 +8,12 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newretail.console.web import Identity, render
+from newretail.console.shell import render
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.inventory import service, web_changes
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)

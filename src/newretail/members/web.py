@@ -7,12 +7,12 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newretail.console.web import Identity, render
+from newretail.console.shell import render
 from newretail.identity import web as identity_web
 from newretail.members import points, service, tiers
 from newretail.orders import web as orders_web
 from newretail.scenes import web as scenes_web
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from newretail.console.web import Identity, render
+from newretail.console.shell import render
 from newretail.core.errors import InvalidInput
 from newretail.orders import reads
 from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -155,6 +155,21 @@ class ConsoleIdentity:
     principal: Principal
     organizations: list[Organization]
 
+    @property
+    def csrf_token(self) -> str:
+        """The token every console form of this session carries."""
+        return self.user_session.csrf_token
+
+    @property
+    def preferred_locale(self) -> str | None:
+        """The language the user chose, if any."""
+        return self.user.locale
+
+    @property
+    def time_zone(self) -> str | None:
+        """The organisation's time zone: pages show its local times."""
+        return self.organization.time_zone
+
 
 def resolve_session(session: Session, token: str) -> ConsoleIdentity:
     """The user, organisation and role behind a console session cookie."""

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the request's transaction, container and authenticated principal."""
+"""FastAPI dependencies: the request's transaction, container and authenticated principal
+(an API key's, or the console's signed-in user)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.security import (
 from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container
+from newretail.console.shell import session_token
 from newretail.core.database import scope_session
 from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
@@ -94,3 +96,13 @@ def api_principal(
 CurrentPrincipal = Annotated[Principal, Depends(api_principal)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1–500)")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+
+
+def console_identity(request: Request, session: SessionDep) -> auth.ConsoleIdentity:
+    """The console's signed-in user; without a session the console answers with its login page."""
+    identity = auth.resolve_session(session, session_token(request))
+    scope_session(session, identity.principal.organization_id)
+    return identity
+
+
+Identity = Annotated[auth.ConsoleIdentity, Depends(console_identity)]
