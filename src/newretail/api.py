@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import fastapi_offline
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 from newretail.audiences.router import router as audiences_router
 from newretail.catalog.router import router as catalog_router
@@ -70,14 +72,16 @@ def readyz(container: ContainerDep) -> JSONResponse:
 
 
 SWAGGER_ASSETS = "/static/vendor/swagger-ui"
+# Swagger UI 5 (it reads OpenAPI 3.1) as the fastapi-offline wheel ships it
+SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 
 def mount_api(app: FastAPI, metrics: Metrics) -> None:
     for router in DOMAIN_ROUTERS:
         app.include_router(router)
     app.include_router(ops)
-    # API docs from the swagger-ui-bundle wheel: nothing is fetched from a CDN.
-    app.mount(SWAGGER_ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    # API docs from an installed wheel: nothing is fetched from a CDN.
+    app.mount(SWAGGER_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -86,7 +90,7 @@ def mount_api(app: FastAPI, metrics: Metrics) -> None:
             title="NewRetail API",
             swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-32x32.png",
+            swagger_favicon_url="/favicon.ico",
         )
 
     default_openapi = app.openapi

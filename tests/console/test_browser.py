@@ -229,3 +229,59 @@ def test_login_page_follows_accept_language(browser: Browser, server_url: str) -
         expect(page.locator("label[for=password]")).to_have_text("密码")
     finally:
         context.close()
+
+
+def test_docs_show_every_operation_of_the_openapi_document(
+    browser: Browser, server_url: str
+) -> None:
+    """Swagger UI reads the OpenAPI 3.1 document: one block per operation, no render error."""
+    document = httpx.get(f"{server_url}/openapi.json", timeout=10).json()
+    assert document["openapi"].startswith("3.1")
+    operations = [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    context = browser.new_context(base_url=server_url, viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto("/docs")
+        expect(page.locator(".information-container .title")).to_contain_text("NewRetail")
+        expect(page.locator(".swagger-ui .opblock")).to_have_count(len(operations))
+        expect(page.locator("text=Unable to render this definition")).to_have_count(0)
+        expect(page.locator("#operations-operations-healthz_healthz_get")).to_contain_text(
+            "/healthz"
+        )
+        assert page.evaluate("document.querySelector('link[rel=icon]').href").endswith(
+            "/favicon.ico"
+        )
+        assert failed == []
+    finally:
+        context.close()
+
+
+def test_every_console_page_loads_its_icon_and_assets(browser: Browser, server_url: str) -> None:
+    """No page requests a missing file (the browser asks every page for /favicon.ico)."""
+    context = browser.new_context(base_url=server_url, viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    try:
+        page.goto("/console/login")
+        page.fill("#email", DEMO_EMAIL)
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("#login-form button[type=submit]")
+        expect(page).to_have_url(f"{server_url}/console/stores")
+        icon = httpx.get(f"{server_url}/favicon.ico", timeout=10)
+        assert (icon.status_code, icon.headers["content-type"]) == (200, "image/x-icon")
+        assert page.evaluate("document.querySelector('link[rel=icon]').href") == (
+            f"{server_url}/favicon.ico"
+        )
+        assert failed == []
+    finally:
+        context.close()
