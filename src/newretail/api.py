@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response

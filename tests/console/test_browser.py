@@ -256,7 +256,7 @@ def test_docs_show_every_operation_of_the_openapi_document(
         expect(page.locator("#operations-operations-healthz_healthz_get")).to_contain_text(
             "/healthz"
         )
-        assert page.evaluate("document.querySelector('link[rel=icon]').href").endswith(
+        assert page.evaluate("document.querySelector('link[rel~=icon]').href").endswith(
             "/favicon.ico"
         )
         assert failed == []
@@ -279,7 +279,7 @@ def test_every_console_page_loads_its_icon_and_assets(browser: Browser, server_u
         expect(page).to_have_url(f"{server_url}/console/stores")
         icon = httpx.get(f"{server_url}/favicon.ico", timeout=10)
         assert (icon.status_code, icon.headers["content-type"]) == (200, "image/x-icon")
-        assert page.evaluate("document.querySelector('link[rel=icon]').href") == (
+        assert page.evaluate("document.querySelector('link[rel~=icon]').href") == (
             f"{server_url}/favicon.ico"
         )
         assert failed == []

@@ -13,13 +13,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import errors_of
-from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import NewRetailError
 from newretail.inventory import forms, schemas, service
 from newretail.inventory.exceptions import OutOfStock
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.dependencies import SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
