@@ -7,19 +7,19 @@ Availability rule: a store's override, else the SKU's channel list (empty = ever
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from newretail.catalog import schemas
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
-from newretail.core.pagination import paginate
+from newretail.core.pagination import numbered_page, paginate
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -63,9 +63,26 @@ def list_products(
     return paginate(session, _filtered_products(filters), Product, limit, cursor)
 
 
-def all_products(session: Session, filters: ProductFilter) -> Sequence[Product]:
-    """Every matching product with its SKUs, by code (console)."""
-    return session.scalars(_filtered_products(filters).order_by(Product.code)).all()
+@dataclass(frozen=True)
+class ProductPage:
+    """A numbered page of products (with their SKUs) and the counts of every match."""
+
+    products: list[Product]
+    total_products: int
+    total_skus: int
+
+
+def product_page(
+    session: Session, filters: ProductFilter, page: int, per_page: int
+) -> ProductPage:
+    """One numbered page of the matching products by code, with their SKUs (console)."""
+    statement = _filtered_products(filters)
+    products, total = numbered_page(session, statement.order_by(Product.code), page, per_page)
+    matching = statement.with_only_columns(Product.id).subquery()
+    skus = session.scalar(
+        select(func.count()).select_from(Sku).where(Sku.product_id.in_(select(matching.c.id)))
+    )
+    return ProductPage(products, total, int(skus or 0))
 
 
 def get_product(session: Session, product_id: uuid.UUID) -> Product:

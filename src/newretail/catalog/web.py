@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from newretail.catalog import service, web_edit
 from newretail.console.shell import render
 from newretail.core.errors import InvalidInput
+from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType
@@ -40,21 +41,27 @@ def catalog_page(
     brand_id: str = "",
     category: str = "",
     q: str = "",
+    page: str = "",
 ) -> Response:
-    """Products with their SKUs and prices per channel, filtered by brand, category and text."""
+    """Products with their SKUs and prices per channel, filtered by brand, category and text,
+    a numbered page at a time with the totals."""
     identity.principal.require(Permission.READ)
     filters = service.ProductFilter(
         brand_id=_brand_id(brand_id), category=category.strip() or None, q=q.strip() or None
     )
-    products = service.all_products(session, filters)
+    number = page_number(page)
+    found = service.product_page(session, filters, number, CONSOLE_PER_PAGE)
     brands = tenancy_service.list_brands(session, 500, None)[0]
     return render(
         request,
         "catalog/list.html",
         identity,
         section="catalog",
-        products=products,
-        sku_count=sum(len(p.skus) for p in products),
+        products=found.products,
+        product_count=found.total_products,
+        sku_count=found.total_skus,
+        page=number,
+        per_page=CONSOLE_PER_PAGE,
         brands=brands,
         brand_names={b.id: b.name for b in brands},
         channels=PRICE_CHANNELS,
