@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from newretail import handlers
 from newretail.catalog import schemas as catalog_schemas
 from newretail.catalog import service as catalog_service
 from newretail.core import migrate
@@ -56,6 +57,8 @@ from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
+
+handlers.install()  # sales publish OrderPaid; members award points (in every process)
 
 CLIENTS = 16
 POSTGRES_URL = os.environ.get(

@@ -6,6 +6,7 @@ Each line imports a module whose `@domain_events.handler(...)` functions registe
 from __future__ import annotations
 
 from newretail.core import domain_events
+from newretail.members import order_handlers  # noqa: F401  (OrderPaid, OrderRefunded)
 
 
 def install() -> None:

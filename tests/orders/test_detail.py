@@ -68,3 +68,31 @@ def test_order_detail_gathers_refunds_stores_skus_and_member(
         )
         with pytest.raises(NotFound):
             reads.order_detail(session, manager, order.id)
+
+
+def test_order_page_numbers_pages_newest_first_with_the_total(
+    container: Container, org: Org
+) -> None:
+    shop = build_shop(container, org, stock=5)
+    sold = []
+    with session_scope(container.sessions, org.id) as session:
+        for number in range(3):
+            sold.append(
+                pos.pos_sale(
+                    session,
+                    shop.principal,
+                    schemas.PosSaleCreate.model_validate(
+                        {
+                            "store_id": str(shop.counter_id),
+                            "external_order_id": f"P-{number}",
+                            "sold_at": f"2026-11-11T0{number}:30:00+08:00",
+                            "lines": [{"sku_id": str(shop.sku_ids[0]), "quantity": 1}],
+                        }
+                    ),
+                ).order.id
+            )
+    with session_scope(container.sessions, org.id) as session:
+        first, total = reads.order_page(session, shop.principal, reads.OrderFilter(), 1, 2)
+        second, again = reads.order_page(session, shop.principal, reads.OrderFilter(), 2, 2)
+    assert (total, again) == (3, 3)
+    assert [order.id for order in first + second] == sold[::-1]

@@ -13,7 +13,7 @@ and Decimal arithmetic; after every step the database must agree with it:
 - per member: `points.check_invariants` is clean (balances = live lots = ledger sums) and the
   available and locked points equal the model's, given the earn rule below.
 
-Points: while `orders.points_bridge` does not call `newretail.members.points`, the test awards
+Points: while no members handler of `OrderPaid` is registered, the test awards
 and reverses points after each sale and refund, as the wiring will; once the wiring is there
 (`POINTS_WIRED`), the services must do it and the same model checks their work.
 """
@@ -21,7 +21,6 @@ and reverses points after each sale and refund, as the wiring will; once the wir
 from __future__ import annotations
 
 import copy
-import inspect
 import itertools
 import uuid
 from contextlib import AbstractContextManager
@@ -43,6 +42,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container
+from newretail.core import domain_events
 from newretail.core.database import session_scope, utcnow
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
@@ -52,13 +52,14 @@ from newretail.members import points
 from newretail.members import schemas as member_schemas
 from newretail.members import service as member_service
 from newretail.members.errors import InsufficientPoints
-from newretail.orders import checkout, points_bridge, pos, refunds, schemas, transitions
+from newretail.orders import checkout, pos, refunds, schemas, transitions
+from newretail.orders.facts import OrderPaid
 from newretail.orders.models import Order, OrderLine, OrderStatus
 from tests.conftest import make_org
 from tests.orders.factory import Shop, build_shop
 
-_ORDERS_SOURCE = inspect.getsource(points_bridge)
-POINTS_WIRED = "members import points" in _ORDERS_SOURCE or "members.points" in _ORDERS_SOURCE
+# the order ledger publishes OrderPaid / OrderRefunded; members award and reverse when wired
+POINTS_WIRED = bool(domain_events.handlers_of(OrderPaid))
 
 START_STOCK = 8
 POS_PRICE = Decimal("10.00")

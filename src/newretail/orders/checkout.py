@@ -11,9 +11,8 @@ from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory import service as inventory_service
 from newretail.inventory.exceptions import OutOfStock
-from newretail.orders import rows, schemas
+from newretail.orders import facts, rows, schemas
 from newretail.orders.models import FulfilmentType, OrderStatus
-from newretail.orders.points_bridge import member_points_hook
 from newretail.orders.rows import ZERO
 from newretail.orders.sales import (
     SaleResult,
@@ -103,6 +102,6 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
     events = ["order_placed"]
     if data.paid:
         rows.enqueue(session, order, "purchase", now, order.total_amount, event_lines)
-        member_points_hook(session, order, action="award", lines=event_lines)
+        facts.publish_paid(session, order, event_lines, now)
         events.append("purchase")
     return SaleResult(order, events=events)

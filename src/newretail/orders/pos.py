@@ -35,9 +35,8 @@ from newretail.inventory.exceptions import OutOfStock
 from newretail.inventory.models import StockMovement
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
-from newretail.orders import pos_postgres, rows, schemas
+from newretail.orders import facts, pos_postgres, rows, schemas
 from newretail.orders.models import FulfilmentType, OrderStatus
-from newretail.orders.points_bridge import member_points_hook
 from newretail.orders.pos_postgres import POS_CHANNELS
 from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE, ZERO, SkuFacts, category_of
 from newretail.orders.sales import (
@@ -329,8 +328,7 @@ def _pos_sale_postgres(
         for number, line in enumerate(event_lines, start=1)
     ]
     order = rows.transient_order(values, lines)
-    if member_id is not None:
-        member_points_hook(session, order, action="award", lines=event_lines)
+    facts.publish_paid(session, order, event_lines, sold_at)
     return SaleResult(order, events=["order_placed", "purchase"])
 
 
@@ -410,6 +408,5 @@ def _pos_sale_generic(
         ],
     )
     order = rows.transient_order(values, lines)
-    if member_id is not None:
-        member_points_hook(session, order, action="award", lines=event_lines)
+    facts.publish_paid(session, order, event_lines, sold_at)
     return SaleResult(order, events=["order_placed", "purchase"])

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from newretail.catalog.models import Sku
 from newretail.core.errors import NewRetailError, NotFound
-from newretail.core.pagination import paginate
+from newretail.core.pagination import CONSOLE_PER_PAGE, numbered_page, paginate
 from newretail.members import service as members_service
 from newretail.members.models import Member
 from newretail.orders.models import Order, Refund
@@ -72,6 +72,21 @@ def recent_orders(
         statement.with_only_columns(func.count(), func.coalesce(func.sum(Order.total_amount), 0))
     ).one()
     return orders, int(count), Decimal(total)
+
+
+def order_page(
+    session: Session,
+    principal: Principal,
+    filters: OrderFilter,
+    page: int = 1,
+    per_page: int = CONSOLE_PER_PAGE,
+) -> tuple[list[Order], int]:
+    """One numbered page of matching orders, newest first, and how many match (console)."""
+    principal.require(Permission.READ)
+    statement = _filtered_orders(principal, filters).order_by(
+        Order.placed_at.desc(), Order.id.desc()
+    )
+    return numbered_page(session, statement, page, per_page)
 
 
 def get_order(session: Session, principal: Principal, order_id: uuid.UUID) -> Order:

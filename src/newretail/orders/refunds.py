@@ -12,9 +12,8 @@ from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory import service as inventory_service
-from newretail.orders import rows, schemas
+from newretail.orders import facts, rows, schemas
 from newretail.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
-from newretail.orders.points_bridge import member_points_hook
 from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
 from newretail.orders.transitions import NO_SYNC, InvalidTransition
@@ -146,12 +145,5 @@ def refund(
     rows.enqueue(
         session, order, "order_refunded", now, total, refunded_lines, refund_id=str(refund_row.id)
     )
-    member_points_hook(
-        session,
-        order,
-        action="reverse",
-        refund_id=refund_row.id,
-        lines=refunded_lines,
-        occurred_at=now,
-    )
+    facts.publish_refunded(session, order, refund_row.id, refunded_lines, now)
     return refund_row

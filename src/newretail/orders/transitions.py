@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.errors import Conflict
 from newretail.inventory import service as inventory_service
-from newretail.orders import rows
+from newretail.orders import facts, rows
 from newretail.orders.models import Order, OrderStatus, Refund, RefundLine
-from newretail.orders.points_bridge import member_points_hook
 from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
 from newretail.tenancy.permissions import Permission, Principal
@@ -54,7 +53,7 @@ def pay(session: Session, principal: Principal, order_id: uuid.UUID) -> Order:
     order = get_order(session, principal, order_id)
     lines = rows.event_lines(order.lines, order_sku_facts(session, order))
     rows.enqueue(session, order, "purchase", now, order.total_amount, lines)
-    member_points_hook(session, order, action="award", lines=lines, occurred_at=now)
+    facts.publish_paid(session, order, lines, now)
     return order
 
 
@@ -131,8 +130,6 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
             refund_id=str(refund.id),
             cancelled=True,
         )
-        member_points_hook(
-            session, order, action="reverse", refund_id=refund.id, lines=lines, occurred_at=now
-        )
+        facts.publish_refunded(session, order, refund.id, lines, now)
     rows.enqueue(session, order, "order_cancelled", now, order.total_amount, lines)
     return order
