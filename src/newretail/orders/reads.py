@@ -62,12 +62,18 @@ def list_orders(
 
 
 def recent_orders(
-    session: Session, principal: Principal, filters: OrderFilter, limit: int = 200
+    session: Session,
+    principal: Principal,
+    filters: OrderFilter,
+    limit: int = 200,
+    offset: int = 0,
 ) -> tuple[Sequence[Order], int, Decimal]:
-    """The newest matching orders, with the count and total of all matches (console)."""
+    """`limit` matching orders from `offset`, newest first, with the count and total of all
+    matches (console pages)."""
     principal.require(Permission.READ)
     statement = _filtered_orders(principal, filters)
-    orders = session.scalars(statement.order_by(Order.placed_at.desc()).limit(limit)).all()
+    newest_first = statement.order_by(Order.placed_at.desc(), Order.id.desc())
+    orders = session.scalars(newest_first.limit(limit).offset(offset)).all()
     count, total = session.execute(
         statement.with_only_columns(func.count(), func.coalesce(func.sum(Order.total_amount), 0))
     ).one()

@@ -1,30 +1,31 @@
-"""Console pages for the order ledger: orders of every channel with filters, an order page,
+"""Console pages for the order ledger: orders of every channel with filters (paged, with the
+count and total), an order page with its refund and cancel actions (orders/web_actions.py),
 and the member 360 page's order history."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from newretail.console.shell import render
+from newretail.core import localtime
 from newretail.core.errors import InvalidInput
-from newretail.orders import reads
-from newretail.orders.models import FulfilmentType, Order, OrderStatus
+from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
+from newretail.orders import reads, web_actions
+from newretail.orders.models import OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-SHOWN = 200
+router.include_router(web_actions.router)
 MEMBER_ORDERS = 50
 SELLING_CHANNELS = [c.value for c in ChannelType if c != ChannelType.WAREHOUSE]
 
@@ -49,7 +50,6 @@ def _day(value: str, field: str) -> date | None:
 
 def order_filter(query: OrderQuery, time_zone: str) -> reads.OrderFilter:
     """The service filter for the page's query; dates are whole days in the organisation's zone."""
-    zone = ZoneInfo(time_zone)
     start, end = _day(query.date_from, "date_from"), _day(query.date_to, "date_to")
     if start and end and end < start:
         raise InvalidInput("must not be before date_from", field="date_to")
@@ -63,8 +63,8 @@ def order_filter(query: OrderQuery, time_zone: str) -> reads.OrderFilter:
         channel=query.channel or None,
         store_id=store_id,
         status=query.status or None,
-        placed_from=datetime.combine(start, time(), zone) if start else None,
-        placed_to=datetime.combine(end + timedelta(days=1), time(), zone) if end else None,
+        placed_from=localtime.local_day_bounds(start, time_zone)[0] if start else None,
+        placed_to=localtime.local_day_bounds(end, time_zone)[1] if end else None,
     )
 
 
@@ -78,8 +78,10 @@ def orders_page(
     status: str = "",
     date_from: str = "",
     date_to: str = "",
+    page: str = "",
 ) -> Response:
-    """Orders of every channel, newest first, by channel, store, status and date range."""
+    """Orders of every channel, newest first, by channel, store, status and local date range,
+    a numbered page at a time with the count and total of every match."""
     principal = identity.principal
     query = OrderQuery(
         channel if channel in SELLING_CHANNELS else "",
@@ -89,7 +91,10 @@ def orders_page(
         date_to,
     )
     filters = order_filter(query, identity.organization.time_zone)
-    orders, count, total = reads.recent_orders(session, principal, filters, SHOWN)
+    number = page_number(page)
+    orders, count, total = reads.recent_orders(
+        session, principal, filters, CONSOLE_PER_PAGE, (number - 1) * CONSOLE_PER_PAGE
+    )
     stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     return render(
         request,
@@ -99,46 +104,46 @@ def orders_page(
         orders=orders,
         count=count,
         total=total,
-        shown=SHOWN,
+        page=number,
+        per_page=CONSOLE_PER_PAGE,
         stores=sorted(
             (s for s in stores if s.channel_type != ChannelType.WAREHOUSE), key=lambda s: s.code
         ),
-        store_codes={s.id: s.code for s in stores},
+        store_names={s.id: s.name for s in stores},
         channels=SELLING_CHANNELS,
         statuses=[s.value for s in OrderStatus],
-        zone=ZoneInfo(identity.organization.time_zone),
         query=query,
     )
 
 
 @router.get("/orders/{order_id}")
 def order_page(
-    request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID
+    request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID, done: str = ""
 ) -> Response:
-    """One order: lines, payment, fulfilment and refunds."""
-    detail = reads.order_detail(session, identity.principal, order_id)
-    return render(
-        request,
-        "orders/detail.html",
-        identity,
-        section="orders",
-        order=detail.order,
-        refunds=detail.refunds,
-        stores=detail.stores,
-        skus=detail.skus,
-        member=detail.member,
-        line_numbers=detail.line_numbers,
-        net=detail.net,
-        zone=ZoneInfo(identity.organization.time_zone),
-        is_carry_out=detail.order.fulfilment_type == FulfilmentType.CARRY_OUT,
-    )
+    """One order: lines, payment, fulfilment and refunds; refund and cancel where allowed."""
+    return web_actions.order_page(request, session, identity, order_id, done=done)
+
+
+@dataclass(frozen=True)
+class MemberOrder:
+    """One row of the member 360 page's orders (an object: `items` is a count, not a method)."""
+
+    id: uuid.UUID
+    placed_at: datetime
+    channel: str
+    store_code: str
+    store_name: str
+    status: str
+    items: int
+    total_amount: Decimal
+    refunded_amount: Decimal
 
 
 @dataclass(frozen=True)
 class MemberOrders:
     """The newest orders of one member from every channel, for the member 360 page."""
 
-    orders: list[dict[str, Any]]
+    orders: list[MemberOrder]
     count: int
     total: Decimal
 
@@ -146,27 +151,29 @@ class MemberOrders:
 def member_orders(
     session: Session, identity: auth.ConsoleIdentity, member_id: uuid.UUID
 ) -> MemberOrders:
-    """The member's newest orders in the principal's store scope (the member 360 page)."""
+    """The member's newest orders in the principal's store scope (the member 360 page);
+    `placed_at` in the organisation's zone."""
     principal = identity.principal
     orders, count, total = reads.recent_orders(
         session, principal, reads.OrderFilter(member_id=member_id), MEMBER_ORDERS
     )
-    codes = {
-        s.id: s.code
+    stores = {
+        s.id: s
         for s in tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     }
-    zone = ZoneInfo(identity.organization.time_zone)
-    return MemberOrders([_summary(order, codes, zone) for order in orders], count, total)
-
-
-def _summary(order: Order, codes: dict[uuid.UUID, str], zone: ZoneInfo) -> dict[str, Any]:
-    return {
-        "id": order.id,
-        "placed_at": order.placed_at.astimezone(zone),
-        "channel": order.channel,
-        "store_code": codes.get(order.store_id, "—"),
-        "status": order.status,
-        "items": sum(line.quantity for line in order.lines),
-        "total_amount": order.total_amount,
-        "refunded_amount": order.refunded_amount,
-    }
+    zone = identity.organization.time_zone
+    rows = [
+        MemberOrder(
+            id=order.id,
+            placed_at=localtime.to_local(order.placed_at, zone),
+            channel=order.channel,
+            store_code=stores[order.store_id].code if order.store_id in stores else "—",
+            store_name=stores[order.store_id].name if order.store_id in stores else "—",
+            status=order.status,
+            items=sum(line.quantity for line in order.lines),
+            total_amount=order.total_amount,
+            refunded_amount=order.refunded_amount,
+        )
+        for order in orders
+    ]
+    return MemberOrders(rows, count, total)
