@@ -27,7 +27,7 @@ from newretail.members.models import (
     PointsLedgerEntry,
     PointsLot,
 )
-from newretail.members.points import expiry_for
+from newretail.members.points.settings import expiry_for
 from newretail.tenancy.models import Brand, Organization, Store
 
 CITIES = [("Shanghai", 0.35), ("Beijing", 0.3), ("Hangzhou", 0.2), ("Shenzhen", 0.15)]

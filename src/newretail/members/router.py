@@ -36,7 +36,7 @@ def list_members(
     """List members, filtered by tier, city and a search term."""
     filters = service.MemberFilter(tier=tier, city=city, q=q.strip() if q else None)
     items, next_cursor = service.list_members(session, principal, filters, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": points.member_reads(session, items), "next_cursor": next_cursor}
 
 
 @router.post("/members", response_model=schemas.MemberRead, status_code=201, tags=["members"])
@@ -44,7 +44,7 @@ def create_member(
     session: SessionDep, principal: CurrentPrincipal, body: schemas.MemberCreate
 ) -> object:
     """Create a member; phone, card, account id and e-mail become lookup identifiers."""
-    return service.create_member(session, principal, body)
+    return points.member_read(session, service.create_member(session, principal, body))
 
 
 @router.get("/members/lookup", response_model=schemas.MemberRead, tags=["members"])
@@ -63,13 +63,13 @@ def lookup_member(
     value: Annotated[str, Query(min_length=1, max_length=254, description="Any format")],
 ) -> object:
     """Find the member with this identifier; a merged member answers with its survivor."""
-    return service.lookup_member(session, principal, type, value)
+    return points.member_read(session, service.lookup_member(session, principal, type, value))
 
 
 @router.get("/members/{member_id}", response_model=schemas.MemberRead, tags=["members"])
 def read_member(session: SessionDep, principal: CurrentPrincipal, member_id: uuid.UUID) -> object:
     """Read a member's profile, tier and points balance."""
-    return service.get_member(session, principal, member_id)
+    return points.member_read(session, service.get_member(session, principal, member_id))
 
 
 @router.patch("/members/{member_id}", response_model=schemas.MemberRead, tags=["members"])
@@ -80,7 +80,8 @@ def update_member(
     body: schemas.MemberUpdate,
 ) -> object:
     """Change a member's profile, identifiers or status."""
-    return service.update_member(session, principal, member_id, body)
+    member = service.update_member(session, principal, member_id, body)
+    return points.member_read(session, member)
 
 
 @router.delete("/members/{member_id}", status_code=204, tags=["members"])
@@ -115,7 +116,7 @@ def update_consent(
 # ---------------------------------------------------------------- points
 @router.get("/members/{member_id}/points", response_model=schemas.PointsBalance, tags=["points"])
 def read_points(session: SessionDep, principal: CurrentPrincipal, member_id: uuid.UUID) -> object:
-    """Available and locked points, and the next expiry."""
+    """Available and locked points as of now, and the next expiry of available points."""
     return points.points_balance(session, principal, member_id)
 
 
@@ -131,7 +132,8 @@ def read_ledger(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> object:
-    """Every change of the member's points, oldest first."""
+    """Every change of the member's points, oldest first, with the running balance; the last
+    page ends with unlocks and expiries that came due but are not written yet (`pending`)."""
     items, next_cursor = points.ledger(session, principal, member_id, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 

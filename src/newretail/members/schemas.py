@@ -132,6 +132,9 @@ class LedgerEntryRead(Read):
     reason: str | None
     actor: str
     created_at: datetime
+    pending: bool = Field(
+        default=False, description="An unlock or expiry that came due, not yet written"
+    )
 
 
 class PointsAdjust(Strict):

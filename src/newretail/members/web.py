@@ -55,7 +55,7 @@ def member_page(
 ) -> Response:
     principal = identity.principal
     member = service.get_member(session, principal, member_id)
-    ledger, _ = points.ledger(session, principal, member_id, 200, None)
+    ledger = points.ledger_rows(session, principal, member_id)
     tier = tiers.get_tier(session, principal, member.tier_id) if member.tier_id else None
     return render(
         request,
@@ -66,7 +66,7 @@ def member_page(
         tier=tier,
         consent=service.consent_of(session, principal, member_id),
         balance=points.points_balance(session, principal, member_id),
-        ledger=list(reversed(ledger)),
+        ledger=ledger[::-1],
         history=orders_web.member_orders(session, identity, member_id),
         oneid=identity_web.member_identity(session, identity, member_id),
         timeline=scenes_web.member_timeline(request, session, identity, member_id),

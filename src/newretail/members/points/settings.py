@@ -1,0 +1,55 @@
+"""The organisation's points settings: the return window and the expiry rule."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput
+from newretail.members import schemas
+from newretail.members.identifiers import member_settings
+from newretail.members.models import ExpiryMode, MemberSettings
+from newretail.tenancy.models import Organization
+from newretail.tenancy.permissions import Permission, Principal
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+
+def expiry_for(settings: MemberSettings, earned_at: datetime, time_zone: str) -> datetime:
+    """When points earned at `earned_at` expire under the organisation's rule."""
+    if settings.expiry_mode == ExpiryMode.DAYS:
+        return earned_at + timedelta(days=settings.expiry_days)
+    zone = ZoneInfo(time_zone)
+    local = earned_at.astimezone(zone)
+    return datetime(local.year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+def org_time_zone(session: Session, organization_id: uuid.UUID) -> str:
+    """The organisation's IANA time zone (year-end expiry is its local new year)."""
+    org = session.get(Organization, organization_id)
+    return org.time_zone if org else DEFAULT_TIME_ZONE
+
+
+def get_settings(session: Session, principal: Principal) -> MemberSettings:
+    """The organisation's return window and expiry rule."""
+    principal.require(Permission.READ)
+    return member_settings(session, principal.organization_id)
+
+
+def update_settings(
+    session: Session, principal: Principal, data: schemas.SettingsUpdate
+) -> MemberSettings:
+    """Change the return window and the expiry rule (for points earned from now on)."""
+    principal.require(Permission.MANAGE_MEMBERS)
+    settings = member_settings(session, principal.organization_id)
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise InvalidInput("must not be null", field=name)
+        setattr(settings, name, value)
+    settings.updated_at = utcnow()
+    session.flush()
+    return settings
