@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
-from newretail.core.pagination import paginate
+from newretail.core.pagination import numbered_page, paginate
 from newretail.events import outbox
 from newretail.members import schemas, tiers
 from newretail.members.errors import IdentifierTaken, InvalidIdentifier
@@ -311,6 +311,17 @@ def list_members(
     """Members filtered by tier, city and q (a name substring, or an exact phone/card/e-mail)."""
     principal.require(Permission.READ)
     return paginate(session, _filtered_members(session, principal, filters), Member, limit, cursor)
+
+
+def member_page(
+    session: Session, principal: Principal, filters: MemberFilter, page: int, per_page: int
+) -> tuple[list[Member], int]:
+    """One numbered page of the filtered members, oldest first, and how many match."""
+    principal.require(Permission.READ)
+    statement = _filtered_members(session, principal, filters).order_by(
+        Member.created_at, Member.id
+    )
+    return numbered_page(session, statement, page, per_page)
 
 
 def update_member(

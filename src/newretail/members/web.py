@@ -1,4 +1,5 @@
-"""Console pages for members: a searchable list and the member 360 page."""
+"""Console pages for members: the list (numbered pages with the total), the member 360 page
+and the points ledger; the forms are in web_edit.py."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.console.shell import render
+from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.identity import web as identity_web
-from newretail.members import points, service, tiers
+from newretail.members import points, service, tiers, web_edit
 from newretail.orders import web as orders_web
 from newretail.scenes import web as scenes_web
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-PAGE_SIZE = 50
+router.include_router(web_edit.router)
+LEDGER_ON_MEMBER_PAGE = 10
 
 
 @router.get("/members")
@@ -27,14 +30,16 @@ def members_page(
     q: str = "",
     city: str = "",
     tier: str = "",
-    cursor: str | None = None,
+    page: str = "",
 ) -> Response:
+    """Members filtered by name, identifier, city and tier, a numbered page at a time."""
     principal = identity.principal
     principal.require(Permission.READ)
+    number = page_number(page)
     filters = service.MemberFilter(
         tier=tier or None, city=city.strip() or None, q=q.strip() or None
     )
-    members, next_cursor = service.list_members(session, principal, filters, PAGE_SIZE, cursor)
+    members, total = service.member_page(session, principal, filters, number, CONSOLE_PER_PAGE)
     tier_list = tiers.all_tiers(session)
     return render(
         request,
@@ -42,7 +47,10 @@ def members_page(
         identity,
         section="members",
         members=members,
-        next_cursor=next_cursor,
+        balances=points.balances(session, [m.id for m in members]),
+        total=total,
+        page=number,
+        per_page=CONSOLE_PER_PAGE,
         tiers=tier_list,
         tier_names={t.id: t.name for t in tier_list},
         query={"q": q.strip(), "city": city.strip(), "tier": tier},
@@ -53,9 +61,12 @@ def members_page(
 def member_page(
     request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
 ) -> Response:
+    """The member 360 page: profile, points, OneID, consent, orders, timeline and ledger."""
     principal = identity.principal
     member = service.get_member(session, principal, member_id)
-    ledger = points.ledger_rows(session, principal, member_id)
+    ledger, ledger_total = points.ledger_page(
+        session, principal, member_id, 1, LEDGER_ON_MEMBER_PAGE
+    )
     tier = tiers.get_tier(session, principal, member.tier_id) if member.tier_id else None
     return render(
         request,
@@ -66,8 +77,34 @@ def member_page(
         tier=tier,
         consent=service.consent_of(session, principal, member_id),
         balance=points.points_balance(session, principal, member_id),
-        ledger=ledger[::-1],
+        ledger=ledger,
+        ledger_total=ledger_total,
+        can_manage=principal.can(Permission.MANAGE_MEMBERS),
+        saved=request.query_params.get("saved", ""),
         history=orders_web.member_orders(session, identity, member_id),
         oneid=identity_web.member_identity(session, identity, member_id),
         timeline=scenes_web.member_timeline(request, session, identity, member_id),
+    )
+
+
+@router.get("/members/{member_id}/ledger")
+def ledger_page(
+    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, page: str = ""
+) -> Response:
+    """The member's whole points ledger, newest first, with the running balance."""
+    principal = identity.principal
+    member = service.get_member(session, principal, member_id)
+    number = page_number(page)
+    rows, total = points.ledger_page(session, principal, member_id, number, CONSOLE_PER_PAGE)
+    return render(
+        request,
+        "members/ledger.html",
+        identity,
+        section="members",
+        member=member,
+        balance=points.points_balance(session, principal, member_id),
+        ledger=rows,
+        total=total,
+        page=number,
+        per_page=CONSOLE_PER_PAGE,
     )
