@@ -10,8 +10,8 @@ import typer
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.core.csvimport import count_rows, in_batches, open_csv, print_rejected, progress_bar
 from newretail.core.database import session_scope
-from newretail.core.errors import NotFound
-from newretail.members import importer, points, schemas, service
+from newretail.members import importer, points, service
+from newretail.members.errors import NoMemberWithIdentifier
 from newretail.members.models import IdentifierType
 from newretail.tenancy.operator import operator, operator_session
 
@@ -72,10 +72,10 @@ def member_show(
         kind = IdentifierType.PHONE if phone else IdentifierType.MEMBER_CARD
         member = service.find_member(session, principal, kind, phone or card or "")
         if member is None:
-            raise NotFound("no member with this identifier", field=str(kind))
+            raise NoMemberWithIdentifier(field=str(kind))
         tier_names = service.member_tier_names(session, [member])
         data: dict[str, Any] = {
-            **schemas.MemberRead.model_validate(member).model_dump(mode="json"),
+            **points.member_read(session, member).model_dump(mode="json"),
             "tier": tier_names.get(member.tier_id) if member.tier_id else None,
             "points": points.points_balance(session, principal, member.id).model_dump(mode="json"),
             "consent": service.consent_of(session, principal, member.id).model_dump(mode="json")[

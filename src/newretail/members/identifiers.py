@@ -40,9 +40,9 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidIdentifier("not a phone number", field="phone") from exc
+        raise InvalidIdentifier(field="phone", reason="not_a_phone") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidIdentifier("not a valid phone number", field="phone")
+        raise InvalidIdentifier(field="phone", reason="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -54,22 +54,17 @@ def normalise(identifier_type: IdentifierType | str, raw: str) -> str:
     value = raw.strip()
     if identifier_type not in _STRUCTURED:
         if not _OPAQUE.match(value):
-            raise InvalidIdentifier(
-                "use 1-200 printable characters without spaces", field=str(identifier_type)
-            )
+            raise InvalidIdentifier(field=str(identifier_type), reason="opaque")
         return value
     kind = IdentifierType(identifier_type)
     if kind == IdentifierType.PHONE:
         return normalise_phone(value)
     if kind == IdentifierType.EMAIL:
         if "@" not in value or len(value) > 254 or " " in value:
-            raise InvalidIdentifier("not an e-mail address", field="email")
+            raise InvalidIdentifier(field="email", reason="email")
         return value.lower()
     if not _CARD.match(value):
-        raise InvalidIdentifier(
-            "use 1-100 letters, digits and _ . : - (starting with a letter or digit)",
-            field=str(kind),
-        )
+        raise InvalidIdentifier(field=str(kind), reason="card")
     return value.upper() if kind == IdentifierType.MEMBER_CARD else value
 
 

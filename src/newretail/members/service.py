@@ -17,11 +17,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import numbered_page, paginate
 from newretail.events import outbox
 from newretail.members import schemas, tiers
-from newretail.members.errors import IdentifierTaken, InvalidIdentifier
+from newretail.members.errors import (
+    IdentifierTaken,
+    InvalidIdentifier,
+    MemberNotFound,
+    NoMemberWithIdentifier,
+    RequiredValue,
+    UnknownIdentifierType,
+    UnknownReference,
+)
 from newretail.members.identifiers import hash_for, identifier_hash, member_settings, normalise
 from newretail.members.models import (
     ConsentChange,
@@ -76,7 +83,7 @@ def _set_identifier(
     if owner is not None:
         if owner.member_id == member.id:
             return
-        raise IdentifierTaken(f"this {kind} belongs to another member", field=str(kind))
+        raise IdentifierTaken(field=str(kind), kind=str(kind))
     for old in session.scalars(
         select(MemberIdentifier).where(
             MemberIdentifier.member_id == member.id, MemberIdentifier.identifier_type == kind
@@ -96,7 +103,7 @@ def _set_identifier(
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:  # taken concurrently
-        raise IdentifierTaken(f"this {kind} belongs to another member", field=str(kind)) from exc
+        raise IdentifierTaken(field=str(kind), kind=str(kind)) from exc
 
 
 def find_member_by_hash(
@@ -126,7 +133,7 @@ def find_member(
         from newretail.identity.resolver import load_rules
 
         if identifier_type not in load_rules(session, principal.organization_id).types:
-            raise InvalidInput("not an identifier type of this organisation", field="type")
+            raise UnknownIdentifierType(field="type")
     value_hash = hash_for(session, principal.organization_id, identifier_type, raw_value)
     return find_member_by_hash(session, identifier_type, value_hash)
 
@@ -137,16 +144,16 @@ def lookup_member(
     """Like find_member, but a missing member is a 404."""
     member = find_member(session, principal, identifier_type, raw_value)
     if member is None:
-        raise NotFound("no member with this identifier", field="value")
+        raise NoMemberWithIdentifier(field="value")
     return member
 
 
 # ---------------------------------------------------------------- members
 def _check_references(session: Session, data: schemas.MemberCreate) -> None:
     if data.join_store_id is not None and session.get(Store, data.join_store_id) is None:
-        raise InvalidInput("no such store in this organisation", field="join_store_id")
+        raise UnknownReference(field="join_store_id", reason="store")
     if data.join_brand_id is not None and session.get(Brand, data.join_brand_id) is None:
-        raise InvalidInput("no such brand in this organisation", field="join_brand_id")
+        raise UnknownReference(field="join_brand_id", reason="brand")
 
 
 def create_member(
@@ -259,7 +266,7 @@ def get_member(session: Session, principal: Principal, member_id: uuid.UUID) -> 
     principal.require(Permission.READ)
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound("member not found", field="member_id")
+        raise MemberNotFound(field="member_id")
     return member
 
 
@@ -332,7 +339,7 @@ def update_member(
     member = get_member(session, principal, member_id)
     changes = data.model_dump(exclude_unset=True)
     if "status" in changes and changes["status"] is None:
-        raise InvalidInput("must not be null", field="status")
+        raise RequiredValue(field="status")
     identifiers = _identifier_values(data)
     for kind in LOOKUP_FIELDS:
         changes.pop(str(kind), None)

@@ -20,9 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.events import outbox
 from newretail.members import schemas
+from newretail.members.errors import (
+    InvalidSpend,
+    MemberNotFound,
+    RequiredValue,
+    TierNameTaken,
+    TierNotFound,
+)
 from newretail.members.models import Member, MemberSpend, MemberTier
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -101,12 +107,12 @@ def record_spend(
 ) -> Member:
     """Add a paid order's amount (or subtract a refund's) once; upgrade at once if reached."""
     if (order_id is None) == (refund_id is None):
-        raise InvalidInput("give exactly one of order_id and refund_id", field="order_id")
+        raise InvalidSpend(field="order_id", reason="reference")
     if amount < 0:
-        raise InvalidInput("must not be negative", field="amount")
+        raise InvalidSpend(field="amount", reason="amount")
     member = session.get(Member, member_id)
     if member is None:
-        raise NotFound("member not found", field="member_id")
+        raise MemberNotFound(field="member_id")
     reference = f"order:{order_id}" if order_id else f"refund:{refund_id}"
     exists = session.scalar(select(MemberSpend.id).where(MemberSpend.reference == reference))
     if exists is not None:
@@ -189,7 +195,7 @@ def get_tier(session: Session, principal: Principal, tier_id: uuid.UUID) -> Memb
     principal.require(Permission.READ)
     tier = session.get(MemberTier, tier_id)
     if tier is None:
-        raise NotFound("tier not found", field="tier_id")
+        raise TierNotFound(field="tier_id")
     return tier
 
 
@@ -198,7 +204,7 @@ def _flush_name(session: Session, name: str | None) -> None:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"a tier named {name!r} exists", field="name") from exc
+        raise TierNameTaken(field="name", name=name) from exc
 
 
 def create_tier(session: Session, principal: Principal, data: schemas.TierCreate) -> MemberTier:
@@ -220,7 +226,7 @@ def update_tier(
     tier = get_tier(session, principal, tier_id)
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is None:
-            raise InvalidInput("must not be null", field=name)
+            raise RequiredValue(field=name)
         setattr(tier, name, value)
     tier.updated_at = utcnow()
     _flush_name(session, data.name)

@@ -13,9 +13,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import errors_of
-from newretail.console.web import Form, Identity, check_csrf, redirect, render
+from newretail.console.web import Form, Identity, check_csrf, redirect, render, request_locale
 from newretail.core.errors import NewRetailError
+from newretail.core.i18n import translator
 from newretail.members import forms, points, schemas, service
+from newretail.members.errors import MembersError
 from newretail.members.models import ConsentChannel, ConsentSource, Gender, MemberStatus
 from newretail.tenancy import auth
 from newretail.tenancy.dependencies import Identity, SessionDep
@@ -25,10 +27,14 @@ router = APIRouter(include_in_schema=False)  # included by members/web.py under 
 REFUSED = (ValidationError, NewRetailError)
 
 
-def _refused(exc: Exception) -> dict[str, str]:
-    """Field -> message of a refused form; permission and scope errors are not form errors."""
+def _refused(request: Request, identity: auth.ConsoleIdentity, exc: Exception) -> dict[str, str]:
+    """Field -> message of a refused form, members' own messages in the reader's language;
+    permission and scope errors are not form errors."""
     if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
         raise exc
+    if isinstance(exc, MembersError):
+        t = translator(request_locale(request, identity.user.locale))
+        return {exc.field or "_form": exc.translated(t)}
     return errors_of(exc)
 
 
@@ -101,7 +107,8 @@ def update_member(
             data = schemas.MemberUpdate.model_validate(forms.member_payload(form))
             service.update_member(session, identity.principal, member_id, data)
     except REFUSED as exc:
-        return _profile_page(request, session, identity, member_id, form, _refused(exc))
+        errors = _refused(request, identity, exc)
+        return _profile_page(request, session, identity, member_id, form, errors)
     return redirect(f"/console/members/{member_id}?saved=profile")
 
 
@@ -151,7 +158,8 @@ def update_consent(
                 session, identity.principal, member_id, items, source=ConsentSource.CONSOLE
             )
     except REFUSED as exc:
-        return _consent_page(request, session, identity, member_id, form, _refused(exc))
+        errors = _refused(request, identity, exc)
+        return _consent_page(request, session, identity, member_id, form, errors)
     return redirect(f"/console/members/{member_id}?saved=consent")
 
 
@@ -192,5 +200,6 @@ def adjust_points(
             data = schemas.PointsAdjust.model_validate(forms.points_payload(form))
             points.adjust_points(session, identity.principal, member_id, data)
     except REFUSED as exc:
-        return _points_page(request, session, identity, member_id, form, _refused(exc))
+        errors = _refused(request, identity, exc)
+        return _points_page(request, session, identity, member_id, form, errors)
     return redirect(f"/console/members/{member_id}?saved=points")

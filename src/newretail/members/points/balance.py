@@ -32,8 +32,8 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import NotFound
 from newretail.members import schemas
+from newretail.members.errors import MemberNotFound
 from newretail.members.models import LotState, Member, PointsLot
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -140,7 +140,7 @@ def points_balance(
     """Available and locked points, and the next expiry of available points, as of now."""
     principal.require(Permission.READ)
     if session.get(Member, member_id) is None:
-        raise NotFound("member not found", field="member_id")
+        raise MemberNotFound(field="member_id")
     found = balance(session, member_id, now)
     return schemas.PointsBalance(
         member_id=member_id,

@@ -12,8 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.members import schemas
+from newretail.members.errors import (
+    EarnRuleExists,
+    EarnRuleNotFound,
+    RequiredValue,
+    UnknownReference,
+)
 from newretail.members.models import EarnRule
 from newretail.tenancy.models import Brand
 from newretail.tenancy.permissions import Permission, Principal
@@ -67,7 +72,7 @@ def get_earn_rule(session: Session, principal: Principal, rule_id: uuid.UUID) ->
     principal.require(Permission.READ)
     rule = session.get(EarnRule, rule_id)
     if rule is None:
-        raise NotFound("earn rule not found", field="rule_id")
+        raise EarnRuleNotFound(field="rule_id")
     return rule
 
 
@@ -81,7 +86,7 @@ def create_earn_rule(
     """Define how a brand's orders earn points (one rule per brand)."""
     principal.require(Permission.MANAGE_MEMBERS)
     if session.get(Brand, data.brand_id) is None:
-        raise InvalidInput("no such brand in this organisation", field="brand_id")
+        raise UnknownReference(field="brand_id", reason="brand")
     rule = EarnRule(
         organization_id=principal.organization_id,
         brand_id=data.brand_id,
@@ -95,7 +100,7 @@ def create_earn_rule(
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict("this brand already has an earn rule", field="brand_id") from exc
+        raise EarnRuleExists(field="brand_id") from exc
     return rule
 
 
@@ -108,7 +113,7 @@ def update_earn_rule(
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
         if value is None:
-            raise InvalidInput("must not be null", field=name)
+            raise RequiredValue(field=name)
         if name.endswith("_multipliers"):
             value = _multipliers(value)
         setattr(rule, name, value)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput
+from newretail.members.errors import InvalidOrderLines
 from newretail.members.identifiers import member_settings
 from newretail.members.models import LedgerKind, LotState, PointsAward, PointsReversal
 from newretail.members.points.balance import LIVE_STATES
@@ -73,7 +73,7 @@ def award_order_points(
         for line in lines
     ]
     if len({line["line_id"] for line in award_lines}) != len(award_lines):
-        raise InvalidInput("line ids must be unique", field="lines")
+        raise InvalidOrderLines(field="lines", reason="duplicate")
     total = sum(int(str(line["points"])) for line in award_lines)
     award = PointsAward(
         organization_id=organization_id,
@@ -150,14 +150,16 @@ def reverse_order_points(
     if award is None:
         return None
     if award.member_id != member_id:
-        raise InvalidInput("the order earned points for another member", field="member_id")
+        raise InvalidOrderLines(field="member_id", reason="other_member")
     lines = [dict(line) for line in award.lines]
     by_id = {str(line["line_id"]): line for line in lines}
     points = 0
     for refunded in refunded_lines:
         line = by_id.get(str(refunded.line_id))
         if line is None:
-            raise InvalidInput(f"no line {refunded.line_id} in the order", field="refunded_lines")
+            raise InvalidOrderLines(
+                field="refunded_lines", reason="unknown", line=str(refunded.line_id)
+            )
         amount = Decimal(str(line["amount"]))
         earned, reversed_before = int(str(line["points"])), int(str(line["reversed"]))
         refunded_total = min(amount, Decimal(str(line["refunded"])) + Decimal(refunded.amount))

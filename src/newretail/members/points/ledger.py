@@ -20,9 +20,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.errors import NotFound
 from newretail.events import outbox
-from newretail.members.errors import InsufficientPoints
+from newretail.members.errors import InsufficientPoints, MemberNotFound
 from newretail.members.identifiers import member_settings
 from newretail.members.models import LedgerKind, LotState, Member, PointsLedgerEntry, PointsLot
 from newretail.members.points.balance import LIVE_STATES, aware, lot_unlocked
@@ -46,7 +45,7 @@ def lock_member(session: Session, member_id: uuid.UUID) -> Member:
         .execution_options(populate_existing=True)
     )
     if member is None:
-        raise NotFound("member not found", field="member_id")
+        raise MemberNotFound(field="member_id")
     return member
 
 
@@ -87,7 +86,7 @@ def write_entry(
     member.points_available += available_delta
     member.points_locked += locked_delta
     if member.points_available < 0 or member.points_locked < 0:
-        raise InsufficientPoints("the balance would go below zero", field="points")
+        raise InsufficientPoints(field="points", reason="below_zero")
     entry = PointsLedgerEntry(
         id=entry_id or uuid.uuid4(),
         organization_id=member.organization_id,

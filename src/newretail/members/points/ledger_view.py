@@ -18,8 +18,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.errors import InvalidInput
 from newretail.core.pagination import paginate
+from newretail.members.errors import MemberNotFound
 from newretail.members.models import LedgerKind, LotState, Member, PointsLedgerEntry, PointsLot
 from newretail.members.points.balance import LIVE_STATES, aware, lot_unlocked
 from newretail.members.points.ledger import SYSTEM_ACTOR, settling_entry_id
@@ -169,7 +170,7 @@ def _member_lots(session: Session, member_id: uuid.UUID) -> list[PointsLot]:
 def _require_member(session: Session, principal: Principal, member_id: uuid.UUID) -> None:
     principal.require(Permission.READ)
     if session.get(Member, member_id) is None:
-        raise NotFound("member not found", field="member_id")
+        raise MemberNotFound(field="member_id")
 
 
 def ledger(

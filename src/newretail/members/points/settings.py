@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput
 from newretail.members import schemas
+from newretail.members.errors import RequiredValue
 from newretail.members.identifiers import member_settings
 from newretail.members.models import ExpiryMode, MemberSettings
 from newretail.tenancy.models import Organization
@@ -48,7 +48,7 @@ def update_settings(
     settings = member_settings(session, principal.organization_id)
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is None:
-            raise InvalidInput("must not be null", field=name)
+            raise RequiredValue(field=name)
         setattr(settings, name, value)
     settings.updated_at = utcnow()
     session.flush()

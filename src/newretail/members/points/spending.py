@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput
 from newretail.members import schemas
-from newretail.members.errors import InsufficientPoints
+from newretail.members.errors import InsufficientPoints, InvalidPoints
 from newretail.members.models import LedgerKind, LotState, PointsLedgerEntry
 from newretail.members.points.ledger import (
     SYSTEM_ACTOR,
@@ -40,7 +39,7 @@ def redeem_points(
 ) -> PointsLedgerEntry:
     """Spend available points, soonest-expiring first; `insufficient_points` when short."""
     if points <= 0:
-        raise InvalidInput("must be positive", field="points")
+        raise InvalidPoints(field="points", reason="positive")
     now = now or utcnow()
     key = f"{kind}:{reference}" if reference else None
     if key is not None:
@@ -54,9 +53,7 @@ def redeem_points(
     lots = lock_lots(session, member_id, LotState.AVAILABLE)
     available = sum(lot.remaining for lot in lots)
     if available < points or member.points_available < points:
-        raise InsufficientPoints(
-            f"{member.points_available} points available, {points} asked", field="points"
-        )
+        raise InsufficientPoints(field="points", available=available, asked=points)
     taken = take(soonest_expiry_first(lots), points)
     entry = write_entry(
         session,
@@ -84,7 +81,7 @@ def grant_points(
 ) -> PointsLedgerEntry:
     """Add available points at once (a manual adjustment), expiring under the usual rule."""
     if points <= 0:
-        raise InvalidInput("must be positive", field="points")
+        raise InvalidPoints(field="points", reason="positive")
     now = now or utcnow()
     member = lock_member(session, member_id)
     lot = new_lot(session, member, points, earned_at=now, unlock_at=None, order_id=None)
@@ -108,7 +105,7 @@ def adjust_points(
     """A manual adjustment: positive adds available points, negative removes them (FIFO)."""
     principal.require(Permission.MANAGE_MEMBERS)
     if data.points == 0:
-        raise InvalidInput("must not be zero", field="points")
+        raise InvalidPoints(field="points", reason="zero")
     if data.points > 0:
         return grant_points(
             session,
