@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import errors_of
-from newretail.console.web import Form, Identity, check_csrf, redirect, render, request_locale
+from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
 from newretail.core.errors import NewRetailError
 from newretail.core.i18n import translator
 from newretail.members import forms, points, schemas, service
