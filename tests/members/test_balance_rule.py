@@ -136,7 +136,7 @@ def test_every_reader_shows_one_balance_before_and_after_the_jobs(
         assert (redeemed.available_after, redeemed.locked_after) == (0, 1003)
 
 
-def test_next_expiry_never_counts_locked_points(container: Container, org: Org) -> None:
+def test_next_expiry_never_counts_locked_points() -> None:
     now = datetime(2026, 11, 11, 12, tzinfo=UTC)
     lots = [
         _lot(LotState.LOCKED, 50, unlock_at=now + timedelta(days=3), expires_at=now + timedelta(1)),
