@@ -62,22 +62,21 @@ def list_orders(
 
 
 def recent_orders(
-    session: Session,
-    principal: Principal,
-    filters: OrderFilter,
-    limit: int = 200,
-    offset: int = 0,
+    session: Session, principal: Principal, filters: OrderFilter, limit: int = 200
 ) -> tuple[Sequence[Order], int, Decimal]:
-    """`limit` matching orders from `offset`, newest first, with the count and total of all
-    matches (console pages)."""
+    """The newest matching orders, with the count and total of all matches (console)."""
+    orders, count = order_page(session, principal, filters, 1, limit)
+    return orders, count, orders_total(session, principal, filters)
+
+
+def orders_total(session: Session, principal: Principal, filters: OrderFilter) -> Decimal:
+    """The summed total amount of every matching order."""
     principal.require(Permission.READ)
     statement = _filtered_orders(principal, filters)
-    newest_first = statement.order_by(Order.placed_at.desc(), Order.id.desc())
-    orders = session.scalars(newest_first.limit(limit).offset(offset)).all()
-    count, total = session.execute(
-        statement.with_only_columns(func.count(), func.coalesce(func.sum(Order.total_amount), 0))
-    ).one()
-    return orders, int(count), Decimal(total)
+    total = session.scalar(
+        statement.with_only_columns(func.coalesce(func.sum(Order.total_amount), 0))
+    )
+    return Decimal(total or 0)
 
 
 def order_page(

@@ -92,9 +92,8 @@ def orders_page(
     )
     filters = order_filter(query, identity.organization.time_zone)
     number = page_number(page)
-    orders, count, total = reads.recent_orders(
-        session, principal, filters, CONSOLE_PER_PAGE, (number - 1) * CONSOLE_PER_PAGE
-    )
+    orders, count = reads.order_page(session, principal, filters, number, CONSOLE_PER_PAGE)
+    total = reads.orders_total(session, principal, filters)
     stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     return render(
         request,
