@@ -18,7 +18,7 @@ from newretail.core.errors import NewRetailError, NotFound
 from newretail.core.pagination import CONSOLE_PER_PAGE, numbered_page, paginate
 from newretail.members import service as members_service
 from newretail.members.models import Member
-from newretail.orders.models import Order, Refund
+from newretail.orders.models import Order, OrderStatus, Refund
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -92,6 +92,33 @@ def order_page(
         Order.placed_at.desc(), Order.id.desc()
     )
     return numbered_page(session, statement, page, per_page)
+
+
+@dataclass(frozen=True)
+class SalesSummary:
+    """Orders not cancelled, their amount and what was refunded of it."""
+
+    orders: int
+    amount: Decimal
+    refunded: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.amount - self.refunded
+
+
+def sales_summary(session: Session, principal: Principal, filters: OrderFilter) -> SalesSummary:
+    """How many matching orders were not cancelled, their amount and their refunds."""
+    principal.require(Permission.READ)
+    statement = _filtered_orders(principal, filters).where(Order.status != OrderStatus.CANCELLED)
+    count, amount, refunded = session.execute(
+        statement.with_only_columns(
+            func.count(),
+            func.coalesce(func.sum(Order.total_amount), 0),
+            func.coalesce(func.sum(Order.refunded_amount), 0),
+        )
+    ).one()
+    return SalesSummary(int(count), Decimal(amount), Decimal(refunded))
 
 
 def get_order(session: Session, principal: Principal, order_id: uuid.UUID) -> Order:

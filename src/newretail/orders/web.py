@@ -17,7 +17,7 @@ from newretail.console.shell import render
 from newretail.core import localtime
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
-from newretail.orders import reads, web_actions
+from newretail.orders import reads, web_actions, web_store
 from newretail.orders.models import OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
@@ -26,6 +26,7 @@ from newretail.tenancy.models import ChannelType
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_actions.router)
+router.include_router(web_store.router)
 MEMBER_ORDERS = 50
 SELLING_CHANNELS = [c.value for c in ChannelType if c != ChannelType.WAREHOUSE]
 
