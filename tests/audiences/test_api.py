@@ -219,7 +219,7 @@ def test_templates_and_the_scheduled_refresh(
 
 
 def test_small_cells_are_hidden_with_the_next_smallest_until_the_floor() -> None:
-    from newretail.audiences.service import insight_cells as _cells
+    from newretail.audiences.insight import insight_cells as _cells
 
     rows = [
         {"value": "a", "members": 10},

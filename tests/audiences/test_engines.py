@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from newretail.audiences import queries, rules, service
+from newretail.audiences import queries, refreshing, rules
 from tests.audiences.data import AS_OF, BRAND, BRANDS, ago, setup
 
 TREES: list[dict[str, Any]] = [
@@ -90,11 +90,11 @@ def _stored(con: Any) -> list[Any]:
     second_at = datetime(2026, 5, 1, 8, tzinfo=UTC)
     v1, v2 = uuid.uuid4().hex, uuid.uuid4().hex
     carts = queries.audience_members(con, rules.parse_rules(TREES[3]), context)
-    first = service.store_version(con, carts, org, "aud", None, v1, first_at)
+    first = refreshing.store_version(con, carts, org, "aud", None, v1, first_at)
     wider = queries.audience_members(
         con, rules.parse_rules({"type": "behaviour", "events": ["add_to_cart"]}), context
     )
-    second = service.store_version(con, wider, org, "aud", v1, v2, second_at)
+    second = refreshing.store_version(con, wider, org, "aud", v1, v2, second_at)
     rows = queries.stored_members(con, org, "aud", v2).to_pyarrow().to_pylist()
     since = sorted((r["member_id"], r["since"].astimezone(UTC)) for r in rows)
     return [first, second, since]

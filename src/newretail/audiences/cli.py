@@ -18,7 +18,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import exports, schemas, service
+from newretail.audiences import (
+    crowd_settings,
+    exports,
+    from_templates,
+    refreshing,
+    schemas,
+    service,
+)
+from newretail.audiences import insight as audience_insight
 from newretail.audiences.models import Audience
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
 from newretail.core.errors import InvalidInput, NotFound
@@ -139,7 +147,7 @@ def create(
 def templates(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """The ready-made audiences."""
     with operator_session(ctx, org) as (_, session, principal):
-        data = _plain(service.list_templates(session, principal))
+        data = _plain(from_templates.list_templates(session, principal))
     emit(
         data,
         as_json,
@@ -170,7 +178,7 @@ def from_template(
     values.update(start=start or None, end=end or None)
     body = schemas.TemplateApply.model_validate({k: v for k, v in values.items() if v})
     with operator_session(ctx, org) as (_, session, principal):
-        data = _plain(service.apply_template(session, principal, key, body))
+        data = _plain(from_templates.apply_template(session, principal, key, body))
     emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
 
 
@@ -217,7 +225,7 @@ def refresh(
             ids = list(session.scalars(select(Audience.id).order_by(Audience.name)))
         task = progress.add_task("", total=len(ids))
         for audience_id in ids:
-            row = service.refresh_audience(
+            row = refreshing.refresh_audience(
                 session, principal, container.warehouse, audience_id, day
             )
             results.append(_plain(row))
@@ -231,7 +239,7 @@ def refresh(
 def sizes(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
     """The size at each refresh (below the privacy floor: hidden)."""
     with operator_session(ctx, org) as (_, session, principal):
-        data = _plain(service.size_history(session, principal, _find(session, audience)))
+        data = _plain(refreshing.size_history(session, principal, _find(session, audience)))
     emit(
         data,
         as_json,
@@ -266,7 +274,7 @@ def insight(
     """Members by city, gender, age band, tier, preferred channel and AIPL stage."""
     with operator_session(ctx, org) as (container, session, principal):
         data = _plain(
-            service.insight(
+            audience_insight.insight(
                 session, principal, container.warehouse, _find(session, audience), brand
             )
         )
@@ -332,7 +340,7 @@ def export(
 def sync_members(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Copy the members' attributes to the warehouse's member dimension now."""
     with operator_session(ctx, org) as (container, session, principal):
-        data = service.sync_members(session, principal, container.warehouse)
+        data = refreshing.sync_members(session, principal, container.warehouse)
     emit(data, as_json, lambda: out.print(f"member_dim: {_size(data['rows'])} rows"))
 
 
@@ -350,9 +358,9 @@ def settings(
     """Show (or set) the minimum crowd size below which no count is shown."""
     with operator_session(ctx, org) as (_, session, principal):
         if min_crowd_size is None:
-            data = service.get_settings(session, principal)
+            data = crowd_settings.get_settings(session, principal)
         else:
-            data = service.update_settings(
+            data = crowd_settings.update_settings(
                 session, principal, schemas.SettingsUpdate(min_crowd_size=min_crowd_size)
             )
     emit(data, as_json, lambda: out.print(f"minimum crowd size: {data['min_crowd_size']}"))

@@ -21,15 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.audiences import dimensions, privacy, queries
+from newretail.audiences.crowd_settings import min_crowd_size
+from newretail.audiences.membership import refreshed_version, require_above_floor
 from newretail.audiences.models import AudienceExport
 from newretail.audiences.schemas import ExportRequest
-from newretail.audiences.service import (
-    audience_row,
-    min_crowd_size,
-    open_warehouse,
-    refreshed_version,
-    require_above_floor,
-)
+from newretail.audiences.service import audience_row
+from newretail.audiences.tables import open_warehouse
 from newretail.core.database import utcnow
 from newretail.members.models import (
     ConsentPurpose,

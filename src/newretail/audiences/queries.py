@@ -3,8 +3,10 @@
 The whole tree becomes one query: every behaviour, did-not and recency condition is one
 conditional aggregate of a single scan of the event table; the member dimension is the
 universe; AIPL stages and saved audiences are left-joined as flags; `all` / `any` / `not`
-are boolean operators over those columns. Dates are UTC calendar dates of the event's `ts`,
-windows are inclusive and end on the reference date at the latest (as in the Data Bank).
+are boolean operators over those columns. Days are the organisation's local calendar days
+(`CompileContext.zone`): a window of days is the half-open UTC interval from the local
+midnight of its first day to the local midnight after its last, inclusive of both days and
+ending on the reference date at the latest (as in the Data Bank).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -21,6 +23,7 @@ import ibis.expr.types as ir
 
 from newretail.audiences import rules as r
 from newretail.audiences.tables import AUDIENCE_MEMBER_TABLE, CONSENT_CHANNELS, MEMBER_DIM_TABLE
+from newretail.core import localtime
 from newretail.databank import queries as databank_queries
 from newretail.databank import snapshots as databank_snapshots
 from newretail.databank.config import DatabankConfig
@@ -51,14 +54,20 @@ class CompileContext:
     config: DatabankConfig = field(default_factory=DatabankConfig)
     # saved audience id -> its current stored version (None: never refreshed)
     versions: dict[str, str | None] = field(default_factory=dict)
+    # the organisation's IANA time zone (None: localtime.DEFAULT_ZONE)
+    zone: str | None = None
+
+    def day_start(self, day: date) -> datetime:
+        """The UTC instant of the local midnight that starts `day`."""
+        return localtime.local_day_bounds(day, self.zone)[0]
+
+    def day_end(self, day: date) -> datetime:
+        """The UTC instant of the local midnight after `day` (exclusive end)."""
+        return localtime.local_day_bounds(day, self.zone)[1]
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def _day(value: date) -> ir.DateScalar:
-    return ibis.literal(value, type="date")
+def _instant(moment: datetime) -> Any:
+    return ibis.literal(moment, type="timestamp('UTC')")
 
 
 def _regex_text(value: str) -> str:
@@ -137,9 +146,9 @@ class _Compiler:
         start, end = self.window(leaf.window)
         condition = events.type.isin(list(leaf.events))
         if start > EPOCH:
-            condition &= events.date >= _day(start)
+            condition &= events.ts >= _instant(self.context.day_start(start))
         if end < self.context.as_of:
-            condition &= events.date <= _day(end)
+            condition &= events.ts < _instant(self.context.day_end(end))
         if leaf.brand_id is not None:
             # as in the Data Bank: an event without a brand counts for every brand
             condition &= (events.brand_id == leaf.brand_id) | events.brand_id.isnull()
@@ -185,15 +194,14 @@ class _Compiler:
             event.organization_id == self.context.organization_id,
             event.member_id.notnull(),
             event.type.isin(sorted(types)),
-            event.ts < _midnight(self.context.as_of + timedelta(days=1)),
+            event.ts < _instant(self.context.day_end(self.context.as_of)),
         )
         if first > EPOCH:
-            scan = scan.filter(scan.ts >= _midnight(first))
-        scan = scan.mutate(date=scan.ts.date())
+            scan = scan.filter(scan.ts >= _instant(self.context.day_start(first)))
         metrics: dict[str, Any] = {}
         for name, leaf in self.event_leaves:
             if isinstance(leaf, r.Recency):
-                metrics[f"{name}_last"] = scan.date.max(where=self.purchase_filter(scan, leaf))
+                metrics[f"{name}_last"] = scan.ts.max(where=self.purchase_filter(scan, leaf))
                 continue
             condition = self.event_filter(scan, leaf)
             metrics[f"{name}_n"] = scan.count(where=condition)
@@ -263,11 +271,13 @@ class _Compiler:
             if node.bucket == "never":
                 return last.isnull()
             low, high = r.RECENCY_BUCKETS[node.bucket]
-            as_of = self.context.as_of
-            # days since the last purchase in [low, high): last in (as_of-high, as_of-low]
-            condition = last.notnull() & (last <= _day(as_of - timedelta(days=low)))
+            as_of, context = self.context.as_of, self.context
+            # days since the last purchase in [low, high): its local day in
+            # (as_of-high, as_of-low], as instants [end of as_of-high, end of as_of-low)
+            latest = context.day_end(as_of - timedelta(days=low))
+            condition = last.notnull() & (last < _instant(latest))
             if high is not None:
-                condition &= last > _day(as_of - timedelta(days=high))
+                condition &= last >= _instant(context.day_end(as_of - timedelta(days=high)))
             return condition
         if isinstance(node, r.AiplStage | r.AiplTransition | r.SavedAudience):
             return row[f"{column}_hit"].notnull()
@@ -414,8 +424,8 @@ def preferred_channels(con: Any, ids: Expr, context: CompileContext) -> Expr:
         event.organization_id == context.organization_id,
         event.member_id.notnull(),
         event.channel.notnull(),
-        event.ts >= _midnight(start),
-        event.ts < _midnight(context.as_of + timedelta(days=1)),
+        event.ts >= _instant(context.day_start(start)),
+        event.ts < _instant(context.day_end(context.as_of)),
     )
     scan = scan.semi_join(ids, scan.member_id == ids.a_member)
     counts = scan.group_by(c_member=scan.member_id, channel=scan.channel).aggregate(

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from newretail.audiences import exports, schemas, service
+from newretail.audiences import (
+    crowd_settings,
+    exports,
+    from_templates,
+    membership,
+    refreshing,
+    schemas,
+    service,
+)
+from newretail.audiences import insight as audience_insight
 from newretail.core.errors import InvalidInput
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
@@ -19,7 +28,7 @@ router = APIRouter(prefix="/api/v1/audiences", tags=["audiences"])
 @router.get("/settings", response_model=schemas.SettingsRead)
 def read_settings(session: SessionDep, principal: CurrentPrincipal) -> object:
     """The organisation's minimum crowd size (the privacy floor of every count)."""
-    return service.get_settings(session, principal)
+    return crowd_settings.get_settings(session, principal)
 
 
 @router.put("/settings", response_model=schemas.SettingsRead)
@@ -27,13 +36,13 @@ def replace_settings(
     session: SessionDep, principal: CurrentPrincipal, body: schemas.SettingsUpdate
 ) -> object:
     """Change the minimum crowd size."""
-    return service.update_settings(session, principal, body)
+    return crowd_settings.update_settings(session, principal, body)
 
 
 @router.get("/templates", response_model=list[schemas.TemplateRead])
 def read_templates(session: SessionDep, principal: CurrentPrincipal) -> object:
     """Ready-made audiences and their rules for today."""
-    return service.list_templates(session, principal)
+    return from_templates.list_templates(session, principal)
 
 
 @router.post("/templates/{template_key}", response_model=schemas.AudienceRead, status_code=201)
@@ -44,7 +53,7 @@ def create_from_template(
     body: schemas.TemplateApply,
 ) -> object:
     """Save an audience from a template."""
-    return service.apply_template(session, principal, template_key, body)
+    return from_templates.apply_template(session, principal, template_key, body)
 
 
 @router.post("/estimate", response_model=schemas.EstimateRead)
@@ -112,13 +121,13 @@ def refresh_audience(
     as_of: Annotated[dt.date | None, Query(description="Reference date (default today)")] = None,
 ) -> object:
     """Store the audience's members now (a new version) and record its size."""
-    return service.refresh_audience(session, principal, container.warehouse, audience_id, as_of)
+    return refreshing.refresh_audience(session, principal, container.warehouse, audience_id, as_of)
 
 
 @router.get("/{audience_id}/sizes", response_model=list[schemas.SizeRead])
 def read_sizes(session: SessionDep, principal: CurrentPrincipal, audience_id: uuid.UUID) -> object:
     """The size at each refresh, oldest first."""
-    return service.size_history(session, principal, audience_id)
+    return refreshing.size_history(session, principal, audience_id)
 
 
 @router.get("/{audience_id}/members", response_model=schemas.MembersPage)
@@ -131,7 +140,9 @@ def read_members(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> object:
     """A page of the stored members and since when each is in (refused below the floor)."""
-    return service.members_page(session, principal, container.warehouse, audience_id, limit, offset)
+    return membership.members_page(
+        session, principal, container.warehouse, audience_id, limit, offset
+    )
 
 
 @router.get("/{audience_id}/members/{member_id}", response_model=schemas.MembershipRead)
@@ -145,7 +156,7 @@ def read_membership(
     """Whether one member is in the audience (the realtime membership index)."""
     if len(member_id) > 64:
         raise InvalidInput("a member id has at most 64 characters", field="member_id")
-    member = service.is_member(session, principal, container.warehouse, audience_id, member_id)
+    member = membership.is_member(session, principal, container.warehouse, audience_id, member_id)
     return {"audience_id": audience_id, "member_id": member_id, "member": member}
 
 
@@ -160,7 +171,7 @@ def read_insight(
     ] = None,
 ) -> object:
     """Members by city, gender, age band, tier, preferred channel and AIPL stage."""
-    return service.insight(session, principal, container.warehouse, audience_id, brand_id)
+    return audience_insight.insight(session, principal, container.warehouse, audience_id, brand_id)
 
 
 @router.post(

@@ -7,13 +7,16 @@ example `rules.all[2].window.days: must be at least 1` (see docs/audiences.md).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-from newretail.core.errors import InvalidInput
+from newretail.audiences.errors import RuleError as RuleError
+from newretail.core.i18n import translator
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 50
@@ -42,6 +45,12 @@ EventTypes = Annotated[
 ]
 
 
+def _fault(name: str, **values: Any) -> PydanticCustomError:
+    """A validator's fault, named by its message id (`audiences.rule.<name>`)."""
+    text = translator("en")(f"audiences.rule.{name}", **values)
+    return PydanticCustomError(f"audiences_rule_{name}", text, values)
+
+
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
@@ -58,11 +67,11 @@ class Window(_Rule):
     @model_validator(mode="after")
     def _one_kind(self) -> Window:
         if self.days is None and (self.start is None or self.end is None):
-            raise ValueError("give either days or both from and to")
+            raise _fault("window_days_or_dates")
         if self.days is not None and (self.start is not None or self.end is not None):
-            raise ValueError("give either days or from/to, not both")
+            raise _fault("window_not_both")
         if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError("to must not be before from")
+            raise _fault("window_order")
         return self
 
     def bounds(self, as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -104,7 +113,7 @@ class Behaviour(_EventFilters):
     @model_validator(mode="after")
     def _possible(self) -> Behaviour:
         if self.count is not None and not _can_hold_with_at_least_one(self.count):
-            raise ValueError("a behaviour needs at least one event; use did_not for none")
+            raise _fault("behaviour_needs_one")
         return self
 
 
@@ -142,9 +151,9 @@ class AiplTransition(_Rule):
     @model_validator(mode="after")
     def _order(self) -> AiplTransition:
         if self.to_date is not None and self.to_date <= self.from_date:
-            raise ValueError("to_date must be after from_date")
+            raise _fault("transition_order")
         if set(self.from_stages) == {"none"} and set(self.to_stages) == {"none"}:
-            raise ValueError("from none to none names nobody")
+            raise _fault("transition_none")
         return self
 
 
@@ -165,7 +174,7 @@ class AttributeIn(_Rule):
             allowed = ("female", "male", "other", "unknown")
         for value in self.values:
             if allowed and value not in allowed:
-                raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+                raise _fault("value_not_one_of", value=value, options=", ".join(allowed))
         return self
 
 
@@ -256,46 +265,60 @@ class Located:
     condition: Condition
 
 
-class RuleError(InvalidInput):
-    """A rule tree that does not validate; `field` is the path of the fault."""
-
-    def __init__(self, path: str, reason: str):
-        super().__init__(f"{path}: {reason}", field=path)
-        self.reason = reason
-
-
 def _join(path: str, part: str | int) -> str:
     return f"{path}[{part}]" if isinstance(part, int) else f"{path}.{part}"
 
 
-def _reason(error: Any) -> str:
+_BOUNDS = {
+    "greater_than_equal": ("at_least", "ge"),
+    "greater_than": ("more_than", "gt"),
+    "less_than_equal": ("at_most", "le"),
+    "less_than": ("less_than", "lt"),
+}
+_KINDS = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "string_too_short": "empty",
+    "int_parsing": "whole_number",
+    "int_type": "whole_number",
+    "int_from_float": "whole_number",
+    "decimal_parsing": "number",
+    "decimal_type": "number",
+    "decimal_max_places": "two_decimals",
+    "date_parsing": "date",
+    "date_from_datetime_parsing": "date",
+    "date_type": "date",
+    "bool_parsing": "yes_or_no",
+    "bool_type": "yes_or_no",
+    "string_type": "text",
+    "list_type": "list",
+    "model_type": "object",
+    "model_attributes_type": "object",
+    "dict_type": "object",
+}
+
+
+def _reason(error: Any) -> tuple[str, dict[str, Any]]:
+    """A Pydantic error as a message id of the audiences catalogues and its values."""
     kind, context = error.get("type", ""), error.get("ctx") or {}
-    if kind in ("greater_than_equal",):
-        return f"must be at least {context['ge']}"
-    if kind == "greater_than":
-        return f"must be more than {context['gt']}"
-    if kind == "less_than_equal":
-        return f"must be at most {context['le']}"
-    if kind == "less_than":
-        return f"must be less than {context['lt']}"
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field"
+    if kind.startswith("audiences_rule_"):
+        return kind.removeprefix("audiences_rule_"), dict(context)
+    if kind in _BOUNDS:
+        name, bound = _BOUNDS[kind]
+        return name, {"limit": context[bound]}
+    if kind in _KINDS:
+        return _KINDS[kind], {}
     if kind == "too_short":
-        return f"needs at least {context.get('min_length', 1)} item(s)"
+        return "too_few", {"least": context.get("min_length", 1)}
     if kind == "too_long":
-        return f"takes at most {context.get('max_length')} item(s)"
-    if kind == "string_too_short":
-        return "must not be empty"
+        return "too_many", {"most": context.get("max_length")}
     if kind == "string_too_long":
-        return f"must be at most {context.get('max_length')} characters"
+        return "text_too_long", {"most": context.get("max_length")}
     if kind == "literal_error":
-        return f"must be one of {context.get('expected', '')}"
-    if kind == "value_error":
-        return str(context.get("error", error.get("msg", "")))
+        expected = str(context.get("expected", ""))
+        return "one_of", {"choices": expected, "options": expected.replace(" or ", ", ")}
     message = str(error.get("msg", "is not valid"))
-    return message[:1].lower() + message[1:]
+    return "invalid", {"detail": message[:1].lower() + message[1:]}
 
 
 @dataclass
@@ -304,25 +327,23 @@ class _Parser:
 
     def node(self, raw: Any, path: str, depth: int) -> Node:
         if depth > MAX_DEPTH:
-            raise RuleError(path, f"nest at most {MAX_DEPTH} levels")
+            raise RuleError(path, "nest_depth", depth=MAX_DEPTH)
         if not isinstance(raw, dict):
-            raise RuleError(path, "must be an object")
+            raise RuleError(path, "object")
         groups = [k for k in ("all", "any", "not") if k in raw]
         if groups:
             if len(raw) != 1:
                 extra = sorted(k for k in raw if k != groups[0])[0]
-                raise RuleError(
-                    _join(path, extra), f"a {groups[0]} group holds only its {groups[0]} key"
-                )
+                raise RuleError(_join(path, extra), "group_alone", group=groups[0])
             key = groups[0]
             value = raw[key]
             if key == "not":
                 return Not(self.node(value, _join(path, "not"), depth + 1))
             inner = _join(path, key)
             if not isinstance(value, list):
-                raise RuleError(inner, "must be a list of rules")
+                raise RuleError(inner, "rule_list")
             if not value:
-                raise RuleError(inner, "needs at least 1 item(s)")
+                raise RuleError(inner, "too_few", least=1)
             children = tuple(
                 self.node(item, _join(inner, index), depth + 1) for index, item in enumerate(value)
             )
@@ -332,20 +353,21 @@ class _Parser:
     def condition(self, raw: dict[str, Any], path: str) -> Condition:
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
-            raise RuleError(path, f"a rule tree holds at most {MAX_CONDITIONS} conditions")
+            raise RuleError(path, "too_many_conditions", most=MAX_CONDITIONS)
         kind = raw.get("type")
         if kind is None:
-            raise RuleError(_join(path, "type"), "is required (or use all, any, not)")
+            raise RuleError(_join(path, "type"), "type_required")
         if kind == "attribute":
             field = raw.get("field")
             model = _ATTRIBUTE_MODELS.get(field) if isinstance(field, str) else None
             if model is None:
                 choices = ", ".join(_ATTRIBUTE_MODELS)
-                raise RuleError(_join(path, "field"), f"must be one of {choices}")
+                raise RuleError(_join(path, "field"), "one_of", choices=choices, options=choices)
         else:
             found = _LEAF_MODELS.get(kind) if isinstance(kind, str) else None
             if found is None:
-                raise RuleError(_join(path, "type"), f"must be one of {', '.join(CONDITION_TYPES)}")
+                choices = ", ".join(CONDITION_TYPES)
+                raise RuleError(_join(path, "type"), "one_of", choices=choices, options=choices)
             model = found
         try:
             parsed = model.model_validate(raw)
@@ -354,7 +376,8 @@ class _Parser:
             where = path
             for part in error.get("loc", ()):
                 where = _join(where, part)
-            raise RuleError(where, _reason(error)) from exc
+            name, values = _reason(error)
+            raise RuleError(where, name, **values) from exc
         return parsed  # type: ignore[return-value]
 
 
@@ -385,3 +408,19 @@ def dump(node: Node) -> dict[str, Any]:
     if isinstance(node, Any_):
         return {"any": [dump(c) for c in node.children]}
     return node.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def replace_conditions(
+    node: Node, change: Callable[[Located], Condition], path: str = "rules"
+) -> Node:
+    """The tree with each condition replaced by `change(located condition)`."""
+    if isinstance(node, Not):
+        return Not(replace_conditions(node.child, change, _join(path, "not")))
+    if isinstance(node, All | Any_):
+        key = "all" if isinstance(node, All) else "any"
+        children = tuple(
+            replace_conditions(child, change, _join(_join(path, key), index))
+            for index, child in enumerate(node.children)
+        )
+        return All(children) if isinstance(node, All) else Any_(children)
+    return change(Located(path, node))

@@ -165,9 +165,10 @@ class InsightRead(BaseModel):
     audience_id: uuid.UUID
     as_of: dt.date | None
     size: int | None
-    suppressed: bool
+    refreshed: bool = Field(description="false before the first refresh (no insight yet)")
+    suppressed: bool = Field(description="true when the audience is below the privacy floor")
     min_crowd_size: int
-    brand_id: str | None
+    brand_id: str | None = Field(description="the brand of the AIPL stage dimension")
     dimensions: dict[str, InsightDimension]
 
 

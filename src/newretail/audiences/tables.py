@@ -1,11 +1,16 @@
-"""The audiences' warehouse tables: the member dimension and the stored memberships."""
+"""The audiences' warehouse tables (the member dimension, the stored memberships) and access."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+
+from newretail.databank.tables import ensure_databank_tables
+from newretail.warehouse.connection import Warehouse
 
 MEMBER_DIM_TABLE = "member_dim"
 MEMBER_DIM_SYNC_TABLE = "member_dim_sync"
@@ -75,3 +80,18 @@ def execute(con: Any, statement: str) -> None:
     result = con.raw_sql(statement)
     if con.name == "postgres":
         result.close()
+
+
+@contextmanager
+def open_warehouse(warehouse: Warehouse) -> Iterator[Any]:
+    """The warehouse connection under its lock, with the Data Bank's and audiences' tables."""
+    con = warehouse.connection()
+    with warehouse.lock:
+        ensure_databank_tables(con)
+        ensure_audience_tables(con)
+        yield con
+
+
+def count_rows(expr: Any) -> int:
+    """The number of rows of an Ibis table expression."""
+    return int(expr.count().execute())

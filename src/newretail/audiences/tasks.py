@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from newretail.audiences import refreshing
 from newretail.audiences import rules as r
-from newretail.audiences import service
 from newretail.audiences.models import Audience
 from newretail.bootstrap import Container
 from newretail.core.database import scope_session, session_scope, utcnow
@@ -55,7 +55,7 @@ def refresh_due(
                 principal = Principal.for_role(
                     PrincipalKind.USER, organization_id, Role.OWNER, actor="audience refresh job"
                 )
-                service.refresh_audience(
+                refreshing.refresh_audience(
                     session, principal, container.warehouse, audience_id, trigger="schedule"
                 )
             refreshed += 1

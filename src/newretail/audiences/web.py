@@ -11,7 +11,17 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from newretail.audiences import charts, exports, forms, schemas, service
+from newretail.audiences import (
+    charts,
+    crowd_settings,
+    exports,
+    forms,
+    from_templates,
+    refreshing,
+    schemas,
+    service,
+)
+from newretail.audiences import insight as audience_insight
 from newretail.audiences.rules import AGE_BANDS, RECENCY_BUCKETS
 from newretail.audiences.templates import TEMPLATES
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
@@ -38,7 +48,7 @@ def audiences_page(
     t = _t(request, identity)
     trends = {
         a["id"]: charts.sizes(
-            service.size_history(session, principal, a["id"]), t("audiences.size")
+            refreshing.size_history(session, principal, a["id"]), t("audiences.size")
         )
         for a in audiences
         if a["refreshed_at"] is not None
@@ -51,7 +61,7 @@ def audiences_page(
         audiences=audiences,
         trends=trends,
         templates=list(TEMPLATES.values()),
-        floor=service.min_crowd_size(session),
+        floor=crowd_settings.min_crowd_size(session),
         can_manage=principal.can(Permission.MANAGE_MARKETING),
         saved=saved,
     )
@@ -61,7 +71,7 @@ def audiences_page(
 def create_from_template(session: SessionDep, identity: Identity, form: Form) -> Response:
     check_csrf(identity, form)
     data = schemas.TemplateApply()
-    created = service.apply_template(session, identity.principal, form.get("key", ""), data)
+    created = from_templates.apply_template(session, identity.principal, form.get("key", ""), data)
     return redirect(f"/console/audiences/{created['id']}")
 
 
@@ -145,7 +155,8 @@ def builder_action(
             created = service.create_audience(session, identity.principal, body)
             return redirect(f"/console/audiences/{created['id']}")
     except (NewRetailError, ValidationError, ValueError) as exc:
-        session.rollback()
+        # nothing was written: the services validate before they add (the request owns
+        # the transaction)
         error = exc if isinstance(exc, NewRetailError) else InvalidInput(str(exc), field="form")
         fallback = form.get("rules", "") or '{"all": []}'
         try:
@@ -184,8 +195,8 @@ def audience_page(
 ) -> Response:
     principal = identity.principal
     audience = service.get_audience(session, principal, audience_id)
-    history = service.size_history(session, principal, audience_id)
-    report = service.insight(session, principal, container.warehouse, audience_id)
+    history = refreshing.size_history(session, principal, audience_id)
+    report = audience_insight.insight(session, principal, container.warehouse, audience_id)
     t = _t(request, identity)
     bars = {
         name: charts.bars(dimension, t("audiences.none"), t("audiences.hidden_cells"))
@@ -217,7 +228,7 @@ def refresh(
     form: Form,
 ) -> Response:
     check_csrf(identity, form)
-    service.refresh_audience(session, identity.principal, container.warehouse, audience_id)
+    refreshing.refresh_audience(session, identity.principal, container.warehouse, audience_id)
     return redirect(f"/console/audiences/{audience_id}")
 
 

@@ -1,0 +1,81 @@
+"""Reading an audience's stored members: pages of them, and whether one member is in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from newretail.audiences import privacy, queries, realtime
+from newretail.audiences.crowd_settings import min_crowd_size
+from newretail.audiences.errors import BelowPrivacyFloor
+from newretail.audiences.models import Audience
+from newretail.audiences.service import audience_row
+from newretail.audiences.tables import open_warehouse
+from newretail.core.errors import Conflict
+from newretail.tenancy.permissions import Permission, Principal
+from newretail.warehouse.connection import Warehouse
+
+
+def refreshed_version(audience: Audience) -> str:
+    """The audience's stored version (refused before its first refresh)."""
+    if audience.version is None:
+        raise Conflict("the audience has not been refreshed yet", field="audience_id")
+    return audience.version
+
+
+def require_above_floor(session: Session, audience: Audience) -> None:
+    """Refuse an audience smaller than the minimum crowd size."""
+    floor = min_crowd_size(session)
+    if privacy.below_floor(audience.size or 0, floor):
+        raise BelowPrivacyFloor(
+            f"the audience has fewer members than the minimum crowd size ({floor})",
+            field="audience_id",
+        )
+
+
+def members_page(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    audience_id: uuid.UUID,
+    limit: int = 1000,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A page of the stored members (refused below the privacy floor)."""
+    principal.require(Permission.MANAGE_MARKETING)
+    audience = audience_row(session, audience_id)
+    version = refreshed_version(audience)
+    require_above_floor(session, audience)
+    with open_warehouse(warehouse) as con:
+        stored = queries.stored_members(
+            con, str(principal.organization_id), str(audience.id), version
+        )
+        page = stored.order_by("member_id").limit(limit, offset=offset).to_pyarrow().to_pylist()
+    return {
+        "audience_id": audience.id,
+        "version": version,
+        "size": audience.size,
+        "members": page,
+    }
+
+
+def is_member(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    audience_id: uuid.UUID,
+    member_id: str,
+) -> bool:
+    """Whether a member is in the audience's stored members (the realtime index)."""
+    principal.require(Permission.READ)
+    audience = audience_row(session, audience_id)
+    if audience.version is None:
+        return False
+    org, key = str(principal.organization_id), str(audience.id)
+    index = realtime.index_for(warehouse)
+    if index.version(org, key) != audience.version:
+        with open_warehouse(warehouse) as con:
+            index.ensure(con, org, key, audience.version)
+    return index.contains(org, key, member_id)
