@@ -6,31 +6,35 @@ are gaps in the line and hidden cells one grey bar without a number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
 from markupsafe import Markup
 
+from newretail.core import localtime
 from newretail.databank import charts as databank_charts
 
 BAR = "#219ebc"
 HIDDEN = "#adb5bd"
 
 
-def sizes(history: Sequence[Mapping[str, Any]], label: str) -> Markup:
-    """The size at each refresh as a line (hidden sizes are gaps)."""
-    x_labels = [str(h["refreshed_at"])[:16] for h in history]
+def sizes(history: Sequence[Mapping[str, Any]], label: str, zone: str | None) -> Markup:
+    """The size at each refresh as a line (hidden sizes are gaps), at local times."""
+    x_labels = [localtime.format_local_time(h["refreshed_at"], zone) for h in history]
     return databank_charts.lines(x_labels, {label: [h["size"] for h in history]}, height=180)
 
 
 def bars(
-    dimension: Mapping[str, Any], none_label: str, hidden_label: str, width: int = 420
+    dimension: Mapping[str, Any],
+    label: Callable[[str | None], str],
+    hidden_label: str,
+    width: int = 420,
 ) -> Markup:
-    """Horizontal bars for one insight dimension; the suppressed cells as one grey bar."""
+    """Horizontal bars for one insight dimension (values named by `label`); the suppressed
+    cells as one grey bar."""
     cells: list[tuple[str, int | None, str]] = [
-        (none_label if c["value"] is None else str(c["value"]), c["members"], BAR)
-        for c in dimension["cells"]
+        (label(c["value"]), c["members"], BAR) for c in dimension["cells"]
     ]
     hidden = dimension["suppressed"]
     if hidden["cells"]:

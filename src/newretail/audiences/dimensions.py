@@ -120,7 +120,10 @@ def member_rows(session: Session, organization_id: str) -> pa.Table:
         .order_by(Member.id)
     )
     rows = session.execute(statement).all()
-    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 10
+    width = 7 + len(CONSENT_CHANNELS)  # an organisation without members has empty columns
+    columns: list[list[Any]] = (
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    )
     (ids, cities, genders, births, tiers, points, anonymous_flags, *channels) = columns
     is_anonymous = [bool(a) for a in anonymous_flags]
     data: dict[str, Any] = {

@@ -43,11 +43,15 @@ def condition_from_form(form: dict[str, str]) -> dict[str, Any]:
     condition: dict[str, Any] = {"type": kind}
     brand = form.get("brand_id", "").strip()
     if kind in ("behaviour", "did_not"):
-        condition["events"] = _split(form.get("events", ""))
+        # event types and channels are checkboxes (`event_<type>`, `channel_<channel>`) or
+        # comma-separated text
+        condition["events"] = _split(form.get("events", "")) + _many(form, "event")
         if brand:
             condition["brand_id"] = brand
         for key in _LISTS:
-            values = _split(form.get(key, ""))
+            values = _split(form.get(key, "")) + (
+                _many(form, "channel") if key == "channel" else []
+            )
             if values:
                 condition[key] = values
         if form.get("window_days", "").strip():

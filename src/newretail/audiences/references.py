@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import distinct, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from newretail.catalog.models import Product
@@ -70,7 +70,7 @@ def resolve_named(session: Session, kind: str, text: str) -> Found:
 
 def category_paths(session: Session) -> list[str]:
     """Every category path of the organisation's products ("Tea/Green")."""
-    paths = session.scalars(select(distinct(Product.category_path)))
+    paths = session.scalars(select(Product.category_path).distinct())
     return sorted(p for p in paths if p)
 
 

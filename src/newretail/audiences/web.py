@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from newretail.audiences import (
     charts,
@@ -22,6 +22,8 @@ from newretail.audiences import (
     service,
 )
 from newretail.audiences import insight as audience_insight
+from newretail.audiences import web_views as views
+from newretail.audiences.errors import RuleError
 from newretail.audiences.rules import AGE_BANDS, RECENCY_BUCKETS
 from newretail.audiences.templates import TEMPLATES
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
@@ -29,7 +31,6 @@ from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
-from newretail.tenancy.models import Brand
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -48,7 +49,9 @@ def audiences_page(
     t = _t(request, identity)
     trends = {
         a["id"]: charts.sizes(
-            refreshing.size_history(session, principal, a["id"]), t("audiences.size")
+            refreshing.size_history(session, principal, a["id"]),
+            t("audiences.size"),
+            identity.organization.time_zone,
         )
         for a in audiences
         if a["refreshed_at"] is not None
@@ -75,6 +78,15 @@ def create_from_template(session: SessionDep, identity: Identity, form: Form) ->
     return redirect(f"/console/audiences/{created['id']}")
 
 
+def _error_text(error: NewRetailError | None, t: Any) -> str | None:
+    """A fault as the reader reads it (rule faults in their language, with the path)."""
+    if error is None:
+        return None
+    if isinstance(error, RuleError):
+        return error.translated(t)
+    return f"{error.field}: {error.message}" if error.field else error.message
+
+
 def _builder(
     request: Request,
     session: SessionDep,
@@ -94,7 +106,7 @@ def _builder(
             estimate = service.estimate(session, principal, container.warehouse, request_body)
         except NewRetailError as exc:
             error, status_code = exc, 422
-    brands = list(session.scalars(select(Brand).order_by(Brand.code)))
+    t = _t(request, identity)
     return render(
         request,
         "audiences/builder.html",
@@ -104,12 +116,13 @@ def _builder(
         tree=tree,
         rules_json=json.dumps(tree, ensure_ascii=False),
         pretty=json.dumps(tree, ensure_ascii=False, indent=2),
-        conditions=[json.dumps(c, ensure_ascii=False) for c in conditions],
+        conditions=views.condition_rows(session, conditions, t),
         combinator="any" if "any" in tree else "all",
         estimate=estimate,
         error=error,
+        error_text=_error_text(error, t),
         name=form.get("name", ""),
-        brands=brands,
+        **views.builder_choices(session, principal, t),
         audiences=service.list_audiences(session, principal),
         age_bands=AGE_BANDS,
         buckets=[*RECENCY_BUCKETS, "never"],
@@ -169,7 +182,11 @@ def builder_action(
 
 @router.post("/audiences/estimate")
 def live_estimate(
-    session: SessionDep, identity: Identity, container: ContainerDep, form: Form
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    form: Form,
 ) -> Response:
     """The builder's live estimate (JSON), the same service as POST /api/v1/audiences/estimate."""
     check_csrf(identity, form)
@@ -179,7 +196,9 @@ def live_estimate(
             session, identity.principal, container.warehouse, schemas.EstimateRequest(rules=tree)
         )
     except NewRetailError as exc:
-        return JSONResponse(exc.as_problem(), status_code=exc.status_code)
+        problem = exc.as_problem()
+        problem["message"] = _error_text(exc, _t(request, identity))  # with the field
+        return JSONResponse(problem, status_code=exc.status_code)
     return JSONResponse(
         {"size": result["size"], "suppressed": result["suppressed"], "as_of": str(result["as_of"])}
     )
@@ -192,14 +211,21 @@ def audience_page(
     identity: Identity,
     container: ContainerDep,
     audience_id: uuid.UUID,
+    brand: str = "",
 ) -> Response:
     principal = identity.principal
     audience = service.get_audience(session, principal, audience_id)
     history = refreshing.size_history(session, principal, audience_id)
-    report = audience_insight.insight(session, principal, container.warehouse, audience_id)
+    report = audience_insight.insight(
+        session, principal, container.warehouse, audience_id, brand or None
+    )
     t = _t(request, identity)
     bars = {
-        name: charts.bars(dimension, t("audiences.none"), t("audiences.hidden_cells"))
+        name: charts.bars(
+            dimension,
+            partial(views.insight_label, t, name),
+            t("audiences.hidden_cells"),
+        )
         for name, dimension in report["dimensions"].items()
     }
     return render(
@@ -209,8 +235,13 @@ def audience_page(
         section="audiences",
         audience=audience,
         rules_json=json.dumps(audience["rules"], ensure_ascii=False, indent=2),
+        sentences=views.rule_sentences(session, audience["rules"], t),
+        combinator=views.combinator_of(audience["rules"]),
+        brands=audience_insight.brands_by_name(session),
         history=history,
-        sizes_svg=charts.sizes(history, t("audiences.size")) if history else None,
+        sizes_svg=charts.sizes(history, t("audiences.size"), identity.organization.time_zone)
+        if history
+        else None,
         report=report,
         bars=bars,
         exports=exports.list_exports(session, principal, audience_id),
