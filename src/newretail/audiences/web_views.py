@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from newretail.audiences import references
 from newretail.audiences import rules as r
-from newretail.audiences.errors import RuleError
+from newretail.audiences.compile_scope import compile_scope
 from newretail.audiences.sentences import Sentences, names_for
+from newretail.audiences.validation import validate_rules
 from newretail.catalog.models import Product
+from newretail.core.errors import NewRetailError
 from newretail.core.i18n import Translate
 from newretail.databank import service as databank_service
 from newretail.tenancy.models import Brand, Store
@@ -31,13 +33,17 @@ class ConditionRow:
     json: str
 
 
-def condition_rows(session: Session, conditions: list[Any], t: Translate) -> list[ConditionRow]:
-    """The builder's conditions as sentences in the reader's language."""
+def condition_rows(
+    session: Session, principal: Principal, conditions: list[Any], t: Translate
+) -> list[ConditionRow]:
+    """The builder's conditions as sentences in the reader's language (with the names of
+    what codes refer to; a condition that does not validate shows its JSON)."""
+    scope = compile_scope(session, principal, None)
     parsed: list[r.Node | None] = []
     for raw in conditions:
         try:
-            parsed.append(r.parse_rules(raw))
-        except RuleError:
+            parsed.append(validate_rules(session, scope, raw))
+        except NewRetailError:
             parsed.append(None)
     say = Sentences(t, names_for(session, [p for p in parsed if p is not None]))
     return [
