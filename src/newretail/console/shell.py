@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
-from newretail.core import localtime
+from newretail.core import error_text, localtime
 from newretail.core.errors import CsrfFailed, NewRetailError, Unauthenticated
 from newretail.core.i18n import LOCALES, negotiate, translator
 
@@ -97,6 +97,11 @@ def request_locale(request: Request, preferred: str | None = None) -> str:
     return negotiate(request.headers.get("accept-language"))
 
 
+def page_locale(request: Request, identity: SignedIn | None) -> str:
+    """The language a console page is shown in."""
+    return request_locale(request, identity.preferred_locale if identity else None)
+
+
 def session_token(request: Request) -> str:
     """The console session cookie; without one the console answers with the login page."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -130,7 +135,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """A console page in the user's language, inside the shell's layout."""
-    locale = locale or request_locale(request, identity.preferred_locale if identity else None)
+    locale = locale or page_locale(request, identity)
     return templates.TemplateResponse(
         request,
         template,
@@ -162,7 +167,13 @@ def render_console_error(request: Request, exc: NewRetailError) -> Response | No
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"t": translator(locale), "locale": locale, "identity": None, "error": exc},
+        {
+            "t": translator(locale),
+            "locale": locale,
+            "identity": None,
+            "error": exc,
+            "message": error_text.domain_error(exc, locale),
+        },
         status_code=exc.status_code,
     )
 

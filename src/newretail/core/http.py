@@ -15,7 +15,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newretail.core import error_text
 from newretail.core.errors import ErrorCode, NewRetailError
+from newretail.core.i18n import DEFAULT_LOCALE, negotiate
 
 
 def problem(
@@ -26,14 +28,15 @@ def problem(
     return JSONResponse(body, status_code=status)
 
 
-def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(part) for part in location)
-
-
-def validation_problem(exc: RequestValidationError) -> JSONResponse:
+def validation_problem(exc: RequestValidationError, locale: str = DEFAULT_LOCALE) -> JSONResponse:
+    """422 naming each refused field and why, in `locale` (Accept-Language)."""
     errors = exc.errors()
     details = [
-        {"field": _field_path(e.get("loc", ())), "reason": e.get("msg", ""), "type": e.get("type")}
+        {
+            "field": error_text.field_path(e.get("loc", ())),
+            "reason": error_text.reason(e, locale),
+            "type": e.get("type"),
+        }
         for e in errors
     ]
     first = errors[0] if errors else {}
@@ -64,7 +67,7 @@ def install_error_handlers(app: FastAPI, on_domain_error: Any = None) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return validation_problem(exc)
+        return validation_problem(exc, negotiate(request.headers.get("accept-language")))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

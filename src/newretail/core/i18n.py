@@ -10,8 +10,24 @@ from typing import Any
 
 LOCALES = ("en", "zh-CN")
 DEFAULT_LOCALE = "en"
+_MISSING_LIMIT = 1000
 
 Translate = Callable[..., str]
+# keys asked for but absent from a locale's catalogue (English shown instead, or the key itself);
+# the console's language walk (tests/console) fails on any
+_missing: dict[str, set[str]] = {locale: set() for locale in LOCALES}
+
+
+def untranslated(locale: str) -> set[str]:
+    """Message keys this process looked up in `locale` and did not find there."""
+    return set(_missing.get(locale, ()))
+
+
+def note_missing(locale: str, key: str) -> None:
+    """Remember a key a locale lacks (bounded: keys can be built from data)."""
+    missing = _missing.setdefault(locale, set())
+    if len(missing) < _MISSING_LIMIT:
+        missing.add(key)
 
 
 @cache
@@ -28,13 +44,19 @@ def catalogue(locale: str) -> dict[str, str]:
 
 def translator(locale: str) -> Translate:
     """A `t(key, **values)` function for one locale; unknown keys fall back to English."""
-    messages = catalogue(locale if locale in LOCALES else DEFAULT_LOCALE)
+    locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    messages = catalogue(locale)
     fallback = catalogue(DEFAULT_LOCALE)
 
     def translate(key: str, **values: Any) -> str:
         if values.get("count") == 1 and f"{key}.one" in messages:
             key = f"{key}.one"  # languages with a singular form add `<key>.one`
-        text = messages.get(key) or fallback.get(key) or key
+        text = messages.get(key)
+        if text is None:
+            text = fallback.get(key) or key
+            # English may use its own text as the key (the zh-CN catalogue has it)
+            if locale != DEFAULT_LOCALE or key not in catalogue("zh-CN"):
+                note_missing(locale, key)
         return text.format(**values) if values else text
 
     return translate

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     MANAGE_BRANDS = "brands:manage"
     MANAGE_SOURCES = "sources:manage"
     MANAGE_ACCESS = "access:manage"  # users and API keys
+    MANAGE_ORGANIZATION = "organization:manage"  # name, time zone, default language
     MANAGE_CATALOG = "catalog:manage"  # products, SKUs, prices
     MANAGE_STOCK = "stock:manage"  # receipts, adjustments, transfers (store scope applies)
     SELL = "orders:sell"  # POS and online orders, refunds (store scope applies)

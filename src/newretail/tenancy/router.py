@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from newretail.core.pagination import Page
-from newretail.tenancy import schemas, service
+from newretail.tenancy import organization_settings, schemas, service
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.models import ChannelType, StoreStatus
 from newretail.tenancy.permissions import Permission
@@ -26,6 +26,14 @@ def read_organization(session: SessionDep, principal: CurrentPrincipal) -> objec
     """The organisation the credential belongs to."""
     principal.require(Permission.READ)
     return service.get_organization(session, principal.organization_id)
+
+
+@router.patch("/organization", response_model=schemas.OrganizationRead, tags=["organization"])
+def update_organization(
+    data: schemas.OrganizationUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Change the organisation's name, time zone or default language (owners and admins)."""
+    return organization_settings.update_organization(session, principal, data)
 
 
 # ---------------------------------------------------------------- brands

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from newretail.core.security import MIN_PASSWORD_LENGTH
 from newretail.tenancy.models import ChannelType, Role, StoreStatus
@@ -36,9 +37,17 @@ def _check_opening_hours(
         for index, (opens, closes) in enumerate(spans):
             for time in (opens, closes):
                 if not _HHMM.match(time):
-                    raise ValueError(f"{day}[{index}]: {time!r} is not HH:MM")
+                    raise PydanticCustomError(
+                        "opening_hours_time",
+                        "{day}[{index}]: {time} is not HH:MM",
+                        {"day": str(day), "index": index, "time": repr(time)},
+                    )
             if opens >= closes:
-                raise ValueError(f"{day}[{index}]: opens at {opens} but closes at {closes}")
+                raise PydanticCustomError(
+                    "opening_hours_order",
+                    "{day}[{index}]: opens at {opens} but closes at {closes}",
+                    {"day": str(day), "index": index, "opens": opens, "closes": closes},
+                )
     return value
 
 
@@ -48,7 +57,9 @@ def _check_time_zone(value: str | None) -> str | None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}") from exc
+        raise PydanticCustomError(
+            "time_zone_unknown", "unknown time zone {zone}", {"zone": repr(value)}
+        ) from exc
     return value
 
 
@@ -96,7 +107,7 @@ class StoreCreate(_StoreFields):
     @model_validator(mode="after")
     def _location_pairs(self) -> StoreCreate:
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together")
+            raise PydanticCustomError("location_pair", "latitude and longitude go together")
         return self
 
 
@@ -221,3 +232,13 @@ class OrganizationRead(Read):
     default_locale: str
     time_zone: str
     created_at: datetime
+
+
+class OrganizationUpdate(Strict):
+    """The organisation's settings: days and times are shown and counted in its time zone."""
+
+    name: Name | None = None
+    time_zone: str | None = None
+    default_locale: Literal["en", "zh-CN"] | None = None
+
+    _time_zone = field_validator("time_zone")(_check_time_zone)

@@ -59,7 +59,12 @@ def parse_hours(text: str) -> dict[str, list[list[str]]]:
         day, _, span = line.partition(" ")
         match = _SPAN.match(span.strip())
         if day.lower() not in DAYS or match is None:
-            raise FormError("opening_hours", f"line {number}: expected e.g. 'mon 10:00-22:00'")
+            raise FormError(
+                "opening_hours",
+                f"line {number}: expected e.g. 'mon 10:00-22:00'",
+                "form.hours_line",
+                number=number,
+            )
         hours.setdefault(day.lower(), []).append([match.group(1), match.group(2)])
     return hours
 
@@ -71,7 +76,7 @@ def _number(form: dict[str, str], name: str) -> float | None:
     try:
         return float(raw)
     except ValueError as exc:
-        raise FormError(name, "must be a number") from exc
+        raise FormError(name, "must be a number", "form.not_a_number") from exc
 
 
 def store_payload(form: dict[str, str], *, partial: bool) -> dict[str, Any]:

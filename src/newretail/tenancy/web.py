@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,16 +22,17 @@ from newretail.console.shell import (
     SESSION_COOKIE,
     Form,
     check_csrf,
+    page_locale,
     redirect,
     render,
 )
 from newretail.core.errors import AccountLocked, NewRetailError, NotFound
 from newretail.core.i18n import LOCALES
-from newretail.tenancy import auth, service, store_form
+from newretail.tenancy import auth, organization_settings, service, store_form
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import ChannelType, StoreStatus
 from newretail.tenancy.permissions import Permission
-from newretail.tenancy.schemas import StoreCreate, StoreUpdate
+from newretail.tenancy.schemas import OrganizationUpdate, StoreCreate, StoreUpdate
 
 LOGIN_CSRF_COOKIE = "nr_login_csrf"
 
@@ -151,6 +153,61 @@ def set_locale(request: Request, identity: Identity, form: Form) -> Response:
     return redirect(request.headers.get("referer") or HOME)
 
 
+# ---------------------------------------------------------------- settings
+SETTINGS_FIELDS = ("name", "time_zone", "default_locale")
+
+
+def _settings_page(
+    request: Request,
+    identity: auth.ConsoleIdentity,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "tenancy/settings.html",
+        identity,
+        status_code,
+        section="settings",
+        organization=identity.organization,
+        values=values,
+        errors=errors or {},
+        zones=sorted(zoneinfo.available_timezones()),
+        can_edit=identity.principal.can(Permission.MANAGE_ORGANIZATION),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.get("/settings")
+def settings_page(request: Request, identity: Identity) -> Response:
+    """The organisation's settings: name, time zone, default language."""
+    identity.principal.require(Permission.READ)
+    organization = identity.organization
+    values = {name: str(getattr(organization, name)) for name in SETTINGS_FIELDS}
+    return _settings_page(request, identity, values)
+
+
+@router.post("/settings")
+def update_settings(
+    request: Request, session: SessionDep, identity: Identity, form: Form
+) -> Response:
+    """Save the organisation's settings, or show the form again with its errors."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.MANAGE_ORGANIZATION)
+    values = {name: form.get(name, "").strip() for name in SETTINGS_FIELDS}
+    try:
+        data = OrganizationUpdate.model_validate(values)
+        with session.begin_nested():  # refused settings leave the organisation as it was
+            organization_settings.update_organization(session, identity.principal, data)
+    except (ValidationError, NewRetailError) as exc:
+        if isinstance(exc, NewRetailError) and exc.status_code in (403, 404):
+            raise
+        locale = page_locale(request, identity)
+        return _settings_page(request, identity, values, errors_of(exc, locale), 422)
+    return redirect("/console/settings?saved=1")
+
+
 # ---------------------------------------------------------------- stores
 @router.get("")
 @router.get("/")
@@ -251,7 +308,15 @@ def create_store(request: Request, session: SessionDep, identity: Identity, form
         with session.begin_nested():  # a refused store leaves nothing behind
             service.create_store(session, identity.principal, data)
     except (ValidationError, FormError, NewRetailError) as exc:
-        return _store_form_page(request, session, identity, form, None, errors_of(exc), 422)
+        return _store_form_page(
+            request,
+            session,
+            identity,
+            form,
+            None,
+            errors_of(exc, page_locale(request, identity)),
+            422,
+        )
     return redirect("/console/stores?saved=1")
 
 
@@ -278,5 +343,13 @@ def update_store(
     except (ValidationError, FormError, NewRetailError) as exc:
         if isinstance(exc, NewRetailError) and exc.status_code in (403, 404):
             raise
-        return _store_form_page(request, session, identity, form, store_id, errors_of(exc), 422)
+        return _store_form_page(
+            request,
+            session,
+            identity,
+            form,
+            store_id,
+            errors_of(exc, page_locale(request, identity)),
+            422,
+        )
     return redirect("/console/stores?saved=1")
