@@ -75,12 +75,12 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     migrate.upgrade(container.engine)
     with session_scope(container.sessions) as session:
         seed_demo(session)
-    app = create_app(container=container)
-
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    # announced in the data dir as `make run` does (tests call its API with that credential)
+    app = create_app(container=container, local_url=f"http://127.0.0.1:{port}")
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
