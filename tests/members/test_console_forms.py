@@ -4,7 +4,10 @@ list pages with its total."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -16,6 +19,7 @@ from newretail.tenancy.models import Role
 from tests.conftest import PASSWORD, Org, console_login
 from tests.console_pages import csrf, field_errors, submit, text
 from tests.members.conftest import org_session, owner_of
+from tests.orders.factory import build_shop
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
@@ -173,3 +177,42 @@ def test_member_list_has_numbered_pages_with_the_total(
     assert text(chinese, "member-count") == "共 53 位会员"
     assert "第 51–53 条，共 53 条" in chinese
     assert client.get("/console/members", params={"page": "x"}).status_code == 422
+
+
+def test_one_sale_shows_one_local_time_in_orders_and_ledger(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    """Member 360: the Items column counts units; the sale's row in the orders and its points
+    in the ledger show the same organisation-local time, and the zone is labelled."""
+    shop = build_shop(container, org, skus=1, stock=10)
+    h = org.auth()
+    rule = {"brand_id": str(org.brand_id), "points_per_unit": "1"}
+    assert client.post("/api/v1/earn-rules", headers=h, json=rule).status_code == 201
+    member_id = _member(container, org)
+    sale = client.post(
+        "/api/v1/orders/pos",
+        headers=h,
+        json={
+            "store_id": str(shop.shop_id),
+            "external_order_id": "POS-360",
+            "member_id": member_id,
+            "lines": [{"sku_id": str(shop.sku_ids[0]), "quantity": 3}],
+        },
+    )
+    assert sale.status_code == 201, sale.text
+    order = sale.json()
+    assert order["placed_at"] == order["paid_at"]
+    local = datetime.fromisoformat(order["placed_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    expected = local.strftime("%Y-%m-%d %H:%M")
+
+    console_login(client, org.owner_email)
+    for headers in ({}, ZH):
+        page = client.get(f"/console/members/{member_id}", headers=headers).text
+        row = re.search(rf'data-order="{order["id"]}"><td><a [^>]*>([^<]+)</a>(.*?)</tr>', page)
+        assert row, "the sale is not in the orders"
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(2))
+        assert (row.group(1), cells[-2]) == (expected, "3")
+        earned = re.search(r'id="ledger-table">.*?<tbody><tr[^>]*><td>([^<]+)</td>', page, re.S)
+        assert earned and earned.group(1) == expected
+        assert "Asia/Shanghai (UTC+08:00)" in page
+        assert "built-in method" not in page
