@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
-from newretail.members import service as member_service
+from newretail.members import consent as member_consent
 from newretail.members.models import ConsentSource, IdentifierType, Member, MemberIdentifier
 from tests.audiences.test_api import API, AS_OF, presale
 from tests.audiences.world import cart_history, load_events, make_members
@@ -36,10 +36,10 @@ def _withdraw(container: Container, org: Org, member_id: str) -> None:
     with session_scope(container.sessions, org.id) as session:
         member = session.get(Member, uuid.UUID(member_id))
         assert member is not None
-        member_service.apply_consent(
+        member_consent.apply_consent(
             session,
             member,
-            member_service.marketing_everywhere(False),
+            member_consent.marketing_everywhere(False),
             source=ConsentSource.API,
             actor="test",
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
+from newretail.members import consent as member_consent
 from newretail.members import schemas as member_schemas
 from newretail.members import service as member_service
 from newretail.members.models import ConsentSource, Member, MemberTier
@@ -59,10 +60,10 @@ def make_members(
             if index % 4 == 0:
                 session.get(Member, member.id).tier_id = gold.id  # type: ignore[union-attr]
             if index % consent_every == 0:
-                member_service.apply_consent(
+                member_consent.apply_consent(
                     session,
                     member,
-                    member_service.marketing_everywhere(True),
+                    member_consent.marketing_everywhere(True),
                     source=ConsentSource.API,
                     actor="test",
                 )

@@ -13,7 +13,7 @@ from newretail.bootstrap import Container
 from newretail.core.database import session_scope, utcnow
 from newretail.identity.errors import AlreadyMerged, MergeRefused, UndoRefused
 from newretail.identity.models import IdentityConflict, IdentityMerge
-from newretail.members import points, schemas, service, tiers
+from newretail.members import consent, points, schemas, tiers
 from newretail.members.models import ConsentSource, Member, MemberConsent, MemberTier
 from newretail.orders.models import Order
 from tests.conftest import Org
@@ -48,7 +48,7 @@ def _two_members_with_history(container: Container, org: Org) -> tuple[uuid.UUID
         owner = owner_of(org)
         points.adjust_points(session, owner, a, schemas.PointsAdjust(points=30, reason="welcome"))
         points.adjust_points(session, owner, b, schemas.PointsAdjust(points=50, reason="welcome"))
-        service.set_consent(
+        consent.set_consent(
             session,
             owner,
             b,

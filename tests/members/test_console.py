@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from newretail.bootstrap import Container
-from newretail.members import points, schemas, service
+from newretail.members import consent, points, schemas, service
 from newretail.members.models import ConsentChannel, ConsentSource
 from tests.conftest import Org, console_login
 from tests.members.conftest import org_session, owner_of
@@ -22,7 +22,7 @@ def test_member_list_search_and_360_page(
             schemas.MemberCreate(name="韩梅梅", phone="13800138000", city="Shanghai"),
         )
         service.create_member(session, owner, schemas.MemberCreate(name="Li Lei", city="Beijing"))
-        service.set_consent(
+        consent.set_consent(
             session,
             owner,
             member.id,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from newretail.bootstrap import Container
 from newretail.events.models import OutboxMessage
-from newretail.members import schemas, service
+from newretail.members import consent, schemas, service
 from newretail.members.errors import IdentifierTaken, InvalidIdentifier
 from newretail.members.identifiers import member_settings, normalise, normalise_phone
 from newretail.members.models import ConsentChannel, ConsentSource, MemberIdentifier
@@ -150,12 +150,12 @@ def test_consent_changes_are_kept_with_source_and_actor(container: Container, or
     with org_session(container, org) as session:
         member_id = service.create_member(session, owner, schemas.MemberCreate(name="Wang")).id
         sms = schemas.ConsentItem(channel=ConsentChannel.SMS, granted=True)
-        service.set_consent(session, owner, member_id, [sms], source=ConsentSource.POS)
+        consent.set_consent(session, owner, member_id, [sms], source=ConsentSource.POS)
         # an unchanged value is no change
-        service.set_consent(session, owner, member_id, [sms], source=ConsentSource.API)
+        consent.set_consent(session, owner, member_id, [sms], source=ConsentSource.API)
         withdrawn = schemas.ConsentItem(channel=ConsentChannel.SMS, granted=False)
         wechat = schemas.ConsentItem(channel=ConsentChannel.WECHAT, granted=True)
-        result = service.set_consent(
+        result = consent.set_consent(
             session, owner, member_id, [withdrawn, wechat], source=ConsentSource.CONSOLE
         )
         assert [(c.channel, c.granted, c.source) for c in result.consents] == [

@@ -10,7 +10,7 @@ import typer
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.core.csvimport import count_rows, in_batches, open_csv, print_rejected, progress_bar
 from newretail.core.database import session_scope
-from newretail.members import importer, points, service
+from newretail.members import consent, importer, points, service
 from newretail.members.errors import NoMemberWithIdentifier
 from newretail.members.models import IdentifierType
 from newretail.tenancy.operator import operator, operator_session
@@ -78,7 +78,7 @@ def member_show(
             **points.member_read(session, member).model_dump(mode="json"),
             "tier": tier_names.get(member.tier_id) if member.tier_id else None,
             "points": points.points_balance(session, principal, member.id).model_dump(mode="json"),
-            "consent": service.consent_of(session, principal, member.id).model_dump(mode="json")[
+            "consent": consent.consent_of(session, principal, member.id).model_dump(mode="json")[
                 "consents"
             ],
         }

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from newretail.core import csvimport
 from newretail.core.csvimport import RowError
 from newretail.core.errors import NewRetailError
-from newretail.members import schemas, service
+from newretail.members import consent, schemas, service
 from newretail.members.models import ConsentSource, Member
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -116,7 +116,7 @@ def import_rows(
     for number, values in rows:
         report.rows += 1
         try:
-            data, consent = parse_row(values)
+            data, marketing = parse_row(values)
             with session.begin_nested():
                 existing = _existing_member(session, principal, data)
                 if existing is None:
@@ -129,11 +129,11 @@ def import_rows(
                     member = service.update_member(
                         session, principal, existing.id, schemas.MemberUpdate(**changes)
                     )
-                if consent is not None:
-                    service.apply_consent(
+                if marketing is not None:
+                    consent.apply_consent(
                         session,
                         member,
-                        service.marketing_everywhere(consent),
+                        consent.marketing_everywhere(marketing),
                         source=ConsentSource.IMPORT,
                         actor=principal.actor,
                     )

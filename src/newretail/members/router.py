@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from newretail.core.pagination import Page
-from newretail.members import points, schemas, service, tiers
+from newretail.members import consent, points, schemas, service, tiers
 from newretail.members.models import ConsentSource
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -97,7 +97,7 @@ def delete_member(
 @router.get("/members/{member_id}/consent", response_model=schemas.ConsentRead, tags=["members"])
 def read_consent(session: SessionDep, principal: CurrentPrincipal, member_id: uuid.UUID) -> object:
     """Consent per purpose and channel, with the history of changes (newest first)."""
-    return service.consent_of(session, principal, member_id)
+    return consent.consent_of(session, principal, member_id)
 
 
 @router.put("/members/{member_id}/consent", response_model=schemas.ConsentRead, tags=["members"])
@@ -108,7 +108,7 @@ def update_consent(
     body: schemas.ConsentUpdate,
 ) -> object:
     """Grant or withdraw consent; each change is kept in the history."""
-    return service.set_consent(
+    return consent.set_consent(
         session, principal, member_id, body.consents, source=ConsentSource(body.source)
     )
 

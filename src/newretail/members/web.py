@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from newretail.console.shell import render
 from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.identity import web as identity_web
-from newretail.members import points, service, tiers, web_edit
+from newretail.members import consent, points, service, tiers, web_edit
 from newretail.orders import web as orders_web
 from newretail.scenes import web as scenes_web
 from newretail.tenancy.dependencies import Identity, SessionDep
@@ -75,7 +75,7 @@ def member_page(
         section="members",
         member=member,
         tier=tier,
-        consent=service.consent_of(session, principal, member_id),
+        consent=consent.consent_of(session, principal, member_id),
         balance=points.points_balance(session, principal, member_id),
         ledger=ledger,
         ledger_total=ledger_total,

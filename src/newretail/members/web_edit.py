@@ -16,7 +16,7 @@ from newretail.console.forms import errors_of
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
 from newretail.core.errors import NewRetailError
 from newretail.core.i18n import translator
-from newretail.members import forms, points, schemas, service
+from newretail.members import consent, forms, points, schemas, service
 from newretail.members.errors import MembersError
 from newretail.members.models import ConsentChannel, ConsentSource, Gender, MemberStatus
 from newretail.tenancy import auth
@@ -139,8 +139,8 @@ def edit_consent_page(
 ) -> Response:
     """Marketing consent per channel, as checkboxes."""
     identity.principal.require(Permission.MANAGE_MEMBERS)
-    consent = service.consent_of(session, identity.principal, member_id)
-    return _consent_page(request, session, identity, member_id, forms.consent_values(consent))
+    current = consent.consent_of(session, identity.principal, member_id)
+    return _consent_page(request, session, identity, member_id, forms.consent_values(current))
 
 
 @router.post("/members/{member_id}/consent")
@@ -150,11 +150,11 @@ def update_consent(
     """Grant or withdraw marketing consent (same rules as PUT /api/v1/members/{id}/consent)."""
     check_csrf(identity, form)
     identity.principal.require(Permission.MANAGE_MEMBERS)
-    current = service.consent_of(session, identity.principal, member_id)
+    current = consent.consent_of(session, identity.principal, member_id)
     try:
         with session.begin_nested():
             items = forms.consent_items(form, current)
-            service.set_consent(
+            consent.set_consent(
                 session, identity.principal, member_id, items, source=ConsentSource.CONSOLE
             )
     except REFUSED as exc:

@@ -1,0 +1,132 @@
+"""Members' consent: current answers per purpose and channel, their history, and changes
+(each change recorded once, with a `consent_changed` event)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.events import outbox
+from newretail.members import schemas
+from newretail.members.models import (
+    ConsentChange,
+    ConsentChannel,
+    ConsentPurpose,
+    ConsentSource,
+    Member,
+    MemberConsent,
+)
+from newretail.members.service import get_member
+from newretail.tenancy.permissions import Permission, Principal
+
+
+def consent_of(session: Session, principal: Principal, member_id: uuid.UUID) -> schemas.ConsentRead:
+    """Current consent per purpose and channel, with the history newest first."""
+    get_member(session, principal, member_id)
+    current = session.scalars(
+        select(MemberConsent)
+        .where(MemberConsent.member_id == member_id)
+        .order_by(MemberConsent.purpose, MemberConsent.channel)
+    ).all()
+    history = session.scalars(
+        select(ConsentChange)
+        .where(ConsentChange.member_id == member_id)
+        .order_by(ConsentChange.changed_at.desc(), ConsentChange.created_at.desc())
+    ).all()
+    return schemas.ConsentRead(
+        consents=[schemas.ConsentState.model_validate(c) for c in current],
+        history=[schemas.ConsentChangeRead.model_validate(h) for h in history],
+    )
+
+
+def set_consent(
+    session: Session,
+    principal: Principal,
+    member_id: uuid.UUID,
+    items: Sequence[schemas.ConsentItem],
+    *,
+    source: ConsentSource,
+) -> schemas.ConsentRead:
+    """Record consent changes (unchanged values are not recorded); enqueues `consent_changed`."""
+    principal.require(Permission.MANAGE_MEMBERS)
+    member = get_member(session, principal, member_id)
+    apply_consent(session, member, items, source=source, actor=principal.actor)
+    session.flush()
+    return consent_of(session, principal, member_id)
+
+
+def apply_consent(
+    session: Session,
+    member: Member,
+    items: Sequence[schemas.ConsentItem],
+    *,
+    source: ConsentSource,
+    actor: str,
+) -> int:
+    """Apply consent items to a member without a permission check; returns the changes."""
+    now = utcnow()
+    changed = 0
+    existing = {
+        (c.purpose, c.channel): c
+        for c in session.scalars(select(MemberConsent).where(MemberConsent.member_id == member.id))
+    }
+    for item in items:
+        key = (str(item.purpose), str(item.channel))
+        current = existing.get(key)
+        if current is not None and current.granted == item.granted:
+            continue
+        if current is None:
+            current = MemberConsent(
+                organization_id=member.organization_id,
+                member_id=member.id,
+                purpose=key[0],
+                channel=key[1],
+                granted=item.granted,
+                source=source,
+                updated_at=now,
+            )
+            session.add(current)
+            existing[key] = current
+        else:
+            current.granted = item.granted
+            current.source = source
+            current.updated_at = now
+        session.add(
+            ConsentChange(
+                organization_id=member.organization_id,
+                member_id=member.id,
+                purpose=key[0],
+                channel=key[1],
+                granted=item.granted,
+                source=source,
+                actor=actor,
+                changed_at=now,
+            )
+        )
+        outbox.enqueue(
+            session,
+            member.organization_id,
+            "consent_changed",
+            occurred_at=now,
+            member_id=member.id,
+            properties={
+                "purpose": key[0],
+                "channel": key[1],
+                "granted": item.granted,
+                "source": str(source),
+            },
+        )
+        changed += 1
+    return changed
+
+
+def marketing_everywhere(granted: bool) -> list[schemas.ConsentItem]:
+    """Marketing consent on every channel (CSV import, demo)."""
+    return [
+        schemas.ConsentItem(purpose=ConsentPurpose.MARKETING, channel=channel, granted=granted)
+        for channel in ConsentChannel
+    ]
