@@ -121,6 +121,13 @@ def test_refused_forms_name_the_field_in_chinese(
     assert bad_phone.status_code == 422
     assert field_errors(bad_phone.text) == {"phone": "不是有效的手机号"}
 
+    old = submit(
+        client, f"{page}/edit", f"{page}/edit", {"birth_year": "1800", "status": "active"}, **ZH
+    )
+    assert field_errors(old.text) == {"birth_year": "不能小于 1900"}
+    no_reason = submit(client, f"{page}/points", f"{page}/points", {"points": "5"}, **ZH)
+    assert field_errors(no_reason.text) == {"reason": "至少 1 个字符"}
+
     zh_added = submit(
         client, f"{page}/points", f"{page}/points", {"points": "30", "reason": "补偿"}, **ZH
     )

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import errors_of
-from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
+from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
 from newretail.core.errors import NewRetailError
 from newretail.core.i18n import translator
 from newretail.members import consent, forms, points, schemas, service
@@ -32,10 +32,10 @@ def _refused(request: Request, identity: auth.ConsoleIdentity, exc: Exception) -
     permission and scope errors are not form errors."""
     if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
         raise exc
+    locale = page_locale(request, identity)
     if isinstance(exc, MembersError):
-        t = translator(request_locale(request, identity.user.locale))
-        return {exc.field or "_form": exc.translated(t)}
-    return errors_of(exc)
+        return {exc.field or "_form": exc.translated(translator(locale))}
+    return errors_of(exc, locale)
 
 
 def _form_page(
