@@ -198,3 +198,49 @@ def test_python_and_sql_forms_of_the_rule_agree(container: Container, org: Org) 
         assert in_sql == in_python
         assert sum(b.available + b.locked for b in in_sql.values()) > 0
         assert any(b.next_expiry_points for b in in_sql.values())
+
+
+def test_a_merged_member_shows_one_balance_everywhere(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    """After a OneID merge the survivor's figures are the sum of both sides' by the one rule,
+    in every reader, before and after the jobs (the merged side's ledger adds up too)."""
+    survivor = _seed_member(container, org)  # 1,200 available / 1,003 locked as of now
+    now = datetime.now(UTC)
+    with org_session(container, org) as session:
+        other = service.create_member(
+            session, owner_of(org), schemas.MemberCreate(name="Lin", member_card="card-9")
+        )
+        points.award_order_points(  # 70 past its window (pending unlock), expiring in 22 days
+            session,
+            org.id,
+            other.id,
+            order_id=uuid.uuid4(),
+            brand_id=org.brand_id,
+            paid_at=now - timedelta(days=8),
+            lines=[schemas.OrderLine(line_id="1", amount=Decimal("70"))],
+        )
+        points.grant_points(session, org.id, other.id, points=30, actor="tester", now=now)
+        other_id = other.id
+    merged = client.post(
+        "/api/v1/identity/merges",
+        headers=org.auth(),
+        json={"member_id": str(other_id), "other_member_id": str(survivor)},
+    )
+    assert merged.status_code == 201, merged.text
+    assert merged.json()["survivor_id"] == str(survivor)
+    console_login(client, org.owner_email)
+    one = (1300, 1003)
+
+    before = _figures(client, org, survivor)
+    for reader in ("lookup", "member", "points", "ledger", "console", "console ledger"):
+        assert before[reader] == one, reader
+    assert before["expiring"] == 537  # the soonest available lot (the 70 expire two days later)
+    with session_scope(container.sessions) as session:
+        assert points.release_locked_points(session) == 2
+        assert points.expire_points(session) == 1
+    after = _figures(client, org, survivor)
+    for reader in ("lookup", "member", "points", "ledger", "console", "console ledger"):
+        assert after[reader] == one, reader
+    with org_session(container, org) as session:
+        assert points.check_invariants(session, survivor) == []
