@@ -13,13 +13,14 @@ from typing import Any
 
 from newretail.catalog.models import Product, Sku
 from newretail.catalog.schemas import SELLING_CHANNELS
-from newretail.core.errors import InvalidInput
+from newretail.console.forms import FormError
 
 PRODUCT_FIELDS = ("code", "name", "brand_id", "category_path", "status")
 SKU_FIELDS = ("code", "name", "barcode", "status")
 CHANNELS = [str(c) for c in SELLING_CHANNELS]
-AMOUNT_MESSAGE = "must be an amount such as 12.50"
-STORE_MESSAGE = "choose a store"
+# refusals: message keys in the catalogue's locale catalogues
+AMOUNT = "catalog.error.amount"
+CHOOSE_STORE = "catalog.error.choose_store"
 
 
 def product_values(product: Product | None) -> dict[str, str]:
@@ -74,9 +75,9 @@ def _amount(form: dict[str, str], field: str) -> Decimal | None:
     try:
         amount = Decimal(raw)
     except InvalidOperation as exc:
-        raise InvalidInput(AMOUNT_MESSAGE, field=field) from exc
+        raise FormError.keyed(field, AMOUNT) from exc
     if not amount.is_finite():
-        raise InvalidInput(AMOUNT_MESSAGE, field=field)
+        raise FormError.keyed(field, AMOUNT)
     return amount
 
 
@@ -115,5 +116,5 @@ def store_price(form: dict[str, str]) -> tuple[uuid.UUID, Decimal | None]:
     try:
         store_id = uuid.UUID(form.get("store_id", ""))
     except ValueError as exc:
-        raise InvalidInput(STORE_MESSAGE, field="store_id") from exc
+        raise FormError.keyed("store_id", CHOOSE_STORE) from exc
     return store_id, _amount(form, "amount")

@@ -72,9 +72,7 @@ class ProductPage:
     total_skus: int
 
 
-def product_page(
-    session: Session, filters: ProductFilter, page: int, per_page: int
-) -> ProductPage:
+def product_page(session: Session, filters: ProductFilter, page: int, per_page: int) -> ProductPage:
     """One numbered page of the matching products by code, with their SKUs (console)."""
     statement = _filtered_products(filters)
     products, total = numbered_page(session, statement.order_by(Product.code), page, per_page)

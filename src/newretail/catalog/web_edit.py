@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from newretail.catalog import forms, schemas, service
 from newretail.catalog.models import Product, Sku
-from newretail.console.forms import errors_of
-from newretail.console.shell import Form, check_csrf, redirect, render
+from newretail.console.forms import FormError, errors_of
+from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
 from newretail.core.errors import NewRetailError, NotFound
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
@@ -24,14 +24,15 @@ from newretail.tenancy.permissions import Permission
 
 router = APIRouter(include_in_schema=False)  # included by catalog/web.py under /console
 # what a form refusal can be: the form's own parsing, the schema, or the service's rules
-REFUSED = (ValidationError, NewRetailError)
+REFUSED = (FormError, ValidationError, NewRetailError)
 
 
-def _refused(exc: Exception) -> dict[str, str]:
-    """Field -> message of a refused form; permission and scope errors are not form errors."""
+def _refused(request: Request, identity: auth.ConsoleIdentity, exc: Exception) -> dict[str, str]:
+    """Field -> message of a refused form in the reader's language; permission and scope
+    errors are not form errors."""
     if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
         raise exc
-    return errors_of(exc)
+    return errors_of(exc, page_locale(request, identity))
 
 
 # ---------------------------------------------------------------- products
@@ -75,7 +76,9 @@ def create_product(
             data = schemas.ProductCreate.model_validate(forms.product_payload(form, new=True))
             product = service.create_product(session, identity.principal, data)
     except REFUSED as exc:
-        return _product_form(request, session, identity, form, None, _refused(exc))
+        return _product_form(
+            request, session, identity, form, None, _refused(request, identity, exc)
+        )
     return redirect(f"/console/catalog/{product.id}?saved=product")
 
 
@@ -104,7 +107,9 @@ def update_product(
     except REFUSED as exc:
         session.refresh(product)
         values = {**form, "code": product.code, "brand_id": str(product.brand_id)}
-        return _product_form(request, session, identity, values, product, _refused(exc))
+        return _product_form(
+            request, session, identity, values, product, _refused(request, identity, exc)
+        )
     return redirect(f"/console/catalog/{product_id}?saved=product")
 
 
@@ -173,7 +178,9 @@ def create_sku(
             data = schemas.SkuCreate.model_validate(forms.sku_payload(form, new=True))
             service.create_sku(session, identity.principal, product_id, data)
     except REFUSED as exc:
-        return _sku_form(request, session, identity, product, form, None, _refused(exc))
+        return _sku_form(
+            request, session, identity, product, form, None, _refused(request, identity, exc)
+        )
     return redirect(f"/console/catalog/{product_id}?saved=sku")
 
 
@@ -217,7 +224,9 @@ def update_sku(
     except REFUSED as exc:
         session.refresh(sku)
         values = {**form, "code": sku.code}
-        return _sku_form(request, session, identity, product, values, sku, _refused(exc))
+        return _sku_form(
+            request, session, identity, product, values, sku, _refused(request, identity, exc)
+        )
     return redirect(f"/console/catalog/{product_id}?saved=sku")
 
 
@@ -247,6 +256,6 @@ def set_store_price(
                 service.set_store_price(session, principal, sku_id, store_id, data)
     except REFUSED as exc:
         session.refresh(sku)
-        errors = {"store_price": next(iter(_refused(exc).values()))}
+        errors = {"store_price": next(iter(_refused(request, identity, exc).values()))}
         return _sku_form(request, session, identity, product, forms.sku_values(sku), sku, errors)
     return redirect(f"/console/catalog/{product_id}?saved=store_price")

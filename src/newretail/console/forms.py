@@ -24,6 +24,11 @@ class FormError(Exception):
         self.key = key
         self.values = values
 
+    @classmethod
+    def keyed(cls, field: str, key: str, **values: Any) -> FormError:
+        """A refusal whose message is `key` in the catalogues (English from the en one)."""
+        return cls(field, translator(DEFAULT_LOCALE)(key, **values), key, **values)
+
 
 def errors_of(exc: Exception, locale: str = DEFAULT_LOCALE) -> dict[str, str]:
     """Field → message for re-rendering a form, in `locale`."""

@@ -13,17 +13,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from newretail.catalog import service as catalog_service
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.console.forms import FormError
+from newretail.core.errors import NotFound
 
 LINES = 5  # SKU lines a receipt or transfer form offers
-WHOLE_NUMBER = "must be a whole number"
-NOT_ZERO = "must not be 0"
-AT_LEAST_ONE = "must be at least 1"
-UNKNOWN_SKU = "no SKU with this code or barcode"
-NO_LINES = "enter at least one SKU and quantity"
-CHOOSE_LOCATION = "choose a location"
-DIFFERENT_LOCATIONS = "choose two different locations"
-REASON_NEEDED = "say why (count correction, damage, theft…)"
+# refusals: message keys in the stock locale catalogues
+WHOLE_NUMBER = "stock.error.whole_number"
+NOT_ZERO = "stock.error.not_zero"
+AT_LEAST_ONE = "stock.error.at_least_one"
+UNKNOWN_SKU = "stock.error.unknown_sku"
+NO_LINES = "stock.error.no_lines"
+CHOOSE_LOCATION = "stock.error.choose_location"
+DIFFERENT_LOCATIONS = "stock.error.different_locations"
+REASON_NEEDED = "stock.error.reason_needed"
 
 
 def blank(kind: str) -> dict[str, str]:
@@ -35,7 +37,7 @@ def _location(form: dict[str, str], field: str) -> uuid.UUID:
     try:
         return uuid.UUID(form.get(field, ""))
     except ValueError as exc:
-        raise InvalidInput(CHOOSE_LOCATION, field=field) from exc
+        raise FormError.keyed(field, CHOOSE_LOCATION) from exc
 
 
 def _whole(form: dict[str, str], field: str) -> int:
@@ -43,20 +45,20 @@ def _whole(form: dict[str, str], field: str) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise InvalidInput(WHOLE_NUMBER, field=field) from exc
+        raise FormError.keyed(field, WHOLE_NUMBER) from exc
 
 
 def sku_id(session: Session, form: dict[str, str], field: str) -> uuid.UUID:
     """The SKU named by code or barcode in a form field (the organisation's, by the session)."""
     wanted = form.get(field, "").strip()
     if not wanted:
-        raise InvalidInput(UNKNOWN_SKU, field=field)
+        raise FormError.keyed(field, UNKNOWN_SKU)
     try:
         return catalog_service.sku_by_code(session, wanted).id
     except NotFound:
         by_barcode, _ = catalog_service.list_skus(session, 1, None, barcode=wanted)
         if not by_barcode:
-            raise InvalidInput(UNKNOWN_SKU, field=field) from None
+            raise FormError.keyed(field, UNKNOWN_SKU) from None
         return by_barcode[0].id
 
 
@@ -68,10 +70,10 @@ def _lines(session: Session, form: dict[str, str]) -> list[dict[str, Any]]:
             continue
         units = _whole(form, quantity)
         if units < 1:
-            raise InvalidInput(AT_LEAST_ONE, field=quantity)
+            raise FormError.keyed(quantity, AT_LEAST_ONE)
         lines.append({"sku_id": sku_id(session, form, code), "quantity": units})
     if not lines:
-        raise InvalidInput(NO_LINES, field="sku_0")
+        raise FormError.keyed("sku_0", NO_LINES)
     return lines
 
 
@@ -91,10 +93,10 @@ def adjustment_payload(session: Session, form: dict[str, str]) -> dict[str, Any]
     sku = sku_id(session, form, "sku_0")
     delta = _whole(form, "delta")
     if delta == 0:
-        raise InvalidInput(NOT_ZERO, field="delta")
+        raise FormError.keyed("delta", NOT_ZERO)
     note = form.get("note", "").strip()
     if not note:
-        raise InvalidInput(REASON_NEEDED, field="note")
+        raise FormError.keyed("note", REASON_NEEDED)
     return {"location_id": location, "sku_id": sku, "delta": delta, "note": note}
 
 
@@ -103,7 +105,7 @@ def transfer_payload(session: Session, form: dict[str, str]) -> dict[str, Any]:
     source = _location(form, "from_location_id")
     target = _location(form, "to_location_id")
     if source == target:
-        raise InvalidInput(DIFFERENT_LOCATIONS, field="to_location_id")
+        raise FormError.keyed("to_location_id", DIFFERENT_LOCATIONS)
     return {
         "from_location_id": source,
         "to_location_id": target,

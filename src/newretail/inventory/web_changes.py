@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from newretail.console.forms import errors_of
-from newretail.console.shell import Form, check_csrf, redirect, render
+from newretail.console.forms import FormError, errors_of
+from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
 from newretail.core.errors import NewRetailError
+from newretail.core.i18n import translator
 from newretail.inventory import forms, schemas, service
 from newretail.inventory.exceptions import OutOfStock
 from newretail.tenancy import auth
@@ -24,7 +25,7 @@ from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
 router = APIRouter(include_in_schema=False)  # included by inventory/web.py under /console
-# the out-of-stock refusal in the user's language (the message is a catalogue key)
+# the out-of-stock refusal in the reader's language, naming the SKU
 OUT_OF_STOCK = "stock.error.out_of_stock"
 
 
@@ -72,14 +73,14 @@ def _locations(session: Session, principal: Principal) -> list[Store]:
     return sorted(stores, key=lambda s: s.code)
 
 
-def _errors(exc: Exception) -> dict[str, str]:
+def _errors(exc: Exception, locale: str) -> dict[str, str]:
     """Field -> message; a message about no field of the form (out of stock…) heads it."""
     if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
         raise exc
     if isinstance(exc, OutOfStock):
-        return {"_form": OUT_OF_STOCK, "_sku": exc.sku_code}
+        return {"_form": translator(locale)(OUT_OF_STOCK, sku=exc.sku_code)}
     errors: dict[str, str] = {}
-    for field, message in errors_of(exc).items():
+    for field, message in errors_of(exc, locale).items():
         errors[field if field in FIELDS else "_form"] = message
     return errors
 
@@ -134,8 +135,9 @@ def _change_submit(kind: str) -> Any:
             with session.begin_nested():
                 data = change.schema.model_validate(change.payload(session, form))
                 result = change.use_case(session, principal, data)
-        except (ValidationError, NewRetailError) as exc:
-            return _form_page(request, session, identity, kind, form, _errors(exc))
+        except (FormError, ValidationError, NewRetailError) as exc:
+            errors = _errors(exc, page_locale(request, identity))
+            return _form_page(request, session, identity, kind, form, errors)
         location = form.get(change.location_field, "")
         return redirect(
             f"/console/stock/movements?location_id={location}&reference={result.reference}"

@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from newretail.console.forms import errors_of
-from newretail.console.shell import Form, check_csrf, redirect, render
-from newretail.core.errors import InvalidInput, NewRetailError
+from newretail.console.forms import FormError, errors_of
+from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
+from newretail.core.errors import NewRetailError
 from newretail.orders import reads, refunds, schemas, transitions
 from newretail.orders.models import FulfilmentType, OrderStatus
 from newretail.tenancy import auth
@@ -24,8 +24,9 @@ from newretail.tenancy.permissions import Permission
 router = APIRouter(include_in_schema=False)  # included by orders/web.py under /console
 REFUNDABLE = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 CANCELLABLE = (OrderStatus.PLACED, OrderStatus.PAID)
-WHOLE_NUMBER = "must be a whole number"
-NOTHING_CHOSEN = "enter the units to refund on at least one line"
+# refusals: message keys in the orders locale catalogues
+WHOLE_NUMBER = "orders.error.whole_number"
+NOTHING_CHOSEN = "orders.error.nothing_chosen"
 DONE = ("refund", "cancel")
 
 
@@ -80,19 +81,19 @@ def refund_payload(form: dict[str, str], line_ids: dict[int, uuid.UUID]) -> dict
         try:
             quantity = int(raw)
         except ValueError as exc:
-            raise InvalidInput(WHOLE_NUMBER, field=field) from exc
+            raise FormError.keyed(field, WHOLE_NUMBER) from exc
         if quantity:
             lines.append({"order_line_id": line_id, "quantity": quantity})
     if not lines:
-        raise InvalidInput(NOTHING_CHOSEN, field="refund")
+        raise FormError.keyed("refund", NOTHING_CHOSEN)
     return {"lines": lines, "reason": reason}
 
 
-def _refused(exc: Exception) -> tuple[dict[str, str], int]:
+def _refused(exc: Exception, locale: str) -> tuple[dict[str, str], int]:
     if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
         raise exc
     status = exc.status_code if isinstance(exc, NewRetailError) else 422
-    return errors_of(exc), status
+    return errors_of(exc, locale), status
 
 
 @router.post("/orders/{order_id}/refund")
@@ -109,8 +110,8 @@ def refund_order(
         with session.begin_nested():
             data = schemas.RefundCreate.model_validate(refund_payload(form, line_ids))
             refunds.refund(session, principal, order_id, data)
-    except (ValidationError, NewRetailError) as exc:
-        errors, status = _refused(exc)
+    except (FormError, ValidationError, NewRetailError) as exc:
+        errors, status = _refused(exc, page_locale(request, identity))
         return order_page(
             request, session, identity, order_id, errors=errors, values=form, status_code=status
         )
@@ -130,7 +131,7 @@ def cancel_order(
         with session.begin_nested():
             transitions.cancel(session, principal, order_id)
     except NewRetailError as exc:
-        errors, status = _refused(exc)
+        errors, status = _refused(exc, page_locale(request, identity))
         return order_page(
             request,
             session,
