@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
+from newretail.core import localtime
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.core.csvimport import count_rows, in_batches, open_csv, print_rejected, progress_bar
 from newretail.core.database import session_scope
 from newretail.members import consent, importer, points, service
 from newretail.members.errors import NoMemberWithIdentifier
 from newretail.members.models import IdentifierType
+from newretail.members.points.settings import org_time_zone
 from newretail.tenancy.operator import operator, operator_session
 
 member_app = typer.Typer(help="Members: import, look up", no_args_is_help=True)
@@ -82,6 +84,8 @@ def member_show(
                 "consents"
             ],
         }
+        zone = org_time_zone(session, principal.organization_id)
+        next_expiry = points.balance(session, member.id).next_expiry_at
 
     def human() -> None:
         balance = data["points"]
@@ -89,6 +93,9 @@ def member_show(
         out.print(f"Phone {data['phone'] or '—'} · city {data['city'] or '—'}")
         out.print(f"Tier {data['tier'] or '—'}")
         out.print(f"Points: {balance['available']} available, {balance['locked']} locked")
+        if next_expiry is not None:
+            day = localtime.format_local_date(next_expiry, zone)
+            out.print(f"Next expiry: {balance['next_expiry_points']} on {day} ({zone})")
         table(
             "Consent",
             ["purpose", "channel", "granted", "source"],
