@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.members import points, schemas, service
-from newretail.members.models import LotState, PointsLot
+from newretail.members.models import LotState, Member, PointsLot
 from tests.conftest import Org, console_login
 from tests.members.conftest import org_session, owner_of
 
@@ -196,6 +197,10 @@ def test_python_and_sql_forms_of_the_rule_agree(container: Container, org: Org) 
         in_sql = points.balances(session, members, now)
         in_python = {m: points.balance_of_lots(lots[m], now) for m in members}
         assert in_sql == in_python
+        column = points.available_points_column(now)
+        rows = session.execute(select(Member.id, column).where(Member.id.in_(members)))
+        per_member = {member_id: available for member_id, available in rows}
+        assert per_member == {m: in_python[m].available for m in members}
         assert sum(b.available + b.locked for b in in_sql.values()) > 0
         assert any(b.next_expiry_points for b in in_sql.values())
 

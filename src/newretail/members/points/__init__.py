@@ -12,6 +12,7 @@ Callers use this package's names (`points.redeem_points`); the modules hold one 
 
 from newretail.members.points.balance import (
     Balance,
+    available_points_column,
     balance,
     balance_of_lots,
     balances,
@@ -48,6 +49,7 @@ __all__ = [
     "LedgerRow",
     "RefundLine",
     "adjust_points",
+    "available_points_column",
     "award_order_points",
     "balance",
     "balance_of_lots",

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from newretail.core.database import utcnow
 from newretail.members import schemas
@@ -126,6 +127,17 @@ def balances(
     for member_id, is_unlocked, expires_at, points in rows:
         parts[member_id].append((bool(is_unlocked), expires_at, int(points or 0)))
     return {member_id: _reduce(parts.get(member_id, ())) for member_id in member_ids}
+
+
+def available_points_column(now: datetime) -> ScalarSelect[int]:
+    """A member's available points at `now` as a column correlated to `Member.id` (the SQL form
+    for queries over many members, such as audience attributes)."""
+    return (
+        select(func.coalesce(func.sum(PointsLot.remaining), 0))
+        .where(PointsLot.member_id == Member.id, _lot_counts_sql(now), _lot_unlocked_sql(now))
+        .correlate(Member)
+        .scalar_subquery()
+    )
 
 
 def balance(session: Session, member_id: uuid.UUID, now: datetime | None = None) -> Balance:
