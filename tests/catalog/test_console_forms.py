@@ -127,6 +127,10 @@ def test_product_and_sku_created_and_edited(client: TestClient, org: Org) -> Non
     resolved = client.get(f"/api/v1/skus/{sku_id}/stores/{shop}/price", headers=org.auth())
     assert (resolved.json()["amount"], resolved.json()["source"]) == ("1128.50", "channel")
     assert rows(client.get("/console/catalog").text, "data-sku") == ["TEA-1-250"]
+    # category levels the catalogue names are translated; the retailer's own stay as typed
+    zh = client.get("/console/catalog", headers={"Accept-Language": "zh-CN"}).text
+    assert "· 茶叶/绿茶/Spring</span>" in zh
+    assert "· Tea/Green/Spring</span>" in client.get("/console/catalog").text
 
 
 def test_refused_forms_show_the_field_at_fault(client: TestClient, org: Org) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.catalog import service, web_edit
-from newretail.console.shell import render
+from newretail.console.shell import page_locale, render
 from newretail.core.errors import InvalidInput
+from newretail.core.i18n import catalogue
 from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
@@ -22,6 +24,18 @@ router.include_router(web_edit.router)  # first: /catalog/new before /catalog/{p
 PRICE_CHANNELS = [c.value for c in ChannelType if c != ChannelType.WAREHOUSE]
 # what the product page confirms after a form saved (`?saved=`)
 SAVED = ("product", "sku", "store_price")
+
+
+def category_label(path: str, locale: str) -> str:
+    """A category path in the reader's language: each level the catalogue names
+    (`catalog.category_label.<level>`) translated, others as the retailer typed them."""
+    if not path:
+        return "—"
+    messages = catalogue(locale)
+    return "/".join(
+        messages.get(f"catalog.category_label.{level.strip().lower()}", level)
+        for level in path.split("/")
+    )
 
 
 def _brand_id(value: str) -> uuid.UUID | None:
@@ -65,6 +79,7 @@ def catalog_page(
         brands=brands,
         brand_names={b.id: b.name for b in brands},
         channels=PRICE_CHANNELS,
+        category=partial(category_label, locale=page_locale(request, identity)),
         query={"brand_id": brand_id, "category": category.strip(), "q": q.strip()},
     )
 
@@ -91,5 +106,6 @@ def product_page(
         store_names={s.id: s.name for s in stores},
         channels=PRICE_CHANNELS,
         can_edit=identity.principal.can(Permission.MANAGE_CATALOG),
+        category=partial(category_label, locale=page_locale(request, identity)),
         saved=saved if saved in SAVED else "",
     )
