@@ -44,6 +44,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 15_000
+# the data folder of each server a module started (its SQLite file holds the demo's names)
+DATA_DIRS: dict[str, Path] = {}
 
 
 def _chromium_path() -> str:
@@ -89,6 +91,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     thread.start()
     url = f"http://127.0.0.1:{port}"
+    DATA_DIRS[url] = data_dir
     try:
         deadline = time.monotonic() + 30
         while True:
