@@ -8,7 +8,10 @@ from importlib.resources import files
 
 from fastapi.testclient import TestClient
 
+from newretail.core import error_text
+from newretail.core.errors import Conflict
 from newretail.core.i18n import LOCALES
+from newretail.members.errors import InsufficientPoints
 from tests.conftest import Org, console_login
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -115,3 +118,12 @@ def test_every_english_message_has_a_chinese_one() -> None:
             for locale in LOCALES
         }
         assert sorted(set(catalogues["en"]) - set(catalogues["zh-CN"])) == [], folder.name
+
+
+def test_domain_errors_in_the_readers_language() -> None:
+    short = InsufficientPoints(available=1, asked=5)
+    assert error_text.domain_error(short, "en") == short.message
+    assert error_text.domain_error(short, "zh-CN") == "可用积分不足：可用 1，需要 5"
+    taken = Conflict("a store with code 'S1' exists", field="code")
+    assert error_text.domain_error(taken, "en") == "a store with code 'S1' exists"
+    assert error_text.domain_error(taken, "zh-CN") == "与现有数据冲突"

@@ -7,8 +7,9 @@ documents them). Another locale reads:
   `core/locales/refusals/<locale>.json`; a validator with a message of its own raises
   `PydanticCustomError("<type>", "<English template>", {...})` and its domain's catalogues
   (en and zh-CN) hold `validation.<type>`;
-- for a domain error (`NewRetailError`), `errors.<code>`: core's codes in the refusals file,
-  a domain's own codes in its catalogues.
+- for a domain error (`NewRetailError`): its own `translated(t)` where it has one (the
+  members' errors name a catalogue key and values), else `errors.<code>` (core's codes in
+  the refusals file, a domain's own codes in its catalogues).
 A key a locale lacks is noted (`i18n.untranslated`) and the English text is shown.
 """
 
@@ -19,10 +20,10 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from newretail.core.errors import NewRetailError
-from newretail.core.i18n import DEFAULT_LOCALE, catalogue, note_missing
+from newretail.core.i18n import DEFAULT_LOCALE, Translate, catalogue, note_missing, translator
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -73,8 +74,17 @@ def field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in location)
 
 
+@runtime_checkable
+class Translatable(Protocol):
+    """An error that knows its message's catalogue key (members.errors.MembersError)."""
+
+    def translated(self, t: Translate) -> str: ...
+
+
 def domain_error(exc: NewRetailError, locale: str) -> str:
-    """A domain error's message in `locale` (its code's `errors.<code>` text)."""
+    """A domain error's message in `locale`."""
+    if isinstance(exc, Translatable):
+        return exc.translated(translator(locale))
     if locale == DEFAULT_LOCALE:
         return exc.message
     key = f"errors.{exc.code}"
