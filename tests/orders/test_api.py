@@ -77,12 +77,14 @@ def test_catalogue_stock_and_orders_over_http(client: TestClient, org: Org) -> N
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
     low = client.get("/api/v1/stock-levels/low", headers=h).json()
     assert [(r["sku_code"], r["available"]) for r in low] == [("TEA-1-50G", 1)]
+    # a POS sale of goods in hand is recorded beyond the system's stock (issue 11, see
+    # test_pos_sells_goods_in_hand_beyond_stock); moving stock stays strict
     too_many = client.post(
-        "/api/v1/orders/pos",
+        "/api/v1/stock/transfers",
         headers=h,
         json={
-            **sale,
-            "external_order_id": "till-1-0002",
+            "from_location_id": shop,
+            "to_location_id": counter,
             "lines": [{"sku_id": sku_id, "quantity": 2}],
         },
     )
@@ -125,3 +127,69 @@ def test_catalogue_stock_and_orders_over_http(client: TestClient, org: Org) -> N
     assert client.post(f"/api/v1/orders/{order_id}/cancel", headers=h).json()["code"] == (
         "invalid_transition"
     )
+
+
+def test_pos_sells_goods_in_hand_beyond_stock(client: TestClient, org: Org) -> None:
+    """Issue 11: the till sells what the counter holds even when the system says 0; the stock
+    goes negative and the store manager sees the discrepancy; a resend with other lines is a
+    409 naming the order, the same resend the original order."""
+    h = org.auth()
+    shop, counter = (str(s) for s in org.store_ids)
+    product = client.post(
+        "/api/v1/products",
+        headers=h,
+        json={"brand_id": str(org.brand_id), "code": "TEA-2", "name": "Oolong"},
+    ).json()
+    sku = client.post(
+        f"/api/v1/products/{product['id']}/skus",
+        headers=h,
+        json={"code": "TEA-2-50G", "name": "Oolong 50 g", "prices": {"store": "30.00"}},
+    ).json()
+    client.post(
+        "/api/v1/stock/receipts",
+        headers=h,
+        json={"location_id": shop, "lines": [{"sku_id": sku["id"], "quantity": 1}]},
+    )
+    sale = {
+        "store_id": shop,
+        "external_order_id": "till-9-0001",
+        "lines": [{"sku_id": sku["id"], "quantity": 3}],
+    }
+    first = client.post("/api/v1/orders/pos", headers=h, json=sale)
+    assert first.status_code == 201, first.text
+    assert (first.json()["status"], first.json()["total_amount"]) == ("fulfilled", "90.00")
+    level = client.get(f"/api/v1/stock-levels/{shop}/{sku['id']}", headers=h).json()
+    assert (level["on_hand"], level["available"]) == (-2, -2)
+    listed = client.get("/api/v1/stock/discrepancies", headers=h).json()
+    assert [
+        (d["location_code"], d["sku_code"], d["on_hand"], d["shortfall"], d["last_sale_order_id"])
+        for d in listed
+    ] == [("S0", "TEA-2-50G", -2, 2, first.json()["id"])]
+    assert client.get(f"/api/v1/stock/discrepancies?location_id={counter}", headers=h).json() == []
+    same = client.post("/api/v1/orders/pos", headers=h, json=sale)
+    assert (same.status_code, same.json()["id"]) == (200, first.json()["id"])
+    other = client.post(
+        "/api/v1/orders/pos",
+        headers=h,
+        json={**sale, "lines": [{"sku_id": sku["id"], "quantity": 2}]},
+    )
+    assert other.status_code == 409
+    problem = other.json()
+    assert (problem["code"], problem["field"]) == ("idempotency_conflict", "lines")
+    assert "till-9-0001" in problem["message"] and first.json()["id"] in problem["message"]
+    online = client.post(
+        "/api/v1/stock/transfers",
+        headers=h,
+        json={
+            "from_location_id": shop,
+            "to_location_id": counter,
+            "lines": [{"sku_id": sku["id"], "quantity": 1}],
+        },
+    )
+    assert (online.status_code, online.json()["code"]) == (409, "out_of_stock")
+    client.post(
+        "/api/v1/stock/receipts",
+        headers=h,
+        json={"location_id": shop, "lines": [{"sku_id": sku["id"], "quantity": 2}]},
+    )
+    assert client.get("/api/v1/stock/discrepancies", headers=h).json() == []

@@ -1,8 +1,10 @@
 """Stock tables: a level per (SKU, location), reservations with expiry, the movement ledger.
 
 `reserved` counts active reservations, including expired ones not yet swept; every stock
-change sweeps expired reservations of its row first, so they never block a sale. The check
-constraint keeps on_hand − allocated − reserved ≥ 0 in the database itself.
+change sweeps expired reservations of its row first, so they never block a sale. Online
+orders, reservations, transfers and adjustments need on_hand − allocated − reserved ≥ 0
+(guarded updates); a POS sale of goods in hand is recorded even beyond it, so on-hand may go
+below zero, and such rows are listed for the store manager (`inventory.discrepancies`).
 """
 
 from __future__ import annotations
@@ -29,10 +31,8 @@ class StockLevel(IdMixin, TenantMixin, Base):
     __tablename__ = "stock_level"
     __table_args__ = (
         UniqueConstraint("sku_id", "location_id"),
-        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("allocated >= 0", name="allocated_not_negative"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
-        CheckConstraint("on_hand - allocated - reserved >= 0", name="available_not_negative"),
     )
 
     sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="RESTRICT"))

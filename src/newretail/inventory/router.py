@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from newretail.core.pagination import Page
-from newretail.inventory import schemas, service
+from newretail.inventory import discrepancies, schemas, service
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.permissions import Permission
 
@@ -42,6 +42,14 @@ def low_stock(
     """Rows whose available units are at or below their low-stock threshold."""
     filters = service.StockFilter(location_id=location_id, low_only=True)
     return service.list_levels(session, principal, filters, limit, offset)
+
+
+@router.get("/stock/discrepancies", response_model=list[schemas.StockDiscrepancyRead])
+def list_discrepancies(
+    session: SessionDep, principal: CurrentPrincipal, location_id: uuid.UUID | None = None
+) -> object:
+    """Stock rows below zero available after POS sales of goods in hand, for the manager."""
+    return discrepancies.list_discrepancies(session, principal, location_id)
 
 
 @router.get("/stock-levels/{location_id}/{sku_id}", response_model=schemas.StockLevelRead)

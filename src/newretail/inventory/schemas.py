@@ -124,3 +124,21 @@ class ReservationRead(Read):
     cart_reference: str | None
     order_id: uuid.UUID | None
     created_at: datetime
+
+
+class StockDiscrepancyRead(Read):
+    """A stock row the system holds below zero available (POS sold goods in hand)."""
+
+    location_id: uuid.UUID
+    location_code: str
+    location_name: str
+    sku_id: uuid.UUID
+    sku_code: str
+    sku_name: str
+    on_hand: int
+    allocated: int
+    reserved: int = Field(description="Units in unexpired reservations")
+    available: int = Field(description="on_hand − allocated − unexpired reservations (< 0)")
+    shortfall: int = Field(description="Units sold beyond the system's stock (−available)")
+    last_sale_at: datetime | None
+    last_sale_order_id: uuid.UUID | None

@@ -28,7 +28,7 @@ from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import numbered_page, paginate
 from newretail.inventory import schemas
-from newretail.inventory.exceptions import OutOfStock
+from newretail.inventory.errors import OutOfStock
 from newretail.inventory.models import (
     ReservationStatus,
     StockLevel,
@@ -133,6 +133,46 @@ def take(session: Session, sku_id: uuid.UUID, location_id: uuid.UUID, quantity: 
     return _guarded(
         session, sku_id, location_id, quantity, {"on_hand": StockLevel.on_hand - quantity}
     )
+
+
+def sell_in_hand(
+    session: Session,
+    organization_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    location_id: uuid.UUID,
+    quantity: int,
+) -> None:
+    """Remove units a POS sale handed over from on-hand, whatever the system stock says (the
+    goods were in hand): on-hand may go below zero, which `discrepancies` lists. One upsert,
+    so a SKU never received at the store gets its row; when the row is overdrawn, its
+    expired reservations are swept (`settle_overdrawn`)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    statement = dialect.insert(StockLevel).values(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        sku_id=sku_id,
+        location_id=location_id,
+        on_hand=-quantity,
+        allocated=0,
+        reserved=0,
+        created_at=now,
+        updated_at=now,
+    )
+    available = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["sku_id", "location_id"],
+            set_={"on_hand": StockLevel.on_hand - quantity, "updated_at": now},
+        ).returning(StockLevel.on_hand - StockLevel.allocated - StockLevel.reserved)
+    ).scalar_one()
+    if available < 0:
+        settle_overdrawn(session, sku_id, location_id)
+
+
+def settle_overdrawn(session: Session, sku_id: uuid.UUID, location_id: uuid.UUID) -> None:
+    """A row a POS sale overdrew: its lapsed reservations no longer hold units (swept), so
+    the discrepancy listed is only what the system really misses."""
+    sweep_expired(session, sku_id, location_id)
 
 
 def allocate(session: Session, sku_id: uuid.UUID, location_id: uuid.UUID, quantity: int) -> bool:

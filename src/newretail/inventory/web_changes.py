@@ -17,7 +17,7 @@ from newretail.console.shell import Form, check_csrf, page_locale, redirect, ren
 from newretail.core.errors import NewRetailError
 from newretail.core.i18n import translator
 from newretail.inventory import forms, schemas, service
-from newretail.inventory.exceptions import OutOfStock
+from newretail.inventory.errors import OutOfStock
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep

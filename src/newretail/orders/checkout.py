@@ -10,16 +10,16 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory import service as inventory_service
-from newretail.inventory.exceptions import OutOfStock
+from newretail.inventory.errors import OutOfStock
 from newretail.orders import facts, rows, schemas
 from newretail.orders.models import FulfilmentType, OrderStatus
 from newretail.orders.rows import ZERO
 from newretail.orders.sales import (
     SaleResult,
     brand_of,
-    existing_order,
     insert_order,
     priced_lines,
+    replayed_order,
     store_for_sale,
 )
 from newretail.tenancy.models import ChannelType, Store
@@ -68,7 +68,10 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
     )
     if not insert_order(session, values):
         assert data.external_order_id is not None
-        return SaleResult(existing_order(session, store.id, data.external_order_id), replayed=True)
+        order = replayed_order(
+            session, store.id, data.external_order_id, data.lines, member_id=data.member_id
+        )
+        return SaleResult(order, replayed=True)
     origin = inventory_service._origin(data.latitude, data.longitude, store)
     for line, requested in sorted(
         zip(lines, data.lines, strict=True), key=lambda pair: pair[0]["sku_id"]

@@ -31,7 +31,6 @@ from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.inventory import service as inventory_service
-from newretail.inventory.exceptions import OutOfStock
 from newretail.inventory.models import StockMovement
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
@@ -43,9 +42,9 @@ from newretail.orders.sales import (
     SaleResult,
     brand_of,
     check_store,
-    existing_order,
     order_insert,
     price_lines,
+    replayed_order,
 )
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -201,6 +200,19 @@ def _sale_context(
     return _SaleContext(first.store_code, first.channel_type, first.store_brand_id, prices, facts)
 
 
+def _replayed(session: Session, data: schemas.PosSaleCreate) -> SaleResult:
+    """The recorded order of a resend with the same content (409 when it differs)."""
+    order = replayed_order(
+        session,
+        data.store_id,
+        data.external_order_id,
+        data.lines,
+        member_id=data.member_id,
+        sold_at=data.sold_at,
+    )
+    return SaleResult(order, replayed=True)
+
+
 def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate) -> SaleResult:
     """Record an immediate sale at a shop, counter, pop-up or vending machine (idempotent)."""
     principal.require(Permission.SELL)
@@ -273,7 +285,7 @@ def _pos_sale_postgres(
     parameters = {name: values[name] for name in pos_postgres.ORDER_PARAMETERS}
     parameters["lines"] = json.dumps(requested)
     parameters["placed_event_id"], parameters["purchase_event_id"] = event_ids
-    inserted, store, checks, event_lines, brand_id, total, short = pos_postgres.sell(
+    inserted, store, checks, event_lines, brand_id, total, overdrawn = pos_postgres.sell(
         connection.connection, parameters
     )
     if store is None:
@@ -292,15 +304,9 @@ def _pos_sale_postgres(
                 f"SKU {check['sku_code']} has no {store['channel_type']} price", field=where
             )
     if not inserted:
-        return SaleResult(
-            existing_order(session, data.store_id, data.external_order_id), replayed=True
-        )
-    # rows short of units: the one-row primitive, which sweeps expired reservations of the
-    # row before it gives up
-    for sku_id, quantity in short or ():
-        if not inventory_service.take(session, uuid.UUID(sku_id), data.store_id, quantity):
-            code = next(line["sku_code"] for line in event_lines if line["sku_id"] == sku_id)
-            raise OutOfStock(code, quantity, store["code"])
+        return _replayed(session, data)
+    for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock
+        inventory_service.settle_overdrawn(session, uuid.UUID(sku_id), data.store_id)
     if member_id is None and data.member is not None:
         member_id = _enrol_member(session, principal, data, data.store_id, sold_at)
         connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
@@ -369,12 +375,9 @@ def _pos_sale_generic(
         totals[line["sku_id"]] = totals.get(line["sku_id"], 0) + line["quantity"]
     ordered = sorted(totals.items())
     if connection.execute(order_insert(connection), values).first() is None:
-        return SaleResult(
-            existing_order(session, data.store_id, data.external_order_id), replayed=True
-        )
-    for sku_id, quantity in ordered:
-        if not inventory_service.take(session, sku_id, data.store_id, quantity):
-            raise OutOfStock(context.facts[sku_id].code, quantity, context.store_code)
+        return _replayed(session, data)
+    for sku_id, quantity in ordered:  # goods in hand: sold even beyond the system's stock
+        inventory_service.sell_in_hand(session, organization_id, sku_id, data.store_id, quantity)
     if member_id is None and data.member is not None:
         member_id = values["member_id"] = _enrol_member(
             session, principal, data, data.store_id, sold_at

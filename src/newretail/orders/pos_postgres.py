@@ -4,11 +4,12 @@ The statement reads the store and the SKUs' prices and availability (the rule of
 `catalog.service.sale_prices`: the store's price over the channel price, the store's
 availability override over the SKU's channels), and only when the store and every line are
 valid it inserts the order (ON CONFLICT on the device's order id DO NOTHING), takes the
-stock of each SKU with a guarded update after locking the rows in SKU order, and inserts the
-lines, the stock ledger rows and the outbox events. A resend inserts no order, so it
-touches nothing else. It returns what the caller needs to name the first invalid input, the
-SKUs whose guard failed (the caller retries those after sweeping expired reservations, or
-refuses the sale) and the event lines written to the outbox.
+units of each SKU from on-hand (an upsert in SKU order: goods in hand are sold even beyond
+the system's stock, see `inventory.service.sell_in_hand`), and inserts the lines, the stock
+ledger rows and the outbox events. A resend inserts no order, so it touches nothing else.
+It returns what the caller needs to name the first invalid input, the event lines
+written to the outbox and the SKUs whose row the sale overdrew (the caller sweeps their
+lapsed reservations).
 
 The order's column list is derived from the `Order` model, so a new column cannot be left
 out: its value must be in the caller's parameters (a KeyError at the first sale otherwise).
@@ -129,20 +130,18 @@ WITH store_row AS MATERIALIZED (
     SELECT sku_id, CAST(sum(quantity) AS integer) AS quantity,
         (array_agg(movement_id ORDER BY line_number))[1] AS movement_id
     FROM wanted GROUP BY sku_id ORDER BY sku_id
-), locked AS (
-    SELECT l.id, t.quantity FROM totals t CROSS JOIN LATERAL (
-        SELECT s.id, s.organization_id FROM stock_level s
-        WHERE s.sku_id = t.sku_id AND s.location_id = %(store_id)s
-        FOR UPDATE
-    ) l
-    WHERE EXISTS (SELECT 1 FROM new_order) AND l.organization_id = %(organization_id)s
 ), taken AS (
-    UPDATE stock_level s
-    SET on_hand = s.on_hand - l.quantity, updated_at = %(created_at)s
-    FROM locked l
-    WHERE s.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = l.id
-        AND s.on_hand - s.allocated - s.reserved >= l.quantity
-    RETURNING s.sku_id
+    -- goods in hand are sold whatever the system stock says: on-hand may go below zero
+    -- (listed by inventory.discrepancies); rows are locked in SKU order by the upsert
+    INSERT INTO stock_level (id, organization_id, created_at, sku_id, location_id, on_hand,
+        allocated, reserved, updated_at)
+    SELECT gen_random_uuid(), o.organization_id, o.created_at, t.sku_id, o.store_id,
+        -t.quantity, 0, 0, o.created_at
+    FROM totals t CROSS JOIN new_order o
+    ORDER BY t.sku_id
+    ON CONFLICT (sku_id, location_id) DO UPDATE
+        SET on_hand = stock_level.on_hand + EXCLUDED.on_hand, updated_at = EXCLUDED.updated_at
+    RETURNING sku_id, on_hand - allocated - reserved AS available
 ), new_lines AS (
     INSERT INTO sales_order_line (id, organization_id, created_at, order_id, line_number,
         sku_id, brand_id, quantity, unit_price, amount, location_id, refunded_quantity)
@@ -171,8 +170,8 @@ WITH store_row AS MATERIALIZED (
 SELECT o.id IS NOT NULL AS inserted, (SELECT row_to_json(s) FROM our_store s) AS store,
     m.checks, m.lines AS event_lines, CAST(o.brand_id AS text) AS brand_id,
     CAST(o.total_amount AS text) AS total_amount,
-    (SELECT json_agg(json_build_array(t.sku_id, t.quantity) ORDER BY t.sku_id) FROM totals t
-        WHERE t.sku_id NOT IN (SELECT sku_id FROM taken)) AS short
+    (SELECT json_agg(t.sku_id ORDER BY t.sku_id) FROM taken t WHERE t.available < 0)
+        AS overdrawn
 FROM summary m LEFT JOIN new_order o ON true
 """  # noqa: S608
 

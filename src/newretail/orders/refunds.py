@@ -13,10 +13,11 @@ from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory import service as inventory_service
 from newretail.orders import facts, rows, schemas
+from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
 from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
-from newretail.orders.transitions import NO_SYNC, InvalidTransition
+from newretail.orders.transitions import NO_SYNC
 from newretail.tenancy.permissions import Permission, Principal
 
 
@@ -35,7 +36,9 @@ def refund(
         .execution_options(**NO_SYNC)
     ).rowcount  # type: ignore[attr-defined]
     if locked != 1:
-        raise InvalidTransition(f"a {order.status} order cannot be refunded", field="status")
+        raise InvalidTransition(
+            f"a {order.status} order cannot be refunded", current=str(order.status)
+        )
     order = get_order(session, principal, order_id)
     by_id = {line.id: line for line in order.lines}
     if data.lines is None:

@@ -18,6 +18,7 @@ from newretail.catalog.models import Product, Sku
 from newretail.catalog.service import money
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.orders import rows
+from newretail.orders.errors import IdempotencyConflict
 from newretail.orders.models import Order
 from newretail.orders.rows import ORDER_TABLE, SkuFacts, category_of
 from newretail.tenancy.models import Store
@@ -173,8 +174,41 @@ def insert_order(session: Session, values: dict[str, Any]) -> bool:
     return connection.execute(order_insert(connection), values).first() is not None
 
 
+def replayed_order(
+    session: Session,
+    store_id: uuid.UUID,
+    external_order_id: str,
+    requested: Sequence[Any],
+    *,
+    member_id: uuid.UUID | None = None,
+    sold_at: datetime | None = None,
+) -> Order:
+    """The order a device's order id recorded before, when it is sent again with the same
+    content (an idempotent resend); other lines, member or sale time are refused."""
+    order = existing_order(session, store_id, external_order_id)
+    recorded = sorted(order.lines, key=lambda line: line.line_number)
+    same_lines = len(recorded) == len(requested) and all(
+        line.sku_id == asked.sku_id
+        and line.quantity == asked.quantity
+        and (
+            getattr(asked, "unit_price", None) is None or money(asked.unit_price) == line.unit_price
+        )
+        for line, asked in zip(recorded, requested, strict=False)
+    )
+    differs = None
+    if not same_lines:
+        differs = "lines"
+    elif member_id is not None and member_id != order.member_id:
+        differs = "member_id"
+    elif sold_at is not None and sold_at != order.placed_at:
+        differs = "sold_at"
+    if differs is not None:
+        raise IdempotencyConflict(order.id, external_order_id, differs)
+    return order
+
+
 def existing_order(session: Session, store_id: uuid.UUID, external_order_id: str) -> Order:
-    """The order a device's order id recorded before (for an idempotent resend)."""
+    """The order a device's order id recorded before."""
     order = session.scalar(
         select(Order)
         .where(Order.store_id == store_id, Order.external_order_id == external_order_id)

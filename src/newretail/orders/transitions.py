@@ -11,19 +11,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import Conflict
 from newretail.inventory import service as inventory_service
 from newretail.orders import facts, rows
+from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderStatus, Refund, RefundLine
 from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
 from newretail.tenancy.permissions import Permission, Principal
 
 NO_SYNC = {"synchronize_session": False}
-
-
-class InvalidTransition(Conflict):
-    code = "invalid_transition"
 
 
 def _move(
@@ -40,7 +36,9 @@ def _move(
     if changed != 1:
         current = session.scalar(select(Order.status).where(Order.id == order.id))
         raise InvalidTransition(
-            f"the order is {current}; it cannot become {target}", field="status"
+            f"the order is {current}; it cannot become {target}",
+            current=str(current),
+            target=str(target),
         )
 
 
