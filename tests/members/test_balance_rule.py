@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from newretail.bootstrap import Container
-from newretail.core.database import session_scope
 from newretail.members import points, schemas, service
 from newretail.members.models import LotState, Member, PointsLot
 from tests.conftest import Org, console_login
@@ -120,7 +119,7 @@ def test_every_reader_shows_one_balance_before_and_after_the_jobs(
     assert before["expiring"] == 537  # the locked 1,003 are not "expiring"
     assert before["pending"] == ["unlock", "expire"]
 
-    with session_scope(container.sessions) as session:
+    with org_session(container, org) as session:  # this organisation's due lots only
         assert points.release_locked_points(session) == 1
         assert points.expire_points(session) == 1
 
@@ -241,7 +240,7 @@ def test_a_merged_member_shows_one_balance_everywhere(
     for reader in ("lookup", "member", "points", "ledger", "console", "console ledger"):
         assert before[reader] == one, reader
     assert before["expiring"] == 537  # the soonest available lot (the 70 expire two days later)
-    with session_scope(container.sessions) as session:
+    with org_session(container, org) as session:  # this organisation's due lots only
         assert points.release_locked_points(session) == 2
         assert points.expire_points(session) == 1
     after = _figures(client, org, survivor)
