@@ -1,8 +1,9 @@
 """`newretail audience …`: build, estimate, refresh, read and export audiences.
 
-With the embedded DuckDB warehouse these commands need the server stopped (the file admits
-one process); otherwise go through the API (/api/v1/audiences). Every count printed obeys
-the organisation's minimum crowd size, as in the API.
+With the embedded DuckDB warehouse, a running server holds the file (it admits one process):
+estimate, refresh, insight and export then go through that server's API (`remote`), and
+sync-members says that the server syncs by itself. Every count printed obeys the
+organisation's minimum crowd size, as in the API.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from newretail.audiences import (
     exports,
     from_templates,
     refreshing,
+    remote,
     schemas,
     service,
 )
@@ -190,8 +192,11 @@ def estimate(
 ) -> None:
     """Count a rule tree's members now without saving them."""
     body = schemas.EstimateRequest(rules=_rules(rules), as_of=_as_of(as_of))
-    with operator_session(ctx, org) as (container, session, principal):
-        data = _plain(service.estimate(session, principal, container.warehouse, body))
+    if remote.server_running(ctx):
+        data = remote.call(ctx, org, "POST", "/estimate", json=body.model_dump(mode="json"))
+    else:
+        with operator_session(ctx, org) as (container, session, principal):
+            data = _plain(service.estimate(session, principal, container.warehouse, body))
     emit(data, as_json, lambda: out.print(f"{_size(data['size'])} members on {data['as_of']}"))
 
 
@@ -218,6 +223,19 @@ def refresh(
         console=err,
         disable=as_json,
     )
+    if remote.server_running(ctx):
+        with progress:
+            keys = [remote.audience_id(ctx, org, ref) for ref in audiences or []]
+            if not audiences:
+                keys = [a["id"] for a in remote.call(ctx, org, "GET", "")]
+            task = progress.add_task("", total=len(keys))
+            params = {} if day is None else {"as_of": day.isoformat()}
+            for key in keys:
+                row = remote.call(ctx, org, "POST", f"/{key}/refresh", params=params)
+                results.append(row)
+                progress.update(task, advance=1, description=row["name"])
+        emit(results, as_json, lambda: _show_audiences(results))
+        return
     with progress, operator_session(ctx, org) as (container, session, principal):
         if audiences:
             ids = [_find(session, ref) for ref in audiences]
@@ -268,18 +286,28 @@ def insight(
     ctx: typer.Context,
     org: OrgRef,
     audience: AudienceRef,
-    brand: Annotated[str | None, typer.Option("--brand", help="Brand of the AIPL stage")] = None,
+    brand: Annotated[
+        str | None, typer.Option("--brand", help="Brand of the AIPL stage (id, code or name)")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Members by city, gender, age band, tier, preferred channel and AIPL stage."""
-    with operator_session(ctx, org) as (container, session, principal):
-        data = _plain(
-            audience_insight.insight(
-                session, principal, container.warehouse, _find(session, audience), brand
+    if remote.server_running(ctx):
+        key = remote.audience_id(ctx, org, audience)
+        params = {} if brand is None else {"brand_id": brand}
+        data = remote.call(ctx, org, "GET", f"/{key}/insight", params=params)
+    else:
+        with operator_session(ctx, org) as (container, session, principal):
+            data = _plain(
+                audience_insight.insight(
+                    session, principal, container.warehouse, _find(session, audience), brand
+                )
             )
-        )
 
     def human() -> None:
+        if not data["refreshed"]:
+            out.print("Not refreshed yet: run `newretail audience refresh` first.")
+            return
         if data["suppressed"]:
             out.print(f"Below the minimum crowd size ({data['min_crowd_size']}): no insight.")
             return
@@ -287,7 +315,8 @@ def insight(
             rows = [[c["value"], c["members"]] for c in dimension["cells"]]
             hidden = dimension["suppressed"]
             if hidden["cells"]:
-                rows.append([f"({hidden['cells']} small values)", _size(hidden["members"])])
+                label = f"(hidden values: {hidden['cells']})"
+                rows.append([label, _size(hidden["members"])])
             table(name, ["value", "members"], rows)
 
     emit(data, as_json, human)
@@ -318,12 +347,17 @@ def export(
             "consent_channel": channel,
         }
     )
-    with operator_session(ctx, org) as (container, session, principal):
-        result = exports.export_audience(
-            session, principal, container.warehouse, _find(session, audience), body
-        )
-    output.write_bytes(result.content)
-    data = {**_plain(result.summary), "file": str(output)}
+    if remote.server_running(ctx):
+        key = remote.audience_id(ctx, org, audience)
+        content, summary = remote.export(ctx, org, key, body.model_dump(mode="json"))
+    else:
+        with operator_session(ctx, org) as (container, session, principal):
+            result = exports.export_audience(
+                session, principal, container.warehouse, _find(session, audience), body
+            )
+        content, summary = result.content, _plain(result.summary)
+    output.write_bytes(content)
+    data = {**summary, "file": str(output)}
     emit(
         data,
         as_json,
@@ -339,6 +373,8 @@ def export(
 @store_options
 def sync_members(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Copy the members' attributes to the warehouse's member dimension now."""
+    if remote.server_running(ctx):
+        raise remote.member_sync_refused()
     with operator_session(ctx, org) as (container, session, principal):
         data = refreshing.sync_members(session, principal, container.warehouse)
     emit(data, as_json, lambda: out.print(f"member_dim: {_size(data['rows'])} rows"))

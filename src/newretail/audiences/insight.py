@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import privacy, queries
+from newretail.audiences import privacy, queries, references
 from newretail.audiences import rules as r
 from newretail.audiences.compile_scope import compile_scope
 from newretail.audiences.crowd_settings import min_crowd_size
@@ -64,13 +64,17 @@ def insight(
     brand_id: str | None = None,
 ) -> dict[str, Any]:
     """The stored members by city, gender, age band, tier, preferred channel and AIPL stage
-    of one brand (default: the brand the rules name, else the first brand by name)."""
+    of one brand (by id, code or name; default: the brand the rules name, else the first
+    brand by name)."""
     principal.require(Permission.READ)
     audience = audience_row(session, audience_id)
     floor = min_crowd_size(session)
     scope = compile_scope(session, principal, audience.as_of)
     if brand_id is not None and brand_id not in scope.brands:
-        raise NotFound("brand not found", field="brand_id")
+        found = references.resolve_named(session, "brand", brand_id)  # by code or name
+        if found.value is None or found.value not in scope.brands:
+            raise NotFound("brand not found", field="brand_id")
+        brand_id = found.value
     brand = brand_id or default_brand(session, audience)
     refreshed = audience.version is not None and audience.size is not None
     report: dict[str, Any] = {

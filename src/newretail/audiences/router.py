@@ -167,7 +167,7 @@ def read_insight(
     container: ContainerDep,
     audience_id: uuid.UUID,
     brand_id: Annotated[
-        str | None, Query(max_length=64, description="Brand of the AIPL stage")
+        str | None, Query(max_length=200, description="Brand of the AIPL stage (id, code or name)")
     ] = None,
 ) -> object:
     """Members by city, gender, age band, tier, preferred channel and AIPL stage."""
