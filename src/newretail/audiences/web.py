@@ -71,10 +71,15 @@ def audiences_page(
 
 
 @router.post("/audiences/templates")
-def create_from_template(session: SessionDep, identity: Identity, form: Form) -> Response:
+def create_from_template(
+    request: Request, session: SessionDep, identity: Identity, form: Form
+) -> Response:
+    """Save an audience from a template, named in the reader's language."""
     check_csrf(identity, form)
-    data = schemas.TemplateApply()
-    created = from_templates.apply_template(session, identity.principal, form.get("key", ""), data)
+    key = form.get("key", "")
+    name = _t(request, identity)(f"audiences.template.{key}") if key in TEMPLATES else None
+    data = schemas.TemplateApply(name=name)
+    created = from_templates.apply_template(session, identity.principal, key, data)
     return redirect(f"/console/audiences/{created['id']}")
 
 
