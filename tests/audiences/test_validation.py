@@ -4,6 +4,8 @@ and zh-CN. And audience windows are the organisation's local days (Asia/Shanghai
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newretail.audiences.errors import RuleError
+from newretail.audiences.queries import property_pattern
 from newretail.bootstrap import Container
 from newretail.core.i18n import translator
 from tests.audiences.world import load_events, make_members
@@ -203,3 +206,18 @@ def test_a_purchase_at_half_past_midnight_in_shanghai_counts_on_11_november(
     # 29 local days after 11 November; 30 after 10 November (the 30_60 bucket)
     assert answer.json()["size"] == 1
     assert time(16, 30) == at.time()
+
+
+def test_a_category_matches_the_paths_under_it_and_the_lower_case_top() -> None:
+    """Touchpoints carry the product's path ("Tea/Green"), order lines the top in lower case."""
+    pattern = re.compile(property_pattern("category", ["Tea"], subtree=True))
+    found = [
+        bool(pattern.search(json.dumps({"category": value})))
+        for value in ("Tea", "Tea/Green", "tea", "Teapot", "Coffee/Tea")
+    ]
+    assert found == [True, True, True, False, False]
+    exact = re.compile(property_pattern("product_id", ["p-1"]))
+    assert [bool(exact.search(json.dumps({"product_id": v}))) for v in ("p-1", "p-1/x")] == [
+        True,
+        False,
+    ]

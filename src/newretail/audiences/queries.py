@@ -74,21 +74,28 @@ def _regex_text(value: str) -> str:
     return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in value)
 
 
-def property_pattern(key: str, values: Sequence[str]) -> str:
+def property_pattern(key: str, values: Sequence[str], *, subtree: bool = False) -> str:
     """A regex matching `"key": "value"` anywhere in the JSON text of `properties`.
 
     It finds top-level properties (touchpoints) and those inside order lines (purchases);
-    values are matched as written (UTF-8) and as \\u escapes.
+    values are matched as written (UTF-8) and as \\u escapes. With `subtree` (categories)
+    a value also matches the paths under it (`Tea` matches `Tea/Green`) and, for the top of
+    the tree, its lower-case form (`tea`, as order lines name it).
     """
     forms: list[str] = []
     for value in values:
-        for encoded in (
-            json.dumps(value, ensure_ascii=False)[1:-1],
-            json.dumps(value)[1:-1],
-        ):
-            text = _regex_text(encoded)
-            if text not in forms:
-                forms.append(text)
+        spellings = [value]
+        if subtree and "/" not in value and value.lower() != value:
+            spellings.append(value.lower())
+        for spelling in spellings:
+            for encoded in (
+                json.dumps(spelling, ensure_ascii=False)[1:-1],
+                json.dumps(spelling)[1:-1],
+            ):
+                text = _regex_text(encoded)
+                for form in (text, text + '/[^"]*') if subtree else (text,):
+                    if form not in forms:
+                        forms.append(form)
     return f'"{key}"' + r'\s*:\s*"(' + "|".join(forms) + ')"'
 
 
@@ -158,7 +165,8 @@ class _Compiler:
             condition &= events.channel.isin(list(leaf.channel))
         for key, values in (("category", leaf.category), ("product_id", leaf.product_id)):
             if values is not None:
-                found = events.properties.re_search(property_pattern(key, values))
+                pattern = property_pattern(key, values, subtree=key == "category")
+                found = events.properties.re_search(pattern)
                 condition &= found.fill_null(False)
         return condition
 
