@@ -29,9 +29,12 @@ from newretail.audiences import (
     service,
 )
 from newretail.audiences import insight as audience_insight
+from newretail.audiences import rules as r
 from newretail.audiences.models import Audience
+from newretail.audiences.sentences import Sentences, names_for
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
 from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
 from newretail.tenancy.operator import operator_session
 
@@ -114,13 +117,16 @@ def list_audiences(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> No
 @domain_errors
 @store_options
 def show(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
-    """One audience with its rules."""
+    """One audience with its rules (as sentences, with names; --json: the stored tree)."""
     with operator_session(ctx, org) as (_, session, principal):
         data = _plain(service.get_audience(session, principal, _find(session, audience)))
+        node = r.parse_rules(data["rules"])
+        said = Sentences(translator("en"), names_for(session, [node])).top_level(node)
 
     def human() -> None:
         _show_audiences([data])
-        out.print_json(data=data["rules"])
+        for number, sentence in enumerate(said, start=1):
+            out.print(f"{number}. {sentence}", highlight=False)
 
     emit(data, as_json, human)
 

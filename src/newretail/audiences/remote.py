@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 import typer
 
 from newretail.core.cli import state
@@ -47,12 +48,24 @@ def export(ctx: typer.Context, org: str, audience: str, body: dict[str, Any]) ->
     with server_client(state(ctx).settings(), org) as client:
         response = client.post(f"{API}/{audience}/exports", json=body)
         if not response.is_success:
-            request_json(client, "POST", f"{API}/{audience}/exports", json=body)  # raises
-            raise ServerError(response.status_code, "unavailable", response.text, None)
+            raise _problem(response)
         export_id = response.headers["X-Export-Id"]
         records = request_json(client, "GET", f"{API}/{audience}/exports")
     summary = next(r for r in records if r["id"] == export_id)
     return response.content, summary
+
+
+def _problem(response: httpx.Response) -> ServerError:
+    """The server's problem details as the error the CLI prints."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = str(body.get("message") or f"the server answered {response.status_code}")
+    code = str(body.get("code") or "unavailable")
+    return ServerError(response.status_code, code, message, body.get("field"))
 
 
 def member_sync_refused() -> Unavailable:
