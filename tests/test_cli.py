@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core import migrate
-from newretail.demo import DEMO_EMAIL, STORES
+from newretail.demo.organisation import DEMO_EMAIL, STORES
 
 runner = CliRunner()
 

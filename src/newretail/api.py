@@ -22,9 +22,9 @@ from newretail.identity.router import router as identity_router
 from newretail.inventory.router import router as inventory_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
-from newretail.scenes.router import router as scenes_router
 from newretail.tenancy.dependencies import ContainerDep
 from newretail.tenancy.router import router as tenancy_router
+from newretail.timelines.router import router as timelines_router
 
 DOMAIN_ROUTERS = [
     tenancy_router,
@@ -35,7 +35,7 @@ DOMAIN_ROUTERS = [
     databank_router,
     audiences_router,
     events_router,
-    scenes_router,
+    timelines_router,
     identity_router,
 ]
 

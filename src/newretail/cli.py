@@ -15,14 +15,14 @@ from newretail.core.cli import domain_errors, emit, out, set_overrides, state, s
 from newretail.core.database import session_scope
 from newretail.core.local_server import local_url
 from newretail.databank import cli as databank_cli
-from newretail.demo import seed_demo
+from newretail.demo.organisation import seed_demo
+from newretail.demo.traffic import start_demo_traffic
 from newretail.events import cli as events_cli
 from newretail.identity.cli import identity_app
 from newretail.main import create_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
-from newretail.scenes import cli as scenes_cli
-from newretail.scenes.demo import start_demo_traffic
+from newretail.simulator import cli as simulator_cli
 from newretail.tenancy import cli as tenancy_cli
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ app.add_typer(databank_cli.databank_app, name="databank")
 app.add_typer(audiences_cli.audience_app, name="audience")
 app.add_typer(events_cli.events_app, name="events")
 app.add_typer(db_app, name="db")
-app.command("simulate")(scenes_cli.simulate)
+app.command("simulate")(simulator_cli.simulate)
 
 Host = Annotated[str, typer.Option(help="Address to listen on")]
 Port = Annotated[int, typer.Option(help="Port to listen on")]

@@ -24,7 +24,7 @@ from newretail.bootstrap import bootstrap
 from newretail.core import migrate
 from newretail.core.database import session_scope
 from newretail.core.settings import Settings
-from newretail.demo import DEMO_EMAIL, DEMO_PASSWORD, STORES, seed_demo
+from newretail.demo.organisation import DEMO_EMAIL, DEMO_PASSWORD, STORES, seed_demo
 from newretail.main import create_app
 from newretail.tenancy.models import ChannelType
 

@@ -13,9 +13,9 @@ from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.identity import web as identity_web
 from newretail.members import consent, points, service, tiers, web_edit
 from newretail.orders import web as orders_web
-from newretail.scenes import web as scenes_web
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
+from newretail.timelines import web as timelines_web
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_edit.router)
@@ -83,7 +83,7 @@ def member_page(
         saved=request.query_params.get("saved", ""),
         history=orders_web.member_orders(session, identity, member_id),
         oneid=identity_web.member_identity(session, identity, member_id),
-        timeline=scenes_web.member_timeline(request, session, identity, member_id),
+        timeline=timelines_web.member_timeline(request, session, identity, member_id),
     )
 
 

@@ -1,1 +1,0 @@
-"""Digitised scenes: member timelines across every channel and the traffic simulator."""

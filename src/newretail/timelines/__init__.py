@@ -1,0 +1,1 @@
+"""Member timelines: one member's events from every channel, online and offline."""
