@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -175,3 +176,40 @@ def test_db_upgrade_and_demo_on_a_fresh_embedded_dir(tmp_path: Path) -> None:
     }
     orgs = run("--data-dir", str(tmp_path), "org", "list", "--json")
     assert [o["slug"] for o in orgs] == ["demo"]
+
+
+def test_a_missing_default_data_folder_is_refused_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWRETAIL_DATA_DIR", raising=False)
+    monkeypatch.delenv("NEWRETAIL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("NEWRETAIL_WAREHOUSE_URL", raising=False)
+    result = runner.invoke(app, ["org", "list", "--json"])
+    assert result.exit_code == 2
+    assert " ".join(result.stderr.split()) == (
+        f"error [configuration_error] data_dir: there is no NewRetail data folder at "
+        f"{tmp_path.resolve() / '.newretail'} (the default, .newretail in the folder the command "
+        "runs from); run the command where the data folder is, choose it with --data-dir DIR "
+        "or NEWRETAIL_DATA_DIR=DIR, or create one with `newretail demo`"
+    )
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_chosen_data_folder_is_created_and_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEWRETAIL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("NEWRETAIL_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("NEWRETAIL_DATA_DIR", str(tmp_path / "by-env"))
+    by_env = runner.invoke(app, ["org", "list", "--json"])
+    assert (by_env.exit_code, json.loads(by_env.stdout)) == (0, [])
+    assert by_env.stderr == f"creating the data folder {tmp_path / 'by-env'}\n"
+    by_flag = runner.invoke(app, ["--data-dir", "by-flag", "org", "list", "--json"])
+    assert (by_flag.exit_code, json.loads(by_flag.stdout)) == (0, [])
+    assert by_flag.stderr == f"creating the data folder {tmp_path / 'by-flag'}\n"
+    again = runner.invoke(app, ["--data-dir", "by-flag", "org", "list", "--json"])
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["by-env", "by-flag"]

@@ -20,7 +20,14 @@ def invoke(container: Container, *args: str) -> tuple[int, dict]:  # type: ignor
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["--database-url", container.settings.resolved_database_url, *args, "--json"],
+        [
+            "--database-url",
+            container.settings.resolved_database_url,
+            "--data-dir",
+            str(container.settings.data_dir),
+            *args,
+            "--json",
+        ],
     )
     return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}
 

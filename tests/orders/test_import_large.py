@@ -46,6 +46,8 @@ def import_orders(container: Container, org: Org, path: Path) -> dict:  # type: 
         [
             "--database-url",
             container.settings.resolved_database_url,
+            "--data-dir",
+            str(container.settings.data_dir),
             "import",
             "orders",
             "--org",

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from newretail.core.errors import NewRetailError
+from newretail.core.errors import ConfigurationError, NewRetailError
 from newretail.core.settings import Settings
 
 P = ParamSpec("P")
@@ -34,7 +34,29 @@ class CliState:
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, **extra: Any) -> Settings:
-        return Settings(**{**self.overrides, **extra})
+        """The settings of this command; a missing data folder is never created silently."""
+        settings = Settings(**{**self.overrides, **extra})
+        check_data_dir(settings)
+        return settings
+
+
+def check_data_dir(settings: Settings) -> None:
+    """Refuse a missing data folder nobody chose (the default `.newretail` of the folder the
+    command runs from): it would be created empty and every list would be empty. One chosen
+    with --data-dir or NEWRETAIL_DATA_DIR, or the demo's, is created and named on stderr."""
+    uses_folder = settings.database_url is None or settings.warehouse_url is None
+    if not uses_folder or settings.data_dir.exists():
+        return
+    where = settings.data_dir.resolve()
+    if "data_dir" in settings.model_fields_set or settings.demo:
+        err.print(f"creating the data folder {escape(str(where))}", highlight=False, soft_wrap=True)
+        return
+    raise ConfigurationError(
+        f"there is no NewRetail data folder at {where} (the default, .newretail in the folder "
+        "the command runs from); run the command where the data folder is, choose it with "
+        "--data-dir DIR or NEWRETAIL_DATA_DIR=DIR, or create one with `newretail demo`",
+        field="data_dir",
+    )
 
 
 def state(ctx: typer.Context) -> CliState:
