@@ -12,8 +12,8 @@ from bench import harness
 from newretail.bootstrap import Container
 from newretail.core.database import utcnow
 from newretail.events.collector import Collector
-from newretail.events.pipeline import micros
 from newretail.events.spool import Spool
+from newretail.events.submission import micros
 from newretail.warehouse.connection import EVENT_TABLE
 from tests.conftest import Org
 

@@ -12,7 +12,8 @@ import pytest
 from newretail.bootstrap import bootstrap
 from newretail.core.database import utcnow
 from newretail.core.settings import Settings
-from newretail.events.collector import Collector, SourceRef
+from newretail.events.checker import SourceRef
+from newretail.events.collector import Collector
 from newretail.warehouse.connection import EVENT_TABLE
 from tests.conftest import TEST_SECRET, make_org
 

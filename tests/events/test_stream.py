@@ -23,7 +23,8 @@ from newretail.cli import app
 from newretail.core.database import utcnow
 from newretail.core.errors import ConfigurationError
 from newretail.core.settings import Settings
-from newretail.events.collector import Collector, SourceRef
+from newretail.events.checker import SourceRef
+from newretail.events.collector import Collector
 from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream
 from newretail.warehouse.connection import EVENT_TABLE

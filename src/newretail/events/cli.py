@@ -23,7 +23,8 @@ from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, tabl
 from newretail.core.csvimport import count_rows, print_rejected, progress_bar
 from newretail.core.database import session_scope, utcnow
 from newretail.events import importing, service
-from newretail.events.collector import Collector, SourceRef
+from newretail.events.checker import SourceRef
+from newretail.events.collector import Collector
 from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream, LoadReport
 from newretail.tenancy.models import Brand, Store

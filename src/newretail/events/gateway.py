@@ -22,9 +22,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from newretail.core.database import utcnow
 from newretail.core.errors import NewRetailError
 from newretail.events import schemas
-from newretail.events.collector import Collector, Outcome, SourceRef
+from newretail.events.checker import Outcome, SourceRef
+from newretail.events.collector import Collector
 from newretail.events.intake import INGESTION_PATHS, NATIVE_PATH
-from newretail.events.pipeline import Submission
+from newretail.events.submission import Submission
 
 _JSON = [(b"content-type", b"application/json")]
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from newretail.core.errors import ErrorCode, InvalidInput, NewRetailError
-from newretail.events.pipeline import Submission
-
-if TYPE_CHECKING:
-    from newretail.events.collector import Checker, SourceRef
+from newretail.events.checker import Checker, SourceRef
+from newretail.events.submission import Submission
 
 NATIVE_PATH = "/api/v1/events"
 SEGMENT_CALLS = ("track", "identify", "alias", "page", "screen", "group")

@@ -3,7 +3,7 @@
 One server process keeps what must be single (the dedupe window, the group commit to the spool,
 OneID and the embedded warehouse, which one process owns), but checking events is pure work on
 the request body. A body of at least `OFFLOAD_BYTES` goes over a Unix socket to one of
-`settings.checker_processes` child processes (`python -m newretail.events.offload`); it answers
+`settings.checker_processes` child processes (events.checker_process); it answers
 with the message ids, the refused events and the rows already encoded as the spool stores them,
 so the server's writer appends them as they are. Small requests (single events) are checked in
 the server, where the round trip would cost more than the checks.
@@ -32,17 +32,15 @@ import time
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from newretail.core.errors import NewRetailError
 from newretail.core.settings import Settings
+from newretail.events.checker import Checker, SourceRef
 from newretail.events.intake import parse
-from newretail.events.pipeline import Encoded, Rejected, Submission, encode_part, micros
-
-if TYPE_CHECKING:
-    from newretail.events.collector import Checker, SourceRef
+from newretail.events.submission import Encoded, Rejected, Submission, encode_part, micros
 
 log = logging.getLogger(__name__)
 FRAME = struct.Struct("<II")
@@ -211,7 +209,7 @@ def _spawn(settings: Settings) -> _Child:
     }
     try:
         process = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
-            [sys.executable, "-m", "newretail.events.offload", str(theirs.fileno())],
+            [sys.executable, "-m", "newretail.events.checker_process", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -222,10 +220,11 @@ def _spawn(settings: Settings) -> _Child:
     return _Child(process, ours)
 
 
-# ---------------------------------------------------------------------- the child process
-def _answer(checker: Checker, head: dict[str, Any], raw: bytes) -> tuple[dict[str, Any], bytes]:
-    from newretail.events.collector import SourceRef
-
+# ---------------------------------------------------------------------- the child's side
+def answer_frame(
+    checker: Checker, head: dict[str, Any], raw: bytes
+) -> tuple[dict[str, Any], bytes]:
+    """The answer of a checker process to one frame: its header and the encoded rows."""
     received_at = EPOCH + timedelta(microseconds=head["received_at"])
     source = SourceRef(
         uuid.UUID(head["organization_id"]),
@@ -248,7 +247,8 @@ def _answer(checker: Checker, head: dict[str, Any], raw: bytes) -> tuple[dict[st
     return answer, rows
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+def read_exactly(sock: socket.socket, size: int) -> bytes | None:
+    """`size` bytes from the socket, or None when it closed first."""
     chunks, remaining = [], size
     while remaining:
         chunk = sock.recv(min(remaining, 1 << 20))
@@ -257,44 +257,3 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
-
-
-def serve_child(fd: int) -> None:
-    """Answer frames on the inherited socket until it closes."""
-    from newretail.bootstrap import bootstrap
-    from newretail.events.collector import Checker
-
-    settings = Settings.model_validate_json(os.environ[SETTINGS_ENV])
-    container = bootstrap(settings)
-    checker = Checker(container.sessions, settings, container.identity)
-    sock = socket.socket(fileno=fd)
-    generation = 0
-    try:
-        while (frame := _read_exactly(sock, FRAME.size)) is not None:
-            head_length, body_length = FRAME.unpack(frame)
-            head_bytes = _read_exactly(sock, head_length)
-            raw = _read_exactly(sock, body_length)
-            if head_bytes is None or raw is None:
-                break
-            head = orjson.loads(head_bytes)
-            if head["generation"] != generation:  # the server dropped its caches
-                generation = head["generation"]
-                checker.forget_catalogs()
-                container.identity.invalidate()
-            try:
-                answer, rows = _answer(checker, head, raw)
-            except Exception:  # an answer for every frame: the server waits in order
-                log.exception("checking a request failed; the server checks it instead")
-                answer, rows = {"fallback": True}, b""
-            encoded = orjson.dumps(answer)
-            try:
-                sock.sendall(FRAME.pack(len(encoded), len(rows)) + encoded + rows)
-            except OSError:  # the server is gone
-                break
-    finally:
-        sock.close()
-        container.close()
-
-
-if __name__ == "__main__":
-    serve_child(int(sys.argv[1]))

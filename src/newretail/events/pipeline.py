@@ -23,11 +23,9 @@ import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
@@ -37,11 +35,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from newretail.core.database import utcnow
 from newretail.events.models import FailedEvent, FailedEventStatus
 from newretail.events.spool import Spool
-from newretail.events.validation import CheckedEvent
+from newretail.events.stream import EventStream
+from newretail.events.submission import (
+    Columns,
+    Submission,
+    concat_parts,
+    record_parts,
+    select_columns,
+)
 from newretail.warehouse.connection import EVENT_SCHEMA, EVENT_TABLE, Warehouse
-
-if TYPE_CHECKING:
-    from newretail.events.stream import EventStream
 
 log = logging.getLogger(__name__)
 ARROW_SCHEMA = EVENT_SCHEMA.to_pyarrow()
@@ -49,13 +51,6 @@ MAX_GROUP_EVENTS = 20_000
 MAX_LOAD_ROWS = 200_000
 IDENTITY_CACHE_SECONDS = 30.0  # as long as OneID's own cache (merges by other processes)
 IDENTITY_CACHE_ENTRIES = 1_000_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-# Events as logged, column by column ("a part"): organisation, message id, type, ts (µs),
-# received at (µs), brand, store, channel, identifiers (JSON text of [[type, value], …]),
-# anonymous id, amount (text), properties (JSON text). A spool record is a JSON list of parts.
-Columns = list[list[Any]]
-WIDTH = 12
 
 
 class ResolvedIdentity(Protocol):
@@ -80,60 +75,6 @@ class Resolver(Protocol):
         items: Sequence[Sequence[tuple[str, str]]],
         at: datetime,
     ) -> Sequence[ResolvedIdentity | None]: ...
-
-
-@dataclass
-class Rejected:
-    """An event refused by validation, stored aside with its reason."""
-
-    index: int
-    field: str
-    reason: str
-    payload: Any
-    message_id: str | None = None
-    event_type: str | None = None
-
-
-@dataclass
-class Encoded:
-    """Events checked in a checker process: their message ids and their part (JSON)."""
-
-    message_ids: list[str]
-    part: bytes
-
-
-@dataclass
-class Submission:
-    """A request's checked events, either as objects or already encoded as a part."""
-
-    organization_id: uuid.UUID
-    source_id: uuid.UUID | None
-    api: str
-    received_at: datetime
-    events: list[CheckedEvent]
-    rejected: list[Rejected]
-    encoded: Encoded | None = None
-    future: Future[tuple[int, int]] = field(default_factory=Future)
-
-    @property
-    def message_ids(self) -> list[str]:
-        if self.encoded is not None:
-            return self.encoded.message_ids
-        return [event.message_id for event in self.events]
-
-    def part(self, keep: list[int] | None) -> bytes:
-        """Its events as a part (only those at the positions in `keep`, if given)."""
-        if self.encoded is not None:
-            if keep is None:
-                return self.encoded.part
-            return orjson.dumps(_select(orjson.loads(self.encoded.part), keep))
-        events = self.events if keep is None else [self.events[i] for i in keep]
-        return encode_part(str(self.organization_id), micros(self.received_at), events)
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since the Unix epoch."""
-    return (moment - EPOCH) // MICROSECOND
 
 
 class Pipeline:
@@ -274,7 +215,7 @@ class Pipeline:
                 part
                 for sequence in segments
                 for record in self.spool.read(sequence)
-                for part in _parts(record)
+                for part in record_parts(record)
             ]
         )
         now = time.monotonic()
@@ -283,7 +224,7 @@ class Pipeline:
             if key not in self._seen:
                 self._seen[key] = now
                 keep.append(position)
-        fresh = _select(columns, keep)
+        fresh = select_columns(columns, keep)
         for start in range(0, len(keep), MAX_LOAD_ROWS):
             self._load([column[start : start + MAX_LOAD_ROWS] for column in fresh])
         log.info(
@@ -562,48 +503,6 @@ class Pipeline:
             },
             schema=ARROW_SCHEMA,
         )
-
-
-def encode_part(org: str, received_us: int, events: Sequence[CheckedEvent]) -> bytes:
-    """Accepted events as a part (see Columns), in JSON."""
-    return orjson.dumps(
-        [
-            [org] * len(events),
-            [e.message_id for e in events],
-            [e.type for e in events],
-            [micros(e.ts) for e in events],
-            [received_us] * len(events),
-            [e.brand_id for e in events],
-            [e.store_id for e in events],
-            [e.channel for e in events],
-            [orjson.dumps(e.identifiers).decode() for e in events],
-            [e.anonymous_id for e in events],
-            [None if e.amount is None else str(e.amount) for e in events],
-            [e.properties for e in events],
-        ]
-    )
-
-
-def concat_parts(parts: list[Columns]) -> Columns:
-    """One part of several."""
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        return [[] for _ in range(WIDTH)]
-    return [list(chain.from_iterable(part[i] for part in parts)) for i in range(WIDTH)]
-
-
-def _parts(record: list[Any]) -> list[Columns]:
-    """The parts of a spool record; a record of the previous release is a list of rows."""
-    if not record or not isinstance(record[0][0], str):
-        return record
-    columns = [list(column) for column in zip(*record, strict=True)]
-    columns[8] = [orjson.dumps(identifiers).decode() for identifiers in columns[8]]
-    return [columns]
-
-
-def _select(columns: Columns, keep: list[int]) -> Columns:
-    return [[column[i] for i in keep] for column in columns]
 
 
 def _append_postgres(con: Any, rows: pa.Table) -> set[tuple[str, str]]:

@@ -16,7 +16,8 @@ from newretail.core.database import utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.events import schemas
-from newretail.events.collector import Collector, SourceRef
+from newretail.events.checker import SourceRef
+from newretail.events.collector import Collector
 from newretail.events.models import (
     CustomEventType,
     EventNameMapping,

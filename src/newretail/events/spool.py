@@ -2,7 +2,7 @@
 request is answered; the loader moves them to the warehouse in large batches.
 
 Files `spool/<sequence>.log` hold records: 4-byte length, 4-byte CRC32, then the JSON of a list
-of parts (events column by column, see pipeline.Columns). A record cut short by a crash (length
+of parts (events column by column, see submission.Columns). A record cut short by a crash (length
 or CRC wrong) was never acknowledged and is ignored. A file is deleted once every record in it
 is in the warehouse.
 """

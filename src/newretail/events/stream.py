@@ -12,7 +12,7 @@ warehouse's unique index on (organisation, message id) drops what was already st
 event is stored once however often it is published or delivered. The warehouse must therefore
 be PostgreSQL (a DuckDB file admits one process).
 
-Messages are JSON lists of parts (see pipeline.Columns), at most the server's `max_payload`.
+Messages are JSON lists of parts (see submission.Columns), at most the server's `max_payload`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from newretail.events.pipeline import Columns, concat_parts
+from newretail.events.submission import Columns, concat_parts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
