@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container
 from newretail.core.errors import InvalidInput
 from newretail.events.taxonomy import BUILT_IN
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType
 from newretail.timelines import service
+from newretail.warehouse.connection import Warehouse
 
 PAGE_SIZE = 50
 # The event types offered by the filter: the collector's built-in types, then commerce facts.
@@ -126,7 +126,7 @@ def member_timeline(
     )
     section = TimelineSection(query)
     principal = identity.principal
-    container: Container = request.app.state.container
+    warehouse: Warehouse = request.app.state.container.warehouse
     try:
         filters = service.TimelineFilter(
             types=query.types,
@@ -136,7 +136,7 @@ def member_timeline(
         )
         page = service.member_timeline(
             session,
-            container.warehouse,
+            warehouse,
             principal,
             member_id,
             filters,
