@@ -97,13 +97,6 @@ def _positive_rating(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
     return (rating >= config.positive_review_min_rating).fill_null(False) | flagged.fill_null(False)
 
 
-def is_positive_review(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
-    """A review event rated at least the threshold, or flagged `"positive": true`."""
-    if not config.review_events:
-        return ibis.literal(False)
-    return events.type.isin(config.review_events) & _positive_rating(events, config)
-
-
 def is_advocacy(events: Expr, config: DatabankConfig) -> ir.BooleanValue:
     """Loyalty evidence other than repeat purchase: a share, or a positive review."""
     shared = (

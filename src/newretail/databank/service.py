@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -64,17 +63,6 @@ def update_config(session: Session, principal: Principal, data: DatabankConfig) 
     row.updated_at = utcnow()
     session.flush()
     return data
-
-
-def config_from_dict(values: dict[str, Any]) -> DatabankConfig:
-    """Validate settings given as a dict (CLI), as the API would."""
-    try:
-        return DatabankConfig.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(
-            str(first["msg"]), field=".".join(str(p) for p in first["loc"]) or None
-        ) from exc
 
 
 def scope_of(session: Session, principal: Principal) -> Scope:

@@ -15,7 +15,6 @@ from newretail.members.models import (
     ConsentSource,
     ExpiryMode,
     Gender,
-    IdentifierType,
     MemberStatus,
 )
 from newretail.tenancy.models import ChannelType
@@ -69,11 +68,6 @@ class MemberRead(Read):
     points_locked: int
     created_at: datetime
     updated_at: datetime | None
-
-
-class LookupType(Strict):
-    type: IdentifierType
-    value: str
 
 
 # ---------------------------------------------------------------- consent

@@ -29,19 +29,6 @@ class FulfilmentType(StrEnum):
     SHIP_FROM_STORE = "ship_from_store"
 
 
-# status -> the statuses it may move to
-TRANSITIONS: dict[str, frozenset[str]] = {
-    OrderStatus.PLACED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
-    OrderStatus.PAID: frozenset({OrderStatus.FULFILLED, OrderStatus.CANCELLED}),
-    OrderStatus.FULFILLED: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
-    OrderStatus.PARTIALLY_REFUNDED: frozenset(
-        {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
-    ),
-    OrderStatus.REFUNDED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
-}
-
-
 class Order(IdMixin, TenantMixin, Base):
     """One purchase from any channel; `external_order_id` makes device resends idempotent."""
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-OFFLINE = ("store", "counter", "popup", "cloud_shelf", "vending")
 POS_CHANNELS = ("store", "counter", "popup", "vending")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # assumed when a store has no opening hours for the day
