@@ -168,7 +168,19 @@ def test_a_resent_plan_stores_nothing_twice(
         orders = session.scalar(
             select(func.count()).select_from(Order).where(Order.external_order_id.like("sim-5-%"))
         )
+        placed = dict(
+            session.execute(
+                select(Order.external_order_id, Order.placed_at).where(
+                    Order.external_order_id.like("sim-5-%")
+                )
+            ).all()
+        )
     assert orders == len(plan.sales)
+    # every order is stamped when the shopper paid, checkouts too (not when the run sent it)
+    assert {kind for kind in (s.kind for s in plan.sales)} == {"pos", "checkout"}
+    assert {
+        order_id: at if at.tzinfo else at.replace(tzinfo=UTC) for order_id, at in placed.items()
+    } == {s.external_order_id: s.at for s in plan.sales}
     check_ledger(container, org_id)
 
 

@@ -42,6 +42,9 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         if session.get(Store, pickup_store_id) is None:
             raise InvalidInput("no such store in this organisation", field="pickup_store_id")
     now = utcnow()
+    placed_at = data.placed_at or now
+    if placed_at.tzinfo is None:
+        raise InvalidInput("must include a time zone", field="placed_at")
     order_id = uuid.uuid4()
     lines, codes = priced_lines(
         session, store, principal.organization_id, order_id, data.lines, now
@@ -57,8 +60,8 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         status=OrderStatus.PAID if data.paid else OrderStatus.PLACED,
         fulfilment_type=data.fulfilment_type,
         total_amount=sum((line["amount"] for line in lines), ZERO),
-        placed_at=now,
-        paid_at=now if data.paid else None,
+        placed_at=placed_at,
+        paid_at=placed_at if data.paid else None,
         fulfilled_at=None,
         actor=principal.actor,
         now=now,
@@ -101,10 +104,10 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
     session.connection().execute(rows.INSERT_LINES, lines)
     order = rows.transient_order(values, lines)
     event_lines = rows.event_lines(lines, codes)
-    rows.enqueue(session, order, "order_placed", now, order.total_amount, event_lines)
+    rows.enqueue(session, order, "order_placed", placed_at, order.total_amount, event_lines)
     events = ["order_placed"]
     if data.paid:
-        rows.enqueue(session, order, "purchase", now, order.total_amount, event_lines)
-        facts.publish_paid(session, order, event_lines, now)
+        rows.enqueue(session, order, "purchase", placed_at, order.total_amount, event_lines)
+        facts.publish_paid(session, order, event_lines, placed_at)
         events.append("purchase")
     return SaleResult(order, events=events)

@@ -63,6 +63,11 @@ class CheckoutCreate(Strict):
     member_id: uuid.UUID | None = None
     external_order_id: ExternalId | None = None
     paid: bool = Field(default=False, description="Paid at checkout")
+    placed_at: datetime | None = Field(
+        default=None,
+        description="When the customer placed it, with a time zone (a backlog sent late); "
+        "default now",
+    )
 
 
 class RefundLineIn(Strict):

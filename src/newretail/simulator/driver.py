@@ -354,6 +354,7 @@ def _place_orders(
                 "lines": [{"sku_id": sku, "quantity": quantity} for sku, quantity in sale.lines],
                 "fulfilment_type": sale.fulfilment,
                 "paid": True,
+                "placed_at": sale.at.isoformat() if sale.at else None,
             }
             if sale.pickup_store_id:
                 body["pickup_store_id"] = sale.pickup_store_id

@@ -31,12 +31,12 @@ MAX_DAYS = 365
 class Sale:
     """An order the simulator places through the orders API."""
 
-    kind: str  # "pos" (back-dated till sale) or "checkout" (online or cloud shelf, placed now)
+    kind: str  # "pos" (back-dated till sale) or "checkout" (online or cloud shelf, back-dated)
     store_id: str
     external_order_id: str
     lines: list[tuple[str, int]]  # (SKU id, quantity)
     shopper: int
-    at: datetime | None = None  # POS: sold_at; checkouts are placed when sent
+    at: datetime | None = None  # POS: sold_at; checkout: placed_at
     member: tuple[str, str] | None = None  # POS: ("phone" | "member_card", value)
     account_id: str | None = None  # checkout: the logged-in account
     phone: str | None = None  # checkout: a phone the shop already knows for the shopper

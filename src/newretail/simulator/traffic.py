@@ -307,7 +307,7 @@ class _Journeys(Planner):
     def _checkout(
         self, shopper: Shopper, store: StoreInfo, at: datetime, sku: SkuInfo, app: bool = True
     ) -> None:
-        """Log in if needed, then buy the cart now (checkouts are placed when sent)."""
+        """Log in if needed, then buy the cart (placed at that moment, sent later)."""
         at = self._login(shopper, store, at, app)
         pickup = None
         if store.channel_type == "cloud_shelf" and self.rng.random() < 0.4:
@@ -329,6 +329,7 @@ class _Journeys(Planner):
                 external_order_id=self._order_id(store),
                 lines=[(sku.id, 1)],
                 shopper=shopper.number,
+                at=at,
                 account_id=shopper.account_id,
                 phone=shopper.phone if shopper.offline_known or shopper.existing else None,
                 email=shopper.email,
