@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +13,18 @@ from typer.testing import CliRunner
 from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core.database import scope_session, session_scope
+from newretail.core.local_server import running_server
+from newretail.core.settings import Settings
 from newretail.members import schemas as member_schemas
 from newretail.members import service as member_service
+from newretail.tenancy import schemas as tenancy_schemas
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from tests.conftest import Org
+from tests.conftest import Org, store_args
+from tests.core.test_local_server import real_server
+
+__all__ = ["real_server"]  # the fixture: `newretail serve` in its own process
 
 
 def test_csv_rows_are_stored_matched_by_phone_and_card_and_bad_rows_reported(
@@ -84,3 +92,45 @@ def test_csv_rows_are_stored_matched_by_phone_and_card_and_bad_rows_reported(
         "events[2].properties.quantity",
         "events[3].ts",
     ] * 2
+
+
+def test_beside_a_running_server_import_and_replay_go_through_it(
+    settings: Settings,
+    container: Container,
+    org: Org,
+    tmp_path: Path,
+    real_server: subprocess.Popen[str],
+) -> None:
+    """The server holds the embedded DuckDB warehouse: the CLI goes through it, or says how."""
+    base = store_args(settings)
+    when = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
+    csv_file = tmp_path / "visits.csv"
+    csv_file.write_text(f"type,ts,store_code\nstore_visit,{when},S0\n", encoding="utf-8")
+    runner = CliRunner()
+    refused = runner.invoke(app, [*base, "events", "import", "--org", org.slug, str(csv_file)])
+    info = running_server(settings)
+    assert info is not None and refused.exit_code == 2
+    assert " ".join(refused.stderr.split()) == (
+        f"error [configuration_error] write_key: a NewRetail server is running on this data "
+        f"folder ({info.url}) and holds the embedded warehouse; send the file through it with "
+        "--write-key KEY (a source's write key: `newretail source create --org ORG NAME` prints "
+        "one), or stop the server first"
+    )
+    owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="test")
+    with session_scope(container.sessions) as session:
+        scope_session(session, org.id)
+        _, write_key = tenancy_service.create_source(
+            session, owner, tenancy_schemas.SourceCreate(name="Store returns")
+        )
+    command = ["events", "import", "--org", org.slug, str(csv_file), "--write-key", write_key]
+    imported = runner.invoke(app, [*base, *command, "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(imported.stdout) == {
+        "rows": 1,
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": [],
+    }
+    replayed = runner.invoke(app, [*base, "events", "replay", "--org", org.slug, "--json"])
+    assert replayed.exit_code == 0, replayed.output
+    assert json.loads(replayed.stdout) == {"replayed": 0, "still_failing": 0, "failed": []}

@@ -2,8 +2,9 @@
 JetStream loader of the scale-out pipeline.
 
 The import goes through the collector: in this process on the embedded stores, or through a
-running server's HTTP collector with `--url` and a source's `--write-key` (the embedded DuckDB
-warehouse admits one process, so use `--url` while the server runs).
+running server's HTTP collector with `--url` and a source's `--write-key`. The embedded DuckDB
+warehouse admits one process: while a server runs on the data folder, `import` sends the file
+through it (with `--write-key`) and `replay` asks it to replay.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import typer
 from rich.progress import MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, table
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, state, table
 from newretail.core.csvimport import count_rows, print_rejected, progress_bar
 from newretail.core.database import session_scope, utcnow
-from newretail.events import importing, service
+from newretail.core.errors import ConfigurationError
+from newretail.core.local_server import request_json, running_server, server_client
+from newretail.events import importing, schemas, service
 from newretail.events.checker import SourceRef
 from newretail.events.collector import Collector
 from newretail.events.pipeline import Pipeline
@@ -37,11 +40,8 @@ events_app = typer.Typer(
 CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
 
-def _server_sender(url: str, write_key: str) -> importing.Sender:
-    """Batches sent to a running server's collector with a source's write key."""
-    client = httpx.Client(
-        base_url=url, headers={"Authorization": f"Bearer {write_key}"}, timeout=60
-    )
+def _server_sender(client: httpx.Client) -> importing.Sender:
+    """Batches sent to a running server's collector (the client carries the write key)."""
 
     def send(events: list[dict[str, Any]]) -> dict[str, Any]:
         answer = client.post("/api/v1/events", json={"events": events})
@@ -79,13 +79,28 @@ def import_events(
     """Import offline events from a CSV file (rejected rows are listed)."""
     if url is not None and not write_key:
         raise typer.BadParameter("--url needs --write-key", param_hint="--write-key")
+    server = running_server(state(ctx).settings())
+    if url is None and server is not None:
+        if not write_key:  # the server holds the embedded warehouse: go through its collector
+            raise ConfigurationError(
+                f"a NewRetail server is running on this data folder ({server.url}) and holds "
+                "the embedded warehouse; send the file through it with --write-key KEY (a "
+                "source's write key: `newretail source create --org ORG NAME` prints one), "
+                "or stop the server first",
+                field="write_key",
+            )
+        url = server.url
     with operator(ctx, org, actor="events import (CLI)") as (container, org_id, _):
         with session_scope(container.sessions, org_id) as session:
             stores = {code: str(i) for code, i in session.execute(select(Store.code, Store.id))}
             brands = {code: str(i) for code, i in session.execute(select(Brand.code, Brand.id))}
         collector: Collector | None = None
+        client: httpx.Client | None = None
         if url is not None:
-            send = _server_sender(url, write_key or "")
+            client = httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {write_key}"}, timeout=60
+            )
+            send = _server_sender(client)
         else:
             collector = Collector(
                 container.sessions, container.warehouse, container.settings, container.identity
@@ -97,6 +112,8 @@ def import_events(
         finally:
             if collector is not None:
                 collector.pipeline.stop()
+            if client is not None:
+                client.close()
 
     def human() -> None:
         out.print(
@@ -157,18 +174,29 @@ def list_failed(
 @events_app.command("replay")
 @domain_errors
 def replay(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
-    """Send every open failed event again (after fixing the sender, a store or a schema)."""
-    with operator_session(ctx, org, actor="events replay (CLI)") as (container, session, owner):
+    """Send every open failed event again (after fixing the sender, a store or a schema);
+    through the running server when one holds the embedded warehouse."""
+    if running_server(state(ctx).settings()) is not None:
+        with server_client(state(ctx).settings(), org) as client:
+            answer = request_json(client, "POST", "/api/v1/events/failed/replay", json={})
+        result = schemas.ReplayResult.model_validate(answer)
+        _print_replay(result, as_json)
+        return
+    with operator(ctx, org, actor="events replay (CLI)") as (container, org_id, owner):
         collector = Collector(
             container.sessions, container.warehouse, container.settings, container.identity
         )
-        try:
-            result = service.replay_failed(session, owner, collector)
+        try:  # the events go to the pipeline once the transaction commits
+            with session_scope(container.sessions, org_id) as session:
+                result = service.replay_failed(session, owner, collector)
         finally:
             collector.pipeline.stop()
-    data = result.model_dump()
+    _print_replay(result, as_json)
+
+
+def _print_replay(result: schemas.ReplayResult, as_json: bool) -> None:
     emit(
-        data,
+        result.model_dump(),
         as_json,
         lambda: out.print(f"{result.replayed} stored, {result.still_failing} still failing"),
     )

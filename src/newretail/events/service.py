@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import scope_session, utcnow
+from newretail.core.domain_events import after_commit
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.events import schemas
@@ -24,6 +26,7 @@ from newretail.events.models import (
     FailedEvent,
     FailedEventStatus,
 )
+from newretail.events.submission import Submission
 from newretail.events.taxonomy import BUILT_IN
 from newretail.events.validation import SchemaError, compile_schema
 from newretail.tenancy import service as tenancy_service
@@ -100,17 +103,49 @@ def replay_failed(
         get_failed(session, principal, failed_ids[0])  # 404 when unknown
         raise Conflict("the failed event is not open", field="failed_id")
     replayed, still, reasons = 0, 0, []
+    submissions: list[Submission] = []
     for start in range(0, len(rows), REPLAY_BATCH):
         chunk = rows[start : start + REPLAY_BATCH]
         for api in ("native", "segment", "import"):
             part = [r for r in chunk if r.api == api]
             if part:
-                done, failures = _replay(session, collector, principal, part, api, corrected)
+                done, failures = _replay(
+                    session, collector, principal, part, api, corrected, submissions
+                )
                 replayed += done
                 still += len(failures)
                 reasons.extend(failures)
     session.flush()
+    closed = [r.id for r in rows if r.status == FailedEventStatus.REPLAYED]
+    after_commit(
+        session,
+        partial(_write_replayed, session.get_bind(), collector, submissions, principal, closed),
+    )
     return schemas.ReplayResult(replayed=replayed, still_failing=still, failed=reasons)
+
+
+def _write_replayed(
+    bind: Engine | Connection,
+    collector: Collector,
+    submissions: list[Submission],
+    principal: Principal,
+    closed: list[uuid.UUID],
+) -> None:
+    """After the commit, the events go to the pipeline (which writes in its own transactions,
+    so the caller's, holding SQLite's write lock, must have ended); if that fails, the
+    events closed by the replay are opened again."""
+    try:
+        for submission in submissions:
+            collector.pipeline.write_now(submission)
+    except Exception:
+        with Session(bind) as session, session.begin():
+            scope_session(session, principal.organization_id)
+            session.execute(
+                update(FailedEvent)
+                .where(FailedEvent.id.in_(closed))
+                .values(status=FailedEventStatus.OPEN, resolved_at=None)
+            )
+        raise
 
 
 def _replay(
@@ -120,6 +155,7 @@ def _replay(
     rows: list[FailedEvent],
     api: str,
     corrected: dict[str, Any] | None,
+    submissions: list[Submission],
 ) -> tuple[int, list[schemas.FailedItem]]:
     now = utcnow()
     by_source: dict[uuid.UUID | None, list[FailedEvent]] = {}
@@ -138,10 +174,7 @@ def _replay(
             submission = collector.check(source, payloads, now, api=api)
         rejected = {r.index: r for r in submission.rejected}
         submission.rejected = []  # they stay as they are, with the new reason
-        # The writer resolves identities in its own transaction; on SQLite it needs the write
-        # lock this request's transaction holds, so end it (nothing was written yet).
-        session.commit()
-        collector.pipeline.write_now(submission)
+        submissions.append(submission)  # written once the caller commits
         for index, row in enumerate(items):
             if index in rejected:
                 row.field, row.reason = rejected[index].field, rejected[index].reason
