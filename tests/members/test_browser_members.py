@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from newretail.bootstrap import Container
 from newretail.members import schemas, service
-from newretail.scenes.server import local_server
+from newretail.simulator.server import local_server
 from tests.conftest import PASSWORD, Org
 from tests.console import test_browser as shared
 from tests.members.conftest import org_session, owner_of
