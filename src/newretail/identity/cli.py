@@ -1,7 +1,8 @@
 """Operator commands for OneID: merge, unmerge, the merge audit and conflicts.
 
-`merge` and `unmerge` move warehouse events too: on the embedded DuckDB warehouse they need
-the server stopped (or use the API: POST /api/v1/identity/merges).
+`merge` and `unmerge` move warehouse events too. The embedded DuckDB warehouse admits one
+process, so while a server runs on the data folder they go through its API
+(core.local_server: POST /api/v1/identity/merges, /merges/{id}/undo).
 """
 
 from __future__ import annotations
@@ -11,12 +12,22 @@ from typing import Annotated, Any
 
 import typer
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, state, store_options, table
+from newretail.core.local_server import request_json, running_server, server_client
 from newretail.identity import schemas, service
 from newretail.identity.models import ConflictStatus
 from newretail.tenancy.operator import operator_session
 
 identity_app = typer.Typer(help="OneID: merges, unmerges and conflicts", no_args_is_help=True)
+
+
+def _through_server(
+    ctx: typer.Context, org: str, path: str, body: dict[str, Any] | None
+) -> dict[str, Any]:
+    """POST to the server holding the embedded warehouse, as the organisation's owner."""
+    with server_client(state(ctx).settings(), org) as client:
+        answer: dict[str, Any] = request_json(client, "POST", path, json=body)
+    return answer
 
 
 def _merge_row(merge: Any) -> dict[str, Any]:
@@ -56,6 +67,11 @@ def identity_merge(
     as_json: Json = False,
 ) -> None:
     """Merge two members (the older / known one survives); refused if a rule forbids it."""
+    if running_server(state(ctx).settings()) is not None:
+        body = {"member_id": str(member_id), "other_member_id": str(other_member_id)}
+        data = _through_server(ctx, org, "/api/v1/identity/merges", {**body, "force": force})
+        emit(data, as_json, lambda: _print_merges([data]))
+        return
     with operator_session(ctx, org) as (container, session, principal):
         merge = service.merge_members(
             session,
@@ -74,6 +90,10 @@ def identity_unmerge(
     ctx: typer.Context, merge_id: uuid.UUID, org: OrgRef, as_json: Json = False
 ) -> None:
     """Undo a merge: both members come back with their events, orders and points."""
+    if running_server(state(ctx).settings()) is not None:
+        data = _through_server(ctx, org, f"/api/v1/identity/merges/{merge_id}/undo", None)
+        emit(data, as_json, lambda: _print_merges([data]))
+        return
     with operator_session(ctx, org) as (container, session, principal):
         data = _merge_row(service.undo_merge(session, container.identity, principal, merge_id))
     emit(data, as_json, lambda: _print_merges([data]))
