@@ -2,7 +2,7 @@
 
 The builder, the audience page and the CLI show conditions this way ("Had Add to cart —
 brand Tea House, at Jing'an store, in the last 30 days, at least 2 times"); the JSON stays
-the stored form. Labels come from the catalogues: event types (`scenes.event.*`), channels
+the stored form. Labels come from the catalogues: event types (`timelines.event.*`), channels
 (`channel.*`), AIPL stages (`databank.stage.*`), genders (`gender.*`) and this domain's.
 """
 
@@ -160,7 +160,7 @@ class Sentences:
         return value
 
     def _events(self, c: r.Behaviour | r.DidNot) -> str:
-        events = self._list((self._label("scenes.event.", e) for e in c.events), "or")
+        events = self._list((self._label("timelines.event.", e) for e in c.events), "or")
         head = self._say("behaviour" if isinstance(c, r.Behaviour) else "did_not", events=events)
         parts: list[str] = []
         if c.brand_id is not None:

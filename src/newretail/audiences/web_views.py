@@ -68,7 +68,7 @@ def event_choices(session: Session, principal: Principal, t: Translate) -> list[
     found = references.event_types(session, config)
     labelled = []
     for name in found:
-        key = f"scenes.event.{name}"
+        key = f"timelines.event.{name}"
         label = t(key)
         labelled.append((name, name if label == key else label))
     return sorted(labelled, key=lambda pair: pair[1].casefold())
