@@ -106,3 +106,34 @@ def test_today_is_the_stores_local_day(container: Container, client: TestClient,
         assert day.day.isoformat() == "2026-11-11"
         assert [o.external_order_id for o in day.orders] == ["D11"]
         assert (day.sales.orders, day.sales.amount, day.order_count) == (1, Decimal("20.00"), 1)
+
+
+def test_goods_sold_beyond_stock_are_listed_for_the_manager(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    shop = build_shop(container, org, skus=1, stock=2)
+    sale = _sale(client, org, shop, "OVER-1", 5)  # the counter held goods the system did not
+    console_login(client, _manager(container, org, shop.shop_id))
+    html = client.get(f"/console/stores/{shop.shop_id}/today").text
+    assert rows(html, "data-discrepancy") == ["SKU0"]
+    assert text(html, "discrepancy-count") == "1 SKU sold beyond the system's stock"
+    row = html.split('data-discrepancy="SKU0"', 1)[1].split("</tr>", 1)[0]
+    assert 'class="text-end shortfall">3<' in row
+    assert f'href="/console/orders/{sale["id"]}"' in row
+    zh = client.get(
+        f"/console/stores/{shop.shop_id}/today", headers={"Accept-Language": "zh-CN"}
+    ).text
+    assert text(zh, "discrepancy-count") == "1 个 SKU 的售出数量超过系统库存"
+    counted = client.post(
+        "/api/v1/stock/adjustments",
+        headers=org.auth(),
+        json={
+            "location_id": str(shop.shop_id),
+            "sku_id": str(shop.sku_ids[0]),
+            "delta": 4,
+            "note": "shelf count",
+        },
+    )
+    assert counted.status_code == 201, counted.text
+    html = client.get(f"/console/stores/{shop.shop_id}/today").text
+    assert rows(html, "data-discrepancy") == []

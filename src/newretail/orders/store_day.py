@@ -1,6 +1,6 @@
 """A store's day for its manager: today's sales and orders (the store's local day) and its
-stock alerts (low stock, and stock the system holds below zero after POS sales of goods in
-hand). Orchestration over the order ledger and stock; each part is its owner's read model."""
+stock alerts (stock the system holds below zero after POS sales of goods in hand, and low
+stock). Orchestration over the order ledger and stock; each part is its owner's read model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from newretail.core import localtime
+from newretail.inventory import discrepancies as inventory_discrepancies
 from newretail.inventory import service as inventory_service
+from newretail.inventory.schemas import StockDiscrepancyRead
 from newretail.orders import reads
 from newretail.orders.models import Order
 from newretail.tenancy import service as tenancy_service
@@ -32,6 +34,7 @@ class StoreDay:
     orders: list[Order]
     order_count: int
     low_stock: inventory_service.StockView
+    discrepancies: list[StockDiscrepancyRead]
 
 
 def scope_stores(session: Session, principal: Principal) -> list[Store]:
@@ -80,4 +83,5 @@ def store_day(
         orders=orders,
         order_count=count,
         low_stock=low,
+        discrepancies=inventory_discrepancies.list_discrepancies(session, principal, store.id),
     )
