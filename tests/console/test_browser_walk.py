@@ -58,6 +58,22 @@ READABLE_TEXT = """() => {
   }
   return texts.join("\\n");
 }"""
+# the posted forms of a page that take typed values (their indexes among its posted forms)
+TEXT_FORMS = """() => [...document.querySelectorAll("main form")]
+  .filter(f => f.method === "post")
+  .map((f, i) => [f, i])
+  .filter(([f]) => [...f.querySelectorAll("input, textarea")].some(
+    e => !["hidden", "checkbox", "radio", "submit", "button"].includes(e.type)
+      && e.checkVisibility()))
+  .map(([, i]) => i)"""
+# send a posted form with every typed value emptied (past the browser's own checks)
+SEND_EMPTY = """(index) => {
+  const form = [...document.querySelectorAll("main form")].filter(f => f.method === "post")[index];
+  form.querySelectorAll("input, textarea").forEach(e => {
+    if (!["hidden", "checkbox", "radio", "submit", "button"].includes(e.type)) e.value = "";
+  });
+  form.submit();
+}"""
 DOWNLOAD = re.compile(r"\.\w+$")
 # a walk is about what pages say, not how fast they say it on a loaded machine
 PAGE_TIMEOUT_MS = 60_000
@@ -141,6 +157,7 @@ class Walk:
     uuid_cells: list[str] = field(default_factory=list)
     untranslated: dict[str, list[str]] = field(default_factory=dict)
     english: dict[str, list[str]] = field(default_factory=dict)  # on a Chinese page
+    forms: list[tuple[str, int]] = field(default_factory=list)  # (page, form) taking text
 
 
 class DataTexts:
@@ -162,10 +179,9 @@ class DataTexts:
         return isinstance(phrase, str) and phrase in self.texts
 
 
-def walk(context: BrowserContext, server_url: str, locale: str) -> Walk:
+def walk(context: BrowserContext, server_url: str, locale: str, data: DataTexts) -> Walk:
     """Visit every list page, then one page of each detail route."""
     templates = console_pages()
-    data = DataTexts(shared.DATA_DIRS[server_url] / "newretail.sqlite3")
     page = context.new_page()
     seen = Walk()
     links: list[str] = []
@@ -189,6 +205,8 @@ def walk(context: BrowserContext, server_url: str, locale: str) -> Walk:
                 "table td", "els => els.map(e => e.innerText)"
             )
             seen.uuid_cells.extend(f"{path}: {t.strip()}" for t in texts if UUID.search(t))
+            forms: list[int] = page.evaluate(TEXT_FORMS)
+            seen.forms.extend((path, index) for index in forms)
             if locale == "zh-CN":
                 text: str = page.evaluate(READABLE_TEXT)
                 phrases = sorted(p for p in set(ENGLISH.findall(text)) if p not in data)
@@ -227,6 +245,27 @@ def walk(context: BrowserContext, server_url: str, locale: str) -> Walk:
     return seen
 
 
+def refuse_every_form(context: BrowserContext, seen: Walk, locale: str, data: DataTexts) -> None:
+    """Send each form that takes typed values with all of them empty: the refusal it shows
+    (which field, why) must be in the page's language."""
+    page = context.new_page()
+    for path, index in seen.forms:
+        missing_before = i18n.untranslated(locale)
+        page.goto(path, timeout=PAGE_TIMEOUT_MS)
+        with page.expect_navigation(timeout=PAGE_TIMEOUT_MS):
+            page.evaluate(SEND_EMPTY, index)
+        where = f"{path} form {index} sent empty"
+        if locale == "zh-CN":
+            text: str = page.evaluate(READABLE_TEXT)
+            phrases = sorted(p for p in set(ENGLISH.findall(text)) if p not in data)
+            if phrases and path not in KNOWN_ENGLISH:
+                seen.english[where] = phrases
+        new_keys = sorted(i18n.untranslated(locale) - missing_before)
+        if new_keys:
+            seen.untranslated[where] = new_keys
+    page.close()
+
+
 def _an_audience(context: BrowserContext) -> None:
     """The demo starts with no audience: make one from the first template, for its page."""
     page = context.new_page()
@@ -244,7 +283,9 @@ def test_every_page_in_each_language(
     context = _signed_in(browsers[locale], server_url, locale)
     try:
         _an_audience(context)
-        seen = walk(context, server_url, locale)
+        data = DataTexts(shared.DATA_DIRS[server_url] / "newretail.sqlite3")
+        seen = walk(context, server_url, locale, data)
+        refuse_every_form(context, seen, locale, data)
     finally:
         context.close()
     faults = {
