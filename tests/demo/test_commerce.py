@@ -23,7 +23,7 @@ from newretail.demo.members import seed_members
 from newretail.demo.orders import seed_commerce
 from newretail.events.models import OutboxMessage
 from newretail.events.outbox import relay_all
-from newretail.inventory import service as inventory_service
+from newretail.inventory import reads as stock_reads
 from newretail.inventory.models import StockLevel, StockMovement
 from newretail.orders.models import Order, OrderLine, OrderStatus, Refund
 from newretail.tenancy import service as tenancy_service
@@ -100,8 +100,8 @@ def test_seeding_gives_exact_counts_and_consistent_ledgers(
         assert set(totals) == {"receipt", "sale", "refund"}
         on_hand = session.scalar(select(func.sum(StockLevel.on_hand)))
         assert on_hand == totals["receipt"] + totals["sale"] + totals["refund"]
-        low = inventory_service.list_levels(
-            session, owner(org_id), inventory_service.StockFilter(low_only=True), 100
+        low = stock_reads.list_levels(
+            session, owner(org_id), stock_reads.StockFilter(low_only=True), 100
         )
         assert len(low) == 8
         purchases = session.scalar(

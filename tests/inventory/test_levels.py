@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
-from newretail.inventory import service
+from newretail.inventory import reads
 from tests.conftest import Org
 from tests.orders.factory import build_shop
 
@@ -17,8 +17,8 @@ def test_search_by_code_name_or_exact_barcode_before_the_limit(
 
     def found(search: str, limit: int = 100) -> tuple[list[tuple[str, str]], int]:
         with session_scope(container.sessions, org.id) as session:
-            view = service.stock_view(
-                session, shop.principal, service.StockFilter(search=search), limit
+            view = reads.stock_view(
+                session, shop.principal, reads.StockFilter(search=search), limit
             )
             return [(level.location_code, level.sku_code) for level in view.levels], view.total
 
@@ -35,10 +35,10 @@ def test_search_by_code_name_or_exact_barcode_before_the_limit(
     assert found("SKU2", limit=2) == ([("NEAR", "SKU2"), ("S0", "SKU2")], 4)
     assert found("100%_") == ([], 0)  # LIKE wildcards are plain characters
     with session_scope(container.sessions, org.id) as session:
-        at_shop = service.stock_view(
+        at_shop = reads.stock_view(
             session,
             shop.principal,
-            service.StockFilter(location_id=shop.shop_id, search="SKU"),
+            reads.StockFilter(location_id=shop.shop_id, search="SKU"),
             2,
         )
     assert [level.sku_id for level in at_shop.levels] == [sku0, sku1]

@@ -15,7 +15,7 @@ from newretail.catalog.models import Sku
 from newretail.core.database import utcnow
 from newretail.inventory import schemas
 from newretail.inventory.models import StockLevel, StockMovement
-from newretail.inventory.service import _unexpired_reserved
+from newretail.inventory.reads import unexpired_reserved
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -42,7 +42,7 @@ def list_discrepancies(
 ) -> list[schemas.StockDiscrepancyRead]:
     """Stock rows below zero available (the largest shortfall first), with the last sale."""
     principal.require(Permission.READ)
-    reserved = _unexpired_reserved(utcnow()).label("reserved_now")
+    reserved = unexpired_reserved(utcnow()).label("reserved_now")
     available = StockLevel.on_hand - StockLevel.allocated - reserved
     statement = (
         select(

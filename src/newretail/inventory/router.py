@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from newretail.core.pagination import Page
-from newretail.inventory import discrepancies, schemas, service
+from newretail.inventory import discrepancies, reads, schemas, service
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.permissions import Permission
 
@@ -26,8 +26,8 @@ def list_levels(
     offset: Offset = 0,
 ) -> object:
     """Stock by location and SKU: on hand, allocated, unexpired reservations, available."""
-    return service.list_levels(
-        session, principal, service.StockFilter(location_id, sku_id), limit, offset
+    return reads.list_levels(
+        session, principal, reads.StockFilter(location_id, sku_id), limit, offset
     )
 
 
@@ -40,8 +40,8 @@ def low_stock(
     offset: Offset = 0,
 ) -> object:
     """Rows whose available units are at or below their low-stock threshold."""
-    filters = service.StockFilter(location_id=location_id, low_only=True)
-    return service.list_levels(session, principal, filters, limit, offset)
+    filters = reads.StockFilter(location_id=location_id, low_only=True)
+    return reads.list_levels(session, principal, filters, limit, offset)
 
 
 @router.get("/stock/discrepancies", response_model=list[schemas.StockDiscrepancyRead])
@@ -57,7 +57,7 @@ def read_level(
     session: SessionDep, principal: CurrentPrincipal, location_id: uuid.UUID, sku_id: uuid.UUID
 ) -> object:
     """The stock of one SKU at one location."""
-    return service.get_level(session, principal, location_id, sku_id)
+    return reads.get_level(session, principal, location_id, sku_id)
 
 
 @router.put("/stock-levels/{location_id}/{sku_id}/threshold", response_model=schemas.StockLevelRead)
@@ -118,7 +118,7 @@ def list_movements(
     reference: str | None = None,
 ) -> object:
     """The stock ledger (reason, actor, time, delta)."""
-    items, next_cursor = service.list_movements(
+    items, next_cursor = reads.list_movements(
         session, principal, limit, cursor, location_id, sku_id, reference
     )
     return {"items": items, "next_cursor": next_cursor}

@@ -14,11 +14,10 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,6 @@ from newretail.catalog import service as catalog_service
 from newretail.catalog.models import Sku
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
-from newretail.core.pagination import numbered_page, paginate
 from newretail.inventory import schemas
 from newretail.inventory.errors import OutOfStock
 from newretail.inventory.models import (
@@ -36,6 +34,7 @@ from newretail.inventory.models import (
     StockMovement,
     StockReservation,
 )
+from newretail.inventory.reads import get_level, unexpired_reserved
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -246,204 +245,6 @@ def record_movements(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     )
 
 
-# ---------------------------------------------------------------- reads
-def _unexpired_reserved(now: datetime) -> Any:
-    return (
-        select(func.coalesce(func.sum(StockReservation.quantity), 0))
-        .where(
-            StockReservation.sku_id == StockLevel.sku_id,
-            StockReservation.location_id == StockLevel.location_id,
-            StockReservation.status == ReservationStatus.ACTIVE,
-            StockReservation.expires_at > now,
-        )
-        .correlate(StockLevel)
-        .scalar_subquery()
-    )
-
-
-@dataclass(frozen=True)
-class StockFilter:
-    location_id: uuid.UUID | None = None
-    sku_id: uuid.UUID | None = None
-    low_only: bool = False
-    # part of the SKU's code or name (any case), or its exact barcode
-    search: str | None = None
-
-
-def _levels_query(principal: Principal, filters: StockFilter) -> Select[Any]:
-    reserved = _unexpired_reserved(utcnow()).label("reserved_now")
-    available = (StockLevel.on_hand - StockLevel.allocated - reserved).label("available")
-    statement = (
-        select(StockLevel, Sku.code, Store.code, reserved, available)
-        .join(Sku, Sku.id == StockLevel.sku_id)
-        .join(Store, Store.id == StockLevel.location_id)
-    )
-    if principal.store_ids is not None:
-        statement = statement.where(StockLevel.location_id.in_(principal.store_ids))
-    if filters.location_id:
-        statement = statement.where(StockLevel.location_id == filters.location_id)
-    if filters.sku_id:
-        statement = statement.where(StockLevel.sku_id == filters.sku_id)
-    search = (filters.search or "").strip()
-    if search:
-        statement = statement.where(
-            or_(
-                Sku.code.icontains(search, autoescape=True),
-                Sku.name.icontains(search, autoescape=True),
-                Sku.barcode == search,
-            )
-        )
-    if filters.low_only:
-        statement = statement.where(
-            StockLevel.low_stock_threshold.is_not(None),
-            StockLevel.on_hand - StockLevel.allocated - reserved <= StockLevel.low_stock_threshold,
-        )
-    return statement
-
-
-def _level_read(row: Any) -> schemas.StockLevelRead:
-    level, sku_code, location_code, reserved, available = row
-    threshold = level.low_stock_threshold
-    return schemas.StockLevelRead(
-        sku_id=level.sku_id,
-        sku_code=sku_code,
-        location_id=level.location_id,
-        location_code=location_code,
-        on_hand=level.on_hand,
-        allocated=level.allocated,
-        reserved=int(reserved),
-        available=int(available),
-        low_stock_threshold=threshold,
-        low=threshold is not None and int(available) <= threshold,
-        updated_at=level.updated_at,
-    )
-
-
-def list_levels(
-    session: Session,
-    principal: Principal,
-    filters: StockFilter,
-    limit: int,
-    offset: int = 0,
-) -> list[schemas.StockLevelRead]:
-    """Stock levels by location and SKU (code, name or barcode; low-stock only on request)."""
-    principal.require(Permission.READ)
-    if filters.location_id:
-        principal.require_store(filters.location_id)
-    if not 1 <= limit <= 5000:
-        raise InvalidInput("must be between 1 and 5000", field="query.limit")
-    statement = (
-        _levels_query(principal, filters).order_by(Store.code, Sku.code).limit(limit).offset(offset)
-    )
-    return [_level_read(row) for row in session.execute(statement)]
-
-
-@dataclass(frozen=True)
-class StockView:
-    """A page of stock levels, the count of every match and the names of their SKUs."""
-
-    levels: list[schemas.StockLevelRead]
-    total: int
-    sku_names: dict[uuid.UUID, str]
-
-
-def stock_view(
-    session: Session, principal: Principal, filters: StockFilter, limit: int, offset: int = 0
-) -> StockView:
-    """`limit` matching stock levels from `offset`, with the count of all matches (console)."""
-    levels = list_levels(session, principal, filters, limit, offset)
-    counted = _levels_query(principal, filters).subquery()
-    total = session.scalar(select(func.count()).select_from(counted)) or 0
-    names = session.execute(
-        select(Sku.id, Sku.name).where(Sku.id.in_({level.sku_id for level in levels}))
-    )
-    return StockView(levels, int(total), {sku_id: name for sku_id, name in names})
-
-
-def get_level(
-    session: Session, principal: Principal, location_id: uuid.UUID, sku_id: uuid.UUID
-) -> schemas.StockLevelRead:
-    """The stock of one SKU at one location."""
-    principal.require(Permission.READ)
-    principal.require_store(location_id)
-    row = session.execute(_levels_query(principal, StockFilter(location_id, sku_id))).first()
-    if row is None:
-        raise NotFound("no stock of this SKU at this location", field="sku_id")
-    return _level_read(row)
-
-
-def list_movements(
-    session: Session,
-    principal: Principal,
-    limit: int,
-    cursor: str | None,
-    location_id: uuid.UUID | None = None,
-    sku_id: uuid.UUID | None = None,
-    reference: str | None = None,
-) -> tuple[list[StockMovement], str | None]:
-    """The stock ledger, oldest first, filtered by location, SKU or reference."""
-    principal.require(Permission.READ)
-    statement = _movements_query(principal, MovementFilter(location_id, sku_id, reference))
-    return paginate(session, statement, StockMovement, limit, cursor)
-
-
-@dataclass(frozen=True)
-class MovementFilter:
-    location_id: uuid.UUID | None = None
-    sku_id: uuid.UUID | None = None
-    reference: str | None = None
-    # part of the SKU's code or name (any case), or its exact barcode
-    search: str | None = None
-
-
-def _movements_query(principal: Principal, filters: MovementFilter) -> Select[Any]:
-    statement = select(StockMovement)
-    if principal.store_ids is not None:
-        statement = statement.where(StockMovement.location_id.in_(principal.store_ids))
-    if filters.location_id:
-        statement = statement.where(StockMovement.location_id == filters.location_id)
-    if filters.sku_id:
-        statement = statement.where(StockMovement.sku_id == filters.sku_id)
-    if filters.reference:
-        statement = statement.where(StockMovement.reference == filters.reference)
-    search = (filters.search or "").strip()
-    if search:
-        statement = statement.join(Sku, Sku.id == StockMovement.sku_id).where(
-            or_(
-                Sku.code.icontains(search, autoescape=True),
-                Sku.name.icontains(search, autoescape=True),
-                Sku.barcode == search,
-            )
-        )
-    return statement
-
-
-@dataclass(frozen=True)
-class MovementView:
-    """A numbered page of the stock ledger, the count of every match, the SKUs' code and name."""
-
-    movements: list[StockMovement]
-    total: int
-    skus: dict[uuid.UUID, tuple[str, str]]
-
-
-def movement_view(
-    session: Session, principal: Principal, filters: MovementFilter, page: int, per_page: int
-) -> MovementView:
-    """One numbered page of the stock ledger, newest first (console)."""
-    principal.require(Permission.READ)
-    if filters.location_id:
-        principal.require_store(filters.location_id)
-    statement = _movements_query(principal, filters).order_by(
-        StockMovement.created_at.desc(), StockMovement.id.desc()
-    )
-    movements, total = numbered_page(session, statement, page, per_page)
-    skus = session.execute(
-        select(Sku.id, Sku.code, Sku.name).where(Sku.id.in_({m.sku_id for m in movements}))
-    )
-    return MovementView(movements, total, {sku: (code, name) for sku, code, name in skus})
-
-
 # ---------------------------------------------------------------- stock changes
 def _location(session: Session, principal: Principal, location_id: uuid.UUID) -> Store:
     return tenancy_service.get_store(session, principal, location_id)
@@ -640,7 +441,7 @@ def candidate_locations(
         if pickup_store_id is None:
             raise InvalidInput("pick-up needs a pickup_store_id", field="pickup_store_id")
         return [pickup_store_id]
-    reserved = _unexpired_reserved(utcnow())
+    reserved = unexpired_reserved(utcnow())
     rows = session.execute(
         select(Store.id, Store.channel_type, Store.latitude, Store.longitude, Store.code)
         .join(StockLevel, StockLevel.location_id == Store.id)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from newretail.console.shell import render
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
-from newretail.inventory import service, web_changes
+from newretail.inventory import reads, web_changes
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -44,10 +44,10 @@ def stock_page(
     principal.require(Permission.READ)
     low_only = low == "1"
     number = page_number(page)
-    view = service.stock_view(
+    view = reads.stock_view(
         session,
         principal,
-        service.StockFilter(_location_id(location_id), None, low_only, q.strip() or None),
+        reads.StockFilter(_location_id(location_id), None, low_only, q.strip() or None),
         CONSOLE_PER_PAGE,
         (number - 1) * CONSOLE_PER_PAGE,
     )
@@ -85,10 +85,10 @@ def movements_page(
     principal = identity.principal
     principal.require(Permission.READ)
     number = page_number(page)
-    filters = service.MovementFilter(
+    filters = reads.MovementFilter(
         _location_id(location_id), None, reference.strip() or None, sku.strip() or None
     )
-    view = service.movement_view(session, principal, filters, number, CONSOLE_PER_PAGE)
+    view = reads.movement_view(session, principal, filters, number, CONSOLE_PER_PAGE)
     locations = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     return render(
         request,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core import localtime
 from newretail.inventory import discrepancies as inventory_discrepancies
-from newretail.inventory import service as inventory_service
+from newretail.inventory import reads as stock_reads
 from newretail.inventory.schemas import StockDiscrepancyRead
 from newretail.orders import reads
 from newretail.orders.models import Order
@@ -33,7 +33,7 @@ class StoreDay:
     sales: reads.SalesSummary
     orders: list[Order]
     order_count: int
-    low_stock: inventory_service.StockView
+    low_stock: stock_reads.StockView
     discrepancies: list[StockDiscrepancyRead]
 
 
@@ -69,10 +69,10 @@ def store_day(
     start, end = localtime.local_day_bounds(day, zone)
     filters = reads.OrderFilter(store_id=store.id, placed_from=start, placed_to=end)
     orders, count = reads.order_page(session, principal, filters, page, per_page)
-    low = inventory_service.stock_view(
+    low = stock_reads.stock_view(
         session,
         principal,
-        inventory_service.StockFilter(location_id=store.id, low_only=True),
+        stock_reads.StockFilter(location_id=store.id, low_only=True),
         ALERTS_SHOWN,
     )
     return StoreDay(
