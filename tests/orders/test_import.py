@@ -11,6 +11,9 @@ from typer.testing import CliRunner
 from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core.database import session_scope
+from newretail.events.models import OutboxMessage
+from newretail.members import schemas as member_schemas
+from newretail.members import service as members_service
 from newretail.orders.models import Order, OrderLine
 from tests.conftest import Org
 from tests.orders.factory import build_shop
@@ -79,3 +82,46 @@ def test_products_and_stock_csv(container: Container, org: Org, tmp_path: Path) 
     code, report = invoke(container, "import", "stock", "--org", org.slug, str(stock))
     assert (code, report["accepted"]) == (0, 2)
     assert report["rejected"] == [{"row": 4, "field": "quantity", "reason": "must be at least 1"}]
+
+
+def test_orders_csv_names_the_buyer_by_member_card_or_phone(
+    container: Container, org: Org, tmp_path: Path
+) -> None:
+    """Issue 12 scope 7 (docs/import.md): the buyer is matched through OneID's hashed
+    identifiers in any format, a new member is enrolled for an unknown identifier, and a
+    value that is not an identifier rejects the order's rows naming the field."""
+    shop = build_shop(container, org)
+    with session_scope(container.sessions, org.id) as session:
+        known = members_service.create_member(
+            session, shop.principal, member_schemas.MemberCreate(phone="13800138000")
+        ).id
+    rows = [
+        "external_order_id,store,ordered_at,sku,quantity,unit_price,member_card,phone",
+        "H-1,S0,2026-10-01T10:00:00+08:00,SKU0,1,10.00,,+86 138 0013 8000",
+        "H-1,S0,2026-10-01T10:00:00+08:00,SKU1,2,10.00,,+86 138 0013 8000",
+        "H-2,S0,2026-10-02T10:00:00+08:00,SKU0,1,10.00,CARD-0042,",
+        "H-3,S0,2026-10-03T10:00:00+08:00,SKU0,1,10.00,,call me",
+        "H-4,S0,2026-10-04T10:00:00+08:00,SKU0,1,10.00,CARD-0042,",
+        "H-5,S0,2026-10-05T10:00:00+08:00,SKU0,1,10.00,,",
+    ]
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, report = invoke(container, "import", "orders", "--org", org.slug, str(path))
+    assert code == 0
+    assert (report["rows"], report["accepted"]) == (6, 5)
+    assert report["rejected"] == [{"row": 5, "field": "phone", "reason": "not a phone number"}]
+    with session_scope(container.sessions, org.id) as session:
+        carded = members_service.find_member(session, shop.principal, "member_card", "CARD-0042")
+        assert carded is not None and carded.id != known
+        buyers = dict(session.execute(select(Order.external_order_id, Order.member_id)).all())
+        assert buyers == {"H-1": known, "H-2": carded.id, "H-4": carded.id, "H-5": None}
+        assert carded.join_store_id == shop.shop_id
+        events = dict(
+            session.execute(
+                select(
+                    OutboxMessage.properties["external_order_id"].as_string(),
+                    OutboxMessage.member_id,
+                ).where(OutboxMessage.event_type == "purchase")
+            ).all()
+        )
+        assert events == buyers

@@ -7,15 +7,15 @@ Availability rule: a store's override, else the SKU's channel list (empty = ever
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from newretail.catalog import schemas
+from newretail.catalog import pricing, schemas
+from newretail.catalog.errors import PriceNotFound, WarehouseDoesNotSell
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
@@ -201,7 +201,7 @@ def create_sku(
     principal.require(Permission.MANAGE_CATALOG)
     product = get_product(session, product_id)
     if ChannelType.WAREHOUSE in data.channels or ChannelType.WAREHOUSE in data.prices:
-        raise InvalidInput("a warehouse does not sell", field="channels")
+        raise WarehouseDoesNotSell("channels")
     sku = Sku(
         organization_id=principal.organization_id,
         product_id=product.id,
@@ -233,7 +233,7 @@ def update_sku(
         if required in changes and changes[required] is None:
             raise InvalidInput("must not be null", field=required)
     if ChannelType.WAREHOUSE in (changes.get("channels") or []):
-        raise InvalidInput("a warehouse does not sell", field="channels")
+        raise WarehouseDoesNotSell("channels")
     _apply(sku, changes)
     _flush_unique(session, "barcode", "another SKU has this barcode")
     return sku
@@ -246,7 +246,7 @@ def set_prices(
     principal.require(Permission.MANAGE_CATALOG)
     sku = get_sku(session, sku_id)
     if ChannelType.WAREHOUSE in data.prices:
-        raise InvalidInput("a warehouse does not sell", field="prices")
+        raise WarehouseDoesNotSell("prices")
     current = {p.channel_type: p for p in sku.prices}
     for channel, amount in data.prices.items():
         if channel in current:
@@ -267,7 +267,7 @@ def set_prices(
 def _selling_store(session: Session, principal: Principal, store_id: uuid.UUID) -> Store:
     store = tenancy_service.get_store(session, principal, store_id)
     if store.channel_type == ChannelType.WAREHOUSE:
-        raise InvalidInput("a warehouse does not sell", field="location_id")
+        raise WarehouseDoesNotSell("location_id")
     return store
 
 
@@ -336,106 +336,13 @@ def set_store_availability(
     return sku
 
 
-# ---------------------------------------------------------------- pricing
-@dataclass(frozen=True)
-class SalePrice:
-    """What the order ledger needs to sell a SKU at a store."""
-
-    sku_id: uuid.UUID
-    code: str
-    brand_id: uuid.UUID
-    amount: Decimal | None
-    source: str
-    available: bool
-
-
-def _sale_prices_statement() -> Select[Any]:
-    """Prices and availability of some SKUs at one store: a Core statement built once and
-    scoped by organisation explicitly. (The ORM form, aliased entities under the session's
-    organisation criteria, was compiled wrongly now and then when several threads ran it
-    for the first time at once: a criterion named the table instead of its alias.)"""
-    sku = Sku.__table__
-    channel_price = SkuPrice.__table__.alias("channel_price")
-    store_price = SkuStorePrice.__table__.alias("store_price")
-    override = SkuStoreAvailability.__table__.alias("availability")
-    return (
-        select(
-            sku.c.id,
-            sku.c.code,
-            sku.c.brand_id,
-            sku.c.channels,
-            sku.c.status,
-            channel_price.c.amount.label("channel_amount"),
-            store_price.c.amount.label("store_amount"),
-            override.c.available,
-        )
-        .select_from(sku)
-        .outerjoin(
-            channel_price,
-            and_(
-                channel_price.c.sku_id == sku.c.id,
-                channel_price.c.channel_type == bindparam("channel_type"),
-            ),
-        )
-        .outerjoin(
-            store_price,
-            and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == bindparam("store_id")),
-        )
-        .outerjoin(
-            override,
-            and_(override.c.sku_id == sku.c.id, override.c.store_id == bindparam("store_id")),
-        )
-        .where(
-            sku.c.id.in_(bindparam("sku_ids", expanding=True)),
-            sku.c.organization_id == bindparam("organization_id"),
-        )
-    )
-
-
-SALE_PRICES = _sale_prices_statement()
-
-
-def sale_prices(
-    session: Session,
-    sku_ids: Iterable[uuid.UUID],
-    store_id: uuid.UUID,
-    channel_type: str,
-    *,
-    organization_id: uuid.UUID,
-) -> dict[uuid.UUID, SalePrice]:
-    """Prices and availability of several SKUs of the organisation at one store, in one
-    query."""
-    rows = session.connection().execute(
-        SALE_PRICES,
-        {
-            "sku_ids": list(sku_ids),
-            "store_id": store_id,
-            "channel_type": str(channel_type),
-            "organization_id": organization_id,
-        },
-    )
-    result: dict[uuid.UUID, SalePrice] = {}
-    for sku_id, code, brand_id, channels, status, by_channel, by_store, available in rows:
-        if available is None:
-            available = not channels or channel_type in channels
-        result[sku_id] = SalePrice(
-            sku_id=sku_id,
-            code=code,
-            brand_id=brand_id,
-            amount=by_store if by_store is not None else by_channel,
-            source="store" if by_store is not None else "channel",
-            available=bool(available) and status == "active",
-        )
-    return result
-
-
 def resolve_price(
     session: Session, principal: Principal, sku_id: uuid.UUID, store_id: uuid.UUID
 ) -> schemas.ResolvedPrice:
     """The price and availability of a SKU at a store."""
     get_sku(session, sku_id)
     store = _selling_store(session, principal, store_id)
-    price = sale_prices(
+    price = pricing.sale_prices(
         session,
         [sku_id],
         store.id,
@@ -443,7 +350,7 @@ def resolve_price(
         organization_id=principal.organization_id,
     )[sku_id]
     if price.amount is None:
-        raise NotFound(f"SKU {price.code} has no price on {store.channel_type}", field="sku_id")
+        raise PriceNotFound(price.code, store.channel_type)
     return schemas.ResolvedPrice(
         sku_id=sku_id,
         store_id=store.id,

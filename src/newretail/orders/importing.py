@@ -4,6 +4,10 @@ Rows are checked one by one; accepted rows are committed in batches, rejected ro
 reported with their row number (the header is row 1), field and reason (core.csvimport).
 Nothing is dropped silently. Re-importing an order file is idempotent: orders already recorded
 for the same store and external order id are rejected with a reason instead of being doubled.
+An order's rows, its `purchase` event and its lines are built by the same builders as a till
+sale's (`orders.rows`), so the warehouse sees one shape of a purchase (docs/collector.md).
+The buyer is named by `member_id` or by a `member_card`, `phone`, `email` or `account_id`
+column (docs/import.md).
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from pydantic import ValidationError
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.catalog import service as catalog_service
-from newretail.catalog.models import Sku
+from newretail.catalog import pricing
+from newretail.catalog.models import Product, Sku
+from newretail.catalog.service import money
 from newretail.core.csvimport import (
     Advance,
     ImportReport,
@@ -31,8 +36,13 @@ from newretail.core.csvimport import (
     whole_number,
 )
 from newretail.core.database import session_scope, utcnow
-from newretail.events.models import OutboxMessage
-from newretail.orders.models import FulfilmentType, Order, OrderLine, OrderStatus
+from newretail.core.errors import NewRetailError
+from newretail.members import schemas as member_schemas
+from newretail.members import service as members_service
+from newretail.orders import rows
+from newretail.orders.models import FulfilmentType, Order, OrderStatus
+from newretail.orders.rows import SkuFacts
+from newretail.orders.sales import brand_of, order_insert
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
 
@@ -40,9 +50,10 @@ BATCH = 1000
 MAX_QUANTITY = 1_000_000  # as the API's Quantity
 MONEY_LIMIT = Decimal(10) ** 16  # amounts are NUMERIC(18, 2)
 ORDER_TABLE = cast(Table, Order.__table__)
-ORDER_LINE_TABLE = cast(Table, OrderLine.__table__)
-OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
 ORDER_COLUMNS = ["external_order_id", "store", "ordered_at", "sku", "quantity", "unit_price"]
+# the columns that name the buyer, matched through OneID's hashed identifiers (any format of
+# a phone number finds the member); a value nobody has yet enrols a new member
+MEMBER_COLUMNS = ("member_card", "phone", "email", "account_id")
 
 
 @dataclass
@@ -51,24 +62,37 @@ class _Draft:
     external_order_id: str
     ordered_at: datetime
     member_id: uuid.UUID | None
+    identifiers: dict[str, str]
+    first_row: int
     lines: list[tuple[int, uuid.UUID, uuid.UUID, int, Decimal]] = field(default_factory=list)
     total: Decimal = Decimal("0.00")
+
+
+def _identifiers(row: dict[str, str]) -> dict[str, str]:
+    return {name: row[name].strip() for name in MEMBER_COLUMNS if (row.get(name) or "").strip()}
 
 
 def import_orders(
     sessions: sessionmaker[Session], principal: Principal, path: Path, advance: Advance
 ) -> ImportReport:
     """POS history, one row per line: external_order_id,store,ordered_at (ISO 8601 with zone),
-    sku,quantity,unit_price,member_id (optional). Historical sales move no stock; each order
-    is recorded as fulfilled and emits `purchase` through the outbox."""
+    sku,quantity,unit_price and optionally the buyer: member_id, or member_card, phone, email
+    or account_id (matched through OneID, a new member enrolled when unknown). Historical
+    sales move no stock; each order is recorded as fulfilled and emits `purchase` through
+    the outbox."""
     report = ImportReport()
     with session_scope(sessions, principal.organization_id) as session:
         stores = {s.code: s for s in session.scalars(select(Store))}
         session.expunge_all()
         skus = {
-            code: (sku_id, brand)
-            for code, sku_id, brand in session.execute(select(Sku.code, Sku.id, Sku.brand_id))
+            code: (sku_id, brand, SkuFacts(code, product_id, pricing.category_of(path)))
+            for code, sku_id, brand, product_id, path in session.execute(
+                select(Sku.code, Sku.id, Sku.brand_id, Sku.product_id, Product.category_path).join(
+                    Product, Product.id == Sku.product_id
+                )
+            )
         }
+    facts = {sku_id: sku_facts for sku_id, _, sku_facts in skus.values()}
     drafts: dict[tuple[str, str], _Draft] = {}
     for number, row in read_file(path, ORDER_COLUMNS):
         report.rows += 1
@@ -90,137 +114,150 @@ def import_orders(
             if found is None:
                 raise RowError("sku", "no SKU with this code")
             quantity = whole_number(row, "quantity", MAX_QUANTITY)
-            unit_price = catalog_service.money(decimal_amount(row, "unit_price", MONEY_LIMIT))
+            unit_price = money(decimal_amount(row, "unit_price", MONEY_LIMIT))
             member_id = None
             if row.get("member_id"):
                 try:
                     member_id = uuid.UUID(row["member_id"])
                 except ValueError as exc:
                     raise RowError("member_id", "is not a UUID") from exc
+            identifiers = _identifiers(row)
         except RowError as exc:
             report.rejected.append(exc.at(number))
             continue
         key = (store.code, external)
-        amount = catalog_service.money(unit_price * quantity)
+        amount = money(unit_price * quantity)
         total = drafts[key].total if key in drafts else Decimal("0.00")
         if total + amount >= MONEY_LIMIT:
             report.reject(number, "unit_price", f"the order total must be less than {MONEY_LIMIT}")
             continue
+        if key in drafts and (identifiers or member_id):
+            draft = drafts[key]
+            if (identifiers and identifiers != draft.identifiers) or (
+                member_id and member_id != draft.member_id
+            ):
+                field_name = next(iter(identifiers), "member_id")
+                report.reject(number, field_name, "names another buyer than the order's first row")
+                continue
         if key not in drafts:
             if len(drafts) >= BATCH:
-                _write_orders(sessions, principal, list(drafts.values()), report)
+                _write_orders(sessions, principal, list(drafts.values()), facts, report)
                 drafts.clear()
-            drafts[key] = _Draft(store, external, ordered_at, member_id)
+            drafts[key] = _Draft(store, external, ordered_at, member_id, identifiers, number)
         draft = drafts[key]
         draft.total += amount
         draft.lines.append((number, found[0], found[1], quantity, unit_price))
     if drafts:
-        _write_orders(sessions, principal, list(drafts.values()), report)
+        _write_orders(sessions, principal, list(drafts.values()), facts, report)
     return report
+
+
+def _buyer(session: Session, principal: Principal, draft: _Draft) -> uuid.UUID | None:
+    """The member the order names: by id, or by identifiers through OneID (found, or enrolled
+    at the order's store and time). Raises RowError naming the field at fault."""
+    if not draft.identifiers:
+        return draft.member_id
+    try:
+        data = member_schemas.MemberCreate.model_validate(
+            {**draft.identifiers, "join_store_id": draft.store.id, "joined_at": draft.ordered_at}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = first.get("loc", ())
+        raise RowError(str(location[0]) if location else "member", first["msg"]) from exc
+    try:
+        with session.begin_nested():
+            member, _created = members_service.get_or_create_member(session, principal, data)
+            session.flush()
+    except NewRetailError as exc:
+        field_name = exc.field if exc.field in draft.identifiers else next(iter(draft.identifiers))
+        raise RowError(field_name, exc.message) from exc
+    if draft.member_id is not None and draft.member_id != member.id:
+        raise RowError("member_id", "names another member than the identifiers")
+    return member.id
 
 
 def _write_orders(
     sessions: sessionmaker[Session],
     principal: Principal,
     drafts: list[_Draft],
+    facts: dict[uuid.UUID, SkuFacts],
     report: ImportReport,
 ) -> None:
     org_id = principal.organization_id
     now = utcnow()
     with session_scope(sessions, org_id) as session:
-        orders, lines, events = [], [], []
-        ids: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
+        connection = session.connection()
+        drafted: list[tuple[_Draft, dict[str, Any], list[dict[str, Any]]]] = []
         for draft in drafts:
+            try:
+                member_id = _buyer(session, principal, draft)
+            except RowError as exc:
+                for number, *_ in draft.lines:
+                    report.reject(number, exc.field, exc.reason)
+                continue
             order_id = uuid.uuid4()
-            ids[(draft.store.id, draft.external_order_id)] = order_id
-            total = sum((catalog_service.money(p * q) for _, _, _, q, p in draft.lines), Decimal(0))
-            orders.append(
-                {
-                    "id": order_id,
-                    "organization_id": org_id,
-                    "created_at": now,
-                    "store_id": draft.store.id,
-                    "channel": draft.store.channel_type,
-                    "brand_id": draft.store.brand_id or draft.lines[0][2],
-                    "member_id": draft.member_id,
-                    "external_order_id": draft.external_order_id,
-                    "status": OrderStatus.FULFILLED,
-                    "fulfilment_type": FulfilmentType.CARRY_OUT,
-                    "currency": "CNY",
-                    "total_amount": total,
-                    "refunded_amount": Decimal("0.00"),
-                    "placed_at": draft.ordered_at,
-                    "paid_at": draft.ordered_at,
-                    "fulfilled_at": draft.ordered_at,
-                    "actor": principal.actor,
-                }
+            order_lines = [
+                rows.line_row(
+                    organization_id=org_id,
+                    order_id=order_id,
+                    line_number=index,
+                    sku_id=sku_id,
+                    brand_id=brand_id,
+                    quantity=quantity,
+                    unit_price=price,
+                    amount=money(price * quantity),
+                    location_id=None,  # history: no stock moved
+                    now=now,
+                )
+                for index, (_, sku_id, brand_id, quantity, price) in enumerate(draft.lines, 1)
+            ]
+            order = rows.order_row(
+                order_id=order_id,
+                organization_id=org_id,
+                store_id=draft.store.id,
+                channel=draft.store.channel_type,
+                brand_id=brand_of(draft.store.brand_id, order_lines),
+                member_id=member_id,
+                external_order_id=draft.external_order_id,
+                status=OrderStatus.FULFILLED,
+                fulfilment_type=FulfilmentType.CARRY_OUT,
+                total_amount=sum((line["amount"] for line in order_lines), Decimal("0.00")),
+                placed_at=draft.ordered_at,
+                paid_at=draft.ordered_at,
+                fulfilled_at=draft.ordered_at,
+                actor=principal.actor,
+                now=now,
             )
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+            drafted.append((draft, order, order_lines))
+        if not drafted:
+            return
         # Core executemany ("insertmanyvalues"): one cached statement sent in pages, where a
         # 1,000-row VALUES clause built per batch spent most of the import compiling SQL.
-        connection = session.connection()
         inserted = set(
             connection.execute(
-                dialect.insert(ORDER_TABLE)
-                .on_conflict_do_nothing(
-                    index_elements=["organization_id", "store_id", "external_order_id"]
-                )
-                .returning(ORDER_TABLE.c.id),
-                orders,
+                order_insert(connection), [order for _, order, _ in drafted]
             ).scalars()
         )
-        for draft, order in zip(drafts, orders, strict=True):
+        lines: list[dict[str, Any]] = []
+        events = []
+        for draft, order, order_lines in drafted:
             if order["id"] not in inserted:
                 for number, *_ in draft.lines:
                     report.reject(number, "external_order_id", "order already imported")
                 continue
-            event_lines = []
-            for index, (number, sku_id, brand_id, quantity, price) in enumerate(draft.lines, 1):
-                line = {
-                    "id": uuid.uuid4(),
-                    "organization_id": org_id,
-                    "created_at": now,
-                    "order_id": order["id"],
-                    "line_number": index,
-                    "sku_id": sku_id,
-                    "brand_id": brand_id,
-                    "quantity": quantity,
-                    "unit_price": price,
-                    "amount": catalog_service.money(price * quantity),
-                    "location_id": None,
-                    "refunded_quantity": 0,
-                }
-                lines.append(line)
-                event_lines.append(
-                    {
-                        k: str(line[k])
-                        for k in ("sku_id", "brand_id", "quantity", "unit_price", "amount")
-                    }
-                )
-                report.accepted += 1
-                del number
+            lines.extend(order_lines)
             events.append(
-                {
-                    "id": uuid.uuid4(),
-                    "organization_id": org_id,
-                    "created_at": now,
-                    "event_type": "purchase",
-                    "occurred_at": order["paid_at"],
-                    "brand_id": order["brand_id"],
-                    "store_id": order["store_id"],
-                    "channel": order["channel"],
-                    "member_id": order["member_id"],
-                    "amount": order["total_amount"],
-                    "properties": {
-                        "order_id": str(order["id"]),
-                        "external_order_id": order["external_order_id"],
-                        "imported": True,
-                        "lines": event_lines,
-                    },
-                    "published_at": None,
-                }
+                rows.outbox_row(
+                    order,
+                    "purchase",
+                    draft.ordered_at,
+                    order["total_amount"],
+                    rows.event_lines(order_lines, facts),
+                    now,
+                )
             )
+            report.accepted += len(draft.lines)
         if lines:
-            connection.execute(insert(ORDER_LINE_TABLE), lines)
-        if events:  # bulk form of events.outbox.enqueue, same transaction as the orders
-            connection.execute(insert(OUTBOX_TABLE), events)
+            connection.execute(rows.INSERT_LINES, lines)
+        rows.insert_outbox(session, events)  # same transaction as the orders

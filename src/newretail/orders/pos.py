@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from newretail.catalog import service as catalog_service
+from newretail.catalog import pricing
+from newretail.catalog.errors import NoSalePrice, NotSoldHere, UnknownSku
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
@@ -37,7 +38,7 @@ from newretail.members import service as members_service
 from newretail.orders import facts, pos_postgres, rows, schemas
 from newretail.orders.models import FulfilmentType, OrderStatus
 from newretail.orders.pos_postgres import POS_CHANNELS
-from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE, ZERO, SkuFacts, category_of
+from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE, ZERO, SkuFacts
 from newretail.orders.sales import (
     SaleResult,
     brand_of,
@@ -99,8 +100,7 @@ def _enrol_member(
 def _sale_context_statement() -> Select[Any]:
     """The store and, for each asked SKU, its price and availability there (one query).
 
-    The same rule as `catalog.service.sale_prices`: a store price wins over the channel
-    price; a store's availability override wins over the SKU's channels. One row per SKU
+    The rows `catalog.pricing`'s rule reads (applied by `pricing.sale_price`). One row per SKU
     found, or one row with NULL SKU columns when none is; no row when the store is not in
     the organisation.
     """
@@ -161,7 +161,7 @@ class _SaleContext:
     store_code: str
     channel_type: str
     brand_id: uuid.UUID | None
-    prices: dict[uuid.UUID, catalog_service.SalePrice]
+    prices: dict[uuid.UUID, pricing.SalePrice]
     facts: dict[uuid.UUID, SkuFacts]
 
 
@@ -179,24 +179,25 @@ def _sale_context(
         raise NotFound("store not found", field="store_id")
     first = found[0]
     check_store(first.channel_type, first.store_status, POS_CHANNELS)
-    prices: dict[uuid.UUID, catalog_service.SalePrice] = {}
+    prices: dict[uuid.UUID, pricing.SalePrice] = {}
     facts: dict[uuid.UUID, SkuFacts] = {}
     for row in found:
         if row.sku_id is None:
             continue
-        available = row.available
-        if available is None:
-            available = not row.channels or first.channel_type in row.channels
-        by_store = row.store_amount
-        prices[row.sku_id] = catalog_service.SalePrice(
-            sku_id=row.sku_id,
-            code=row.sku_code,
-            brand_id=row.brand_id,
-            amount=by_store if by_store is not None else row.channel_amount,
-            source="store" if by_store is not None else "channel",
-            available=bool(available) and row.status == "active",
+        prices[row.sku_id] = pricing.sale_price(
+            row.sku_id,
+            row.sku_code,
+            row.brand_id,
+            channel_type=first.channel_type,
+            channels=row.channels,
+            status=row.status,
+            channel_amount=row.channel_amount,
+            store_amount=row.store_amount,
+            override=row.available,
         )
-        facts[row.sku_id] = SkuFacts(row.sku_code, row.product_id, category_of(row.category_path))
+        facts[row.sku_id] = SkuFacts(
+            row.sku_code, row.product_id, pricing.category_of(row.category_path)
+        )
     return _SaleContext(first.store_code, first.channel_type, first.store_brand_id, prices, facts)
 
 
@@ -294,15 +295,11 @@ def _pos_sale_postgres(
     for index, check in enumerate(checks):
         where = f"lines[{index}].sku_id"
         if not check["known"]:
-            raise InvalidInput("unknown SKU in this organisation", field=where)
+            raise UnknownSku(where)
         if not check["available"]:
-            raise InvalidInput(
-                f"SKU {check['sku_code']} is not sold at {store['code']}", field=where
-            )
+            raise NotSoldHere(check["sku_code"], store["code"], where)
         if not check["priced"]:
-            raise InvalidInput(
-                f"SKU {check['sku_code']} has no {store['channel_type']} price", field=where
-            )
+            raise NoSalePrice(check["sku_code"], store["channel_type"], where)
     if not inserted:
         return _replayed(session, data)
     for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock

@@ -1,8 +1,7 @@
 """A POS sale on PostgreSQL as one statement: one round trip between BEGIN and COMMIT.
 
-The statement reads the store and the SKUs' prices and availability (the rule of
-`catalog.service.sale_prices`: the store's price over the channel price, the store's
-availability override over the SKU's channels), and only when the store and every line are
+The statement reads the store and the SKUs' prices and availability (the SQL form of the
+catalogue's sale-price rule, `catalog.pricing`), and only when the store and every line are
 valid it inserts the order (ON CONFLICT on the device's order id DO NOTHING), takes the
 units of each SKU from on-hand (an upsert in SKU order: goods in hand are sold even beyond
 the system's stock, see `inventory.service.sell_in_hand`), and inserts the lines, the stock
@@ -27,6 +26,7 @@ import psycopg
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
+from newretail.catalog import pricing
 from newretail.orders.models import Order
 from newretail.tenancy.models import ChannelType
 
@@ -66,9 +66,6 @@ def _order_columns() -> tuple[list[str], list[str], list[str]]:
 
 ORDER_COLUMNS, _ORDER_EXPRESSIONS, ORDER_PARAMETERS = _order_columns()
 
-# The top of a category path, as earn rules name it ("Skincare/Serums" -> "skincare"), the
-# same as orders.rows.category_of.
-_CATEGORY = "NULLIF(lower(btrim(split_part(p.category_path, '/', 1), E' \\t\\n\\r\\f\\v')), '')"
 
 # built from the model and constants only; every value is a bound parameter
 SELL = f"""
@@ -90,13 +87,9 @@ WITH store_row AS MATERIALIZED (
     LEFT JOIN LATERAL (
         -- the SKU by its key alone; its organisation is checked here, not in the lookup
         SELECT k.organization_id = %(organization_id)s AS ours, k.code, k.brand_id,
-            k.product_id, {_CATEGORY} AS category,
-            COALESCE(av.available,
-                k.channels IS NULL OR json_typeof(k.channels) <> 'array'
-                OR json_array_length(k.channels) = 0
-                OR CAST(k.channels AS jsonb) ? s.channel_type)
-            AND k.status = 'active' AS available,
-            COALESCE(sp.amount, cp.amount) AS amount
+            k.product_id, {pricing.SQL_CATEGORY} AS category,
+            {pricing.SQL_SOLD_AT_STORE} AS available,
+            {pricing.SQL_AMOUNT} AS amount
         FROM our_store s JOIN sku k ON k.id = w.sku_id
         LEFT JOIN product p ON p.id = k.product_id
         LEFT JOIN sku_price cp ON cp.sku_id = k.id AND cp.channel_type = s.channel_type

@@ -124,14 +124,6 @@ def line_row(
     }
 
 
-def category_of(category_path: str | None) -> str | None:
-    """The top of the product's category tree, as earn rules name it ("Skincare/Serums" ->
-    "skincare"); `orders.pos_postgres` has its SQL form."""
-    if not category_path:
-        return None
-    return category_path.split("/", 1)[0].strip().lower() or None
-
-
 @dataclass(frozen=True)
 class SkuFacts:
     """What events and points need to know of a sold SKU."""

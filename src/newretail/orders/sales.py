@@ -13,14 +13,15 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newretail.catalog import service as catalog_service
+from newretail.catalog import pricing
+from newretail.catalog.errors import NoSalePrice, NotSoldHere, UnknownSku
 from newretail.catalog.models import Product, Sku
 from newretail.catalog.service import money
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.orders import rows
 from newretail.orders.errors import IdempotencyConflict
 from newretail.orders.models import Order
-from newretail.orders.rows import ORDER_TABLE, SkuFacts, category_of
+from newretail.orders.rows import ORDER_TABLE, SkuFacts
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
 
@@ -56,7 +57,7 @@ def store_for_sale(
 
 
 def price_lines(
-    prices: Mapping[uuid.UUID, catalog_service.SalePrice],
+    prices: Mapping[uuid.UUID, pricing.SalePrice],
     store_code: str,
     channel_type: str,
     organization_id: uuid.UUID,
@@ -70,14 +71,14 @@ def price_lines(
         where = f"lines[{number - 1}].sku_id"
         price = prices.get(line.sku_id)
         if price is None:
-            raise InvalidInput("unknown SKU in this organisation", field=where)
+            raise UnknownSku(where)
         if not price.available:
-            raise InvalidInput(f"SKU {price.code} is not sold at {store_code}", field=where)
+            raise NotSoldHere(price.code, store_code, where)
         unit_price = getattr(line, "unit_price", None)
         if unit_price is None:
             unit_price = price.amount
         if unit_price is None:
-            raise InvalidInput(f"SKU {price.code} has no {channel_type} price", field=where)
+            raise NoSalePrice(price.code, channel_type, where)
         unit_price = money(unit_price)
         lines.append(
             rows.line_row(
@@ -105,7 +106,7 @@ def priced_lines(
     now: datetime,
 ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, SkuFacts]]:
     """Line rows priced by the catalogue's sale-price rule, and the SKUs' facts."""
-    prices = catalog_service.sale_prices(
+    prices = pricing.sale_prices(
         session,
         {line.sku_id for line in requested},
         store.id,
@@ -126,7 +127,7 @@ def sku_facts(session: Session, sku_ids: set[uuid.UUID]) -> dict[uuid.UUID, SkuF
         .where(Sku.id.in_(sku_ids))
     )
     return {
-        sku_id: SkuFacts(code, product_id, category_of(path))
+        sku_id: SkuFacts(code, product_id, pricing.category_of(path))
         for sku_id, code, product_id, path in found
     }
 
