@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from newretail.core.local_server import ORGANIZATION_HEADER, SERVER_FILE
-from newretail.demo import DEMO_SLUG
+from newretail.demo.organisation import DEMO_SLUG
 from tests.console import test_browser as shared
 
 pytestmark = pytest.mark.browser
