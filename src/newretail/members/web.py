@@ -20,6 +20,7 @@ from newretail.timelines import web as timelines_web
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_edit.router)
 LEDGER_ON_MEMBER_PAGE = 10
+SAVED = ("profile", "consent", "points")  # what the forms redirect back with
 
 
 @router.get("/members")
@@ -68,6 +69,7 @@ def member_page(
         session, principal, member_id, 1, LEDGER_ON_MEMBER_PAGE
     )
     tier = tiers.get_tier(session, principal, member.tier_id) if member.tier_id else None
+    saved = request.query_params.get("saved", "")
     return render(
         request,
         "members/detail.html",
@@ -80,7 +82,7 @@ def member_page(
         ledger=ledger,
         ledger_total=ledger_total,
         can_manage=principal.can(Permission.MANAGE_MEMBERS),
-        saved=request.query_params.get("saved", ""),
+        saved=saved if saved in SAVED else "",
         history=orders_web.member_orders(session, identity, member_id),
         oneid=identity_web.member_identity(session, identity, member_id),
         timeline=timelines_web.member_timeline(request, session, identity, member_id),
