@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from newretail.demo import DEMO_EMAIL, DEMO_PASSWORD, STORES
+from newretail.demo.organisation import DEMO_EMAIL, DEMO_PASSWORD, STORES
 from tests.console.test_browser import TIMEOUT_MS, VIEWPORT, browser, server_url
 
 pytestmark = pytest.mark.browser

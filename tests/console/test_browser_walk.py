@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from newretail.core import i18n
-from newretail.demo import DEMO_EMAIL, DEMO_PASSWORD
+from newretail.demo.organisation import DEMO_EMAIL, DEMO_PASSWORD
 from newretail.pages import mount_pages
 from tests.console import test_browser as shared
 
@@ -41,8 +41,6 @@ LANGUAGES = {"zh-CN": "zh_CN", "en": "en_US"}
 DATE_FIELDS = {"年", "月", "日", "Year", "Month", "Day"}
 # two English words or more in a row, on a page that should read Chinese
 ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?:[ '-][A-Za-z][a-z]+)+\b")
-# English that another helper's open change removes: delete the entry when it lands
-KNOWN_ENGLISH = {"/console/audiences": "the audience templates' descriptions (audiences helper)"}
 # columns whose text is the retailer's own (product and brand names, category paths…)
 DATA_COLUMNS = {"name", "display_name", "category_path", "title", "reason", "note"}
 # the visible text of the page's main part, but for what is not to be translated
@@ -210,7 +208,7 @@ def walk(context: BrowserContext, server_url: str, locale: str, data: DataTexts)
             if locale == "zh-CN":
                 text: str = page.evaluate(READABLE_TEXT)
                 phrases = sorted(p for p in set(ENGLISH.findall(text)) if p not in data)
-                if phrases and path not in KNOWN_ENGLISH:
+                if phrases:
                     seen.english[path] = phrases
         new_keys = sorted(i18n.untranslated(locale) - missing_before)
         if new_keys:
@@ -258,7 +256,7 @@ def refuse_every_form(context: BrowserContext, seen: Walk, locale: str, data: Da
         if locale == "zh-CN":
             text: str = page.evaluate(READABLE_TEXT)
             phrases = sorted(p for p in set(ENGLISH.findall(text)) if p not in data)
-            if phrases and path not in KNOWN_ENGLISH:
+            if phrases:
                 seen.english[where] = phrases
         new_keys = sorted(i18n.untranslated(locale) - missing_before)
         if new_keys:
