@@ -88,7 +88,10 @@ def test_refund_refusals_are_shown_on_the_order_page(
     }
     too_many = submit(client, page, f"{page}/refund", {"refund_1": "3"})
     assert too_many.status_code == 422
-    assert field_errors(too_many.text) == {"lines": "only 2 units of line 1 are left to refund"}
+    assert field_errors(too_many.text) == {"refund_1": "only 2 units of line 1 are left to refund"}
+    zh = {"Accept-Language": "zh-CN"}
+    too_many_zh = submit(client, page, f"{page}/refund", {"refund_1": "3"}, **zh)
+    assert field_errors(too_many_zh.text) == {"refund_1": "第 1 行只剩 2 件可退"}
     words = submit(
         client, page, f"{page}/refund", {"refund_1": "two"}, **{"Accept-Language": "zh-CN"}
     )
@@ -98,6 +101,9 @@ def test_refund_refusals_are_shown_on_the_order_page(
     cancel = submit(client, page, f"{page}/cancel", {})
     assert cancel.status_code == 409
     assert text(cancel.text, "cancel-error") == "the order is fulfilled; it cannot become cancelled"
+    cancel_zh = submit(client, page, f"{page}/cancel", {}, **zh)
+    assert cancel_zh.status_code == 409
+    assert text(cancel_zh.text, "cancel-error") == "订单当前状态为 fulfilled，无法执行此操作。"
 
 
 def test_cancel_a_paid_online_order(client: TestClient, container: Container, org: Org) -> None:

@@ -87,6 +87,13 @@ def domain_error(exc: NewRetailError, locale: str) -> str:
         return exc.translated(translator(locale))
     if locale == DEFAULT_LOCALE:
         return exc.message
+    params = getattr(exc, "params", None)
+    if isinstance(params, dict):
+        # commerce errors: `error.<code>` with the error's own placeholders (orders/errors.py)
+        template = _text(f"error.{exc.code}", locale)
+        if template is not None:
+            values = {name: str(value) for name, value in params.items()}
+            return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
     key = f"errors.{exc.code}"
     text = _text(key, locale)
     if text is None:

@@ -16,7 +16,7 @@ from newretail.console.forms import FormError, errors_of
 from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
 from newretail.core.errors import NewRetailError
 from newretail.orders import reads, refunds, schemas, transitions
-from newretail.orders.models import FulfilmentType, OrderStatus
+from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -27,6 +27,7 @@ CANCELLABLE = (OrderStatus.PLACED, OrderStatus.PAID)
 # refusals: message keys in the orders locale catalogues
 WHOLE_NUMBER = "orders.error.whole_number"
 NOTHING_CHOSEN = "orders.error.nothing_chosen"
+TOO_MANY = "orders.error.too_many"
 DONE = ("refund", "cancel")
 
 
@@ -67,14 +68,15 @@ def order_page(
     )
 
 
-def refund_payload(form: dict[str, str], line_ids: dict[int, uuid.UUID]) -> dict[str, Any]:
-    """A RefundCreate payload: `refund_<line number>` units per line, or `everything` left."""
+def refund_payload(form: dict[str, str], order: Order) -> dict[str, Any]:
+    """A RefundCreate payload: `refund_<line number>` units per line, or `everything` left.
+    (The service checks what is left again, under its lock; the form names the line.)"""
     reason = form.get("reason", "").strip() or None
     if form.get("everything"):
         return {"lines": None, "reason": reason}
     lines = []
-    for number, line_id in sorted(line_ids.items()):
-        field = f"refund_{number}"
+    for line in sorted(order.lines, key=lambda item: item.line_number):
+        field = f"refund_{line.line_number}"
         raw = form.get(field, "").strip()
         if not raw:
             continue
@@ -82,8 +84,11 @@ def refund_payload(form: dict[str, str], line_ids: dict[int, uuid.UUID]) -> dict
             quantity = int(raw)
         except ValueError as exc:
             raise FormError.keyed(field, WHOLE_NUMBER) from exc
+        left = line.quantity - line.refunded_quantity
+        if not 0 <= quantity <= left:
+            raise FormError.keyed(field, TOO_MANY, left=left, line=line.line_number)
         if quantity:
-            lines.append({"order_line_id": line_id, "quantity": quantity})
+            lines.append({"order_line_id": line.id, "quantity": quantity})
     if not lines:
         raise FormError.keyed("refund", NOTHING_CHOSEN)
     return {"lines": lines, "reason": reason}
@@ -105,10 +110,9 @@ def refund_order(
     principal = identity.principal
     principal.require(Permission.SELL)
     order = reads.get_order(session, principal, order_id)
-    line_ids = {line.line_number: line.id for line in order.lines}
     try:
         with session.begin_nested():
-            data = schemas.RefundCreate.model_validate(refund_payload(form, line_ids))
+            data = schemas.RefundCreate.model_validate(refund_payload(form, order))
             refunds.refund(session, principal, order_id, data)
     except (FormError, ValidationError, NewRetailError) as exc:
         errors, status = _refused(exc, page_locale(request, identity))
