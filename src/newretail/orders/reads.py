@@ -17,7 +17,6 @@ from newretail.catalog.models import Sku
 from newretail.core.errors import NewRetailError, NotFound
 from newretail.core.pagination import CONSOLE_PER_PAGE, numbered_page, paginate
 from newretail.members import service as members_service
-from newretail.members.models import Member
 from newretail.orders.models import Order, OrderStatus, Refund
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
@@ -134,6 +133,14 @@ def get_order(session: Session, principal: Principal, order_id: uuid.UUID) -> Or
 
 
 @dataclass(frozen=True)
+class OrderMember:
+    """Who bought, as the order page names them (the members domain owns the profile)."""
+
+    id: uuid.UUID
+    name: str | None
+
+
+@dataclass(frozen=True)
 class OrderDetail:
     """An order with what its page shows: refunds, stores, SKUs and the member."""
 
@@ -141,7 +148,7 @@ class OrderDetail:
     refunds: Sequence[Refund]
     stores: dict[uuid.UUID, Store]
     skus: dict[uuid.UUID, Sku]
-    member: Member | None
+    member: OrderMember | None
     line_numbers: dict[uuid.UUID, int]
     net: Decimal
 
@@ -163,7 +170,8 @@ def order_detail(session: Session, principal: Principal, order_id: uuid.UUID) ->
     member = None
     if order.member_id is not None:
         try:
-            member = members_service.get_member(session, principal, order.member_id)
+            profile = members_service.get_member(session, principal, order.member_id)
+            member = OrderMember(profile.id, profile.name)
         except NewRetailError:
             member = None  # erased member: the order keeps its id
     return OrderDetail(
