@@ -27,6 +27,7 @@ from newretail.audiences.errors import RuleError
 from newretail.audiences.rules import AGE_BANDS, RECENCY_BUCKETS
 from newretail.audiences.templates import TEMPLATES
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
+from newretail.core import error_text
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
@@ -83,13 +84,16 @@ def create_from_template(
     return redirect(f"/console/audiences/{created['id']}")
 
 
-def _error_text(error: NewRetailError | None, t: Any) -> str | None:
-    """A fault as the reader reads it (rule faults in their language, with the path)."""
+def _error_text(error: NewRetailError | None, request: Request, identity: Any) -> str | None:
+    """A fault as the reader reads it, after the field at fault (rule faults name their
+    path in the tree and say why in the reader's language)."""
     if error is None:
         return None
-    if isinstance(error, RuleError):
-        return error.translated(t)
-    return f"{error.field}: {error.message}" if error.field else error.message
+    locale = request_locale(request, identity.user.locale)
+    text = error_text.domain_error(error, locale)
+    if isinstance(error, RuleError) or not error.field:
+        return text
+    return f"{error.field}: {text}"
 
 
 def _builder(
@@ -125,7 +129,7 @@ def _builder(
         combinator="any" if "any" in tree else "all",
         estimate=estimate,
         error=error,
-        error_text=_error_text(error, t),
+        error_text=_error_text(error, request, identity),
         name=form.get("name", ""),
         **views.builder_choices(session, principal, t),
         audiences=service.list_audiences(session, principal),
@@ -202,7 +206,7 @@ def live_estimate(
         )
     except NewRetailError as exc:
         problem = exc.as_problem()
-        problem["message"] = _error_text(exc, _t(request, identity))  # with the field
+        problem["message"] = _error_text(exc, request, identity) or exc.message
         return JSONResponse(problem, status_code=exc.status_code)
     return JSONResponse(
         {"size": result["size"], "suppressed": result["suppressed"], "as_of": str(result["as_of"])}
