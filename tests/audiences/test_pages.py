@@ -145,3 +145,26 @@ def test_the_builder_takes_stores_by_code_and_shows_names(
     )
     assert bad.status_code == 422
     assert "rules.all[0].store_id[0]: 没有代码或名称为“S9”的门店" in bad.text
+
+
+ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?:[ '-][A-Za-z][a-z]+)+\b")
+
+
+def test_the_audience_pages_read_chinese(client: TestClient, org: Org, second_brand: str) -> None:
+    """No English phrase outside the retailer's own names (the brands "Brand", "Second")."""
+    made = client.post(
+        API,
+        headers=org.auth(),
+        json={"name": "carts", "rules": {"all": [{"type": "behaviour", "events": ["purchase"]}]}},
+    ).json()
+    zh = {"Accept-Language": "zh-CN"}
+    for path in (
+        "/console/audiences",
+        "/console/audiences/new",
+        f"/console/audiences/{made['id']}",
+    ):
+        page = client.get(path, headers=zh)
+        assert page.status_code == 200
+        main = page.text.split("<main", 1)[1].split(">", 1)[1].split("</main>", 1)[0]
+        main = re.sub(r"<(code|script|style)\b.*?</\1>", "", main, flags=re.S)
+        assert ENGLISH.findall(_visible(main)) == [], path
