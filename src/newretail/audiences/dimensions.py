@@ -25,7 +25,6 @@ from newretail.audiences.tables import (
     MEMBER_DIM_SYNC_TABLE,
     MEMBER_DIM_TABLE,
     ensure_audience_tables,
-    execute,
 )
 from newretail.core.errors import Conflict
 from newretail.members.models import (
@@ -35,6 +34,7 @@ from newretail.members.models import (
     MemberTier,
     PointsLedgerEntry,
 )
+from newretail.warehouse.sql import run_sql
 
 
 # ---------------------------------------------------------------- the one place for OneID
@@ -172,7 +172,7 @@ def load_member_dim(con: Any, organization_id: str, rows: pa.Table, mark: str = 
     ensure_audience_tables(con)
     org = str(uuid.UUID(organization_id))  # validated: the only value put into SQL text
     if con.name in DELETING_ENGINES:
-        execute(con, f"DELETE FROM {MEMBER_DIM_TABLE} WHERE organization_id = '{org}'")  # noqa: S608
+        run_sql(con, f"DELETE FROM {MEMBER_DIM_TABLE} WHERE organization_id = '{org}'")  # noqa: S608
     else:
         table = con.table(MEMBER_DIM_TABLE)
         if int(table.filter(table.organization_id == org).count().execute()) > 0:

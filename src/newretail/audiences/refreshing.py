@@ -19,12 +19,12 @@ from newretail.audiences.tables import (
     AUDIENCE_MEMBER_TABLE,
     DELETING_ENGINES,
     count_rows,
-    execute,
     open_warehouse,
 )
 from newretail.core.database import utcnow
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
+from newretail.warehouse.sql import run_sql
 
 
 def refresh_audience(
@@ -91,7 +91,7 @@ def store_version(
     previous = queries.stored_members(con, org, key, previous_version) if previous_version else None
     rows = queries.refreshed_rows(members, previous, org, key, version, now)
     con._run_pre_execute_hooks(rows)  # registers memtables the SQL may refer to
-    execute(con, f"INSERT INTO {AUDIENCE_MEMBER_TABLE} {con.compile(rows)}")
+    run_sql(con, f"INSERT INTO {AUDIENCE_MEMBER_TABLE} {con.compile(rows)}")
     stored = queries.stored_members(con, org, key, version)
     size = count_rows(stored)
     kept = 0
@@ -101,7 +101,7 @@ def store_version(
     if con.name in DELETING_ENGINES:
         keep = [version] + ([previous_version] if previous_version else [])
         listed = ", ".join(f"'{uuid.UUID(v).hex}'" for v in keep)  # hex ids only
-        execute(
+        run_sql(
             con,
             f"DELETE FROM {AUDIENCE_MEMBER_TABLE} WHERE organization_id = '{org}' "  # noqa: S608
             f"AND audience_id = '{key}' AND version NOT IN ({listed})",

@@ -24,7 +24,6 @@ from newretail.audiences.tables import (
     AUDIENCE_MEMBER_TABLE,
     DELETING_ENGINES,
     count_rows,
-    execute,
     open_warehouse,
 )
 from newretail.audiences.validation import validate_rules
@@ -32,6 +31,7 @@ from newretail.core.database import utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
+from newretail.warehouse.sql import run_sql
 
 
 def estimate(
@@ -166,7 +166,7 @@ def delete_audience(
     organization_id = str(principal.organization_id)
     with open_warehouse(warehouse) as con:
         if con.name in DELETING_ENGINES:
-            execute(
+            run_sql(
                 con,
                 f"DELETE FROM {AUDIENCE_MEMBER_TABLE} WHERE organization_id = "  # noqa: S608
                 f"'{organization_id}' AND audience_id = '{audience.id}'",

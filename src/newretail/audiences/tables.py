@@ -75,13 +75,6 @@ def ensure_audience_tables(con: Any) -> None:
             con.create_table(name, schema=schema)
 
 
-def execute(con: Any, statement: str) -> None:
-    """Run a statement (closing PostgreSQL's cursor)."""
-    result = con.raw_sql(statement)
-    if con.name == "postgres":
-        result.close()
-
-
 @contextmanager
 def open_warehouse(warehouse: Warehouse) -> Iterator[Any]:
     """The warehouse connection under its lock, with the Data Bank's and audiences' tables."""

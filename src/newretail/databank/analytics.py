@@ -12,9 +12,14 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
-from newretail.core.errors import InvalidInput, NotFound
 from newretail.databank import queries
 from newretail.databank.config import STAGES, DatabankConfig, Stage
+from newretail.databank.errors import (
+    InvalidDimension,
+    InvalidPeriod,
+    InvalidStage,
+    MemberListNotFound,
+)
 from newretail.databank.snapshots import _as_date, materialised_dates, stage_table
 from newretail.databank.tables import (
     MEMBER_LIST_INFO_SCHEMA,
@@ -97,7 +102,7 @@ def flows(
 ) -> list[BrandFlow]:
     """Per brand and start stage: stayed, moved to each other stage, churned; and new."""
     if end <= start:
-        raise InvalidInput("the end date must be after the start date", field="to")
+        raise InvalidPeriod("the end date must be after the start date", field="to")
     ensure_databank_tables(con)
     first = stage_table(con, organization_id, brands, start, config)
     last = stage_table(con, organization_id, brands, end, config)
@@ -143,7 +148,7 @@ def _stage_or_none(value: str | None, field_name: str) -> str | None:
     if value in (None, "", "none"):
         return None
     if value not in STAGE_NAMES:
-        raise InvalidInput(f"a stage is one of A, I, P, L or none, not {value!r}", field=field_name)
+        raise InvalidStage(f"a stage is one of A, I, P, L or none, not {value!r}", field=field_name)
     return value
 
 
@@ -166,11 +171,11 @@ def save_member_list(
 ) -> dict[str, Any]:
     """Save the members of one flow cell as a static list (audiences reuse it)."""
     if cell.end <= cell.start:
-        raise InvalidInput("the end date must be after the start date", field="to")
+        raise InvalidPeriod("the end date must be after the start date", field="to")
     from_stage = _stage_or_none(cell.from_stage, "from_stage")
     to_stage = _stage_or_none(cell.to_stage, "to_stage")
     if from_stage is None and to_stage is None:
-        raise InvalidInput("name a start stage, an end stage or both", field="from_stage")
+        raise InvalidStage("name a start stage, an end stage or both", field="from_stage")
     ensure_databank_tables(con)
     first = stage_table(con, organization_id, brands, cell.start, config)
     last = stage_table(con, organization_id, brands, cell.end, config)
@@ -232,7 +237,7 @@ def member_list(
         infos.filter(infos.organization_id == organization_id, infos.list_id == list_id)
     )
     if not found:
-        raise NotFound("member list not found", field="list_id")
+        raise MemberListNotFound("member list not found", field="list_id")
     table = con.table(MEMBER_LIST_TABLE)
     rows = (
         table.filter(table.organization_id == organization_id, table.list_id == list_id)
@@ -247,7 +252,7 @@ def member_list(
 def week_ends(end: date, weeks: int) -> list[date]:
     """The last days of `weeks` consecutive 7-day periods ending on `end`, oldest first."""
     if not 1 <= weeks <= 260:
-        raise InvalidInput("weeks is between 1 and 260", field="weeks")
+        raise InvalidPeriod("weeks is between 1 and 260", field="weeks")
     return [end - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
 
 
@@ -323,7 +328,7 @@ def fast(
 def trends(con: Any, organization_id: str, start: date, end: date) -> list[dict[str, Any]]:
     """Members per day, brand and stage from the materialised snapshots."""
     if end < start or (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidInput("give a range of at most ten years, start first", field="to")
+        raise InvalidPeriod("give a range of at most ten years, start first", field="to")
     ensure_databank_tables(con)
     rows = _records(queries.trend_counts(con, organization_id, start, end))
     table: dict[tuple[date, str], dict[str, int]] = {}
@@ -345,7 +350,7 @@ def breakdown(
 ) -> list[dict[str, Any]]:
     """Members per brand, stage and value of the earning touchpoint's dimension."""
     if dimension not in queries.DIMENSIONS:
-        raise InvalidInput(
+        raise InvalidDimension(
             f"dimension is one of {', '.join(queries.DIMENSIONS)}", field="dimension"
         )
     ensure_databank_tables(con)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Days = Annotated[int, Field(ge=1, le=3660)]
 EventTypes = Annotated[
@@ -86,6 +86,21 @@ class DatabankConfig(BaseModel):
         if not self.purchase_events:
             raise ValueError("purchase_events must name at least one event type")
         return self
+
+    # The organisation's time zone (tenancy owns it; the service sets it, it is not a setting).
+    # Days are its local calendar days; UTC when computed without an organisation.
+    _time_zone: str = PrivateAttr(default="UTC")
+
+    @property
+    def time_zone(self) -> str:
+        """The IANA zone whose calendar days the Data Bank counts."""
+        return self._time_zone
+
+    def in_zone(self, time_zone: str) -> DatabankConfig:
+        """A copy of the settings that counts the days of `time_zone`."""
+        copy = self.model_copy()
+        copy._time_zone = time_zone
+        return copy
 
     def window_start(self, on: date, days: int) -> date:
         """First event date inside a window of `days` days ending on `on` (inclusive)."""

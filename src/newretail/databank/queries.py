@@ -1,19 +1,21 @@
 """AIPL read models as Ibis expressions: one pushed-down query per question, on any engine.
 
-Dates are UTC calendar dates of the event's `ts`. "In the last N days" on date D means event
-dates D−(N−1) … D inclusive; events after D are ignored. See docs/databank.md.
+Dates are the organisation's local calendar days of the event's `ts` (the zone of the
+settings, `DatabankConfig.time_zone`; see localdays). "In the last N days" on date D means
+event dates D−(N−1) … D inclusive; events after D are ignored. See docs/databank.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from newretail.databank.config import STAGE_RANK, DatabankConfig, Stage
+from newretail.databank.localdays import day_start, local_date
 from newretail.databank.tables import (
     SNAPSHOT_RUN_TABLE,
     STATE_COLUMNS,
@@ -29,11 +31,6 @@ _POSITIVE = r'"positive"\s*:\s*true'
 _CITY = r'"city"\s*:\s*"([^"]*)"'
 _CATEGORY = r'"category"\s*:\s*"([^"]*)"'
 DIMENSIONS = ("channel", "store_id", "city", "category")
-
-
-def midnight(day: date) -> datetime:
-    """The first instant of a UTC day."""
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def date_literal(day: date) -> ir.DateScalar:
@@ -52,7 +49,8 @@ def brand_events(
     brands: Sequence[str],
     start: date,
     end: date,
-    types: Sequence[str] | None = None,
+    types: Sequence[str] | None,
+    time_zone: str,
     columns: Sequence[str] = (
         "brand_id",
         "member_id",
@@ -65,7 +63,7 @@ def brand_events(
         "properties",
     ),
 ) -> Expr:
-    """The organisation's member events dated start … end, one row per brand they count for.
+    """The organisation's member events of the local days start … end, one per brand they count for.
 
     An event with a brand_id counts for that brand only; an event without one counts for
     every brand in `brands` (the organisation's brands).
@@ -74,12 +72,12 @@ def brand_events(
     base = event.filter(
         event.organization_id == organization_id,
         event.member_id.notnull(),
-        event.ts >= midnight(start),
-        event.ts < midnight(end + timedelta(days=1)),
+        event.ts >= day_start(start, time_zone),
+        event.ts < day_start(end + timedelta(days=1), time_zone),
     )
     if types is not None:
         base = base.filter(base.type.isin(list(types)))
-    base = base.mutate(date=base.ts.date())
+    base = base.mutate(date=local_date(base.ts, time_zone, start, end))
     specific = base.filter(base.brand_id.notnull()).select(*columns)
     rest = [c for c in columns if c != "brand_id"]
     if not brands:
@@ -259,7 +257,13 @@ def members_joined(
 ) -> Expr:
     """Distinct members per brand that joined its membership on or before `on`."""
     events = brand_events(
-        con, organization_id, brands, date(1970, 1, 1), on, config.membership_events
+        con,
+        organization_id,
+        brands,
+        date(1970, 1, 1),
+        on,
+        config.membership_events,
+        config.time_zone,
     )
     return events.select("brand_id", "member_id").distinct()
 
@@ -271,7 +275,9 @@ def thriving_counts(
     members = members_joined(con, organization_id, brands, on, config)
     start = config.window_start(on, config.thriving_days)
     active = (
-        brand_events(con, organization_id, brands, start, on, config.thriving_events)
+        brand_events(
+            con, organization_id, brands, start, on, config.thriving_events, config.time_zone
+        )
         .select(t_brand="brand_id", t_member="member_id")
         .distinct()
     )
@@ -299,7 +305,9 @@ def earning_events(
     by the larger message_id, so every engine picks the same event.
     """
     first = config.window_start(on, config.longest_window)
-    events = brand_events(con, organization_id, brands, first, on, config.stage_event_types)
+    events = brand_events(
+        con, organization_id, brands, first, on, config.stage_event_types, config.time_zone
+    )
     s = snapshot.select(s_brand="brand_id", s_member="member_id", stage="stage")
     joined = events.inner_join(s, [events.brand_id == s.s_brand, events.member_id == s.s_member])
     d = joined.date

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.localtime import DEFAULT_ZONE
 from newretail.databank import analytics, snapshots
 from newretail.databank.config import DatabankConfig
+from newretail.databank.errors import InvalidPeriod, InvalidStage, UnknownBrand
 from newretail.databank.models import DatabankSettings
 from newretail.databank.schemas import MemberListCreate, SnapshotCreate
-from newretail.tenancy.models import Brand
+from newretail.tenancy.models import Brand, Organization
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
@@ -39,7 +40,7 @@ class Scope:
         if brand_id is None:
             return self.brands
         if brand_id not in self.brands:
-            raise NotFound("brand not found", field="brand_id")
+            raise UnknownBrand("brand not found", field="brand_id")
         return [brand_id]
 
 
@@ -69,7 +70,16 @@ def scope_of(session: Session, principal: Principal) -> Scope:
     """The principal's organisation, its brands and its settings."""
     principal.require(Permission.READ)
     brands = [str(b) for b in session.scalars(select(Brand.id).order_by(Brand.id))]
-    return Scope(str(principal.organization_id), brands, get_config(session, principal))
+    config = get_config(session, principal).in_zone(organisation_zone(session, principal))
+    return Scope(str(principal.organization_id), brands, config)
+
+
+def organisation_zone(session: Session, principal: Principal) -> str:
+    """The organisation's time zone: the Data Bank counts its local days."""
+    found = session.scalar(
+        select(Organization.time_zone).where(Organization.id == principal.organization_id)
+    )
+    return found or DEFAULT_ZONE
 
 
 @contextmanager
@@ -143,9 +153,9 @@ def save_member_list(
     """Save one flow cell's members as a static list in the warehouse."""
     principal.require(Permission.MANAGE_MARKETING)
     if data.to_date <= data.from_date:
-        raise InvalidInput("to_date must be after from_date", field="to_date")
+        raise InvalidPeriod("to_date must be after from_date", field="to_date")
     if data.from_stage is None and data.to_stage is None:
-        raise InvalidInput("name a from_stage, a to_stage or both", field="from_stage")
+        raise InvalidStage("name a from_stage, a to_stage or both", field="from_stage")
     scope = scope_of(session, principal)
     scope.only(data.brand_id)
     cell = analytics.FlowCell(

@@ -11,16 +11,22 @@ from typing import Any
 
 import ibis
 
-from newretail.core.errors import Conflict, InvalidInput
 from newretail.databank import queries
 from newretail.databank import state as state_queries
 from newretail.databank.config import DatabankConfig
+from newretail.databank.errors import (
+    InvalidOrganization,
+    InvalidPeriod,
+    SnapshotMissing,
+    SnapshotOutOfOrder,
+)
 from newretail.databank.tables import (
     SNAPSHOT_RUN_TABLE,
     STATE_ROW_COLUMNS,
     STATE_TABLE,
     ensure_databank_tables,
 )
+from newretail.warehouse.sql import run_sql
 
 # Engines that run UPDATE and DELETE. On the others (PySpark over Parquet) dates are
 # materialised in order only, and closing rows rewrites the state table.
@@ -45,7 +51,7 @@ def organisation_key(organization_id: uuid.UUID | str) -> str:
     try:
         return str(uuid.UUID(str(organization_id)))
     except ValueError as exc:
-        raise InvalidInput("not an organisation id", field="organization_id") from exc
+        raise InvalidOrganization("not an organisation id", field="organization_id") from exc
 
 
 def materialised_dates(con: Any, organization_id: str, start: date, end: date) -> set[date]:
@@ -96,7 +102,7 @@ def _cut(con: Any, organization_id: str, on: date, *, keep_later: bool) -> None:
     materialised) their part after `on` is kept as a row starting the day after.
     """
     if con.name not in _UPDATING_ENGINES:
-        raise Conflict(
+        raise SnapshotOutOfOrder(
             f"the {con.name} warehouse materialises dates in order only: {on} is not after "
             "the last materialised date",
             field="date",
@@ -123,7 +129,7 @@ def _cut(con: Any, organization_id: str, on: date, *, keep_later: bool) -> None:
         f"AND valid_from = DATE '{day}'",
     ]
     for statement in statements:
-        _execute(con, statement)
+        run_sql(con, statement)
 
 
 def _close(con: Any, organization_id: str, on: date, *, only_rewritten: bool) -> None:
@@ -149,7 +155,7 @@ def _close(con: Any, organization_id: str, on: date, *, only_rewritten: bool) ->
                 f"UPDATE {STATE_TABLE} AS s SET valid_to = DATE '{day}' "  # noqa: S608
                 f"WHERE {condition}"
             )
-        _execute(con, statement)
+        run_sql(con, statement)
         return
     _rewrite_closing(con, org, on, only_rewritten=only_rewritten)
 
@@ -216,7 +222,7 @@ def _write_rows(
         if not in_order:
             return  # the cut already ended the rows that held on `on`
         if by_row_id:
-            _execute(
+            run_sql(
                 con,
                 f"UPDATE {STATE_TABLE} SET valid_to = DATE '{on.isoformat()}' "  # noqa: S608
                 f"WHERE rowid IN (SELECT row_id FROM {scratch.name(carried)})",
@@ -226,8 +232,9 @@ def _write_rows(
 
 
 def _insert(con: Any, rows: Any) -> None:
+    # raw SQL: compiling ibis's INSERT re-parses the SELECT, which costs more
     con._run_pre_execute_hooks(rows)  # registers the brands memtable the SQL refers to
-    _execute(con, f"INSERT INTO {STATE_TABLE} {con.compile(rows)}")
+    run_sql(con, f"INSERT INTO {STATE_TABLE} {con.compile(rows)}")
 
 
 class _Scratch:
@@ -249,7 +256,7 @@ class _Scratch:
             return expr
         name = f"aipl_scratch_{uuid.uuid4().hex}"
         self.con._run_pre_execute_hooks(expr)
-        _execute(self.con, f"CREATE TEMPORARY TABLE {name} AS {self.con.compile(expr)}")
+        run_sql(self.con, f"CREATE TEMPORARY TABLE {name} AS {self.con.compile(expr)}")
         table = self.con.table(name)
         self.tables[id(table)] = name
         return table
@@ -261,7 +268,7 @@ class _Scratch:
         if kind is not None:
             return  # created inside the transaction, which is rolled back
         for name in self.tables.values():
-            _execute(self.con, f"DROP TABLE IF EXISTS temp.main.{name}")
+            run_sql(self.con, f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
 def materialise(
@@ -293,7 +300,7 @@ def materialise(
     if mode == SnapshotMode.AUTO:
         mode = SnapshotMode.INCREMENTAL if has_previous else SnapshotMode.FULL
     if mode == SnapshotMode.INCREMENTAL and not (previous_known or has_previous):
-        raise InvalidInput(
+        raise SnapshotMissing(
             f"an incremental snapshot of {on} needs the snapshot of {previous_day}",
             field="date",
         )
@@ -301,32 +308,25 @@ def materialise(
         _cut(con, org, on, keep_later=latest is not None and latest > on)
     transaction = mode == SnapshotMode.INCREMENTAL and con.name == "duckdb"
     if transaction:  # the rows to close found once, closed again by rowid: one transaction
-        _execute(con, "BEGIN TRANSACTION")
+        run_sql(con, "BEGIN TRANSACTION")
     try:
         _write_rows(con, org, brands, on, config, mode, in_order, latest)
         if transaction:
-            _execute(con, "COMMIT")
+            run_sql(con, "COMMIT")
     except BaseException:
         if transaction:
-            _execute(con, "ROLLBACK")
+            run_sql(con, "ROLLBACK")
         raise
     # a row is valid only while one of its dates counts, so this is the snapshot's size
     count = int(queries.rows_valid_on(con, org, on).count().execute())
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     # Literal values only: a validated UUID, a date, an enum value, an int and a timestamp.
-    _execute(
+    run_sql(
         con,
         f"INSERT INTO {SNAPSHOT_RUN_TABLE} VALUES ('{org}', DATE '{on.isoformat()}', "  # noqa: S608
         f"'{mode.value}', {count}, TIMESTAMP '{now}')",
     )
     return SnapshotRun(date=on, mode=mode, rows=count)
-
-
-def _execute(con: Any, statement: str) -> None:
-    """Run a statement; compiling ibis's INSERT re-parses the SELECT, which costs more."""
-    result = con.raw_sql(statement)
-    if con.name == "postgres":  # a cursor there; DuckDB hands back the connection itself
-        result.close()
 
 
 def backfill(
@@ -340,9 +340,9 @@ def backfill(
 ) -> list[SnapshotRun]:
     """Snapshots of every day from start to end: the first in full, then incrementally."""
     if end < start:
-        raise InvalidInput("the end date is before the start date", field="end")
+        raise InvalidPeriod("the end date is before the start date", field="end")
     if (end - start).days > 3660:
-        raise InvalidInput("backfill at most ten years at a time", field="end")
+        raise InvalidPeriod("backfill at most ten years at a time", field="end")
     runs: list[SnapshotRun] = []
     day = start
     while day <= end:

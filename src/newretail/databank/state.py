@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 
 from newretail.databank import queries
 from newretail.databank.config import DatabankConfig
+from newretail.databank.localdays import day_start, local_date
 from newretail.databank.tables import STATE_COLUMNS, STATE_ROW_COLUMNS, UNTIL_COLUMNS
 from newretail.warehouse.connection import EVENT_TABLE
 
@@ -39,14 +40,14 @@ def stage_evidence(
 
     def since(days: int) -> ir.BooleanValue:
         # compared as timestamps: casting every timestamptz to a date costs more
-        return event.ts >= queries.midnight(config.window_start(on, days))
+        return event.ts >= day_start(config.window_start(on, days), config.time_zone)
 
     event = con.table(EVENT_TABLE)
     event = event.filter(
         event.organization_id == organization_id,
         event.member_id.notnull(),
         since(config.longest_window),
-        event.ts < queries.midnight(on + timedelta(days=1)),
+        event.ts < day_start(on + timedelta(days=1), config.time_zone),
         event.type.isin(config.stage_event_types),
     )
     flags = event.select(
@@ -59,7 +60,8 @@ def stage_evidence(
         advocacy=since(config.loyalty_days) & queries.is_advocacy(event, config),
     )
     flags = flags.filter(flags.aware | flags.interest | flags.purchase | flags.advocacy)
-    flags = flags.mutate(date=flags.ts.date()).drop("ts")
+    first = config.window_start(on, config.longest_window)
+    flags = flags.mutate(date=local_date(flags.ts, config.time_zone, first, on)).drop("ts")
     columns = ("brand_id", "member_id", "date", "aware", "interest", "purchase", "advocacy")
     specific = flags.filter(flags.brand_id.notnull())
     if not brands:
@@ -128,7 +130,14 @@ def full_states(
     table = ibis.memtable(frame)
     earliest = min(frame["first"])
     events = queries.brand_events(
-        con, organization_id, brands, earliest, targets[-1], config.stage_event_types, STATE_INPUTS
+        con,
+        organization_id,
+        brands,
+        earliest,
+        targets[-1],
+        config.stage_event_types,
+        config.time_zone,
+        STATE_INPUTS,
     )
     events = events.inner_join(table, [events.date >= table["first"], events.date <= table.target])
     d = events.date
@@ -190,8 +199,8 @@ def day_news(
     event = event.filter(
         event.organization_id == organization_id,
         event.member_id.notnull(),
-        event.ts >= queries.midnight(on),
-        event.ts < queries.midnight(on + timedelta(days=1)),
+        event.ts >= day_start(on, config.time_zone),
+        event.ts < day_start(on + timedelta(days=1), config.time_zone),
         event.type.isin(config.stage_event_types),
     )
     flags = event.select("brand_id", "member_id", **_event_flags(event, config))

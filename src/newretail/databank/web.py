@@ -12,10 +12,10 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from newretail.console.shell import render, request_locale
-from newretail.core.errors import InvalidInput
 from newretail.core.i18n import translator
 from newretail.databank import charts, service
 from newretail.databank.analytics import STAGE_NAMES
+from newretail.databank.errors import InvalidDate, InvalidDimension, InvalidPeriod
 from newretail.databank.queries import DIMENSIONS
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import Brand
@@ -31,7 +31,7 @@ def _parse_day(value: str, default: date, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput("give a date as YYYY-MM-DD", field=field) from exc
+        raise InvalidDate("give a date as YYYY-MM-DD", field=field) from exc
 
 
 @router.get("/databank")
@@ -50,7 +50,7 @@ def databank_page(
     on = _parse_day(day, date.today() - timedelta(days=1), "day")
     since = _parse_day(start, on - timedelta(days=7), "start")
     if since >= on:
-        raise InvalidInput("the flow start must be before the day", field="start")
+        raise InvalidPeriod("the flow start must be before the day", field="start")
     chosen = brand_id or (str(brands[0].id) if brands else "")
     locale_t = translator(request_locale(request, identity.user.locale))
     labels = {s: locale_t(f"databank.stage.{s}") for s in STAGE_NAMES}
@@ -128,7 +128,7 @@ def databank_csv(
     principal = identity.principal
     principal.require(Permission.READ)
     if kind not in CSV_KINDS:
-        raise InvalidInput(f"kind is one of {', '.join(CSV_KINDS)}", field="kind")
+        raise InvalidDimension(f"kind is one of {', '.join(CSV_KINDS)}", field="kind")
     on = _parse_day(day, date.today() - timedelta(days=1), "day")
     since = _parse_day(start, on - timedelta(days=7), "start")
     brand = brand_id or None

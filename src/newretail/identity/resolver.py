@@ -44,6 +44,7 @@ from newretail.members.errors import InvalidIdentifier
 from newretail.members.identifiers import identifier_hash, member_settings
 from newretail.members.models import IdentifierType, Member, MemberIdentifier, MemberStatus
 from newretail.warehouse.connection import Warehouse
+from newretail.warehouse.sql import run_sql
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -410,9 +411,7 @@ class IdentityResolver:
         con = self.warehouse.connection()
         with self.warehouse.lock:
             for statement in statements:
-                result = con.raw_sql(statement)
-                if con.name == "postgres":  # a cursor there; DuckDB hands back the connection
-                    result.close()
+                run_sql(con, statement)
 
     def _repair_warehouse(self, organization_id: uuid.UUID, profiles: set[uuid.UUID]) -> None:
         """Point the profiles' warehouse events at their stored canonical member."""

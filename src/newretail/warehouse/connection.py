@@ -13,6 +13,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from newretail.core.errors import Unavailable
+from newretail.warehouse.sql import fetch_rows, run_sql
 
 EVENT_TABLE = "event"
 
@@ -91,23 +92,21 @@ def ensure_schema(con: Any) -> None:
                 raise
     if con.name == "postgres":  # several servers may write: the index decides duplicates
         try:
-            con.raw_sql(
+            run_sql(
+                con,
                 f'CREATE UNIQUE INDEX IF NOT EXISTS "ux_{EVENT_TABLE}_message" '
-                f'ON "{EVENT_TABLE}" (organization_id, message_id)'
-            ).close()
-        except Exception:  # created by another server at the same moment
-            indexes = con.raw_sql(
-                f"SELECT 1 FROM pg_indexes WHERE indexname = 'ux_{EVENT_TABLE}_message'"  # noqa: S608
+                f'ON "{EVENT_TABLE}" (organization_id, message_id)',
             )
-            found = indexes.fetchone()
-            indexes.close()
-            if found is None:
+        except Exception:  # created by another server at the same moment
+            found = fetch_rows(
+                con,
+                f"SELECT 1 FROM pg_indexes WHERE indexname = 'ux_{EVENT_TABLE}_message'",  # noqa: S608
+            )
+            if not found:
                 raise
     present = set(con.table(EVENT_TABLE).columns)
     for name, kind in EVENT_SCHEMA.items():
         if name not in present:  # a warehouse written by an earlier version
             if not (kind.is_string() and kind.nullable):
                 raise RuntimeError(f"cannot add the warehouse column {name} ({kind}) in place")
-            result = con.raw_sql(f'ALTER TABLE "{EVENT_TABLE}" ADD COLUMN "{name}" VARCHAR')
-            if con.name == "postgres":  # a cursor there; DuckDB answers with itself
-                result.close()
+            run_sql(con, f'ALTER TABLE "{EVENT_TABLE}" ADD COLUMN "{name}" VARCHAR')
