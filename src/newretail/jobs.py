@@ -8,7 +8,7 @@ from newretail.audiences.tasks import refresh_due
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.jobs import Job
-from newretail.databank.tasks import snapshot_all, yesterday_utc
+from newretail.databank.tasks import snapshot_all
 from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
 from newretail.members import points, tiers
@@ -42,8 +42,8 @@ def failed_event_retention(container: Container, stopping: threading.Event) -> i
 
 
 def daily_snapshots(container: Container, stopping: threading.Event) -> int:
-    """Materialise yesterday's AIPL snapshot for every organisation that lacks it."""
-    return snapshot_all(container, yesterday_utc())
+    """Materialise the missing recent AIPL snapshots (local days) of every organisation."""
+    return snapshot_all(container)
 
 
 def scheduled_audiences(container: Container, stopping: threading.Event) -> int:

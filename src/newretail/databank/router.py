@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from newretail.databank import schemas, service
+from newretail.databank import backfills, schemas, service
 from newretail.databank.config import DatabankConfig
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
@@ -41,12 +41,34 @@ def run_snapshots(
     return service.run_snapshots(session, principal, container.warehouse, body)
 
 
+@router.post("/backfills", response_model=schemas.BackfillRead, status_code=202)
+def start_backfill(
+    principal: CurrentPrincipal, container: ContainerDep, body: schemas.BackfillCreate
+) -> object:
+    """Materialise the missing snapshots of a period in the server (poll its progress)."""
+    backfill = backfills.runner(container.warehouse).start(
+        container.sessions,
+        container.warehouse,
+        principal,
+        body.from_date,
+        body.to_date,
+        recompute=body.recompute,
+    )
+    return backfill.as_dict()
+
+
+@router.get("/backfills/{backfill_id}", response_model=schemas.BackfillRead)
+def read_backfill(principal: CurrentPrincipal, container: ContainerDep, backfill_id: str) -> object:
+    """A backfill's progress: days done of the total, and its status."""
+    return backfills.runner(container.warehouse).find(principal, backfill_id).as_dict()
+
+
 @router.get("/stages", response_model=schemas.StagesRead)
 def read_stages(
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
-    on: Annotated[date, Query(alias="date", description="The day (UTC)")],
+    on: Annotated[date, Query(alias="date", description="The organisation's local day")],
     brand_id: BrandFilter = None,
 ) -> object:
     """Members in each AIPL stage per brand on a date."""

@@ -113,3 +113,26 @@ class BreakdownRow(BaseModel):
     stage: StageName
     value: str | None
     members: int
+
+
+class BackfillCreate(Strict):
+    """Materialise the missing snapshots of the days `from_date` … `to_date` in the server."""
+
+    from_date: dt.date
+    to_date: dt.date
+    recompute: bool = Field(
+        default=False, description="Materialise every day again, not only the missing ones"
+    )
+
+
+class BackfillRead(BaseModel):
+    id: str
+    from_date: dt.date
+    to_date: dt.date
+    total: int = Field(description="Days to materialise (those missing when it started)")
+    done: int
+    status: Literal["running", "done", "failed"]
+    error: str | None
+    runs: list[SnapshotRunRead]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None

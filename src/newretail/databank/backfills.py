@@ -1,0 +1,197 @@
+"""Backfills run by the server itself: the missing snapshots of a period, one day at a time.
+
+The console's button and `POST /api/v1/databank/backfills` (which the CLI uses while a server
+holds the embedded warehouse) start one in a background thread of the server; its progress
+is read back by id. The daily job fills the days the Data Bank page reads the same way. The
+warehouse lock is taken per day, so pages and the event loader go on between days.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from newretail.core.database import session_scope
+from newretail.databank import service
+from newretail.databank.errors import BackfillNotFound, BackfillRunning, InvalidPeriod
+from newretail.databank.schemas import SnapshotCreate
+from newretail.databank.snapshots import (
+    SnapshotMode,
+    SnapshotRun,
+    materialised_dates,
+    organisation_key,
+)
+from newretail.tenancy.permissions import Permission, Principal
+from newretail.warehouse.connection import Warehouse
+
+log = logging.getLogger(__name__)
+
+# The Data Bank page reads the snapshots of these days before the day shown: the 30-day
+# trend and FAST's 8 week ends with the day a week before the first.
+PAGE_DAYS = 57
+MAX_BACKFILL_DAYS = 3660
+
+
+@dataclass
+class Backfill:
+    """One backfill's progress."""
+
+    id: str
+    organization_id: uuid.UUID
+    first: date
+    last: date
+    days: list[date]
+    done: int = 0
+    status: str = "running"  # running, done or failed
+    error: str | None = None
+    runs: list[SnapshotRun] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's view of the backfill."""
+        return {
+            "id": self.id,
+            "from_date": self.first,
+            "to_date": self.last,
+            "total": len(self.days),
+            "done": self.done,
+            "status": self.status,
+            "error": self.error,
+            "runs": [{"date": r.date, "mode": r.mode, "rows": r.rows} for r in self.runs],
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+def missing_days(
+    warehouse: Warehouse, organization_id: uuid.UUID, first: date, last: date
+) -> list[date]:
+    """The days first … last without a materialised snapshot, oldest first."""
+    con = warehouse.connection()
+    with warehouse.lock:
+        have = materialised_dates(con, organisation_key(organization_id), first, last)
+    count = (last - first).days + 1
+    return [d for d in (first + timedelta(days=k) for k in range(count)) if d not in have]
+
+
+def fill_days(
+    sessions: sessionmaker[Session],
+    warehouse: Warehouse,
+    principal: Principal,
+    days: list[date],
+    on_day: Callable[[SnapshotRun], None] | None = None,
+) -> list[SnapshotRun]:
+    """Materialise each day (its own transaction and warehouse lock), in order."""
+    runs: list[SnapshotRun] = []
+    for day in days:
+        with session_scope(sessions, principal.organization_id) as session:
+            body = SnapshotCreate(date=day, mode=SnapshotMode.AUTO)
+            run = service.run_snapshots(session, principal, warehouse, body)[0]
+        runs.append(run)
+        if on_day is not None:
+            on_day(run)
+    return runs
+
+
+class BackfillRunner:
+    """The backfills of one server: at most one running per organisation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._backfills: dict[str, Backfill] = {}
+
+    def start(
+        self,
+        sessions: sessionmaker[Session],
+        warehouse: Warehouse,
+        principal: Principal,
+        first: date,
+        last: date,
+        *,
+        recompute: bool = False,
+    ) -> Backfill:
+        """Start materialising the missing days first … last (all with `recompute`)."""
+        principal.require(Permission.MANAGE_MARKETING)
+        if last < first:
+            raise InvalidPeriod("the last day is before the first", field="to_date")
+        if (last - first).days >= MAX_BACKFILL_DAYS:
+            raise InvalidPeriod("backfill at most ten years at a time", field="to_date")
+        with self._lock:
+            for running in self._backfills.values():
+                if running.organization_id == principal.organization_id and (
+                    running.status == "running"
+                ):
+                    raise BackfillRunning(
+                        f"a backfill of {running.first} … {running.last} is running "
+                        f"({running.done} of {len(running.days)} days)",
+                        field="backfill",
+                    )
+            if recompute:
+                days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+            else:
+                days = missing_days(warehouse, principal.organization_id, first, last)
+            backfill = Backfill(uuid.uuid4().hex, principal.organization_id, first, last, days)
+            self._backfills[backfill.id] = backfill
+        thread = threading.Thread(
+            target=self._run,
+            args=(backfill, sessions, warehouse, principal),
+            name=f"databank-backfill-{backfill.id[:8]}",
+            daemon=True,
+        )
+        thread.start()
+        return backfill
+
+    def _run(
+        self,
+        backfill: Backfill,
+        sessions: sessionmaker[Session],
+        warehouse: Warehouse,
+        principal: Principal,
+    ) -> None:
+        def advance(run: SnapshotRun) -> None:
+            backfill.runs.append(run)
+            backfill.done += 1
+
+        try:
+            fill_days(sessions, warehouse, principal, backfill.days, advance)
+            backfill.status = "done"
+        except Exception as exc:  # reported through the backfill's status
+            log.exception("Data Bank backfill %s failed", backfill.id)
+            backfill.status, backfill.error = "failed", str(exc)
+        finally:
+            backfill.finished_at = datetime.now(UTC)
+
+    def find(self, principal: Principal, backfill_id: str) -> Backfill:
+        """A backfill of the principal's organisation."""
+        principal.require(Permission.READ)
+        found = self._backfills.get(backfill_id)
+        if found is None or found.organization_id != principal.organization_id:
+            raise BackfillNotFound("no such backfill in this server", field="backfill_id")
+        return found
+
+    def latest(self, principal: Principal) -> Backfill | None:
+        """The organisation's most recent backfill, if any."""
+        mine = [
+            b for b in self._backfills.values() if b.organization_id == principal.organization_id
+        ]
+        return max(mine, key=lambda b: b.started_at) if mine else None
+
+
+_RUNNERS: WeakKeyDictionary[Warehouse, BackfillRunner] = WeakKeyDictionary()
+
+
+def runner(warehouse: Warehouse) -> BackfillRunner:
+    """The backfills of the server that holds this warehouse."""
+    found = _RUNNERS.get(warehouse)
+    if found is None:
+        found = _RUNNERS.setdefault(warehouse, BackfillRunner())
+    return found
