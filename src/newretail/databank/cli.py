@@ -1,40 +1,74 @@
 """`newretail databank …`: snapshots, backfill, stages, flows and FAST from the terminal.
 
-With the embedded DuckDB warehouse these commands need the server stopped (the file admits
-one process); otherwise go through the API (POST /api/v1/databank/snapshots).
+Days are the organisation's local days (its time zone); the default is its yesterday. While a
+server runs on the embedded data dir it holds the DuckDB warehouse: these commands then go
+through that server's API (newretail.core.local_server), with the same output.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
-from newretail.databank import schemas, service
+from newretail.core.local_server import running_server, server_client
+from newretail.core.settings import Settings
+from newretail.databank import schemas, service, through_server
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.snapshots import SnapshotMode, SnapshotRun
-from newretail.tenancy.operator import operator_session
+from newretail.tenancy.operator import OperatorSession, operator_session
+from newretail.tenancy.permissions import Principal
 
 databank_app = typer.Typer(help="Data Bank: AIPL consumer assets", no_args_is_help=True)
 
-Day = Annotated[str, typer.Option("--date", help="Day (YYYY-MM-DD, UTC); default yesterday")]
+Day = Annotated[
+    str,
+    typer.Option(
+        "--date", help="Day (YYYY-MM-DD, the organisation's local day); default yesterday"
+    ),
+]
 Brand = Annotated[str | None, typer.Option("--brand", help="Only this brand id")]
 
 
-def _day(value: str, option: str) -> date:
+def _day(value: str, option: str, session: Session, principal: Principal) -> date:
     if not value:
-        return date.today() - timedelta(days=1)
+        return service.local_yesterday(session, principal)
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{option} takes YYYY-MM-DD, not {value!r}") from exc
 
 
+@contextmanager
+def _server(settings: Settings, org: str) -> Iterator[httpx.Client | None]:
+    """The running server's API when one holds the embedded warehouse, else None."""
+    if running_server(settings) is None:
+        yield None
+        return
+    with server_client(settings, org) as client:
+        yield client
+
+
 def _run_dict(run: SnapshotRun) -> dict[str, Any]:
     return {"date": run.date.isoformat(), "mode": run.mode.value, "rows": run.rows}
+
+
+def _progress(as_json: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]backfill[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=as_json,
+    )
 
 
 @databank_app.command("snapshot")
@@ -50,12 +84,15 @@ def snapshot(
     as_json: Json = False,
 ) -> None:
     """Materialise the AIPL snapshot of one day."""
-    on = _day(day, "--date")
     with operator_session(ctx, org) as (container, session, principal):
-        runs = service.run_snapshots(
-            session, principal, container.warehouse, schemas.SnapshotCreate(date=on, mode=mode)
-        )
-    data = _run_dict(runs[0])
+        on = _day(day, "--date", session, principal)
+        with _server(container.settings, org) as remote:
+            if remote is not None:
+                data = through_server.snapshot(remote, on, mode)
+            else:
+                body = schemas.SnapshotCreate(date=on, mode=mode)
+                runs = service.run_snapshots(session, principal, container.warehouse, body)
+                data = _run_dict(runs[0])
     emit(data, as_json, lambda: out.print(f"{data['date']}: {data['rows']} rows ({data['mode']})"))
 
 
@@ -70,35 +107,54 @@ def backfill(
     as_json: Json = False,
 ) -> None:
     """Snapshots of every day in a range: the first in full, the rest incrementally."""
-    first, last = _day(start, "--from"), _day(end, "--to")
-    if last < first:
-        raise typer.BadParameter("--to is before --from")
-    runs: list[SnapshotRun] = []
-    progress = Progress(
-        TextColumn("[bold]backfill[/bold] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=as_json,
-    )
+    progress = _progress(as_json)
     with progress, operator_session(ctx, org) as (container, session, principal):
-        task = progress.add_task(first.isoformat(), total=(last - first).days + 1)
-
-        def advance(run: SnapshotRun) -> None:
-            runs.append(run)
-            progress.update(task, advance=1, description=run.date.isoformat())
-
-        body = schemas.SnapshotCreate.model_construct(date=first, end=last, mode=SnapshotMode.AUTO)
+        first = _day(start, "--from", session, principal)
+        last = _day(end, "--to", session, principal)
+        if last < first:
+            raise typer.BadParameter("--to is before --from")
         if (last - first).days > 3660:
             raise typer.BadParameter("backfill at most ten years at a time")
-        service.run_snapshots(session, principal, container.warehouse, body, advance)
-    data = [_run_dict(r) for r in runs]
+        task = progress.add_task(first.isoformat(), total=(last - first).days + 1)
+        with _server(container.settings, org) as remote:
+            if remote is not None:
+                data = _backfill_in_server(remote, first, last, progress, task)
+            else:
+                data = _backfill_here(
+                    OperatorSession(container, session, principal), first, last, progress, task
+                )
     emit(
         data,
         as_json,
         lambda: table("Snapshots", ["date", "mode", "rows"], [list(r.values()) for r in data]),
     )
+
+
+def _backfill_in_server(
+    remote: httpx.Client, first: date, last: date, progress: Progress, task: Any
+) -> list[dict[str, Any]]:
+    def show(done: int, total: int, day: str | None) -> None:
+        progress.update(task, completed=done, total=total, description=day or first.isoformat())
+
+    try:
+        return through_server.backfill(remote, first, last, show)
+    except through_server.BackfillFailed as exc:
+        raise typer.BadParameter(f"the server's backfill failed: {exc}") from exc
+
+
+def _backfill_here(
+    operator: OperatorSession, first: date, last: date, progress: Progress, task: Any
+) -> list[dict[str, Any]]:
+    runs: list[SnapshotRun] = []
+
+    def advance(run: SnapshotRun) -> None:
+        runs.append(run)
+        progress.update(task, advance=1, description=run.date.isoformat())
+
+    body = schemas.SnapshotCreate.model_construct(date=first, end=last, mode=SnapshotMode.AUTO)
+    container, session, principal = operator
+    service.run_snapshots(session, principal, container.warehouse, body, advance)
+    return [_run_dict(r) for r in runs]
 
 
 @databank_app.command("stages")
@@ -108,9 +164,13 @@ def stages(
     ctx: typer.Context, org: OrgRef, day: Day = "", brand: Brand = None, as_json: Json = False
 ) -> None:
     """Members per AIPL stage for each brand on a day."""
-    on = _day(day, "--date")
     with operator_session(ctx, org) as (container, session, principal):
-        data = service.stage_counts(session, principal, container.warehouse, on, brand)
+        on = _day(day, "--date", session, principal)
+        with _server(container.settings, org) as remote:
+            if remote is not None:
+                data = through_server.stages(remote, on, brand)
+            else:
+                data = service.stage_counts(session, principal, container.warehouse, on, brand)
     data = {"date": on.isoformat(), "brands": data["brands"]}
     emit(
         data,
@@ -135,9 +195,14 @@ def flows(
     as_json: Json = False,
 ) -> None:
     """Stage flows between two days: stayed, moved, churned and new."""
-    first, last = _day(start, "--from"), _day(end, "--to")
     with operator_session(ctx, org) as (container, session, principal):
-        data = service.flows(session, principal, container.warehouse, first, last, brand)
+        first = _day(start, "--from", session, principal)
+        last = _day(end, "--to", session, principal)
+        with _server(container.settings, org) as remote:
+            if remote is not None:
+                data = through_server.flows(remote, first, last, brand)
+            else:
+                data = service.flows(session, principal, container.warehouse, first, last, brand)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
     def human() -> None:
@@ -174,10 +239,14 @@ def fast(
     as_json: Json = False,
 ) -> None:
     """FAST per brand per week (needs the snapshots of the week ends; see backfill)."""
-    last = _day(end, "--end")
     with operator_session(ctx, org) as (container, session, principal):
-        rows = service.fast(session, principal, container.warehouse, last, weeks, brand)
-    data = [{**r, "week_end": r["week_end"].isoformat()} for r in rows]
+        last = _day(end, "--end", session, principal)
+        with _server(container.settings, org) as remote:
+            if remote is not None:
+                data = through_server.fast(remote, last, weeks, brand)
+            else:
+                rows = service.fast(session, principal, container.warehouse, last, weeks, brand)
+                data = [{**r, "week_end": r["week_end"].isoformat()} for r in rows]
     columns = ["brand_id", "week_end", "fertility", "advancing", "superiority", "thriving"]
     emit(
         data,

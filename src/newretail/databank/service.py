@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.localtime import DEFAULT_ZONE
+from newretail.core.localtime import DEFAULT_ZONE, today
 from newretail.databank import analytics, snapshots
 from newretail.databank.config import DatabankConfig
 from newretail.databank.errors import InvalidPeriod, InvalidStage, UnknownBrand
@@ -72,6 +72,11 @@ def scope_of(session: Session, principal: Principal) -> Scope:
     brands = [str(b) for b in session.scalars(select(Brand.id).order_by(Brand.id))]
     config = get_config(session, principal).in_zone(organisation_zone(session, principal))
     return Scope(str(principal.organization_id), brands, config)
+
+
+def local_yesterday(session: Session, principal: Principal) -> date:
+    """Yesterday in the organisation's time zone (the last complete local day)."""
+    return today(organisation_zone(session, principal)) - timedelta(days=1)
 
 
 def organisation_zone(session: Session, principal: Principal) -> str:
