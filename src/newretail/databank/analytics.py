@@ -12,10 +12,10 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from newretail.databank import fast as fast_queries
 from newretail.databank import queries
 from newretail.databank.config import STAGES, DatabankConfig, Stage
 from newretail.databank.errors import (
-    InvalidDimension,
     InvalidPeriod,
     InvalidStage,
     MemberListNotFound,
@@ -277,24 +277,18 @@ def fast(
     dates = sorted(set(ends) | set(starts))
     have = materialised_dates(con, organization_id, dates[0], dates[-1])
     days = queries.materialised_days(con, organization_id, dates[0], dates[-1], only=dates)
-    snapshot = queries.stored_snapshots(con, organization_id, days)
     fertility: dict[tuple[date, str], int] = {}
-    for row in _records(snapshot.group_by("date", "brand_id").aggregate(members=snapshot.count())):
+    for row in _records(fast_queries.fertility(con, organization_id, days)):
         fertility[(_as_date(row["date"]), row["brand_id"])] = int(row["members"])
     advancing: dict[tuple[date, str], int] = {}
-    for week_end in ends:
-        if week_end not in have or week_end - timedelta(days=7) not in have:
-            continue
-        first = queries.stored_snapshot(con, organization_id, week_end - timedelta(days=7))
-        last = queries.stored_snapshot(con, organization_id, week_end)
-        for row in _records(queries.deepened(first, last)):
-            advancing[(week_end, row["brand_id"])] = int(row["members"])
+    complete = [e for e in ends if e in have and e - timedelta(days=7) in have]
+    if complete:
+        for row in _records(fast_queries.deepened(con, organization_id, days, complete)):
+            advancing[(_as_date(row["week_end"]), row["brand_id"])] = int(row["members"])
     membership: dict[tuple[date, str], tuple[int, int]] = {}
-    for week_end in ends:
-        for row in _records(
-            queries.thriving_counts(con, organization_id, brands, week_end, config)
-        ):
-            membership[(week_end, row["brand_id"])] = (int(row["members"]), int(row["thriving"]))
+    for row in _records(fast_queries.membership(con, organization_id, brands, ends, config)):
+        key = (_as_date(row["week_end"]), row["brand_id"])
+        membership[key] = (int(row["members"]), int(row["thriving"]))
     brand_ids = sorted(
         {str(b) for b in brands} | {k[1] for k in fertility} | {k[1] for k in membership}
     )
@@ -337,36 +331,6 @@ def trends(con: Any, organization_id: str, start: date, end: date) -> list[dict[
         table.setdefault(key, _empty_stages())[row["stage"]] = int(row["members"])
     return [
         {"date": day, "brand_id": brand, **counts} for (day, brand), counts in sorted(table.items())
-    ]
-
-
-def breakdown(
-    con: Any,
-    organization_id: str,
-    brands: Sequence[str],
-    on: date,
-    dimension: str,
-    config: DatabankConfig,
-) -> list[dict[str, Any]]:
-    """Members per brand, stage and value of the earning touchpoint's dimension."""
-    if dimension not in queries.DIMENSIONS:
-        raise InvalidDimension(
-            f"dimension is one of {', '.join(queries.DIMENSIONS)}", field="dimension"
-        )
-    ensure_databank_tables(con)
-    snapshot = stage_table(con, organization_id, brands, on, config)
-    earned = queries.earning_events(con, organization_id, brands, snapshot, on, config)
-    rows = _records(queries.breakdown(earned, dimension))
-    order = {s: i for i, s in enumerate(STAGE_NAMES)}
-    rows.sort(key=lambda r: (r["brand_id"], order[r["stage"]], -int(r["members"]), str(r["value"])))
-    return [
-        {
-            "brand_id": r["brand_id"],
-            "stage": r["stage"],
-            "value": r["value"],
-            "members": int(r["members"]),
-        }
-        for r in rows
     ]
 
 

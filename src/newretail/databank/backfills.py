@@ -22,9 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newretail.core.database import session_scope
 from newretail.databank import service
 from newretail.databank.errors import BackfillNotFound, BackfillRunning, InvalidPeriod
-from newretail.databank.schemas import SnapshotCreate
 from newretail.databank.snapshots import (
-    SnapshotMode,
     SnapshotRun,
     materialised_dates,
     organisation_key,
@@ -90,12 +88,16 @@ def fill_days(
     days: list[date],
     on_day: Callable[[SnapshotRun], None] | None = None,
 ) -> list[SnapshotRun]:
-    """Materialise each day (its own transaction and warehouse lock), in order."""
+    """Materialise each day in order, taking the warehouse lock per day.
+
+    The operational store is read once, up front: no transaction stays open (on SQLite one
+    would hold the write lock) while the warehouse works.
+    """
+    with session_scope(sessions, principal.organization_id) as session:
+        scope = service.snapshot_scope(session, principal)
     runs: list[SnapshotRun] = []
     for day in days:
-        with session_scope(sessions, principal.organization_id) as session:
-            body = SnapshotCreate(date=day, mode=SnapshotMode.AUTO)
-            run = service.run_snapshots(session, principal, warehouse, body)[0]
+        run = service.materialise_day(warehouse, scope, day)
         runs.append(run)
         if on_day is not None:
             on_day(run)

@@ -29,7 +29,9 @@ Expr = Any  # an Ibis table expression (ibis ships no type stubs)
 _RATING = r'"rating"\s*:\s*"?(-?[0-9]+(?:\.[0-9]+)?)'
 _POSITIVE = r'"positive"\s*:\s*true'
 _CITY = r'"city"\s*:\s*"([^"]*)"'
-_CATEGORY = r'"category"\s*:\s*"([^"]*)"'
+# the top of the category path ("Tea/Green" and "tea" are both the category `tea`), the
+# same rule as the catalogue's and the earn rules'
+_CATEGORY_TOP = r'"category"\s*:\s*"([^"/]*)'
 DIMENSIONS = ("channel", "store_id", "city", "category")
 
 
@@ -346,17 +348,14 @@ def earning_events(
         "channel",
         "store_id",
         city=latest.properties.re_extract(_CITY, 1).nullif(""),
-        category=latest.properties.re_extract(_CATEGORY, 1).nullif(""),
+        category=latest.properties.re_extract(_CATEGORY_TOP, 1).strip().lower().nullif(""),
     )
 
 
-def breakdown(earned: Expr, dimension: str) -> Expr:
-    """Members per brand, stage and value of one dimension of the earning touchpoint."""
-    if dimension not in DIMENSIONS:
-        raise ValueError(dimension)
-    return earned.group_by("brand_id", "stage", value=earned[dimension]).aggregate(
-        members=earned.count()
-    )
+def touchpoint_counts(earned: Expr) -> Expr:
+    """Members per brand, stage, channel, store, city and category of the earning touchpoint
+    (every breakdown is a roll-up of these few rows)."""
+    return earned.group_by("brand_id", "stage", *DIMENSIONS).aggregate(members=earned.count())
 
 
 def trend_counts(con: Any, organization_id: str, start: date, end: date) -> Expr:

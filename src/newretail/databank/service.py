@@ -6,7 +6,7 @@ come from the operational store (events without a brand count for each of them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.localtime import DEFAULT_ZONE, today
 from newretail.databank import analytics, snapshots
+from newretail.databank import breakdowns as breakdown_rows
 from newretail.databank.config import DatabankConfig
-from newretail.databank.errors import InvalidPeriod, InvalidStage, UnknownBrand
+from newretail.databank.errors import InvalidDimension, InvalidPeriod, InvalidStage, UnknownBrand
 from newretail.databank.models import DatabankSettings
+from newretail.databank.queries import DIMENSIONS
 from newretail.databank.schemas import MemberListCreate, SnapshotCreate
-from newretail.tenancy.models import Brand, Organization
+from newretail.tenancy.models import Brand, Organization, Store
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
@@ -115,6 +117,18 @@ def run_snapshots(
         return snapshots.backfill(
             con, scope.organization_id, scope.brands, data.date, data.end, scope.config, on_day
         )
+
+
+def snapshot_scope(session: Session, principal: Principal) -> Scope:
+    """What materialising snapshots of the principal's organisation needs (brands, settings)."""
+    principal.require(Permission.MANAGE_MARKETING)
+    return scope_of(session, principal)
+
+
+def materialise_day(warehouse: Warehouse, scope: Scope, on: date) -> snapshots.SnapshotRun:
+    """Materialise one day (auto mode) outside any operational-store transaction."""
+    with _warehouse(warehouse) as con:
+        return snapshots.materialise(con, scope.organization_id, scope.brands, on, scope.config)
 
 
 def stage_counts(
@@ -227,10 +241,29 @@ def breakdown(
     brand_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Members per stage by channel, store, city or category of the earning touchpoint."""
+    return breakdowns(session, principal, warehouse, on, brand_id, (dimension,))[dimension]
+
+
+def breakdowns(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    on: date,
+    brand_id: str | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+) -> dict[str, list[dict[str, Any]]]:
+    """Each dimension's breakdown, from one warehouse query."""
+    for dimension in dimensions:
+        if dimension not in DIMENSIONS:
+            raise InvalidDimension(
+                f"dimension is one of {', '.join(DIMENSIONS)}", field="dimension"
+            )
     scope = scope_of(session, principal)
     brands = set(scope.only(brand_id))
     with _warehouse(warehouse) as con:
-        rows = analytics.breakdown(
-            con, scope.organization_id, scope.brands, on, dimension, scope.config
+        rows = breakdown_rows.touchpoints(
+            con, scope.organization_id, scope.brands, on, scope.config
         )
-    return [r for r in rows if r["brand_id"] in brands]
+    rows = [r for r in rows if r["brand_id"] in brands]
+    cities = {str(i): c for i, c in session.execute(select(Store.id, Store.city))}
+    return {d: breakdown_rows.roll_up(rows, d, cities) for d in dimensions}

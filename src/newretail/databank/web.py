@@ -6,20 +6,23 @@ import csv
 import io
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from newretail.console.shell import render, request_locale
-from newretail.core.i18n import translator
-from newretail.databank import charts, service
+from newretail.bootstrap import Container
+from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
+from newretail.core.i18n import Translate, translator
+from newretail.databank import backfills, charts, service
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.errors import InvalidDate, InvalidDimension, InvalidPeriod
 from newretail.databank.queries import DIMENSIONS
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
-from newretail.tenancy.models import Brand
-from newretail.tenancy.permissions import Permission
+from newretail.tenancy.models import Brand, Store
+from newretail.tenancy.permissions import Permission, Principal
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CSV_KINDS = ("stages", "flows", "fast", "trends", "breakdown")
@@ -47,60 +50,114 @@ def databank_page(
     principal = identity.principal
     principal.require(Permission.READ)
     brands = list(session.scalars(select(Brand).order_by(Brand.code)))
-    on = _parse_day(day, date.today() - timedelta(days=1), "day")
+    on = _parse_day(day, service.local_yesterday(session, principal), "day")
     since = _parse_day(start, on - timedelta(days=7), "start")
     if since >= on:
         raise InvalidPeriod("the flow start must be before the day", field="start")
     chosen = brand_id or (str(brands[0].id) if brands else "")
-    locale_t = translator(request_locale(request, identity.user.locale))
-    labels = {s: locale_t(f"databank.stage.{s}") for s in STAGE_NAMES}
-    labels["none"] = locale_t("databank.stage.none")
+    t = translator(request_locale(request, identity.preferred_locale))
+    labels = {s: t(f"databank.stage.{s}") for s in STAGE_NAMES}
+    labels["none"] = t("databank.stage.none")
+    runner = backfills.runner(container.warehouse)
     context: dict[str, Any] = {
         "brands": brands,
         "brand_id": chosen,
         "day": on,
         "start": since,
         "dimensions": DIMENSIONS,
+        "backfill": runner.latest(principal),
+        "page_days": backfills.PAGE_DAYS,
     }
     if chosen:
-        warehouse = container.warehouse
-        stages = service.stage_counts(session, principal, warehouse, on, chosen)["brands"][0]
-        flow = service.flows(session, principal, warehouse, since, on, chosen)["brands"][0]
-        fast = service.fast(session, principal, warehouse, on, 8, chosen)
-        trend = service.trends(session, principal, warehouse, on - timedelta(days=29), on, chosen)
-        by_day = {row["date"]: row for row in trend}
-        days = [on - timedelta(days=k) for k in range(29, -1, -1)]
-        context.update(
-            stages=stages,
-            flow=flow,
-            fast=fast,
-            breakdowns={
-                d: service.breakdown(session, principal, warehouse, on, d, chosen)
-                for d in DIMENSIONS
-            },
-            funnel_svg=charts.funnel(stages, labels),
-            sankey_svg=charts.sankey(flow, labels),
-            fast_svg=charts.lines(
-                [w["week_end"].isoformat() for w in fast],
-                {
-                    "F": [w["fertility"] for w in fast],
-                    "S": [w["superiority"] for w in fast],
-                },
-            ),
-            ratio_svg=charts.lines(
-                [w["week_end"].isoformat() for w in fast],
-                {
-                    "A%": [None if w["advancing"] is None else 100 * w["advancing"] for w in fast],
-                    "T%": [100 * w["thriving"] for w in fast],
-                },
-            ),
-            trend_svg=charts.lines(
-                [d.isoformat() for d in days],
-                {s: [by_day[d][s] if d in by_day else None for d in days] for s in STAGE_NAMES},
-            ),
-            labels=labels,
-        )
+        context.update(_assets(session, principal, container, chosen, since, on, labels, t))
     return render(request, "databank/page.html", identity, section="databank", **context)
+
+
+def _assets(
+    session: Session,
+    principal: Principal,
+    container: Container,
+    brand_id: str,
+    since: date,
+    on: date,
+    labels: dict[str, str],
+    t: Translate,
+) -> dict[str, Any]:
+    warehouse = container.warehouse
+    stages = service.stage_counts(session, principal, warehouse, on, brand_id)["brands"][0]
+    flow = service.flows(session, principal, warehouse, since, on, brand_id)["brands"][0]
+    fast = service.fast(session, principal, warehouse, on, 8, brand_id)
+    trend = service.trends(session, principal, warehouse, on - timedelta(days=29), on, brand_id)
+    by_day = {row["date"]: row for row in trend}
+    days = [on - timedelta(days=k) for k in range(29, -1, -1)]
+    first_needed = on - timedelta(days=backfills.PAGE_DAYS - 1)
+    missing = backfills.missing_days(warehouse, principal.organization_id, first_needed, on)
+    return {
+        "stages": stages,
+        "flow": flow,
+        "fast": fast,
+        "missing_days": len(missing),
+        "breakdowns": _named(
+            session, service.breakdowns(session, principal, warehouse, on, brand_id), t
+        ),
+        "funnel_svg": charts.funnel(stages, labels),
+        "sankey_svg": charts.sankey(flow, labels),
+        "fast_svg": charts.lines(
+            [w["week_end"].isoformat() for w in fast],
+            {"F": [w["fertility"] for w in fast], "S": [w["superiority"] for w in fast]},
+        ),
+        "ratio_svg": charts.lines(
+            [w["week_end"].isoformat() for w in fast],
+            {
+                "A%": [None if w["advancing"] is None else 100 * w["advancing"] for w in fast],
+                "T%": [100 * w["thriving"] for w in fast],
+            },
+        ),
+        "trend_svg": charts.lines(
+            [d.isoformat() for d in days],
+            {s: [by_day[d][s] if d in by_day else None for d in days] for s in STAGE_NAMES},
+        ),
+        "labels": labels,
+    }
+
+
+def _named(
+    session: Session, breakdowns: dict[str, list[dict[str, Any]]], t: Translate
+) -> dict[str, list[dict[str, Any]]]:
+    """Each row with the label a person reads: store names, translated channels and categories."""
+    stores = {str(i): name for i, name in session.execute(select(Store.id, Store.name))}
+
+    def label(dimension: str, value: str | None) -> str:
+        if value is None:
+            return t("databank.unknown")
+        if dimension == "store_id":
+            return stores.get(value, t("databank.other_store"))
+        if dimension in ("channel", "category"):
+            key = f"{'channel' if dimension == 'channel' else 'databank.category'}.{value}"
+            text = t(key)
+            return text if text != key else value.capitalize()
+        return value
+
+    return {
+        dimension: [{**row, "label": label(dimension, row["value"])} for row in rows]
+        for dimension, rows in breakdowns.items()
+    }
+
+
+@router.post("/databank/backfill")
+def start_backfill(
+    session: SessionDep, identity: Identity, container: ContainerDep, form: Form
+) -> Response:
+    """Fill the snapshots the page reads (the missing days up to the day shown), in the server."""
+    check_csrf(identity, form)
+    principal = identity.principal
+    on = _parse_day(form.get("day", ""), service.local_yesterday(session, principal), "day")
+    first = on - timedelta(days=backfills.PAGE_DAYS - 1)
+    backfills.runner(container.warehouse).start(
+        container.sessions, container.warehouse, principal, first, on
+    )
+    query = urlencode({"brand_id": form.get("brand_id", ""), "day": on.isoformat()})
+    return redirect(f"/console/databank?{query}")
 
 
 def _csv(rows: list[list[Any]], name: str) -> Response:
@@ -129,7 +186,7 @@ def databank_csv(
     principal.require(Permission.READ)
     if kind not in CSV_KINDS:
         raise InvalidDimension(f"kind is one of {', '.join(CSV_KINDS)}", field="kind")
-    on = _parse_day(day, date.today() - timedelta(days=1), "day")
+    on = _parse_day(day, service.local_yesterday(session, principal), "day")
     since = _parse_day(start, on - timedelta(days=7), "start")
     brand = brand_id or None
     warehouse = container.warehouse
