@@ -14,7 +14,6 @@ class DatabankErrorCode(StrEnum):
     INVALID_PERIOD = "databank_invalid_period"
     INVALID_STAGE = "databank_invalid_stage"
     INVALID_DIMENSION = "databank_invalid_dimension"
-    INVALID_SETTINGS = "databank_invalid_settings"
     INVALID_DATE = "databank_invalid_date"
     UNKNOWN_BRAND = "databank_unknown_brand"
     MEMBER_LIST_NOT_FOUND = "databank_member_list_not_found"
@@ -47,12 +46,6 @@ class InvalidDimension(InvalidInput):
     """A breakdown dimension or an export kind that does not exist."""
 
     code = DatabankErrorCode.INVALID_DIMENSION
-
-
-class InvalidSettings(InvalidInput):
-    """Data Bank settings that do not validate."""
-
-    code = DatabankErrorCode.INVALID_SETTINGS
 
 
 class UnknownBrand(NotFound):
