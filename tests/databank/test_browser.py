@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from newretail.demo import DEMO_EMAIL, DEMO_PASSWORD
+from newretail.demo.organisation import DEMO_EMAIL, DEMO_PASSWORD
 from tests.console.test_browser import TIMEOUT_MS, VIEWPORT, browser, server_url  # noqa: F401
 
 pytestmark = pytest.mark.browser
