@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from newretail.bootstrap import Container
 from newretail.core.database import scope_session, session_scope
-from newretail.tenancy import service
+from newretail.tenancy import users
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 from tests.conftest import PASSWORD, Org, console_login
@@ -200,7 +200,7 @@ def test_organisation_switcher(
 ) -> None:
     with session_scope(container.sessions) as session:
         owner = Principal.for_role(PrincipalKind.USER, other_org.id, Role.OWNER, actor="test")
-        service.add_existing_user(
+        users.add_existing_user(
             scope_session(session, other_org.id), owner, org.owner_email, Role.ANALYST
         )
     console_login(client, org.owner_email)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.tenancy import schemas as tenancy_schemas
-from newretail.tenancy import service as tenancy_service
+from newretail.tenancy import users as tenancy_users
 from newretail.tenancy.models import Role
 from tests.conftest import PASSWORD, Org, console_login
 from tests.console_pages import field_errors, rows, submit, text
@@ -166,7 +166,7 @@ def test_store_manager_changes_only_its_stores(
     shop = build_shop(container, org, skus=1, stock=5)
     email = f"manager-{uuid.uuid4().hex[:6]}@example.com"
     with session_scope(container.sessions, org.id) as session:
-        tenancy_service.create_user(
+        tenancy_users.create_user(
             session,
             owner(org.id),
             tenancy_schemas.UserCreate(

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from newretail.bootstrap import Container
 from newretail.members import schemas, service
 from newretail.tenancy import schemas as tenancy_schemas
-from newretail.tenancy import service as tenancy_service
+from newretail.tenancy import users as tenancy_users
 from newretail.tenancy.models import Role
 from tests.conftest import PASSWORD, Org, console_login
 from tests.console_pages import csrf, field_errors, submit, text
@@ -145,7 +145,7 @@ def test_a_store_manager_cannot_change_members(
     member_id = _member(container, org)
     email = f"manager-{uuid.uuid4().hex[:6]}@example.com"
     with org_session(container, org) as session:
-        tenancy_service.create_user(
+        tenancy_users.create_user(
             session,
             owner_of(org),
             tenancy_schemas.UserCreate(

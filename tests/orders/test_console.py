@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope, utcnow
 from newretail.tenancy import schemas as tenancy_schemas
-from newretail.tenancy import service as tenancy_service
+from newretail.tenancy import users as tenancy_users
 from newretail.tenancy.models import Role
 from tests.conftest import PASSWORD, Org, console_login
 from tests.orders.factory import Shop, build_shop, owner
@@ -102,7 +102,7 @@ def ledger(client: TestClient, container: Container, org: Org) -> Ledger:
     assert threshold.status_code == 200, threshold.text
     manager_email = f"manager-{uuid.uuid4().hex[:6]}@example.com"
     with session_scope(container.sessions, org.id) as session:
-        tenancy_service.create_user(
+        tenancy_users.create_user(
             session,
             owner(org.id),
             tenancy_schemas.UserCreate(

@@ -14,7 +14,7 @@ from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.orders import store_day
 from newretail.tenancy import schemas as tenancy_schemas
-from newretail.tenancy import service as tenancy_service
+from newretail.tenancy import users as tenancy_users
 from newretail.tenancy.models import Role
 from tests.conftest import PASSWORD, Org, console_login
 from tests.console_pages import rows, text
@@ -41,7 +41,7 @@ def _sale(
 def _manager(container: Container, org: Org, store_id: uuid.UUID) -> str:
     email = f"manager-{uuid.uuid4().hex[:6]}@example.com"
     with session_scope(container.sessions, org.id) as session:
-        tenancy_service.create_user(
+        tenancy_users.create_user(
             session,
             owner(org.id),
             tenancy_schemas.UserCreate(

@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 from newretail.catalog import pricing, schemas
 from newretail.catalog.errors import PriceNotFound, WarehouseDoesNotSell
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
-from newretail.core.database import utcnow
+from newretail.core.database import apply_changes, flush_unique, utcnow
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import numbered_page, paginate
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission, Principal
-from newretail.tenancy.service import _apply, _flush_unique
 
 CENT = Decimal("0.01")
 
@@ -104,7 +103,7 @@ def create_product(session: Session, principal: Principal, data: schemas.Product
         image_urls=[str(u) for u in data.image_urls],
     )
     session.add(product)
-    _flush_unique(session, "code", f"a product with code {data.code!r} exists")
+    flush_unique(session, "code", f"a product with code {data.code!r} exists")
     return product
 
 
@@ -118,7 +117,7 @@ def update_product(
     for required in ("name", "category_path", "attributes", "image_urls", "status"):
         if required in changes and changes[required] is None:
             raise InvalidInput("must not be null", field=required)
-    _apply(product, changes)
+    apply_changes(product, changes)
     session.flush()
     return product
 
@@ -127,7 +126,7 @@ def delete_product(session: Session, principal: Principal, product_id: uuid.UUID
     """Delete a product and its SKUs (refused once a SKU has stock or orders)."""
     principal.require(Permission.MANAGE_CATALOG)
     session.delete(get_product(session, product_id))
-    _flush_unique(session, "product_id", "the product's SKUs have stock or orders; retire it")
+    flush_unique(session, "product_id", "the product's SKUs have stock or orders; retire it")
 
 
 # ---------------------------------------------------------------- SKUs
@@ -218,7 +217,7 @@ def create_sku(
         for c, a in data.prices.items()
     ]
     session.add(sku)
-    _flush_unique(session, "code", f"a SKU with code {data.code!r} or this barcode exists")
+    flush_unique(session, "code", f"a SKU with code {data.code!r} or this barcode exists")
     return sku
 
 
@@ -234,8 +233,8 @@ def update_sku(
             raise InvalidInput("must not be null", field=required)
     if ChannelType.WAREHOUSE in (changes.get("channels") or []):
         raise WarehouseDoesNotSell("channels")
-    _apply(sku, changes)
-    _flush_unique(session, "barcode", "another SKU has this barcode")
+    apply_changes(sku, changes)
+    flush_unique(session, "barcode", "another SKU has this barcode")
     return sku
 
 

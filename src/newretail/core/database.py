@@ -22,6 +22,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -34,6 +35,8 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from newretail.core.errors import Conflict
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -168,11 +171,8 @@ def _add_organisation_filter(state: ORMExecuteState) -> None:
 
 
 @contextmanager
-def session_scope(
-    factory: sessionmaker[Session], organization_id: uuid.UUID | None = None
-) -> Iterator[Session]:
-    """One transaction for a CLI command or worker: commit on success, roll back on error."""
-    session = scope_session(factory(), organization_id)
+def transaction(session: Session) -> Iterator[Session]:
+    """Own the session's transaction: commit on success, roll back on error, then close."""
     try:
         yield session
         session.commit()
@@ -181,3 +181,29 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope(
+    factory: sessionmaker[Session], organization_id: uuid.UUID | None = None
+) -> Iterator[Session]:
+    """One transaction for a CLI command or worker: commit on success, roll back on error."""
+    with transaction(scope_session(factory(), organization_id)) as session:
+        yield session
+
+
+def flush_unique(session: Session, field: str, message: str) -> None:
+    """Flush, turning a unique-constraint violation into a 409 naming the field."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message, field=field) from exc
+
+
+def apply_changes(obj: Any, changes: dict[str, Any]) -> None:
+    """Set each changed attribute, stamping `updated_at` where the row has one."""
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    if hasattr(obj, "updated_at"):
+        obj.updated_at = utcnow()

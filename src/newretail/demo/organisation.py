@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import scope_session
 from newretail.demo.members import seed_members
 from newretail.demo.orders import seed_commerce
-from newretail.tenancy import schemas, service
+from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Organization, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
@@ -290,8 +290,8 @@ def seed_demo(session: Session) -> DemoCredentials:
         seed_commerce(session, org.id, random.Random(42))  # noqa: S311 (demo data)
     scope_session(session, org.id)
     owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="demo")
-    service.revoke_api_keys_named(session, DEMO_KEY_NAME)
-    _, token = service.create_api_key(
+    api_keys.revoke_api_keys_named(session, DEMO_KEY_NAME)
+    _, token = api_keys.create_api_key(
         session, owner, schemas.ApiKeyCreate(name=DEMO_KEY_NAME, role=Role.OWNER)
     )
     return DemoCredentials(str(org.id), DEMO_EMAIL, DEMO_PASSWORD, token, created)
@@ -330,7 +330,7 @@ def _seed_tenancy(session: Session, org: Organization) -> None:
         )
     service.create_source(session, owner, schemas.SourceCreate(name="Online shop backend"))
     for email, role, store_codes in ROLE_LOGINS:
-        service.create_user(
+        users.create_user(
             session,
             owner,
             schemas.UserCreate(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import scope_session
 from newretail.core.security import WRITE_KEY_PREFIX, new_token, token_display_prefix, token_hash
+from newretail.tenancy import api_keys as tenancy_api_keys
 from newretail.tenancy import schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Role, Source
@@ -53,8 +54,8 @@ def simulator_access(session: Session, organization: str) -> SimulatorAccess:
         tenancy_service.update_source(
             session, owner, source.id, schemas.SourceUpdate(revoked=False)
         )
-    tenancy_service.revoke_api_keys_named(session, API_KEY_NAME)
-    _, api_key = tenancy_service.create_api_key(
+    tenancy_api_keys.revoke_api_keys_named(session, API_KEY_NAME)
+    _, api_key = tenancy_api_keys.create_api_key(
         session, owner, schemas.ApiKeyCreate(name=API_KEY_NAME, role=Role.ADMIN)
     )
     return SimulatorAccess(org.id, org.slug, source.id, write_key, api_key)

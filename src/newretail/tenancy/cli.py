@@ -9,7 +9,7 @@ import typer
 
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.core.database import scope_session, session_scope
-from newretail.tenancy import schemas, service
+from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Role
 from newretail.tenancy.operator import operator_session, ready_container
 
@@ -210,19 +210,19 @@ def user_create(
     """Create a console user, or add an existing login to this organisation."""
     with operator_session(ctx, org) as (_, session, principal):
         store_ids = [service.store_by_code(session, c).id for c in store or []]
-        if service.login_exists(session, email):
-            membership = service.add_existing_user(session, principal, email, role, store_ids)
+        if users.login_exists(session, email):
+            membership = users.add_existing_user(session, principal, email, role, store_ids)
             shown_password = None
         else:
             shown_password = password or secrets.token_urlsafe(12)
-            membership = service.create_user(
+            membership = users.create_user(
                 session,
                 principal,
                 schemas.UserCreate(
                     email=email, password=shown_password, role=role, store_ids=store_ids
                 ),
             )
-        data = {**service.user_read(membership).model_dump(mode="json"), "password": shown_password}
+        data = {**users.user_read(membership).model_dump(mode="json"), "password": shown_password}
     emit(
         data,
         as_json,
@@ -247,8 +247,8 @@ def api_key_create(
     """Create an API key; prints it once."""
     with operator_session(ctx, org) as (_, session, principal):
         store_ids = [service.store_by_code(session, c).id for c in store or []]
-        key, token = service.create_api_key(
+        key, token = api_keys.create_api_key(
             session, principal, schemas.ApiKeyCreate(name=name, role=role, store_ids=store_ids)
         )
-        data = {**service.api_key_read(key).model_dump(mode="json"), "key": token}
+        data = {**api_keys.api_key_read(key).model_dump(mode="json"), "key": token}
     emit(data, as_json, lambda: out.print(f"API key {name} ({role.value}), shown once: {token}"))

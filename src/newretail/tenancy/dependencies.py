@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from newretail.bootstrap import Container
 from newretail.console.shell import session_token
-from newretail.core.database import scope_session
+from newretail.core.database import scope_session, transaction
 from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
 from newretail.tenancy import auth
@@ -33,15 +33,8 @@ def get_container(request: Request) -> Container:
 
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    session = get_container(request).sessions()
-    try:
+    with transaction(get_container(request).sessions()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from newretail.core.pagination import Page
-from newretail.tenancy import organization_settings, schemas, service
+from newretail.tenancy import api_keys, organization_settings, schemas, service, users
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.models import ChannelType, StoreStatus
 from newretail.tenancy.permissions import Permission
@@ -186,8 +186,8 @@ def list_users(
     session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
 ) -> object:
     """List the organisation's console users and their roles."""
-    items, next_cursor = service.list_users(session, principal, limit, cursor)
-    return {"items": [service.user_read(m) for m in items], "next_cursor": next_cursor}
+    items, next_cursor = users.list_users(session, principal, limit, cursor)
+    return {"items": [users.user_read(m) for m in items], "next_cursor": next_cursor}
 
 
 @router.post("/users", response_model=schemas.UserRead, status_code=201, tags=["users"])
@@ -195,13 +195,13 @@ def create_user(
     session: SessionDep, principal: CurrentPrincipal, body: schemas.UserCreate
 ) -> object:
     """Create a console login with a role in this organisation."""
-    return service.user_read(service.create_user(session, principal, body))
+    return users.user_read(users.create_user(session, principal, body))
 
 
 @router.get("/users/{user_id}", response_model=schemas.UserRead, tags=["users"])
 def read_user(session: SessionDep, principal: CurrentPrincipal, user_id: uuid.UUID) -> object:
     """Read a user."""
-    return service.user_read(service.get_membership(session, principal, user_id))
+    return users.user_read(users.get_membership(session, principal, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=schemas.UserRead, tags=["users"])
@@ -209,13 +209,13 @@ def update_user(
     session: SessionDep, principal: CurrentPrincipal, user_id: uuid.UUID, body: schemas.UserUpdate
 ) -> object:
     """Change a user's role, stores, name, locale, password or active flag."""
-    return service.user_read(service.update_user(session, principal, user_id, body))
+    return users.user_read(users.update_user(session, principal, user_id, body))
 
 
 @router.delete("/users/{user_id}", status_code=204, tags=["users"])
 def delete_user(session: SessionDep, principal: CurrentPrincipal, user_id: uuid.UUID) -> Response:
     """Remove a user from this organisation."""
-    service.delete_user(session, principal, user_id)
+    users.delete_user(session, principal, user_id)
     return no_content()
 
 
@@ -225,8 +225,8 @@ def list_api_keys(
     session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
 ) -> object:
     """List API keys (secrets are never shown again)."""
-    items, next_cursor = service.list_api_keys(session, principal, limit, cursor)
-    return {"items": [service.api_key_read(k) for k in items], "next_cursor": next_cursor}
+    items, next_cursor = api_keys.list_api_keys(session, principal, limit, cursor)
+    return {"items": [api_keys.api_key_read(k) for k in items], "next_cursor": next_cursor}
 
 
 @router.post("/api-keys", response_model=schemas.ApiKeyCreated, status_code=201, tags=["api-keys"])
@@ -234,14 +234,14 @@ def create_api_key(
     session: SessionDep, principal: CurrentPrincipal, body: schemas.ApiKeyCreate
 ) -> object:
     """Create a role-scoped API key; the key is in this answer only."""
-    key, token = service.create_api_key(session, principal, body)
-    return schemas.ApiKeyCreated(**service.api_key_read(key).model_dump(), key=token)
+    key, token = api_keys.create_api_key(session, principal, body)
+    return schemas.ApiKeyCreated(**api_keys.api_key_read(key).model_dump(), key=token)
 
 
 @router.get("/api-keys/{api_key_id}", response_model=schemas.ApiKeyRead, tags=["api-keys"])
 def read_api_key(session: SessionDep, principal: CurrentPrincipal, api_key_id: uuid.UUID) -> object:
     """Read an API key's metadata."""
-    return service.api_key_read(service.get_api_key(session, principal, api_key_id))
+    return api_keys.api_key_read(api_keys.get_api_key(session, principal, api_key_id))
 
 
 @router.patch("/api-keys/{api_key_id}", response_model=schemas.ApiKeyRead, tags=["api-keys"])
@@ -252,7 +252,7 @@ def update_api_key(
     body: schemas.ApiKeyUpdate,
 ) -> object:
     """Rename an API key."""
-    return service.api_key_read(service.update_api_key(session, principal, api_key_id, body))
+    return api_keys.api_key_read(api_keys.update_api_key(session, principal, api_key_id, body))
 
 
 @router.delete("/api-keys/{api_key_id}", status_code=204, tags=["api-keys"])
@@ -260,5 +260,5 @@ def revoke_api_key(
     session: SessionDep, principal: CurrentPrincipal, api_key_id: uuid.UUID
 ) -> Response:
     """Revoke an API key at once (it stays listed with its revocation time)."""
-    service.revoke_api_key(session, principal, api_key_id)
+    api_keys.revoke_api_key(session, principal, api_key_id)
     return no_content()

@@ -1,4 +1,6 @@
-"""Tenancy use cases: organisations, brands, stores, sources, users and API keys.
+"""Tenancy use cases: organisations, brands, stores and sources.
+
+Users are in users.py, API keys in api_keys.py.
 
 Callers own the transaction (services flush, never commit). Sessions passed in are scoped
 to the principal's organisation, so lookups of another organisation's rows find nothing.
@@ -12,26 +14,21 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, func, nulls_last, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import scope_session, utcnow
-from newretail.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from newretail.core.database import apply_changes, flush_unique, scope_session, utcnow
+from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.core.security import (
-    API_KEY_PREFIX,
     MIN_PASSWORD_LENGTH,
     WRITE_KEY_PREFIX,
-    hash_password,
     new_token,
     token_display_prefix,
     token_hash,
 )
-from newretail.tenancy import schemas
+from newretail.tenancy import api_keys, grants, schemas, users
 from newretail.tenancy.models import (
     ApiKey,
     Brand,
@@ -43,22 +40,6 @@ from newretail.tenancy.models import (
     UserAccount,
 )
 from newretail.tenancy.permissions import Permission, Principal, PrincipalKind
-
-
-def _flush_unique(session: Session, field: str, message: str) -> None:
-    """Flush, turning a unique-constraint violation into a 409 naming the field."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(message, field=field) from exc
-
-
-def _apply(obj: Any, changes: dict[str, Any]) -> None:
-    for name, value in changes.items():
-        setattr(obj, name, value)
-    if hasattr(obj, "updated_at"):
-        obj.updated_at = utcnow()
 
 
 def slugify(name: str) -> str:
@@ -93,7 +74,7 @@ def create_organization(
         raise InvalidInput("must not be empty", field="name")
     org = Organization(name=name, slug=slug or slugify(name), default_locale=default_locale)
     session.add(org)
-    _flush_unique(session, "slug", f"an organisation with slug {org.slug!r} exists")
+    flush_unique(session, "slug", f"an organisation with slug {org.slug!r} exists")
     scope_session(session, org.id)
     owner_principal = Principal.for_role(
         kind=PrincipalKind.USER, organization_id=org.id, role=Role.OWNER, actor="operator"
@@ -105,11 +86,11 @@ def create_organization(
                 f"a new owner needs a password of {MIN_PASSWORD_LENGTH}+ characters",
                 field="owner_password",
             )
-        owner = _new_user_account(session, owner_email, owner_password, display_name="Owner")
+        owner = users.new_user_account(session, owner_email, owner_password, display_name="Owner")
     else:
         owner, owner_password = existing, None
     session.add(Membership(organization_id=org.id, user_id=owner.id, role=Role.OWNER))
-    key, token = create_api_key(
+    key, token = api_keys.create_api_key(
         session, owner_principal, schemas.ApiKeyCreate(name="owner key", role=Role.OWNER)
     )
     return NewOrganization(org, owner, owner_password, key, token)
@@ -169,7 +150,7 @@ def create_brand(session: Session, principal: Principal, data: schemas.BrandCrea
     principal.require(Permission.MANAGE_BRANDS)
     brand = Brand(organization_id=principal.organization_id, code=data.code, name=data.name)
     session.add(brand)
-    _flush_unique(session, "code", f"a brand with code {data.code!r} exists")
+    flush_unique(session, "code", f"a brand with code {data.code!r} exists")
     return brand
 
 
@@ -178,8 +159,8 @@ def update_brand(
 ) -> Brand:
     principal.require(Permission.MANAGE_BRANDS)
     brand = get_brand(session, brand_id)
-    _apply(brand, data.model_dump(exclude_unset=True))
-    _flush_unique(session, "code", f"a brand with code {data.code!r} exists")
+    apply_changes(brand, data.model_dump(exclude_unset=True))
+    flush_unique(session, "code", f"a brand with code {data.code!r} exists")
     return brand
 
 
@@ -265,7 +246,7 @@ def create_store(session: Session, principal: Principal, data: schemas.StoreCrea
         _brand_field(session, data.brand_id)
     store = Store(organization_id=principal.organization_id, **data.model_dump())
     session.add(store)
-    _flush_unique(session, "code", f"a store with code {data.code!r} exists")
+    flush_unique(session, "code", f"a store with code {data.code!r} exists")
     return store
 
 
@@ -280,10 +261,10 @@ def update_store(
             raise InvalidInput("must not be null", field=required)
     if changes.get("brand_id") is not None:
         _brand_field(session, changes["brand_id"])
-    _apply(store, changes)
+    apply_changes(store, changes)
     if (store.latitude is None) != (store.longitude is None):
         raise InvalidInput("latitude and longitude go together", field="latitude")
-    _flush_unique(session, "code", f"a store with code {data.code!r} exists")
+    flush_unique(session, "code", f"a store with code {data.code!r} exists")
     return store
 
 
@@ -298,18 +279,6 @@ def _brand_field(session: Session, brand_id: uuid.UUID) -> Brand:
     if brand is None:
         raise InvalidInput("no such brand in this organisation", field="brand_id")
     return brand
-
-
-def _stores_field(
-    session: Session, principal: Principal, store_ids: Sequence[uuid.UUID]
-) -> list[Store]:
-    stores = list(session.scalars(select(Store).where(Store.id.in_(store_ids))))
-    if len(stores) != len(set(store_ids)):
-        raise InvalidInput("unknown store in this organisation", field="store_ids")
-    for store in stores:
-        if principal.store_ids is not None and store.id not in principal.store_ids:
-            raise InvalidInput("store outside your scope", field="store_ids")
-    return stores
 
 
 # ---------------------------------------------------------------- sources
@@ -345,7 +314,7 @@ def create_source(
     """Create an event source; returns it with its write key (shown once)."""
     principal.require(Permission.MANAGE_SOURCES)
     if data.store_id is not None:
-        _stores_field(session, principal, [data.store_id])
+        grants.stores_field(session, principal, [data.store_id])
     token = new_token(WRITE_KEY_PREFIX)
     source = Source(
         organization_id=principal.organization_id,
@@ -381,246 +350,3 @@ def delete_source(session: Session, principal: Principal, source_id: uuid.UUID) 
     session.delete(get_source(session, principal, source_id))
     session.flush()
     _source_changes[0] += 1
-
-
-# ---------------------------------------------------------------- users
-def _new_user_account(
-    session: Session, email: str, password: str, display_name: str = "", locale: str | None = None
-) -> UserAccount:
-    user = UserAccount(
-        email=email.lower(),
-        password_hash=hash_password(password),
-        display_name=display_name,
-        locale=locale,
-    )
-    session.add(user)
-    _flush_unique(session, "email", "this e-mail already has a NewRetail login")
-    return user
-
-
-def login_exists(session: Session, email: str) -> bool:
-    return (
-        session.scalar(select(UserAccount.id).where(UserAccount.email == email.lower())) is not None
-    )
-
-
-def user_read(membership: Membership) -> schemas.UserRead:
-    user = membership.user
-    return schemas.UserRead(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        role=Role(membership.role),
-        store_ids=sorted(s.id for s in membership.stores),
-        locale=user.locale,
-        is_active=user.is_active,
-        locked_until=user.locked_until,
-        created_at=membership.created_at,
-    )
-
-
-def list_users(
-    session: Session, principal: Principal, limit: int, cursor: str | None
-) -> tuple[list[Membership], str | None]:
-    principal.require(Permission.MANAGE_ACCESS)
-    return paginate(session, select(Membership), Membership, limit, cursor)
-
-
-def get_membership(session: Session, principal: Principal, user_id: uuid.UUID) -> Membership:
-    principal.require(Permission.MANAGE_ACCESS)
-    membership = session.scalar(select(Membership).where(Membership.user_id == user_id))
-    if membership is None:
-        raise NotFound("user not found", field="user_id")
-    return membership
-
-
-def _check_grant(principal: Principal, role: str) -> None:
-    if not principal.may_grant(role):
-        raise Forbidden(f"your role may not grant {role}", field="role")
-
-
-def create_user(session: Session, principal: Principal, data: schemas.UserCreate) -> Membership:
-    """A new console login with a role in this organisation."""
-    principal.require(Permission.MANAGE_ACCESS)
-    _check_grant(principal, data.role)
-    stores = _stores_field(session, principal, data.store_ids) if data.store_ids else []
-    if data.role == Role.STORE_MANAGER and not stores:
-        raise InvalidInput("a store manager needs at least one store", field="store_ids")
-    user = _new_user_account(session, data.email, data.password, data.display_name, data.locale)
-    membership = Membership(
-        organization_id=principal.organization_id, user_id=user.id, role=data.role
-    )
-    membership.stores = stores
-    session.add(membership)
-    session.flush()
-    return membership
-
-
-def add_existing_user(
-    session: Session,
-    principal: Principal,
-    email: str,
-    role: Role,
-    store_ids: Sequence[uuid.UUID] = (),
-) -> Membership:
-    """Operator tool: give an existing login a role in another organisation."""
-    principal.require(Permission.MANAGE_ACCESS)
-    _check_grant(principal, role)
-    user = session.scalar(select(UserAccount).where(UserAccount.email == email.lower()))
-    if user is None:
-        raise NotFound("no login with this e-mail", field="email")
-    stores = _stores_field(session, principal, store_ids) if store_ids else []
-    if role == Role.STORE_MANAGER and not stores:
-        raise InvalidInput("a store manager needs at least one store", field="store_ids")
-    membership = Membership(organization_id=principal.organization_id, user_id=user.id, role=role)
-    membership.stores = stores
-    session.add(membership)
-    _flush_unique(session, "email", "this login is already a member")
-    return membership
-
-
-def update_user(
-    session: Session, principal: Principal, user_id: uuid.UUID, data: schemas.UserUpdate
-) -> Membership:
-    membership = get_membership(session, principal, user_id)
-    if membership.role == Role.OWNER or data.role == Role.OWNER:
-        _check_grant(principal, Role.OWNER)
-    changes = data.model_dump(exclude_unset=True)
-    if "role" in changes:
-        if changes["role"] is None:
-            raise InvalidInput("must not be null", field="role")
-        _check_grant(principal, changes["role"])
-        membership.role = changes["role"]
-    if changes.get("store_ids") is not None:
-        membership.stores = _stores_field(session, principal, changes["store_ids"])
-    if membership.role == Role.STORE_MANAGER and not membership.stores:
-        raise InvalidInput("a store manager needs at least one store", field="store_ids")
-    user = membership.user
-    if "password" in changes and changes["password"] is not None:
-        user.password_hash = hash_password(changes["password"])
-        user.failed_logins, user.locked_until = 0, None
-    for name in ("display_name", "locale", "is_active"):
-        if name in changes and changes[name] is not None:
-            setattr(user, name, changes[name])
-    membership.updated_at = utcnow()
-    session.flush()
-    return membership
-
-
-def delete_user(session: Session, principal: Principal, user_id: uuid.UUID) -> None:
-    """Remove the user from this organisation (the login goes when it has no other)."""
-    membership = get_membership(session, principal, user_id)
-    if membership.role == Role.OWNER:
-        _check_grant(principal, Role.OWNER)
-        owners = session.scalar(
-            select(func.count()).select_from(Membership).where(Membership.role == Role.OWNER)
-        )
-        if owners == 1:
-            raise Conflict("the last owner cannot be removed", field="user_id")
-    user = membership.user
-    session.delete(membership)
-    session.flush()
-    others = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.user_id == user.id)
-        .execution_options(include_all_organizations=True)
-    )
-    if others == 0:
-        session.delete(user)
-        session.flush()
-
-
-# ---------------------------------------------------------------- API keys
-def api_key_read(key: ApiKey) -> schemas.ApiKeyRead:
-    return schemas.ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        role=Role(key.role),
-        store_ids=sorted(s.id for s in key.stores),
-        key_prefix=key.key_prefix,
-        created_by=key.created_by,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        expires_at=key.expires_at,
-        revoked_at=key.revoked_at,
-    )
-
-
-def list_api_keys(
-    session: Session, principal: Principal, limit: int, cursor: str | None
-) -> tuple[list[ApiKey], str | None]:
-    principal.require(Permission.MANAGE_ACCESS)
-    return paginate(session, select(ApiKey), ApiKey, limit, cursor)
-
-
-def get_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    principal.require(Permission.MANAGE_ACCESS)
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound("API key not found", field="api_key_id")
-    return key
-
-
-def create_api_key(
-    session: Session, principal: Principal, data: schemas.ApiKeyCreate
-) -> tuple[ApiKey, str]:
-    """A role-scoped API key; returns it with the secret (shown once, stored hashed)."""
-    principal.require(Permission.MANAGE_ACCESS)
-    _check_grant(principal, data.role)
-    stores = _stores_field(session, principal, data.store_ids) if data.store_ids else []
-    if data.role == Role.STORE_MANAGER and not stores:
-        raise InvalidInput("a store manager key needs at least one store", field="store_ids")
-    if data.expires_at is not None:
-        if data.expires_at.tzinfo is None:
-            raise InvalidInput("must include a time zone", field="expires_at")
-        if data.expires_at <= utcnow():
-            raise InvalidInput("must be in the future", field="expires_at")
-    token = new_token(API_KEY_PREFIX)
-    key = ApiKey(
-        organization_id=principal.organization_id,
-        name=data.name,
-        role=data.role,
-        key_hash=token_hash(token),
-        key_prefix=token_display_prefix(token, API_KEY_PREFIX),
-        created_by=principal.actor,
-        expires_at=data.expires_at,
-    )
-    key.stores = stores
-    session.add(key)
-    session.flush()
-    return key, token
-
-
-def update_api_key(
-    session: Session, principal: Principal, key_id: uuid.UUID, data: schemas.ApiKeyUpdate
-) -> ApiKey:
-    key = get_api_key(session, principal, key_id)
-    if data.name is not None:
-        key.name = data.name
-    key.updated_at = utcnow()
-    session.flush()
-    return key
-
-
-def revoke_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    """Revoke at once; the row stays for the audit trail."""
-    key = get_api_key(session, principal, key_id)
-    if key.role == Role.OWNER:
-        _check_grant(principal, Role.OWNER)
-    if key.revoked_at is None:
-        key.revoked_at = utcnow()
-    session.flush()
-    return key
-
-
-def revoke_api_keys_named(session: Session, name: str) -> int:
-    """Revoke every live key with this name in the session's organisation (demo restarts)."""
-    keys = session.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
-    count = 0
-    now: datetime = utcnow()
-    for key in keys:
-        key.revoked_at = now
-        count += 1
-    session.flush()
-    return count

@@ -1,0 +1,119 @@
+"""API keys of an organisation: role-scoped, shown once, stored hashed, revoked not deleted.
+
+Callers own the transaction (services flush, never commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.pagination import paginate
+from newretail.core.security import API_KEY_PREFIX, new_token, token_display_prefix, token_hash
+from newretail.tenancy import grants, schemas
+from newretail.tenancy.models import ApiKey, Role
+from newretail.tenancy.permissions import Permission, Principal
+
+_MISSING_STORE = "a store manager key needs at least one store"
+
+
+def api_key_read(key: ApiKey) -> schemas.ApiKeyRead:
+    return schemas.ApiKeyRead(
+        id=key.id,
+        name=key.name,
+        role=Role(key.role),
+        store_ids=sorted(s.id for s in key.stores),
+        key_prefix=key.key_prefix,
+        created_by=key.created_by,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        expires_at=key.expires_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def list_api_keys(
+    session: Session, principal: Principal, limit: int, cursor: str | None
+) -> tuple[list[ApiKey], str | None]:
+    principal.require(Permission.MANAGE_ACCESS)
+    return paginate(session, select(ApiKey), ApiKey, limit, cursor)
+
+
+def get_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    principal.require(Permission.MANAGE_ACCESS)
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("API key not found", field="api_key_id")
+    return key
+
+
+def create_api_key(
+    session: Session, principal: Principal, data: schemas.ApiKeyCreate
+) -> tuple[ApiKey, str]:
+    """A role-scoped API key; returns it with the secret (shown once, stored hashed)."""
+    principal.require(Permission.MANAGE_ACCESS)
+    stores = grants.stores_for_role(
+        session,
+        principal,
+        data.role,
+        data.store_ids,
+        "a store manager key needs at least one store",
+    )
+    if data.expires_at is not None:
+        if data.expires_at.tzinfo is None:
+            raise InvalidInput("must include a time zone", field="expires_at")
+        if data.expires_at <= utcnow():
+            raise InvalidInput("must be in the future", field="expires_at")
+    token = new_token(API_KEY_PREFIX)
+    key = ApiKey(
+        organization_id=principal.organization_id,
+        name=data.name,
+        role=data.role,
+        key_hash=token_hash(token),
+        key_prefix=token_display_prefix(token, API_KEY_PREFIX),
+        created_by=principal.actor,
+        expires_at=data.expires_at,
+    )
+    key.stores = stores
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def update_api_key(
+    session: Session, principal: Principal, key_id: uuid.UUID, data: schemas.ApiKeyUpdate
+) -> ApiKey:
+    key = get_api_key(session, principal, key_id)
+    if data.name is not None:
+        key.name = data.name
+    key.updated_at = utcnow()
+    session.flush()
+    return key
+
+
+def revoke_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """Revoke at once; the row stays for the audit trail."""
+    key = get_api_key(session, principal, key_id)
+    if key.role == Role.OWNER:
+        grants.check_grant(principal, Role.OWNER)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    session.flush()
+    return key
+
+
+def revoke_api_keys_named(session: Session, name: str) -> int:
+    """Revoke every live key with this name in the session's organisation (demo restarts)."""
+    keys = session.scalars(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
+    count = 0
+    now: datetime = utcnow()
+    for key in keys:
+        key.revoked_at = now
+        count += 1
+    session.flush()
+    return count
