@@ -10,17 +10,26 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.bootstrap import Container
 from newretail.core.database import scope_session, session_scope
 from newretail.core.localtime import today
 from newretail.databank.backfills import PAGE_DAYS, fill_days, missing_days
 from newretail.tenancy.models import Organization, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
+
+
+class Stores(Protocol):
+    """What the job needs of the server's container (the databank imports no bootstrap)."""
+
+    sessions: sessionmaker[Session]
+    warehouse: Warehouse
 
 
 def local_yesterday(time_zone: str, now: datetime | None = None) -> date:
@@ -28,7 +37,7 @@ def local_yesterday(time_zone: str, now: datetime | None = None) -> date:
     return today(time_zone, now or datetime.now(UTC)) - timedelta(days=1)
 
 
-def snapshot_all(container: Container, on: date | None = None) -> int:
+def snapshot_all(container: Stores, on: date | None = None) -> int:
     """Materialise the missing recent days of every organisation (only `on` when given).
 
     Returns how many snapshots were made.
@@ -48,7 +57,7 @@ def snapshot_all(container: Container, on: date | None = None) -> int:
     return made
 
 
-def _fill(container: Container, organization_id: uuid.UUID, first: date, last: date) -> list[date]:
+def _fill(container: Stores, organization_id: uuid.UUID, first: date, last: date) -> list[date]:
     days = missing_days(container.warehouse, organization_id, first, last)
     if days:
         principal = Principal.for_role(

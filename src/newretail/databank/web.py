@@ -13,7 +13,6 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
 from newretail.core.i18n import Translate, translator
 from newretail.databank import backfills, charts, service
@@ -23,6 +22,7 @@ from newretail.databank.queries import DIMENSIONS
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
+from newretail.warehouse.connection import Warehouse
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CSV_KINDS = ("stages", "flows", "fast", "trends", "breakdown")
@@ -69,21 +69,22 @@ def databank_page(
         "page_days": backfills.PAGE_DAYS,
     }
     if chosen:
-        context.update(_assets(session, principal, container, chosen, since, on, labels, t))
+        context.update(
+            _assets(session, principal, container.warehouse, chosen, since, on, labels, t)
+        )
     return render(request, "databank/page.html", identity, section="databank", **context)
 
 
 def _assets(
     session: Session,
     principal: Principal,
-    container: Container,
+    warehouse: Warehouse,
     brand_id: str,
     since: date,
     on: date,
     labels: dict[str, str],
     t: Translate,
 ) -> dict[str, Any]:
-    warehouse = container.warehouse
     stages = service.stage_counts(session, principal, warehouse, on, brand_id)["brands"][0]
     flow = service.flows(session, principal, warehouse, since, on, brand_id)["brands"][0]
     fast = service.fast(session, principal, warehouse, on, 8, brand_id)
