@@ -28,12 +28,10 @@ class NewRetailError(Exception):
     status_code = 400
     code: str = ErrorCode.INVALID_INPUT
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
-        if code is not None:
-            self.code = code
 
     def as_problem(self) -> dict[str, str | None]:
         """The JSON body the API answers with."""

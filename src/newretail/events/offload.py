@@ -51,10 +51,15 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class RemoteError(NewRetailError):
-    """A request refused by a checker process, answered as the server would have."""
+    """A request refused by a checker process, answered as the server would have.
+
+    The code and status are the remote error's, carried as given (the checker raised a
+    NewRetailError subclass with its own stable code); no code is chosen here.
+    """
 
     def __init__(self, problem: dict[str, Any], status: int):
-        super().__init__(problem["message"], field=problem.get("field"), code=problem["code"])
+        super().__init__(problem["message"], field=problem.get("field"))
+        self.code = problem["code"]
         self.status_code = status
 
 
