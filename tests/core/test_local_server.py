@@ -117,7 +117,7 @@ def real_server(settings: Settings, org: Org, tmp_path: Path) -> Iterator[subpro
         stderr=log,
         text=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine starts a server slowly
     while True:
         info = running_server(settings)
         if info is not None:
