@@ -79,34 +79,23 @@ def apply_consent(
         current = existing.get(key)
         if current is not None and current.granted == item.granted:
             continue
+        row = {
+            "organization_id": member.organization_id,
+            "member_id": member.id,
+            "purpose": key[0],
+            "channel": key[1],
+            "granted": item.granted,
+            "source": source,
+        }
         if current is None:
-            current = MemberConsent(
-                organization_id=member.organization_id,
-                member_id=member.id,
-                purpose=key[0],
-                channel=key[1],
-                granted=item.granted,
-                source=source,
-                updated_at=now,
-            )
+            current = MemberConsent(**row, updated_at=now)
             session.add(current)
             existing[key] = current
         else:
             current.granted = item.granted
             current.source = source
             current.updated_at = now
-        session.add(
-            ConsentChange(
-                organization_id=member.organization_id,
-                member_id=member.id,
-                purpose=key[0],
-                channel=key[1],
-                granted=item.granted,
-                source=source,
-                actor=actor,
-                changed_at=now,
-            )
-        )
+        session.add(ConsentChange(**row, actor=actor, changed_at=now))
         outbox.enqueue(
             session,
             member.organization_id,
