@@ -32,7 +32,7 @@ from newretail.members.points.earn_rules import (
 )
 from newretail.members.points.earning import RefundLine, award_order_points, reverse_order_points
 from newretail.members.points.ledger import SYSTEM_ACTOR, check_invariants
-from newretail.members.points.ledger_view import LedgerRow, ledger, ledger_page, ledger_rows
+from newretail.members.points.ledger_view import ledger, ledger_page, ledger_rows
 from newretail.members.points.maintenance import expire_points, release_locked_points
 from newretail.members.points.settings import expiry_for, get_settings, update_settings
 from newretail.members.points.spending import (
@@ -46,7 +46,6 @@ __all__ = [
     "SYSTEM_ACTOR",
     "AwardLine",
     "Balance",
-    "LedgerRow",
     "RefundLine",
     "adjust_points",
     "available_points_column",

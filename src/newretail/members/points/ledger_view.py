@@ -20,30 +20,12 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import paginate
+from newretail.members import schemas
 from newretail.members.errors import MemberNotFound
 from newretail.members.models import LedgerKind, LotState, Member, PointsLedgerEntry, PointsLot
 from newretail.members.points.balance import LIVE_STATES, aware, lot_unlocked
 from newretail.members.points.ledger import SYSTEM_ACTOR, settling_entry_id
 from newretail.tenancy.permissions import Permission, Principal
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """One line of the ledger view (a written entry, or a pending unlock or expiry)."""
-
-    id: uuid.UUID
-    kind: str
-    available_delta: int
-    locked_delta: int
-    available_after: int
-    locked_after: int
-    occurred_at: datetime
-    order_id: uuid.UUID | None
-    refund_id: uuid.UUID | None
-    reason: str | None
-    actor: str
-    created_at: datetime
-    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,13 +112,15 @@ def _pending(
     )
 
 
-def _running(changes: Iterable[_Change], available: int, locked: int) -> list[LedgerRow]:
+def _running(
+    changes: Iterable[_Change], available: int, locked: int
+) -> list[schemas.LedgerEntryRead]:
     rows = []
     for change in changes:
         available += change.available_delta
         locked += change.locked_delta
         rows.append(
-            LedgerRow(
+            schemas.LedgerEntryRead(
                 id=change.id,
                 kind=change.kind,
                 available_delta=change.available_delta,
@@ -180,7 +164,7 @@ def ledger(
     limit: int,
     cursor: str | None,
     now: datetime | None = None,
-) -> tuple[list[LedgerRow], str | None]:
+) -> tuple[list[schemas.LedgerEntryRead], str | None]:
     """The ledger oldest first in keyset pages; the last page ends with the pending rows."""
     _require_member(session, principal, member_id)
     now = now or utcnow()
@@ -213,7 +197,7 @@ def ledger(
 
 def ledger_rows(
     session: Session, principal: Principal, member_id: uuid.UUID, now: datetime | None = None
-) -> list[LedgerRow]:
+) -> list[schemas.LedgerEntryRead]:
     """The whole ledger view, oldest first, ending with the pending rows."""
     _require_member(session, principal, member_id)
     now = now or utcnow()
@@ -234,7 +218,7 @@ def ledger_page(
     page: int,
     per_page: int,
     now: datetime | None = None,
-) -> tuple[list[LedgerRow], int]:
+) -> tuple[list[schemas.LedgerEntryRead], int]:
     """One numbered page of the ledger view, newest first, and the number of rows."""
     if page < 1:
         raise InvalidInput("must be a whole number from 1", field="query.page")
