@@ -1,4 +1,6 @@
-"""Property: the resolved members do not depend on the order in which links arrive."""
+"""Property: without conflicts, the resolved members do not depend on the order in which links
+arrive; with conflicts the first link wins (a member is never taken apart), so only the rules
+are checked then (test_monotone.py checks that nothing is taken away)."""
 
 from __future__ import annotations
 
@@ -100,11 +102,12 @@ def test_resolved_members_do_not_depend_on_arrival_order(
             container.identity.resolve_batch(org.id, order[start : start + chunk], AT)
         container.identity.invalidate(org.id)
         partitions.append(_partition(container, org, seen))
-    assert partitions[0] == partitions[1]
-    assert [_conflicts(container, o) - n for o, n in zip(orgs, conflicts_before, strict=True)] == [
-        _conflicts(container, orgs[0]) - conflicts_before[0]
-    ] * 2
-    for group in partitions[0]:  # never two phones or two e-mails in one member
+    new_conflicts = [
+        _conflicts(container, o) - n for o, n in zip(orgs, conflicts_before, strict=True)
+    ]
+    if new_conflicts == [0, 0]:
+        assert partitions[0] == partitions[1]
+    for group in partitions[0] | partitions[1]:  # never two phones or two e-mails in one member
         for kind in ("phone", "email"):
             assert len([i for i in group if i[0] == kind]) <= 1
         assert len([i for i in group if i[0] == "device_id"]) <= 2

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.identity.models import IdentityConflict, IdentityLink, IdentityMerge
-from newretail.members.identifiers import identifier_hash, member_settings
 from newretail.members.models import Member, MemberIdentifier
 from tests.conftest import Org
 from tests.identity.conftest import member_row, one, resolve
@@ -93,32 +92,25 @@ def test_two_phones_through_a_shared_device_do_not_merge_one_conflict(
     assert one(container, org, DEVICE).member_id in phone_members
 
 
-def test_the_device_goes_to_the_phone_first_in_canonical_order_whatever_arrives_first(
+def test_the_device_stays_with_the_phone_it_joined_first_whatever_the_hash_order(
     container: Container, org: Org
 ) -> None:
-    """Links apply in the order of their identifiers' keyed hashes (docs/identity.md)."""
-    with session_scope(container.sessions, org.id) as session:
-        secret = member_settings(session, org.id).identifier_secret
-    device_key = f"device_id:{identifier_hash(secret, *DEVICE)}"
-
-    def link_key(phone: tuple[str, str]) -> tuple[str, str]:
-        first, second = sorted((f"phone:{identifier_hash(secret, *phone)}", device_key))
-        return (first, second)
-
-    winner, loser = sorted((PHONE_1, PHONE_2), key=link_key)
-    first = one(container, org, loser, DEVICE)  # arrives first, merges at once
-    assert first.member_id == one(container, org, loser).member_id
-    one(container, org, winner, DEVICE)  # the canonical order moves the device
-    assert one(container, org, DEVICE).member_id == one(container, org, winner).member_id
-    assert one(container, org, loser).member_id != one(container, org, winner).member_id
+    """A conflicting link never takes a member apart: the later phone is a conflict."""
+    for first_phone, second_phone in ((PHONE_1, PHONE_2), (PHONE_2, PHONE_1)):
+        device = ("device_id", f"tablet-{first_phone[1]}")
+        first = one(container, org, first_phone, device)  # arrives first, merges at once
+        assert first.member_id == one(container, org, first_phone).member_id
+        one(container, org, second_phone, device)  # conflicts: recorded, nothing moves
+        assert one(container, org, device).member_id == one(container, org, first_phone).member_id
+        assert one(container, org, second_phone).member_id != first.member_id
     with session_scope(container.sessions, org.id) as session:
         merges = session.scalars(select(IdentityMerge).order_by(IdentityMerge.created_at)).all()
         conflicts = session.scalars(select(IdentityConflict)).all()
-    assert [(m.undone_by, m.survivor_id) for m in merges] == [
-        ("oneid (rebuild)", one(container, org, loser).member_id),
-        (None, one(container, org, winner).member_id),
-    ]
-    assert len(conflicts) == 1
+    assert [m.undone_by for m in merges] == [None, None]
+    assert (
+        sorted((c.kind, c.identifier_type, c.status) for c in conflicts)
+        == [("unique_type", "phone", "open")] * 2
+    )
 
 
 def test_an_event_with_two_phones_merges_nothing(container: Container, org: Org) -> None:
@@ -174,23 +166,17 @@ def test_parallel_threads_resolving_the_same_new_identifiers_agree(
     assert _count(container, org, IdentityLink) == 30
 
 
-def test_a_rebuild_leaves_other_components_of_the_batch_merged(
+def test_a_conflict_leaves_other_components_of_the_batch_merged(
     container: Container, org: Org
 ) -> None:
-    """One batch: a component that must be rebuilt and 30 that simply merge."""
-    with session_scope(container.sessions, org.id) as session:
-        secret = member_settings(session, org.id).identifier_secret
-    device_key = f"device_id:{identifier_hash(secret, *DEVICE)}"
-
-    def link_key(phone: tuple[str, str]) -> list[str]:
-        return sorted((f"phone:{identifier_hash(secret, *phone)}", device_key))
-
-    winner, loser = sorted((PHONE_1, PHONE_2), key=link_key)
+    """One batch: a link that conflicts and 30 that simply merge."""
     simple = [[("anonymous_id", f"a-{n}"), ("email", f"p{n}@example.com")] for n in range(30)]
     resolve(container, org, *[[i] for pair in simple for i in pair])  # older profiles
-    one(container, org, loser, DEVICE)
-    resolve(container, org, *simple, [winner, DEVICE])
+    first = one(container, org, PHONE_1, DEVICE)
+    resolve(container, org, *simple, [PHONE_2, DEVICE])
     container.identity.invalidate()
     for anonymous, email in simple:
         assert one(container, org, anonymous).member_id == one(container, org, email).member_id
-    assert one(container, org, DEVICE).member_id == one(container, org, winner).member_id
+    assert one(container, org, DEVICE).member_id == first.member_id
+    assert one(container, org, PHONE_2).member_id != first.member_id
+    assert _count(container, org, IdentityConflict) == 1

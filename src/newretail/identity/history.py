@@ -1,8 +1,7 @@
 """What a merge moves to the survivor (orders, points, consent) and how an undo moves it back.
 
 Identifiers never move: each stays with its home profile, and the profile follows the merge.
-Warehouse events are re-attributed by `warehouse_sql`, after the commit, under the warehouse
-lock.
+Warehouse events are re-attributed after the commit (warehouse_moves.py).
 """
 
 from __future__ import annotations
@@ -142,28 +141,3 @@ def recompute_balances(
             ),
             execution_options=NO_SYNC,
         )
-
-
-_UPDATE = 'UPDATE "event" SET member_id = m.new_id'
-
-
-def warehouse_sql(
-    organization_id: uuid.UUID, column: str, mapping: Mapping[uuid.UUID, uuid.UUID]
-) -> list[str]:
-    """UPDATE statements setting event.member_id = new where event.<column> = old.
-
-    `column` is member_id (a merge: the side's events follow the survivor) or profile_id (an
-    undo: events go back to the canonical member of the profile they were recorded for).
-    Values are UUIDs, rendered as literals.
-    """
-    assert column in {"member_id", "profile_id"}
-    pairs = sorted((str(old), str(new)) for old, new in mapping.items() if old is not None)
-    statements = []
-    for start in range(0, len(pairs), 500):
-        values = ", ".join(f"('{old}', '{new}')" for old, new in pairs[start : start + 500])
-        statements.append(
-            f"{_UPDATE} FROM (VALUES {values}) AS m(old_id, new_id) "
-            f"WHERE \"event\".organization_id = '{organization_id}' "
-            f'AND "event".{column} = m.old_id'
-        )
-    return statements

@@ -1,12 +1,12 @@
 """The collector's hot path: identifiers -> profile and canonical member, in batches.
 
-`IdentityResolver.resolve_batch` hashes each identifier with the organisation's secret, finds
-its home profile (creating profiles for unknown identifiers, one INSERT per batch), records
-links between identifiers seen together, and merges their members when the rules allow
-(graph.py, merging.py). It keeps an in-process cache (identifier -> home profile, member ->
-canonical member, links already stored) so that known identifiers need no database round
-trip. Merges and undos made through this resolver update the cache at once; another process
-sees them after `cache_ttl` seconds (default 30) or on restart.
+`IdentityResolver.resolve_batch` finds each identifier's home profile (creating profiles for
+unknown identifiers, profiles.py), stores links between identifiers seen together, and joins
+their members when the rules allow (merging.py), in the order the links arrived. It keeps an
+in-process cache (identifier -> home profile, member -> canonical member, links already
+stored) so that known identifiers need no database round trip. Merges and undos made through
+this resolver update the cache at once; another process sees them after `cache_ttl` seconds
+(default 30) or on restart.
 """
 
 from __future__ import annotations
@@ -17,38 +17,30 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import scope_session, utcnow
-from newretail.identity.errors import AlreadyMerged, MergeRefused, UndoRefused
-from newretail.identity.history import warehouse_sql
-from newretail.identity.keys import UNSCOPED, UNSCOPED_NO_SYNC, keyed
-from newretail.identity.merging import GraphSession, dialect_insert, pair
-from newretail.identity.models import (
-    ConflictStatus,
-    IdentityConflict,
-    IdentityLink,
-    IdentityMerge,
-    IdentityPendingMove,
-    IdentitySettings,
-    IdentityType,
-    MergeReason,
-)
-from newretail.identity.rules import KNOWN_TYPES, Rules, build_rules, check_union
+from newretail.identity.component import dialect_insert, pair
+from newretail.identity.keys import UNSCOPED, keyed
+from newretail.identity.merging import GraphSession
+from newretail.identity.models import IdentityLink, IdentityMerge, MergeReason
+from newretail.identity.operator_merges import AUTO_ACTOR, merge_in, undo_in
+from newretail.identity.organization_rules import load_rules
+from newretail.identity.profiles import load_or_create_profiles
+from newretail.identity.rules import Rules
+from newretail.identity.warehouse_moves import WarehouseMover, record_pending_moves
 from newretail.members.errors import InvalidIdentifier
-from newretail.members.identifiers import identifier_hash, member_settings
-from newretail.members.models import IdentifierType, Member, MemberIdentifier, MemberStatus
+from newretail.members.identifiers import member_settings
+from newretail.members.models import Member
 from newretail.warehouse.connection import Warehouse
-from newretail.warehouse.sql import run_sql
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-AUTO_ACTOR = "oneid"
 RETRIES = 5
 
 
@@ -66,20 +58,6 @@ class _OrgCache:
     homes: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
     canonical: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     links: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
-
-
-def load_rules(session: Session, organization_id: uuid.UUID) -> Rules:
-    """The organisation's effective identifier rules (built-in, overrides, custom types)."""
-    overrides = [
-        (t.name, t.unique_per_member, t.max_per_member)
-        for t in session.scalars(
-            select(IdentityType).where(IdentityType.organization_id == organization_id)
-        )
-    ]
-    settings = session.scalar(
-        select(IdentitySettings).where(IdentitySettings.organization_id == organization_id)
-    )
-    return build_rules(overrides, settings.max_group_size if settings else None)
 
 
 class IdentityResolver:
@@ -101,6 +79,7 @@ class IdentityResolver:
         self._lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._epoch = 0
+        self.mover = WarehouseMover(sessions, warehouse, self._write_lock)
 
     # ------------------------------------------------------------ cache
     def invalidate(self, organization_id: uuid.UUID | None = None) -> None:
@@ -146,6 +125,13 @@ class IdentityResolver:
         """The organisation's identifier rules (cached)."""
         return self._cache(organization_id).rules
 
+    @property
+    def epoch(self) -> int:
+        """Grows with every merge, undo and invalidation in this resolver (the collector
+        re-resolves a batch when it moved while the batch was being resolved, and drops
+        its cache of resolved identities)."""
+        return self._epoch
+
     # ------------------------------------------------------------ hot path
     def resolve_batch(
         self,
@@ -156,7 +142,7 @@ class IdentityResolver:
         """Resolve each event's identifiers (normalised, in priority order) to its member."""
         cache = self._cache(organization_id)
         types = cache.rules.types
-        keyed: list[list[tuple[str, str]]] = []
+        keyed_items: list[list[tuple[str, str]]] = []
         missing: set[tuple[str, str]] = set()
         # local copies: another thread may reset the shared cache meanwhile
         home_of: dict[tuple[str, str], uuid.UUID] = {}
@@ -173,14 +159,20 @@ class IdentityResolver:
                         missing.add(key)
                     else:
                         home_of[key] = home
-            keyed.append(keys)
+            keyed_items.append(keys)
         fresh: set[uuid.UUID] = set()
         if missing:
-            fresh, created = self._load_or_create(organization_id, cache, missing, at)
+            with self._session(organization_id) as session:
+                fresh, created = load_or_create_profiles(
+                    session, organization_id, cache.secret, missing, at
+                )
+                session.commit()
+            cache.homes.update(created)
+            cache.canonical.update({home: home for home in fresh})
             home_of.update(created)
-        new_links: dict[tuple[uuid.UUID, uuid.UUID], None] = {}
+        new_links: dict[tuple[uuid.UUID, uuid.UUID], None] = {}  # in order of arrival
         known_links = cache.links
-        for keys in keyed:
+        for keys in keyed_items:
             if len(keys) > 1:
                 first = home_of[keys[0]]
                 for key in keys[1:]:
@@ -195,7 +187,7 @@ class IdentityResolver:
         canonical = cache.canonical
         member_of: dict[uuid.UUID, uuid.UUID] = {}
         unknown: set[uuid.UUID] = set()
-        for keys in keyed:
+        for keys in keyed_items:
             if keys:
                 home = home_of[keys[0]]
                 found = merged.get(home) or canonical.get(home)
@@ -207,7 +199,7 @@ class IdentityResolver:
             member_of.update(self._load_canonical(organization_id, cache, unknown))
         return [
             Resolved(home_of[keys[0]], member_of[home_of[keys[0]]]) if keys else None
-            for keys in keyed
+            for keys in keyed_items
         ]
 
     def _load_canonical(
@@ -229,249 +221,6 @@ class IdentityResolver:
             found.setdefault(member_id, member_id)
         cache.canonical.update(found)
         return found
-
-    def _load_or_create(
-        self,
-        organization_id: uuid.UUID,
-        cache: _OrgCache,
-        missing: set[tuple[str, str]],
-        at: datetime,
-    ) -> tuple[set[uuid.UUID], dict[tuple[str, str], uuid.UUID]]:
-        """Find the home profiles of unseen identifiers; create the missing ones in bulk.
-
-        Returns the profiles created here and the home of every identifier asked for."""
-        hashes = {key: identifier_hash(cache.secret, key[0], key[1]) for key in missing}
-        by_type: dict[str, list[str]] = {}
-        for (kind, _value), value_hash in hashes.items():
-            by_type.setdefault(kind, []).append(value_hash)
-        owners: dict[tuple[str, str], uuid.UUID] = {}
-
-        def read(session: Session, wanted: dict[str, list[str]]) -> None:
-            for kind, values in wanted.items():
-                for start in range(0, len(values), 500):
-                    for value_hash, member_id in session.execute(
-                        select(MemberIdentifier.value_hash, MemberIdentifier.member_id).where(
-                            MemberIdentifier.identifier_type == kind,
-                            MemberIdentifier.value_hash.in_(values[start : start + 500]),
-                        )
-                    ):
-                        owners[(kind, value_hash)] = member_id
-
-        fresh: set[uuid.UUID] = set()
-        with self._session(organization_id) as session:
-            read(session, by_type)
-            unseen = [key for key in missing if (key[0], hashes[key]) not in owners]
-            if unseen:
-                created, stored = self._create_profiles(
-                    session, organization_id, unseen, hashes, at
-                )
-                lost = {k: m for k, m in created.items() if (k[0], hashes[k]) not in stored}
-                if lost:  # another writer created them first: use theirs, drop ours
-                    retry: dict[str, list[str]] = {}
-                    for key in lost:
-                        retry.setdefault(key[0], []).append(hashes[key])
-                    read(session, retry)
-                    orphans = list(lost.values())
-                    session.execute(
-                        delete(Member).where(keyed(Member, organization_id, Member.id, orphans)),
-                        execution_options=UNSCOPED_NO_SYNC,
-                    )
-                fresh = {member_id for key, member_id in created.items() if key not in lost}
-                for key, member_id in created.items():
-                    if key not in lost:
-                        owners[(key[0], hashes[key])] = member_id
-            session.commit()
-        found = {key: owners[(key[0], hashes[key])] for key in missing}
-        cache.homes.update(found)
-        cache.canonical.update({home: home for home in fresh})
-        return fresh, found
-
-    def _create_profiles(
-        self,
-        session: Session,
-        organization_id: uuid.UUID,
-        keys: list[tuple[str, str]],
-        hashes: dict[tuple[str, str], str],
-        at: datetime,
-    ) -> tuple[dict[tuple[str, str], uuid.UUID], set[tuple[str, str]]]:
-        """One profile per unseen identifier; returns them and the (type, hash) rows stored.
-
-        An identifier stored by another writer meanwhile is not stored here (ON CONFLICT DO
-        NOTHING); its new profile is an orphan for the caller to delete.
-        """
-        now = utcnow()
-        created = {key: uuid.uuid4() for key in keys}
-        session.execute(
-            insert(Member),
-            [
-                {
-                    "id": member_id,
-                    "organization_id": organization_id,
-                    "created_at": now,
-                    "status": MemberStatus.ACTIVE,
-                    "joined_at": at,
-                    "points_available": 0,
-                    "points_locked": 0,
-                    "anonymous": kind not in KNOWN_TYPES,
-                    "phone": value if kind == IdentifierType.PHONE else None,
-                    "email": value if kind == IdentifierType.EMAIL else None,
-                }
-                for (kind, value), member_id in created.items()
-            ],
-        )
-        statement = (
-            dialect_insert(session, MemberIdentifier)
-            .on_conflict_do_nothing(
-                index_elements=["organization_id", "identifier_type", "value_hash"]
-            )
-            .returning(MemberIdentifier.identifier_type, MemberIdentifier.value_hash)
-        )
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "created_at": now,
-                "organization_id": organization_id,
-                "member_id": member_id,
-                "identifier_type": kind,
-                "value_hash": hashes[(kind, value)],
-            }
-            for (kind, value), member_id in created.items()
-        ]
-        stored: set[tuple[str, str]] = set()
-        for start in range(0, len(rows), 1000):
-            result = session.execute(statement, rows[start : start + 1000])
-            stored.update((kind, value_hash) for kind, value_hash in result)
-        return created, stored
-
-    # ------------------------------------------------------------ links and merges
-    def _write(
-        self, organization_id: uuid.UUID, work: Callable[[Session], tuple[T, GraphSession]]
-    ) -> T:
-        """Run `work` in a transaction (with retries on deadlock), then move warehouse events.
-
-        Lock order: this resolver's write lock, then the operational store, then (after the
-        commit) the warehouse lock. Nothing holding the warehouse lock waits for the
-        operational store, so requests that read the store and then the warehouse cannot
-        deadlock with merges or with the event loader. The epoch grows between the commit
-        and the warehouse update: the loader re-resolves a batch if it moved meanwhile."""
-        with self._write_lock:  # merges of this process reach the warehouse in commit order
-            for attempt in range(RETRIES):
-                session = self._session(organization_id)
-                try:
-                    result, graph = work(session)
-                    graph.write_members()
-                    session.flush()
-                    statements = graph.warehouse_statements()
-                    pending = graph.record_pending_moves() if statements else []
-                    session.commit()
-                except (OperationalError, DBAPIError) as exc:
-                    session.rollback()
-                    if attempt == RETRIES - 1 or not _retryable(exc):
-                        raise
-                    continue
-                except BaseException:
-                    session.rollback()
-                    raise
-                finally:
-                    session.close()
-                break
-            else:  # pragma: no cover - the loop returns or raises
-                raise RuntimeError("unreachable")
-            self._remember(organization_id, graph)
-            if graph.merges or graph.undone:
-                with self._lock:
-                    self._epoch += 1
-            try:
-                self._run_warehouse(statements)
-            except Exception:
-                log.exception("moving events of a merge failed; repairing from the store")
-                self._repair_warehouse(organization_id, set(graph.root_of))
-                self._clear_pending(organization_id, pending)
-                raise
-            self._clear_pending(organization_id, pending)
-            return result
-
-    @property
-    def epoch(self) -> int:
-        """Grows with every merge, undo and invalidation in this resolver (the collector
-        re-resolves a batch when it moved while the batch was being resolved, and drops
-        its cache of resolved identifiers)."""
-        return self._epoch
-
-    def _remember(self, organization_id: uuid.UUID, graph: GraphSession) -> None:
-        cache = self._orgs.get(organization_id)
-        if cache is None:
-            return
-        cache.canonical.update(graph.canonical_map())
-        cache.links.update(graph.edges)
-
-    def _run_warehouse(self, statements: list[str]) -> None:
-        if not statements:
-            return
-        con = self.warehouse.connection()
-        with self.warehouse.lock:
-            for statement in statements:
-                run_sql(con, statement)
-
-    def _repair_warehouse(self, organization_id: uuid.UUID, profiles: set[uuid.UUID]) -> None:
-        """Point the profiles' warehouse events at their stored canonical member."""
-        with self._session(organization_id) as session:
-            stored = {
-                member_id: canonical_id or member_id
-                for member_id, canonical_id in session.execute(
-                    select(Member.id, Member.canonical_id).where(Member.id.in_(list(profiles)))
-                )
-            }
-        self._run_warehouse(
-            warehouse_sql(organization_id, "profile_id", stored)
-            + warehouse_sql(organization_id, "member_id", stored)
-        )
-        self.invalidate(organization_id)
-
-    def _clear_pending(self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
-        """The warehouse follows these pending moves now: delete their rows."""
-        if not ids:
-            return
-        with self._session(organization_id) as session:
-            for start in range(0, len(ids), 500):
-                session.execute(
-                    delete(IdentityPendingMove).where(
-                        keyed(
-                            IdentityPendingMove,
-                            organization_id,
-                            IdentityPendingMove.id,
-                            ids[start : start + 500],
-                        )
-                    ),
-                    execution_options=UNSCOPED_NO_SYNC,
-                )
-            session.commit()
-
-    def repair_pending_moves(self, older_than_seconds: float = 60.0) -> int:
-        """Move the warehouse events of merges and undos committed at least this long ago
-        whose warehouse update never finished (the process died in between); returns the
-        profiles repaired. The delay leaves other processes' updates in flight alone."""
-        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-        with scope_session(self.sessions(), None) as session:
-            rows = session.execute(
-                select(
-                    IdentityPendingMove.organization_id,
-                    IdentityPendingMove.id,
-                    IdentityPendingMove.member_id,
-                ).where(IdentityPendingMove.created_at <= cutoff)
-            ).all()
-        by_organization: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]] = {}
-        for organization_id, row_id, member_id in rows:
-            by_organization.setdefault(organization_id, []).append((row_id, member_id))
-        for organization_id, pending in by_organization.items():
-            with self._write_lock:  # after this process's merges, in commit order
-                self._repair_warehouse(organization_id, {member for _, member in pending})
-                self._clear_pending(organization_id, [row for row, _ in pending])
-            log.warning(
-                "repaired the warehouse events of %d profiles after an unfinished merge",
-                len(pending),
-            )
-        return len(rows)
 
     def _link(
         self,
@@ -505,12 +254,82 @@ class IdentityResolver:
             )
             graph = GraphSession(session, organization_id, cache.rules, at, fresh)
             graph.load({m for link in links for m in link})
-            graph.settle(MergeReason.AUTO_LINK, AUTO_ACTOR)
+            graph.settle(MergeReason.AUTO_LINK, AUTO_ACTOR, links)
             return graph.root_of, graph
 
         canonical = self._write(organization_id, work)
         cache.links.update(links)
         return canonical
+
+    # ------------------------------------------------------------ own transactions
+    def _write(
+        self, organization_id: uuid.UUID, work: Callable[[Session], tuple[T, GraphSession]]
+    ) -> T:
+        """Run `work` in this resolver's own transaction (with retries on deadlock), then
+        move warehouse events.
+
+        Lock order: this resolver's write lock, then the operational store, then (after the
+        commit) the warehouse lock. Nothing holding the warehouse lock waits for the
+        operational store, so requests that read the store and then the warehouse cannot
+        deadlock with merges or with the event loader. The epoch grows between the commit
+        and the warehouse update: the loader re-resolves a batch if it moved meanwhile."""
+        with self._write_lock:  # merges of this process reach the warehouse in commit order
+            for attempt in range(RETRIES):
+                session = self._session(organization_id)
+                try:
+                    result, graph = work(session)
+                    graph.write_members()
+                    session.flush()
+                    statements = graph.warehouse_statements()
+                    moved = graph.moved_profiles() if statements else []
+                    pending = record_pending_moves(session, organization_id, moved)
+                    session.commit()
+                except (OperationalError, DBAPIError) as exc:
+                    session.rollback()
+                    if attempt == RETRIES - 1 or not _retryable(exc):
+                        raise
+                    continue
+                except BaseException:
+                    session.rollback()
+                    raise
+                finally:
+                    session.close()
+                break
+            else:  # pragma: no cover - the loop returns or raises
+                raise RuntimeError("unreachable")
+            self._remember(organization_id, graph)
+            try:
+                self._run_warehouse(statements)
+            except Exception:
+                log.exception("moving events of a merge failed; repairing from the store")
+                self.mover.repair(organization_id, set(graph.root_of))
+                self.invalidate(organization_id)
+                self.mover.clear_pending(organization_id, pending)
+                raise
+            self.mover.clear_pending(organization_id, pending)
+            return result
+
+    def _run_warehouse(self, statements: list[str]) -> None:
+        self.mover.run(statements)
+
+    def _remember(self, organization_id: uuid.UUID, graph: GraphSession) -> None:
+        """After a commit: cache the new canonical members and links, move the epoch."""
+        cache = self._orgs.get(organization_id)
+        if cache is not None:
+            cache.canonical.update(graph.canonical_map())
+            cache.links.update(graph.edges)
+        if graph.merges or graph.undone:
+            with self._lock:
+                self._epoch += 1
+
+    def repair_pending_moves(self, older_than_seconds: float = 60.0) -> int:
+        """Move the warehouse events of merges and undos committed at least this long ago
+        whose warehouse update never finished (the process died in between); returns the
+        profiles repaired."""
+        repaired = self.mover.repair_pending_moves(older_than_seconds)
+        for organization_id in repaired:
+            self.invalidate(organization_id)
+        return sum(repaired.values())
 
     # ------------------------------------------------------------ operators
     def merge_members(
@@ -522,67 +341,31 @@ class IdentityResolver:
         actor: str,
         force: bool = False,
     ) -> IdentityMerge:
-        """Merge two members by hand; `force` lifts the maximums, never the unique rule."""
-        rules = self._cache(organization_id).rules
-        at = utcnow()
+        """Merge two members by hand in this resolver's own transaction (jobs, tests)."""
+        rules, at = self._cache(organization_id).rules, utcnow()
 
         def work(session: Session) -> tuple[IdentityMerge, GraphSession]:
-            graph = GraphSession(session, organization_id, rules, at)
-            graph.load([member_id, other_member_id])
-            left, right = graph.root_of[member_id], graph.root_of[other_member_id]
-            if left == right:
-                raise AlreadyMerged("these members are already one member", field="member_id")
-            violation = check_union(
-                rules, graph.summary(left), graph.summary(right), bounds=not force
+            return merge_in(
+                session,
+                organization_id,
+                rules,
+                member_id,
+                other_member_id,
+                actor=actor,
+                force=force,
+                at=at,
             )
-            if violation is not None:
-                raise MergeRefused(violation.detail, field="member_id")
-            sides = sorted(graph.groups[left] | graph.groups[right])
-            for conflict in session.scalars(  # the operator decided these
-                select(IdentityConflict).where(
-                    IdentityConflict.status == ConflictStatus.OPEN,
-                    IdentityConflict.member_a.in_(sides),
-                    IdentityConflict.member_b.in_(sides),
-                )
-            ):
-                conflict.status = ConflictStatus.MERGED
-                conflict.resolved_at = at
-                conflict.resolved_by = actor
-            graph.link_manually(left, right)
-            graph.settle(MergeReason.MANUAL, actor)
-            merged = [m for m in graph.merges if {m.survivor_id, m.loser_id} <= {left, right}]
-            record = merged[-1] if merged else graph.merges[-1]
-            return record, graph
 
         return self._write(organization_id, work)
 
     def undo_merge(
         self, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
     ) -> IdentityMerge:
-        """Undo a merge: both members come back with their events, orders and points."""
-        rules = self._cache(organization_id).rules
-        at = utcnow()
+        """Undo a merge in this resolver's own transaction (jobs, tests)."""
+        rules, at = self._cache(organization_id).rules, utcnow()
 
         def work(session: Session) -> tuple[IdentityMerge, GraphSession]:
-            record = session.get(IdentityMerge, merge_id)
-            if record is None:
-                from newretail.core.errors import NotFound
-
-                raise NotFound("merge not found", field="merge_id")
-            if record.undone_at is not None:
-                raise UndoRefused("this merge was already undone", field="merge_id")
-            graph = GraphSession(session, organization_id, rules, at)
-            graph.load([record.survivor_id, record.loser_id])
-            if graph.parent.get(record.survivor_id) is not None:
-                raise UndoRefused(
-                    "the survivor was merged into another member since; undo that merge first",
-                    field="merge_id",
-                )
-            if graph.parent.get(record.loser_id) != record.survivor_id:
-                raise UndoRefused("the members of this merge changed since", field="merge_id")
-            graph.undo(record, actor, block=True)
-            graph.settle(MergeReason.AUTO_LINK, AUTO_ACTOR)
-            return record, graph
+            return undo_in(session, organization_id, rules, merge_id, actor=actor, at=at)
 
         return self._write(organization_id, work)
 

@@ -25,7 +25,8 @@ from newretail.identity.models import (
     IdentitySettings,
     IdentityType,
 )
-from newretail.identity.resolver import IdentityResolver, load_rules
+from newretail.identity.organization_rules import load_rules
+from newretail.identity.resolver import IdentityResolver
 from newretail.identity.rules import BUILTIN_RULES
 from newretail.members.models import Member, MemberIdentifier
 from newretail.tenancy.models import Role

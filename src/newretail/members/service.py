@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from newretail.core.database import utcnow
 from newretail.core.pagination import numbered_page, paginate
 from newretail.events import outbox
+from newretail.identity.organization_rules import load_rules
 from newretail.members import schemas, tiers
 from newretail.members.errors import (
     IdentifierTaken,
@@ -124,11 +125,9 @@ def find_member(
 ) -> Member | None:
     """The member with this identifier in any format ("138 0013 8000" = "+8613800138000")."""
     _require_any(principal, Permission.READ, Permission.SELL)
-    if identifier_type not in set(IdentifierType):  # an organisation's custom type
-        from newretail.identity.resolver import load_rules
-
-        if identifier_type not in load_rules(session, principal.organization_id).types:
-            raise UnknownIdentifierType(field="type")
+    custom = identifier_type not in set(IdentifierType)  # an organisation's custom type
+    if custom and identifier_type not in load_rules(session, principal.organization_id).types:
+        raise UnknownIdentifierType(field="type")
     value_hash = hash_for(session, principal.organization_id, identifier_type, raw_value)
     return find_member_by_hash(session, identifier_type, value_hash)
 

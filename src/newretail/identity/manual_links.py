@@ -1,0 +1,97 @@
+"""Operators' decisions on links: a separation after an undo, a manual link at a merge.
+
+An undone merge separates its two sides (links across them no longer merge them); an
+operator's merge lifts separations between the two members and pins the links inside them.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import and_, update
+
+from newretail.identity.component import LoadedComponent, dialect_insert, pair
+from newretail.identity.models import IdentityLink
+
+NO_SYNC = {"synchronize_session": False}
+
+
+def _set_link(graph: LoadedComponent, a: uuid.UUID, b: uuid.UUID, **values: bool) -> None:
+    graph.session.execute(
+        update(IdentityLink)
+        .where(and_(IdentityLink.member_a == a, IdentityLink.member_b == b))
+        .values(**values),
+        execution_options=NO_SYNC,
+    )
+
+
+def separate(
+    graph: LoadedComponent,
+    side: set[uuid.UUID],
+    rest: set[uuid.UUID],
+    survivor: uuid.UUID,
+    loser: uuid.UUID,
+) -> None:
+    """Links across an undone merge no longer merge (an operator's decision)."""
+    crossing = [
+        (a, b) for (a, b) in graph.edges if (a in side and b in rest) or (a in rest and b in side)
+    ]
+    for a, b in crossing:
+        _set_link(graph, a, b, blocked=True, manual=False)
+        del graph.edges[(a, b)]
+        graph.separated.add((a, b))
+    first, second = pair(survivor, loser)
+    if (first, second) not in graph.separated:
+        graph.session.execute(
+            dialect_insert(graph.session, IdentityLink)
+            .values(
+                id=uuid.uuid4(),
+                created_at=graph.at,
+                organization_id=graph.organization_id,
+                member_a=first,
+                member_b=second,
+                manual=False,
+                blocked=True,
+            )
+            .on_conflict_do_nothing(index_elements=["organization_id", "member_a", "member_b"])
+        )
+        graph.separated.add((first, second))
+
+
+def link_manually(graph: LoadedComponent, a: uuid.UUID, b: uuid.UUID) -> None:
+    """An operator's link between two groups: lifts separations between them and pins the
+    links inside them."""
+    left, right = graph.groups[graph.root_of[a]], graph.groups[graph.root_of[b]]
+    lifted = [
+        (x, y)
+        for (x, y) in graph.separated
+        if (x in left and y in right) or (x in right and y in left)
+    ]
+    for x, y in lifted:
+        graph.separated.discard((x, y))
+        _set_link(graph, x, y, blocked=False)
+        graph.edges[(x, y)] = False
+    # the operator approves both members as they are: their links are pinned (applied
+    # first, without the bounds)
+    inside = left | right
+    for x, y in [e for e, manual in graph.edges.items() if not manual and set(e) <= inside]:
+        _set_link(graph, x, y, manual=True)
+        graph.edges[(x, y)] = True
+    first, second = pair(graph.root_of[a], graph.root_of[b])
+    statement = dialect_insert(graph.session, IdentityLink).values(
+        id=uuid.uuid4(),
+        created_at=graph.at,
+        organization_id=graph.organization_id,
+        member_a=first,
+        member_b=second,
+        manual=True,
+        blocked=False,
+    )
+    graph.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["organization_id", "member_a", "member_b"],
+            set_={"manual": True, "blocked": False},
+        )
+    )
+    graph.separated.discard((first, second))
+    graph.edges[(first, second)] = True
