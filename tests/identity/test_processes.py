@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from newretail import handlers
 from newretail.bootstrap import Container
 from newretail.core.database import create_db_engine, make_session_factory, session_scope
 from newretail.identity.models import IdentityConflict
@@ -36,6 +37,7 @@ def _events() -> list[list[tuple[str, str]]]:
 
 
 def _worker(database_url: str, warehouse: str, organization_id: str, seed: int) -> None:
+    handlers.install()  # a process of its own: merges publish domain events
     engine = create_db_engine(database_url)
     resolver = IdentityResolver(make_session_factory(engine), Warehouse(warehouse))
     events = _events()

@@ -18,15 +18,11 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from newretail.core import domain_events
 from newretail.identity.component import LoadedComponent, dialect_insert, pair
 from newretail.identity.graph import ConstrainedUnionFind, Edge
-from newretail.identity.history import (
-    MOVED_TABLES,
-    move_history,
-    recompute_balances,
-    restore_history,
-)
 from newretail.identity.manual_links import NO_SYNC, separate
+from newretail.identity.merge_events import MembersMerged, MergeUndone, MovedAudit
 from newretail.identity.models import (
     ConflictKind,
     ConflictStatus,
@@ -156,13 +152,6 @@ class GraphSession(LoadedComponent):
     ) -> IdentityMerge:
         """Merge the loser's group into the survivor's (both canonical members)."""
         side = set(self.groups[loser])
-        if side <= self.fresh:
-            moved: dict[str, list[str]] = {key: [] for key in [*MOVED_TABLES, "consents"]}
-            moved["coupons"] = []
-        else:
-            moved = move_history(self.session, self.organization_id, survivor, side, self.at)
-        moved["profiles"] = sorted(str(m) for m in side)
-        self.changed_members |= side
         record = IdentityMerge(
             id=uuid.uuid4(),
             organization_id=self.organization_id,
@@ -171,8 +160,16 @@ class GraphSession(LoadedComponent):
             reason=reason,
             actor=actor,
             merged_at=self.at,
-            moved=moved,
         )
+        moved = MovedAudit()
+        if not side <= self.fresh:  # profiles created in this batch have no history yet
+            event = MembersMerged(
+                self.organization_id, record.id, survivor, tuple(sorted(side)), self.at, moved
+            )
+            domain_events.publish(self.session, event)
+        # the audit lists coupons until marketing's handler moves (and records) them
+        record.moved = {"coupons": [], **moved.ids, "profiles": sorted(str(m) for m in side)}
+        self.changed_members |= side
         self.session.add(record)
         self.parent[loser] = survivor
         for member_id in side:
@@ -190,10 +187,10 @@ class GraphSession(LoadedComponent):
         side = self.descendants(loser)
         rest = self.groups[survivor] - side
         self.changed_members |= side
-        moved = record.moved or {}
-        if any(moved.get(key) for key in [*MOVED_TABLES, "consents"]):
-            restore_history(self.session, self.organization_id, loser, moved)
-            recompute_balances(self.session, self.organization_id, [survivor, loser])
+        event = MergeUndone(
+            self.organization_id, record.id, survivor, loser, dict(record.moved or {}), self.at
+        )
+        domain_events.publish(self.session, event)
         record.undone_at = self.at
         record.undone_by = actor
         self.undone += 1

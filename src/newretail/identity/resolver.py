@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail.core import domain_events
 from newretail.core.database import scope_session, utcnow
 from newretail.identity.component import dialect_insert, pair
 from newretail.identity.keys import UNSCOPED, keyed
@@ -331,7 +332,68 @@ class IdentityResolver:
             self.invalidate(organization_id)
         return sum(repaired.values())
 
-    # ------------------------------------------------------------ operators
+    # ------------------------------------------------------------ the caller's transaction
+    def merge_members_in(
+        self,
+        session: Session,
+        organization_id: uuid.UUID,
+        member_id: uuid.UUID,
+        other_member_id: uuid.UUID,
+        *,
+        actor: str,
+        force: bool = False,
+    ) -> IdentityMerge:
+        """Merge two members by hand in the caller's session; the caller commits, then the
+        warehouse events follow and the cache learns the new members."""
+        rules, at = load_rules(session, organization_id), utcnow()  # in the caller's session
+        record, graph = merge_in(
+            session,
+            organization_id,
+            rules,
+            member_id,
+            other_member_id,
+            actor=actor,
+            force=force,
+            at=at,
+        )
+        self._follow_commit_of(session, organization_id, graph)
+        return record
+
+    def undo_merge_in(
+        self, session: Session, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
+    ) -> IdentityMerge:
+        """Undo a merge in the caller's session; the caller commits, then the warehouse
+        events follow and the cache learns the restored members."""
+        rules, at = load_rules(session, organization_id), utcnow()
+        record, graph = undo_in(session, organization_id, rules, merge_id, actor=actor, at=at)
+        self._follow_commit_of(session, organization_id, graph)
+        return record
+
+    def _follow_commit_of(
+        self, session: Session, organization_id: uuid.UUID, graph: GraphSession
+    ) -> None:
+        """Write the graph's members and pending moves in the caller's transaction; after
+        its commit, move the warehouse events from the committed members."""
+        graph.write_members()
+        session.flush()
+        moved = graph.moved_profiles()
+        pending = record_pending_moves(session, organization_id, moved)
+
+        def follow() -> None:
+            self._remember(organization_id, graph)
+            with self._write_lock:  # after this process's merges in flight
+                self.mover.repair(organization_id, set(moved))
+            self.mover.clear_pending(organization_id, pending)
+
+        if moved or graph.merges or graph.undone:
+            domain_events.after_commit(session, follow)
+
+    def after_commit_invalidate(self, session: Session, organization_id: uuid.UUID) -> None:
+        """Forget the organisation's cache once the caller's transaction commits (its
+        identifier rules changed)."""
+        domain_events.after_commit(session, lambda: self.invalidate(organization_id))
+
+    # ------------------------------------------------------------ own transaction (jobs)
     def merge_members(
         self,
         organization_id: uuid.UUID,

@@ -83,8 +83,7 @@ def update_types(
 ) -> object:
     """Replace the custom identifier types and rule overrides."""
     found = service.set_types(session, principal, body)
-    session.commit()
-    container.identity.invalidate(principal.organization_id)
+    container.identity.after_commit_invalidate(session, principal.organization_id)
     return found
 
 

@@ -1,8 +1,8 @@
 """Identity use cases for operators: merges and undos, conflicts, identifier rules.
 
-Merges and undos run in the resolver's own transaction, then move warehouse events under the
-warehouse lock; the caller's session only checks permissions and existence and must not hold
-a write transaction on SQLite meanwhile (the routers commit it first).
+Merges and undos run in the caller's transaction (the request, the CLI command); once it
+commits, the warehouse events follow under the warehouse lock and the resolver's cache learns
+the new members (after-commit hooks). Nothing here commits.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def merge_members(
     _member(session, data.other_member_id, "other_member_id")
     if data.member_id == data.other_member_id:
         raise InvalidInput("give two different members", field="other_member_id")
-    session.commit()  # the merge runs in the resolver's own transaction
-    return resolver.merge_members(
+    return resolver.merge_members_in(
+        session,
         principal.organization_id,
         data.member_id,
         data.other_member_id,
@@ -69,8 +69,9 @@ def undo_merge(
     principal.require(Permission.MANAGE_MEMBERS)
     if session.get(IdentityMerge, merge_id) is None:
         raise NotFound("merge not found", field="merge_id")
-    session.commit()
-    return resolver.undo_merge(principal.organization_id, merge_id, actor=principal.actor)
+    return resolver.undo_merge_in(
+        session, principal.organization_id, merge_id, actor=principal.actor
+    )
 
 
 def list_merges(
