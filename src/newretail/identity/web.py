@@ -7,26 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.identity import service
+from newretail.identity.member_labels import member_labels, profile_labels
 from newretail.identity.models import ConflictStatus
-from newretail.members.models import Member
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE_SIZE = 100
-
-
-def _names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Members' names for the tables (anonymous profiles have none: the id is shown)."""
-    if not ids:
-        return {}
-    rows = session.execute(select(Member.id, Member.name).where(Member.id.in_(ids)))
-    return {member_id: name for member_id, name in rows if name}
 
 
 @router.get("/identity")
@@ -42,8 +33,8 @@ def identity_page(
     conflicts, next_conflicts = service.list_conflicts(
         session, principal, ConflictStatus.OPEN, PAGE_SIZE, conflict_cursor
     )
-    ids = {m.survivor_id for m in merges} | {m.loser_id for m in merges}
-    ids |= {c.member_a for c in conflicts} | {c.member_b for c in conflicts}
+    sides = {m.survivor_id for m in merges} | {m.loser_id for m in merges}
+    members = {c.member_a for c in conflicts} | {c.member_b for c in conflicts}
     return render(
         request,
         "identity/identity.html",
@@ -53,7 +44,8 @@ def identity_page(
         next_cursor=next_cursor,
         conflicts=conflicts,
         next_conflicts=next_conflicts,
-        names=_names(session, ids),
+        members=member_labels(session, members),  # conflicts: the two members now
+        sides=profile_labels(session, sides),  # merges: each side as it was merged
         can_manage=principal.can(Permission.MANAGE_MEMBERS),
     )
 
@@ -83,5 +75,8 @@ def dismiss_conflict(
 def member_identity(session: Session, identity: Any, member_id: uuid.UUID) -> dict[str, Any]:
     """What the member page shows about OneID: identifier counts and merged members."""
     found = service.member_identities(session, identity.principal, member_id)
-    names = _names(session, {m.loser_id for m in found.merged_from} | {found.canonical_id})
-    return {"info": found, "names": names}
+    return {
+        "info": found,
+        "member": member_labels(session, [found.canonical_id])[found.canonical_id],
+        "sides": profile_labels(session, [m.loser_id for m in found.merged_from]),
+    }
