@@ -4,9 +4,9 @@ transaction).
 
 Points lots, ledger entries, awards, reversals and tier spend of the merged side move to the
 survivor; the survivor keeps its own consent answers and takes the merged side's for purpose
-and channel pairs it has none for; the stored balances are restated from the lots; the
-survivor holds at least the best tier of the merged profiles at once. An undo moves exactly
-the rows the merge moved back.
+and channel pairs it has none for; the stored balances are recomputed by the points balance
+rule's writer (`points.recompute_balance`); the survivor holds at least the best tier of the
+merged profiles at once. An undo moves exactly the rows the merge moved back.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newretail.core.domain_events import handler
 from newretail.identity.merge_events import MembersMerged, MergeUndone
-from newretail.members import tiers
+from newretail.members import points, tiers
 from newretail.members.models import (
-    LotState,
-    Member,
     MemberConsent,
     MemberSpend,
     PointsAward,
@@ -49,29 +47,6 @@ def _move(session: Session, model: Any, ids: Sequence[uuid.UUID], member_id: uui
             update(model)
             .where(model.id.in_(list(ids[start : start + 500])))
             .values(member_id=member_id),
-            execution_options=NO_SYNC,
-        )
-
-
-def restate_balances(session: Session, member_ids: Sequence[uuid.UUID]) -> None:
-    """Stored available and locked points = the remaining points of the member's lots in
-    those states (the ledger invariant `points.check_invariants` verifies)."""
-    sums: dict[tuple[uuid.UUID, str], int] = {
-        (member_id, state): int(total or 0)
-        for member_id, state, total in session.execute(
-            select(PointsLot.member_id, PointsLot.state, func.sum(PointsLot.remaining))
-            .where(PointsLot.member_id.in_(list(member_ids)))
-            .group_by(PointsLot.member_id, PointsLot.state)
-        )
-    }
-    for member_id in sorted(set(member_ids)):
-        session.execute(
-            update(Member)
-            .where(Member.id == member_id)
-            .values(
-                points_available=sums.get((member_id, LotState.AVAILABLE), 0),
-                points_locked=sums.get((member_id, LotState.LOCKED), 0),
-            ),
             execution_options=NO_SYNC,
         )
 
@@ -112,7 +87,7 @@ def move_member_history(session: Session, event: MembersMerged) -> None:
     _move(session, MemberConsent, taken, event.survivor_id)
     event.moved.record("consents", taken)
     if any_points:
-        restate_balances(session, [event.survivor_id, *merged])
+        points.recompute_balance(session, event.organization_id, [event.survivor_id, *merged])
     tiers.upgrade_after_merge(session, event.survivor_id, merged, event.at)
 
 
@@ -125,4 +100,6 @@ def restore_member_history(session: Session, event: MergeUndone) -> None:
         _move(session, model, ids, event.restored_id)
         any_points = any_points or (bool(ids) and kind in MOVED_WITH_MEMBER)
     if any_points:
-        restate_balances(session, [event.survivor_id, event.restored_id])
+        points.recompute_balance(
+            session, event.organization_id, [event.survivor_id, event.restored_id]
+        )
