@@ -5,6 +5,7 @@ form is shown again with the fields at fault (HTTP 422)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -36,6 +37,18 @@ def _refused(request: Request, identity: auth.ConsoleIdentity, exc: Exception) -
     if isinstance(exc, MembersError):
         return {exc.field or "_form": exc.translated(translator(locale))}
     return errors_of(exc, locale)
+
+
+def _attempt(
+    request: Request, session: Session, identity: auth.ConsoleIdentity, save: Callable[[], None]
+) -> dict[str, str] | None:
+    """Run one form's change in a savepoint; the refused fields, or None when it was saved."""
+    try:
+        with session.begin_nested():
+            save()
+    except REFUSED as exc:
+        return _refused(request, identity, exc)
+    return None
 
 
 def _form_page(
@@ -102,12 +115,13 @@ def update_member(
     check_csrf(identity, form)
     identity.principal.require(Permission.MANAGE_MEMBERS)
     service.get_member(session, identity.principal, member_id)  # 404 first
-    try:
-        with session.begin_nested():
-            data = schemas.MemberUpdate.model_validate(forms.member_payload(form))
-            service.update_member(session, identity.principal, member_id, data)
-    except REFUSED as exc:
-        errors = _refused(request, identity, exc)
+
+    def save() -> None:
+        data = schemas.MemberUpdate.model_validate(forms.member_payload(form))
+        service.update_member(session, identity.principal, member_id, data)
+
+    errors = _attempt(request, session, identity, save)
+    if errors is not None:
         return _profile_page(request, session, identity, member_id, form, errors)
     return redirect(f"/console/members/{member_id}?saved=profile")
 
@@ -151,14 +165,15 @@ def update_consent(
     check_csrf(identity, form)
     identity.principal.require(Permission.MANAGE_MEMBERS)
     current = consent.consent_of(session, identity.principal, member_id)
-    try:
-        with session.begin_nested():
-            items = forms.consent_items(form, current)
-            consent.set_consent(
-                session, identity.principal, member_id, items, source=ConsentSource.CONSOLE
-            )
-    except REFUSED as exc:
-        errors = _refused(request, identity, exc)
+
+    def save() -> None:
+        items = forms.consent_items(form, current)
+        consent.set_consent(
+            session, identity.principal, member_id, items, source=ConsentSource.CONSOLE
+        )
+
+    errors = _attempt(request, session, identity, save)
+    if errors is not None:
         return _consent_page(request, session, identity, member_id, form, errors)
     return redirect(f"/console/members/{member_id}?saved=consent")
 
@@ -195,11 +210,12 @@ def adjust_points(
     check_csrf(identity, form)
     identity.principal.require(Permission.MANAGE_MEMBERS)
     service.get_member(session, identity.principal, member_id)  # 404 first
-    try:
-        with session.begin_nested():
-            data = schemas.PointsAdjust.model_validate(forms.points_payload(form))
-            points.adjust_points(session, identity.principal, member_id, data)
-    except REFUSED as exc:
-        errors = _refused(request, identity, exc)
+
+    def save() -> None:
+        data = schemas.PointsAdjust.model_validate(forms.points_payload(form))
+        points.adjust_points(session, identity.principal, member_id, data)
+
+    errors = _attempt(request, session, identity, save)
+    if errors is not None:
         return _points_page(request, session, identity, member_id, form, errors)
     return redirect(f"/console/members/{member_id}?saved=points")
