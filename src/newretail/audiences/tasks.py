@@ -11,8 +11,8 @@ from sqlalchemy import select
 from newretail.audiences import refreshing
 from newretail.audiences import rules as r
 from newretail.audiences.models import Audience
-from newretail.bootstrap import Container
 from newretail.core.database import scope_session, session_scope, utcnow
+from newretail.stores import Stores
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
@@ -28,7 +28,7 @@ def _references(rules: dict[str, object]) -> int:
 
 
 def refresh_due(
-    container: Container, now: datetime | None = None, stopping: threading.Event | None = None
+    container: Stores, now: datetime | None = None, stopping: threading.Event | None = None
 ) -> int:
     """Refresh every scheduled audience whose time has come; returns how many were refreshed.
 

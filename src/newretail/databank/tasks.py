@@ -10,26 +10,17 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import scope_session, session_scope
 from newretail.core.localtime import today
 from newretail.databank.backfills import PAGE_DAYS, fill_days, missing_days
+from newretail.stores import Stores
 from newretail.tenancy.models import Organization, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from newretail.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
-
-
-class Stores(Protocol):
-    """What the job needs of the server's container (the databank imports no bootstrap)."""
-
-    sessions: sessionmaker[Session]
-    warehouse: Warehouse
 
 
 def local_yesterday(time_zone: str, now: datetime | None = None) -> date:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.identity.rules import KNOWN_TYPES, Rules
-from newretail.members.models import IdentifierType, Member, MemberIdentifier, MemberStatus
+from newretail.members.profile_graph import IdentifierType, Member, MemberIdentifier, MemberStatus
 
 Identifier = tuple[str, str]  # (type, normalised value)
 

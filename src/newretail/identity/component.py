@@ -22,7 +22,7 @@ from newretail.core.errors import NotFound
 from newretail.identity.keys import UNSCOPED, keyed
 from newretail.identity.models import IdentityLink
 from newretail.identity.rules import GroupSummary, Rules
-from newretail.members.models import Member, MemberIdentifier
+from newretail.members.profile_graph import Member, MemberIdentifier
 
 COMPONENT_LIMIT = 5000  # profiles loaded around one link; beyond it neighbours are not followed
 

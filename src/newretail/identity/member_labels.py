@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.members.models import Member, MemberIdentifier
+from newretail.members.profile_graph import Member, MemberIdentifier
 
 
 @dataclass(frozen=True)

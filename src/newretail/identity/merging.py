@@ -32,7 +32,7 @@ from newretail.identity.models import (
 )
 from newretail.identity.rules import Rules
 from newretail.identity.warehouse_moves import warehouse_sql
-from newretail.members.models import Member
+from newretail.members.profile_graph import Member
 
 Link = tuple[uuid.UUID, uuid.UUID]
 

@@ -18,7 +18,7 @@ from newretail.identity.component import dialect_insert
 from newretail.identity.keys import UNSCOPED_NO_SYNC, keyed
 from newretail.identity.rules import KNOWN_TYPES
 from newretail.members.identifiers import identifier_hash
-from newretail.members.models import IdentifierType, Member, MemberIdentifier, MemberStatus
+from newretail.members.profile_graph import IdentifierType, Member, MemberIdentifier, MemberStatus
 
 Key = tuple[str, str]  # (type, normalised value)
 

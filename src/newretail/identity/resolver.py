@@ -37,7 +37,7 @@ from newretail.identity.rules import Rules
 from newretail.identity.warehouse_moves import WarehouseMover, record_pending_moves
 from newretail.members.errors import InvalidIdentifier
 from newretail.members.identifiers import member_settings
-from newretail.members.models import Member
+from newretail.members.profile_graph import Member
 from newretail.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)

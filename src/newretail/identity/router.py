@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 
 from newretail.core.pagination import Page
 from newretail.identity import schemas, service
+from newretail.identity.dependencies import ResolverDep
 from newretail.identity.models import ConflictStatus
-from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Cursor, Limit, SessionDep
+from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
@@ -18,12 +19,12 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 @router.post("/identity/merges", response_model=schemas.MergeRead, status_code=201)
 def create_merge(
     session: SessionDep,
-    container: ContainerDep,
+    resolver: ResolverDep,
     principal: CurrentPrincipal,
     body: schemas.MergeCreate,
 ) -> object:
     """Merge two members by hand; 409 `merge_refused` when a rule forbids it."""
-    return service.merge_members(session, container.identity, principal, body)
+    return service.merge_members(session, resolver, principal, body)
 
 
 @router.get("/identity/merges", response_model=Page[schemas.MergeRead])
@@ -41,10 +42,10 @@ def list_merges(
 
 @router.post("/identity/merges/{merge_id}/undo", response_model=schemas.MergeRead)
 def undo_merge(
-    session: SessionDep, container: ContainerDep, principal: CurrentPrincipal, merge_id: uuid.UUID
+    session: SessionDep, resolver: ResolverDep, principal: CurrentPrincipal, merge_id: uuid.UUID
 ) -> object:
     """Undo a merge: both members come back with their events, orders, points and consent."""
-    return service.undo_merge(session, container.identity, principal, merge_id)
+    return service.undo_merge(session, resolver, principal, merge_id)
 
 
 @router.get("/identity/conflicts", response_model=Page[schemas.ConflictRead])
@@ -77,13 +78,13 @@ def read_types(session: SessionDep, principal: CurrentPrincipal) -> object:
 @router.put("/identity/types", response_model=schemas.TypesRead)
 def update_types(
     session: SessionDep,
-    container: ContainerDep,
+    resolver: ResolverDep,
     principal: CurrentPrincipal,
     body: schemas.TypesUpdate,
 ) -> object:
     """Replace the custom identifier types and rule overrides."""
     found = service.set_types(session, principal, body)
-    container.identity.after_commit_invalidate(session, principal.organization_id)
+    resolver.after_commit_invalidate(session, principal.organization_id)
     return found
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from newretail.identity.models import ConflictKind
-from newretail.members.models import IdentifierType
+from newretail.members.profile_graph import IdentifierType
 
 DEFAULT_MAX_GROUP_SIZE = 100
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,19}$")

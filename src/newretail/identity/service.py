@@ -28,7 +28,7 @@ from newretail.identity.models import (
 from newretail.identity.organization_rules import load_rules
 from newretail.identity.resolver import IdentityResolver
 from newretail.identity.rules import BUILTIN_RULES
-from newretail.members.models import Member, MemberIdentifier
+from newretail.members.profile_graph import Member, MemberIdentifier
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Permission, Principal
 

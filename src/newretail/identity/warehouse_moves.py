@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newretail.core.database import scope_session, utcnow
 from newretail.identity.keys import UNSCOPED_NO_SYNC, keyed
 from newretail.identity.models import IdentityPendingMove
-from newretail.members.models import Member
+from newretail.members.profile_graph import Member
 from newretail.warehouse.connection import Warehouse
 from newretail.warehouse.sql import run_sql
 

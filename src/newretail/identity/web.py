@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.identity import service
+from newretail.identity.dependencies import ResolverDep
 from newretail.identity.member_labels import member_labels, profile_labels
 from newretail.identity.models import ConflictStatus
-from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -53,13 +54,13 @@ def identity_page(
 @router.post("/identity/merges/{merge_id}/undo")
 def undo_merge(
     session: SessionDep,
-    container: ContainerDep,
+    resolver: ResolverDep,
     identity: Identity,
     merge_id: uuid.UUID,
     form: Form,
 ) -> Response:
     check_csrf(identity, form)
-    service.undo_merge(session, container.identity, identity.principal, merge_id)
+    service.undo_merge(session, resolver, identity.principal, merge_id)
     return redirect("/console/identity")
 
 

@@ -1,4 +1,4 @@
-"""Member tables: profiles, hashed identifiers, consent, the points ledger and tiers."""
+"""Member tables: consent, the points ledger, tiers and spend (the profile graph: profile_graph)."""
 
 from __future__ import annotations
 
@@ -19,27 +19,14 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
-    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
-
-
-class IdentifierType(StrEnum):
-    PHONE = "phone"
-    EMAIL = "email"
-    MEMBER_CARD = "member_card"
-    ACCOUNT_ID = "account_id"
-    DEVICE_ID = "device_id"
-    ANONYMOUS_ID = "anonymous_id"
-    WECHAT_UNIONID = "wechat_unionid"
-    PAYMENT_ID = "payment_id"
-
-
-class MemberStatus(StrEnum):
-    ACTIVE = "active"
-    BLOCKED = "blocked"
+from newretail.members.profile_graph import IdentifierType as IdentifierType
+from newretail.members.profile_graph import Member as Member
+from newretail.members.profile_graph import MemberIdentifier as MemberIdentifier
+from newretail.members.profile_graph import MemberStatus as MemberStatus
 
 
 class Gender(StrEnum):
@@ -108,56 +95,6 @@ class MemberTier(IdMixin, TenantMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     min_spend: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-
-
-class Member(IdMixin, TenantMixin, Base):
-    """One person across every channel; raw phone and e-mail live only in the profile."""
-
-    __tablename__ = "member"
-
-    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    gender: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    city: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
-    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
-    status: Mapped[str] = mapped_column(String(10), default=MemberStatus.ACTIVE)
-    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    join_store_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="SET NULL"), nullable=True
-    )
-    join_channel: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    join_brand_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("brand.id", ondelete="SET NULL"), nullable=True
-    )
-    tier_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("member_tier.id", ondelete="SET NULL"), nullable=True, index=True
-    )
-    tier_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    points_available: Mapped[int] = mapped_column(Integer, default=0)
-    points_locked: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    # OneID (identity/): a profile made for unknown identifiers is anonymous until it holds a
-    # phone, e-mail, account id or card; a merged member points at the member it was merged
-    # into and at the canonical (surviving) member of its group
-    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="SET NULL"), nullable=True, index=True
-    )
-    canonical_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
-
-
-class MemberIdentifier(IdMixin, TenantMixin, Base):
-    """A lookup key: HMAC-SHA256 of the normalised value with the organisation's secret."""
-
-    __tablename__ = "member_identifier"
-    __table_args__ = (UniqueConstraint("organization_id", "identifier_type", "value_hash"),)
-
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
-    identifier_type: Mapped[str] = mapped_column(String(20))
-    value_hash: Mapped[str] = mapped_column(String(64))
 
 
 class MemberConsent(IdMixin, TenantMixin, Base):

@@ -13,11 +13,11 @@ from fastapi.security import (
 )
 from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container
 from newretail.console.shell import session_token
 from newretail.core.database import scope_session, transaction
 from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
+from newretail.stores import Stores
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Role
@@ -26,8 +26,8 @@ from newretail.tenancy.permissions import Principal, PrincipalKind
 _bearer = HTTPBearer(auto_error=False, description="An API key (nr_key_…)")
 
 
-def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
+def get_container(request: Request) -> Stores:
+    container: Stores = request.app.state.container
     return container
 
 
@@ -37,7 +37,7 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+ContainerDep = Annotated[Stores, Depends(get_container)]
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
