@@ -11,7 +11,12 @@ from newretail.identity.merge_events import MembersMerged, MergeUndone
 
 # what identity may use of members: the profile graph and identifier hashing, nothing else
 ALLOWED_FROM_MEMBERS = {
-    "newretail.members.profile_graph": {"Member", "MemberIdentifier", "IdentifierType", "MemberStatus"},
+    "newretail.members.profile_graph": {
+        "Member",
+        "MemberIdentifier",
+        "IdentifierType",
+        "MemberStatus",
+    },
     "newretail.members.identifiers": {"identifier_hash", "member_settings"},
     "newretail.members.errors": {"InvalidIdentifier"},
 }
