@@ -137,3 +137,20 @@ def test_goods_sold_beyond_stock_are_listed_for_the_manager(
     assert counted.status_code == 201, counted.text
     html = client.get(f"/console/stores/{shop.shop_id}/today").text
     assert rows(html, "data-discrepancy") == []
+
+
+def test_order_list_filters_by_the_organisations_local_days(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    shop = build_shop(container, org, skus=1, stock=10)
+    _sale(client, org, shop, "EVE", 1, sold_at="2026-11-10T23:50:00+08:00")
+    _sale(client, org, shop, "D11", 2, sold_at="2026-11-11T00:30:00+08:00")  # 10 Nov 16:30 UTC
+    _sale(client, org, shop, "NEXT", 4, sold_at="2026-11-12T00:00:00+08:00")
+    console_login(client, org.owner_email)
+    on_11th = client.get("/console/orders?date_from=2026-11-11&date_to=2026-11-11")
+    assert on_11th.status_code == 200, on_11th.text
+    assert rows(on_11th.text, "data-order") == ["D11"]
+    on_10th = client.get("/console/orders?date_from=2026-11-10&date_to=2026-11-10")
+    assert rows(on_10th.text, "data-order") == ["EVE"]
+    both = client.get("/console/orders?date_from=2026-11-10&date_to=2026-11-12")
+    assert rows(both.text, "data-order") == ["NEXT", "D11", "EVE"]
