@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from newretail.bootstrap import Container
 from newretail.cli import app
+from newretail.core import localtime
 from newretail.core.local_server import running_server
 from newretail.core.settings import Settings
 from tests.conftest import Org, store_args
@@ -60,6 +62,12 @@ def test_the_databank_commands_go_through_the_running_server(
     assert flows["brands"][0]["new"] == {"A": 0, "I": 1, "P": 0, "L": 0}
     fast = run("fast", "--org", org.slug, "--end", str(D2), "--weeks", "1", "--json")
     assert (fast[0]["fertility"], fast[0]["advancing"]) == (3, 0.666667)
+    # without --date the command reads the organisation's zone first: its own read must not
+    # hold SQLite's write lock while the server answers (it did, until the busy timeout)
+    yesterday = run("stages", "--org", org.slug, "--json")
+    assert yesterday["date"] == str(
+        localtime.today("Asia/Shanghai") - timedelta(days=1)
+    )  # the default zone
     missing = runner.invoke(app, [*store_args(settings), "databank", "stages", "--org", "nope"])
     assert missing.exit_code == 2
     assert "no organisation 'nope'" in missing.output

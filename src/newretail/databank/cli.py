@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
@@ -23,6 +24,7 @@ from newretail.core.settings import Settings
 from newretail.databank import schemas, service, through_server
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.snapshots import SnapshotMode, SnapshotRun
+from newretail.tenancy import models as tenancy_models
 from newretail.tenancy.operator import OperatorSession, operator_session
 from newretail.tenancy.permissions import Principal
 
@@ -46,12 +48,28 @@ def _day(value: str, option: str, session: Session, principal: Principal) -> dat
         raise typer.BadParameter(f"{option} takes YYYY-MM-DD, not {value!r}") from exc
 
 
+def _brand_names(session: Session) -> dict[str, str]:
+    """Brand names by id, for the tables a person reads (--json keeps the ids)."""
+    return {
+        str(brand_id): name
+        for brand_id, name in session.execute(
+            select(tenancy_models.Brand.id, tenancy_models.Brand.name)
+        )
+    }
+
+
 @contextmanager
-def _server(settings: Settings, org: str) -> Iterator[httpx.Client | None]:
-    """The running server's API when one holds the embedded warehouse, else None."""
+def _server(settings: Settings, org: str, session: Session) -> Iterator[httpx.Client | None]:
+    """The running server's API when one holds the embedded warehouse, else None.
+
+    Before asking the server, the command ends its own read transaction: on SQLite every
+    transaction takes the one write lock (BEGIN IMMEDIATE), so the server's request would
+    wait for this process until its busy timeout.
+    """
     if running_server(settings) is None:
         yield None
         return
+    session.commit()
     with server_client(settings, org) as client:
         yield client
 
@@ -86,7 +104,7 @@ def snapshot(
     """Materialise the AIPL snapshot of one day."""
     with operator_session(ctx, org) as (container, session, principal):
         on = _day(day, "--date", session, principal)
-        with _server(container.settings, org) as remote:
+        with _server(container.settings, org, session) as remote:
             if remote is not None:
                 data = through_server.snapshot(remote, on, mode)
             else:
@@ -116,7 +134,7 @@ def backfill(
         if (last - first).days > 3660:
             raise typer.BadParameter("backfill at most ten years at a time")
         task = progress.add_task(first.isoformat(), total=(last - first).days + 1)
-        with _server(container.settings, org) as remote:
+        with _server(container.settings, org, session) as remote:
             if remote is not None:
                 data = _backfill_in_server(remote, first, last, progress, task)
             else:
@@ -166,11 +184,12 @@ def stages(
     """Members per AIPL stage for each brand on a day."""
     with operator_session(ctx, org) as (container, session, principal):
         on = _day(day, "--date", session, principal)
-        with _server(container.settings, org) as remote:
+        with _server(container.settings, org, session) as remote:
             if remote is not None:
                 data = through_server.stages(remote, on, brand)
             else:
                 data = service.stage_counts(session, principal, container.warehouse, on, brand)
+        names = _brand_names(session)
     data = {"date": on.isoformat(), "brands": data["brands"]}
     emit(
         data,
@@ -178,7 +197,10 @@ def stages(
         lambda: table(
             f"AIPL on {on}",
             ["brand", *STAGE_NAMES],
-            [[b["brand_id"], *(b[s] for s in STAGE_NAMES)] for b in data["brands"]],
+            [
+                [names.get(b["brand_id"], b["brand_id"]), *(b[s] for s in STAGE_NAMES)]
+                for b in data["brands"]
+            ],
         ),
     )
 
@@ -198,11 +220,12 @@ def flows(
     with operator_session(ctx, org) as (container, session, principal):
         first = _day(start, "--from", session, principal)
         last = _day(end, "--to", session, principal)
-        with _server(container.settings, org) as remote:
+        with _server(container.settings, org, session) as remote:
             if remote is not None:
                 data = through_server.flows(remote, first, last, brand)
             else:
                 data = service.flows(session, principal, container.warehouse, first, last, brand)
+        names = _brand_names(session)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
     def human() -> None:
@@ -219,7 +242,7 @@ def flows(
             ]
             rows.append(["new", "", "", *(flow["new"][o] for o in STAGE_NAMES), ""])
             table(
-                f"{flow['brand_id']}: {first} → {last}",
+                f"{names.get(flow['brand_id'], flow['brand_id'])}: {first} → {last}",
                 ["from", "start", "stayed", *(f"→{s}" for s in STAGE_NAMES), "churned"],
                 rows,
             )
@@ -241,15 +264,20 @@ def fast(
     """FAST per brand per week (needs the snapshots of the week ends; see backfill)."""
     with operator_session(ctx, org) as (container, session, principal):
         last = _day(end, "--end", session, principal)
-        with _server(container.settings, org) as remote:
+        with _server(container.settings, org, session) as remote:
             if remote is not None:
                 data = through_server.fast(remote, last, weeks, brand)
             else:
                 rows = service.fast(session, principal, container.warehouse, last, weeks, brand)
                 data = [{**r, "week_end": r["week_end"].isoformat()} for r in rows]
-    columns = ["brand_id", "week_end", "fertility", "advancing", "superiority", "thriving"]
+        names = _brand_names(session)
+    columns = ["week_end", "fertility", "advancing", "superiority", "thriving"]
     emit(
         data,
         as_json,
-        lambda: table("FAST", columns, [[r[c] for c in columns] for r in data]),
+        lambda: table(
+            "FAST",
+            ["brand", *columns],
+            [[names.get(r["brand_id"], r["brand_id"]), *(r[c] for c in columns)] for r in data],
+        ),
     )
