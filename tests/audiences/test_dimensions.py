@@ -8,6 +8,7 @@ from newretail.audiences import dimensions
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.members.models import Member
+from newretail.members.points import spending
 from tests.audiences.world import make_members
 from tests.conftest import Org
 
@@ -52,3 +53,18 @@ def test_sync_copies_attributes_skips_merged_and_blanks_anonymous(
         None,
     )
     assert rows[ids[2]]["marketing_sms"] is False  # an anonymous profile has no consent
+
+
+def test_points_follow_the_one_balance_rule_not_the_stored_counter(
+    container: Container, org: Org
+) -> None:
+    [member_id] = make_members(container, org, 1)
+    with session_scope(container.sessions, org.id) as session:
+        spending.grant_points(
+            session, org.id, uuid.UUID(member_id), points=300, actor="test", reason="welcome"
+        )
+        member = session.get(Member, uuid.UUID(member_id))
+        assert member is not None
+        member.points_available = 5  # a stale counter (the jobs restate it later)
+    _sync(container, org)
+    assert _rows(container, org)[member_id]["points"] == 300

@@ -34,6 +34,7 @@ from newretail.members.models import (
     MemberTier,
     PointsLedgerEntry,
 )
+from newretail.members.points.balance import available_points_column
 from newretail.warehouse.sql import run_sql
 
 
@@ -111,7 +112,8 @@ def member_rows(session: Session, organization_id: str) -> pa.Table:
             Member.gender,
             Member.birth_year,
             MemberTier.name,
-            Member.points_available,
+            # the one balance rule (members.points.balance), not the stored counter
+            available_points_column(datetime.now(UTC)).label("points_available"),
             (anonymous if anonymous is not None else literal(False)).label("anonymous"),
             *(consent.c[channel] for channel in CONSENT_CHANNELS),
         )
