@@ -275,6 +275,7 @@ def test_console_member_page_shows_the_timeline(
 
     chinese = client.get(url, headers={"Accept-Language": "zh-CN"}).text
     assert "全渠道行为轨迹" in chinese and "<td>靠近专柜</td><td>专柜</td>" in chinese
+    assert "商圈 Xintiandi" in chinese and "district Xintiandi" not in chinese
 
     online = client.get(url, params={"tl_channel": "online", "tl_type": ["review", "add_to_cart"]})
     section = online.text.split('id="member-timeline"', 1)[1].split("</section>", 1)[0]

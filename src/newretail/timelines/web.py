@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from newretail.console.shell import page_locale
 from newretail.core.errors import InvalidInput
+from newretail.core.i18n import Translate, translator
 from newretail.events.taxonomy import BUILT_IN
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
@@ -97,13 +99,26 @@ def _day(value: str, field_name: str) -> date | None:
         raise InvalidInput("not a date (YYYY-MM-DD)", field=field_name) from exc
 
 
-def _details(properties: dict[str, Any]) -> str:
-    """A short reading of an event's properties for the table."""
-    parts = [
-        f"{key} {properties[key]}"
-        for key in _SHOWN_PROPERTIES
-        if properties.get(key) not in (None, "")
-    ]
+# property values that are codes read through these catalogue prefixes (others are shown as sent)
+_VALUE_LABELS = {"kind": "ledger.", "purpose": "consent.purpose."}
+
+
+def _label(t: Translate, key: str) -> str:
+    """The catalogue's text for a key, or "" when the catalogue has none."""
+    text = t(key)
+    return "" if text == key else text
+
+
+def _details(properties: dict[str, Any], t: Translate) -> str:
+    """A short reading of an event's properties for the table, in the page's language."""
+    parts = []
+    for key in _SHOWN_PROPERTIES:
+        value = properties.get(key)
+        if value in (None, ""):
+            continue
+        prefix = _VALUE_LABELS.get(key)
+        shown = (_label(t, f"{prefix}{value}") if prefix else "") or str(value)
+        parts.append(f"{_label(t, f'timelines.property.{key}') or key} {shown}")
     lines = properties.get("lines")
     if isinstance(lines, list):
         codes = [str(line.get("sku_code")) for line in lines if isinstance(line, dict)]
@@ -152,6 +167,7 @@ def member_timeline(
         for s in tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     }
     zone = ZoneInfo(identity.organization.time_zone)
+    t = translator(page_locale(request, identity))
     for event in page.items:
         store = stores.get(event.store_id or "")
         section.rows.append(
@@ -162,7 +178,7 @@ def member_timeline(
                 "store_name": store.name if store else None,
                 "store_code": store.code if store else None,
                 "amount": event.amount,
-                "details": _details(event.properties),
+                "details": _details(event.properties, t),
                 "message_id": event.message_id,
             }
         )
