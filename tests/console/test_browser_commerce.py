@@ -214,7 +214,16 @@ def test_stock_received_adjusted_and_transferred(
 ) -> None:
     shop = _store_id(api, "SH-XTD-SHOP" if locale == "en" else "BJ-SLT-SHOP")
     warehouse = _store_id(api, "WH-EAST")
-    sku = _get(api, "/api/v1/skus", limit=1)["items"][0]
+    # a SKU both the shop and the warehouse stock (the demo stocks each store's own range)
+    at_warehouse_ids = {
+        level["sku_id"] for level in _get(api, "/api/v1/stock-levels", location_id=warehouse)
+    }
+    sku_id = next(
+        level["sku_id"]
+        for level in _get(api, "/api/v1/stock-levels", location_id=shop)
+        if level["sku_id"] in at_warehouse_ids
+    )
+    sku = _get(api, f"/api/v1/skus/{sku_id}")
     at_shop, at_warehouse = _level(api, shop, sku["id"]), _level(api, warehouse, sku["id"])
     done = {
         "en": ("Receipt booked.", "Adjustment booked.", "Transfer booked."),
