@@ -156,9 +156,10 @@ def test_a_resent_plan_stores_nothing_twice(
         world = discover_world(api)
         # the plan depends on the time of day (stores' opening hours): the first seed whose
         # plan holds both a till sale and an online checkout, so both kinds are checked
+        plans = ((seed, plan_traffic(world, 2, 25, seed, end)) for seed in range(5, 100))
         seed, plan = next(
             (seed, plan)
-            for seed, plan in ((seed, plan_traffic(world, 2, 25, seed, end)) for seed in range(5, 100))
+            for seed, plan in plans
             if {s.kind for s in plan.sales} == {"pos", "checkout"}
         )
         first = send_plan(api, world, plan, SimulationReport(slug, url, 2, 25, seed))
@@ -172,7 +173,9 @@ def test_a_resent_plan_stores_nothing_twice(
     assert (second.orders, second.orders_replayed, second.restocks) == (0, len(plan.sales), 0)
     with session_scope(container.sessions, org_id) as session:
         orders = session.scalar(
-            select(func.count()).select_from(Order).where(Order.external_order_id.like(f"sim-{seed}-%"))
+            select(func.count())
+            .select_from(Order)
+            .where(Order.external_order_id.like(f"sim-{seed}-%"))
         )
         placed = dict(
             session.execute(

@@ -22,7 +22,7 @@ from newretail.core.csvimport import (
     whole_number,
 )
 from newretail.core.database import session_scope
-from newretail.inventory import schemas, service
+from newretail.inventory import levels, schemas, service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
 
@@ -58,7 +58,7 @@ def import_stock(
                 except RowError as exc:
                     report.rejected.append(exc.at(number))
                     continue
-                service.put_back(session, principal.organization_id, sku, location, quantity)
+                levels.put_back(session, principal.organization_id, sku, location, quantity)
                 if threshold is not None:
                     service.set_threshold(
                         session,
@@ -79,5 +79,5 @@ def import_stock(
                     }
                 )
                 report.accepted += 1
-            service.record_movements(session, movements)
+            levels.record_movements(session, movements)
     return report

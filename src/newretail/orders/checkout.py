@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
+from newretail.inventory import fulfilment
+from newretail.inventory import levels as stock_levels
 from newretail.inventory import service as inventory_service
 from newretail.inventory.errors import OutOfStock
 from newretail.orders import facts, rows, schemas
@@ -75,7 +77,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
             session, store.id, data.external_order_id, data.lines, member_id=data.member_id
         )
         return SaleResult(order, replayed=True)
-    origin = inventory_service._origin(data.latitude, data.longitude, store)
+    origin = fulfilment.origin_of(data.latitude, data.longitude, store)
     for line, requested in sorted(
         zip(lines, data.lines, strict=True), key=lambda pair: pair[0]["sku_id"]
     ):
@@ -85,7 +87,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
                 session, requested.reservation_id, requested.sku_id, requested.quantity
             )
         if location_id is None:
-            for candidate in inventory_service.candidate_locations(
+            for candidate in fulfilment.candidate_locations(
                 session,
                 requested.sku_id,
                 requested.quantity,
@@ -93,9 +95,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
                 origin,
                 pickup_store_id,
             ):
-                if inventory_service.allocate(
-                    session, requested.sku_id, candidate, requested.quantity
-                ):
+                if stock_levels.allocate(session, requested.sku_id, candidate, requested.quantity):
                     location_id = candidate
                     break
         if location_id is None:

@@ -31,7 +31,7 @@ from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailabilit
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
-from newretail.inventory import service as inventory_service
+from newretail.inventory import levels as stock_levels
 from newretail.inventory.models import StockMovement
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
@@ -303,7 +303,7 @@ def _pos_sale_postgres(
     if not inserted:
         return _replayed(session, data)
     for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock
-        inventory_service.settle_overdrawn(session, uuid.UUID(sku_id), data.store_id)
+        stock_levels.settle_overdrawn(session, uuid.UUID(sku_id), data.store_id)
     if member_id is None and data.member is not None:
         member_id = _enrol_member(session, principal, data, data.store_id, sold_at)
         connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
@@ -374,7 +374,7 @@ def _pos_sale_generic(
     if connection.execute(order_insert(connection), values).first() is None:
         return _replayed(session, data)
     for sku_id, quantity in ordered:  # goods in hand: sold even beyond the system's stock
-        inventory_service.sell_in_hand(session, organization_id, sku_id, data.store_id, quantity)
+        stock_levels.sell_in_hand(session, organization_id, sku_id, data.store_id, quantity)
     if member_id is None and data.member is not None:
         member_id = values["member_id"] = _enrol_member(
             session, principal, data, data.store_id, sold_at

@@ -4,7 +4,7 @@ The statement reads the store and the SKUs' prices and availability (the SQL for
 catalogue's sale-price rule, `catalog.pricing`), and only when the store and every line are
 valid it inserts the order (ON CONFLICT on the device's order id DO NOTHING), takes the
 units of each SKU from on-hand (an upsert in SKU order: goods in hand are sold even beyond
-the system's stock, see `inventory.service.sell_in_hand`), and inserts the lines, the stock
+the system's stock, see `inventory.levels.sell_in_hand`), and inserts the lines, the stock
 ledger rows and the outbox events. A resend inserts no order, so it touches nothing else.
 It returns what the caller needs to name the first invalid input, the event lines
 written to the outbox and the SKUs whose row the sale overdrew (the caller sweeps their

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
-from newretail.inventory import service as inventory_service
+from newretail.inventory import levels as stock_levels
 from newretail.orders import facts, rows, schemas
 from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
@@ -98,7 +98,7 @@ def refund(
             )
         )
         if line.location_id is not None:
-            inventory_service.put_back(
+            stock_levels.put_back(
                 session, order.organization_id, line.sku_id, line.location_id, quantity
             )
             movements.append(
@@ -114,7 +114,7 @@ def refund(
             )
     refund_row.amount = total
     session.add(refund_row)
-    inventory_service.record_movements(session, movements)
+    stock_levels.record_movements(session, movements)
     left = session.scalar(
         select(func.sum(OrderLine.quantity - OrderLine.refunded_quantity)).where(
             OrderLine.order_id == order.id

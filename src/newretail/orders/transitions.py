@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.inventory import service as inventory_service
+from newretail.inventory import levels as stock_levels
 from newretail.orders import facts, rows
 from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderStatus, Refund, RefundLine
@@ -63,7 +63,7 @@ def fulfil(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
     movements = []
     for line in sorted(order.lines, key=lambda item: (item.sku_id, item.location_id)):
         assert line.location_id is not None
-        inventory_service.ship_allocated(session, line.sku_id, line.location_id, line.quantity)
+        stock_levels.ship_allocated(session, line.sku_id, line.location_id, line.quantity)
         movements.append(
             {
                 "organization_id": order.organization_id,
@@ -75,7 +75,7 @@ def fulfil(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
                 "reference": f"order:{order.id}",
             }
         )
-    inventory_service.record_movements(session, movements)
+    stock_levels.record_movements(session, movements)
     return get_order(session, principal, order_id)
 
 
@@ -95,7 +95,7 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
     )
     for line in sorted(order.lines, key=lambda item: (item.sku_id, item.location_id)):
         if line.location_id is not None:
-            inventory_service.deallocate(session, line.sku_id, line.location_id, line.quantity)
+            stock_levels.deallocate(session, line.sku_id, line.location_id, line.quantity)
     order = get_order(session, principal, order_id)
     lines = rows.event_lines(order.lines, order_sku_facts(session, order))
     if was_paid:
