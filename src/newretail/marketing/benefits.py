@@ -1,0 +1,141 @@
+"""What each kind of benefit takes off a basket, given what the lines cost when the offer's
+turn comes. A benefit either gives an `Outcome` or a `RefusalCode` (nothing to give)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from newretail.marketing.allocation import ZERO, allocate, round_money
+from newretail.marketing.errors import RefusalCode
+from newretail.marketing.offers import (
+    HUNDRED,
+    AmountOff,
+    Benefit,
+    BuyXGetY,
+    FreeGift,
+    PercentOff,
+    Threshold,
+)
+
+
+@dataclass(frozen=True)
+class ScopedLines:
+    """The lines an offer covers: their positions in the basket, quantities and what each
+    costs now (after the offers applied before)."""
+
+    positions: tuple[int, ...]
+    quantities: tuple[int, ...]
+    charged: tuple[Decimal, ...]
+
+    @property
+    def amount(self) -> Decimal:
+        """What the covered lines cost now."""
+        return sum(self.charged, ZERO)
+
+    @property
+    def units(self) -> int:
+        """How many units the covered lines hold."""
+        return sum(self.quantities)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one offer gives: a discount per covered line (in `ScopedLines` order) or off the
+    shipping fee, free units, threshold multiples and gifts."""
+
+    line_discounts: tuple[Decimal, ...] = ()
+    shipping_discount: Decimal = ZERO
+    free_units: int = 0
+    times: int = 1
+    gifts: tuple[tuple[uuid.UUID, int], ...] = field(default=())
+
+    @property
+    def discount(self) -> Decimal:
+        """The offer's whole discount."""
+        return sum(self.line_discounts, self.shipping_discount)
+
+
+def percent_of(amount: Decimal, offer: PercentOff) -> Decimal:
+    """The percent of an amount, rounded to cents, at most the cap and the amount."""
+    discount = round_money(amount * offer.percent / HUNDRED)
+    if offer.cap is not None:
+        discount = min(discount, round_money(offer.cap))
+    return round_money(min(discount, amount))
+
+
+def threshold_times(amount: Decimal, offer: Threshold) -> int:
+    """How many times a spend of `amount` meets the threshold."""
+    times = int(amount // offer.spend)
+    if not offer.repeat:
+        times = min(times, 1)
+    if offer.max_repeats is not None:
+        times = min(times, offer.max_repeats)
+    return times
+
+
+def free_units_discounts(lines: ScopedLines, free: int) -> tuple[Decimal, ...]:
+    """The discount of making the `free` cheapest units free (cheapest by what a unit costs
+    now; ties to the earlier line): a whole line costs exactly what it costs, part of a line
+    its share rounded to cents."""
+    by_unit_cost = sorted(
+        range(len(lines.positions)),
+        key=lambda i: (lines.charged[i] / lines.quantities[i], i),
+    )
+    discounts = [ZERO] * len(lines.positions)
+    for index in by_unit_cost:
+        taken = min(free, lines.quantities[index])
+        if taken == lines.quantities[index]:
+            discounts[index] = lines.charged[index]
+        elif taken:
+            discounts[index] = round_money(lines.charged[index] * taken / lines.quantities[index])
+        free -= taken
+    return tuple(discounts)
+
+
+def spread(lines: ScopedLines, discount: Decimal) -> Outcome:
+    """One discount on the covered lines, split by what each costs now."""
+    return Outcome(line_discounts=tuple(allocate(discount, lines.charged)))
+
+
+def line_outcome(benefit: Benefit, lines: ScopedLines) -> Outcome | RefusalCode:
+    """What a product or order offer takes off the covered lines."""
+    if isinstance(benefit, FreeGift):
+        return Outcome(
+            line_discounts=(ZERO,) * len(lines.positions),
+            gifts=((benefit.sku_id, benefit.quantity),),
+        )
+    if isinstance(benefit, BuyXGetY):
+        groups = lines.units // benefit.group_size
+        if not groups:
+            return RefusalCode.BELOW_MINIMUM_QUANTITY
+        free = groups * benefit.get
+        if benefit.max_free_quantity is not None:
+            free = min(free, benefit.max_free_quantity)
+        return Outcome(line_discounts=free_units_discounts(lines, free), free_units=free)
+    if isinstance(benefit, Threshold):
+        times = threshold_times(lines.amount, benefit)
+        if not times:
+            return RefusalCode.BELOW_MINIMUM_SPEND
+        discount = round_money(min(benefit.save * times, lines.amount))
+        return Outcome(line_discounts=spread(lines, discount).line_discounts, times=times)
+    if isinstance(benefit, PercentOff):
+        return spread(lines, percent_of(lines.amount, benefit))
+    if benefit.per_unit:
+        return Outcome(
+            line_discounts=tuple(
+                round_money(min(benefit.amount * quantity, charged))
+                for quantity, charged in zip(lines.quantities, lines.charged, strict=True)
+            )
+        )
+    return spread(lines, round_money(min(benefit.amount, lines.amount)))
+
+
+def shipping_outcome(benefit: Benefit, fee: Decimal) -> Outcome:
+    """What a shipping offer takes off the shipping fee still due."""
+    if isinstance(benefit, PercentOff):
+        return Outcome(shipping_discount=percent_of(fee, benefit))
+    if isinstance(benefit, AmountOff):
+        return Outcome(shipping_discount=round_money(min(benefit.amount, fee)))
+    raise TypeError(f"{type(benefit).__name__} is not a shipping benefit")

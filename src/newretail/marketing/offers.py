@@ -1,0 +1,269 @@
+"""Offer templates: what the shopper gets (the benefit), on which items (the scope), where
+(the channels), when (the validity) and with which other offers (the combination class and
+the "combines with" list).
+
+Money is a `Decimal` in the catalogue's representation (two decimals, `catalog.service.CENT`).
+Templates check themselves when built and raise `InvalidOffer`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from newretail.core.localtime import local_day, to_local
+from newretail.marketing.allocation import is_money
+from newretail.marketing.errors import InvalidOffer, RefusalCode
+from newretail.marketing.scope import EVERYTHING, Scope
+from newretail.tenancy.models import ChannelType
+
+HUNDRED = Decimal(100)
+
+
+class CombinationClass(StrEnum):
+    """What an offer discounts, which is also when it applies: product offers first, then
+    order offers on the discounted amounts, then shipping offers."""
+
+    PRODUCT = "product"
+    ORDER = "order"
+    SHIPPING = "shipping"
+
+
+APPLICATION_ORDER = (CombinationClass.PRODUCT, CombinationClass.ORDER, CombinationClass.SHIPPING)
+
+
+# ---------------------------------------------------------------- benefits
+@dataclass(frozen=True)
+class AmountOff:
+    """A fixed amount off the items in scope (or the shipping fee); with `per_unit`, the
+    amount off every unit in scope (直降)."""
+
+    amount: Decimal
+    per_unit: bool = False
+
+    def __post_init__(self) -> None:
+        if self.amount <= 0 or not is_money(self.amount):
+            raise InvalidOffer("An amount off is a positive amount in cents.", field="amount")
+
+
+@dataclass(frozen=True)
+class PercentOff:
+    """A percentage off the items in scope (or the shipping fee), at most `cap` in money."""
+
+    percent: Decimal
+    cap: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.percent <= HUNDRED:
+            raise InvalidOffer("A percent off lies in (0, 100].", field="percent")
+        if self.cap is not None and (self.cap <= 0 or not is_money(self.cap)):
+            raise InvalidOffer("A cap is a positive amount in cents.", field="cap")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """满减: spend `spend` on the items in scope, save `save`; with `repeat`, save again for
+    every further multiple of `spend` (at most `max_repeats` times)."""
+
+    spend: Decimal
+    save: Decimal
+    repeat: bool = False
+    max_repeats: int | None = None
+
+    def __post_init__(self) -> None:
+        if not all(amount > 0 and is_money(amount) for amount in (self.spend, self.save)):
+            raise InvalidOffer("A threshold spends and saves positive amounts.", field="spend")
+        if self.max_repeats is not None and self.max_repeats < 1:
+            raise InvalidOffer("At most zero repeats saves nothing.", field="max_repeats")
+
+
+@dataclass(frozen=True)
+class BuyXGetY:
+    """Buy `buy` units in scope, get `get` more free: in every group of buy + get units the
+    cheapest are free, per multiple, at most `max_free_quantity` units in all."""
+
+    buy: int
+    get: int
+    max_free_quantity: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.buy < 1 or self.get < 1:
+            raise InvalidOffer("Buy X get Y needs X >= 1 and Y >= 1.", field="buy")
+        if self.max_free_quantity is not None and self.max_free_quantity < 1:
+            raise InvalidOffer("A maximum free quantity is positive.", field="max_free_quantity")
+
+    @property
+    def group_size(self) -> int:
+        """Units in one multiple (bought and free)."""
+        return self.buy + self.get
+
+
+@dataclass(frozen=True)
+class FreeGift:
+    """A gift SKU handed over at no charge (its stock is the till's business)."""
+
+    sku_id: uuid.UUID
+    quantity: int = 1
+
+    def __post_init__(self) -> None:
+        if self.quantity < 1:
+            raise InvalidOffer("A gift has a positive quantity.", field="quantity")
+
+
+Benefit = AmountOff | PercentOff | Threshold | BuyXGetY | FreeGift
+
+# The classes each benefit may take, and the order of kinds inside one class.
+ALLOWED_CLASSES: dict[type[Benefit], frozenset[CombinationClass]] = {
+    BuyXGetY: frozenset({CombinationClass.PRODUCT}),
+    PercentOff: frozenset(CombinationClass),
+    AmountOff: frozenset(CombinationClass),
+    Threshold: frozenset({CombinationClass.PRODUCT, CombinationClass.ORDER}),
+    FreeGift: frozenset({CombinationClass.PRODUCT, CombinationClass.ORDER}),
+}
+KIND_ORDER: tuple[type[Benefit], ...] = tuple(ALLOWED_CLASSES)
+
+
+# ---------------------------------------------------------------- where and when
+class ChannelReach(StrEnum):
+    """Where an offer is valid."""
+
+    EVERYWHERE = "everywhere"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    CHANNEL_TYPES = "channel_types"
+    STORES = "stores"
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Everywhere, online, any offline channel, the listed channel types or the listed
+    stores."""
+
+    reach: ChannelReach = ChannelReach.EVERYWHERE
+    channel_types: frozenset[ChannelType] = frozenset()
+    store_ids: frozenset[uuid.UUID] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.reach is ChannelReach.CHANNEL_TYPES and not self.channel_types:
+            raise InvalidOffer("List the channel types.", field="channel_types")
+        if self.reach is ChannelReach.STORES and not self.store_ids:
+            raise InvalidOffer("List the stores.", field="store_ids")
+
+    def admits(self, channel_type: ChannelType, store_id: uuid.UUID | None) -> bool:
+        """Whether a sale of that channel type at that store may use the offer."""
+        if self.reach is ChannelReach.ONLINE:
+            return channel_type is ChannelType.ONLINE
+        if self.reach is ChannelReach.OFFLINE:
+            return channel_type not in {ChannelType.ONLINE, ChannelType.WAREHOUSE}
+        if self.reach is ChannelReach.CHANNEL_TYPES:
+            return channel_type in self.channel_types
+        if self.reach is ChannelReach.STORES:
+            return store_id in self.store_ids
+        return True
+
+
+EVERYWHERE = Channels()
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Local calendar days of the organisation: `first_day` to `last_day` inclusive, or
+    `days_after_issue` local days counting the day of issue (1: the day of issue only)."""
+
+    first_day: date | None = None
+    last_day: date | None = None
+    days_after_issue: int | None = None
+
+    def __post_init__(self) -> None:
+        fixed = self.first_day is not None or self.last_day is not None
+        if fixed and self.days_after_issue is not None:
+            raise InvalidOffer("Fixed dates or days after issue, not both.", field="validity")
+        if self.first_day and self.last_day and self.first_day > self.last_day:
+            raise InvalidOffer("The first day comes before the last.", field="last_day")
+        if self.days_after_issue is not None and self.days_after_issue < 1:
+            raise InvalidOffer("Days after issue is at least 1.", field="days_after_issue")
+
+    def refusal_at(
+        self, at: datetime, zone_name: str | None, issued_at: datetime | None
+    ) -> RefusalCode | None:
+        """Why the offer is not valid at the instant in the zone (None: it is valid)."""
+        first, last = self.first_day, self.last_day
+        if self.days_after_issue is not None:
+            if issued_at is None:
+                return RefusalCode.NOT_ISSUED
+            if to_local(at, zone_name) < to_local(issued_at, zone_name):
+                return RefusalCode.NOT_YET_VALID
+            first = local_day(issued_at, zone_name)
+            last = first + timedelta(days=self.days_after_issue - 1)
+        day = local_day(at, zone_name)
+        if first is not None and day < first:
+            return RefusalCode.NOT_YET_VALID
+        if last is not None and day > last:
+            return RefusalCode.EXPIRED
+        return None
+
+
+ALWAYS = Validity()
+
+
+# ---------------------------------------------------------------- the template
+@dataclass(frozen=True)
+class OfferTemplate:
+    """One offer as a marketer defines it; `code` names it in "combines with" lists.
+
+    `minimum_spend` is checked against the amount actually charged for the items in scope
+    when the offer's turn comes (after the offers applied before it). `priority` orders
+    offers of one class (lower first); `per_member_limit` is kept for the coupon ledger.
+    """
+
+    code: str
+    benefit: Benefit
+    combination_class: CombinationClass
+    combines_with: frozenset[str] = frozenset()
+    scope: Scope = EVERYTHING
+    channels: Channels = EVERYWHERE
+    validity: Validity = ALWAYS
+    minimum_spend: Decimal = Decimal(0)
+    priority: int = 100
+    per_member_limit: int | None = None
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            raise InvalidOffer("An offer has a code.", field="code")
+        if self.combination_class not in ALLOWED_CLASSES[type(self.benefit)]:
+            raise InvalidOffer(
+                f"A {type(self.benefit).__name__} offer cannot be a"
+                f" {self.combination_class} offer.",
+                field="combination_class",
+            )
+        if (
+            isinstance(self.benefit, AmountOff)
+            and self.benefit.per_unit
+            and self.combination_class is not CombinationClass.PRODUCT
+        ):
+            raise InvalidOffer(
+                "Only a product offer takes an amount off every unit.", field="per_unit"
+            )
+        if self.minimum_spend < 0 or not is_money(self.minimum_spend):
+            raise InvalidOffer("A minimum spend is not negative.", field="minimum_spend")
+        if self.per_member_limit is not None and self.per_member_limit < 1:
+            raise InvalidOffer("A per-member limit is positive.", field="per_member_limit")
+
+    @property
+    def application_key(self) -> tuple[int, int, int, str]:
+        """Where the offer comes in the one order of application: class, priority, kind,
+        code."""
+        return (
+            APPLICATION_ORDER.index(self.combination_class),
+            self.priority,
+            KIND_ORDER.index(type(self.benefit)),
+            self.code,
+        )
+
+    def combines(self, other: OfferTemplate) -> bool:
+        """Whether both offers may apply to one basket: each names the other."""
+        return other.code in self.combines_with and self.code in other.combines_with
