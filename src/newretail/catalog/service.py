@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -17,8 +17,16 @@ from sqlalchemy.orm import Session
 from newretail.catalog import pricing, schemas
 from newretail.catalog.errors import PriceNotFound, WarehouseDoesNotSell
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
-from newretail.core.database import apply_changes, flush_unique, utcnow
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.database import (
+    apply_changes,
+    by_code_or_not_found,
+    contains_text,
+    flush_unique,
+    get_or_not_found,
+    refuse_nulls,
+    utcnow,
+    where_given,
+)
 from newretail.core.pagination import numbered_page, paginate
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
@@ -41,17 +49,14 @@ class ProductFilter:
 
 
 def _filtered_products(filters: ProductFilter) -> Any:
-    statement = select(Product)
-    if filters.brand_id:
-        statement = statement.where(Product.brand_id == filters.brand_id)
+    statement = where_given(select(Product), (Product.brand_id, filters.brand_id))
     if filters.category:
         prefix = filters.category.strip("/")
         statement = statement.where(
             or_(Product.category_path == prefix, Product.category_path.like(f"{prefix}/%"))
         )
     if filters.q:
-        pattern = f"%{filters.q}%"
-        statement = statement.where(or_(Product.name.ilike(pattern), Product.code.ilike(pattern)))
+        statement = statement.where(contains_text(filters.q, Product.name, Product.code))
     return statement
 
 
@@ -83,10 +88,7 @@ def product_page(session: Session, filters: ProductFilter, page: int, per_page: 
 
 
 def get_product(session: Session, product_id: uuid.UUID) -> Product:
-    product = session.get(Product, product_id)
-    if product is None:
-        raise NotFound("product not found", field="product_id")
-    return product
+    return get_or_not_found(session, Product, product_id, "product", field="product_id")
 
 
 def create_product(session: Session, principal: Principal, data: schemas.ProductCreate) -> Product:
@@ -114,9 +116,7 @@ def update_product(
     principal.require(Permission.MANAGE_CATALOG)
     product = get_product(session, product_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
-    for required in ("name", "category_path", "attributes", "image_urls", "status"):
-        if required in changes and changes[required] is None:
-            raise InvalidInput("must not be null", field=required)
+    refuse_nulls(changes, ("name", "category_path", "attributes", "image_urls", "status"))
     apply_changes(product, changes)
     session.flush()
     return product
@@ -169,28 +169,18 @@ def list_skus(
     q: str | None = None,
 ) -> tuple[list[Sku], str | None]:
     """SKUs filtered by product, exact barcode or a name or code substring."""
-    statement = select(Sku)
-    if product_id:
-        statement = statement.where(Sku.product_id == product_id)
-    if barcode:
-        statement = statement.where(Sku.barcode == barcode)
+    statement = where_given(select(Sku), (Sku.product_id, product_id), (Sku.barcode, barcode))
     if q:
-        statement = statement.where(or_(Sku.name.ilike(f"%{q}%"), Sku.code.ilike(f"%{q}%")))
+        statement = statement.where(contains_text(q, Sku.name, Sku.code))
     return paginate(session, statement, Sku, limit, cursor)
 
 
 def get_sku(session: Session, sku_id: uuid.UUID) -> Sku:
-    sku = session.get(Sku, sku_id)
-    if sku is None:
-        raise NotFound("SKU not found", field="sku_id")
-    return sku
+    return get_or_not_found(session, Sku, sku_id, "SKU", field="sku_id")
 
 
 def sku_by_code(session: Session, code: str) -> Sku:
-    sku = session.scalar(select(Sku).where(Sku.code == code))
-    if sku is None:
-        raise NotFound(f"no SKU with code {code!r}", field="sku")
-    return sku
+    return by_code_or_not_found(session, Sku, code, "SKU", field="sku")
 
 
 def create_sku(
@@ -228,9 +218,7 @@ def update_sku(
     principal.require(Permission.MANAGE_CATALOG)
     sku = get_sku(session, sku_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
-    for required in ("name", "attributes", "image_urls", "channels", "status"):
-        if required in changes and changes[required] is None:
-            raise InvalidInput("must not be null", field=required)
+    refuse_nulls(changes, ("name", "attributes", "image_urls", "channels", "status"))
     if ChannelType.WAREHOUSE in (changes.get("channels") or []):
         raise WarehouseDoesNotSell("channels")
     apply_changes(sku, changes)
@@ -270,6 +258,20 @@ def _selling_store(session: Session, principal: Principal, store_id: uuid.UUID) 
     return store
 
 
+OverrideT = TypeVar("OverrideT", SkuStorePrice, SkuStoreAvailability)
+
+
+def _store_override(
+    overrides: list[OverrideT], model: type[OverrideT], principal: Principal, store_id: uuid.UUID
+) -> OverrideT:
+    """The SKU's override row for the store, added to `overrides` when it has none yet."""
+    existing = next((o for o in overrides if o.store_id == store_id), None)
+    if existing is None:
+        existing = model(organization_id=principal.organization_id, store_id=store_id)
+        overrides.append(existing)
+    return existing
+
+
 def set_store_price(
     session: Session,
     principal: Principal,
@@ -281,17 +283,8 @@ def set_store_price(
     principal.require(Permission.MANAGE_CATALOG)
     sku = get_sku(session, sku_id)
     _selling_store(session, principal, store_id)
-    existing = next((p for p in sku.store_prices if p.store_id == store_id), None)
-    if existing is None:
-        sku.store_prices.append(
-            SkuStorePrice(
-                organization_id=principal.organization_id,
-                store_id=store_id,
-                amount=money(data.amount),
-            )
-        )
-    else:
-        existing.amount = money(data.amount)
+    override = _store_override(sku.store_prices, SkuStorePrice, principal, store_id)
+    override.amount = money(data.amount)
     session.flush()
     return sku
 
@@ -320,17 +313,8 @@ def set_store_availability(
     principal.require(Permission.MANAGE_CATALOG)
     sku = get_sku(session, sku_id)
     _selling_store(session, principal, store_id)
-    existing = next((a for a in sku.store_availability if a.store_id == store_id), None)
-    if existing is None:
-        sku.store_availability.append(
-            SkuStoreAvailability(
-                organization_id=principal.organization_id,
-                store_id=store_id,
-                available=data.available,
-            )
-        )
-    else:
-        existing.available = data.available
+    override = _store_override(sku.store_availability, SkuStoreAvailability, principal, store_id)
+    override.available = data.available
     session.flush()
     return sku
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.database import get_or_not_found, utcnow
+from newretail.core.errors import InvalidInput
 from newretail.core.pagination import paginate
 from newretail.core.security import API_KEY_PREFIX, new_token, token_display_prefix, token_hash
 from newretail.tenancy import grants, schemas
@@ -46,10 +46,7 @@ def list_api_keys(
 
 def get_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
     principal.require(Permission.MANAGE_ACCESS)
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound("API key not found", field="api_key_id")
-    return key
+    return get_or_not_found(session, ApiKey, key_id, "API key", field="api_key_id")
 
 
 def create_api_key(
@@ -62,7 +59,7 @@ def create_api_key(
         principal,
         data.role,
         data.store_ids,
-        "a store manager key needs at least one store",
+        _MISSING_STORE,
     )
     if data.expires_at is not None:
         if data.expires_at.tzinfo is None:

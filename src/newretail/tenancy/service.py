@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from sqlalchemy import Select, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import apply_changes, flush_unique, scope_session, utcnow
+from newretail.core.database import (
+    apply_changes,
+    by_code_or_not_found,
+    contains_text,
+    flush_unique,
+    get_or_not_found,
+    get_or_raise,
+    refuse_nulls,
+    scope_session,
+    utcnow,
+    where_given,
+)
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.core.security import (
@@ -97,10 +108,9 @@ def create_organization(
 
 
 def get_organization(session: Session, organization_id: uuid.UUID) -> Organization:
-    org = session.get(Organization, organization_id)
-    if org is None:
-        raise NotFound("organisation not found", field="organization_id")
-    return org
+    return get_or_not_found(
+        session, Organization, organization_id, "organisation", field="organization_id"
+    )
 
 
 def find_organization(session: Session, ref: str) -> Organization:
@@ -128,22 +138,16 @@ def list_brands(
     """Brands of the organisation, optionally filtered by a name or code substring."""
     statement = select(Brand)
     if q:
-        statement = statement.where(or_(Brand.name.ilike(f"%{q}%"), Brand.code.ilike(f"%{q}%")))
+        statement = statement.where(contains_text(q, Brand.name, Brand.code))
     return paginate(session, statement, Brand, limit, cursor)
 
 
 def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
-    brand = session.get(Brand, brand_id)
-    if brand is None:
-        raise NotFound("brand not found", field="brand_id")
-    return brand
+    return get_or_not_found(session, Brand, brand_id, "brand", field="brand_id")
 
 
 def brand_by_code(session: Session, code: str) -> Brand:
-    brand = session.scalar(select(Brand).where(Brand.code == code))
-    if brand is None:
-        raise NotFound(f"no brand with code {code!r}", field="brand")
-    return brand
+    return by_code_or_not_found(session, Brand, code, "brand", field="brand")
 
 
 def create_brand(session: Session, principal: Principal, data: schemas.BrandCreate) -> Brand:
@@ -188,20 +192,15 @@ def _stores_in_scope(principal: Principal) -> Select[Store]:
 
 
 def _filtered_stores(principal: Principal, filters: StoreFilter) -> Select[Store]:
-    statement = _stores_in_scope(principal)
-    if filters.channel_type:
-        statement = statement.where(Store.channel_type == filters.channel_type)
-    if filters.city:
-        statement = statement.where(Store.city == filters.city)
-    if filters.brand_id:
-        statement = statement.where(Store.brand_id == filters.brand_id)
-    if filters.status:
-        statement = statement.where(Store.status == filters.status)
+    statement = where_given(
+        _stores_in_scope(principal),
+        (Store.channel_type, filters.channel_type),
+        (Store.city, filters.city),
+        (Store.brand_id, filters.brand_id),
+        (Store.status, filters.status),
+    )
     if filters.q:
-        pattern = f"%{filters.q}%"
-        statement = statement.where(
-            or_(Store.name.ilike(pattern), Store.code.ilike(pattern), Store.address.ilike(pattern))
-        )
+        statement = statement.where(contains_text(filters.q, Store.name, Store.code, Store.address))
     return statement
 
 
@@ -227,17 +226,11 @@ def list_cities(session: Session, principal: Principal) -> list[str]:
 
 def get_store(session: Session, principal: Principal, store_id: uuid.UUID) -> Store:
     principal.require_store(store_id)
-    store = session.get(Store, store_id)
-    if store is None:
-        raise NotFound("store not found", field="store_id")
-    return store
+    return get_or_not_found(session, Store, store_id, "store", field="store_id")
 
 
 def store_by_code(session: Session, code: str) -> Store:
-    store = session.scalar(select(Store).where(Store.code == code))
-    if store is None:
-        raise NotFound(f"no store with code {code!r}", field="store")
-    return store
+    return by_code_or_not_found(session, Store, code, "store", field="store")
 
 
 def create_store(session: Session, principal: Principal, data: schemas.StoreCreate) -> Store:
@@ -256,9 +249,7 @@ def update_store(
     principal.require(Permission.EDIT_STORES)
     store = get_store(session, principal, store_id)
     changes = data.model_dump(exclude_unset=True)
-    for required in ("code", "name", "channel_type", "status", "opening_hours", "time_zone"):
-        if required in changes and changes[required] is None:
-            raise InvalidInput("must not be null", field=required)
+    refuse_nulls(changes, ("code", "name", "channel_type", "status", "opening_hours", "time_zone"))
     if changes.get("brand_id") is not None:
         _brand_field(session, changes["brand_id"])
     apply_changes(store, changes)
@@ -275,10 +266,12 @@ def delete_store(session: Session, principal: Principal, store_id: uuid.UUID) ->
 
 
 def _brand_field(session: Session, brand_id: uuid.UUID) -> Brand:
-    brand = session.get(Brand, brand_id)
-    if brand is None:
-        raise InvalidInput("no such brand in this organisation", field="brand_id")
-    return brand
+    return get_or_raise(
+        session,
+        Brand,
+        brand_id,
+        lambda: InvalidInput("no such brand in this organisation", field="brand_id"),
+    )
 
 
 # ---------------------------------------------------------------- sources
