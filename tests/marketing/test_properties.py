@@ -162,7 +162,7 @@ def check_invariants(basket: Basket, result: PricedBasket) -> None:
     assert len(applied_codes) == len(set(applied_codes))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(baskets, offer_lists(), moments, contexts, st.randoms(use_true_random=False))
 def test_discounts_stay_within_the_basket_and_do_not_depend_on_the_offer_order(
     basket: Basket,
@@ -180,7 +180,7 @@ def test_discounts_stay_within_the_basket_and_do_not_depend_on_the_offer_order(
     assert price_basket(basket, reversed(offers), at, context) == result
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(baskets, offer_lists(), moments, contexts)
 def test_every_offer_is_either_applied_or_refused_once(
     basket: Basket, offers: list[OfferTemplate], at: datetime, context: SaleContext

@@ -4,7 +4,7 @@ turn comes. A benefit either gives an `Outcome` or a `RefusalCode` (nothing to g
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from newretail.marketing.allocation import ZERO, allocate, round_money
@@ -42,9 +42,10 @@ class ScopedLines:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one offer gives: a discount per covered line (in `ScopedLines` order) or off the
-    shipping fee, free units, threshold multiples and gifts."""
+    """What one offer gives: a discount per covered line (`positions` in the basket) or off
+    the shipping fee, free units, threshold multiples and gifts."""
 
+    positions: tuple[int, ...] = ()
     line_discounts: tuple[Decimal, ...] = ()
     shipping_discount: Decimal = ZERO
     free_units: int = 0
@@ -101,6 +102,14 @@ def spread(lines: ScopedLines, discount: Decimal) -> Outcome:
 
 def line_outcome(benefit: Benefit, lines: ScopedLines) -> Outcome | RefusalCode:
     """What a product or order offer takes off the covered lines."""
+    found = benefit_on_lines(benefit, lines)
+    if isinstance(found, RefusalCode):
+        return found
+    return replace(found, positions=lines.positions)
+
+
+def benefit_on_lines(benefit: Benefit, lines: ScopedLines) -> Outcome | RefusalCode:
+    """The discount of each covered line (in `ScopedLines` order), or why there is none."""
     if isinstance(benefit, FreeGift):
         return Outcome(
             line_discounts=(ZERO,) * len(lines.positions),

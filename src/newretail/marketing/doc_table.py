@@ -68,10 +68,11 @@ def priced(case: PricingCase) -> PricedBasket:
 
 def outcome_cells(result: PricedBasket) -> list[str]:
     """Applied offers with their discounts, refused offers with their reasons, the discount
-    and the total."""
+    of each line, the whole discount (lines and shipping) and the total."""
     applied = ", ".join(f"`{a.code}` −{a.discount}" for a in result.applied) or "—"
     refused = ", ".join(f"`{r.code}`: {r.reason}" for r in result.refused) or "—"
-    return [applied, refused, str(result.discount), str(result.total)]
+    per_line = " / ".join(str(line.discount) for line in result.lines)
+    return [applied, refused, per_line, str(result.discount), str(result.total)]
 
 
 def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
@@ -85,7 +86,7 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
 def render_tables() -> str:
     """Both tables: one case per kind of offer and refusal, then every pair of classes."""
     kinds = table(
-        ["Example", "Offers", "Applied", "Refused", "Discount", "Total"],
+        ["Example", "Offers", "Applied", "Refused", "Per line", "Discount", "Total"],
         [
             [
                 case.name,
@@ -106,7 +107,17 @@ def render_tables() -> str:
                 [f"{first} + {second}", combines, offers, *outcome_cells(priced(case))]
             )
     pairs = table(
-        ["Classes", "Combines with", "Offers", "Applied", "Refused", "Discount", "Total"], pair_rows
+        [
+            "Classes",
+            "Combines with",
+            "Offers",
+            "Applied",
+            "Refused",
+            "Per line",
+            "Discount",
+            "Total",
+        ],
+        pair_rows,
     )
     return "\n".join(
         [

@@ -72,6 +72,7 @@ class _Pricing:
     def refuse(
         self, offer: OfferTemplate, reason: RefusalCode, blocking: str | None = None
     ) -> None:
+        """Record why the offer did not apply."""
         self.refused.append(RefusedOffer(offer.code, reason, blocking))
 
     def outcome(self, offer: OfferTemplate) -> Outcome | RefusalCode:
@@ -112,9 +113,8 @@ class _Pricing:
         self.record(offer, outcome)
 
     def record(self, offer: OfferTemplate, outcome: Outcome) -> None:
-        # (a shipping offer's outcome discounts no line)
-        positions = () if not outcome.line_discounts else self.covered_lines(offer).positions
-        for index, amount in zip(positions, outcome.line_discounts, strict=True):
+        """Take the offer's discounts off the lines and the shipping fee still due."""
+        for index, amount in zip(outcome.positions, outcome.line_discounts, strict=True):
             if amount:
                 self.charged[index] -= amount
                 self.discounts[index].append(LineDiscount(offer.code, amount))
@@ -132,6 +132,7 @@ class _Pricing:
         )
 
     def result(self) -> PricedBasket:
+        """The priced basket; refusals sorted by offer code."""
         return PricedBasket(
             lines=tuple(
                 PricedLine(line, tuple(discounts))

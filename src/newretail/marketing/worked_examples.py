@@ -269,6 +269,14 @@ def kind_cases() -> tuple[PricingCase, ...]:
             line_discounts=("73.04", "5.44", "6.52"),
         ),
         PricingCase(
+            "a shipping minimum spend counts the price after order offers (190.00 < 199.00)",
+            combined(OfferTemplate("ORDER-110", AmountOff(Decimal(110)), ORDER), SHIP_HALF),
+            {"ORDER-110": "110.00"},
+            "202.00",
+            refused={"SHIP-HALF": R.BELOW_MINIMUM_SPEND},
+            basket=SERUMS,
+        ),
+        PricingCase(
             "buy 1 get 1: the cheapest unit is free",
             (OfferTemplate("SKIN-B1G1", BuyXGetY(buy=1, get=1), PRODUCT, scope=only("Skincare")),),
             {"SKIN-B1G1": "100.00"},
