@@ -6,6 +6,7 @@ from newretail.databank import models as databank_models
 from newretail.events import models as events_models
 from newretail.identity import models as identity_models
 from newretail.inventory import models as inventory_models
+from newretail.marketing import models as marketing_models
 from newretail.members import models as members_models
 from newretail.orders import models as orders_models
 from newretail.tenancy import models as tenancy_models
@@ -17,6 +18,7 @@ __all__ = [
     "events_models",
     "identity_models",
     "inventory_models",
+    "marketing_models",
     "members_models",
     "orders_models",
     "tenancy_models",

@@ -1,0 +1,134 @@
+"""The budget ledger: a campaign stage's limits (and its stores'), spent by guarded UPDATEs.
+
+Each spend is one UPDATE whose WHERE clause holds the limit (`issued + 1 <= issue_limit`), so
+concurrent tills and servers can never overspend: the database refuses the row instead of a
+read-then-write race. A spend touches every budget of the stage that applies (the stage's own,
+and the store's where the coupon is issued or used), in id order, inside a savepoint: all of
+them or none.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from newretail.marketing.errors import BudgetSpent
+from newretail.marketing.models import Budget
+
+NO_SYNC = {"synchronize_session": False}
+ZERO = Decimal("0")
+
+
+def create_budget(
+    session: Session,
+    organization_id: uuid.UUID,
+    *,
+    name: str,
+    stage_key: str,
+    store_id: uuid.UUID | None = None,
+    issue_limit: int | None = None,
+    redeem_limit: int | None = None,
+    amount_limit: Decimal | None = None,
+) -> Budget:
+    budget = Budget(
+        organization_id=organization_id,
+        name=name,
+        stage_key=stage_key,
+        store_id=store_id,
+        issue_limit=issue_limit,
+        redeem_limit=redeem_limit,
+        amount_limit=amount_limit,
+        issued=0,
+        redeemed=0,
+        discounted=ZERO,
+    )
+    session.add(budget)
+    session.flush()
+    return budget
+
+
+def applicable(session: Session, stage_key: str, store_id: uuid.UUID | None) -> list[uuid.UUID]:
+    """The budgets a change of this stage at this store spends, in id order."""
+    where_store: ColumnElement[bool] = Budget.store_id.is_(None)
+    if store_id is not None:
+        where_store = or_(where_store, Budget.store_id == store_id)
+    return list(
+        session.scalars(
+            select(Budget.id).where(Budget.stage_key == stage_key, where_store).order_by(Budget.id)
+        )
+    )
+
+
+def _within(limit: QueryableAttribute[Any], after: ColumnElement[Any]) -> ColumnElement[bool]:
+    """No limit, or the counter after the change within it."""
+    return or_(limit.is_(None), after <= limit)
+
+
+def spend(
+    session: Session,
+    stage_key: str | None,
+    store_id: uuid.UUID | None,
+    *,
+    issued: int = 0,
+    redeemed: int = 0,
+    discounted: Decimal = ZERO,
+) -> None:
+    """Spend on every applicable budget, or raise `BudgetSpent` naming the one that refused."""
+    if stage_key is None:
+        return
+    with session.begin_nested():
+        for budget_id in applicable(session, stage_key, store_id):
+            statement = (
+                update(Budget)
+                .where(
+                    Budget.id == budget_id,
+                    _within(Budget.issue_limit, Budget.issued + issued),
+                    _within(Budget.redeem_limit, Budget.redeemed + redeemed),
+                    _within(Budget.amount_limit, Budget.discounted + discounted),
+                )
+                .values(
+                    issued=Budget.issued + issued,
+                    redeemed=Budget.redeemed + redeemed,
+                    discounted=Budget.discounted + discounted,
+                )
+                .execution_options(**NO_SYNC)
+            )
+            if session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
+                name = session.scalar(select(Budget.name).where(Budget.id == budget_id))
+                raise BudgetSpent(budget=name or str(budget_id))
+
+
+def give_back(
+    session: Session,
+    stage_key: str | None,
+    store_id: uuid.UUID | None,
+    *,
+    issued: int = 0,
+    redeemed: int = 0,
+    discounted: Decimal = ZERO,
+) -> None:
+    """Return what a released, restored or voided coupon had spent (never below zero)."""
+    if stage_key is None:
+        return
+    for budget_id in applicable(session, stage_key, store_id):
+        session.execute(
+            update(Budget)
+            .where(
+                Budget.id == budget_id,
+                and_(
+                    Budget.issued >= issued,
+                    Budget.redeemed >= redeemed,
+                    Budget.discounted >= discounted,
+                ),
+            )
+            .values(
+                issued=Budget.issued - issued,
+                redeemed=Budget.redeemed - redeemed,
+                discounted=Budget.discounted - discounted,
+            )
+            .execution_options(**NO_SYNC)
+        )

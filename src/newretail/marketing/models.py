@@ -1,0 +1,144 @@
+"""The marketing ledger's tables: budgets, coupons, every coupon change, and the conflicts an
+offline till's late redemption leaves for review."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+
+
+class CouponState(StrEnum):
+    ISSUED = "issued"  # held by a member (or a code), usable
+    RESERVED = "reserved"  # held by one till or checkout until `reserved_until`
+    REDEEMED = "redeemed"  # used by one order
+    EXPIRED = "expired"  # its validity ended unused
+    VOIDED = "voided"  # withdrawn (erasure, a cancelled campaign)
+
+
+class CouponChange(StrEnum):
+    """The kinds of rows in the coupon ledger (and of the facts marketing reports)."""
+
+    ISSUED = "issued"
+    RESERVED = "reserved"
+    RELEASED = "released"
+    REDEEMED = "redeemed"
+    RESTORED = "restored"  # a refund gave the coupon back
+    EXPIRED = "expired"
+    VOIDED = "voided"
+    MOVED = "moved"  # to the surviving member of a merge
+
+
+class Budget(IdMixin, TenantMixin, Base):
+    """Limits of one campaign stage (or of that stage at one store), in coupons and in money.
+
+    The counters only move through guarded UPDATEs (`marketing.budgets`): a limit is checked
+    in the statement that spends it, never read first.
+    """
+
+    __tablename__ = "marketing_budget"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name"),
+        Index("ix_marketing_budget_org_stage", "organization_id", "stage_key"),
+        CheckConstraint("issue_limit IS NULL OR issued <= issue_limit", name="issued_within"),
+        CheckConstraint("redeem_limit IS NULL OR redeemed <= redeem_limit", name="redeemed_within"),
+        CheckConstraint(
+            "amount_limit IS NULL OR discounted <= amount_limit", name="discounted_within"
+        ),
+        CheckConstraint("issued >= 0 AND redeemed >= 0 AND discounted >= 0", name="not_negative"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    # the campaign stage it limits; a budget with a store limits that stage at that store only
+    stage_key: Mapped[str] = mapped_column(String(200))
+    store_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("store.id", ondelete="RESTRICT"), nullable=True
+    )
+    issue_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    redeem_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    redeemed: Mapped[int] = mapped_column(Integer, default=0)
+    discounted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+
+
+class Coupon(IdMixin, TenantMixin, Base):
+    """One coupon: an offer a member (or the bearer of a code) may use once.
+
+    `issue_key` makes issuing idempotent (a campaign stage and a member issue one coupon however
+    often the bulk issue runs); `code_hash` is the SHA-256 of a bearer code, never the code.
+    """
+
+    __tablename__ = "coupon"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "issue_key"),
+        UniqueConstraint("organization_id", "code_hash"),
+        Index("ix_coupon_org_member_state", "organization_id", "member_id", "state"),
+    )
+
+    offer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # the campaign stage whose budgets it spends (None: no budget)
+    stage_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    issue_key: Mapped[str] = mapped_column(String(200))
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default=CouponState.ISSUED)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    reservation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reserved_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # the order that used it: a device's order id (offline tills) or the order's own id
+    order_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    store_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    discount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CouponLedgerEntry(IdMixin, TenantMixin, Base):
+    """Every change of a coupon, in order: what happened, where, for which order, by whom."""
+
+    __tablename__ = "coupon_ledger"
+    __table_args__ = (Index("ix_coupon_ledger_coupon", "coupon_id", "created_at"),)
+
+    coupon_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("coupon.id", ondelete="CASCADE"))
+    change: Mapped[str] = mapped_column(String(20))
+    member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    order_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    store_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    discount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    actor: Mapped[str] = mapped_column(String(254), default="")
+
+
+class RedemptionConflict(IdMixin, TenantMixin, Base):
+    """A redemption refused after the sale happened (an offline till sent it late and the coupon
+    had been used elsewhere meanwhile): both orders, left for review, never doubled or dropped."""
+
+    __tablename__ = "coupon_redemption_conflict"
+    __table_args__ = (UniqueConstraint("organization_id", "coupon_id", "order_ref"),)
+
+    coupon_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("coupon.id", ondelete="CASCADE"), index=True
+    )
+    order_ref: Mapped[str] = mapped_column(String(200))
+    store_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    discount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    sold_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_by_order_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    resolution: Mapped[str] = mapped_column(String(500), default="")
