@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from newretail.core.errors import Forbidden, Unauthenticated
 from newretail.core.settings import Settings
 from newretail.events.checker import CACHE_SECONDS, Checker, Outcome, SourceRef
+from newretail.events.loading import Resolver
 from newretail.events.offload import CheckerPool
-from newretail.events.pipeline import Pipeline, Resolver
+from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream
 from newretail.events.submission import Submission
 from newretail.tenancy import auth

@@ -8,10 +8,10 @@ acknowledged event is durable, and a client that resends what was not acknowledg
 an event twice. The loader resolves identities (OneID) and appends to the warehouse every
 `event_load_interval_ms` (or at once on `flush`); after a crash, the start replays the spool.
 
-Dedupe: on DuckDB the server is the only writer (it owns the file), so a map of the message ids
-received in the dedupe window is exact; it is rebuilt from the warehouse at start. On
-PostgreSQL, where several servers write, there is no spool: the writer inserts directly and a
-unique index on (organization_id, message_id) decides, the insert skipping conflicts.
+Dedupe: on DuckDB the server is the only writer (it owns the file), so the dedupe window
+(events.dedupe) is exact. On PostgreSQL, where several servers write, there is no spool: the
+writer loads directly and a unique index on (organization_id, message_id) decides, the insert
+skipping conflicts (events.loading).
 """
 
 from __future__ import annotations
@@ -21,18 +21,17 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol
 
 import orjson
-import pyarrow as pa
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.core.database import utcnow
+from newretail.events.batching import batches
+from newretail.events.dedupe import DedupeWindow, Key
+from newretail.events.loading import EventLoader, Resolver
 from newretail.events.models import FailedEvent, FailedEventStatus
 from newretail.events.spool import Spool
 from newretail.events.stream import EventStream
@@ -43,38 +42,13 @@ from newretail.events.submission import (
     record_parts,
     select_columns,
 )
-from newretail.warehouse.connection import EVENT_SCHEMA, EVENT_TABLE, Warehouse
+from newretail.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
-ARROW_SCHEMA = EVENT_SCHEMA.to_pyarrow()
 MAX_GROUP_EVENTS = 20_000
 MAX_LOAD_ROWS = 200_000
-IDENTITY_CACHE_SECONDS = 30.0  # as long as OneID's own cache (merges by other processes)
-IDENTITY_CACHE_ENTRIES = 1_000_000
-
-
-class ResolvedIdentity(Protocol):
-    @property
-    def profile_id(self) -> uuid.UUID: ...
-
-    @property
-    def member_id(self) -> uuid.UUID: ...
-
-
-class Resolver(Protocol):
-    """OneID as the pipeline needs it (identity.resolver.IdentityResolver)."""
-
-    @property
-    def epoch(self) -> int:
-        """Grows with every merge and undo committed in this process."""
-        ...
-
-    def resolve_batch(
-        self,
-        organization_id: uuid.UUID,
-        items: Sequence[Sequence[tuple[str, str]]],
-        at: datetime,
-    ) -> Sequence[ResolvedIdentity | None]: ...
+# a spool record waiting for the loader: (spool segment, record, events in it)
+SpoolRecord = tuple[int, bytes, int]
 
 
 class Pipeline:
@@ -92,17 +66,15 @@ class Pipeline:
     ):
         self.sessions = sessions
         self.warehouse = warehouse
-        self.resolver = resolver
-        self.dedupe_window = dedupe_window
+        self.loader = EventLoader(warehouse, resolver)
+        self.window = DedupeWindow(dedupe_window)
         self.load_interval = load_interval
-        self._postgres = not warehouse.url.startswith("duckdb")
+        self._postgres = self.loader.postgres
         self.stream = stream
         self._spool_dir = None if self._postgres or stream is not None else spool_dir
         self.spool: Spool | None = None
         self._queue: queue.SimpleQueue[Submission | None] = queue.SimpleQueue()
-        # (spool segment, record, events in it)
-        self._loads: queue.SimpleQueue[tuple[int, bytes, int] | None] = queue.SimpleQueue()
-        self._seen: dict[tuple[str, str], float] = {}
+        self._loads: queue.SimpleQueue[SpoolRecord | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._loader: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -110,10 +82,6 @@ class Pipeline:
         self._logged = 0
         self._loaded = 0
         self._hurry = threading.Event()
-        self._last_prune = time.monotonic()
-        self._identities: dict[tuple[str, str], tuple[str, str]] = {}
-        self._identity_epoch = -1
-        self._identities_since = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -121,7 +89,8 @@ class Pipeline:
         with self._start_lock:
             if self._writer is not None:
                 return
-            self._load_window()
+            if not self._postgres:
+                self.window.load(self.warehouse)
             if self._spool_dir is not None:
                 self.spool = Spool(self._spool_dir)
                 self._recover()
@@ -172,37 +141,12 @@ class Pipeline:
         """Wait until every acknowledged event is in the warehouse."""
         with self._progress:
             target = self._logged
-            self._hurry.set()
-            if not self._progress.wait_for(lambda: self._loaded >= target, timeout):
-                raise TimeoutError("the event loader did not catch up")
-
-    # ------------------------------------------------------------------ dedupe window
-    def _load_window(self) -> None:
-        if self._postgres:
-            return
-        con = self.warehouse.connection()
-        since = utcnow() - self.dedupe_window
-        with self.warehouse.lock:
-            table = con.table(EVENT_TABLE)
-            recent = (
-                table.filter(table.received_at >= since)
-                .select("organization_id", "message_id", "received_at")
-                .to_pyarrow()
-            )
-        now_wall, now_mono = time.time(), time.monotonic()
-        orgs = recent.column("organization_id").to_pylist()
-        ids = recent.column("message_id").to_pylist()
-        stamps = recent.column("received_at").to_pylist()
-        for org, message_id, stamp in zip(orgs, ids, stamps, strict=True):
-            self._seen[(org, message_id)] = now_mono - (now_wall - stamp.timestamp())
-
-    def _prune(self) -> None:
-        now = time.monotonic()
-        if now - self._last_prune < 60:
-            return
-        self._last_prune = now
-        horizon = now - self.dedupe_window.total_seconds()
-        self._seen = {key: at for key, at in self._seen.items() if at >= horizon}
+            self._hurry.set()  # the loader stops waiting for more records
+            try:
+                if not self._progress.wait_for(lambda: self._loaded >= target, timeout):
+                    raise TimeoutError("the event loader did not catch up")
+            finally:
+                self._hurry.clear()
 
     def _recover(self) -> None:
         """Load the spool's records that are not in the warehouse yet (after a crash)."""
@@ -218,12 +162,9 @@ class Pipeline:
                 for part in record_parts(record)
             ]
         )
-        now = time.monotonic()
-        keep = []
-        for position, key in enumerate(zip(columns[0], columns[1], strict=True)):
-            if key not in self._seen:
-                self._seen[key] = now
-                keep.append(position)
+        fresh_keys: set[Key] = set()
+        keep = self.window.unseen(zip(columns[0], columns[1], strict=True), fresh_keys)
+        self.window.add(fresh_keys)
         fresh = select_columns(columns, keep)
         for start in range(0, len(keep), MAX_LOAD_ROWS):
             self._load([column[start : start + MAX_LOAD_ROWS] for column in fresh])
@@ -236,23 +177,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the writer
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                break
-            group = [first]
-            size = len(first.message_ids)
-            while size < MAX_GROUP_EVENTS:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                group.append(more)
-                size += len(more.message_ids)
+        for group in batches(self._queue, _events_in, MAX_GROUP_EVENTS):
             try:
                 results = self._write(group)
             except BaseException as exc:  # every waiting request learns of the failure
@@ -274,7 +199,7 @@ class Pipeline:
             )
             if (ids if keep is None else keep)  # something new to write
         ]
-        stored: set[tuple[str, str]] | None = None
+        stored: set[Key] | None = None
         if parts:
             record = b"[" + b",".join(parts) + b"]"
             if self.stream is not None:  # durable in JetStream; a loader stores them
@@ -286,11 +211,7 @@ class Pipeline:
                 self._loads.put((sequence, record, len(keys)))
             else:
                 stored = self._load(concat_parts(orjson.loads(record)))
-        now = time.monotonic()
-        for key in keys:
-            if stored is None or key in stored:
-                self._seen[key] = now
-        self._prune()
+        self.window.add(keys if stored is None else keys & stored)
         results = []
         for submission, keep, ids in zip(
             group, keep_per_submission, ids_per_submission, strict=True
@@ -306,22 +227,13 @@ class Pipeline:
 
     def _dedupe(
         self, group: list[Submission], ids_per_submission: list[list[str]]
-    ) -> tuple[list[list[int] | None], list[tuple[str, str]]]:
+    ) -> tuple[list[list[int] | None], set[Key]]:
         """Positions of each submission's new message ids (None: all are new) and the keys."""
         keep_per_submission: list[list[int] | None] = []
-        keys: list[tuple[str, str]] = []
-        in_group: set[tuple[str, str]] = set()
-        seen = self._seen
+        keys: set[Key] = set()
         for submission, ids in zip(group, ids_per_submission, strict=True):
             org = str(submission.organization_id)
-            keep = []
-            for position, message_id in enumerate(ids):
-                key = (org, message_id)
-                if key in seen or key in in_group:
-                    continue
-                in_group.add(key)
-                keys.append(key)
-                keep.append(position)
+            keep = self.window.unseen(((org, message_id) for message_id in ids), keys)
             keep_per_submission.append(None if len(keep) == len(ids) else keep)
         return keep_per_submission, keys
 
@@ -352,40 +264,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the loader
     def _run_loader(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._loads.get()
-            if first is None:
-                break
-            batch = [first]
-            rows = first[2]
-            deadline = time.monotonic() + self.load_interval
-            while rows < MAX_LOAD_ROWS and not self._hurry.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    more = self._loads.get(timeout=min(remaining, 0.05))
-                except queue.Empty:
-                    continue
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
-                rows += more[2]
-            while True:  # drain what is already waiting
-                try:
-                    more = self._loads.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
-            self._hurry.clear()
+        for batch in batches(
+            self._loads,
+            _events_in_record,
+            MAX_LOAD_ROWS,
+            linger=self.load_interval,
+            hurry=self._hurry,
+        ):
             self._load_records(batch)
 
-    def _load_records(self, batch: list[tuple[int, bytes, int]]) -> None:
+    def _load_records(self, batch: list[SpoolRecord]) -> None:
         columns = concat_parts([part for _, record, _ in batch for part in orjson.loads(record)])
         while True:
             try:
@@ -407,122 +295,14 @@ class Pipeline:
         stored = self._load(columns)
         return len(columns[1]) if stored is None else len(stored)
 
-    def _load(self, rows: Columns) -> set[tuple[str, str]] | None:
-        """Resolve identities and append rows to the warehouse in one transaction; on
-        PostgreSQL, returns the (organisation, message id) pairs really stored.
-
-        Lock order: identities are resolved (operational-store writes) without the warehouse
-        lock, which is then taken only for the append. A merge commits its operational-store
-        change, bumps the resolver's epoch and then moves warehouse events under the lock; so
-        if the epoch moved while these rows were being resolved, they are resolved again."""
-        con = self.warehouse.connection()
-        while True:
-            epoch = self.resolver.epoch if self.resolver is not None else 0
-            table = self._arrow(rows)
-            with self.warehouse.lock:
-                if self.resolver is not None and self.resolver.epoch != epoch:
-                    continue  # a merge or an undo happened meanwhile
-                if not self._postgres:
-                    duck = con.con
-                    duck.register("_incoming_events", table)
-                    try:
-                        duck.execute(
-                            f'INSERT INTO "{EVENT_TABLE}" BY NAME SELECT * FROM _incoming_events'  # noqa: S608
-                        )
-                    finally:
-                        duck.unregister("_incoming_events")
-                    return None
-                return _append_postgres(con, table)
-
-    def _resolve(self, columns: Columns) -> tuple[list[str | None], list[str | None]]:
-        """Member and profile of each event. A shopper sends many events with the same
-        identifiers, so each distinct list is resolved once and remembered until OneID's
-        epoch moves (a merge, an undo, an invalidation) or the resolver's cache period ends."""
-        count = len(columns[1])
-        members: list[str | None] = [None] * count
-        profiles: list[str | None] = [None] * count
-        if self.resolver is None:
-            return members, profiles
-        epoch = self.resolver.epoch
-        now = time.monotonic()
-        if (
-            epoch != self._identity_epoch
-            or now - self._identities_since > IDENTITY_CACHE_SECONDS
-            or len(self._identities) > IDENTITY_CACHE_ENTRIES
-        ):
-            self._identities = {}
-            self._identity_epoch, self._identities_since = epoch, now
-        known = self._identities
-        last_received: dict[str, int] = {}
-        by_org: dict[str, dict[tuple[str, str], list[int]]] = {}
-        received = columns[4]
-        for position, key in enumerate(zip(columns[0], columns[8], strict=True)):
-            if key[1] == "[]":
-                continue
-            found = known.get(key)
-            if found is None:
-                by_org.setdefault(key[0], {}).setdefault(key, []).append(position)
-                last_received[key[0]] = received[position]
-            else:
-                members[position], profiles[position] = found
-        fresh: dict[tuple[str, str], tuple[str, str]] = {}
-        for org, wanted in by_org.items():
-            at = datetime.fromtimestamp(last_received[org] / 1e6, UTC)
-            keys = list(wanted)
-            lists = [[(kind, value) for kind, value in orjson.loads(key[1])] for key in keys]
-            resolved = self.resolver.resolve_batch(uuid.UUID(org), lists, at)
-            for key, identity in zip(keys, resolved, strict=True):
-                if identity is None:
-                    continue
-                found = (str(identity.member_id), str(identity.profile_id))
-                fresh[key] = found
-                for position in wanted[key]:
-                    members[position], profiles[position] = found
-        if fresh and self.resolver.epoch == epoch:  # nothing merged meanwhile
-            known.update(fresh)
-        return members, profiles
-
-    def _arrow(self, columns: Columns) -> pa.Table:
-        members, profiles = self._resolve(columns)
-        stamp = pa.timestamp("us", tz="UTC")
-        return pa.table(
-            {
-                "organization_id": pa.array(columns[0], pa.string()),
-                "message_id": pa.array(columns[1], pa.string()),
-                "type": pa.array(columns[2], pa.string()),
-                "ts": pa.array(columns[3], pa.int64()).cast(stamp),
-                "received_at": pa.array(columns[4], pa.int64()).cast(stamp),
-                "brand_id": pa.array(columns[5], pa.string()),
-                "store_id": pa.array(columns[6], pa.string()),
-                "channel": pa.array(columns[7], pa.string()),
-                "member_id": pa.array(members, pa.string()),
-                "profile_id": pa.array(profiles, pa.string()),
-                "anonymous_id": pa.array(columns[9], pa.string()),
-                "amount": pa.array(columns[10], pa.string()).cast(pa.decimal128(18, 2)),
-                "properties": pa.array(columns[11], pa.string()),
-            },
-            schema=ARROW_SCHEMA,
-        )
+    def _load(self, rows: Columns) -> set[Key] | None:
+        """Append rows to the warehouse (see EventLoader.load)."""
+        return self.loader.load(rows)
 
 
-def _append_postgres(con: Any, rows: pa.Table) -> set[tuple[str, str]]:
-    """INSERT … ON CONFLICT DO NOTHING through the backend's psycopg connection."""
-    names = EVENT_SCHEMA.names
-    placeholders = ", ".join(["%s"] * len(names))
-    column_list = ", ".join(f'"{n}"' for n in names)
-    statement = (
-        f'INSERT INTO "{EVENT_TABLE}" ({column_list}) VALUES ({placeholders}) '  # noqa: S608
-        "ON CONFLICT (organization_id, message_id) DO NOTHING "
-        "RETURNING organization_id, message_id"
-    )
-    data = rows.to_pydict()
-    values = list(zip(*(data[n] for n in names), strict=True))
-    stored: set[tuple[str, str]] = set()
-    raw = con.con
-    with raw.transaction(), raw.cursor() as cursor:
-        cursor.executemany(statement, values, returning=True)
-        while True:
-            stored.update((row[0], row[1]) for row in cursor.fetchall())
-            if not cursor.nextset():
-                break
-    return stored
+def _events_in(submission: Submission) -> int:
+    return len(submission.message_ids)
+
+
+def _events_in_record(record: SpoolRecord) -> int:
+    return record[2]
