@@ -18,6 +18,7 @@ from newretail.inventory.models import StockLevel, StockMovement
 from newretail.inventory.reads import unexpired_reserved
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.store_scope import store_scoped
 
 ORDER_PREFIX = "order:"
 
@@ -61,8 +62,7 @@ def list_discrepancies(
         .where(available < 0)
         .order_by(available, Store.code, Sku.code)
     )
-    if principal.store_ids is not None:
-        statement = statement.where(StockLevel.location_id.in_(principal.store_ids))
+    statement = store_scoped(statement, principal, StockLevel.location_id)
     if location_id is not None:
         statement = statement.where(StockLevel.location_id == location_id)
     found = []

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from newretail.catalog.models import Sku
 from newretail.core.database import utcnow
@@ -24,6 +24,7 @@ from newretail.inventory.models import (
 )
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.store_scope import store_scoped
 
 
 def unexpired_reserved(now: datetime) -> Any:
@@ -38,6 +39,39 @@ def unexpired_reserved(now: datetime) -> Any:
         )
         .correlate(StockLevel)
         .scalar_subquery()
+    )
+
+
+class _LocationAndSku(Protocol):
+    @property
+    def location_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def sku_id(self) -> uuid.UUID | None: ...
+
+
+def _at_locations_and_skus(
+    statement: Select[Any],
+    principal: Principal,
+    location_column: InstrumentedAttribute[uuid.UUID],
+    sku_column: InstrumentedAttribute[uuid.UUID],
+    filters: _LocationAndSku,
+) -> Select[Any]:
+    """Rows of the principal's stores, of the filter's location and SKU when it names them."""
+    statement = store_scoped(statement, principal, location_column)
+    if filters.location_id:
+        statement = statement.where(location_column == filters.location_id)
+    if filters.sku_id:
+        statement = statement.where(sku_column == filters.sku_id)
+    return statement
+
+
+def _sku_matches(search: str) -> ColumnElement[bool]:
+    """A SKU whose code or name holds `search` (any case), or whose barcode is it."""
+    return or_(
+        Sku.code.icontains(search, autoescape=True),
+        Sku.name.icontains(search, autoescape=True),
+        Sku.barcode == search,
     )
 
 
@@ -58,21 +92,12 @@ def _levels_query(principal: Principal, filters: StockFilter) -> Select[Any]:
         .join(Sku, Sku.id == StockLevel.sku_id)
         .join(Store, Store.id == StockLevel.location_id)
     )
-    if principal.store_ids is not None:
-        statement = statement.where(StockLevel.location_id.in_(principal.store_ids))
-    if filters.location_id:
-        statement = statement.where(StockLevel.location_id == filters.location_id)
-    if filters.sku_id:
-        statement = statement.where(StockLevel.sku_id == filters.sku_id)
+    statement = _at_locations_and_skus(
+        statement, principal, StockLevel.location_id, StockLevel.sku_id, filters
+    )
     search = (filters.search or "").strip()
     if search:
-        statement = statement.where(
-            or_(
-                Sku.code.icontains(search, autoescape=True),
-                Sku.name.icontains(search, autoescape=True),
-                Sku.barcode == search,
-            )
-        )
+        statement = statement.where(_sku_matches(search))
     if filters.low_only:
         statement = statement.where(
             StockLevel.low_stock_threshold.is_not(None),
@@ -177,24 +202,18 @@ class MovementFilter:
 
 
 def _movements_query(principal: Principal, filters: MovementFilter) -> Select[Any]:
-    statement = select(StockMovement)
-    if principal.store_ids is not None:
-        statement = statement.where(StockMovement.location_id.in_(principal.store_ids))
-    if filters.location_id:
-        statement = statement.where(StockMovement.location_id == filters.location_id)
-    if filters.sku_id:
-        statement = statement.where(StockMovement.sku_id == filters.sku_id)
+    statement = _at_locations_and_skus(
+        select(StockMovement),
+        principal,
+        StockMovement.location_id,
+        StockMovement.sku_id,
+        filters,
+    )
     if filters.reference:
         statement = statement.where(StockMovement.reference == filters.reference)
     search = (filters.search or "").strip()
     if search:
-        statement = statement.join(Sku, Sku.id == StockMovement.sku_id).where(
-            or_(
-                Sku.code.icontains(search, autoescape=True),
-                Sku.name.icontains(search, autoescape=True),
-                Sku.barcode == search,
-            )
-        )
+        statement = statement.join(Sku, Sku.id == StockMovement.sku_id).where(_sku_matches(search))
     return statement
 
 

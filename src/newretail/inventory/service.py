@@ -46,7 +46,9 @@ from newretail.tenancy.permissions import Permission, Principal
 
 
 # ---------------------------------------------------------------- stock changes
-def _location(session: Session, principal: Principal, location_id: uuid.UUID) -> Store:
+def _stock_location(session: Session, principal: Principal, location_id: uuid.UUID) -> Store:
+    """A location of the caller's scope, where the caller may manage stock."""
+    principal.require(Permission.MANAGE_STOCK)
     return tenancy_service.get_store(session, principal, location_id)
 
 
@@ -58,11 +60,14 @@ def _skus(session: Session, sku_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Sku
     return found
 
 
-def _merged(lines: Iterable[schemas.StockLineIn]) -> list[tuple[uuid.UUID, int]]:
+def _merged(
+    session: Session, lines: Iterable[schemas.StockLineIn]
+) -> tuple[list[tuple[uuid.UUID, int]], dict[uuid.UUID, Sku]]:
+    """The lines' quantities by SKU, in SKU order, and their SKUs (each must exist)."""
     totals: dict[uuid.UUID, int] = {}
     for line in lines:
         totals[line.sku_id] = totals.get(line.sku_id, 0) + line.quantity
-    return sorted(totals.items())
+    return sorted(totals.items()), _skus(session, totals)
 
 
 @dataclass
@@ -108,10 +113,8 @@ def receive_stock(
     session: Session, principal: Principal, data: schemas.ReceiptCreate
 ) -> schemas.StockChangeRead:
     """Book received units on hand at a location."""
-    principal.require(Permission.MANAGE_STOCK)
-    _location(session, principal, data.location_id)
-    lines = _merged(data.lines)
-    _skus(session, [sku for sku, _ in lines])
+    _stock_location(session, principal, data.location_id)
+    lines, _ = _merged(session, data.lines)
     change = _StockChange(principal, data.reference or f"receipt:{uuid.uuid4()}", data.note)
     for sku_id, quantity in lines:
         put_back(session, principal.organization_id, sku_id, data.location_id, quantity)
@@ -123,8 +126,7 @@ def adjust_stock(
     session: Session, principal: Principal, data: schemas.AdjustmentCreate
 ) -> schemas.StockChangeRead:
     """Correct on-hand stock up or down (never below what is allocated or reserved)."""
-    principal.require(Permission.MANAGE_STOCK)
-    store = _location(session, principal, data.location_id)
+    store = _stock_location(session, principal, data.location_id)
     sku = _skus(session, [data.sku_id])[data.sku_id]
     if data.delta > 0:
         put_back(session, principal.organization_id, sku.id, store.id, data.delta)
@@ -139,11 +141,9 @@ def transfer_stock(
     session: Session, principal: Principal, data: schemas.TransferCreate
 ) -> schemas.StockChangeRead:
     """Move units between two locations (both in the caller's scope)."""
-    principal.require(Permission.MANAGE_STOCK)
-    source = _location(session, principal, data.from_location_id)
-    target = _location(session, principal, data.to_location_id)
-    lines = _merged(data.lines)
-    skus = _skus(session, [sku for sku, _ in lines])
+    source = _stock_location(session, principal, data.from_location_id)
+    target = _stock_location(session, principal, data.to_location_id)
+    lines, skus = _merged(session, data.lines)
     change = _StockChange(principal, f"transfer:{uuid.uuid4()}", data.note)
     for sku_id, quantity in lines:
         for location in sorted([source, target], key=lambda s: s.id):
@@ -165,8 +165,7 @@ def set_threshold(
     data: schemas.ThresholdSet,
 ) -> schemas.StockLevelRead:
     """Set (or clear) the low-stock threshold of a SKU at a location."""
-    principal.require(Permission.MANAGE_STOCK)
-    _location(session, principal, location_id)
+    _stock_location(session, principal, location_id)
     _skus(session, [sku_id])
     ensure_level(session, principal.organization_id, sku_id, location_id)
     session.execute(
@@ -182,8 +181,7 @@ def set_location_policy(
     session: Session, principal: Principal, location_id: uuid.UUID, data: schemas.LocationPolicySet
 ) -> StockLocation:
     """Allow or stop a store fulfilling online orders (ship from store, pick-up)."""
-    principal.require(Permission.MANAGE_STOCK)
-    _location(session, principal, location_id)
+    _stock_location(session, principal, location_id)
     policy = session.scalar(select(StockLocation).where(StockLocation.location_id == location_id))
     if policy is None:
         policy = StockLocation(organization_id=principal.organization_id, location_id=location_id)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from newretail.catalog.models import Sku
 from newretail.core.errors import NewRetailError, NotFound
@@ -21,6 +21,7 @@ from newretail.orders.models import Order, OrderStatus, Refund
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.store_scope import store_scoped
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,14 @@ class OrderFilter:
 
 
 def _filtered_orders(principal: Principal, filters: OrderFilter) -> Select[Any]:
-    statement = select(Order)
-    if principal.store_ids is not None:
-        statement = statement.where(Order.store_id.in_(principal.store_ids))
-    if filters.channel:
-        statement = statement.where(Order.channel == filters.channel)
-    if filters.store_id:
-        statement = statement.where(Order.store_id == filters.store_id)
-    if filters.status:
-        statement = statement.where(Order.status == filters.status)
-    if filters.member_id:
-        statement = statement.where(Order.member_id == filters.member_id)
+    statement = store_scoped(select(Order), principal, Order.store_id)
+    named: tuple[tuple[InstrumentedAttribute[Any], object], ...] = (
+        (Order.channel, filters.channel),
+        (Order.store_id, filters.store_id),
+        (Order.status, filters.status),
+        (Order.member_id, filters.member_id),
+    )
+    statement = statement.where(*(column == value for column, value in named if value))
     if filters.placed_from:
         statement = statement.where(Order.placed_at >= filters.placed_from)
     if filters.placed_to:
