@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from newretail.marketing.allocation import allocate, round_money
+from newretail.marketing.engine import price_basket
 from newretail.marketing.errors import InvalidOffer, MarketingErrorCode
 from newretail.marketing.offers import (
     AmountOff,
@@ -21,6 +22,7 @@ from newretail.marketing.offers import (
     Threshold,
     Validity,
 )
+from newretail.marketing.worked_examples import AT, DOUBLE_11, ONLINE
 
 D = Decimal
 
@@ -57,6 +59,7 @@ def test_a_benefit_takes_only_the_classes_it_can_apply_in(
         lambda: Threshold(D(100), D(10), repeat=True, max_repeats=0),
         lambda: BuyXGetY(buy=0, get=1),
         lambda: BuyXGetY(buy=1, get=1, max_free_quantity=0),
+        lambda: BuyXGetY(buy=1, get=1, percent_off=D(0)),
         lambda: FreeGift(uuid.uuid4(), quantity=0),
         lambda: Validity(first_day=date(2026, 11, 12), last_day=date(2026, 11, 11)),
         lambda: Validity(last_day=date(2026, 11, 11), days_after_issue=3),
@@ -69,6 +72,14 @@ def test_a_benefit_takes_only_the_classes_it_can_apply_in(
 def test_invalid_templates_are_refused(build: object) -> None:
     with pytest.raises(InvalidOffer):
         build()  # type: ignore[operator]
+
+
+def test_two_different_offers_under_one_code_are_refused() -> None:
+    first = OfferTemplate("A", AmountOff(D(1)), CombinationClass.ORDER)
+    other = OfferTemplate("A", AmountOff(D(2)), CombinationClass.ORDER)
+
+    with pytest.raises(InvalidOffer, match="share the code A"):
+        price_basket(DOUBLE_11, [first, other], AT, ONLINE)
 
 
 def test_combining_needs_each_offer_to_name_the_other() -> None:

@@ -16,6 +16,7 @@ from newretail.core.localtime import zone
 from newretail.marketing.allocation import allocate
 from newretail.marketing.basket import Basket, BasketLine, PricedBasket, SaleContext
 from newretail.marketing.engine import price_basket
+from newretail.marketing.errors import RefusalCode
 from newretail.marketing.offers import (
     ALLOWED_CLASSES,
     AmountOff,
@@ -125,7 +126,10 @@ def offer_templates(draw: st.DrawFn, code: str) -> OfferTemplate:
 @st.composite
 def offer_lists(draw: st.DrawFn) -> list[OfferTemplate]:
     codes = draw(st.lists(st.sampled_from(CODES), unique=True, max_size=len(CODES)))
-    return [draw(offer_templates(code)) for code in codes]
+    offers = [draw(offer_templates(code)) for code in codes]
+    # (a till may send one coupon twice)
+    repeated = draw(st.lists(st.sampled_from(offers), max_size=2)) if offers else []
+    return offers + repeated
 
 
 moments = st.integers(0, 30 * 24).map(
@@ -190,6 +194,8 @@ def test_every_offer_is_either_applied_or_refused_once(
     assert sorted([a.code for a in result.applied] + [r.code for r in result.refused]) == sorted(
         offer.code for offer in offers
     )
+    duplicates = len(offers) - len({offer.code for offer in offers})
+    assert [r.reason for r in result.refused].count(RefusalCode.DUPLICATE) == duplicates
 
 
 @given(

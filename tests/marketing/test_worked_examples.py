@@ -9,8 +9,9 @@ from itertools import combinations_with_replacement
 import pytest
 
 from newretail.marketing.engine import price_basket
+from newretail.marketing.kind_examples import kind_cases
 from newretail.marketing.offers import APPLICATION_ORDER
-from newretail.marketing.worked_examples import PricingCase, kind_cases, pair_cases
+from newretail.marketing.worked_examples import PricingCase, pair_cases
 
 CASES = [
     *kind_cases(),
@@ -66,12 +67,12 @@ def test_a_threshold_counts_the_price_after_product_offers() -> None:
 
 
 def test_buy_x_get_y_counts_free_units_per_multiple() -> None:
-    per_multiple = next(case for case in kind_cases() if "9 units" in case.name)
+    per_multiple = next(case for case in kind_cases() if "3 free" in case.name)
     result = price_basket(
         per_multiple.basket, per_multiple.offers, per_multiple.at, per_multiple.context
     )
 
-    assert [(a.code, a.free_units) for a in result.applied] == [("LIPS-B2G1", 3)]
+    assert [(a.code, a.reward_units) for a in result.applied] == [("LIPS-B2G1", 3)]
     # the two glosses (30.00) first, then one lipstick of seven (280.00 / 7)
     assert [line.charged for line in result.lines] == [Decimal("240.00"), Decimal("0.00")]
 

@@ -103,12 +103,12 @@ class Gift:
 @dataclass(frozen=True)
 class AppliedOffer:
     """An offer that applied: its discount on the lines or the shipping fee, the units it
-    made free (buy X get Y) and the times a threshold was met."""
+    made free or cheaper (buy X get Y) and the times a threshold was met."""
 
     code: str
     combination_class: CombinationClass
     discount: Decimal
-    free_units: int = 0
+    reward_units: int = 0
     times: int = 1
 
 

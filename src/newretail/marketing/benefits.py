@@ -43,12 +43,12 @@ class ScopedLines:
 @dataclass(frozen=True)
 class Outcome:
     """What one offer gives: a discount per covered line (`positions` in the basket) or off
-    the shipping fee, free units, threshold multiples and gifts."""
+    the shipping fee, the units buy X get Y rewarded, threshold multiples and gifts."""
 
     positions: tuple[int, ...] = ()
     line_discounts: tuple[Decimal, ...] = ()
     shipping_discount: Decimal = ZERO
-    free_units: int = 0
+    reward_units: int = 0
     times: int = 1
     gifts: tuple[tuple[uuid.UUID, int], ...] = field(default=())
 
@@ -76,22 +76,23 @@ def threshold_times(amount: Decimal, offer: Threshold) -> int:
     return times
 
 
-def free_units_discounts(lines: ScopedLines, free: int) -> tuple[Decimal, ...]:
-    """The discount of making the `free` cheapest units free (cheapest by what a unit costs
-    now; ties to the earlier line): a whole line costs exactly what it costs, part of a line
-    its share rounded to cents."""
+def reward_discounts(
+    lines: ScopedLines, rewarded: int, percent_off: Decimal
+) -> tuple[Decimal, ...]:
+    """The discount of taking `percent_off` off the `rewarded` cheapest units (cheapest by
+    what a unit costs now; ties to the earlier line): k of a line's q units at p percent
+    take charged × k × p / (q × 100) off it, rounded to cents (a whole line made free: all
+    it costs, exactly)."""
     by_unit_cost = sorted(
         range(len(lines.positions)),
         key=lambda i: (lines.charged[i] / lines.quantities[i], i),
     )
     discounts = [ZERO] * len(lines.positions)
     for index in by_unit_cost:
-        taken = min(free, lines.quantities[index])
-        if taken == lines.quantities[index]:
-            discounts[index] = lines.charged[index]
-        elif taken:
-            discounts[index] = round_money(lines.charged[index] * taken / lines.quantities[index])
-        free -= taken
+        taken = min(rewarded, lines.quantities[index])
+        share = lines.charged[index] * taken * percent_off / (lines.quantities[index] * HUNDRED)
+        discounts[index] = round_money(share)
+        rewarded -= taken
     return tuple(discounts)
 
 
@@ -119,10 +120,13 @@ def benefit_on_lines(benefit: Benefit, lines: ScopedLines) -> Outcome | RefusalC
         groups = lines.units // benefit.group_size
         if not groups:
             return RefusalCode.BELOW_MINIMUM_QUANTITY
-        free = groups * benefit.get
+        rewarded = groups * benefit.get
         if benefit.max_free_quantity is not None:
-            free = min(free, benefit.max_free_quantity)
-        return Outcome(line_discounts=free_units_discounts(lines, free), free_units=free)
+            rewarded = min(rewarded, benefit.max_free_quantity)
+        return Outcome(
+            line_discounts=reward_discounts(lines, rewarded, benefit.percent_off),
+            reward_units=rewarded,
+        )
     if isinstance(benefit, Threshold):
         times = threshold_times(lines.amount, benefit)
         if not times:

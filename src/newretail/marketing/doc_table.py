@@ -15,7 +15,9 @@ from pathlib import Path
 
 from newretail.marketing.basket import PricedBasket
 from newretail.marketing.engine import price_basket
+from newretail.marketing.kind_examples import kind_cases
 from newretail.marketing.offers import (
+    HUNDRED,
     AmountOff,
     Benefit,
     BuyXGetY,
@@ -24,7 +26,7 @@ from newretail.marketing.offers import (
     PercentOff,
     Threshold,
 )
-from newretail.marketing.worked_examples import PricingCase, kind_cases, pair_cases
+from newretail.marketing.worked_examples import PricingCase, pair_cases
 
 START = "<!-- pricing-tables:start -->"
 END = "<!-- pricing-tables:end -->"
@@ -45,8 +47,9 @@ def describe_benefit(benefit: Benefit) -> str:
             )
         return f"spend {benefit.spend} save {benefit.save}{repeats}"
     if isinstance(benefit, BuyXGetY):
-        most = f", at most {benefit.max_free_quantity} free" if benefit.max_free_quantity else ""
-        return f"buy {benefit.buy} get {benefit.get}{most}"
+        most = f", at most {benefit.max_free_quantity}" if benefit.max_free_quantity else ""
+        reward = "free" if benefit.percent_off == HUNDRED else f"{benefit.percent_off}% off"
+        return f"buy {benefit.buy} get {benefit.get} {reward}{most}"
     assert isinstance(benefit, FreeGift)
     return f"gift x{benefit.quantity}"
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 
 from newretail.marketing.basket import (
     AppliedOffer,
@@ -28,14 +29,18 @@ from newretail.marketing.basket import (
     SaleContext,
 )
 from newretail.marketing.benefits import Outcome, ScopedLines, line_outcome, shipping_outcome
-from newretail.marketing.errors import RefusalCode
+from newretail.marketing.errors import InvalidOffer, RefusalCode
 from newretail.marketing.offers import CombinationClass, OfferTemplate
 
 
 def application_order(offers: Iterable[OfferTemplate]) -> list[OfferTemplate]:
-    """The offers in the order they apply (ties between two templates of one code broken by
-    their contents, so the input order never matters)."""
-    return sorted(offers, key=lambda offer: (offer.application_key, repr(offer)))
+    """The offers in the order they apply, whatever order they come in; two different
+    templates under one code are refused (`InvalidOffer`), since neither order would do."""
+    ordered = sorted(offers, key=lambda offer: offer.application_key)
+    for first, second in pairwise(ordered):
+        if first.code == second.code and first != second:
+            raise InvalidOffer(f"Two different offers share the code {first.code}.", field="code")
+    return ordered
 
 
 @dataclass
@@ -61,7 +66,7 @@ class _Pricing:
     def covered_lines(self, offer: OfferTemplate) -> ScopedLines:
         """The lines the offer covers, as they cost now."""
         positions = tuple(
-            index for index, line in enumerate(self.basket.lines) if offer.scope.covers(line)
+            index for index, line in enumerate(self.basket.lines) if offer.covers(line)
         )
         return ScopedLines(
             positions=positions,
@@ -126,7 +131,7 @@ class _Pricing:
                 code=offer.code,
                 combination_class=offer.combination_class,
                 discount=outcome.discount,
-                free_units=outcome.free_units,
+                reward_units=outcome.reward_units,
                 times=outcome.times,
             )
         )

@@ -17,7 +17,7 @@ from enum import StrEnum
 from newretail.core.localtime import local_day, to_local
 from newretail.marketing.allocation import is_money
 from newretail.marketing.errors import InvalidOffer, RefusalCode
-from newretail.marketing.scope import EVERYTHING, Scope
+from newretail.marketing.scope import EVERYTHING, Scope, ScopedItem
 from newretail.tenancy.models import ChannelType
 
 HUNDRED = Decimal(100)
@@ -82,18 +82,22 @@ class Threshold:
 
 @dataclass(frozen=True)
 class BuyXGetY:
-    """Buy `buy` units in scope, get `get` more free: in every group of buy + get units the
-    cheapest are free, per multiple, at most `max_free_quantity` units in all."""
+    """Buy `buy` units in scope, get `get` more free (or `percent_off`: 50 is 第二件半价): in
+    every group of buy + get units the `get` cheapest are rewarded, per multiple, at most
+    `max_free_quantity` units in all."""
 
     buy: int
     get: int
     max_free_quantity: int | None = None
+    percent_off: Decimal = HUNDRED
 
     def __post_init__(self) -> None:
         if self.buy < 1 or self.get < 1:
             raise InvalidOffer("Buy X get Y needs X >= 1 and Y >= 1.", field="buy")
         if self.max_free_quantity is not None and self.max_free_quantity < 1:
             raise InvalidOffer("A maximum free quantity is positive.", field="max_free_quantity")
+        if not 0 < self.percent_off <= HUNDRED:
+            raise InvalidOffer("A percent off lies in (0, 100].", field="percent_off")
 
     @property
     def group_size(self) -> int:
@@ -212,7 +216,8 @@ ALWAYS = Validity()
 # ---------------------------------------------------------------- the template
 @dataclass(frozen=True)
 class OfferTemplate:
-    """One offer as a marketer defines it; `code` names it in "combines with" lists.
+    """One offer as a marketer defines it; `code` names it in "combines with" lists, and an
+    offer of a brand (`brand_id`) covers only that brand's items, whatever its scope.
 
     `minimum_spend` is checked against the amount actually charged for the items in scope
     when the offer's turn comes (after the offers applied before it). `priority` orders
@@ -223,6 +228,7 @@ class OfferTemplate:
     benefit: Benefit
     combination_class: CombinationClass
     combines_with: frozenset[str] = frozenset()
+    brand_id: uuid.UUID | None = None
     scope: Scope = EVERYTHING
     channels: Channels = EVERYWHERE
     validity: Validity = ALWAYS
@@ -263,6 +269,11 @@ class OfferTemplate:
             KIND_ORDER.index(type(self.benefit)),
             self.code,
         )
+
+    def covers(self, item: ScopedItem) -> bool:
+        """Whether the offer applies to the item: the brand's own, and in scope."""
+        own = self.brand_id is None or item.brand_id == self.brand_id
+        return own and self.scope.covers(item)
 
     def combines(self, other: OfferTemplate) -> bool:
         """Whether both offers may apply to one basket: each names the other."""
