@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newretail.marketing import coupons
+from newretail.marketing import coupons, redemption
 from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry, CouponState
 
 OFFER = uuid.UUID("00000000-0000-4000-8000-00000000000a")
@@ -48,8 +48,8 @@ def use(
     store_id: uuid.UUID | None = None,
     member_id: uuid.UUID | None = None,
     reservation: str | None = None,
-) -> coupons.Redemption:
-    return coupons.Redemption(order_ref, store_id, Decimal(discount), member_id, reservation)
+) -> redemption.Redemption:
+    return redemption.Redemption(order_ref, store_id, Decimal(discount), member_id, reservation)
 
 
 def later(minutes: int) -> datetime:

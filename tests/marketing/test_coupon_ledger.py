@@ -15,6 +15,7 @@ from newretail.core.database import session_scope
 from newretail.marketing import budgets, coupons
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import Budget, Coupon, CouponState, RedemptionConflict
+from newretail.marketing.redemption import redeem, redeem_late, release, reserve, restore
 from tests.conftest import Org
 from tests.marketing.ledger_helpers import (
     NOW,
@@ -82,20 +83,16 @@ def test_one_redemption_per_coupon_and_a_resend_is_a_replay(container: Container
     with session_scope(container.sessions, org.id) as session:
         budgets.create_budget(session, org.id, name="stage", stage_key=STAGE)
         coupon = a_coupon(session, org.id, "c1")
-        redeemed = coupons.redeem(
-            session, coupon.id, use("till-1:0001", store_id=shop), "pos", now=NOW
-        )
+        redeemed = redeem(session, coupon.id, use("till-1:0001", store_id=shop), "pos", now=NOW)
         assert (redeemed.state, redeemed.order_ref, redeemed.discount) == (
             CouponState.REDEEMED,
             "till-1:0001",
             Decimal("30.00"),
         )
-        replay = coupons.redeem(
-            session, coupon.id, use("till-1:0001", store_id=shop), "pos", now=NOW
-        )
+        replay = redeem(session, coupon.id, use("till-1:0001", store_id=shop), "pos", now=NOW)
         assert replay.order_ref == "till-1:0001"
         other = use("web-7", store_id=org.store_ids[1])
-        assert refusal(lambda: coupons.redeem(session, coupon.id, other, "web", now=NOW)) == (
+        assert refusal(lambda: redeem(session, coupon.id, other, "web", now=NOW)) == (
             Code.COUPON_ALREADY_USED
         )
         budget = session.scalar(select(Budget))
@@ -108,7 +105,7 @@ def test_one_redemption_per_coupon_and_a_resend_is_a_replay(container: Container
 def test_a_reservation_holds_the_coupon_until_it_lapses(container: Container, org: Org) -> None:
     with session_scope(container.sessions, org.id) as session:
         coupon = a_coupon(session, org.id, "c1")
-        coupons.reserve(
+        reserve(
             session,
             coupon.id,
             "cart-9",
@@ -118,15 +115,15 @@ def test_a_reservation_holds_the_coupon_until_it_lapses(container: Container, or
             now=NOW,
         )
         at_till = use("till-1:0002")
-        assert refusal(
-            lambda: coupons.redeem(session, coupon.id, at_till, "pos", now=later(14))
-        ) == (Code.COUPON_RESERVED)
+        assert refusal(lambda: redeem(session, coupon.id, at_till, "pos", now=later(14))) == (
+            Code.COUPON_RESERVED
+        )
         # the holder redeems within its hold
         held = use("order-9", reservation="cart-9")
-        assert coupons.redeem(session, coupon.id, held, "web", now=later(14)).state == "redeemed"
+        assert redeem(session, coupon.id, held, "web", now=later(14)).state == "redeemed"
 
         lapsing = a_coupon(session, org.id, "c2")
-        coupons.reserve(
+        reserve(
             session,
             lapsing.id,
             "cart-10",
@@ -136,10 +133,10 @@ def test_a_reservation_holds_the_coupon_until_it_lapses(container: Container, or
             now=NOW,
         )
         # at the end of the hold it is anyone's: the till takes it
-        taken = coupons.redeem(session, lapsing.id, use("till-1:0003"), "pos", now=later(15))
+        taken = redeem(session, lapsing.id, use("till-1:0003"), "pos", now=later(15))
         assert taken.order_ref == "till-1:0003"
         released = a_coupon(session, org.id, "c3")
-        coupons.reserve(
+        reserve(
             session,
             released.id,
             "cart-11",
@@ -148,8 +145,8 @@ def test_a_reservation_holds_the_coupon_until_it_lapses(container: Container, or
             actor="web",
             now=NOW,
         )
-        assert coupons.release(session, released.id, "cart-11", "web").state == "issued"
-        assert coupons.release(session, released.id, "cart-11", "web").state == "issued"
+        assert release(session, released.id, "cart-11", "web").state == "issued"
+        assert release(session, released.id, "cart-11", "web").state == "issued"
         assert ledger(session, released.id) == ["issued", "reserved", "released"]
         check_invariants(session)
 
@@ -161,17 +158,15 @@ def test_validity_ends_at_local_midnight_in_shanghai(container: Container, org: 
     assert midnight == VALID_UNTIL
     with session_scope(container.sessions, org.id) as session:
         late = a_coupon(session, org.id, "late")
-        assert refusal(
-            lambda: coupons.redeem(session, late.id, use("o-1"), "pos", now=midnight)
-        ) == (Code.COUPON_EXPIRED)
+        assert refusal(lambda: redeem(session, late.id, use("o-1"), "pos", now=midnight)) == (
+            Code.COUPON_EXPIRED
+        )
         early = datetime(2026, 10, 31, 23, 59, 59, tzinfo=SHANGHAI)
         assert datetime(2026, 11, 1, 0, 0, tzinfo=SHANGHAI) == VALID_FROM
-        assert refusal(lambda: coupons.redeem(session, late.id, use("o-2"), "pos", now=early)) == (
+        assert refusal(lambda: redeem(session, late.id, use("o-2"), "pos", now=early)) == (
             Code.COUPON_NOT_VALID_YET
         )
-        assert coupons.redeem(session, late.id, use("o-3"), "pos", now=last_second).state == (
-            "redeemed"
-        )
+        assert redeem(session, late.id, use("o-3"), "pos", now=last_second).state == ("redeemed")
 
 
 def test_a_members_coupon_is_theirs_alone(container: Container, org: Org) -> None:
@@ -179,12 +174,12 @@ def test_a_members_coupon_is_theirs_alone(container: Container, org: Org) -> Non
     with session_scope(container.sessions, org.id) as session:
         coupon = a_coupon(session, org.id, "c1", member_id=owner)
         mine = use("o-1", member_id=stranger)
-        assert refusal(lambda: coupons.redeem(session, coupon.id, mine, "pos", now=NOW)) == (
+        assert refusal(lambda: redeem(session, coupon.id, mine, "pos", now=NOW)) == (
             Code.COUPON_NOT_YOURS
         )
-        assert coupons.redeem(
-            session, coupon.id, use("o-2", member_id=owner), "pos", now=NOW
-        ).state == ("redeemed")
+        assert redeem(session, coupon.id, use("o-2", member_id=owner), "pos", now=NOW).state == (
+            "redeemed"
+        )
 
 
 def test_a_spent_money_budget_refuses_and_leaves_the_coupon_usable(
@@ -195,14 +190,12 @@ def test_a_spent_money_budget_refuses_and_leaves_the_coupon_usable(
             session, org.id, name="stage", stage_key=STAGE, amount_limit=Decimal("100")
         )
         first, second = a_coupon(session, org.id, "c1"), a_coupon(session, org.id, "c2")
-        coupons.redeem(session, first.id, use("o-1", "60.00"), "pos", now=NOW)
-        assert refusal(
-            lambda: coupons.redeem(session, second.id, use("o-2", "50.00"), "pos", now=NOW)
-        ) == (Code.BUDGET_SPENT)
-        assert coupons.get(session, second.id).state == "issued"
-        assert coupons.redeem(session, second.id, use("o-3", "40.00"), "pos", now=NOW).state == (
-            "redeemed"
+        redeem(session, first.id, use("o-1", "60.00"), "pos", now=NOW)
+        assert refusal(lambda: redeem(session, second.id, use("o-2", "50.00"), "pos", now=NOW)) == (
+            Code.BUDGET_SPENT
         )
+        assert coupons.get(session, second.id).state == "issued"
+        assert redeem(session, second.id, use("o-3", "40.00"), "pos", now=NOW).state == ("redeemed")
         budget = session.scalar(select(Budget))
         assert budget is not None and (budget.redeemed, budget.discounted) == (2, Decimal("100.00"))
         check_invariants(session)
@@ -214,15 +207,15 @@ def test_a_refund_restores_a_valid_coupon_and_gives_the_budget_back(
     with session_scope(container.sessions, org.id) as session:
         budgets.create_budget(session, org.id, name="stage", stage_key=STAGE)
         coupon = a_coupon(session, org.id, "c1")
-        coupons.redeem(session, coupon.id, use("o-1"), "pos", now=NOW)
-        assert coupons.restore(session, coupon.id, "o-1", "refund", now=later(60)).state == "issued"
-        assert coupons.restore(session, coupon.id, "o-1", "refund", now=later(61)).state == "issued"
+        redeem(session, coupon.id, use("o-1"), "pos", now=NOW)
+        assert restore(session, coupon.id, "o-1", "refund", now=later(60)).state == "issued"
+        assert restore(session, coupon.id, "o-1", "refund", now=later(61)).state == "issued"
         budget = session.scalar(select(Budget))
         assert budget is not None and (budget.redeemed, budget.discounted) == (0, Decimal("0.00"))
         expired = a_coupon(session, org.id, "c2")
-        coupons.redeem(session, expired.id, use("o-2"), "pos", now=NOW)
+        redeem(session, expired.id, use("o-2"), "pos", now=NOW)
         after_validity = VALID_UNTIL + timedelta(days=1)
-        assert coupons.restore(session, expired.id, "o-2", "refund", now=after_validity).state == (
+        assert restore(session, expired.id, "o-2", "refund", now=after_validity).state == (
             "redeemed"
         )
         assert ledger(session, coupon.id) == ["issued", "redeemed", "restored"]
@@ -235,11 +228,9 @@ def test_a_late_offline_redemption_of_a_used_coupon_is_a_conflict_once(
     shop = org.store_ids[0]
     with session_scope(container.sessions, org.id) as session:
         coupon = a_coupon(session, org.id, "c1")
-        coupons.redeem(session, coupon.id, use("web-1"), "web", now=later(30))
+        redeem(session, coupon.id, use("web-1"), "web", now=later(30))
         offline = use("till-3:0042", store_id=shop)
-        results = [
-            coupons.redeem_late(session, coupon.id, offline, later(10), "till-3") for _ in range(3)
-        ]
+        results = [redeem_late(session, coupon.id, offline, later(10), "till-3") for _ in range(3)]
         assert all(isinstance(r, RedemptionConflict) for r in results)
         conflicts = session.scalars(select(RedemptionConflict)).all()
         assert [(c.order_ref, c.used_by_order_ref, c.discount) for c in conflicts] == [
@@ -248,9 +239,7 @@ def test_a_late_offline_redemption_of_a_used_coupon_is_a_conflict_once(
         assert coupons.get(session, coupon.id).order_ref == "web-1"
         # an unused coupon redeemed late is an ordinary redemption, valid at the time of sale
         fresh = a_coupon(session, org.id, "c2")
-        done = coupons.redeem_late(
-            session, fresh.id, offline, VALID_UNTIL - timedelta(seconds=1), "till-3"
-        )
+        done = redeem_late(session, fresh.id, offline, VALID_UNTIL - timedelta(seconds=1), "till-3")
         assert isinstance(done, Coupon) and done.redeemed_at == VALID_UNTIL - timedelta(seconds=1)
         check_invariants(session)
 
@@ -262,7 +251,7 @@ def test_expiry_merge_and_erasure(container: Container, org: Org) -> None:
         a_coupon(session, org.id, "c1", member_id=merged)
         a_coupon(session, org.id, "c2", member_id=merged, valid_until=NOW)
         held = a_coupon(session, org.id, "c3", member_id=survivor)
-        coupons.reserve(
+        reserve(
             session,
             held.id,
             "cart-1",

@@ -19,6 +19,7 @@ from newretail.core.database import create_db_engine, make_session_factory, sess
 from newretail.marketing import budgets, coupons
 from newretail.marketing.errors import LedgerError
 from newretail.marketing.models import Budget, Coupon, CouponState, RedemptionConflict
+from newretail.marketing.redemption import redeem, redeem_late
 from tests.conftest import Org, make_org
 from tests.marketing.ledger_helpers import NOW, STAGE, a_coupon, check_invariants, later, use
 
@@ -75,16 +76,16 @@ def test_one_single_use_coupon_redeemed_by_64_tills_and_checkouts_at_once(
         budgets.create_budget(session, pg_org.id, name="stage", stage_key=STAGE)
         coupon_id = a_coupon(session, pg_org.id, "single").id
 
-    def redeem(n: int) -> str:
+    def redeem_one(n: int) -> str:
         channel = "till-1" if n % 2 else "web"
         order = use(f"{channel}:{n}", store_id=pg_org.store_ids[n % 2])
         return attempt(
             postgres_sessions,
             pg_org.id,
-            lambda s: coupons.redeem(s, coupon_id, order, channel, now=NOW),
+            lambda s: redeem(s, coupon_id, order, channel, now=NOW),
         )
 
-    outcomes = race(WORKERS, redeem)
+    outcomes = race(WORKERS, redeem_one)
     assert outcomes == Counter({"ok": 1, "coupon_already_used": WORKERS - 1})
     with session_scope(postgres_sessions, pg_org.id) as session:
         budget = session.scalar(select(Budget))
@@ -129,15 +130,15 @@ def test_a_store_budget_of_10_redemptions_under_64_tills(
         )
         ids = [a_coupon(session, pg_org.id, f"c{n}").id for n in range(WORKERS)]
 
-    def redeem(n: int) -> str:
+    def redeem_one(n: int) -> str:
         order = use(f"till-{n}:1", store_id=shop)
         return attempt(
             postgres_sessions,
             pg_org.id,
-            lambda s: coupons.redeem(s, ids[n], order, "pos", now=NOW),
+            lambda s: redeem(s, ids[n], order, "pos", now=NOW),
         )
 
-    assert race(WORKERS, redeem) == Counter({"ok": 10, "budget_spent": WORKERS - 10})
+    assert race(WORKERS, redeem_one) == Counter({"ok": 10, "budget_spent": WORKERS - 10})
     with session_scope(postgres_sessions, pg_org.id) as session:
         spent = dict(session.execute(select(Budget.name, Budget.redeemed)).all())
         assert spent == {"stage": 10, "shop": 10}
@@ -161,12 +162,12 @@ def test_an_offline_sale_sent_three_times_while_the_coupon_is_redeemed_online(
             return attempt(
                 postgres_sessions,
                 pg_org.id,
-                lambda s: coupons.redeem(s, coupon_id, use("web-1"), "web", now=later(30)),
+                lambda s: redeem(s, coupon_id, use("web-1"), "web", now=later(30)),
             )
         found: list[str] = []
 
         def late(s: Session) -> None:
-            result = coupons.redeem_late(s, coupon_id, offline, later(5), "till-5")
+            result = redeem_late(s, coupon_id, offline, later(5), "till-5")
             found.append("conflict" if isinstance(result, RedemptionConflict) else "ok")
 
         refused = attempt(postgres_sessions, pg_org.id, late)

@@ -1,9 +1,6 @@
-"""The coupon ledger: issue, reserve, redeem, release, restore, expire, void and move coupons.
+"""The coupon ledger: issue coupons (to members, idempotently by key, or as bearer codes), find
+them, and the jobs that expire, void and move them; using them is `marketing.redemption`.
 
-Every state change is one guarded UPDATE (`WHERE state = 'issued' ...`): of any number of tills
-and checkouts redeeming one coupon at once, the database lets exactly one row change; the
-others find it redeemed and get `coupon_already_used`. A redemption is idempotent by its order
-reference (a device's order id), so a till's resend finds its own redemption and succeeds.
 Each change writes a ledger row and spends or gives back the stage's budgets in the caller's
 transaction (the caller owns it: the sale's own transaction at the till and checkout).
 """
@@ -14,10 +11,10 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +27,6 @@ from newretail.marketing.models import (
     CouponChange,
     CouponLedgerEntry,
     CouponState,
-    RedemptionConflict,
 )
 
 NO_SYNC = {"synchronize_session": False}
@@ -61,7 +57,7 @@ def code_hash(code: str) -> str:
     return token_hash(code.replace("-", "").replace(" ", "").upper())
 
 
-def _record(
+def record(
     session: Session,
     coupon: Coupon,
     change: CouponChange,
@@ -120,7 +116,7 @@ def issue(
             )
             session.add(coupon)
             session.flush()
-            _record(session, coupon, CouponChange.ISSUED, actor, store_id=request.store_id)
+            record(session, coupon, CouponChange.ISSUED, actor, store_id=request.store_id)
             session.flush()
     except IntegrityError:
         # another issuer inserted the same key meanwhile: the savepoint undid our spend
@@ -158,243 +154,6 @@ def get(session: Session, coupon_id: uuid.UUID) -> Coupon:
     coupon = session.get(Coupon, coupon_id, populate_existing=True)
     if coupon is None:
         raise LedgerError(LedgerErrorCode.COUPON_NOT_FOUND)
-    return coupon
-
-
-def _usable_by(member_id: uuid.UUID | None) -> ColumnElement[bool]:
-    """A member's coupon is theirs alone; a bearer coupon (no member) is anyone's."""
-    return or_(Coupon.member_id.is_(None), Coupon.member_id == member_id)
-
-
-def _free_or_held_by(reservation: str | None, now: datetime) -> ColumnElement[bool]:
-    """Issued, or reserved by this reservation, or reserved by one that has lapsed."""
-    held = and_(
-        Coupon.state == CouponState.RESERVED,
-        or_(Coupon.reserved_until <= now, Coupon.reservation == reservation),
-    )
-    return or_(Coupon.state == CouponState.ISSUED, held)
-
-
-def _refusal(coupon: Coupon, member_id: uuid.UUID | None, now: datetime) -> LedgerError:
-    """Why a guarded change found no row to change (read after the UPDATE refused)."""
-    if coupon.state == CouponState.REDEEMED:
-        return LedgerError(LedgerErrorCode.COUPON_ALREADY_USED)
-    if coupon.state == CouponState.VOIDED:
-        return LedgerError(LedgerErrorCode.COUPON_VOIDED)
-    if coupon.state == CouponState.EXPIRED or coupon.valid_until <= now:
-        return LedgerError(LedgerErrorCode.COUPON_EXPIRED)
-    if coupon.valid_from > now:
-        return LedgerError(LedgerErrorCode.COUPON_NOT_VALID_YET)
-    if coupon.member_id is not None and coupon.member_id != member_id:
-        return LedgerError(LedgerErrorCode.COUPON_NOT_YOURS)
-    return LedgerError(LedgerErrorCode.COUPON_RESERVED)
-
-
-def _guarded(
-    session: Session, coupon_id: uuid.UUID, where: ColumnElement[bool], **values: object
-) -> bool:
-    statement = (
-        update(Coupon)
-        .where(Coupon.id == coupon_id, where)
-        .values(**values, updated_at=utcnow())
-        .execution_options(**NO_SYNC)
-    )
-    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
-
-
-def _valid_at(now: datetime) -> ColumnElement[bool]:
-    return and_(Coupon.valid_from <= now, Coupon.valid_until > now)
-
-
-def reserve(
-    session: Session,
-    coupon_id: uuid.UUID,
-    reservation: str,
-    *,
-    member_id: uuid.UUID | None,
-    ttl: timedelta,
-    actor: str,
-    now: datetime | None = None,
-) -> Coupon:
-    """Hold the coupon for one till or checkout until `now + ttl` (again by the same
-    reservation extends it); a lapsed hold is anyone's."""
-    now = now or utcnow()
-    where = and_(_free_or_held_by(reservation, now), _valid_at(now), _usable_by(member_id))
-    changed = _guarded(
-        session,
-        coupon_id,
-        where,
-        state=CouponState.RESERVED,
-        reservation=reservation,
-        reserved_until=now + ttl,
-    )
-    coupon = get(session, coupon_id)
-    if not changed:
-        raise _refusal(coupon, member_id, now)
-    _record(session, coupon, CouponChange.RESERVED, actor, order_ref=reservation)
-    return coupon
-
-
-def release(session: Session, coupon_id: uuid.UUID, reservation: str, actor: str) -> Coupon:
-    """Give a held coupon back (a basket abandoned, a payment failed); idempotent."""
-    held = and_(Coupon.state == CouponState.RESERVED, Coupon.reservation == reservation)
-    changed = _guarded(
-        session, coupon_id, held, state=CouponState.ISSUED, reservation=None, reserved_until=None
-    )
-    coupon = get(session, coupon_id)
-    if changed:
-        _record(session, coupon, CouponChange.RELEASED, actor, order_ref=reservation)
-    return coupon
-
-
-@dataclass(frozen=True)
-class Redemption:
-    """One order's use of one coupon."""
-
-    order_ref: str  # a device's order id (tills resend it) or the order's id
-    store_id: uuid.UUID | None
-    discount: Decimal
-    member_id: uuid.UUID | None
-    reservation: str | None = None
-
-
-def redeem(
-    session: Session,
-    coupon_id: uuid.UUID,
-    use: Redemption,
-    actor: str,
-    *,
-    now: datetime | None = None,
-) -> Coupon:
-    """Use the coupon for one order, in the sale's transaction; the same order again is a
-    replay and changes nothing. Raises `coupon_already_used` (or another refusal) otherwise."""
-    now = now or utcnow()
-    with session.begin_nested():  # a refused budget undoes the coupon's change too
-        return _redeem(session, coupon_id, use, actor, now)
-
-
-def _redeem(
-    session: Session, coupon_id: uuid.UUID, use: Redemption, actor: str, now: datetime
-) -> Coupon:
-    where = and_(
-        _free_or_held_by(use.reservation or use.order_ref, now),
-        _valid_at(now),
-        _usable_by(use.member_id),
-    )
-    changed = _guarded(
-        session,
-        coupon_id,
-        where,
-        state=CouponState.REDEEMED,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
-        redeemed_at=now,
-        reservation=None,
-        reserved_until=None,
-    )
-    coupon = get(session, coupon_id)
-    if not changed:
-        if coupon.state == CouponState.REDEEMED and coupon.order_ref == use.order_ref:
-            return coupon  # the till sent the same sale again
-        raise _refusal(coupon, use.member_id, now)
-    budgets.spend(session, coupon.stage_key, use.store_id, redeemed=1, discounted=use.discount)
-    _record(
-        session,
-        coupon,
-        CouponChange.REDEEMED,
-        actor,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
-    )
-    return coupon
-
-
-def redeem_late(
-    session: Session,
-    coupon_id: uuid.UUID,
-    use: Redemption,
-    sold_at: datetime,
-    actor: str,
-) -> Coupon | RedemptionConflict:
-    """An offline till's redemption, sent when it reconnects (the sale already happened).
-
-    Valid at the moment of the sale → redeemed as usual (resends are replays). If the coupon
-    was used by another order meanwhile, the conflict is recorded with both orders for review
-    (once per order, however often the till resends) and the sale is not refused.
-    """
-    try:
-        with session.begin_nested():
-            return redeem(session, coupon_id, use, actor, now=sold_at)
-    except LedgerError as refused:
-        if refused.code != LedgerErrorCode.COUPON_ALREADY_USED:
-            raise
-    coupon = get(session, coupon_id)
-    existing = session.scalar(
-        select(RedemptionConflict).where(
-            RedemptionConflict.coupon_id == coupon_id,
-            RedemptionConflict.order_ref == use.order_ref,
-        )
-    )
-    if existing is not None:
-        return existing
-    conflict = RedemptionConflict(
-        organization_id=coupon.organization_id,
-        coupon_id=coupon_id,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
-        sold_at=sold_at,
-        used_by_order_ref=coupon.order_ref,
-    )
-    try:
-        with session.begin_nested():
-            session.add(conflict)
-            session.flush()
-    except IntegrityError:  # the same resend arrived twice at once
-        found = session.scalar(
-            select(RedemptionConflict).where(
-                RedemptionConflict.coupon_id == coupon_id,
-                RedemptionConflict.order_ref == use.order_ref,
-            )
-        )
-        if found is None:
-            raise
-        return found
-    return conflict
-
-
-def restore(
-    session: Session,
-    coupon_id: uuid.UUID,
-    order_ref: str,
-    actor: str,
-    *,
-    now: datetime | None = None,
-) -> Coupon:
-    """A refund of the order that used the coupon gives it back when it is still valid
-    (the redemption's budget is given back too); an expired one stays redeemed."""
-    now = now or utcnow()
-    coupon = get(session, coupon_id)
-    redeemed_by = and_(Coupon.state == CouponState.REDEEMED, Coupon.order_ref == order_ref)
-    store_id, discount = coupon.store_id, coupon.discount or Decimal("0")
-    changed = _guarded(
-        session,
-        coupon_id,
-        and_(redeemed_by, Coupon.valid_until > now),
-        state=CouponState.ISSUED,
-        order_ref=None,
-        store_id=None,
-        discount=None,
-        redeemed_at=None,
-    )
-    coupon = get(session, coupon_id)
-    if changed:
-        budgets.give_back(session, coupon.stage_key, store_id, redeemed=1, discounted=discount)
-        _record(
-            session, coupon, CouponChange.RESTORED, actor, order_ref=order_ref, store_id=store_id
-        )
     return coupon
 
 
