@@ -114,6 +114,23 @@ def test_a_scope_includes_then_excludes() -> None:
     assert [all_but_lipstick.covers(x) for x in (SERUM, CREAM, LIPSTICK)] == [True, True, False]
 
 
+def test_an_amount_off_every_unit_stops_at_the_line_amount() -> None:
+    offer = OfferTemplate(
+        "LIPS-50-EACH",
+        AmountOff(Decimal(50), per_unit=True),
+        CombinationClass.PRODUCT,
+        scope=Scope(include=ItemSelector(category_paths=frozenset({"Makeup"}))),
+    )
+
+    result = price_basket(DOUBLE_11, [offer], AT, ONLINE)
+
+    assert [line.charged for line in result.lines] == [
+        Decimal("300.00"),
+        Decimal("100.00"),
+        Decimal("0.00"),
+    ]
+
+
 def test_a_minimum_spend_counts_only_the_items_in_scope() -> None:
     # Skincare costs 400.00 of the basket's 520.00
     offer = OfferTemplate(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,21 @@ def test_writing_the_tables_replaces_only_the_marked_section(tmp_path: Path) -> 
     assert document.read_text() == (
         f"# Offers\n\n{doc_table.START}\n{doc_table.render_tables()}\n{doc_table.END}\n\nAfter.\n"
     )
+
+
+@pytest.mark.parametrize("seed", ["0", "12345"])
+def test_the_tables_do_not_depend_on_the_process_hash_seed(seed: str) -> None:
+    # a till and a server price in different processes: set order must not leak in
+    done = subprocess.run(
+        [sys.executable, "-m", "newretail.marketing.doc_table"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        timeout=120,
+    )
+
+    assert done.stdout == doc_table.render_tables() + "\n"
 
 
 def test_a_document_without_markers_is_refused() -> None:

@@ -62,7 +62,6 @@ def test_a_benefit_takes_only_the_classes_it_can_apply_in(
         lambda: BuyXGetY(buy=1, get=1, percent_off=D(0)),
         lambda: FreeGift(uuid.uuid4(), quantity=0),
         lambda: Validity(first_day=date(2026, 11, 12), last_day=date(2026, 11, 11)),
-        lambda: Validity(last_day=date(2026, 11, 11), days_after_issue=3),
         lambda: Validity(days_after_issue=0),
         lambda: OfferTemplate("", AmountOff(D(1)), CombinationClass.ORDER),
         lambda: OfferTemplate("X", AmountOff(D(1)), CombinationClass.ORDER, minimum_spend=D(-1)),

@@ -73,6 +73,35 @@ def test_days_after_issue_count_the_local_day_of_issue_as_the_first(
     assert refusal(Validity(days_after_issue=days), at, issued) == expected
 
 
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant of November 2026 in Shanghai."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("issued", "days", "at", "expected"),
+    [
+        # issued on the 9th: 7 days would run to the 15th, the campaign ends on the 11th
+        (local(9, 12), 7, local(11, 23, 59), None),
+        (local(9, 12), 7, local(12, 0), RefusalCode.EXPIRED),
+        # issued on the 5th, before the campaign starts: valid from its first day
+        (local(5, 12), 7, local(9, 23, 59), RefusalCode.NOT_YET_VALID),
+        (local(5, 12), 7, local(10, 0), None),
+        # issued on the 10th for 1 day only
+        (local(10, 12), 1, local(10, 23, 59), None),
+        (local(10, 12), 1, local(11, 0), RefusalCode.EXPIRED),
+    ],
+)
+def test_days_after_issue_within_fixed_days_take_the_days_both_allow(
+    issued: datetime, days: int, at: datetime, expected: RefusalCode | None
+) -> None:
+    validity = Validity(
+        first_day=date(2026, 11, 10), last_day=date(2026, 11, 11), days_after_issue=days
+    )
+
+    assert refusal(validity, at, replace(ONLINE, issued_at={"D11": issued})) == expected
+
+
 def test_an_offer_valid_after_issue_is_refused_without_an_issue_time() -> None:
     at = datetime(2026, 11, 11, 12, 0, tzinfo=SHANGHAI)
 

@@ -174,17 +174,15 @@ EVERYWHERE = Channels()
 
 @dataclass(frozen=True)
 class Validity:
-    """Local calendar days of the organisation: `first_day` to `last_day` inclusive, or
-    `days_after_issue` local days counting the day of issue (1: the day of issue only)."""
+    """Local calendar days of the organisation: `first_day` to `last_day` inclusive, and/or
+    `days_after_issue` local days counting the day of issue (1: the day of issue only); with
+    both, the days both allow (a coupon good for 7 days, and not after the campaign)."""
 
     first_day: date | None = None
     last_day: date | None = None
     days_after_issue: int | None = None
 
     def __post_init__(self) -> None:
-        fixed = self.first_day is not None or self.last_day is not None
-        if fixed and self.days_after_issue is not None:
-            raise InvalidOffer("Fixed dates or days after issue, not both.", field="validity")
         if self.first_day and self.last_day and self.first_day > self.last_day:
             raise InvalidOffer("The first day comes before the last.", field="last_day")
         if self.days_after_issue is not None and self.days_after_issue < 1:
@@ -200,8 +198,10 @@ class Validity:
                 return RefusalCode.NOT_ISSUED
             if to_local(at, zone_name) < to_local(issued_at, zone_name):
                 return RefusalCode.NOT_YET_VALID
-            first = local_day(issued_at, zone_name)
-            last = first + timedelta(days=self.days_after_issue - 1)
+            issue_day = local_day(issued_at, zone_name)
+            issue_last = issue_day + timedelta(days=self.days_after_issue - 1)
+            first = issue_day if first is None else max(first, issue_day)
+            last = issue_last if last is None else min(last, issue_last)
         day = local_day(at, zone_name)
         if first is not None and day < first:
             return RefusalCode.NOT_YET_VALID
