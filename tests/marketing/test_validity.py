@@ -11,7 +11,7 @@ import pytest
 from newretail.core.localtime import zone
 from newretail.marketing.basket import SaleContext
 from newretail.marketing.engine import price_basket
-from newretail.marketing.errors import RefusalCode
+from newretail.marketing.errors import InvalidOffer, RefusalCode
 from newretail.marketing.offers import AmountOff, CombinationClass, OfferTemplate, Validity
 from newretail.marketing.worked_examples import DOUBLE_11, ONLINE
 
@@ -44,6 +44,31 @@ def test_fixed_days_run_from_local_midnight_to_local_midnight(
     at: datetime, expected: RefusalCode | None
 ) -> None:
     assert refusal(DOUBLE_11_DAY, at) == expected
+
+
+def test_the_window_is_the_utc_instants_of_the_local_days() -> None:
+    issued = datetime(2026, 11, 11, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
+
+    assert DOUBLE_11_DAY.window("Asia/Shanghai") == (
+        datetime(2026, 11, 10, 16, 0, tzinfo=UTC),
+        datetime(2026, 11, 11, 16, 0, tzinfo=UTC),
+    )
+    assert Validity(days_after_issue=3).window("Asia/Shanghai", issued) == (
+        issued,
+        datetime(2026, 11, 13, 16, 0, tzinfo=UTC),
+    )
+    assert Validity().window("Asia/Shanghai") == (None, None)
+    with pytest.raises(InvalidOffer):
+        Validity(days_after_issue=3).window("Asia/Shanghai")
+
+
+def test_a_coupon_issued_after_its_campaign_is_never_valid() -> None:
+    validity = Validity(last_day=date(2026, 11, 11), days_after_issue=7)
+    issued = replace(ONLINE, issued_at={"D11": datetime(2026, 11, 12, 9, 0, tzinfo=SHANGHAI)})
+
+    assert refusal(validity, datetime(2026, 11, 12, 10, 0, tzinfo=SHANGHAI), issued) == (
+        RefusalCode.EXPIRED
+    )
 
 
 def test_the_day_is_the_organisations_not_utc() -> None:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from newretail.core.localtime import local_day, to_local
+from newretail.core.localtime import local_day, local_day_bounds, to_local
 from newretail.marketing.allocation import is_money
 from newretail.marketing.errors import InvalidOffer, RefusalCode
 from newretail.marketing.scope import EVERYTHING, Scope, ScopedItem
@@ -188,25 +188,40 @@ class Validity:
         if self.days_after_issue is not None and self.days_after_issue < 1:
             raise InvalidOffer("Days after issue is at least 1.", field="days_after_issue")
 
-    def refusal_at(
-        self, at: datetime, zone_name: str | None, issued_at: datetime | None
-    ) -> RefusalCode | None:
-        """Why the offer is not valid at the instant in the zone (None: it is valid)."""
+    def window(
+        self, zone_name: str | None, issued_at: datetime | None = None
+    ) -> tuple[datetime | None, datetime | None]:
+        """The UTC instants [start, end) in which the offer is valid (None: unbounded), as
+        the coupon ledger stores them; an offer valid days after issue starts at the issue
+        instant."""
         first, last = self.first_day, self.last_day
         if self.days_after_issue is not None:
             if issued_at is None:
-                return RefusalCode.NOT_ISSUED
-            if to_local(at, zone_name) < to_local(issued_at, zone_name):
-                return RefusalCode.NOT_YET_VALID
+                raise InvalidOffer("The offer is valid days after issue: when was it issued?")
             issue_day = local_day(issued_at, zone_name)
             issue_last = issue_day + timedelta(days=self.days_after_issue - 1)
             first = issue_day if first is None else max(first, issue_day)
             last = issue_last if last is None else min(last, issue_last)
-        day = local_day(at, zone_name)
-        if first is not None and day < first:
-            return RefusalCode.NOT_YET_VALID
-        if last is not None and day > last:
+        start = None if first is None else local_day_bounds(first, zone_name)[0]
+        end = None if last is None else local_day_bounds(last, zone_name)[1]
+        if issued_at is not None and self.days_after_issue is not None:
+            issued = to_local(issued_at, "UTC")
+            start = issued if start is None else max(start, issued)
+        return start, end
+
+    def refusal_at(
+        self, at: datetime, zone_name: str | None, issued_at: datetime | None
+    ) -> RefusalCode | None:
+        """Why the offer is not valid at the instant (None: it is valid); a window that
+        holds no instant at all has expired."""
+        if self.days_after_issue is not None and issued_at is None:
+            return RefusalCode.NOT_ISSUED
+        start, end = self.window(zone_name, issued_at)
+        moment = to_local(at, zone_name)
+        if end is not None and (moment >= end or (start is not None and start >= end)):
             return RefusalCode.EXPIRED
+        if start is not None and moment < start:
+            return RefusalCode.NOT_YET_VALID
         return None
 
 
