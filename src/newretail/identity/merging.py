@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core import domain_events
 from newretail.identity.component import LoadedComponent, dialect_insert, pair
-from newretail.identity.graph import ConstrainedUnionFind, Edge
+from newretail.identity.graph import ConstrainedUnionFind, Edge, settle_links
 from newretail.identity.manual_links import NO_SYNC, separate
 from newretail.identity.merge_events import MembersMerged, MergeUndone, MovedAudit
 from newretail.identity.models import (
@@ -57,47 +57,32 @@ class GraphSession(LoadedComponent):
         self.undone = 0
 
     # ------------------------------------------------------------ settling links
-    def _link_order(self, arrived: Sequence[Link]) -> list[tuple[Link, bool]]:
-        """Links between different loaded groups, in the order they apply: operators' links
-        first, then links stored earlier (by their identifiers' keyed hashes), then the links
-        that arrived now in their order of arrival."""
-        position = {link: n for n, link in enumerate(arrived)}
-
-        def order(item: tuple[Link, bool]) -> tuple[bool, int, str, str]:
-            (a, b), manual = item
-            first, second = sorted((self.key(a), self.key(b)))
-            return (not manual, position.get((a, b), -1), first, second)
-
-        found = [
-            ((a, b), manual)
-            for (a, b), manual in self.edges.items()
-            if a in self.root_of and b in self.root_of and self.root_of[a] != self.root_of[b]
-        ]
-        return sorted(found, key=order)
-
     def settle(self, reason: MergeReason, actor: str, arrived: Sequence[Link] = ()) -> None:
-        """Join the groups that links connect where the rules allow; record the conflicts.
-
-        Existing members only grow: a refused link changes nothing but its conflict record."""
-        roots = list(self.groups)
-        separated = [
-            (self.root_of[a], self.root_of[b])
-            for a, b in self.separated
+        """Join the groups that links connect by the one rule (graph.py: operators' links,
+        then links stored earlier, then `arrived` in order; the first link wins); record the
+        conflicts. Existing members only grow: a refused link changes nothing but its record."""
+        forest = ConstrainedUnionFind(
+            self.rules,
+            {member_id: self.profile_summary(member_id) for member_id in self.root_of},
+            [(a, b) for a, b in self.separated if a in self.root_of and b in self.root_of],
+        )
+        for root, group in self.groups.items():  # the members as they stand
+            for member_id in group:
+                forest.join(root, member_id)
+        links = [
+            Edge(a, b, manual)
+            for (a, b), manual in self.edges.items()
             if a in self.root_of and b in self.root_of
         ]
-        forest = ConstrainedUnionFind(
-            self.rules, {root: self.summary(root) for root in roots}, separated
-        )
         refused: set[Link] = set()
-        for (a, b), manual in self._link_order(arrived):
-            violation = forest.union(Edge(self.root_of[a], self.root_of[b], manual))
-            if violation is not None and violation.kind != ConflictKind.SEPARATED:
-                refused.add((a, b))
+        for edge, violation in settle_links(forest, links, self.key, arrived):
+            if violation.kind != ConflictKind.SEPARATED:
+                refused.add((edge.a, edge.b))
                 self._record_conflict(
-                    a, b, violation.kind, violation.identifier_type, violation.detail
+                    edge.a, edge.b, violation.kind, violation.identifier_type, violation.detail
                 )
         joined: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for root in roots:
+        for root in self.groups:
             joined.setdefault(forest.find(root), []).append(root)
         for group_roots in joined.values():
             if len(group_roots) > 1:

@@ -82,11 +82,22 @@ class GroupSummary:
             self.known = True
 
     def union(self, other: GroupSummary) -> GroupSummary:
-        merged = GroupSummary(self.profiles + other.profiles, {}, self.known or other.known)
-        for source in (self.identifiers, other.identifiers):
-            for kind, hashes in source.items():
-                merged.identifiers.setdefault(kind, set()).update(hashes)
+        """What both groups hold together (a new summary)."""
+        merged = GroupSummary()
+        merged.absorb(self)
+        merged.absorb(other)
         return merged
+
+    def absorb(self, other: GroupSummary) -> None:
+        """Add what the other group holds to this one (in place)."""
+        self.profiles += other.profiles
+        self.known = self.known or other.known
+        for kind, hashes in other.identifiers.items():
+            mine = self.identifiers.get(kind)
+            if mine is None:
+                self.identifiers[kind] = set(hashes)
+            else:
+                mine.update(hashes)
 
 
 @dataclass(frozen=True)
