@@ -4,7 +4,7 @@ turn comes. A benefit either gives an `Outcome` or a `RefusalCode` (nothing to g
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from newretail.marketing.allocation import ZERO, allocate, round_money
@@ -50,7 +50,7 @@ class Outcome:
     shipping_discount: Decimal = ZERO
     reward_units: int = 0
     times: int = 1
-    gifts: tuple[tuple[uuid.UUID, int], ...] = field(default=())
+    gifts: tuple[tuple[uuid.UUID, int], ...] = ()
 
     @property
     def discount(self) -> Decimal:
