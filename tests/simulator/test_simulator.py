@@ -26,7 +26,9 @@ from newretail.demo.orders import seed_commerce
 from newretail.events.outbox import relay_all
 from newretail.orders.models import Order
 from newretail.simulator.access import simulator_access
-from newretail.simulator.driver import ApiClient, SimulationReport, discover_world, send_plan
+from newretail.simulator.client import ApiClient
+from newretail.simulator.discovery import discover_world
+from newretail.simulator.driver import SimulationReport, send_plan
 from newretail.simulator.server import local_server
 from newretail.simulator.traffic import plan_traffic
 from newretail.tenancy import service as tenancy_service

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from newretail.catalog.models import Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
@@ -81,27 +81,46 @@ class SalePrice:
     available: bool
 
 
-def sale_price(
-    sku_id: uuid.UUID,
-    code: str,
-    brand_id: uuid.UUID,
+def sale_price(row: Any, channel_type: str) -> SalePrice:
+    """The rule applied to one SKU's rows at a store of `channel_type`: a row of a statement
+    `with_price_rows` built."""
+    amount, source = sale_amount(row.store_amount, row.channel_amount)
+    available = sold_at_store(row.available, row.channels, row.status, channel_type)
+    return SalePrice(row.sku_id, row.sku_code, row.brand_id, amount, source, available)
+
+
+def with_price_rows(
+    statement: Select[Any],
+    sku: Table,
     *,
-    channel_type: str,
-    channels: Any,
-    status: str,
-    channel_amount: Decimal | None,
-    store_amount: Decimal | None,
-    override: bool | None,
-) -> SalePrice:
-    """The rule applied to one SKU's rows at one store."""
-    amount, source = sale_amount(store_amount, channel_amount)
-    return SalePrice(
-        sku_id=sku_id,
-        code=code,
-        brand_id=brand_id,
-        amount=amount,
-        source=source,
-        available=sold_at_store(override, channels, status, channel_type),
+    channel_type: ColumnElement[Any],
+    store_id: ColumnElement[Any],
+) -> Select[Any]:
+    """`statement`, which selects from `sku`, with the rows the rule reads of the SKU at a
+    store (outer joins): the columns sku_id, sku_code, brand_id, channels, status,
+    channel_amount, store_amount and available that `sale_price` reads."""
+    channel_price = SkuPrice.__table__.alias("channel_price")
+    store_price = SkuStorePrice.__table__.alias("store_price")
+    override = SkuStoreAvailability.__table__.alias("availability")
+    return (
+        statement.add_columns(
+            sku.c.id.label("sku_id"),
+            sku.c.code.label("sku_code"),
+            sku.c.brand_id,
+            sku.c.channels,
+            sku.c.status,
+            channel_price.c.amount.label("channel_amount"),
+            store_price.c.amount.label("store_amount"),
+            override.c.available,
+        )
+        .outerjoin(
+            channel_price,
+            and_(channel_price.c.sku_id == sku.c.id, channel_price.c.channel_type == channel_type),
+        )
+        .outerjoin(
+            store_price, and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == store_id)
+        )
+        .outerjoin(override, and_(override.c.sku_id == sku.c.id, override.c.store_id == store_id))
     )
 
 
@@ -110,41 +129,15 @@ def _sale_prices_statement() -> Select[Any]:
     scoped by organisation explicitly. (The ORM form, aliased entities under the session's
     organisation criteria, was compiled wrongly now and then when several threads ran it
     for the first time at once: a criterion named the table instead of its alias.)"""
-    sku = Sku.__table__
-    channel_price = SkuPrice.__table__.alias("channel_price")
-    store_price = SkuStorePrice.__table__.alias("store_price")
-    override = SkuStoreAvailability.__table__.alias("availability")
-    return (
-        select(
-            sku.c.id,
-            sku.c.code,
-            sku.c.brand_id,
-            sku.c.channels,
-            sku.c.status,
-            channel_price.c.amount.label("channel_amount"),
-            store_price.c.amount.label("store_amount"),
-            override.c.available,
-        )
-        .select_from(sku)
-        .outerjoin(
-            channel_price,
-            and_(
-                channel_price.c.sku_id == sku.c.id,
-                channel_price.c.channel_type == bindparam("channel_type"),
-            ),
-        )
-        .outerjoin(
-            store_price,
-            and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == bindparam("store_id")),
-        )
-        .outerjoin(
-            override,
-            and_(override.c.sku_id == sku.c.id, override.c.store_id == bindparam("store_id")),
-        )
-        .where(
-            sku.c.id.in_(bindparam("sku_ids", expanding=True)),
-            sku.c.organization_id == bindparam("organization_id"),
-        )
+    sku: Table = Sku.__table__  # type: ignore[assignment]
+    return with_price_rows(
+        select().select_from(sku),
+        sku,
+        channel_type=bindparam("channel_type"),
+        store_id=bindparam("store_id"),
+    ).where(
+        sku.c.id.in_(bindparam("sku_ids", expanding=True)),
+        sku.c.organization_id == bindparam("organization_id"),
     )
 
 
@@ -170,17 +163,4 @@ def sale_prices(
             "organization_id": organization_id,
         },
     )
-    return {
-        sku_id: sale_price(
-            sku_id,
-            code,
-            brand_id,
-            channel_type=str(channel_type),
-            channels=channels,
-            status=status,
-            channel_amount=by_channel,
-            store_amount=by_store,
-            override=override,
-        )
-        for sku_id, code, brand_id, channels, status, by_channel, by_store, override in rows
-    }
+    return {row.sku_id: sale_price(row, str(channel_type)) for row in rows}

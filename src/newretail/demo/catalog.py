@@ -26,118 +26,121 @@ SHOP_CHANNELS = [
     ChannelType.CLOUD_SHELF,
 ]
 
-# (code, name, category path, base price, variant set)
-BEAUTY: list[tuple[str, str, str, int, str]] = [
-    ("LB-VC-SERUM", "Vitamin C Brightening Serum 维C焕亮精华", "Skincare/Serums", 459, "size"),
-    ("LB-HA-SERUM", "Hyaluronic Hydra Serum 玻尿酸保湿精华", "Skincare/Serums", 399, "size"),
-    ("LB-RETINOL", "Retinol Night Serum 视黄醇晚安精华", "Skincare/Serums", 529, "size"),
-    ("LB-NIAC", "Niacinamide Pore Serum 烟酰胺精华", "Skincare/Serums", 289, "size"),
-    ("LB-SILK-CREAM", "Silk Peptide Cream 丝肽面霜", "Skincare/Creams", 599, "size"),
-    ("LB-DAY-CREAM", "Daily Moisture Cream 日间保湿霜", "Skincare/Creams", 329, "size"),
-    ("LB-EYE-CREAM", "Firming Eye Cream 紧致眼霜", "Skincare/Creams", 469, "size"),
-    ("LB-CLEANSE-OIL", "Camellia Cleansing Oil 山茶花卸妆油", "Skincare/Cleansers", 219, "size"),
-    ("LB-FOAM", "Amino Acid Foam Cleanser 氨基酸洁面", "Skincare/Cleansers", 159, "size"),
-    ("LB-TONER", "Rice Essence Toner 米萃精华水", "Skincare/Toners", 259, "size"),
-    ("LB-MIST", "Rose Hydrating Mist 玫瑰保湿喷雾", "Skincare/Toners", 189, "size"),
-    ("LB-SHEET-MASK", "Snow Lotus Sheet Mask 雪莲面膜", "Skincare/Masks", 129, "pack"),
-    ("LB-CLAY-MASK", "White Clay Mask 白泥清洁面膜", "Skincare/Masks", 199, "size"),
-    ("LB-SLEEP-MASK", "Overnight Sleeping Mask 睡眠面膜", "Skincare/Masks", 239, "size"),
-    ("LB-SUN-50", "Light Sunscreen SPF50 轻薄防晒乳", "Skincare/Sun care", 229, "size"),
-    ("LB-SUN-STICK", "Sun Stick SPF50 防晒棒", "Skincare/Sun care", 179, "size"),
-    ("LB-LIP-VELVET", "Velvet Matte Lipstick 丝绒哑光口红", "Makeup/Lips", 279, "shade"),
-    ("LB-LIP-GLOSS", "Glass Shine Lip Gloss 镜面唇釉", "Makeup/Lips", 229, "shade"),
-    ("LB-LIP-BALM", "Tinted Lip Balm 润色唇膏", "Makeup/Lips", 149, "shade"),
-    ("LB-CUSHION", "Dewy Cushion Foundation 水光气垫", "Makeup/Face", 369, "tone"),
-    ("LB-FOUNDATION", "Silk Skin Foundation 丝滑粉底液", "Makeup/Face", 429, "tone"),
-    ("LB-POWDER", "Setting Powder 控油定妆粉", "Makeup/Face", 259, "tone"),
-    ("LB-MASCARA", "Long Lash Mascara 纤长睫毛膏", "Makeup/Eyes", 199, "shade"),
-    ("LB-PERFUME-JADE", "Jade Garden Eau de Parfum 玉园香水", "Fragrance", 899, "perfume"),
-    ("LB-PERFUME-OSM", "Osmanthus Eau de Parfum 桂花香水", "Fragrance", 799, "perfume"),
-]
-TEA: list[tuple[str, str, str, int, str]] = [
-    ("BT-LONGJING", "West Lake Longjing 西湖龙井", "Tea/Green", 198, "tin"),
-    ("BT-BILUOCHUN", "Biluochun 碧螺春", "Tea/Green", 168, "tin"),
-    ("BT-MAOFENG", "Huangshan Maofeng 黄山毛峰", "Tea/Green", 128, "tin"),
-    ("BT-ANJI", "Anji White Leaf 安吉白茶", "Tea/Green", 158, "tin"),
-    ("BT-TIEGUANYIN", "Anxi Tieguanyin 安溪铁观音", "Tea/Oolong", 178, "tin"),
-    ("BT-DAHONGPAO", "Wuyi Da Hong Pao 武夷大红袍", "Tea/Oolong", 238, "tin"),
-    ("BT-DANCONG", "Phoenix Dancong 凤凰单丛", "Tea/Oolong", 218, "tin"),
-    ("BT-DONGDING", "Dong Ding Oolong 冻顶乌龙", "Tea/Oolong", 188, "tin"),
-    ("BT-KEEMUN", "Keemun Black 祁门红茶", "Tea/Black", 148, "tin"),
-    ("BT-DIANHONG", "Yunnan Dianhong 滇红", "Tea/Black", 118, "tin"),
-    ("BT-JINJUNMEI", "Jin Jun Mei 金骏眉", "Tea/Black", 288, "tin"),
-    ("BT-LAPSANG", "Lapsang Souchong 正山小种", "Tea/Black", 158, "tin"),
-    ("BT-PUER-RAW", "Menghai Raw Pu'er 勐海生普", "Tea/Pu'er", 268, "cake"),
-    ("BT-PUER-RIPE", "Menghai Ripe Pu'er 勐海熟普", "Tea/Pu'er", 228, "cake"),
-    ("BT-SILVER-NEEDLE", "Silver Needle 白毫银针", "Tea/White", 328, "tin"),
-    ("BT-WHITE-PEONY", "White Peony 白牡丹", "Tea/White", 168, "tin"),
-    ("BT-SHOUMEI", "Aged Shoumei 老寿眉", "Tea/White", 138, "cake"),
-    ("BT-JASMINE", "Jasmine Pearls 茉莉龙珠", "Tea/Scented", 148, "tin"),
-    ("BT-OSMANTHUS", "Osmanthus Oolong 桂花乌龙", "Tea/Scented", 128, "tin"),
-    ("BT-GAIWAN", "Celadon Gaiwan 青瓷盖碗", "Teaware", 168, "colour"),
-    ("BT-TRAVEL-SET", "Travel Tea Set 便携旅行茶具", "Teaware", 258, "colour"),
-    ("BT-COLD-OOLONG", "Cold Brew Oolong 冷泡乌龙茶饮", "Drinks/Bottled tea", 8, "bottle"),
-    ("BT-COLD-JASMINE", "Jasmine Green Tea Drink 茉莉绿茶饮", "Drinks/Bottled tea", 7, "bottle"),
-    ("BT-MILK-TEA", "Black Milk Tea 醇香奶茶", "Drinks/Bottled tea", 12, "bottle"),
-    ("BT-LEMON-TEA", "Lemon Black Tea 柠檬红茶", "Drinks/Bottled tea", 9, "bottle"),
-]
-# variant set -> (suffix, label, price factor)
-VARIANTS: dict[str, list[tuple[str, str, Decimal]]] = {
-    "size": [
-        ("15", "15 ml", Decimal("0.45")),
-        ("30", "30 ml", Decimal("1")),
-        ("50", "50 ml", Decimal("1.5")),
-        ("SET", "Gift set 礼盒", Decimal("2.2")),
-    ],
-    "pack": [
-        ("1", "1 sheet", Decimal("0.15")),
-        ("5", "5 sheets", Decimal("0.6")),
-        ("10", "10 sheets", Decimal("1")),
-        ("SET", "Gift box 礼盒", Decimal("1.8")),
-    ],
-    "shade": [
-        ("01", "#01 Rose 玫瑰", Decimal("1")),
-        ("02", "#02 Coral 珊瑚", Decimal("1")),
-        ("03", "#03 Brick 砖红", Decimal("1")),
-        ("04", "#04 Nude 裸色", Decimal("1")),
-    ],
-    "tone": [
-        ("IV", "Ivory 象牙白", Decimal("1")),
-        ("NA", "Natural 自然色", Decimal("1")),
-        ("BE", "Beige 米色", Decimal("1")),
-        ("HO", "Honey 蜜色", Decimal("1")),
-    ],
-    "perfume": [
-        ("10", "Travel 10 ml", Decimal("0.3")),
-        ("30", "30 ml", Decimal("0.6")),
-        ("50", "50 ml", Decimal("1")),
-        ("100", "100 ml", Decimal("1.6")),
-    ],
-    "tin": [
-        ("50G", "50 g tin 罐", Decimal("0.5")),
-        ("100G", "100 g tin 罐", Decimal("1")),
-        ("250G", "250 g bag 袋", Decimal("2.2")),
-        ("GIFT", "Gift box 礼盒", Decimal("3")),
-    ],
-    "cake": [
-        ("100G", "100 g mini cake 小饼", Decimal("0.35")),
-        ("357G", "357 g cake 饼", Decimal("1")),
-        ("BRICK", "250 g brick 砖", Decimal("0.75")),
-        ("GIFT", "Gift box 礼盒", Decimal("2.5")),
-    ],
-    "colour": [
-        ("WH", "White 白", Decimal("1")),
-        ("GR", "Celadon 青", Decimal("1.1")),
-        ("BL", "Blue 蓝", Decimal("1.1")),
-        ("BK", "Black 黑", Decimal("1.2")),
-    ],
-    "bottle": [
-        ("330", "330 ml", Decimal("1")),
-        ("500", "500 ml", Decimal("1.4")),
-        ("6P", "6-pack", Decimal("5.5")),
-        ("24C", "Case of 24 整箱", Decimal("20")),
-    ],
-}
+
+def _rows(table: str) -> list[list[str]]:
+    """The cells of a table written one row a line, cells between `|`."""
+    return [[cell.strip() for cell in line.split("|")] for line in table.strip().splitlines()]
+
+
+def _products(table: str) -> list[tuple[str, str, str, int, str]]:
+    """(code, name, category path, base price, variant set) of each product row."""
+    return [
+        (code, name, path, int(base), variants) for code, name, path, base, variants in _rows(table)
+    ]
+
+
+def _variants(table: str) -> dict[str, list[tuple[str, str, Decimal]]]:
+    """Variant set -> its (suffix, label, price factor) rows, in table order."""
+    found: dict[str, list[tuple[str, str, Decimal]]] = {}
+    for variant_set, suffix, label, factor in _rows(table):
+        found.setdefault(variant_set, []).append((suffix, label, Decimal(factor)))
+    return found
+
+
+# code | name | category path | base price (CNY) | variant set
+BEAUTY = _products("""
+LB-VC-SERUM     | Vitamin C Brightening Serum 维C焕亮精华 | Skincare/Serums | 459 | size
+LB-HA-SERUM     | Hyaluronic Hydra Serum 玻尿酸保湿精华 | Skincare/Serums | 399 | size
+LB-RETINOL      | Retinol Night Serum 视黄醇晚安精华 | Skincare/Serums | 529 | size
+LB-NIAC         | Niacinamide Pore Serum 烟酰胺精华 | Skincare/Serums | 289 | size
+LB-SILK-CREAM   | Silk Peptide Cream 丝肽面霜 | Skincare/Creams | 599 | size
+LB-DAY-CREAM    | Daily Moisture Cream 日间保湿霜 | Skincare/Creams | 329 | size
+LB-EYE-CREAM    | Firming Eye Cream 紧致眼霜 | Skincare/Creams | 469 | size
+LB-CLEANSE-OIL  | Camellia Cleansing Oil 山茶花卸妆油 | Skincare/Cleansers | 219 | size
+LB-FOAM         | Amino Acid Foam Cleanser 氨基酸洁面 | Skincare/Cleansers | 159 | size
+LB-TONER        | Rice Essence Toner 米萃精华水 | Skincare/Toners | 259 | size
+LB-MIST         | Rose Hydrating Mist 玫瑰保湿喷雾 | Skincare/Toners | 189 | size
+LB-SHEET-MASK   | Snow Lotus Sheet Mask 雪莲面膜 | Skincare/Masks | 129 | pack
+LB-CLAY-MASK    | White Clay Mask 白泥清洁面膜 | Skincare/Masks | 199 | size
+LB-SLEEP-MASK   | Overnight Sleeping Mask 睡眠面膜 | Skincare/Masks | 239 | size
+LB-SUN-50       | Light Sunscreen SPF50 轻薄防晒乳 | Skincare/Sun care | 229 | size
+LB-SUN-STICK    | Sun Stick SPF50 防晒棒 | Skincare/Sun care | 179 | size
+LB-LIP-VELVET   | Velvet Matte Lipstick 丝绒哑光口红 | Makeup/Lips | 279 | shade
+LB-LIP-GLOSS    | Glass Shine Lip Gloss 镜面唇釉 | Makeup/Lips | 229 | shade
+LB-LIP-BALM     | Tinted Lip Balm 润色唇膏 | Makeup/Lips | 149 | shade
+LB-CUSHION      | Dewy Cushion Foundation 水光气垫 | Makeup/Face | 369 | tone
+LB-FOUNDATION   | Silk Skin Foundation 丝滑粉底液 | Makeup/Face | 429 | tone
+LB-POWDER       | Setting Powder 控油定妆粉 | Makeup/Face | 259 | tone
+LB-MASCARA      | Long Lash Mascara 纤长睫毛膏 | Makeup/Eyes | 199 | shade
+LB-PERFUME-JADE | Jade Garden Eau de Parfum 玉园香水 | Fragrance | 899 | perfume
+LB-PERFUME-OSM  | Osmanthus Eau de Parfum 桂花香水 | Fragrance | 799 | perfume
+""")
+TEA = _products("""
+BT-LONGJING      | West Lake Longjing 西湖龙井 | Tea/Green | 198 | tin
+BT-BILUOCHUN     | Biluochun 碧螺春 | Tea/Green | 168 | tin
+BT-MAOFENG       | Huangshan Maofeng 黄山毛峰 | Tea/Green | 128 | tin
+BT-ANJI          | Anji White Leaf 安吉白茶 | Tea/Green | 158 | tin
+BT-TIEGUANYIN    | Anxi Tieguanyin 安溪铁观音 | Tea/Oolong | 178 | tin
+BT-DAHONGPAO     | Wuyi Da Hong Pao 武夷大红袍 | Tea/Oolong | 238 | tin
+BT-DANCONG       | Phoenix Dancong 凤凰单丛 | Tea/Oolong | 218 | tin
+BT-DONGDING      | Dong Ding Oolong 冻顶乌龙 | Tea/Oolong | 188 | tin
+BT-KEEMUN        | Keemun Black 祁门红茶 | Tea/Black | 148 | tin
+BT-DIANHONG      | Yunnan Dianhong 滇红 | Tea/Black | 118 | tin
+BT-JINJUNMEI     | Jin Jun Mei 金骏眉 | Tea/Black | 288 | tin
+BT-LAPSANG       | Lapsang Souchong 正山小种 | Tea/Black | 158 | tin
+BT-PUER-RAW      | Menghai Raw Pu'er 勐海生普 | Tea/Pu'er | 268 | cake
+BT-PUER-RIPE     | Menghai Ripe Pu'er 勐海熟普 | Tea/Pu'er | 228 | cake
+BT-SILVER-NEEDLE | Silver Needle 白毫银针 | Tea/White | 328 | tin
+BT-WHITE-PEONY   | White Peony 白牡丹 | Tea/White | 168 | tin
+BT-SHOUMEI       | Aged Shoumei 老寿眉 | Tea/White | 138 | cake
+BT-JASMINE       | Jasmine Pearls 茉莉龙珠 | Tea/Scented | 148 | tin
+BT-OSMANTHUS     | Osmanthus Oolong 桂花乌龙 | Tea/Scented | 128 | tin
+BT-GAIWAN        | Celadon Gaiwan 青瓷盖碗 | Teaware | 168 | colour
+BT-TRAVEL-SET    | Travel Tea Set 便携旅行茶具 | Teaware | 258 | colour
+BT-COLD-OOLONG   | Cold Brew Oolong 冷泡乌龙茶饮 | Drinks/Bottled tea | 8 | bottle
+BT-COLD-JASMINE  | Jasmine Green Tea Drink 茉莉绿茶饮 | Drinks/Bottled tea | 7 | bottle
+BT-MILK-TEA      | Black Milk Tea 醇香奶茶 | Drinks/Bottled tea | 12 | bottle
+BT-LEMON-TEA     | Lemon Black Tea 柠檬红茶 | Drinks/Bottled tea | 9 | bottle
+""")
+# variant set | suffix | label | price factor (of the base price); four variants a set
+VARIANTS = _variants("""
+size    | 15    | 15 ml | 0.45
+size    | 30    | 30 ml | 1
+size    | 50    | 50 ml | 1.5
+size    | SET   | Gift set 礼盒 | 2.2
+pack    | 1     | 1 sheet | 0.15
+pack    | 5     | 5 sheets | 0.6
+pack    | 10    | 10 sheets | 1
+pack    | SET   | Gift box 礼盒 | 1.8
+shade   | 01    | #01 Rose 玫瑰 | 1
+shade   | 02    | #02 Coral 珊瑚 | 1
+shade   | 03    | #03 Brick 砖红 | 1
+shade   | 04    | #04 Nude 裸色 | 1
+tone    | IV    | Ivory 象牙白 | 1
+tone    | NA    | Natural 自然色 | 1
+tone    | BE    | Beige 米色 | 1
+tone    | HO    | Honey 蜜色 | 1
+perfume | 10    | Travel 10 ml | 0.3
+perfume | 30    | 30 ml | 0.6
+perfume | 50    | 50 ml | 1
+perfume | 100   | 100 ml | 1.6
+tin     | 50G   | 50 g tin 罐 | 0.5
+tin     | 100G  | 100 g tin 罐 | 1
+tin     | 250G  | 250 g bag 袋 | 2.2
+tin     | GIFT  | Gift box 礼盒 | 3
+cake    | 100G  | 100 g mini cake 小饼 | 0.35
+cake    | 357G  | 357 g cake 饼 | 1
+cake    | BRICK | 250 g brick 砖 | 0.75
+cake    | GIFT  | Gift box 礼盒 | 2.5
+colour  | WH    | White 白 | 1
+colour  | GR    | Celadon 青 | 1.1
+colour  | BL    | Blue 蓝 | 1.1
+colour  | BK    | Black 黑 | 1.2
+bottle  | 330   | 330 ml | 1
+bottle  | 500   | 500 ml | 1.4
+bottle  | 6P    | 6-pack | 5.5
+bottle  | 24C   | Case of 24 整箱 | 20
+""")
 
 
 @dataclass(frozen=True)

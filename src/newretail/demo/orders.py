@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.demo.catalog import DemoSku, seed_catalog
-from newretail.demo.stock import Demand, opening_stock
+from newretail.demo.order_ledger import OrderLedger
+from newretail.demo.stock import ACTOR, opening_stock
 from newretail.events.models import OutboxMessage
 from newretail.inventory.models import StockLevel, StockLocation, StockMovement
 from newretail.members.models import Member
+from newretail.orders import rows
 from newretail.orders.models import (
     FulfilmentType,
     Order,
@@ -41,7 +43,6 @@ from newretail.orders.models import (
 from newretail.tenancy.models import ChannelType, Store
 
 CHUNK = 5000
-ACTOR = "demo"
 # orders per store and day (low, high), share of orders by a member
 DAILY_ORDERS: dict[str, tuple[int, int, float]] = {
     ChannelType.STORE: (6, 14, 0.7),
@@ -121,6 +122,136 @@ def _pickup_stores(stores: list[Store]) -> dict[uuid.UUID, Store | None]:
     return result
 
 
+def _fulfilment(
+    rng: random.Random, store: Store, warehouse: Store, pickup: Store | None
+) -> tuple[str, Store, uuid.UUID | None]:
+    """How an order of the store is fulfilled, the location its stock leaves from and its
+    pick-up store."""
+    if store.channel_type == ChannelType.ONLINE:
+        return FulfilmentType.SHIP, warehouse, None
+    if store.channel_type == ChannelType.CLOUD_SHELF:
+        if pickup is not None and rng.random() < 0.4:
+            return FulfilmentType.PICKUP_IN_STORE, pickup, pickup.id
+        return FulfilmentType.SHIP, warehouse, None
+    return FulfilmentType.CARRY_OUT, store, None
+
+
+def _order_lines(
+    rng: random.Random,
+    assortment: list[DemoSku],
+    channel: str,
+    ledger: OrderLedger,
+    order_id: uuid.UUID,
+    placed_at: datetime,
+    location_id: uuid.UUID,
+) -> tuple[list[dict[str, Any]], dict[uuid.UUID, int]]:
+    """One to three lines of different SKUs at the channel's price; their quantities by SKU."""
+    order_lines: list[dict[str, Any]] = []
+    chosen: dict[uuid.UUID, int] = {}
+    for _ in range(rng.choices((1, 2, 3), (70, 22, 8))[0]):
+        sku = rng.choice(assortment)
+        if sku.id in chosen:
+            continue
+        quantity = rng.choices((1, 2, 3), (80, 15, 5))[0]
+        chosen[sku.id] = quantity
+        unit_price = sku.prices[channel]
+        order_lines.append(
+            rows.line_row(
+                organization_id=ledger.organization_id,
+                order_id=order_id,
+                line_number=len(order_lines) + 1,
+                sku_id=sku.id,
+                brand_id=sku.brand_id,
+                quantity=quantity,
+                unit_price=unit_price,
+                amount=unit_price * quantity,
+                location_id=location_id,
+                now=placed_at,
+            )
+        )
+    return order_lines, chosen
+
+
+def _progress(
+    rng: random.Random, fulfilment: str, placed_at: datetime, now: datetime
+) -> tuple[str, datetime | None, datetime | None, datetime | None]:
+    """Status, paid, fulfilled and cancelled times: a carry-out is done at once; a shipped or
+    picked-up order is fulfilled hours later, unless it was cancelled or is still open."""
+    if fulfilment == FulfilmentType.CARRY_OUT:
+        return OrderStatus.FULFILLED, placed_at, placed_at, None
+    fulfilled_at = placed_at + timedelta(hours=rng.randint(6, 40))
+    if rng.random() < CANCEL_SHARE:
+        return OrderStatus.CANCELLED, None, None, placed_at + timedelta(hours=1)
+    if fulfilled_at > now:
+        return OrderStatus.PAID, placed_at, None, None
+    return OrderStatus.FULFILLED, placed_at, fulfilled_at, None
+
+
+def _place_order(
+    rng: random.Random,
+    ledger: OrderLedger,
+    store: Store,
+    number: int,
+    day: datetime,
+    members: list[uuid.UUID],
+    assortment: list[DemoSku],
+    warehouse: Store,
+    pickup: Store | None,
+) -> None:
+    """One order of a store on a day, with its lines, stock movements, events and refund."""
+    member_share = DAILY_ORDERS[store.channel_type][2]
+    if store.channel_type in (ChannelType.ONLINE, ChannelType.VENDING):
+        seconds = rng.randint(0, 86_399)
+    else:
+        seconds = rng.randint(*SHOP_HOURS)
+    placed_at = day + timedelta(seconds=seconds)
+    order_id = uuid.uuid4()
+    member_id = rng.choice(members) if members and rng.random() < member_share else None
+    channel = store.channel_type
+    fulfilment, location, pickup_store_id = _fulfilment(rng, store, warehouse, pickup)
+    order_lines, chosen = _order_lines(
+        rng, assortment, channel, ledger, order_id, placed_at, location.id
+    )
+    total = sum((row["amount"] for row in order_lines), Decimal("0.00"))
+    brands = {row["brand_id"] for row in order_lines}
+    status, paid_at, fulfilled_at, cancelled_at = _progress(rng, fulfilment, placed_at, ledger.now)
+    order = rows.order_row(
+        order_id=order_id,
+        organization_id=ledger.organization_id,
+        store_id=store.id,
+        channel=channel,
+        brand_id=store.brand_id or (brands.pop() if len(brands) == 1 else None),
+        member_id=member_id,
+        external_order_id=f"{store.code}-{placed_at:%Y%m%d}-{number + 1:04d}",
+        status=status,
+        fulfilment_type=fulfilment,
+        total_amount=total,
+        placed_at=placed_at,
+        paid_at=paid_at,
+        fulfilled_at=fulfilled_at,
+        actor=ACTOR,
+        now=placed_at,
+        pickup_store_id=pickup_store_id,
+    )
+    order.update(cancelled_at=cancelled_at, updated_at=fulfilled_at or cancelled_at)
+    ledger.orders.append(order)
+    ledger.lines.extend(order_lines)
+    if paid_at is not None:
+        ledger.event("purchase", order, paid_at, total, order_lines)
+    if status == OrderStatus.PAID:
+        for sku_id, quantity in chosen.items():
+            ledger.demand.allocated[(sku_id, location.id)] += quantity
+    if fulfilled_at is None:
+        return
+    for sku_id, quantity in sorted(chosen.items()):
+        ledger.demand.sold[(sku_id, location.id)] += quantity
+        ledger.movement(order, sku_id, location.id, -quantity, "sale", fulfilled_at)
+    refunded_at = fulfilled_at + timedelta(days=2)
+    refund_roll = rng.random()  # drawn always: counts must not depend on the hour
+    if refunded_at < ledger.now and refund_roll < REFUND_SHARE:
+        ledger.refund(order, order_lines[0], refunded_at)
+
+
 def seed_commerce(
     session: Session, organization_id: uuid.UUID, rng: random.Random, days: int = 60
 ) -> DemoCommerce:
@@ -135,190 +266,29 @@ def seed_commerce(
     pickups = _pickup_stores(stores)
     now = utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    demand = Demand()
-    orders: list[dict[str, Any]] = []
-    lines: list[dict[str, Any]] = []
-    refunds: list[dict[str, Any]] = []
-    refund_lines: list[dict[str, Any]] = []
-    movements: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    codes = {s.id: s.code for s in skus}
+    ledger = OrderLedger(organization_id, now, {s.id: s.code for s in skus})
     counts: Counter[str] = Counter()
-
-    def event(
-        event_type: str, order: dict[str, Any], at: datetime, amount: Decimal, body: Any
-    ) -> None:
-        events.append(
-            {
-                "id": uuid.uuid4(),
-                "organization_id": organization_id,
-                "created_at": now,
-                "event_type": event_type,
-                "occurred_at": at,
-                "brand_id": order["brand_id"],
-                "store_id": order["store_id"],
-                "channel": order["channel"],
-                "member_id": order["member_id"],
-                "amount": amount,
-                "properties": {
-                    "order_id": str(order["id"]),
-                    "external_order_id": order["external_order_id"],
-                    "fulfilment_type": order["fulfilment_type"],
-                    "currency": "CNY",
-                    "lines": body,
-                },
-                "published_at": None,
-            }
-        )
-
-    def event_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            {
-                "order_line_id": str(row["id"]),
-                "sku_id": str(row["sku_id"]),
-                "sku_code": codes[row["sku_id"]],
-                "brand_id": str(row["brand_id"]),
-                "quantity": row["quantity"],
-                "unit_price": str(row["unit_price"]),
-                "amount": str(row["amount"]),
-                "location_id": str(row["location_id"]),
-            }
-            for row in rows
-        ]
-
     for day_index in range(days, 0, -1):
         day = today - timedelta(days=day_index)
         for store in stores:
             if store.channel_type == ChannelType.WAREHOUSE:
                 continue
-            low, high, member_share = DAILY_ORDERS[store.channel_type]
-            assortment = selling[store.id]
+            low, high, _ = DAILY_ORDERS[store.channel_type]
             for number in range(rng.randint(low, high)):
-                if store.channel_type in (ChannelType.ONLINE, ChannelType.VENDING):
-                    seconds = rng.randint(0, 86_399)
-                else:
-                    seconds = rng.randint(*SHOP_HOURS)
-                placed_at = day + timedelta(seconds=seconds)
-                order_id = uuid.uuid4()
-                member_id = rng.choice(members) if members and rng.random() < member_share else None
-                channel = store.channel_type
-                fulfilment: str = FulfilmentType.CARRY_OUT
-                location = store
-                pickup_store_id = None
-                if channel == ChannelType.ONLINE:
-                    fulfilment, location = FulfilmentType.SHIP, warehouse
-                elif channel == ChannelType.CLOUD_SHELF:
-                    pickup = pickups.get(store.id)
-                    if pickup is not None and rng.random() < 0.4:
-                        fulfilment, location = FulfilmentType.PICKUP_IN_STORE, pickup
-                        pickup_store_id = pickup.id
-                    else:
-                        fulfilment, location = FulfilmentType.SHIP, warehouse
-                order_lines: list[dict[str, Any]] = []
-                chosen: dict[uuid.UUID, int] = {}
-                for _ in range(rng.choices((1, 2, 3), (70, 22, 8))[0]):
-                    sku = rng.choice(assortment)
-                    if sku.id in chosen:
-                        continue
-                    quantity = rng.choices((1, 2, 3), (80, 15, 5))[0]
-                    chosen[sku.id] = quantity
-                    unit_price = sku.prices[channel]
-                    order_lines.append(
-                        {
-                            "id": uuid.uuid4(),
-                            "organization_id": organization_id,
-                            "created_at": placed_at,
-                            "order_id": order_id,
-                            "line_number": len(order_lines) + 1,
-                            "sku_id": sku.id,
-                            "brand_id": sku.brand_id,
-                            "quantity": quantity,
-                            "unit_price": unit_price,
-                            "amount": unit_price * quantity,
-                            "location_id": location.id,
-                            "refunded_quantity": 0,
-                        }
-                    )
-                total = sum((row["amount"] for row in order_lines), Decimal("0.00"))
-                brands = {row["brand_id"] for row in order_lines}
-                status: str = OrderStatus.FULFILLED
-                paid_at: datetime | None = placed_at
-                fulfilled_at: datetime | None = placed_at
-                cancelled_at = None
-                if fulfilment != FulfilmentType.CARRY_OUT:
-                    fulfilled_at = placed_at + timedelta(hours=rng.randint(6, 40))
-                    if rng.random() < CANCEL_SHARE:
-                        status, paid_at, fulfilled_at = OrderStatus.CANCELLED, None, None
-                        cancelled_at = placed_at + timedelta(hours=1)
-                    elif fulfilled_at > now:
-                        status, fulfilled_at = OrderStatus.PAID, None
-                order = {
-                    "id": order_id,
-                    "organization_id": organization_id,
-                    "created_at": placed_at,
-                    "store_id": store.id,
-                    "channel": channel,
-                    "brand_id": store.brand_id or (brands.pop() if len(brands) == 1 else None),
-                    "member_id": member_id,
-                    "external_order_id": f"{store.code}-{placed_at:%Y%m%d}-{number + 1:04d}",
-                    "status": status,
-                    "fulfilment_type": fulfilment,
-                    "pickup_store_id": pickup_store_id,
-                    "ship_latitude": None,
-                    "ship_longitude": None,
-                    "currency": "CNY",
-                    "total_amount": total,
-                    "refunded_amount": Decimal("0.00"),
-                    "placed_at": placed_at,
-                    "paid_at": paid_at,
-                    "fulfilled_at": fulfilled_at,
-                    "cancelled_at": cancelled_at,
-                    "actor": ACTOR,
-                    "updated_at": fulfilled_at or cancelled_at,
-                }
-                orders.append(order)
-                lines.extend(order_lines)
-                counts[channel] += 1
-                body = event_lines(order_lines)
-                if paid_at is not None:
-                    event("purchase", order, paid_at, total, body)
-                if status == OrderStatus.PAID:
-                    for sku_id, quantity in chosen.items():
-                        demand.allocated[(sku_id, location.id)] += quantity
-                if fulfilled_at is None:
-                    continue
-                for sku_id, quantity in sorted(chosen.items()):
-                    demand.sold[(sku_id, location.id)] += quantity
-                    movements.append(
-                        {
-                            "id": uuid.uuid4(),
-                            "organization_id": organization_id,
-                            "created_at": fulfilled_at,
-                            "sku_id": sku_id,
-                            "location_id": location.id,
-                            "delta": -quantity,
-                            "reason": "sale",
-                            "note": None,
-                            "actor": ACTOR,
-                            "reference": f"order:{order_id}",
-                        }
-                    )
-                refunded_at = fulfilled_at + timedelta(days=2)
-                refund_roll = rng.random()  # drawn always: counts must not depend on the hour
-                if refunded_at < now and refund_roll < REFUND_SHARE:
-                    _refund(order, order_lines[0], refunded_at, refunds, refund_lines, movements)
-                    demand.refunded[(order_lines[0]["sku_id"], location.id)] += order_lines[0][
-                        "quantity"
-                    ]
-                    event(
-                        "order_refunded",
-                        order,
-                        refunded_at,
-                        order_lines[0]["amount"],
-                        event_lines(order_lines[:1]),
-                    )
-    levels, receipts, low = opening_stock(
-        organization_id, stores, stocked, demand, rng, today - timedelta(days=days + 1)
+                _place_order(
+                    rng,
+                    ledger,
+                    store,
+                    number,
+                    day,
+                    members,
+                    selling[store.id],
+                    warehouse,
+                    pickups.get(store.id),
+                )
+                counts[store.channel_type] += 1
+    levels, receipts, low_levels = opening_stock(
+        organization_id, stores, stocked, ledger.demand, rng, today - timedelta(days=days + 1)
     )
     policies = [
         {
@@ -334,79 +304,21 @@ def seed_commerce(
     ]
     _bulk(session, StockLocation, policies)
     _bulk(session, StockLevel, levels)
-    _bulk(session, StockMovement, receipts + movements)
-    _bulk(session, Order, orders)
-    _bulk(session, OrderLine, lines)
-    _bulk(session, Refund, refunds)
-    _bulk(session, RefundLine, refund_lines)
-    _bulk(session, OutboxMessage, events)
+    _bulk(session, StockMovement, receipts + ledger.movements)
+    _bulk(session, Order, ledger.orders)
+    _bulk(session, OrderLine, ledger.lines)
+    _bulk(session, Refund, ledger.refunds)
+    _bulk(session, RefundLine, ledger.refund_lines)
+    _bulk(session, OutboxMessage, ledger.events)
     session.flush()
     return DemoCommerce(
         skus=len(skus),
         stocked_locations=len(stocked),
         stock_levels=len(levels),
-        low_stock_levels=low,
+        low_stock_levels=low_levels,
         orders_by_channel=dict(sorted(counts.items())),
-        refunds=len(refunds),
-        events=len(events),
-    )
-
-
-def _refund(
-    order: dict[str, Any],
-    line: dict[str, Any],
-    refunded_at: datetime,
-    refunds: list[dict[str, Any]],
-    refund_lines: list[dict[str, Any]],
-    movements: list[dict[str, Any]],
-) -> None:
-    """Refund one line in full: stock back at its location, the order's status follows."""
-    refund_id = uuid.uuid4()
-    organization_id = order["organization_id"]
-    line["refunded_quantity"] = line["quantity"]
-    order["refunded_amount"] = line["amount"]
-    order["status"] = (
-        OrderStatus.REFUNDED
-        if order["total_amount"] == line["amount"]
-        else OrderStatus.PARTIALLY_REFUNDED
-    )
-    order["updated_at"] = refunded_at
-    refunds.append(
-        {
-            "id": refund_id,
-            "organization_id": organization_id,
-            "created_at": refunded_at,
-            "order_id": order["id"],
-            "amount": line["amount"],
-            "reason": "customer return",
-            "actor": ACTOR,
-        }
-    )
-    refund_lines.append(
-        {
-            "id": uuid.uuid4(),
-            "organization_id": organization_id,
-            "created_at": refunded_at,
-            "refund_id": refund_id,
-            "order_line_id": line["id"],
-            "quantity": line["quantity"],
-            "amount": line["amount"],
-            "location_id": line["location_id"],
-        }
-    )
-    movements.append(
-        {
-            "id": uuid.uuid4(),
-            "organization_id": organization_id,
-            "created_at": refunded_at,
-            "sku_id": line["sku_id"],
-            "location_id": line["location_id"],
-            "delta": line["quantity"],
-            "reason": "refund",
-            "note": None,
-            "actor": ACTOR,
-            "reference": f"order:{order['id']}",
-        }
+        refunds=len(ledger.refunds),
+        events=len(ledger.events),
     )
 
 

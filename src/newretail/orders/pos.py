@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from newretail.catalog import pricing
 from newretail.catalog.errors import NoSalePrice, NotSoldHere, UnknownSku
-from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
+from newretail.catalog.models import Product, Sku
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
@@ -64,66 +64,102 @@ SET_EVENT_MEMBER = (
 )
 
 
-def _find_member(
-    session: Session, principal: Principal, data: schemas.PosSaleCreate
-) -> uuid.UUID | None:
-    """The member the sale names by id or identifier (None: nobody, or not enrolled yet)."""
-    if data.member is None:
-        return data.member_id
-    found = members_service.find_member(session, principal, data.member.type, data.member.value)
-    if found is not None and data.member_id is not None and found.id != data.member_id:
-        raise InvalidInput("member and member_id name different members", field="member")
-    return found.id if found is not None else data.member_id
+@dataclass(frozen=True)
+class _TillSale:
+    """One POS sale as asked, and what both database paths do with it alike."""
 
+    session: Session
+    connection: Connection
+    principal: Principal
+    data: schemas.PosSaleCreate
+    now: datetime
+    sold_at: datetime
 
-def _enrol_member(
-    session: Session,
-    principal: Principal,
-    data: schemas.PosSaleCreate,
-    store_id: uuid.UUID,
-    sold_at: datetime,
-) -> uuid.UUID:
-    """Find or enrol the member of an identifier the till gave (after the sale won its insert,
-    so resends never race to enrol the same person)."""
-    assert data.member is not None
-    member, _created = members_service.get_or_create_member(
-        session,
-        principal,
-        member_schemas.MemberCreate.model_validate(
-            {data.member.type: data.member.value, "join_store_id": store_id, "joined_at": sold_at}
-        ),
-    )
-    session.flush()
-    return member.id
+    def find_member(self) -> uuid.UUID | None:
+        """The member the sale names by id or identifier (None: nobody, or not enrolled
+        yet)."""
+        data = self.data
+        if data.member is None:
+            return data.member_id
+        found = members_service.find_member(
+            self.session, self.principal, data.member.type, data.member.value
+        )
+        if found is not None and data.member_id is not None and found.id != data.member_id:
+            raise InvalidInput("member and member_id name different members", field="member")
+        return found.id if found is not None else data.member_id
+
+    def enrol_member(self, order_id: uuid.UUID) -> uuid.UUID:
+        """Find or enrol the member of an identifier the till gave and name them on the order
+        (after the sale won its insert, so resends never race to enrol the same person)."""
+        data = self.data
+        assert data.member is not None
+        member, _created = members_service.get_or_create_member(
+            self.session,
+            self.principal,
+            member_schemas.MemberCreate.model_validate(
+                {
+                    data.member.type: data.member.value,
+                    "join_store_id": data.store_id,
+                    "joined_at": self.sold_at,
+                }
+            ),
+        )
+        self.session.flush()
+        self.connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member.id})
+        return member.id
+
+    def order_values(self, order_id: uuid.UUID, member_id: uuid.UUID | None) -> dict[str, Any]:
+        """The order row of the sale, less what depends on the catalogue (channel, brand,
+        total)."""
+        return rows.order_row(
+            order_id=order_id,
+            organization_id=self.principal.organization_id,
+            store_id=self.data.store_id,
+            channel=None,
+            brand_id=None,
+            member_id=member_id,
+            external_order_id=self.data.external_order_id,
+            status=OrderStatus.FULFILLED,
+            fulfilment_type=FulfilmentType.CARRY_OUT,
+            total_amount=None,
+            placed_at=self.sold_at,
+            paid_at=self.sold_at,
+            fulfilled_at=self.sold_at,
+            actor=self.principal.actor,
+            now=self.now,
+        )
+
+    def replayed(self) -> SaleResult:
+        """The recorded order of a resend with the same content (409 when it differs)."""
+        data = self.data
+        order = replayed_order(
+            self.session,
+            data.store_id,
+            data.external_order_id,
+            data.lines,
+            member_id=data.member_id,
+            sold_at=data.sold_at,
+        )
+        return SaleResult(order, replayed=True)
 
 
 def _sale_context_statement() -> Select[Any]:
     """The store and, for each asked SKU, its price and availability there (one query).
 
-    The rows `catalog.pricing`'s rule reads (applied by `pricing.sale_price`). One row per SKU
+    The rows `catalog.pricing`'s rule reads (`pricing.with_price_rows`). One row per SKU
     found, or one row with NULL SKU columns when none is; no row when the store is not in
     the organisation.
     """
-    store, sku, product = Store.__table__, Sku.__table__, Product.__table__
-    channel_price = SkuPrice.__table__.alias("channel_price")
-    store_price = SkuStorePrice.__table__.alias("store_price")
-    override = SkuStoreAvailability.__table__.alias("availability")
-    return (
+    store, product = Store.__table__, Product.__table__
+    sku: Table = Sku.__table__  # type: ignore[assignment]
+    found = (
         select(
             store.c.code.label("store_code"),
             store.c.channel_type,
             store.c.status.label("store_status"),
             store.c.brand_id.label("store_brand_id"),
-            sku.c.id.label("sku_id"),
-            sku.c.code.label("sku_code"),
-            sku.c.brand_id,
             sku.c.product_id,
-            sku.c.channels,
-            sku.c.status,
             product.c.category_path,
-            channel_price.c.amount.label("channel_amount"),
-            store_price.c.amount.label("store_amount"),
-            override.c.available,
         )
         .select_from(store)
         .outerjoin(
@@ -134,22 +170,12 @@ def _sale_context_statement() -> Select[Any]:
             ),
         )
         .outerjoin(product, product.c.id == sku.c.product_id)
-        .outerjoin(
-            channel_price,
-            and_(
-                channel_price.c.sku_id == sku.c.id,
-                channel_price.c.channel_type == store.c.channel_type,
-            ),
-        )
-        .outerjoin(
-            store_price,
-            and_(store_price.c.sku_id == sku.c.id, store_price.c.store_id == store.c.id),
-        )
-        .outerjoin(override, and_(override.c.sku_id == sku.c.id, override.c.store_id == store.c.id))
-        .where(
-            store.c.id == bindparam("store_id"),
-            store.c.organization_id == bindparam("organization_id"),
-        )
+    )
+    return pricing.with_price_rows(
+        found, sku, channel_type=store.c.channel_type, store_id=store.c.id
+    ).where(
+        store.c.id == bindparam("store_id"),
+        store.c.organization_id == bindparam("organization_id"),
     )
 
 
@@ -165,15 +191,14 @@ class _SaleContext:
     facts: dict[uuid.UUID, SkuFacts]
 
 
-def _sale_context(
-    connection: Connection,
-    organization_id: uuid.UUID,
-    store_id: uuid.UUID,
-    sku_ids: list[uuid.UUID],
-) -> _SaleContext:
-    found = connection.execute(
+def _sale_context(sale: _TillSale) -> _SaleContext:
+    found = sale.connection.execute(
         SALE_CONTEXT,
-        {"store_id": store_id, "organization_id": organization_id, "sku_ids": sku_ids},
+        {
+            "store_id": sale.data.store_id,
+            "organization_id": sale.principal.organization_id,
+            "sku_ids": list({line.sku_id for line in sale.data.lines}),
+        },
     ).all()
     if not found:
         raise NotFound("store not found", field="store_id")
@@ -184,34 +209,11 @@ def _sale_context(
     for row in found:
         if row.sku_id is None:
             continue
-        prices[row.sku_id] = pricing.sale_price(
-            row.sku_id,
-            row.sku_code,
-            row.brand_id,
-            channel_type=first.channel_type,
-            channels=row.channels,
-            status=row.status,
-            channel_amount=row.channel_amount,
-            store_amount=row.store_amount,
-            override=row.available,
-        )
+        prices[row.sku_id] = pricing.sale_price(row, first.channel_type)
         facts[row.sku_id] = SkuFacts(
             row.sku_code, row.product_id, pricing.category_of(row.category_path)
         )
     return _SaleContext(first.store_code, first.channel_type, first.store_brand_id, prices, facts)
-
-
-def _replayed(session: Session, data: schemas.PosSaleCreate) -> SaleResult:
-    """The recorded order of a resend with the same content (409 when it differs)."""
-    order = replayed_order(
-        session,
-        data.store_id,
-        data.external_order_id,
-        data.lines,
-        member_id=data.member_id,
-        sold_at=data.sold_at,
-    )
-    return SaleResult(order, replayed=True)
 
 
 def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate) -> SaleResult:
@@ -223,54 +225,20 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
     if sold_at.tzinfo is None:
         raise InvalidInput("must include a time zone", field="sold_at")
     connection = session.connection()
+    sale = _TillSale(session, connection, principal, data, now, sold_at)
     if connection.dialect.name == "postgresql":
-        return _pos_sale_postgres(session, connection, principal, data, now, sold_at)
-    return _pos_sale_generic(session, connection, principal, data, now, sold_at)
+        return _pos_sale_postgres(sale)
+    return _pos_sale_generic(sale)
 
 
-def _pos_order_values(
-    principal: Principal,
-    data: schemas.PosSaleCreate,
-    order_id: uuid.UUID,
-    member_id: uuid.UUID | None,
-    now: datetime,
-    sold_at: datetime,
-) -> dict[str, Any]:
-    """The order row of a POS sale, less what depends on the catalogue (channel, brand,
-    total)."""
-    return rows.order_row(
-        order_id=order_id,
-        organization_id=principal.organization_id,
-        store_id=data.store_id,
-        channel=None,
-        brand_id=None,
-        member_id=member_id,
-        external_order_id=data.external_order_id,
-        status=OrderStatus.FULFILLED,
-        fulfilment_type=FulfilmentType.CARRY_OUT,
-        total_amount=None,
-        placed_at=sold_at,
-        paid_at=sold_at,
-        fulfilled_at=sold_at,
-        actor=principal.actor,
-        now=now,
-    )
-
-
-def _pos_sale_postgres(
-    session: Session,
-    connection: Connection,
-    principal: Principal,
-    data: schemas.PosSaleCreate,
-    now: datetime,
-    sold_at: datetime,
-) -> SaleResult:
+def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
     retry of rows short of units, enrolling a new member, awarding points."""
-    member_id = _find_member(session, principal, data)
+    data = sale.data
+    member_id = sale.find_member()
     new_id = pos_postgres.time_ordered_uuid
     order_id = new_id()
-    values = _pos_order_values(principal, data, order_id, member_id, now, sold_at)
+    values = sale.order_values(order_id, member_id)
     requested = [
         {
             "id": str(new_id()),
@@ -287,7 +255,7 @@ def _pos_sale_postgres(
     parameters["lines"] = json.dumps(requested)
     parameters["placed_event_id"], parameters["purchase_event_id"] = event_ids
     inserted, store, checks, event_lines, brand_id, total, overdrawn = pos_postgres.sell(
-        connection.connection, parameters
+        sale.connection.connection, parameters
     )
     if store is None:
         raise NotFound("store not found", field="store_id")
@@ -301,13 +269,12 @@ def _pos_sale_postgres(
         if not check["priced"]:
             raise NoSalePrice(check["sku_code"], store["channel_type"], where)
     if not inserted:
-        return _replayed(session, data)
+        return sale.replayed()
     for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock
-        stock_levels.settle_overdrawn(session, uuid.UUID(sku_id), data.store_id)
+        stock_levels.settle_overdrawn(sale.session, uuid.UUID(sku_id), data.store_id)
     if member_id is None and data.member is not None:
-        member_id = _enrol_member(session, principal, data, data.store_id, sold_at)
-        connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
-        connection.execute(SET_EVENT_MEMBER, {"ids": event_ids, "member_id": member_id})
+        member_id = sale.enrol_member(order_id)
+        sale.connection.execute(SET_EVENT_MEMBER, {"ids": event_ids, "member_id": member_id})
     values.update(
         channel=store["channel_type"],
         brand_id=None if brand_id is None else uuid.UUID(brand_id),
@@ -326,29 +293,19 @@ def _pos_sale_postgres(
             unit_price=Decimal(line["unit_price"]),
             amount=Decimal(line["amount"]),
             location_id=data.store_id,
-            now=now,
+            now=sale.now,
         )
         for number, line in enumerate(event_lines, start=1)
     ]
-    order = rows.transient_order(values, lines)
-    facts.publish_paid(session, order, event_lines, sold_at)
-    return SaleResult(order, events=["order_placed", "purchase"])
+    return _published(sale, values, lines, event_lines)
 
 
-def _pos_sale_generic(
-    session: Session,
-    connection: Connection,
-    principal: Principal,
-    data: schemas.PosSaleCreate,
-    now: datetime,
-    sold_at: datetime,
-) -> SaleResult:
+def _pos_sale_generic(sale: _TillSale) -> SaleResult:
     """The sale in a few statements (SQLite, whose writers are serialised anyway)."""
-    organization_id = principal.organization_id
-    context = _sale_context(
-        connection, organization_id, data.store_id, list({line.sku_id for line in data.lines})
-    )
-    member_id = _find_member(session, principal, data)
+    session, connection, data, now = sale.session, sale.connection, sale.data, sale.now
+    organization_id = sale.principal.organization_id
+    context = _sale_context(sale)
+    member_id = sale.find_member()
     order_id = uuid.uuid4()
     lines = price_lines(
         context.prices,
@@ -360,7 +317,7 @@ def _pos_sale_generic(
         now,
     )
     total_amount = sum((line["amount"] for line in lines), ZERO)
-    values = _pos_order_values(principal, data, order_id, member_id, now, sold_at)
+    values = sale.order_values(order_id, member_id)
     values.update(
         channel=context.channel_type,
         brand_id=brand_of(context.brand_id, lines),
@@ -372,14 +329,11 @@ def _pos_sale_generic(
         totals[line["sku_id"]] = totals.get(line["sku_id"], 0) + line["quantity"]
     ordered = sorted(totals.items())
     if connection.execute(order_insert(connection), values).first() is None:
-        return _replayed(session, data)
+        return sale.replayed()
     for sku_id, quantity in ordered:  # goods in hand: sold even beyond the system's stock
         stock_levels.sell_in_hand(session, organization_id, sku_id, data.store_id, quantity)
     if member_id is None and data.member is not None:
-        member_id = values["member_id"] = _enrol_member(
-            session, principal, data, data.store_id, sold_at
-        )
-        connection.execute(SET_MEMBER, {"order_id": order_id, "member_id": member_id})
+        values["member_id"] = sale.enrol_member(order_id)
     event_lines = rows.event_lines(lines, context.facts)
     connection.execute(rows.INSERT_LINES, lines)
     connection.execute(
@@ -393,7 +347,7 @@ def _pos_sale_generic(
                 "location_id": data.store_id,
                 "delta": -quantity,
                 "reason": "sale",
-                "actor": principal.actor,
+                "actor": sale.principal.actor,
                 "note": None,
                 "reference": f"order:{order_id}",
             }
@@ -403,10 +357,20 @@ def _pos_sale_generic(
     rows.insert_outbox(
         session,
         [
-            rows.outbox_row(values, event_type, sold_at, total_amount, event_lines, now)
+            rows.outbox_row(values, event_type, sale.sold_at, total_amount, event_lines, now)
             for event_type in ("order_placed", "purchase")
         ],
     )
+    return _published(sale, values, lines, event_lines)
+
+
+def _published(
+    sale: _TillSale,
+    values: dict[str, Any],
+    lines: list[dict[str, Any]],
+    event_lines: list[dict[str, Any]],
+) -> SaleResult:
+    """The recorded sale as an order, its payment published to the domains that follow it."""
     order = rows.transient_order(values, lines)
-    facts.publish_paid(session, order, event_lines, sold_at)
+    facts.publish_paid(sale.session, order, event_lines, sale.sold_at)
     return SaleResult(order, events=["order_placed", "purchase"])

@@ -11,26 +11,21 @@ ids).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-import httpx
-
-from newretail.core.errors import InvalidInput, Unavailable
+from newretail.core.errors import InvalidInput
 from newretail.simulator.access import SimulatorAccess
+from newretail.simulator.client import ApiClient, problem
+from newretail.simulator.discovery import discover_world
 from newretail.simulator.traffic import MAX_DAYS, Plan, Sale, plan_traffic
-from newretail.simulator.world import SkuInfo, StoreInfo, World
+from newretail.simulator.world import World
 
 BATCH = 500  # the collector's limit per request
 RESTOCK_UNITS = 24
-MEMBER_SAMPLE = 5000  # existing members' phones read for the shoppers who are members
 REPORTED_FAILURES = 20
-RETRIES = 4
-# answers worth another try: every request is idempotent (message ids, order ids)
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
 SETTLE_SECONDS = 300  # at most, for the warehouse to show the events before the purchases
 
 Step = Callable[[int], None]
@@ -82,119 +77,6 @@ def check_arguments(days: int, rate: int, end: datetime | None, seed: int = 0) -
             raise InvalidInput("must include a time zone", field="end")
         if end > datetime.now(UTC):
             raise InvalidInput("must not be in the future", field="end")
-
-
-class ApiClient:
-    """A small client of the NewRetail API with the simulator's two keys."""
-
-    def __init__(self, url: str, access: SimulatorAccess, timeout: float = 60.0) -> None:
-        self.url = url.rstrip("/")
-        self.client = httpx.Client(base_url=self.url, timeout=timeout)
-        self.api_auth = {"Authorization": f"Bearer {access.api_key}"}
-        self.write_auth = {"Authorization": f"Bearer {access.write_key}"}
-
-    def close(self) -> None:
-        self.client.close()
-
-    def request(self, method: str, path: str, *, write: bool = False, **kwargs: Any) -> Any:
-        """One call, retried on connection errors and 5xx answers (ids make retries safe)."""
-        headers = self.write_auth if write else self.api_auth
-        for attempt in range(RETRIES):
-            try:
-                response = self.client.request(method, path, headers=headers, **kwargs)
-            except httpx.TransportError as exc:
-                if attempt == RETRIES - 1:
-                    raise Unavailable(f"{self.url} does not answer: {exc}", field="url") from exc
-            else:
-                if response.status_code not in RETRY_STATUSES or attempt == RETRIES - 1:
-                    if response.status_code in (401, 403):
-                        raise Unavailable(
-                            f"{method} {path} was refused ({response.status_code}): "
-                            f"{response.text[:200]}",
-                            field="url",
-                        )
-                    return response
-            time.sleep(2**attempt)
-        raise AssertionError("unreachable")
-
-    def pages(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a keyset-paged list."""
-        cursor = None
-        while True:
-            query = {**params, "limit": 500, **({"cursor": cursor} if cursor else {})}
-            response = self.request("GET", path, params=query)
-            _expect(response, 200, path)
-            body = response.json()
-            yield from body["items"]
-            cursor = body["next_cursor"]
-            if not cursor:
-                return
-
-
-def _expect(response: httpx.Response, status: int, what: str) -> None:
-    if response.status_code != status:
-        raise Unavailable(
-            f"{what} answered {response.status_code}: {response.text[:300]}", field="url"
-        )
-
-
-def discover_world(api: ApiClient) -> World:
-    """The organisation's active stores, SKUs, stock and some members, through the API."""
-    stores = tuple(
-        StoreInfo(
-            id=s["id"],
-            code=s["code"],
-            name=s["name"],
-            channel_type=s["channel_type"],
-            brand_id=s["brand_id"],
-            city=s["city"],
-            district=s["district"],
-            latitude=s["latitude"],
-            longitude=s["longitude"],
-            opening_hours={
-                day: [list(span) for span in spans]
-                for day, spans in (s["opening_hours"] or {}).items()
-            },
-            time_zone=s["time_zone"],
-        )
-        for s in api.pages("/api/v1/stores", status="active")
-        if s["channel_type"] != "warehouse"
-    )
-    categories = {p["id"]: p["category_path"] for p in api.pages("/api/v1/products")}
-    skus = tuple(
-        SkuInfo(
-            id=s["id"],
-            code=s["code"],
-            product_id=s["product_id"],
-            brand_id=s["brand_id"],
-            category=categories.get(s["product_id"], ""),
-            prices={channel: Decimal(amount) for channel, amount in s["prices"].items()},
-            channels=tuple(s["channels"]),
-            overrides={o["store_id"]: o["available"] for o in s["store_availability"]},
-        )
-        for s in api.pages("/api/v1/skus")
-        if s["status"] == "active"
-    )
-    stock: dict[tuple[str, str], int] = {}
-    offset = 0
-    while True:
-        response = api.request(
-            "GET", "/api/v1/stock-levels", params={"limit": 5000, "offset": offset}
-        )
-        _expect(response, 200, "/api/v1/stock-levels")
-        levels = response.json()
-        for level in levels:
-            stock[(level["location_id"], level["sku_id"])] = int(level["available"])
-        if len(levels) < 5000:
-            break
-        offset += len(levels)
-    phones: list[str] = []
-    for member in api.pages("/api/v1/members"):
-        if member.get("phone"):
-            phones.append(member["phone"])
-        if len(phones) >= MEMBER_SAMPLE:
-            break
-    return World(stores, skus, stock, tuple(sorted(phones)))
 
 
 def run_simulation(
@@ -330,6 +212,39 @@ def _note(report: SimulationReport, failure: dict[str, Any]) -> None:
         report.failures.append(failure)
 
 
+def _pos_sale(sale: Sale) -> dict[str, Any]:
+    """The till's request of a sale (POST /api/v1/orders/pos)."""
+    body: dict[str, Any] = {
+        "store_id": sale.store_id,
+        "external_order_id": sale.external_order_id,
+        "lines": [{"sku_id": sku, "quantity": quantity} for sku, quantity in sale.lines],
+        "sold_at": sale.at.isoformat() if sale.at else None,
+    }
+    if sale.member is not None:
+        body["member"] = {"type": sale.member[0], "value": sale.member[1]}
+    return body
+
+
+def _checkout(api: ApiClient, sale: Sale) -> dict[str, Any]:
+    """The online shop's request of a paid checkout (POST /api/v1/orders/checkout)."""
+    body: dict[str, Any] = {
+        "store_id": sale.store_id,
+        "external_order_id": sale.external_order_id,
+        "lines": [{"sku_id": sku, "quantity": quantity} for sku, quantity in sale.lines],
+        "fulfilment_type": sale.fulfilment,
+        "paid": True,
+        "placed_at": sale.at.isoformat() if sale.at else None,
+    }
+    if sale.pickup_store_id:
+        body["pickup_store_id"] = sale.pickup_store_id
+    if sale.latitude is not None and sale.longitude is not None:
+        body["latitude"], body["longitude"] = sale.latitude, sale.longitude
+    member_id = _online_member(api, sale)
+    if member_id:
+        body["member_id"] = member_id
+    return body
+
+
 def _place_orders(
     api: ApiClient, world: World, plan: Plan, report: SimulationReport, step: Step | None
 ) -> None:
@@ -338,32 +253,9 @@ def _place_orders(
     for sale in plan.sales:
         if sale.kind == "pos":
             _restock(api, stock, sale, report)
-            body: dict[str, Any] = {
-                "store_id": sale.store_id,
-                "external_order_id": sale.external_order_id,
-                "lines": [{"sku_id": sku, "quantity": quantity} for sku, quantity in sale.lines],
-                "sold_at": sale.at.isoformat() if sale.at else None,
-            }
-            if sale.member is not None:
-                body["member"] = {"type": sale.member[0], "value": sale.member[1]}
-            response = api.request("POST", "/api/v1/orders/pos", json=body)
+            response = api.request("POST", "/api/v1/orders/pos", json=_pos_sale(sale))
         else:
-            body = {
-                "store_id": sale.store_id,
-                "external_order_id": sale.external_order_id,
-                "lines": [{"sku_id": sku, "quantity": quantity} for sku, quantity in sale.lines],
-                "fulfilment_type": sale.fulfilment,
-                "paid": True,
-                "placed_at": sale.at.isoformat() if sale.at else None,
-            }
-            if sale.pickup_store_id:
-                body["pickup_store_id"] = sale.pickup_store_id
-            if sale.latitude is not None and sale.longitude is not None:
-                body["latitude"], body["longitude"] = sale.latitude, sale.longitude
-            member_id = _online_member(api, sale)
-            if member_id:
-                body["member_id"] = member_id
-            response = api.request("POST", "/api/v1/orders/checkout", json=body)
+            response = api.request("POST", "/api/v1/orders/checkout", json=_checkout(api, sale))
         if response.status_code == 201:
             report.orders += 1
             kinds[sale.kind] = kinds.get(sale.kind, 0) + 1
@@ -374,28 +266,20 @@ def _place_orders(
             report.orders_replayed += 1
         else:
             report.orders_failed += 1
-            problem = _problem(response)
+            refusal = problem(response)
             _note(
                 report,
                 {
                     "order": sale.external_order_id,
                     "type": sale.kind,
-                    "field": problem.get("field"),
-                    "reason": f"{response.status_code} {problem.get('code')}: "
-                    f"{problem.get('message')}",
+                    "field": refusal.get("field"),
+                    "reason": f"{response.status_code} {refusal.get('code')}: "
+                    f"{refusal.get('message')}",
                 },
             )
         if step:
             step(1)
     report.orders_by_kind = dict(sorted(kinds.items()))
-
-
-def _problem(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {"message": response.text[:200]}
-    return body if isinstance(body, dict) else {"message": str(body)[:200]}
 
 
 def _restock(
