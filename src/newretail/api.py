@@ -20,6 +20,7 @@ from newretail.events import gateway
 from newretail.events.router import router as events_router
 from newretail.identity.router import router as identity_router
 from newretail.inventory.router import router as inventory_router
+from newretail.marketing.router import router as marketing_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
 from newretail.tenancy.dependencies import ContainerDep
@@ -34,6 +35,7 @@ DOMAIN_ROUTERS = [
     orders_router,
     databank_router,
     audiences_router,
+    marketing_router,
     events_router,
     timelines_router,
     identity_router,

@@ -81,7 +81,7 @@ def record(
     )
 
 
-def _by_key(session: Session, issue_key: str) -> Coupon | None:
+def find_by_key(session: Session, issue_key: str) -> Coupon | None:
     return session.scalar(select(Coupon).where(Coupon.issue_key == issue_key))
 
 
@@ -95,7 +95,7 @@ def issue(
 ) -> Coupon:
     """Issue one coupon, spending the stage's issue budgets; the same `issue_key` twice
     returns the coupon issued the first time (and spends nothing more)."""
-    found = _by_key(session, request.issue_key)
+    found = find_by_key(session, request.issue_key)
     if found is not None:
         return found
     try:
@@ -120,7 +120,7 @@ def issue(
             session.flush()
     except IntegrityError:
         # another issuer inserted the same key meanwhile: the savepoint undid our spend
-        concurrent = _by_key(session, request.issue_key)
+        concurrent = find_by_key(session, request.issue_key)
         if concurrent is None:
             raise
         return concurrent

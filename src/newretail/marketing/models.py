@@ -1,15 +1,19 @@
-"""The marketing ledger's tables: budgets, coupons, every coupon change, and the conflicts an
-offline till's late redemption leaves for review."""
+"""Marketing's tables: offers, campaigns and their stages (with an audit of every change),
+budgets, coupons, every coupon change, and the conflicts an offline till's late redemption
+leaves for review."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
 
@@ -142,3 +146,90 @@ class RedemptionConflict(IdMixin, TenantMixin, Base):
     used_by_order_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolution: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Offer(IdMixin, TenantMixin, Base):
+    """An offer template as the marketer saved it: `spec` is the template in the API's shape
+    (`marketing.offer_specs.OfferSpec`), priced by `marketing.engine`."""
+
+    __tablename__ = "offer"
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    brand_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("brand.id", ondelete="RESTRICT"), nullable=True
+    )
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CampaignState(StrEnum):
+    """Stored states; `scheduled` reads as running between its first and last stage
+    (`marketing.campaigns.state_at`)."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"  # approved by an administrator
+    RUNNING = "running"  # never stored: a scheduled campaign inside its dates
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class Campaign(IdMixin, TenantMixin, Base):
+    """A plan of stages (pre-sale, main day, offline extension ...), approved before it runs."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    brand_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("brand.id", ondelete="RESTRICT"), nullable=True
+    )
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    state: Mapped[str] = mapped_column(String(20), default=CampaignState.DRAFT)
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=0)
+    approved_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    stages: Mapped[list[CampaignStage]] = relationship(
+        lazy="selectin", order_by="CampaignStage.position", cascade="all, delete-orphan"
+    )
+
+
+class CampaignStage(IdMixin, TenantMixin, Base):
+    """One stage: its local days, audiences, offers, channels and budget (`stage_key` names
+    its budgets and coupons)."""
+
+    __tablename__ = "campaign_stage"
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaign.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    channels: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audience_ids: Mapped[list[str]] = mapped_column(JSON)
+    offer_ids: Mapped[list[str]] = mapped_column(JSON)
+
+    @property
+    def stage_key(self) -> str:
+        return f"{self.campaign_id}:{self.position}"
+
+
+class CampaignAudit(IdMixin, TenantMixin, Base):
+    """Every change of a campaign: who, when, what (and the plan as it was after it)."""
+
+    __tablename__ = "campaign_audit"
+    __table_args__ = (Index("ix_campaign_audit_campaign", "campaign_id", "created_at"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaign.id", ondelete="CASCADE")
+    )
+    change: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(254))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

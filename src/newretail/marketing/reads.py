@@ -1,0 +1,122 @@
+"""What the marketing API and console show: campaigns with their state as of now and their
+budgets' burn, coupons with the names of their offer, campaign and stage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.core.database import utcnow
+from newretail.marketing import campaigns, schemas
+from newretail.marketing.models import Budget, Campaign, CampaignStage, Coupon, Offer
+from newretail.tenancy.models import Store
+from newretail.tenancy.permissions import Principal
+
+
+def _budgets(session: Session, stage_keys: Sequence[str]) -> dict[str, list[schemas.BudgetRead]]:
+    rows = session.execute(
+        select(Budget, Store.name)
+        .outerjoin(Store, Store.id == Budget.store_id)
+        .where(Budget.stage_key.in_(stage_keys))
+        .order_by(Budget.stage_key, Budget.store_id.is_not(None), Store.name)
+    ).all()
+    found: dict[str, list[schemas.BudgetRead]] = {}
+    for budget, store_name in rows:
+        found.setdefault(budget.stage_key, []).append(
+            schemas.BudgetRead(
+                store_id=budget.store_id,
+                store_name=store_name,
+                issue_limit=budget.issue_limit,
+                redeem_limit=budget.redeem_limit,
+                amount_limit=budget.amount_limit,
+                issued=budget.issued,
+                redeemed=budget.redeemed,
+                discounted=budget.discounted,
+            )
+        )
+    return found
+
+
+def campaign_read(
+    session: Session, principal: Principal, campaign: Campaign, now: datetime | None = None
+) -> schemas.CampaignRead:
+    zone_name = campaigns.zone_of(session, principal)
+    offer_ids = {uuid.UUID(o) for stage in campaign.stages for o in stage.offer_ids}
+    codes = dict(session.execute(select(Offer.id, Offer.code).where(Offer.id.in_(offer_ids))).all())
+    burn = _budgets(session, [stage.stage_key for stage in campaign.stages])
+    return schemas.CampaignRead(
+        id=campaign.id,
+        name=campaign.name,
+        brand_id=campaign.brand_id,
+        description=campaign.description,
+        holdout_percent=campaign.holdout_percent,
+        state=campaigns.state_at(campaign, zone_name, now or utcnow()),
+        time_zone=zone_name,
+        approved_by=campaign.approved_by,
+        approved_at=campaign.approved_at,
+        created_at=campaign.created_at,
+        stages=[
+            schemas.StageRead(
+                id=stage.id,
+                position=stage.position,
+                name=stage.name,
+                kind=stage.kind,
+                first_day=stage.first_day,
+                last_day=stage.last_day,
+                channels=stage.channels,
+                audience_ids=[uuid.UUID(a) for a in stage.audience_ids],
+                offer_codes=[codes[uuid.UUID(o)] for o in stage.offer_ids],
+                budgets=burn.get(stage.stage_key, []),
+            )
+            for stage in campaign.stages
+        ],
+    )
+
+
+def coupon_reads(session: Session, found: Sequence[Coupon]) -> list[schemas.CouponRead]:
+    """Coupons with their offer's code and name and their campaign's and stage's names."""
+    offers = {
+        o.id: o
+        for o in session.scalars(select(Offer).where(Offer.id.in_({c.offer_id for c in found})))
+    }
+    campaign_ids = {uuid.UUID(c.stage_key.split(":")[0]) for c in found if c.stage_key}
+    stages = {
+        stage.stage_key: (name, stage.name)
+        for stage, name in session.execute(
+            select(CampaignStage, Campaign.name)
+            .join(Campaign, Campaign.id == CampaignStage.campaign_id)
+            .where(Campaign.id.in_(campaign_ids))
+        ).all()
+    }
+    result = []
+    for coupon in found:
+        offer = offers.get(coupon.offer_id)
+        campaign_name, stage_name = stages.get(coupon.stage_key or "", (None, None))
+        result.append(
+            schemas.CouponRead(
+                id=coupon.id,
+                offer_code=offer.code if offer else None,
+                offer_name=offer.name if offer else None,
+                campaign_name=campaign_name,
+                stage_name=stage_name,
+                member_id=coupon.member_id,
+                state=coupon.state,
+                valid_from=coupon.valid_from,
+                valid_until=coupon.valid_until,
+                order_ref=coupon.order_ref,
+                discount=coupon.discount,
+                redeemed_at=coupon.redeemed_at,
+            )
+        )
+    return result
+
+
+def member_coupons(session: Session, member_id: uuid.UUID) -> list[schemas.CouponRead]:
+    held = session.scalars(
+        select(Coupon).where(Coupon.member_id == member_id).order_by(Coupon.created_at.desc())
+    ).all()
+    return coupon_reads(session, held)

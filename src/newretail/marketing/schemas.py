@@ -1,0 +1,186 @@
+"""Pydantic shapes of the marketing API: offers, campaigns with stages and budgets, coupons.
+Unknown fields are refused in every body; times are ISO 8601 with offsets, days are the
+organisation's local days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from newretail.marketing.offer_specs import ChannelsSpec, Money, OfferSpec
+from newretail.tenancy.schemas import Strict
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Limit = Annotated[int, Field(ge=0, le=100_000_000)]
+MAX_STAGES = 12
+MAX_STAGE_DAYS = 366
+
+
+class StageKind(StrEnum):
+    PRE_SALE = "pre_sale"
+    MAIN_DAY = "main_day"
+    OFFLINE_EXTENSION = "offline_extension"
+    OTHER = "other"
+
+
+class BudgetLimits(Strict):
+    """Limits of a budget (none: unlimited): coupons issued, coupons redeemed, money off."""
+
+    issue_limit: Limit | None = None
+    redeem_limit: Limit | None = None
+    amount_limit: Money | None = None
+
+
+class StoreBudgetIn(BudgetLimits):
+    store_id: uuid.UUID
+
+
+class StageIn(Strict):
+    name: Name
+    kind: StageKind = StageKind.OTHER
+    first_day: dt.date
+    last_day: dt.date
+    channels: ChannelsSpec = ChannelsSpec()
+    audience_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    offer_codes: list[str] = Field(default_factory=list, max_length=20)
+    budget: BudgetLimits = BudgetLimits()
+    store_budgets: list[StoreBudgetIn] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _days(self) -> StageIn:
+        if self.last_day < self.first_day:
+            raise ValueError("last_day: comes before first_day")
+        if (self.last_day - self.first_day).days >= MAX_STAGE_DAYS:
+            raise ValueError(f"last_day: a stage lasts at most {MAX_STAGE_DAYS} days")
+        if len({b.store_id for b in self.store_budgets}) != len(self.store_budgets):
+            raise ValueError("store_budgets: one budget per store")
+        return self
+
+
+class CampaignIn(Strict):
+    """A campaign plan: its stages in order, each with its days, audiences, offers, channels
+    and budget. Only a draft can be changed."""
+
+    name: Name
+    brand_id: uuid.UUID | None = None
+    description: Annotated[str, Field(max_length=2000)] = ""
+    holdout_percent: Annotated[int, Field(ge=0, le=50)] = 0
+    stages: Annotated[list[StageIn], Field(min_length=1, max_length=MAX_STAGES)]
+
+    @model_validator(mode="after")
+    def _stages_in_order(self) -> CampaignIn:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError("stages: two stages have the same name")
+        for before, after in zip(self.stages, self.stages[1:], strict=False):
+            if after.first_day <= before.last_day:
+                raise ValueError(
+                    f"stages: '{after.name}' starts before '{before.name}' ends"
+                    " (stages follow each other)"
+                )
+        return self
+
+
+class BudgetRead(BaseModel):
+    store_id: uuid.UUID | None
+    store_name: str | None
+    issue_limit: int | None
+    redeem_limit: int | None
+    amount_limit: Decimal | None
+    issued: int
+    redeemed: int
+    discounted: Decimal
+
+
+class StageRead(BaseModel):
+    id: uuid.UUID
+    position: int
+    name: str
+    kind: str
+    first_day: dt.date
+    last_day: dt.date
+    channels: dict[str, Any]
+    audience_ids: list[uuid.UUID]
+    offer_codes: list[str]
+    budgets: list[BudgetRead]
+
+
+class CampaignRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    brand_id: uuid.UUID | None
+    description: str
+    holdout_percent: int
+    state: str = Field(description="draft, scheduled, running, paused or ended, as of now")
+    time_zone: str
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    created_at: dt.datetime
+    stages: list[StageRead]
+
+
+class CampaignChange(StrEnum):
+    CREATED = "created"
+    REPLANNED = "replanned"
+    APPROVED = "approved"
+    WITHDRAWN = "withdrawn"  # back to draft before it started
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    ENDED = "ended"
+
+
+class StateChange(Strict):
+    """Move a campaign: `approved` (an administrator), `withdrawn` (back to draft before it
+    starts), `paused`, `resumed` or `ended`."""
+
+    change: Literal["approved", "withdrawn", "paused", "resumed", "ended"]
+
+
+class AuditRead(BaseModel):
+    change: str
+    actor: str
+    at: dt.datetime
+    detail: dict[str, Any]
+
+
+class OfferRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    spec: OfferSpec
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+
+
+class IssueRequest(Strict):
+    """Issue one coupon of an offer of the stage to each member (again: nothing more)."""
+
+    offer_code: Annotated[str, Field(min_length=1, max_length=64)]
+    member_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=10_000)]
+    store_id: uuid.UUID | None = Field(None, description="Where they were issued (store budget)")
+
+
+class IssueReport(BaseModel):
+    issued: int
+    already_held: int
+    refused_budget: int
+
+
+class CouponRead(BaseModel):
+    id: uuid.UUID
+    offer_code: str | None
+    offer_name: str | None
+    campaign_name: str | None
+    stage_name: str | None
+    member_id: uuid.UUID | None
+    state: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    order_ref: str | None
+    discount: Decimal | None
+    redeemed_at: dt.datetime | None
