@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.catalog import service, web_edit
+from newretail.console.paging import PagingDep
+from newretail.console.params import optional_id
 from newretail.console.shell import page_locale, render
-from newretail.core.errors import InvalidInput
 from newretail.core.i18n import catalogue
-from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType
@@ -38,33 +38,25 @@ def category_label(path: str, locale: str) -> str:
     )
 
 
-def _brand_id(value: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput("not a brand id", field="brand_id") from exc
-
-
 @router.get("/catalog")
 def catalog_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
+    paging: PagingDep,
     brand_id: str = "",
     category: str = "",
     q: str = "",
-    page: str = "",
 ) -> Response:
     """Products with their SKUs and prices per channel, filtered by brand, category and text,
     a numbered page at a time with the totals."""
     identity.principal.require(Permission.READ)
     filters = service.ProductFilter(
-        brand_id=_brand_id(brand_id), category=category.strip() or None, q=q.strip() or None
+        brand_id=optional_id(brand_id, "brand_id", "not a brand id"),
+        category=category.strip() or None,
+        q=q.strip() or None,
     )
-    number = page_number(page)
-    found = service.product_page(session, filters, number, CONSOLE_PER_PAGE)
+    found = service.product_page(session, filters, paging.number, paging.size)
     brands = tenancy_service.list_brands(session, 500, None)[0]
     return render(
         request,
@@ -74,8 +66,7 @@ def catalog_page(
         products=found.products,
         product_count=found.total_products,
         sku_count=found.total_skus,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
+        paging=paging,
         brands=brands,
         brand_names={b.id: b.name for b in brands},
         channels=PRICE_CHANNELS,

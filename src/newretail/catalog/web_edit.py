@@ -8,31 +8,28 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from newretail.catalog import forms, schemas, service
 from newretail.catalog.models import Product, Sku
-from newretail.console.forms import FormError, errors_of
-from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
-from newretail.core.errors import NewRetailError, NotFound
+from newretail.console.forms import attempt, render_form
+from newretail.console.shell import Form, check_csrf, page_locale, redirect
+from newretail.core.errors import NotFound
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.models import ChannelType, Store
-from newretail.tenancy.permissions import Permission
+from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.web_stores import selling, stores_by_code
 
 router = APIRouter(include_in_schema=False)  # included by catalog/web.py under /console
-# what a form refusal can be: the form's own parsing, the schema, or the service's rules
-REFUSED = (FormError, ValidationError, NewRetailError)
 
 
-def _refused(request: Request, identity: auth.ConsoleIdentity, exc: Exception) -> dict[str, str]:
-    """Field -> message of a refused form in the reader's language; permission and scope
-    errors are not form errors."""
-    if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
-        raise exc
-    return errors_of(exc, page_locale(request, identity))
+def _editor(identity: auth.ConsoleIdentity, form: dict[str, str]) -> Principal:
+    """Who posted a catalogue form: the signed-in session (its CSRF token), allowed to manage
+    the catalogue."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.MANAGE_CATALOG)
+    return identity.principal
 
 
 # ---------------------------------------------------------------- products
@@ -44,15 +41,14 @@ def _product_form(
     product: Product | None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    return render(
+    return render_form(
         request,
         "catalog/product_form.html",
         identity,
-        422 if errors else 200,
+        values,
+        errors,
         section="catalog",
-        values=values,
         product=product,
-        errors=errors or {},
         brands=tenancy_service.list_brands(session, 500, None)[0],
     )
 
@@ -69,16 +65,12 @@ def create_product(
     request: Request, session: SessionDep, identity: Identity, form: Form
 ) -> Response:
     """Create a product (same rules as POST /api/v1/products)."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_CATALOG)
-    try:
-        with session.begin_nested():
-            data = schemas.ProductCreate.model_validate(forms.product_payload(form, new=True))
-            product = service.create_product(session, identity.principal, data)
-    except REFUSED as exc:
-        return _product_form(
-            request, session, identity, form, None, _refused(request, identity, exc)
-        )
+    principal = _editor(identity, form)
+    with attempt(session, page_locale(request, identity)) as refusal:
+        data = schemas.ProductCreate.model_validate(forms.product_payload(form, new=True))
+        product = service.create_product(session, principal, data)
+    if refusal.errors:
+        return _product_form(request, session, identity, form, None, refusal.errors)
     return redirect(f"/console/catalog/{product.id}?saved=product")
 
 
@@ -97,19 +89,15 @@ def update_product(
     request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID, form: Form
 ) -> Response:
     """Change a product's name, category or status (same rules as PATCH /api/v1/products)."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_CATALOG)
+    principal = _editor(identity, form)
     product = service.get_product(session, product_id)
-    try:
-        with session.begin_nested():
-            data = schemas.ProductUpdate.model_validate(forms.product_payload(form, new=False))
-            service.update_product(session, identity.principal, product_id, data)
-    except REFUSED as exc:
+    with attempt(session, page_locale(request, identity)) as refusal:
+        data = schemas.ProductUpdate.model_validate(forms.product_payload(form, new=False))
+        service.update_product(session, principal, product_id, data)
+    if refusal.errors:
         session.refresh(product)
         values = {**form, "code": product.code, "brand_id": str(product.brand_id)}
-        return _product_form(
-            request, session, identity, values, product, _refused(request, identity, exc)
-        )
+        return _product_form(request, session, identity, values, product, refusal.errors)
     return redirect(f"/console/catalog/{product_id}?saved=product")
 
 
@@ -123,29 +111,18 @@ def _sku_form(
     sku: Sku | None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    return render(
+    return render_form(
         request,
         "catalog/sku_form.html",
         identity,
-        422 if errors else 200,
+        values,
+        errors,
         section="catalog",
         product=product,
         sku=sku,
-        values=values,
-        errors=errors or {},
         channels=forms.CHANNELS,
-        stores=_selling_stores(session, identity),
+        stores=selling(stores_by_code(session, identity.principal)),
     )
-
-
-def _selling_stores(session: Session, identity: auth.ConsoleIdentity) -> list[Store]:
-    """The stores a SKU can have its own price at, by code (warehouses do not sell)."""
-    stores = tenancy_service.all_stores(session, identity.principal, tenancy_service.StoreFilter())
-    return sorted((s for s in stores if s.channel_type != ChannelType.WAREHOUSE), key=_code)
-
-
-def _code(store: Store) -> str:
-    return store.code
 
 
 def _product_sku(session: Session, product_id: uuid.UUID, sku_id: uuid.UUID) -> Sku:
@@ -170,17 +147,13 @@ def create_sku(
     request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID, form: Form
 ) -> Response:
     """Create a SKU with its channel prices (same rules as POST /api/v1/products/{id}/skus)."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_CATALOG)
+    principal = _editor(identity, form)
     product = service.get_product(session, product_id)
-    try:
-        with session.begin_nested():
-            data = schemas.SkuCreate.model_validate(forms.sku_payload(form, new=True))
-            service.create_sku(session, identity.principal, product_id, data)
-    except REFUSED as exc:
-        return _sku_form(
-            request, session, identity, product, form, None, _refused(request, identity, exc)
-        )
+    with attempt(session, page_locale(request, identity)) as refusal:
+        data = schemas.SkuCreate.model_validate(forms.sku_payload(form, new=True))
+        service.create_sku(session, principal, product_id, data)
+    if refusal.errors:
+        return _sku_form(request, session, identity, product, form, None, refusal.errors)
     return redirect(f"/console/catalog/{product_id}?saved=sku")
 
 
@@ -209,24 +182,19 @@ def update_sku(
     form: Form,
 ) -> Response:
     """Change a SKU and set its channel prices (PATCH /api/v1/skus/{id}, PUT …/prices)."""
-    check_csrf(identity, form)
-    principal = identity.principal
-    principal.require(Permission.MANAGE_CATALOG)
+    principal = _editor(identity, form)
     product = service.get_product(session, product_id)
     sku = _product_sku(session, product_id, sku_id)
-    try:
-        with session.begin_nested():
-            data = schemas.SkuUpdate.model_validate(forms.sku_payload(form, new=False))
-            service.update_sku(session, principal, sku_id, data)
-            prices = schemas.PricesSet.model_validate({"prices": forms.sku_prices(form)})
-            if prices.prices:
-                service.set_prices(session, principal, sku_id, prices)
-    except REFUSED as exc:
+    with attempt(session, page_locale(request, identity)) as refusal:
+        data = schemas.SkuUpdate.model_validate(forms.sku_payload(form, new=False))
+        service.update_sku(session, principal, sku_id, data)
+        prices = schemas.PricesSet.model_validate({"prices": forms.sku_prices(form)})
+        if prices.prices:
+            service.set_prices(session, principal, sku_id, prices)
+    if refusal.errors:
         session.refresh(sku)
         values = {**form, "code": sku.code}
-        return _sku_form(
-            request, session, identity, product, values, sku, _refused(request, identity, exc)
-        )
+        return _sku_form(request, session, identity, product, values, sku, refusal.errors)
     return redirect(f"/console/catalog/{product_id}?saved=sku")
 
 
@@ -241,21 +209,18 @@ def set_store_price(
 ) -> Response:
     """Set a store's own price of the SKU, or clear it when the amount is blank
     (PUT or DELETE /api/v1/skus/{id}/stores/{store}/price)."""
-    check_csrf(identity, form)
-    principal = identity.principal
-    principal.require(Permission.MANAGE_CATALOG)
+    principal = _editor(identity, form)
     product = service.get_product(session, product_id)
     sku = _product_sku(session, product_id, sku_id)
-    try:
-        with session.begin_nested():
-            store_id, amount = forms.store_price(form)
-            if amount is None:
-                service.clear_store_price(session, principal, sku_id, store_id)
-            else:
-                data = schemas.StorePriceSet.model_validate({"amount": amount})
-                service.set_store_price(session, principal, sku_id, store_id, data)
-    except REFUSED as exc:
+    with attempt(session, page_locale(request, identity)) as refusal:
+        store_id, amount = forms.store_price(form)
+        if amount is None:
+            service.clear_store_price(session, principal, sku_id, store_id)
+        else:
+            data = schemas.StorePriceSet.model_validate({"amount": amount})
+            service.set_store_price(session, principal, sku_id, store_id, data)
+    if refusal.errors:
         session.refresh(sku)
-        errors = {"store_price": next(iter(_refused(request, identity, exc).values()))}
+        errors = refusal.under("store_price").errors
         return _sku_form(request, session, identity, product, forms.sku_values(sku), sku, errors)
     return redirect(f"/console/catalog/{product_id}?saved=store_price")

@@ -1,14 +1,34 @@
-"""Form errors for re-rendering a console form: field → message in the reader's language."""
+"""Console forms: run a form's change in a savepoint, keep its refusal as field → message in
+the reader's language, and show the form page again with them (HTTP 422).
+
+A handler reads:
+
+    with attempt(session, page_locale(request, identity)) as refusal:
+        service.create_product(session, principal, data)
+    if refusal.errors:
+        return render_form(request, "catalog/product_form.html", identity, form, refusal.errors)
+    return redirect(...)
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
+from newretail.console.shell import SignedIn, render
 from newretail.core import error_text
 from newretail.core.errors import NewRetailError
 from newretail.core.i18n import DEFAULT_LOCALE, translator
+
+# sign-in, permission and scope refusals are not a form's fault: the error page shows them
+NOT_FORM_ERRORS = (401, 403, 404)
 
 
 class FormError(Exception):
@@ -46,3 +66,59 @@ def errors_of(exc: Exception, locale: str = DEFAULT_LOCALE) -> dict[str, str]:
             errors.setdefault(field, error_text.reason(error, locale))
         return errors
     return {"_form": str(exc)}
+
+
+# what a form refusal can be: the form's own parsing, the schema, or the service's rules
+REFUSED = (FormError, ValidationError, NewRetailError)
+ErrorsOf = Callable[[Exception, str], dict[str, str]]
+
+
+@dataclass
+class Refusal:
+    """What `attempt` kept of a refused form: field → message, and the HTTP status the
+    refusal answers with (the domain error's own, 422 for the form and the schema)."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    status_code: int = 422
+
+    def under(self, name: str) -> Refusal:
+        """The refusal's first message under one field (a form shown with one error place)."""
+        return Refusal({name: next(iter(self.errors.values()))}, self.status_code)
+
+
+@contextmanager
+def attempt(session: Session, locale: str, errors: ErrorsOf = errors_of) -> Iterator[Refusal]:
+    """Run a form's change in a savepoint. A refusal (`REFUSED`) rolls the savepoint back and
+    is kept in the yielded `Refusal` (`errors` turns it into field → message in `locale`);
+    sign-in, permission and scope errors go on to the error page."""
+    refusal = Refusal()
+    try:
+        with session.begin_nested():
+            yield refusal
+    except REFUSED as exc:
+        if isinstance(exc, NewRetailError):
+            if exc.status_code in NOT_FORM_ERRORS:
+                raise
+            refusal.status_code = exc.status_code
+        refusal.errors = errors(exc, locale)
+
+
+def render_form(
+    request: Request,
+    template: str,
+    identity: SignedIn,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 422,
+    **context: Any,
+) -> HTMLResponse:
+    """A form page with its values; with refused fields it answers `status_code` (422)."""
+    return render(
+        request,
+        template,
+        identity,
+        status_code if errors else 200,
+        values=values,
+        errors=errors or {},
+        **context,
+    )

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newretail.console.params import optional_day
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
 from newretail.core.i18n import Translate, translator
 from newretail.databank import backfills, charts, service
@@ -26,15 +27,20 @@ from newretail.warehouse.connection import Warehouse
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CSV_KINDS = ("stages", "flows", "fast", "trends", "breakdown")
+NOT_A_DAY = "give a date as YYYY-MM-DD"
 
 
-def _parse_day(value: str, default: date, field: str) -> date:
-    if not value:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidDate("give a date as YYYY-MM-DD", field=field) from exc
+def _day_shown(session: Session, principal: Principal, value: str) -> date:
+    """The day the page shows: the one asked for, else the organisation's yesterday."""
+    day = optional_day(value, "day", NOT_A_DAY, InvalidDate)
+    return day or service.local_yesterday(session, principal)
+
+
+def _period(session: Session, principal: Principal, day: str, start: str) -> tuple[date, date]:
+    """The flows' first day (a week before by default) and the day shown."""
+    on = _day_shown(session, principal, day)
+    since = optional_day(start, "start", NOT_A_DAY, InvalidDate) or on - timedelta(days=7)
+    return since, on
 
 
 @router.get("/databank")
@@ -50,8 +56,7 @@ def databank_page(
     principal = identity.principal
     principal.require(Permission.READ)
     brands = list(session.scalars(select(Brand).order_by(Brand.code)))
-    on = _parse_day(day, service.local_yesterday(session, principal), "day")
-    since = _parse_day(start, on - timedelta(days=7), "start")
+    since, on = _period(session, principal, day, start)
     if since >= on:
         raise InvalidPeriod("the flow start must be before the day", field="start")
     chosen = brand_id or (str(brands[0].id) if brands else "")
@@ -152,7 +157,7 @@ def start_backfill(
     """Fill the snapshots the page reads (the missing days up to the day shown), in the server."""
     check_csrf(identity, form)
     principal = identity.principal
-    on = _parse_day(form.get("day", ""), service.local_yesterday(session, principal), "day")
+    on = _day_shown(session, principal, form.get("day", ""))
     first = on - timedelta(days=backfills.PAGE_DAYS - 1)
     backfills.runner(container.warehouse).start(
         container.sessions, container.warehouse, principal, first, on
@@ -187,8 +192,7 @@ def databank_csv(
     principal.require(Permission.READ)
     if kind not in CSV_KINDS:
         raise InvalidDimension(f"kind is one of {', '.join(CSV_KINDS)}", field="kind")
-    on = _parse_day(day, service.local_yesterday(session, principal), "day")
-    since = _parse_day(start, on - timedelta(days=7), "start")
+    since, on = _period(session, principal, day, start)
     brand = brand_id or None
     warehouse = container.warehouse
     rows: list[list[Any]]

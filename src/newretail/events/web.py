@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from newretail.console.params import parse_id
 from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import InvalidInput
 from newretail.events import service
@@ -20,10 +21,7 @@ SHOWN = 200
 
 
 def _failed_id(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput("not a failed event id", field="failed_id") from exc
+    return parse_id(value, "failed_id", "not a failed event id")
 
 
 @router.get("/events")

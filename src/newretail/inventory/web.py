@@ -8,25 +8,20 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from newretail.console.paging import PagingDep
+from newretail.console.params import optional_id
 from newretail.console.shell import render
-from newretail.core.errors import InvalidInput
-from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.inventory import reads, web_changes
-from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
+from newretail.tenancy.web_stores import stores_by_code
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_changes.router)
 
 
 def _location_id(value: str) -> uuid.UUID | None:
-    if not value:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise InvalidInput("not a location id", field="location_id") from exc
+    return optional_id(value, "location_id", "not a location id")
 
 
 @router.get("/stock")
@@ -34,24 +29,23 @@ def stock_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
+    paging: PagingDep,
     location_id: str = "",
     q: str = "",
     low: str = "",
-    page: str = "",
 ) -> Response:
     """Stock by location (on hand, allocated, reserved, available); `low=1` for low stock."""
     principal = identity.principal
     principal.require(Permission.READ)
     low_only = low == "1"
-    number = page_number(page)
     view = reads.stock_view(
         session,
         principal,
         reads.StockFilter(_location_id(location_id), None, low_only, q.strip() or None),
-        CONSOLE_PER_PAGE,
-        (number - 1) * CONSOLE_PER_PAGE,
+        paging.size,
+        paging.offset,
     )
-    locations = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    locations = stores_by_code(session, principal)
     return render(
         request,
         "inventory/stock.html",
@@ -59,11 +53,10 @@ def stock_page(
         section="stock",
         levels=view.levels,
         total=view.total,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
+        paging=paging,
         sku_names=view.sku_names,
         location_names={s.id: s.name for s in locations},
-        locations=sorted(locations, key=lambda s: s.code),
+        locations=locations,
         can_change=principal.can(Permission.MANAGE_STOCK),
         query={"location_id": location_id, "q": q.strip(), "low": low_only},
     )
@@ -74,22 +67,21 @@ def movements_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
+    paging: PagingDep,
     location_id: str = "",
     sku: str = "",
     reference: str = "",
     done: str = "",
-    page: str = "",
 ) -> Response:
     """The stock ledger, newest first: receipts, adjustments with their reason, transfers,
     sales and refunds, by location, SKU code or reference."""
     principal = identity.principal
     principal.require(Permission.READ)
-    number = page_number(page)
     filters = reads.MovementFilter(
         _location_id(location_id), None, reference.strip() or None, sku.strip() or None
     )
-    view = reads.movement_view(session, principal, filters, number, CONSOLE_PER_PAGE)
-    locations = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    view = reads.movement_view(session, principal, filters, paging.number, paging.size)
+    locations = stores_by_code(session, principal)
     return render(
         request,
         "inventory/movements.html",
@@ -97,11 +89,10 @@ def movements_page(
         section="stock",
         movements=view.movements,
         total=view.total,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
+        paging=paging,
         skus=view.skus,
         location_names={s.id: f"{s.code} · {s.name}" for s in locations},
-        locations=sorted(locations, key=lambda s: s.code),
+        locations=locations,
         done=done if done in web_changes.CHANGES else "",
         query={"location_id": location_id, "sku": sku.strip(), "reference": reference},
     )

@@ -9,20 +9,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from newretail.console.forms import FormError, errors_of
-from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
-from newretail.core.errors import NewRetailError
+from newretail.console.forms import attempt, errors_of, render_form
+from newretail.console.shell import Form, check_csrf, page_locale, redirect
 from newretail.core.i18n import translator
 from newretail.inventory import forms, schemas, service
 from newretail.inventory.errors import OutOfStock
 from newretail.tenancy import auth
-from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.web_stores import stores_by_code
 
 router = APIRouter(include_in_schema=False)  # included by inventory/web.py under /console
 # the out-of-stock refusal in the reader's language, naming the SKU
@@ -68,15 +66,8 @@ FIELDS = {
 }
 
 
-def _locations(session: Session, principal: Principal) -> list[Store]:
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
-    return sorted(stores, key=lambda s: s.code)
-
-
 def _errors(exc: Exception, locale: str) -> dict[str, str]:
     """Field -> message; a message about no field of the form (out of stock…) heads it."""
-    if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
-        raise exc
     if isinstance(exc, OutOfStock):
         return {"_form": translator(locale)(OUT_OF_STOCK, sku=exc.sku_code)}
     errors: dict[str, str] = {}
@@ -93,16 +84,15 @@ def _form_page(
     values: dict[str, str],
     errors: dict[str, str] | None = None,
 ) -> Response:
-    return render(
+    return render_form(
         request,
         "inventory/change_form.html",
         identity,
-        422 if errors else 200,
+        values,
+        errors,
         section="stock",
         kind=kind,
-        values=values,
-        errors=errors or {},
-        locations=_locations(session, identity.principal),
+        locations=stores_by_code(session, identity.principal),
         lines=range(forms.LINES),
     )
 
@@ -131,13 +121,11 @@ def _change_submit(kind: str) -> Any:
         check_csrf(identity, form)
         principal = identity.principal
         principal.require(Permission.MANAGE_STOCK)
-        try:
-            with session.begin_nested():
-                data = change.schema.model_validate(change.payload(session, form))
-                result = change.use_case(session, principal, data)
-        except (FormError, ValidationError, NewRetailError) as exc:
-            errors = _errors(exc, page_locale(request, identity))
-            return _form_page(request, session, identity, kind, form, errors)
+        with attempt(session, page_locale(request, identity), _errors) as refusal:
+            data = change.schema.model_validate(change.payload(session, form))
+            result = change.use_case(session, principal, data)
+        if refusal.errors:
+            return _form_page(request, session, identity, kind, form, refusal.errors)
         location = form.get(change.location_field, "")
         return redirect(
             f"/console/stock/movements?location_id={location}&reference={result.reference}"

@@ -8,8 +8,8 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from newretail.console.paging import PagingDep
 from newretail.console.shell import render
-from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.identity import web as identity_web
 from newretail.members import consent, points, service, tiers, web_edit
 from newretail.orders import web as orders_web
@@ -28,19 +28,18 @@ def members_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
+    paging: PagingDep,
     q: str = "",
     city: str = "",
     tier: str = "",
-    page: str = "",
 ) -> Response:
     """Members filtered by name, identifier, city and tier, a numbered page at a time."""
     principal = identity.principal
     principal.require(Permission.READ)
-    number = page_number(page)
     filters = service.MemberFilter(
         tier=tier or None, city=city.strip() or None, q=q.strip() or None
     )
-    members, total = service.member_page(session, principal, filters, number, CONSOLE_PER_PAGE)
+    members, total = service.member_page(session, principal, filters, paging.number, paging.size)
     tier_list = tiers.all_tiers(session)
     return render(
         request,
@@ -50,8 +49,7 @@ def members_page(
         members=members,
         balances=points.balances(session, [m.id for m in members]),
         total=total,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
+        paging=paging,
         tiers=tier_list,
         tier_names={t.id: t.name for t in tier_list},
         query={"q": q.strip(), "city": city.strip(), "tier": tier},
@@ -91,13 +89,16 @@ def member_page(
 
 @router.get("/members/{member_id}/ledger")
 def ledger_page(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, page: str = ""
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    paging: PagingDep,
+    member_id: uuid.UUID,
 ) -> Response:
     """The member's whole points ledger, newest first, with the running balance."""
     principal = identity.principal
     member = service.get_member(session, principal, member_id)
-    number = page_number(page)
-    rows, total = points.ledger_page(session, principal, member_id, number, CONSOLE_PER_PAGE)
+    rows, total = points.ledger_page(session, principal, member_id, paging.number, paging.size)
     return render(
         request,
         "members/ledger.html",
@@ -107,6 +108,5 @@ def ledger_page(
         balance=points.points_balance(session, principal, member_id),
         ledger=rows,
         total=total,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
+        paging=paging,
     )

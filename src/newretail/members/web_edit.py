@@ -1,221 +1,194 @@
 """Console forms of a member: edit the profile, set marketing consent, adjust points with a
 reason. Each calls the members service the API calls (same rules, same permission); a refused
-form is shown again with the fields at fault (HTTP 422)."""
+form is shown again with the fields at fault (HTTP 422).
+
+The three forms share one shape (`/console/members/{id}/<path>`, MANAGE_MEMBERS, back to the
+member page with `?saved=<name>`), so each is a `MemberForm` and one pair of handlers serves
+them all.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from newretail.console.forms import errors_of
-from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
-from newretail.core.errors import NewRetailError
-from newretail.core.i18n import translator
+from newretail.console.forms import attempt, render_form
+from newretail.console.shell import Form, check_csrf, page_locale, redirect
 from newretail.members import consent, forms, points, schemas, service
-from newretail.members.errors import MembersError
 from newretail.members.models import ConsentChannel, ConsentSource, Gender, MemberStatus
 from newretail.tenancy import auth
 from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.permissions import Permission
+from newretail.tenancy.permissions import Permission, Principal
 
 router = APIRouter(include_in_schema=False)  # included by members/web.py under /console
-REFUSED = (ValidationError, NewRetailError)
+# what a member form reads: from the session, as the signed-in principal, of one member
+Values = Callable[[Session, Principal, uuid.UUID], dict[str, str]]
+Context = Callable[[Session, Principal, uuid.UUID], dict[str, Any]]
 
 
-def _refused(request: Request, identity: auth.ConsoleIdentity, exc: Exception) -> dict[str, str]:
-    """Field -> message of a refused form, members' own messages in the reader's language;
-    permission and scope errors are not form errors."""
-    if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
-        raise exc
-    locale = page_locale(request, identity)
-    if isinstance(exc, MembersError):
-        return {exc.field or "_form": exc.translated(translator(locale))}
-    return errors_of(exc, locale)
+@dataclass(frozen=True)
+class MemberForm:
+    """One form of a member: its address, template, what it shows and what it saves."""
+
+    path: str  # /console/members/{member_id}/<path>
+    template: str  # members/<template>_form.html
+    saved: str  # the member page confirms `?saved=<saved>`
+    values: Values  # the form's first values
+    context: Context  # what else the template shows
+    save: Callable[[Session, Principal, uuid.UUID, dict[str, str]], None]
+    shown: str  # what the GET page is
+    saves: str  # what the POST does
 
 
-def _attempt(
-    request: Request, session: Session, identity: auth.ConsoleIdentity, save: Callable[[], None]
-) -> dict[str, str] | None:
-    """Run one form's change in a savepoint; the refused fields, or None when it was saved."""
-    try:
-        with session.begin_nested():
-            save()
-    except REFUSED as exc:
-        return _refused(request, identity, exc)
-    return None
+def _profile_values(session: Session, principal: Principal, member_id: uuid.UUID) -> dict[str, str]:
+    return forms.member_values(service.get_member(session, principal, member_id))
+
+
+def _profile_choices(
+    session: Session, principal: Principal, member_id: uuid.UUID
+) -> dict[str, Any]:
+    return {
+        "genders": [str(g) for g in Gender],
+        "statuses": [str(s) for s in MemberStatus],
+    }
+
+
+def _save_profile(
+    session: Session, principal: Principal, member_id: uuid.UUID, form: dict[str, str]
+) -> None:
+    data = schemas.MemberUpdate.model_validate(forms.member_payload(form))
+    service.update_member(session, principal, member_id, data)
+
+
+def _consent_values(session: Session, principal: Principal, member_id: uuid.UUID) -> dict[str, str]:
+    return forms.consent_values(consent.consent_of(session, principal, member_id))
+
+
+def _consent_channels(
+    session: Session, principal: Principal, member_id: uuid.UUID
+) -> dict[str, Any]:
+    return {"channels": [str(c) for c in ConsentChannel]}
+
+
+def _save_consent(
+    session: Session, principal: Principal, member_id: uuid.UUID, form: dict[str, str]
+) -> None:
+    items = forms.consent_items(form, consent.consent_of(session, principal, member_id))
+    consent.set_consent(session, principal, member_id, items, source=ConsentSource.CONSOLE)
+
+
+def _points_values(session: Session, principal: Principal, member_id: uuid.UUID) -> dict[str, str]:
+    return {"points": "", "reason": ""}
+
+
+def _points_balance(session: Session, principal: Principal, member_id: uuid.UUID) -> dict[str, Any]:
+    return {"balance": points.points_balance(session, principal, member_id)}
+
+
+def _save_points(
+    session: Session, principal: Principal, member_id: uuid.UUID, form: dict[str, str]
+) -> None:
+    data = schemas.PointsAdjust.model_validate(forms.points_payload(form))
+    points.adjust_points(session, principal, member_id, data)
+
+
+MEMBER_FORMS = (
+    MemberForm(
+        "edit",
+        "member",
+        "profile",
+        _profile_values,
+        _profile_choices,
+        _save_profile,
+        "The form of a member's profile and identifiers.",
+        "Change a member's profile (same rules as PATCH /api/v1/members/{id}).",
+    ),
+    MemberForm(
+        "consent",
+        "consent",
+        "consent",
+        _consent_values,
+        _consent_channels,
+        _save_consent,
+        "Marketing consent per channel, as checkboxes.",
+        "Grant or withdraw marketing consent (same rules as PUT /api/v1/members/{id}/consent).",
+    ),
+    MemberForm(
+        "points",
+        "points",
+        "points",
+        _points_values,
+        _points_balance,
+        _save_points,
+        "The form of a manual points adjustment.",
+        "Add or remove available points with a reason (as POST …/points/adjustments).",
+    ),
+)
 
 
 def _form_page(
     request: Request,
     session: Session,
     identity: auth.ConsoleIdentity,
+    member_form: MemberForm,
     member_id: uuid.UUID,
-    form: str,
     values: dict[str, str],
     errors: dict[str, str] | None = None,
-    **context: Any,
 ) -> Response:
-    member = service.get_member(session, identity.principal, member_id)
-    return render(
+    principal = identity.principal
+    context = member_form.context(session, principal, member_id)
+    return render_form(
         request,
-        f"members/{form}_form.html",
+        f"members/{member_form.template}_form.html",
         identity,
-        422 if errors else 200,
+        values,
+        errors,
         section="members",
-        member=member,
-        values=values,
-        errors=errors or {},
+        member=service.get_member(session, principal, member_id),
         **context,
     )
 
 
-# ---------------------------------------------------------------- profile
-def _profile_page(
-    request: Request,
-    session: Session,
-    identity: auth.ConsoleIdentity,
-    member_id: uuid.UUID,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-) -> Response:
-    return _form_page(
-        request,
-        session,
-        identity,
-        member_id,
-        "member",
-        values,
-        errors,
-        genders=[str(g) for g in Gender],
-        statuses=[str(s) for s in MemberStatus],
-    )
+def _show(member_form: MemberForm) -> Callable[..., Response]:
+    def show(
+        request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
+    ) -> Response:
+        identity.principal.require(Permission.MANAGE_MEMBERS)
+        values = member_form.values(session, identity.principal, member_id)
+        return _form_page(request, session, identity, member_form, member_id, values)
+
+    show.__name__ = f"{member_form.template}_form_page"
+    show.__doc__ = member_form.shown
+    return show
 
 
-@router.get("/members/{member_id}/edit")
-def edit_member_page(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
-) -> Response:
-    """The form of a member's profile and identifiers."""
-    identity.principal.require(Permission.MANAGE_MEMBERS)
-    member = service.get_member(session, identity.principal, member_id)
-    return _profile_page(request, session, identity, member_id, forms.member_values(member))
+def _submit(member_form: MemberForm) -> Callable[..., Response]:
+    def submit(
+        request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, form: Form
+    ) -> Response:
+        check_csrf(identity, form)
+        principal = identity.principal
+        principal.require(Permission.MANAGE_MEMBERS)
+        service.get_member(session, principal, member_id)  # 404 first
+        with attempt(session, page_locale(request, identity)) as refusal:
+            member_form.save(session, principal, member_id, form)
+        if refusal.errors:
+            return _form_page(
+                request, session, identity, member_form, member_id, form, refusal.errors
+            )
+        return redirect(f"/console/members/{member_id}?saved={member_form.saved}")
+
+    submit.__name__ = f"submit_{member_form.template}_form"
+    submit.__doc__ = member_form.saves
+    return submit
 
 
-@router.post("/members/{member_id}/edit")
-def update_member(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, form: Form
-) -> Response:
-    """Change a member's profile (same rules as PATCH /api/v1/members/{id})."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_MEMBERS)
-    service.get_member(session, identity.principal, member_id)  # 404 first
-
-    def save() -> None:
-        data = schemas.MemberUpdate.model_validate(forms.member_payload(form))
-        service.update_member(session, identity.principal, member_id, data)
-
-    errors = _attempt(request, session, identity, save)
-    if errors is not None:
-        return _profile_page(request, session, identity, member_id, form, errors)
-    return redirect(f"/console/members/{member_id}?saved=profile")
-
-
-# ---------------------------------------------------------------- consent
-def _consent_page(
-    request: Request,
-    session: Session,
-    identity: auth.ConsoleIdentity,
-    member_id: uuid.UUID,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-) -> Response:
-    return _form_page(
-        request,
-        session,
-        identity,
-        member_id,
-        "consent",
-        values,
-        errors,
-        channels=[str(c) for c in ConsentChannel],
-    )
-
-
-@router.get("/members/{member_id}/consent")
-def edit_consent_page(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
-) -> Response:
-    """Marketing consent per channel, as checkboxes."""
-    identity.principal.require(Permission.MANAGE_MEMBERS)
-    current = consent.consent_of(session, identity.principal, member_id)
-    return _consent_page(request, session, identity, member_id, forms.consent_values(current))
-
-
-@router.post("/members/{member_id}/consent")
-def update_consent(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, form: Form
-) -> Response:
-    """Grant or withdraw marketing consent (same rules as PUT /api/v1/members/{id}/consent)."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_MEMBERS)
-    current = consent.consent_of(session, identity.principal, member_id)
-
-    def save() -> None:
-        items = forms.consent_items(form, current)
-        consent.set_consent(
-            session, identity.principal, member_id, items, source=ConsentSource.CONSOLE
-        )
-
-    errors = _attempt(request, session, identity, save)
-    if errors is not None:
-        return _consent_page(request, session, identity, member_id, form, errors)
-    return redirect(f"/console/members/{member_id}?saved=consent")
-
-
-# ---------------------------------------------------------------- points
-def _points_page(
-    request: Request,
-    session: Session,
-    identity: auth.ConsoleIdentity,
-    member_id: uuid.UUID,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-) -> Response:
-    balance = points.points_balance(session, identity.principal, member_id)
-    return _form_page(
-        request, session, identity, member_id, "points", values, errors, balance=balance
-    )
-
-
-@router.get("/members/{member_id}/points")
-def adjust_points_page(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
-) -> Response:
-    """The form of a manual points adjustment."""
-    identity.principal.require(Permission.MANAGE_MEMBERS)
-    return _points_page(request, session, identity, member_id, {"points": "", "reason": ""})
-
-
-@router.post("/members/{member_id}/points")
-def adjust_points(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, form: Form
-) -> Response:
-    """Add or remove available points with a reason (as POST …/points/adjustments)."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_MEMBERS)
-    service.get_member(session, identity.principal, member_id)  # 404 first
-
-    def save() -> None:
-        data = schemas.PointsAdjust.model_validate(forms.points_payload(form))
-        points.adjust_points(session, identity.principal, member_id, data)
-
-    errors = _attempt(request, session, identity, save)
-    if errors is not None:
-        return _points_page(request, session, identity, member_id, form, errors)
-    return redirect(f"/console/members/{member_id}?saved=points")
+for _form in MEMBER_FORMS:
+    router.add_api_route(f"/members/{{member_id}}/{_form.path}", _show(_form), methods=["GET"])
+    router.add_api_route(f"/members/{{member_id}}/{_form.path}", _submit(_form), methods=["POST"])

@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from newretail.console.paging import PagingDep
+from newretail.console.params import optional_day, optional_id
 from newretail.console.shell import render
 from newretail.core import localtime
 from newretail.core.errors import InvalidInput
-from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.orders import reads, web_actions, web_store
 from newretail.orders.models import OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.models import ChannelType
+from newretail.tenancy.web_stores import selling, stores_by_code
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_actions.router)
@@ -40,26 +42,13 @@ class OrderQuery:
     date_to: str = ""
 
 
-def _day(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput("not a date (YYYY-MM-DD)", field=field) from exc
-
-
 def order_filter(query: OrderQuery, time_zone: str) -> reads.OrderFilter:
     """The service filter for the page's query; dates are whole days in the organisation's zone."""
-    start, end = _day(query.date_from, "date_from"), _day(query.date_to, "date_to")
+    start = optional_day(query.date_from, "date_from")
+    end = optional_day(query.date_to, "date_to")
     if start and end and end < start:
         raise InvalidInput("must not be before date_from", field="date_to")
-    store_id = None
-    if query.store_id:
-        try:
-            store_id = uuid.UUID(query.store_id)
-        except ValueError as exc:
-            raise InvalidInput("not a store id", field="store_id") from exc
+    store_id = optional_id(query.store_id, "store_id", "not a store id")
     return reads.OrderFilter(
         channel=query.channel or None,
         store_id=store_id,
@@ -74,12 +63,12 @@ def orders_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
+    paging: PagingDep,
     channel: str = "",
     store_id: str = "",
     status: str = "",
     date_from: str = "",
     date_to: str = "",
-    page: str = "",
 ) -> Response:
     """Orders of every channel, newest first, by channel, store, status and local date range,
     a numbered page at a time with the count and total of every match."""
@@ -92,10 +81,9 @@ def orders_page(
         date_to,
     )
     filters = order_filter(query, identity.organization.time_zone)
-    number = page_number(page)
-    orders, count = reads.order_page(session, principal, filters, number, CONSOLE_PER_PAGE)
+    orders, count = reads.order_page(session, principal, filters, paging.number, paging.size)
     total = reads.orders_total(session, principal, filters)
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    stores = stores_by_code(session, principal)
     return render(
         request,
         "orders/list.html",
@@ -104,11 +92,8 @@ def orders_page(
         orders=orders,
         count=count,
         total=total,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
-        stores=sorted(
-            (s for s in stores if s.channel_type != ChannelType.WAREHOUSE), key=lambda s: s.code
-        ),
+        paging=paging,
+        stores=selling(stores),
         store_names={s.id: s.name for s in stores},
         channels=SELLING_CHANNELS,
         statuses=[s.value for s in OrderStatus],

@@ -9,17 +9,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from newretail.console.forms import FormError, errors_of
+from newretail.console.forms import FormError, Refusal, attempt
 from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
-from newretail.core.errors import NewRetailError
 from newretail.orders import reads, refunds, schemas, transitions
 from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
 from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.permissions import Permission
+from newretail.tenancy.permissions import Permission, Principal
 
 router = APIRouter(include_in_schema=False)  # included by orders/web.py under /console
 REFUNDABLE = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
@@ -38,9 +36,8 @@ def order_page(
     order_id: uuid.UUID,
     *,
     done: str = "",
-    errors: dict[str, str] | None = None,
+    refusal: Refusal | None = None,
     values: dict[str, str] | None = None,
-    status_code: int = 200,
 ) -> Response:
     """The order page: lines, payment, fulfilment, refunds, and the refund and cancel forms."""
     detail = reads.order_detail(session, identity.principal, order_id)
@@ -50,7 +47,7 @@ def order_page(
         request,
         "orders/detail.html",
         identity,
-        status_code,
+        refusal.status_code if refusal else 200,
         section="orders",
         order=order,
         refunds=detail.refunds,
@@ -63,9 +60,16 @@ def order_page(
         can_refund=can_sell and order.status in REFUNDABLE,
         can_cancel=can_sell and order.status in CANCELLABLE,
         done=done if done in DONE else "",
-        errors=errors or {},
+        errors=refusal.errors if refusal else {},
         values=values or {},
     )
+
+
+def _seller(identity: auth.ConsoleIdentity, form: dict[str, str]) -> Principal:
+    """Who posted a refund or a cancel: the signed-in session (its CSRF token), allowed to sell."""
+    check_csrf(identity, form)
+    identity.principal.require(Permission.SELL)
+    return identity.principal
 
 
 def refund_payload(form: dict[str, str], order: Order) -> dict[str, Any]:
@@ -94,31 +98,18 @@ def refund_payload(form: dict[str, str], order: Order) -> dict[str, Any]:
     return {"lines": lines, "reason": reason}
 
 
-def _refused(exc: Exception, locale: str) -> tuple[dict[str, str], int]:
-    if isinstance(exc, NewRetailError) and exc.status_code in (401, 403, 404):
-        raise exc
-    status = exc.status_code if isinstance(exc, NewRetailError) else 422
-    return errors_of(exc, locale), status
-
-
 @router.post("/orders/{order_id}/refund")
 def refund_order(
     request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID, form: Form
 ) -> Response:
     """Refund units of some lines of a fulfilled order; they go back to the stock they left."""
-    check_csrf(identity, form)
-    principal = identity.principal
-    principal.require(Permission.SELL)
+    principal = _seller(identity, form)
     order = reads.get_order(session, principal, order_id)
-    try:
-        with session.begin_nested():
-            data = schemas.RefundCreate.model_validate(refund_payload(form, order))
-            refunds.refund(session, principal, order_id, data)
-    except (FormError, ValidationError, NewRetailError) as exc:
-        errors, status = _refused(exc, page_locale(request, identity))
-        return order_page(
-            request, session, identity, order_id, errors=errors, values=form, status_code=status
-        )
+    with attempt(session, page_locale(request, identity)) as refusal:
+        data = schemas.RefundCreate.model_validate(refund_payload(form, order))
+        refunds.refund(session, principal, order_id, data)
+    if refusal.errors:
+        return order_page(request, session, identity, order_id, refusal=refusal, values=form)
     return redirect(f"/console/orders/{order_id}?done=refund")
 
 
@@ -127,21 +118,10 @@ def cancel_order(
     request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID, form: Form
 ) -> Response:
     """Cancel an order before fulfilment: its stock returns, a paid order is refunded in full."""
-    check_csrf(identity, form)
-    principal = identity.principal
-    principal.require(Permission.SELL)
+    principal = _seller(identity, form)
     reads.get_order(session, principal, order_id)
-    try:
-        with session.begin_nested():
-            transitions.cancel(session, principal, order_id)
-    except NewRetailError as exc:
-        errors, status = _refused(exc, page_locale(request, identity))
-        return order_page(
-            request,
-            session,
-            identity,
-            order_id,
-            errors={"cancel": next(iter(errors.values()))},
-            status_code=status,
-        )
+    with attempt(session, page_locale(request, identity)) as refusal:
+        transitions.cancel(session, principal, order_id)
+    if refusal.errors:
+        return order_page(request, session, identity, order_id, refusal=refusal.under("cancel"))
     return redirect(f"/console/orders/{order_id}?done=cancel")

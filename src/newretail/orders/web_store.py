@@ -8,10 +8,10 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from newretail.console.paging import PagingDep
 from newretail.console.shell import redirect, render
 from newretail.core import localtime
 from newretail.core.errors import NotFound
-from newretail.core.pagination import CONSOLE_PER_PAGE, page_number
 from newretail.orders import store_day
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -32,19 +32,21 @@ def my_store(session: SessionDep, identity: Identity, store_id: str = "") -> Res
 
 @router.get("/stores/{store_id}/today")
 def store_today(
-    request: Request, session: SessionDep, identity: Identity, store_id: uuid.UUID, page: str = ""
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    paging: PagingDep,
+    store_id: uuid.UUID,
 ) -> Response:
     """Today at one store: sales, orders and stock alerts, in the store's local time."""
-    number = page_number(page)
-    day = store_day.store_day(session, identity.principal, store_id, number, CONSOLE_PER_PAGE)
+    day = store_day.store_day(session, identity.principal, store_id, paging.number, paging.size)
     return render(
         request,
         "orders/store_day.html",
         identity,
         section="orders",
         day=day,
-        page=number,
-        per_page=CONSOLE_PER_PAGE,
+        paging=paging,
         store_zone_label=localtime.zone_label(day.zone),
         store_time=lambda moment: localtime.format_local_time(moment, day.zone),
         stores=store_day.scope_stores(session, identity.principal),

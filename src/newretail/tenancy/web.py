@@ -12,9 +12,8 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import ValidationError
 
-from newretail.console.forms import FormError, errors_of
+from newretail.console.forms import attempt, render_form
 from newretail.console.shell import (
     HOME,
     LOCALE_COOKIE,
@@ -162,17 +161,15 @@ def _settings_page(
     identity: auth.ConsoleIdentity,
     values: dict[str, str],
     errors: dict[str, str] | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
-    return render(
+    return render_form(
         request,
         "tenancy/settings.html",
         identity,
-        status_code,
+        values,
+        errors,
         section="settings",
         organization=identity.organization,
-        values=values,
-        errors=errors or {},
         zones=sorted(zoneinfo.available_timezones()),
         can_edit=identity.principal.can(Permission.MANAGE_ORGANIZATION),
         saved=request.query_params.get("saved") == "1",
@@ -196,15 +193,11 @@ def update_settings(
     check_csrf(identity, form)
     identity.principal.require(Permission.MANAGE_ORGANIZATION)
     values = {name: form.get(name, "").strip() for name in SETTINGS_FIELDS}
-    try:
+    with attempt(session, page_locale(request, identity)) as refusal:
         data = OrganizationUpdate.model_validate(values)
-        with session.begin_nested():  # refused settings leave the organisation as it was
-            organization_settings.update_organization(session, identity.principal, data)
-    except (ValidationError, NewRetailError) as exc:
-        if isinstance(exc, NewRetailError) and exc.status_code in (403, 404):
-            raise
-        locale = page_locale(request, identity)
-        return _settings_page(request, identity, values, errors_of(exc, locale), 422)
+        organization_settings.update_organization(session, identity.principal, data)
+    if refusal.errors:
+        return _settings_page(request, identity, values, refusal.errors)
     return redirect("/console/settings?saved=1")
 
 
@@ -273,17 +266,15 @@ def _store_form_page(
     values: dict[str, str],
     store_id: uuid.UUID | None,
     errors: dict[str, str] | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
-    return render(
+    return render_form(
         request,
         "tenancy/store_form.html",
         identity,
-        status_code,
+        values,
+        errors,
         section="stores",
-        values=values,
         store_id=store_id,
-        errors=errors or {},
         brands=service.list_brands(session, 500, None)[0],
         channel_types=list(ChannelType),
         statuses=list(StoreStatus),
@@ -303,20 +294,11 @@ def create_store(request: Request, session: SessionDep, identity: Identity, form
     """Create a store from the form, or show the form again with its errors."""
     check_csrf(identity, form)
     identity.principal.require(Permission.MANAGE_STORES)
-    try:
+    with attempt(session, page_locale(request, identity)) as refusal:
         data = StoreCreate.model_validate(store_form.store_payload(form, partial=False))
-        with session.begin_nested():  # a refused store leaves nothing behind
-            service.create_store(session, identity.principal, data)
-    except (ValidationError, FormError, NewRetailError) as exc:
-        return _store_form_page(
-            request,
-            session,
-            identity,
-            form,
-            None,
-            errors_of(exc, page_locale(request, identity)),
-            422,
-        )
+        service.create_store(session, identity.principal, data)
+    if refusal.errors:
+        return _store_form_page(request, session, identity, form, None, refusal.errors)
     return redirect("/console/stores?saved=1")
 
 
@@ -336,20 +318,9 @@ def update_store(
     """Save a store's form, or show it again with its errors."""
     check_csrf(identity, form)
     service.get_store(session, identity.principal, store_id)  # 404 outside scope first
-    try:
+    with attempt(session, page_locale(request, identity)) as refusal:
         data = StoreUpdate.model_validate(store_form.store_payload(form, partial=True))
-        with session.begin_nested():  # a refused change leaves the store as it was
-            service.update_store(session, identity.principal, store_id, data)
-    except (ValidationError, FormError, NewRetailError) as exc:
-        if isinstance(exc, NewRetailError) and exc.status_code in (403, 404):
-            raise
-        return _store_form_page(
-            request,
-            session,
-            identity,
-            form,
-            store_id,
-            errors_of(exc, page_locale(request, identity)),
-            422,
-        )
+        service.update_store(session, identity.principal, store_id, data)
+    if refusal.errors:
+        return _store_form_page(request, session, identity, form, store_id, refusal.errors)
     return redirect("/console/stores?saved=1")

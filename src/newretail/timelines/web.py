@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from newretail.console.params import optional_day
 from newretail.console.shell import page_locale
 from newretail.core.errors import InvalidInput
 from newretail.core.i18n import Translate, translator
@@ -90,15 +91,6 @@ class TimelineSection:
     channels: tuple[str, ...] = CHANNELS
 
 
-def _day(value: str, field_name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput("not a date (YYYY-MM-DD)", field=field_name) from exc
-
-
 # property values that are codes read through these catalogue prefixes (others are shown as sent)
 _VALUE_LABELS = {"kind": "ledger.", "purpose": "consent.purpose."}
 
@@ -146,8 +138,8 @@ def member_timeline(
         filters = service.TimelineFilter(
             types=query.types,
             channel=query.channel or None,
-            start=_day(query.date_from, "tl_from"),
-            end=_day(query.date_to, "tl_to"),
+            start=optional_day(query.date_from, "tl_from"),
+            end=optional_day(query.date_to, "tl_to"),
         )
         page = service.member_timeline(
             session,
