@@ -197,6 +197,15 @@ class Planner:
         at = store.local(day, minute) + timedelta(seconds=self.rng.randint(0, 59))
         return self._fits(at)
 
+    def _open_store(
+        self, shopper: Shopper, back: int, *channels: str
+    ) -> tuple[StoreInfo, datetime] | None:
+        """A store of `channels` in the shopper's city and a moment it is open that day (None:
+        closed that day)."""
+        store = self.rng.choice(self._in_city(shopper, *channels))
+        at = self._opening_time(store, back)
+        return None if at is None else (store, at)
+
     def _time_between(self, store: StoreInfo, start: datetime, stop: datetime) -> datetime | None:
         """A random moment in [start, stop] within the store's opening hours (None: closed)."""
         zone = ZoneInfo(store.time_zone)

@@ -104,10 +104,10 @@ class _Journeys(Planner):
         return True
 
     def _shop(self, shopper: Shopper, back: int) -> bool:
-        store = self.rng.choice(self._in_city(shopper, "store", "counter", "popup"))
-        at = self._opening_time(store, back)
-        if at is None:
+        found = self._open_store(shopper, back, "store", "counter", "popup")
+        if found is None:
             return False
+        store, at = found
         self._visit(shopper, store, at, purchase_rate=0.35)
         return True
 
@@ -187,10 +187,10 @@ class _Journeys(Planner):
 
     def _vending(self, shopper: Shopper, back: int) -> bool:
         rng = self.rng
-        machine = rng.choice(self._in_city(shopper, "vending"))
-        at = self._opening_time(machine, back)
-        if at is None:
+        found = self._open_store(shopper, back, "vending")
+        if found is None:
             return False
+        machine, at = found
         if rng.random() < 0.5:
             screen = {"screen_id": f"{machine.code}-screen", "duration_s": rng.randint(3, 20)}
             at = self._emit(
@@ -206,10 +206,10 @@ class _Journeys(Planner):
 
     def _cloud_shelf(self, shopper: Shopper, back: int) -> bool:
         rng = self.rng
-        shelf = rng.choice(self._in_city(shopper, "cloud_shelf"))
-        at = self._opening_time(shelf, back)
-        if at is None:
+        found = self._open_store(shopper, back, "cloud_shelf")
+        if found is None:
             return False
+        shelf, at = found
         assortment = self.world.assortment(shelf)
         sensors = {"device_id": shopper.device_id}
         carted: SkuInfo | None = None
