@@ -8,7 +8,6 @@ links are returned as conflicts. The write is one executemany per table.
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.identity.graph import ConstrainedUnionFind, Edge, settle_links
-from newretail.identity.rules import KNOWN_TYPES, Rules, summary_of
-from newretail.members.profile_graph import IdentifierType, Member, MemberIdentifier, MemberStatus
+from newretail.identity.profiles import identifier_row, profile_row
+from newretail.identity.rules import Rules, summary_of
+from newretail.members.identifiers import identifier_hash
+from newretail.members.profile_graph import Member, MemberIdentifier
 
 Identifier = tuple[str, str]  # (type, normalised value)
 
@@ -60,8 +61,7 @@ def resolve_links(
             identifiers.append(right)
         if a != b:
             edges.append(Edge(a, b) if a < b else Edge(b, a))
-    digest = hmac.digest
-    hashes = [digest(secret, f"{t}:{v}".encode(), "sha256").hex() for t, v in identifiers]
+    hashes = [identifier_hash(secret, kind, value) for kind, value in identifiers]
     forest = ConstrainedUnionFind(
         rules,
         {n: summary_of({kind: (hashes[n],)}, 1) for n, (kind, _value) in enumerate(identifiers)},
@@ -89,33 +89,15 @@ def write_result(
     for root, nodes in result.groups().items():
         member_id = member_of[root] = uuid.uuid4()
         kinds = {result.identifiers[n][0]: result.identifiers[n][1] for n in nodes}
-        members.append(
-            {
-                "id": member_id,
-                "organization_id": organization_id,
-                "created_at": now,
-                "status": MemberStatus.ACTIVE,
-                "joined_at": at,
-                "points_available": 0,
-                "points_locked": 0,
-                "anonymous": not (kinds.keys() & KNOWN_TYPES),
-                "phone": kinds.get(IdentifierType.PHONE),
-                "email": kinds.get(IdentifierType.EMAIL),
-            }
-        )
+        members.append(profile_row(organization_id, member_id, kinds, at, now))
     # Core executemany (no ORM bookkeeping per row)
     session.execute(cast(Table, Member.__table__).insert(), members)
     session.execute(
         cast(Table, MemberIdentifier.__table__).insert(),
         [
-            {
-                "id": uuid.uuid4(),
-                "created_at": now,
-                "organization_id": organization_id,
-                "member_id": member_of[result.group[node]],
-                "identifier_type": kind,
-                "value_hash": result.hashes[node],
-            }
+            identifier_row(
+                organization_id, member_of[result.group[node]], kind, result.hashes[node], now
+            )
             for node, (kind, _value) in enumerate(result.identifiers)
         ],
     )

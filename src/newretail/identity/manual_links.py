@@ -7,10 +7,12 @@ operator's merge lifts separations between the two members and pins the links in
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import and_, update
 
-from newretail.identity.component import LoadedComponent, dialect_insert, pair
+from newretail.identity.component import LoadedComponent
+from newretail.identity.inserts import PAIR_KEY, dialect_insert, insert_new_pairs, pair, pair_row
 from newretail.identity.models import IdentityLink
 
 NO_SYNC = {"synchronize_session": False}
@@ -25,6 +27,13 @@ def _set_link(graph: LoadedComponent, a: uuid.UUID, b: uuid.UUID, **values: bool
     )
 
 
+def _between(
+    pairs: Iterable[tuple[uuid.UUID, uuid.UUID]], left: set[uuid.UUID], right: set[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The pairs with one end on each side."""
+    return [(x, y) for x, y in pairs if (x in left and y in right) or (x in right and y in left)]
+
+
 def separate(
     graph: LoadedComponent,
     side: set[uuid.UUID],
@@ -33,28 +42,14 @@ def separate(
     loser: uuid.UUID,
 ) -> None:
     """Links across an undone merge no longer merge (an operator's decision)."""
-    crossing = [
-        (a, b) for (a, b) in graph.edges if (a in side and b in rest) or (a in rest and b in side)
-    ]
-    for a, b in crossing:
+    for a, b in _between(graph.edges, side, rest):
         _set_link(graph, a, b, blocked=True, manual=False)
         del graph.edges[(a, b)]
         graph.separated.add((a, b))
     first, second = pair(survivor, loser)
     if (first, second) not in graph.separated:
-        graph.session.execute(
-            dialect_insert(graph.session, IdentityLink)
-            .values(
-                id=uuid.uuid4(),
-                created_at=graph.at,
-                organization_id=graph.organization_id,
-                member_a=first,
-                member_b=second,
-                manual=False,
-                blocked=True,
-            )
-            .on_conflict_do_nothing(index_elements=["organization_id", "member_a", "member_b"])
-        )
+        row = pair_row(graph.organization_id, first, second, graph.at, manual=False, blocked=True)
+        graph.session.execute(insert_new_pairs(graph.session, IdentityLink).values(row))
         graph.separated.add((first, second))
 
 
@@ -62,12 +57,7 @@ def link_manually(graph: LoadedComponent, a: uuid.UUID, b: uuid.UUID) -> None:
     """An operator's link between two groups: lifts separations between them and pins the
     links inside them."""
     left, right = graph.groups[graph.root_of[a]], graph.groups[graph.root_of[b]]
-    lifted = [
-        (x, y)
-        for (x, y) in graph.separated
-        if (x in left and y in right) or (x in right and y in left)
-    ]
-    for x, y in lifted:
+    for x, y in _between(graph.separated, left, right):
         graph.separated.discard((x, y))
         _set_link(graph, x, y, blocked=False)
         graph.edges[(x, y)] = False
@@ -78,20 +68,11 @@ def link_manually(graph: LoadedComponent, a: uuid.UUID, b: uuid.UUID) -> None:
         _set_link(graph, x, y, manual=True)
         graph.edges[(x, y)] = True
     first, second = pair(graph.root_of[a], graph.root_of[b])
-    statement = dialect_insert(graph.session, IdentityLink).values(
-        id=uuid.uuid4(),
-        created_at=graph.at,
-        organization_id=graph.organization_id,
-        member_a=first,
-        member_b=second,
-        manual=True,
-        blocked=False,
-    )
+    row = pair_row(graph.organization_id, first, second, graph.at, manual=True, blocked=False)
     graph.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["organization_id", "member_a", "member_b"],
-            set_={"manual": True, "blocked": False},
-        )
+        dialect_insert(graph.session, IdentityLink)
+        .values(row)
+        .on_conflict_do_update(index_elements=PAIR_KEY, set_={"manual": True, "blocked": False})
     )
     graph.separated.discard((first, second))
     graph.edges[(first, second)] = True

@@ -11,16 +11,16 @@ events follow (warehouse_moves.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, select
-from sqlalchemy.orm import Session
 
 from newretail.core import domain_events
-from newretail.identity.component import LoadedComponent, dialect_insert, pair
+from newretail.identity.component import LoadedComponent
 from newretail.identity.graph import ConstrainedUnionFind, Edge, settle_links
+from newretail.identity.inserts import insert_new_pairs, pair_row
 from newretail.identity.manual_links import NO_SYNC, separate
 from newretail.identity.merge_events import MembersMerged, MergeUndone, MovedAudit
 from newretail.identity.models import (
@@ -30,31 +30,22 @@ from newretail.identity.models import (
     IdentityMerge,
     MergeReason,
 )
-from newretail.identity.rules import Rules
 from newretail.identity.warehouse_moves import warehouse_sql
 from newretail.members.profile_graph import Member
 
 Link = tuple[uuid.UUID, uuid.UUID]
 
 
+@dataclass(eq=False)
 class GraphSession(LoadedComponent):
     """The loaded groups, merged and separated in the caller's transaction."""
 
-    def __init__(
-        self,
-        session: Session,
-        organization_id: uuid.UUID,
-        rules: Rules,
-        at: datetime,
-        fresh: Iterable[uuid.UUID] = (),
-    ) -> None:
-        super().__init__(session, organization_id, rules, at, fresh)
-        self.member_map: dict[uuid.UUID, uuid.UUID] = {}  # events by member_id
-        self.profile_map: dict[uuid.UUID, uuid.UUID] = {}  # events by profile_id
-        self.merges: list[IdentityMerge] = []
-        self.conflicts = 0
-        self.changed_members: set[uuid.UUID] = set()  # written by write_members()
-        self.undone = 0
+    member_map: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict, init=False)  # by member
+    profile_map: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict, init=False)  # by profile
+    merges: list[IdentityMerge] = field(default_factory=list, init=False)
+    conflicts: int = field(default=0, init=False)
+    changed_members: set[uuid.UUID] = field(default_factory=set, init=False)  # to write
+    undone: int = field(default=0, init=False)
 
     # ------------------------------------------------------------ settling links
     def settle(self, reason: MergeReason, actor: str, arrived: Sequence[Link] = ()) -> None:
@@ -113,23 +104,18 @@ class GraphSession(LoadedComponent):
     def _record_conflict(
         self, a: uuid.UUID, b: uuid.UUID, kind: str, identifier_type: str | None, detail: str
     ) -> None:
-        first, second = pair(a, b)
-        statement = (
-            dialect_insert(self.session, IdentityConflict)
-            .values(
-                id=uuid.uuid4(),
-                created_at=self.at,
-                organization_id=self.organization_id,
-                kind=kind,
-                identifier_type=identifier_type,
-                member_a=first,
-                member_b=second,
-                status=ConflictStatus.OPEN,
-                detail=detail[:300],
-            )
-            .on_conflict_do_nothing(index_elements=["organization_id", "member_a", "member_b"])
+        row = pair_row(
+            self.organization_id,
+            a,
+            b,
+            self.at,
+            kind=kind,
+            identifier_type=identifier_type,
+            status=ConflictStatus.OPEN,
+            detail=detail[:300],
         )
-        self.conflicts += self.session.execute(statement).rowcount or 0  # type: ignore[attr-defined]
+        stored = self.session.execute(insert_new_pairs(self.session, IdentityConflict).values(row))
+        self.conflicts += stored.rowcount or 0  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ merge and undo
     def merge(

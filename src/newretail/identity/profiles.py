@@ -8,13 +8,14 @@ agree: the identifier's unique index keeps one, the other's profile is deleted.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.identity.component import dialect_insert
+from newretail.identity.inserts import dialect_insert
 from newretail.identity.keys import UNSCOPED_NO_SYNC, keyed
 from newretail.identity.rules import KNOWN_TYPES
 from newretail.members.identifiers import identifier_hash
@@ -76,6 +77,43 @@ def load_or_create_profiles(
     return fresh, {key: owners[(key[0], hashes[key])] for key in missing}
 
 
+def profile_row(
+    organization_id: uuid.UUID,
+    member_id: uuid.UUID,
+    identifiers: Mapping[str, str],
+    at: datetime,
+    now: datetime,
+) -> dict[str, object]:
+    """A new profile's member row: its identifiers ({type: normalised value}) make it known
+    or anonymous and give its phone and e-mail; it joined at `at`."""
+    return {
+        "id": member_id,
+        "organization_id": organization_id,
+        "created_at": now,
+        "status": MemberStatus.ACTIVE,
+        "joined_at": at,
+        "points_available": 0,
+        "points_locked": 0,
+        "anonymous": not (identifiers.keys() & KNOWN_TYPES),
+        "phone": identifiers.get(IdentifierType.PHONE),
+        "email": identifiers.get(IdentifierType.EMAIL),
+    }
+
+
+def identifier_row(
+    organization_id: uuid.UUID, member_id: uuid.UUID, kind: str, value_hash: str, now: datetime
+) -> dict[str, object]:
+    """A new identifier's row: its type and keyed hash, at home in the member."""
+    return {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "organization_id": organization_id,
+        "member_id": member_id,
+        "identifier_type": kind,
+        "value_hash": value_hash,
+    }
+
+
 def _create_profiles(
     session: Session,
     organization_id: uuid.UUID,
@@ -93,18 +131,7 @@ def _create_profiles(
     session.execute(
         insert(Member),
         [
-            {
-                "id": member_id,
-                "organization_id": organization_id,
-                "created_at": now,
-                "status": MemberStatus.ACTIVE,
-                "joined_at": at,
-                "points_available": 0,
-                "points_locked": 0,
-                "anonymous": kind not in KNOWN_TYPES,
-                "phone": value if kind == IdentifierType.PHONE else None,
-                "email": value if kind == IdentifierType.EMAIL else None,
-            }
+            profile_row(organization_id, member_id, {kind: value}, at, now)
             for (kind, value), member_id in created.items()
         ],
     )
@@ -114,14 +141,7 @@ def _create_profiles(
         .returning(MemberIdentifier.identifier_type, MemberIdentifier.value_hash)
     )
     rows = [
-        {
-            "id": uuid.uuid4(),
-            "created_at": now,
-            "organization_id": organization_id,
-            "member_id": member_id,
-            "identifier_type": kind,
-            "value_hash": hashes[(kind, value)],
-        }
+        identifier_row(organization_id, member_id, kind, hashes[(kind, value)], now)
         for (kind, value), member_id in created.items()
     ]
     stored: set[tuple[str, str]] = set()

@@ -3,62 +3,50 @@
 `IdentityResolver.resolve_batch` finds each identifier's home profile (creating profiles for
 unknown identifiers, profiles.py), stores links between identifiers seen together, and joins
 their members when the rules allow (merging.py), in the order the links arrived. It keeps an
-in-process cache (identifier -> home profile, member -> canonical member, links already
-stored) so that known identifiers need no database round trip. Merges and undos made through
-this resolver update the cache at once; another process sees them after `cache_ttl` seconds
-(default 30) or on restart.
+in-process cache (org_cache.py: identifier -> home profile, member -> canonical member, links
+already stored) so that known identifiers need no database round trip. Merges and undos made
+through this resolver update the cache at once; another process sees them after `cache_ttl`
+seconds (default 30) or on restart. Its own transactions and the warehouse moves after them
+are in graph_commits.py.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core import domain_events
 from newretail.core.database import scope_session, utcnow
-from newretail.identity.component import dialect_insert, pair
-from newretail.identity.keys import UNSCOPED, keyed
+from newretail.identity.graph_commits import commit_graph
+from newretail.identity.inserts import insert_new_pairs, pair, pair_row
+from newretail.identity.keys import canonical_members
 from newretail.identity.merging import GraphSession
 from newretail.identity.models import IdentityLink, IdentityMerge, MergeReason
 from newretail.identity.operator_merges import AUTO_ACTOR, merge_in, undo_in
+from newretail.identity.org_cache import OrgCache, OrgCaches
 from newretail.identity.organization_rules import load_rules
 from newretail.identity.profiles import load_or_create_profiles
 from newretail.identity.rules import Rules
 from newretail.identity.warehouse_moves import WarehouseMover, record_pending_moves
 from newretail.members.errors import InvalidIdentifier
-from newretail.members.identifiers import member_settings
-from newretail.members.profile_graph import Member
 from newretail.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-RETRIES = 5
+Work = Callable[[Session], tuple[T, GraphSession]]
 
 
 @dataclass(frozen=True)
 class Resolved:
     profile_id: uuid.UUID  # home member of the event's first-listed identifier (never changes)
     member_id: uuid.UUID  # the canonical (surviving) member now
-
-
-@dataclass
-class _OrgCache:
-    secret: bytes
-    rules: Rules
-    loaded_at: float
-    homes: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)
-    canonical: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
-    links: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
 
 
 class IdentityResolver:
@@ -74,64 +62,32 @@ class IdentityResolver:
     ) -> None:
         self.sessions = sessions
         self.warehouse = warehouse
-        self.cache_ttl = cache_ttl
-        self.max_cache_entries = max_cache_entries
-        self._orgs: dict[uuid.UUID, _OrgCache] = {}
-        self._lock = threading.Lock()
+        self.caches = OrgCaches(sessions, cache_ttl, max_cache_entries)
         self._write_lock = threading.RLock()
-        self._epoch = 0
         self.mover = WarehouseMover(sessions, warehouse, self._write_lock)
 
     # ------------------------------------------------------------ cache
     def invalidate(self, organization_id: uuid.UUID | None = None) -> None:
         """Forget cached identifiers, members and rules (of one organisation or all)."""
-        with self._lock:
-            if organization_id is None:
-                self._orgs.clear()
-            else:
-                self._orgs.pop(organization_id, None)
-            self._epoch += 1  # callers' caches of resolved identities are stale too
-
-    def _cache(self, organization_id: uuid.UUID) -> _OrgCache:
-        """The organisation's cache; after `cache_ttl` the rules are re-read and the canonical
-        members forgotten (merges by other processes). Homes and links never change."""
-        cache = self._orgs.get(organization_id)
-        now = time.monotonic()
-        if cache is not None and now - cache.loaded_at < self.cache_ttl:
-            if len(cache.homes) + len(cache.canonical) + len(cache.links) > self.max_cache_entries:
-                cache.homes.clear()
-                cache.canonical.clear()
-                cache.links.clear()
-            return cache
-        with self._session(organization_id) as session:
-            secret = member_settings(session, organization_id).identifier_secret
-            rules = load_rules(session, organization_id)
-            session.commit()
-        if cache is not None:
-            cache.rules, cache.loaded_at, cache.canonical = rules, now, {}
-            return cache
-        cache = _OrgCache(secret=secret, rules=rules, loaded_at=now)
-        with self._lock:
-            self._orgs[organization_id] = cache
-        return cache
+        self.caches.invalidate(organization_id)
 
     def _session(self, organization_id: uuid.UUID) -> Session:
         return scope_session(self.sessions(), organization_id)
 
     def known_types(self, organization_id: uuid.UUID) -> frozenset[str]:
         """Identifier types the organisation accepts: built-in and custom."""
-        return self._cache(organization_id).rules.known_types()
+        return self.caches.get(organization_id).rules.known_types()
 
     def rules(self, organization_id: uuid.UUID) -> Rules:
         """The organisation's identifier rules (cached)."""
-        return self._cache(organization_id).rules
+        return self.caches.get(organization_id).rules
 
     @property
     def epoch(self) -> int:
         """Grows with every merge, undo and invalidation in this resolver (the collector
         re-resolves a batch when it moved while the batch was being resolved, and drops
         its cache of resolved identities)."""
-        return self._epoch
+        return self.caches.epoch
 
     # ------------------------------------------------------------ hot path
     def resolve_batch(
@@ -141,7 +97,7 @@ class IdentityResolver:
         at: datetime,
     ) -> list[Resolved | None]:
         """Resolve each event's identifiers (normalised, in priority order) to its member."""
-        cache = self._cache(organization_id)
+        cache = self.caches.get(organization_id)
         types = cache.rules.types
         keyed_items: list[list[tuple[str, str]]] = []
         missing: set[tuple[str, str]] = set()
@@ -204,19 +160,11 @@ class IdentityResolver:
         ]
 
     def _load_canonical(
-        self, organization_id: uuid.UUID, cache: _OrgCache, members: Iterable[uuid.UUID]
+        self, organization_id: uuid.UUID, cache: OrgCache, members: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, uuid.UUID]:
-        ids = list(members)
-        found: dict[uuid.UUID, uuid.UUID] = {}
+        ids = set(members)
         with self._session(organization_id) as session:
-            for start in range(0, len(ids), 500):
-                for member_id, canonical_id in session.execute(
-                    select(Member.id, Member.canonical_id).where(
-                        keyed(Member, organization_id, Member.id, ids[start : start + 500])
-                    ),
-                    execution_options=UNSCOPED,
-                ):
-                    found[member_id] = canonical_id or member_id
+            found = canonical_members(session, organization_id, ids)
             session.commit()
         for member_id in ids:  # deleted meanwhile: keep the profile id
             found.setdefault(member_id, member_id)
@@ -226,7 +174,7 @@ class IdentityResolver:
     def _link(
         self,
         organization_id: uuid.UUID,
-        cache: _OrgCache,
+        cache: OrgCache,
         links: list[tuple[uuid.UUID, uuid.UUID]],
         fresh: set[uuid.UUID],
         at: datetime,
@@ -235,21 +183,10 @@ class IdentityResolver:
 
         def work(session: Session) -> tuple[dict[uuid.UUID, uuid.UUID], GraphSession]:
             now = utcnow()
-            statement = dialect_insert(session, IdentityLink).on_conflict_do_nothing(
-                index_elements=["organization_id", "member_a", "member_b"]
-            )
             session.execute(
-                statement,
+                insert_new_pairs(session, IdentityLink),
                 [
-                    {
-                        "id": uuid.uuid4(),
-                        "created_at": now,
-                        "organization_id": organization_id,
-                        "member_a": a,
-                        "member_b": b,
-                        "manual": False,
-                        "blocked": False,
-                    }
+                    pair_row(organization_id, a, b, now, manual=False, blocked=False)
                     for a, b in links
                 ],
             )
@@ -263,11 +200,9 @@ class IdentityResolver:
         return canonical
 
     # ------------------------------------------------------------ own transactions
-    def _write(
-        self, organization_id: uuid.UUID, work: Callable[[Session], tuple[T, GraphSession]]
-    ) -> T:
-        """Run `work` in this resolver's own transaction (with retries on deadlock), then
-        move warehouse events.
+    def _write(self, organization_id: uuid.UUID, work: Work[T]) -> T:
+        """Run `work` in this resolver's own transaction (graph_commits.py), then move
+        warehouse events.
 
         Lock order: this resolver's write lock, then the operational store, then (after the
         commit) the warehouse lock. Nothing holding the warehouse lock waits for the
@@ -275,53 +210,27 @@ class IdentityResolver:
         deadlock with merges or with the event loader. The epoch grows between the commit
         and the warehouse update: the loader re-resolves a batch if it moved meanwhile."""
         with self._write_lock:  # merges of this process reach the warehouse in commit order
-            for attempt in range(RETRIES):
-                session = self._session(organization_id)
-                try:
-                    result, graph = work(session)
-                    graph.write_members()
-                    session.flush()
-                    statements = graph.warehouse_statements()
-                    moved = graph.moved_profiles() if statements else []
-                    pending = record_pending_moves(session, organization_id, moved)
-                    session.commit()
-                except (OperationalError, DBAPIError) as exc:
-                    session.rollback()
-                    if attempt == RETRIES - 1 or not _retryable(exc):
-                        raise
-                    continue
-                except BaseException:
-                    session.rollback()
-                    raise
-                finally:
-                    session.close()
-                break
-            else:  # pragma: no cover - the loop returns or raises
-                raise RuntimeError("unreachable")
+            committed = commit_graph(lambda: self._session(organization_id), work)
+            graph = committed.graph
             self._remember(organization_id, graph)
             try:
-                self._run_warehouse(statements)
+                self._run_warehouse(committed.statements)
             except Exception:
                 log.exception("moving events of a merge failed; repairing from the store")
                 self.mover.repair(organization_id, set(graph.root_of))
                 self.invalidate(organization_id)
-                self.mover.clear_pending(organization_id, pending)
+                self.mover.clear_pending(organization_id, committed.pending)
                 raise
-            self.mover.clear_pending(organization_id, pending)
-            return result
+            self.mover.clear_pending(organization_id, committed.pending)
+            return committed.result
 
     def _run_warehouse(self, statements: list[str]) -> None:
         self.mover.run(statements)
 
     def _remember(self, organization_id: uuid.UUID, graph: GraphSession) -> None:
         """After a commit: cache the new canonical members and links, move the epoch."""
-        cache = self._orgs.get(organization_id)
-        if cache is not None:
-            cache.canonical.update(graph.canonical_map())
-            cache.links.update(graph.edges)
-        if graph.merges or graph.undone:
-            with self._lock:
-                self._epoch += 1
+        moved = bool(graph.merges or graph.undone)
+        self.caches.remember(organization_id, graph.canonical_map(), graph.edges, moved=moved)
 
     def repair_pending_moves(self, older_than_seconds: float = 60.0) -> int:
         """Move the warehouse events of merges and undos committed at least this long ago
@@ -332,7 +241,37 @@ class IdentityResolver:
             self.invalidate(organization_id)
         return sum(repaired.values())
 
-    # ------------------------------------------------------------ the caller's transaction
+    # ------------------------------------------------------------ operators' merges
+    @staticmethod
+    def _merging(
+        organization_id: uuid.UUID,
+        rules: Rules,
+        member_id: uuid.UUID,
+        other_member_id: uuid.UUID,
+        actor: str,
+        force: bool,
+    ) -> Work[IdentityMerge]:
+        at = utcnow()
+        return lambda session: merge_in(
+            session,
+            organization_id,
+            rules,
+            member_id,
+            other_member_id,
+            actor=actor,
+            force=force,
+            at=at,
+        )
+
+    @staticmethod
+    def _undoing(
+        organization_id: uuid.UUID, rules: Rules, merge_id: uuid.UUID, actor: str
+    ) -> Work[IdentityMerge]:
+        at = utcnow()
+        return lambda session: undo_in(
+            session, organization_id, rules, merge_id, actor=actor, at=at
+        )
+
     def merge_members_in(
         self,
         session: Session,
@@ -345,35 +284,47 @@ class IdentityResolver:
     ) -> IdentityMerge:
         """Merge two members by hand in the caller's session; the caller commits, then the
         warehouse events follow and the cache learns the new members."""
-        rules, at = load_rules(session, organization_id), utcnow()  # in the caller's session
-        record, graph = merge_in(
-            session,
-            organization_id,
-            rules,
-            member_id,
-            other_member_id,
-            actor=actor,
-            force=force,
-            at=at,
-        )
-        self._follow_commit_of(session, organization_id, graph)
-        return record
+        rules = load_rules(session, organization_id)  # in the caller's session
+        work = self._merging(organization_id, rules, member_id, other_member_id, actor, force)
+        return self._in_callers_transaction(session, organization_id, work)
 
     def undo_merge_in(
         self, session: Session, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
     ) -> IdentityMerge:
         """Undo a merge in the caller's session; the caller commits, then the warehouse
         events follow and the cache learns the restored members."""
-        rules, at = load_rules(session, organization_id), utcnow()
-        record, graph = undo_in(session, organization_id, rules, merge_id, actor=actor, at=at)
-        self._follow_commit_of(session, organization_id, graph)
-        return record
+        rules = load_rules(session, organization_id)
+        work = self._undoing(organization_id, rules, merge_id, actor)
+        return self._in_callers_transaction(session, organization_id, work)
 
-    def _follow_commit_of(
-        self, session: Session, organization_id: uuid.UUID, graph: GraphSession
-    ) -> None:
-        """Write the graph's members and pending moves in the caller's transaction; after
-        its commit, move the warehouse events from the committed members."""
+    def merge_members(
+        self,
+        organization_id: uuid.UUID,
+        member_id: uuid.UUID,
+        other_member_id: uuid.UUID,
+        *,
+        actor: str,
+        force: bool = False,
+    ) -> IdentityMerge:
+        """Merge two members by hand in this resolver's own transaction (jobs, tests)."""
+        rules = self.caches.get(organization_id).rules
+        work = self._merging(organization_id, rules, member_id, other_member_id, actor, force)
+        return self._write(organization_id, work)
+
+    def undo_merge(
+        self, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
+    ) -> IdentityMerge:
+        """Undo a merge in this resolver's own transaction (jobs, tests)."""
+        rules = self.caches.get(organization_id).rules
+        return self._write(organization_id, self._undoing(organization_id, rules, merge_id, actor))
+
+    def _in_callers_transaction(
+        self, session: Session, organization_id: uuid.UUID, work: Work[T]
+    ) -> T:
+        """Run `work` and write the graph's members and pending moves in the caller's
+        transaction; after its commit, move the warehouse events from the committed members
+        and teach the cache."""
+        result, graph = work(session)
         graph.write_members()
         session.flush()
         moved = graph.moved_profiles()
@@ -387,55 +338,9 @@ class IdentityResolver:
 
         if moved or graph.merges or graph.undone:
             domain_events.after_commit(session, follow)
+        return result
 
     def after_commit_invalidate(self, session: Session, organization_id: uuid.UUID) -> None:
         """Forget the organisation's cache once the caller's transaction commits (its
         identifier rules changed)."""
         domain_events.after_commit(session, lambda: self.invalidate(organization_id))
-
-    # ------------------------------------------------------------ own transaction (jobs)
-    def merge_members(
-        self,
-        organization_id: uuid.UUID,
-        member_id: uuid.UUID,
-        other_member_id: uuid.UUID,
-        *,
-        actor: str,
-        force: bool = False,
-    ) -> IdentityMerge:
-        """Merge two members by hand in this resolver's own transaction (jobs, tests)."""
-        rules, at = self._cache(organization_id).rules, utcnow()
-
-        def work(session: Session) -> tuple[IdentityMerge, GraphSession]:
-            return merge_in(
-                session,
-                organization_id,
-                rules,
-                member_id,
-                other_member_id,
-                actor=actor,
-                force=force,
-                at=at,
-            )
-
-        return self._write(organization_id, work)
-
-    def undo_merge(
-        self, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
-    ) -> IdentityMerge:
-        """Undo a merge in this resolver's own transaction (jobs, tests)."""
-        rules, at = self._cache(organization_id).rules, utcnow()
-
-        def work(session: Session) -> tuple[IdentityMerge, GraphSession]:
-            return undo_in(session, organization_id, rules, merge_id, actor=actor, at=at)
-
-        return self._write(organization_id, work)
-
-
-def _retryable(exc: BaseException) -> bool:
-    """Deadlocks and serialisation failures (PostgreSQL) and a busy SQLite are retried."""
-    original: Any = getattr(exc, "orig", None)
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if code in {"40P01", "40001"}:
-        return True
-    return "database is locked" in str(exc)

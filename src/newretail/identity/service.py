@@ -13,8 +13,8 @@ from collections import Counter
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
-from newretail.core.errors import Forbidden, InvalidInput, NotFound
+from newretail.core.database import get_or_not_found, utcnow
+from newretail.core.errors import Forbidden, InvalidInput
 from newretail.core.pagination import paginate
 from newretail.identity import schemas
 from newretail.identity.errors import ConflictClosed
@@ -34,10 +34,7 @@ from newretail.tenancy.permissions import Permission, Principal
 
 
 def _member(session: Session, member_id: uuid.UUID, field: str) -> Member:
-    member = session.get(Member, member_id)
-    if member is None:
-        raise NotFound("member not found", field=field)
-    return member
+    return get_or_not_found(session, Member, member_id, "member", field=field)
 
 
 # ---------------------------------------------------------------- merges
@@ -67,8 +64,7 @@ def undo_merge(
 ) -> IdentityMerge:
     """Undo a merge: both members, their events, orders, points and consent come back."""
     principal.require(Permission.MANAGE_MEMBERS)
-    if session.get(IdentityMerge, merge_id) is None:
-        raise NotFound("merge not found", field="merge_id")
+    get_or_not_found(session, IdentityMerge, merge_id, "merge", field="merge_id")
     return resolver.undo_merge_in(
         session, principal.organization_id, merge_id, actor=principal.actor
     )
@@ -112,9 +108,9 @@ def dismiss_conflict(
 ) -> IdentityConflict:
     """Close a conflict without merging (the same link will not reopen it)."""
     principal.require(Permission.MANAGE_MEMBERS)
-    conflict = session.get(IdentityConflict, conflict_id)
-    if conflict is None:
-        raise NotFound("conflict not found", field="conflict_id")
+    conflict = get_or_not_found(
+        session, IdentityConflict, conflict_id, "conflict", field="conflict_id"
+    )
     if conflict.status != ConflictStatus.OPEN:
         raise ConflictClosed(f"this conflict is already {conflict.status}", field="conflict_id")
     conflict.status = ConflictStatus.DISMISSED

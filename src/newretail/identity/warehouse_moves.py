@@ -22,9 +22,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import scope_session, utcnow
-from newretail.identity.keys import UNSCOPED_NO_SYNC, keyed
+from newretail.identity.keys import UNSCOPED_NO_SYNC, canonical_members, keyed
 from newretail.identity.models import IdentityPendingMove
-from newretail.members.profile_graph import Member
 from newretail.warehouse.connection import Warehouse
 from newretail.warehouse.sql import run_sql
 
@@ -100,16 +99,8 @@ class WarehouseMover:
         self, organization_id: uuid.UUID, profiles: set[uuid.UUID]
     ) -> dict[uuid.UUID, uuid.UUID]:
         """The committed canonical member of each profile."""
-        ordered = sorted(profiles)
-        found: dict[uuid.UUID, uuid.UUID] = {}
         with scope_session(self.sessions(), organization_id) as session:
-            for start in range(0, len(ordered), 500):
-                for member_id, canonical_id in session.execute(
-                    select(Member.id, Member.canonical_id).where(
-                        Member.id.in_(ordered[start : start + 500])
-                    )
-                ):
-                    found[member_id] = canonical_id or member_id
+            found = canonical_members(session, organization_id, profiles)
             session.commit()
         return found
 
