@@ -14,6 +14,7 @@ from newretail.databank.web import router as databank_pages
 from newretail.events.web import router as events_pages
 from newretail.identity.web import router as identity_pages
 from newretail.inventory.web import router as stock_pages
+from newretail.marketing.web import router as marketing_pages
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
 from newretail.tenancy.dependencies import Identity
@@ -30,9 +31,10 @@ DOMAIN_PAGES = [
     orders_pages,
     databank_pages,
     audiences_pages,
+    marketing_pages,
 ]
 # navigation sections whose domain has no pages yet
-PLACEHOLDER_SECTIONS = ("marketing", "diagnosis")
+PLACEHOLDER_SECTIONS = ("diagnosis",)
 
 placeholders = APIRouter(prefix="/console", include_in_schema=False)
 

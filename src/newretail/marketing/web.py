@@ -1,0 +1,88 @@
+"""Console pages of marketing: campaigns with their stage timeline and budget burn, the
+state changes (approve, pause, resume, end, withdraw), the audit, offers and coupon lookup."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from newretail.console.shell import Form, check_csrf, redirect, render
+from newretail.core.errors import NewRetailError
+from newretail.marketing import campaigns, coupons, offer_library, reads, schemas
+from newretail.tenancy.dependencies import Identity, SessionDep
+from newretail.tenancy.permissions import Permission
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+# the state changes a page offers from each state as of now
+ACTIONS = {
+    "draft": ("approved", "ended"),
+    "scheduled": ("withdrawn", "paused", "ended"),
+    "running": ("paused", "ended"),
+    "paused": ("resumed", "ended"),
+    "ended": (),
+}
+
+
+@router.get("/marketing")
+def marketing_page(
+    request: Request, session: SessionDep, identity: Identity, code: str = ""
+) -> Response:
+    principal = identity.principal
+    principal.require(Permission.READ)
+    found: list[schemas.CouponRead] = []
+    lookup_error = ""
+    if code.strip():
+        try:
+            found = reads.coupon_reads(session, [coupons.by_code(session, code)])
+        except NewRetailError:
+            lookup_error = "marketing.coupon_not_found"
+    return render(
+        request,
+        "marketing/page.html",
+        identity,
+        section="marketing",
+        campaigns=[
+            reads.campaign_read(session, principal, c) for c in campaigns.list_campaigns(session)
+        ],
+        offers=[(o, offer_library.spec_of(o)) for o in offer_library.list_offers(session)],
+        code=code,
+        found=found,
+        lookup_error=lookup_error,
+    )
+
+
+@router.get("/marketing/campaigns/{campaign_id}")
+def campaign_page(
+    request: Request, session: SessionDep, identity: Identity, campaign_id: uuid.UUID
+) -> Response:
+    principal = identity.principal
+    principal.require(Permission.READ)
+    campaign = reads.campaign_read(session, principal, campaigns.get_campaign(session, campaign_id))
+    allowed = [
+        change
+        for change in ACTIONS[campaign.state]
+        if principal.can(campaigns.TRANSITIONS[schemas.CampaignChange(change)][2])
+    ]
+    return render(
+        request,
+        "marketing/campaign.html",
+        identity,
+        section="marketing",
+        campaign=campaign,
+        audit=campaigns.audit_of(session, campaign_id),
+        actions=allowed,
+    )
+
+
+@router.post("/marketing/campaigns/{campaign_id}/state")
+def change_state(
+    session: SessionDep, identity: Identity, campaign_id: uuid.UUID, form: Form
+) -> Response:
+    check_csrf(identity, form)
+    change = schemas.StateChange.model_validate({"change": form.get("change", "")})
+    campaigns.change_state(
+        session, identity.principal, campaign_id, schemas.CampaignChange(change.change)
+    )
+    return redirect(f"/console/marketing/campaigns/{campaign_id}?changed={change.change}")
