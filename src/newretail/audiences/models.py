@@ -6,10 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 DEFAULT_MIN_CROWD_SIZE = 50
 
@@ -51,9 +51,7 @@ class AudienceSize(IdMixin, TenantMixin, Base):
 
     __tablename__ = "audience_size"
 
-    audience_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("audience.id", ondelete="CASCADE"), index=True
-    )
+    audience_id: Mapped[uuid.UUID] = references("audience")
     version: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     joined: Mapped[int] = mapped_column(Integer)
@@ -68,9 +66,7 @@ class AudienceExport(IdMixin, TenantMixin, Base):
 
     __tablename__ = "audience_export"
 
-    audience_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("audience.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    audience_id: Mapped[uuid.UUID | None] = references("audience", ondelete="SET NULL")
     audience_name: Mapped[str] = mapped_column(String(200))
     version: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(254))

@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Numeric, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 
 class Product(IdMixin, TenantMixin, Base):
@@ -19,9 +19,7 @@ class Product(IdMixin, TenantMixin, Base):
     __tablename__ = "product"
     __table_args__ = (UniqueConstraint("organization_id", "code"),)
 
-    brand_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("brand.id", ondelete="CASCADE"), index=True
-    )
+    brand_id: Mapped[uuid.UUID] = references("brand")
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     # "Skincare/Serums/Vitamin C": the category tree as a slash-separated path
@@ -45,12 +43,8 @@ class Sku(IdMixin, TenantMixin, Base):
         UniqueConstraint("organization_id", "barcode"),
     )
 
-    product_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("product.id", ondelete="CASCADE"), index=True
-    )
-    brand_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("brand.id", ondelete="CASCADE"), index=True
-    )
+    product_id: Mapped[uuid.UUID] = references("product")
+    brand_id: Mapped[uuid.UUID] = references("brand")
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     barcode: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -73,7 +67,7 @@ class SkuPrice(IdMixin, TenantMixin, Base):
     __tablename__ = "sku_price"
     __table_args__ = (UniqueConstraint("sku_id", "channel_type"),)
 
-    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="CASCADE"))
+    sku_id: Mapped[uuid.UUID] = references("sku", index=False)
     channel_type: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
 
@@ -84,10 +78,8 @@ class SkuStorePrice(IdMixin, TenantMixin, Base):
     __tablename__ = "sku_store_price"
     __table_args__ = (UniqueConstraint("sku_id", "store_id"),)
 
-    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="CASCADE"))
-    store_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="CASCADE"), index=True
-    )
+    sku_id: Mapped[uuid.UUID] = references("sku", index=False)
+    store_id: Mapped[uuid.UUID] = references("store")
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
 
 
@@ -97,8 +89,6 @@ class SkuStoreAvailability(IdMixin, TenantMixin, Base):
     __tablename__ = "sku_store_availability"
     __table_args__ = (UniqueConstraint("sku_id", "store_id"),)
 
-    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="CASCADE"))
-    store_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="CASCADE"), index=True
-    )
+    sku_id: Mapped[uuid.UUID] = references("sku", index=False)
+    store_id: Mapped[uuid.UUID] = references("store")
     available: Mapped[bool] = mapped_column(Boolean)

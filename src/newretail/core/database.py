@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -94,8 +94,10 @@ class IdMixin:
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-def parent_key(table: str, *, ondelete: str = "CASCADE", index: bool = True) -> MappedColumn[Any]:
-    """A required reference to `<table>.id`: the row goes with its parent, looked up by it."""
+def references(table: str, *, ondelete: str = "CASCADE", index: bool = True) -> MappedColumn[Any]:
+    """A foreign key to `<table>.id`, indexed unless told otherwise; the row is deleted with
+    the one it references unless `ondelete` says otherwise. It is nullable where its `Mapped`
+    annotation is optional."""
     return mapped_column(Uuid, ForeignKey(f"{table}.id", ondelete=ondelete), index=index)
 
 
@@ -258,24 +260,43 @@ def flush_or_raise(session: Session, conflict: Callable[[], Exception]) -> None:
         raise conflict() from exc
 
 
+def insert_once(session: Session, row: RowT, recorded: Callable[[], RowT | None]) -> RowT:
+    """Insert a row that its unique key makes one of a kind; when a concurrent transaction
+    inserted its twin first, the twin (`recorded()`) instead."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        found = recorded()
+        if found is None:
+            raise
+        return found
+    return row
+
+
 def flush_unique(session: Session, field: str, message: str) -> None:
     """Flush, turning a unique-constraint violation into a 409 naming the field."""
     flush_or_raise(session, lambda: Conflict(message, field=field))
 
 
-def _null_refused(field: str) -> Exception:
+class FieldError(Protocol):
+    """An error about one input field (an error class taking `field=`, or a factory)."""
+
+    def __call__(self, *, field: str) -> Exception: ...
+
+
+def _null_refused(*, field: str) -> Exception:
     return InvalidInput("must not be null", field=field)
 
 
 def refuse_nulls(
-    changes: Mapping[str, object],
-    fields: Iterable[str],
-    refused: Callable[[str], Exception] = _null_refused,
+    changes: Mapping[str, object], fields: Iterable[str], refused: FieldError = _null_refused
 ) -> None:
     """Refuse a change that sets one of these fields to null (they cannot be cleared)."""
     for field in fields:
         if field in changes and changes[field] is None:
-            raise refused(field)
+            raise refused(field=field)
 
 
 def apply_changes(obj: Any, changes: Mapping[str, Any]) -> None:

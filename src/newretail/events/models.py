@@ -9,10 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Index, Numeric, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 
 class OutboxMessage(IdMixin, TenantMixin, Base):
@@ -47,9 +47,7 @@ class EventNameMapping(IdMixin, TenantMixin, Base):
     __tablename__ = "event_name_mapping"
     __table_args__ = (UniqueConstraint("organization_id", "source_id", "event_name"),)
 
-    source_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("source.id", ondelete="CASCADE"), index=True
-    )
+    source_id: Mapped[uuid.UUID] = references("source")
     event_name: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(64))
 
@@ -66,9 +64,7 @@ class FailedEvent(IdMixin, TenantMixin, Base):
     __tablename__ = "failed_event"
     __table_args__ = (Index("ix_failed_event_org_status", "organization_id", "status"),)
 
-    source_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("source.id", ondelete="SET NULL"), nullable=True
-    )
+    source_id: Mapped[uuid.UUID | None] = references("source", ondelete="SET NULL", index=False)
     api: Mapped[str] = mapped_column(String(20))  # native, segment, import
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     message_id: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -15,7 +15,6 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 
 class StockLevel(IdMixin, TenantMixin, Base):
@@ -35,10 +34,8 @@ class StockLevel(IdMixin, TenantMixin, Base):
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
     )
 
-    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="RESTRICT"))
-    location_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="CASCADE"), index=True
-    )
+    sku_id: Mapped[uuid.UUID] = references("sku", ondelete="RESTRICT", index=False)
+    location_id: Mapped[uuid.UUID] = references("store")
     on_hand: Mapped[int] = mapped_column(Integer, default=0)
     allocated: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
@@ -61,8 +58,8 @@ class StockReservation(IdMixin, TenantMixin, Base):
         Index("ix_stock_reservation_level_status", "sku_id", "location_id", "status"),
     )
 
-    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="RESTRICT"))
-    location_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("store.id", ondelete="CASCADE"))
+    sku_id: Mapped[uuid.UUID] = references("sku", ondelete="RESTRICT", index=False)
+    location_id: Mapped[uuid.UUID] = references("store", index=False)
     quantity: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(10), default=ReservationStatus.ACTIVE)
@@ -78,8 +75,8 @@ class StockMovement(IdMixin, TenantMixin, Base):
     __tablename__ = "stock_movement"
     __table_args__ = (Index("ix_stock_movement_sku_location", "sku_id", "location_id"),)
 
-    sku_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sku.id", ondelete="RESTRICT"))
-    location_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("store.id", ondelete="CASCADE"))
+    sku_id: Mapped[uuid.UUID] = references("sku", ondelete="RESTRICT", index=False)
+    location_id: Mapped[uuid.UUID] = references("store", index=False)
     delta: Mapped[int] = mapped_column(Integer)
     # receipt, adjustment, transfer_out, transfer_in, sale, refund
     reason: Mapped[str] = mapped_column(String(20))
@@ -94,7 +91,7 @@ class StockLocation(IdMixin, TenantMixin, Base):
     __tablename__ = "stock_location"
     __table_args__ = (UniqueConstraint("organization_id", "location_id"),)
 
-    location_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("store.id", ondelete="CASCADE"))
+    location_id: Mapped[uuid.UUID] = references("store", index=False)
     # may this store ship or hand over online orders (warehouses always may)
     fulfils_online: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -14,9 +14,9 @@ import uuid
 
 import phonenumbers
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from newretail.core.database import insert_once
 from newretail.members.errors import InvalidIdentifier
 from newretail.members.models import IdentifierType, MemberSettings
 
@@ -76,9 +76,13 @@ def identifier_hash(secret: bytes, identifier_type: IdentifierType | str, normal
 
 def member_settings(session: Session, organization_id: uuid.UUID) -> MemberSettings:
     """The organisation's member settings, created with a fresh secret on first use."""
-    found = session.scalar(
-        select(MemberSettings).where(MemberSettings.organization_id == organization_id)
-    )
+
+    def stored() -> MemberSettings | None:
+        return session.scalar(
+            select(MemberSettings).where(MemberSettings.organization_id == organization_id)
+        )
+
+    found = stored()
     if found is not None:
         return found
     created = MemberSettings(
@@ -88,18 +92,7 @@ def member_settings(session: Session, organization_id: uuid.UUID) -> MemberSetti
         expiry_mode="year_end",
         expiry_days=365,
     )
-    try:
-        with session.begin_nested():
-            session.add(created)
-            session.flush()
-    except IntegrityError:  # created concurrently by another transaction
-        found = session.scalar(
-            select(MemberSettings).where(MemberSettings.organization_id == organization_id)
-        )
-        if found is None:
-            raise
-        return found
-    return created
+    return insert_once(session, created, stored)  # or the one created concurrently
 
 
 def hash_for(

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 from newretail.members.profile_graph import IdentifierType as IdentifierType
 from newretail.members.profile_graph import Member as Member
 from newretail.members.profile_graph import MemberIdentifier as MemberIdentifier
@@ -103,9 +102,7 @@ class MemberConsent(IdMixin, TenantMixin, Base):
     __tablename__ = "member_consent"
     __table_args__ = (UniqueConstraint("organization_id", "member_id", "purpose", "channel"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     purpose: Mapped[str] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(20))
     granted: Mapped[bool] = mapped_column(Boolean)
@@ -118,9 +115,7 @@ class ConsentChange(IdMixin, TenantMixin, Base):
 
     __tablename__ = "consent_change"
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     purpose: Mapped[str] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(20))
     granted: Mapped[bool] = mapped_column(Boolean)
@@ -135,9 +130,7 @@ class EarnRule(IdMixin, TenantMixin, Base):
     __tablename__ = "earn_rule"
     __table_args__ = (UniqueConstraint("organization_id", "brand_id"),)
 
-    brand_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("brand.id", ondelete="CASCADE"), index=True
-    )
+    brand_id: Mapped[uuid.UUID] = references("brand")
     points_per_unit: Mapped[Decimal] = mapped_column(Numeric(12, 4))
     # {"<product id>": "2"}, {"<category>": "1.5"}; a product multiplier wins over its category's
     product_multipliers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -152,9 +145,7 @@ class PointsAward(IdMixin, TenantMixin, Base):
     __tablename__ = "points_award"
     __table_args__ = (UniqueConstraint("organization_id", "order_id"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     brand_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     lot_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
@@ -170,9 +161,7 @@ class PointsReversal(IdMixin, TenantMixin, Base):
     __tablename__ = "points_reversal"
     __table_args__ = (UniqueConstraint("organization_id", "refund_id"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     refund_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     points: Mapped[int] = mapped_column(Integer)
@@ -186,9 +175,7 @@ class PointsLot(IdMixin, TenantMixin, Base):
     __tablename__ = "points_lot"
     __table_args__ = (Index("ix_points_lot_member_state", "member_id", "state"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     points: Mapped[int] = mapped_column(Integer)
     remaining: Mapped[int] = mapped_column(Integer)
@@ -204,9 +191,7 @@ class PointsLedgerEntry(IdMixin, TenantMixin, Base):
     __tablename__ = "points_ledger_entry"
     __table_args__ = (UniqueConstraint("organization_id", "idempotency_key"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     kind: Mapped[str] = mapped_column(String(10))
     available_delta: Mapped[int] = mapped_column(Integer)
     locked_delta: Mapped[int] = mapped_column(Integer)
@@ -227,9 +212,7 @@ class MemberSpend(IdMixin, TenantMixin, Base):
     __tablename__ = "member_spend"
     __table_args__ = (UniqueConstraint("organization_id", "reference"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     reference: Mapped[str] = mapped_column(String(100))  # order:<id> or refund:<id>
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, Uuid, false
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 
 class IdentifierType(StrEnum):
@@ -46,16 +46,10 @@ class Member(IdMixin, TenantMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     status: Mapped[str] = mapped_column(String(10), default=MemberStatus.ACTIVE)
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    join_store_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="SET NULL"), nullable=True
-    )
+    join_store_id: Mapped[uuid.UUID | None] = references("store", ondelete="SET NULL", index=False)
     join_channel: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    join_brand_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("brand.id", ondelete="SET NULL"), nullable=True
-    )
-    tier_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("member_tier.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    join_brand_id: Mapped[uuid.UUID | None] = references("brand", ondelete="SET NULL", index=False)
+    tier_id: Mapped[uuid.UUID | None] = references("member_tier", ondelete="SET NULL")
     tier_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     points_available: Mapped[int] = mapped_column(Integer, default=0)
     points_locked: Mapped[int] = mapped_column(Integer, default=0)
@@ -64,9 +58,7 @@ class Member(IdMixin, TenantMixin, Base):
     # phone, e-mail, account id or card; a merged member points at the member it was merged
     # into and at the canonical (surviving) member of its group
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    merged_into_id: Mapped[uuid.UUID | None] = references("member", ondelete="SET NULL")
     canonical_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
@@ -76,8 +68,6 @@ class MemberIdentifier(IdMixin, TenantMixin, Base):
     __tablename__ = "member_identifier"
     __table_args__ = (UniqueConstraint("organization_id", "identifier_type", "value_hash"),)
 
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("member.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[uuid.UUID] = references("member")
     identifier_type: Mapped[str] = mapped_column(String(20))
     value_hash: Mapped[str] = mapped_column(String(64))

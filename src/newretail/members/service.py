@@ -13,10 +13,16 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from newretail.core.database import utcnow
+from newretail.core.database import (
+    apply_changes,
+    flush_or_raise,
+    get_or_raise,
+    refuse_nulls,
+    utcnow,
+    where_given,
+)
 from newretail.core.pagination import numbered_page, paginate
 from newretail.events import outbox
 from newretail.identity.organization_rules import load_rules
@@ -76,10 +82,14 @@ def _set_identifier(
             MemberIdentifier.identifier_type == kind, MemberIdentifier.value_hash == value_hash
         )
     )
+
+    def taken() -> IdentifierTaken:
+        return IdentifierTaken(field=str(kind), kind=str(kind))
+
     if owner is not None:
         if owner.member_id == member.id:
             return
-        raise IdentifierTaken(field=str(kind), kind=str(kind))
+        raise taken()
     for old in session.scalars(
         select(MemberIdentifier).where(
             MemberIdentifier.member_id == member.id, MemberIdentifier.identifier_type == kind
@@ -95,11 +105,7 @@ def _set_identifier(
             value_hash=value_hash,
         )
     )
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # taken concurrently
-        raise IdentifierTaken(field=str(kind), kind=str(kind)) from exc
+    flush_or_raise(session, taken)  # taken concurrently
 
 
 def find_member_by_hash(
@@ -258,10 +264,7 @@ def _found_and_completed(
 
 def get_member(session: Session, principal: Principal, member_id: uuid.UUID) -> Member:
     principal.require(Permission.READ)
-    member = session.get(Member, member_id)
-    if member is None:
-        raise MemberNotFound(field="member_id")
-    return member
+    return get_or_raise(session, Member, member_id, lambda: MemberNotFound(field="member_id"))
 
 
 @dataclass(frozen=True)
@@ -279,11 +282,9 @@ def _tier_id(session: Session, ref: str) -> uuid.UUID | None:
 
 
 def _filtered_members(session: Session, principal: Principal, filters: MemberFilter) -> Select[Any]:
-    statement = select(Member)
+    statement = where_given(select(Member), (Member.city, filters.city))
     if filters.tier:
         statement = statement.where(Member.tier_id == _tier_id(session, filters.tier))
-    if filters.city:
-        statement = statement.where(Member.city == filters.city)
     if filters.q:
         matches = [Member.name.ilike(f"%{filters.q}%")]
         for kind in (IdentifierType.PHONE, IdentifierType.MEMBER_CARD, IdentifierType.EMAIL):
@@ -332,13 +333,11 @@ def update_member(
     principal.require(Permission.MANAGE_MEMBERS)
     member = get_member(session, principal, member_id)
     changes = data.model_dump(exclude_unset=True)
-    if "status" in changes and changes["status"] is None:
-        raise RequiredValue(field="status")
+    refuse_nulls(changes, ("status",), RequiredValue)
     identifiers = _identifier_values(data)
     for kind in LOOKUP_FIELDS:
         changes.pop(str(kind), None)
-    for name, value in changes.items():
-        setattr(member, name, value)
+    apply_changes(member, changes)
     for kind, value in identifiers.items():
         _set_identifier(session, member, kind, value)
         member.anonymous = False  # a phone, card, account or e-mail makes a profile known
@@ -346,7 +345,6 @@ def update_member(
             member.phone = value
         elif kind == IdentifierType.EMAIL:
             member.email = value
-    member.updated_at = utcnow()
     session.flush()
     return member
 

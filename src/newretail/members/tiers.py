@@ -16,10 +16,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import (
+    apply_changes,
+    flush_or_raise,
+    get_or_raise,
+    insert_once,
+    refuse_nulls,
+    utcnow,
+)
 from newretail.events import outbox
 from newretail.members import schemas
 from newretail.members.errors import (
@@ -110,26 +116,22 @@ def record_spend(
         raise InvalidSpend(field="order_id", reason="reference")
     if amount < 0:
         raise InvalidSpend(field="amount", reason="amount")
-    member = session.get(Member, member_id)
-    if member is None:
-        raise MemberNotFound(field="member_id")
+    member = get_or_raise(session, Member, member_id, lambda: MemberNotFound(field="member_id"))
     reference = f"order:{order_id}" if order_id else f"refund:{refund_id}"
-    exists = session.scalar(select(MemberSpend.id).where(MemberSpend.reference == reference))
-    if exists is not None:
+
+    def recorded() -> MemberSpend | None:
+        return session.scalar(select(MemberSpend).where(MemberSpend.reference == reference))
+
+    if recorded() is not None:
         return member
-    try:
-        with session.begin_nested():
-            session.add(
-                MemberSpend(
-                    organization_id=organization_id,
-                    member_id=member_id,
-                    reference=reference,
-                    amount=amount if order_id else -amount,
-                    occurred_at=occurred_at,
-                )
-            )
-            session.flush()
-    except IntegrityError:
+    spend = MemberSpend(
+        organization_id=organization_id,
+        member_id=member_id,
+        reference=reference,
+        amount=amount if order_id else -amount,
+        occurred_at=occurred_at,
+    )
+    if insert_once(session, spend, recorded) is not spend:
         return member  # recorded concurrently
     target = qualifying_tier(session, rolling_spend(session, member_id, occurred_at))
     current = _min_spend(session, member.tier_id)
@@ -193,18 +195,11 @@ def review_tiers(session: Session, now: datetime | None = None) -> int:
 # ---------------------------------------------------------------- definitions
 def get_tier(session: Session, principal: Principal, tier_id: uuid.UUID) -> MemberTier:
     principal.require(Permission.READ)
-    tier = session.get(MemberTier, tier_id)
-    if tier is None:
-        raise TierNotFound(field="tier_id")
-    return tier
+    return get_or_raise(session, MemberTier, tier_id, lambda: TierNotFound(field="tier_id"))
 
 
 def _flush_name(session: Session, name: str | None) -> None:
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise TierNameTaken(field="name", name=name) from exc
+    flush_or_raise(session, lambda: TierNameTaken(field="name", name=name))
 
 
 def create_tier(session: Session, principal: Principal, data: schemas.TierCreate) -> MemberTier:
@@ -224,11 +219,9 @@ def update_tier(
     """Rename a tier or move its threshold (members follow at their next spend or review)."""
     principal.require(Permission.MANAGE_MEMBERS)
     tier = get_tier(session, principal, tier_id)
-    for name, value in data.model_dump(exclude_unset=True).items():
-        if value is None:
-            raise RequiredValue(field=name)
-        setattr(tier, name, value)
-    tier.updated_at = utcnow()
+    changes = data.model_dump(exclude_unset=True)
+    refuse_nulls(changes, changes.keys(), RequiredValue)
+    apply_changes(tier, changes)
     _flush_name(session, data.name)
     return tier
 

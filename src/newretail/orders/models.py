@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, Uuid
+from sqlalchemy import Float, Index, Integer, Numeric, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 
 class OrderStatus(StrEnum):
@@ -38,9 +38,7 @@ class Order(IdMixin, TenantMixin, Base):
         Index("ix_sales_order_org_placed", "organization_id", "placed_at"),
     )
 
-    store_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="RESTRICT"), index=True
-    )
+    store_id: Mapped[uuid.UUID] = references("store", ondelete="RESTRICT")
     channel: Mapped[str] = mapped_column(String(20), index=True)
     brand_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
@@ -66,13 +64,9 @@ class Order(IdMixin, TenantMixin, Base):
 class OrderLine(IdMixin, TenantMixin, Base):
     __tablename__ = "sales_order_line"
 
-    order_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("sales_order.id", ondelete="CASCADE"), index=True
-    )
+    order_id: Mapped[uuid.UUID] = references("sales_order")
     line_number: Mapped[int] = mapped_column(Integer)
-    sku_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("sku.id", ondelete="RESTRICT"), index=True
-    )
+    sku_id: Mapped[uuid.UUID] = references("sku", ondelete="RESTRICT")
     brand_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 2))
@@ -85,9 +79,7 @@ class OrderLine(IdMixin, TenantMixin, Base):
 class Refund(IdMixin, TenantMixin, Base):
     __tablename__ = "refund"
 
-    order_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("sales_order.id", ondelete="CASCADE"), index=True
-    )
+    order_id: Mapped[uuid.UUID] = references("sales_order")
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     actor: Mapped[str] = mapped_column(String(254))
@@ -98,12 +90,8 @@ class Refund(IdMixin, TenantMixin, Base):
 class RefundLine(IdMixin, TenantMixin, Base):
     __tablename__ = "refund_line"
 
-    refund_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("refund.id", ondelete="CASCADE"), index=True
-    )
-    order_line_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("sales_order_line.id", ondelete="CASCADE")
-    )
+    refund_id: Mapped[uuid.UUID] = references("refund")
+    order_line_id: Mapped[uuid.UUID] = references("sales_order_line", index=False)
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     location_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

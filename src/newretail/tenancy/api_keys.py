@@ -6,6 +6,7 @@ Callers own the transaction (services flush, never commit).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,6 +21,21 @@ from newretail.tenancy.models import ApiKey, Role
 from newretail.tenancy.permissions import Permission, Principal
 
 _MISSING_STORE = "a store manager key needs at least one store"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new secret key: the token is shown once; the hash and the display prefix are stored."""
+
+    token: str
+    token_hash: str
+    display_prefix: str
+
+
+def issue_key(kind_prefix: str) -> IssuedKey:
+    """A new API key or source write key (`kind_prefix` tells which)."""
+    token = new_token(kind_prefix)
+    return IssuedKey(token, token_hash(token), token_display_prefix(token, kind_prefix))
 
 
 def api_key_read(key: ApiKey) -> schemas.ApiKeyRead:
@@ -66,20 +82,20 @@ def create_api_key(
             raise InvalidInput("must include a time zone", field="expires_at")
         if data.expires_at <= utcnow():
             raise InvalidInput("must be in the future", field="expires_at")
-    token = new_token(API_KEY_PREFIX)
+    issued = issue_key(API_KEY_PREFIX)
     key = ApiKey(
         organization_id=principal.organization_id,
         name=data.name,
         role=data.role,
-        key_hash=token_hash(token),
-        key_prefix=token_display_prefix(token, API_KEY_PREFIX),
+        key_hash=issued.token_hash,
+        key_prefix=issued.display_prefix,
         created_by=principal.actor,
         expires_at=data.expires_at,
     )
     key.stores = stores
     session.add(key)
     session.flush()
-    return key, token
+    return key, issued.token
 
 
 def update_api_key(

@@ -17,11 +17,10 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
+from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
 
 class ChannelType(StrEnum):
@@ -74,9 +73,7 @@ class Store(IdMixin, TenantMixin, Base):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     channel_type: Mapped[str] = mapped_column(String(20), index=True)
-    brand_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("brand.id", ondelete="SET NULL"), nullable=True
-    )
+    brand_id: Mapped[uuid.UUID | None] = references("brand", ondelete="SET NULL", index=False)
     status: Mapped[str] = mapped_column(String(10), default=StoreStatus.ACTIVE)
     city: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     district: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -96,9 +93,7 @@ class Source(IdMixin, TenantMixin, Base):
     __tablename__ = "source"
 
     name: Mapped[str] = mapped_column(String(200))
-    store_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("store.id", ondelete="CASCADE"), nullable=True
-    )
+    store_id: Mapped[uuid.UUID | None] = references("store", index=False)
     write_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     write_key_prefix: Mapped[str] = mapped_column(String(32))
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -141,9 +136,7 @@ class Membership(IdMixin, TenantMixin, Base):
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("organization_id", "user_id"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID] = references("user_account")
     role: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
@@ -173,11 +166,9 @@ class UserSession(IdMixin, Base):
     __tablename__ = "user_session"
 
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
-    )
-    organization_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("organization.id", ondelete="SET NULL"), nullable=True
+    user_id: Mapped[uuid.UUID] = references("user_account")
+    organization_id: Mapped[uuid.UUID | None] = references(
+        "organization", ondelete="SET NULL", index=False
     )
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -32,13 +32,7 @@ from newretail.core.database import (
 )
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import paginate
-from newretail.core.security import (
-    MIN_PASSWORD_LENGTH,
-    WRITE_KEY_PREFIX,
-    new_token,
-    token_display_prefix,
-    token_hash,
-)
+from newretail.core.security import MIN_PASSWORD_LENGTH, WRITE_KEY_PREFIX
 from newretail.tenancy import api_keys, grants, schemas, users
 from newretail.tenancy.models import (
     ApiKey,
@@ -308,17 +302,17 @@ def create_source(
     principal.require(Permission.MANAGE_SOURCES)
     if data.store_id is not None:
         grants.stores_field(session, principal, [data.store_id])
-    token = new_token(WRITE_KEY_PREFIX)
+    issued = api_keys.issue_key(WRITE_KEY_PREFIX)
     source = Source(
         organization_id=principal.organization_id,
         name=data.name,
         store_id=data.store_id,
-        write_key_hash=token_hash(token),
-        write_key_prefix=token_display_prefix(token, WRITE_KEY_PREFIX),
+        write_key_hash=issued.token_hash,
+        write_key_prefix=issued.display_prefix,
     )
     session.add(source)
     session.flush()
-    return source, token
+    return source, issued.token
 
 
 def update_source(

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from newretail.core.database import utcnow
+from newretail.core.database import get_or_raise, utcnow
 from newretail.members import schemas
 from newretail.members.errors import MemberNotFound
 from newretail.members.models import LotState, Member, PointsLot
@@ -151,8 +151,7 @@ def points_balance(
 ) -> schemas.PointsBalance:
     """Available and locked points, and the next expiry of available points, as of now."""
     principal.require(Permission.READ)
-    if session.get(Member, member_id) is None:
-        raise MemberNotFound(field="member_id")
+    get_or_raise(session, Member, member_id, lambda: MemberNotFound(field="member_id"))
     found = balance(session, member_id, now)
     return schemas.PointsBalance(
         member_id=member_id,

@@ -8,10 +8,9 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import apply_changes, flush_or_raise, get_or_raise, refuse_nulls
 from newretail.members import schemas
 from newretail.members.errors import (
     EarnRuleExists,
@@ -70,10 +69,7 @@ def list_earn_rules(session: Session, principal: Principal) -> Sequence[EarnRule
 def get_earn_rule(session: Session, principal: Principal, rule_id: uuid.UUID) -> EarnRule:
     """One earn rule; 404 outside the organisation."""
     principal.require(Permission.READ)
-    rule = session.get(EarnRule, rule_id)
-    if rule is None:
-        raise EarnRuleNotFound(field="rule_id")
-    return rule
+    return get_or_raise(session, EarnRule, rule_id, lambda: EarnRuleNotFound(field="rule_id"))
 
 
 def _multipliers(values: dict[str, Decimal]) -> dict[str, str]:
@@ -96,11 +92,7 @@ def create_earn_rule(
         active=data.active,
     )
     session.add(rule)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise EarnRuleExists(field="brand_id") from exc
+    flush_or_raise(session, lambda: EarnRuleExists(field="brand_id"))
     return rule
 
 
@@ -111,13 +103,14 @@ def update_earn_rule(
     principal.require(Permission.MANAGE_MEMBERS)
     rule = get_earn_rule(session, principal, rule_id)
     changes = data.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None:
-            raise RequiredValue(field=name)
-        if name.endswith("_multipliers"):
-            value = _multipliers(value)
-        setattr(rule, name, value)
-    rule.updated_at = utcnow()
+    refuse_nulls(changes, changes.keys(), RequiredValue)
+    apply_changes(
+        rule,
+        {
+            name: _multipliers(value) if name.endswith("_multipliers") else value
+            for name, value in changes.items()
+        },
+    )
     session.flush()
     return rule
 

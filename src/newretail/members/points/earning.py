@@ -10,10 +10,9 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import insert_once, utcnow
 from newretail.members.errors import InvalidOrderLines
 from newretail.members.identifiers import member_settings
 from newretail.members.models import LedgerKind, LotState, PointsAward, PointsReversal
@@ -40,6 +39,14 @@ class RefundLine(Protocol):
     def amount(self) -> Decimal: ...
 
 
+def _award_of(session: Session, order_id: uuid.UUID) -> PointsAward | None:
+    return session.scalar(select(PointsAward).where(PointsAward.order_id == order_id))
+
+
+def _reversal_of(session: Session, refund_id: uuid.UUID) -> PointsReversal | None:
+    return session.scalar(select(PointsReversal).where(PointsReversal.refund_id == refund_id))
+
+
 def award_order_points(
     session: Session,
     organization_id: uuid.UUID,
@@ -52,11 +59,11 @@ def award_order_points(
     actor: str = SYSTEM_ACTOR,
 ) -> PointsAward:
     """Award a paid order's points once (locked until the return window ends)."""
-    existing = session.scalar(select(PointsAward).where(PointsAward.order_id == order_id))
+    existing = _award_of(session, order_id)
     if existing is not None:
         return existing
     member = lock_member(session, member_id)
-    existing = session.scalar(select(PointsAward).where(PointsAward.order_id == order_id))
+    existing = _award_of(session, order_id)  # awarded while we waited for the lock
     if existing is not None:
         return existing
     rule = brand_rule(session, brand_id)
@@ -84,15 +91,9 @@ def award_order_points(
         lines=award_lines,
         paid_at=paid_at,
     )
-    try:
-        with session.begin_nested():
-            session.add(award)
-            session.flush()
-    except IntegrityError:  # awarded concurrently
-        found = session.scalar(select(PointsAward).where(PointsAward.order_id == order_id))
-        if found is None:
-            raise
-        return found
+    stored = insert_once(session, award, lambda: _award_of(session, order_id))
+    if stored is not award:
+        return stored
     if total > 0:
         settings = member_settings(session, organization_id)
         window = timedelta(days=settings.return_window_days)
@@ -139,14 +140,14 @@ def reverse_order_points(
     Returns None when the order earned no points.
     """
     occurred_at = occurred_at or utcnow()
-    existing = session.scalar(select(PointsReversal).where(PointsReversal.refund_id == refund_id))
+    existing = _reversal_of(session, refund_id)
     if existing is not None:
         return existing
     member = lock_member(session, member_id)
-    existing = session.scalar(select(PointsReversal).where(PointsReversal.refund_id == refund_id))
+    existing = _reversal_of(session, refund_id)  # reversed while we waited for the lock
     if existing is not None:
         return existing
-    award = session.scalar(select(PointsAward).where(PointsAward.order_id == order_id))
+    award = _award_of(session, order_id)
     if award is None:
         return None
     if award.member_id != member_id:
@@ -178,15 +179,9 @@ def reverse_order_points(
         points=points,
         shortfall=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(reversal)
-            session.flush()
-    except IntegrityError:
-        found = session.scalar(select(PointsReversal).where(PointsReversal.refund_id == refund_id))
-        if found is None:
-            raise
-        return found
+    stored = insert_once(session, reversal, lambda: _reversal_of(session, refund_id))
+    if stored is not reversal:
+        return stored
     award.lines = lines
     if points > 0:
         settle_member(session, member, occurred_at)

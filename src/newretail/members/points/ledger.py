@@ -197,25 +197,38 @@ def settle_member(session: Session, member: Member, now: datetime) -> None:
         expire_lot(session, member, lot, now)
 
 
+def _settle(
+    session: Session,
+    member: Member,
+    lot: PointsLot,
+    kind: LedgerKind,
+    available_delta: int,
+    locked_delta: int,
+    occurred_at: datetime,
+) -> None:
+    """Write a lot's unlock or expiry entry: by the system, keyed and identified by the lot."""
+    write_entry(
+        session,
+        member,
+        kind,
+        available_delta=available_delta,
+        locked_delta=locked_delta,
+        occurred_at=occurred_at,
+        actor=SYSTEM_ACTOR,
+        order_id=lot.order_id,
+        lot_id=lot.id,
+        idempotency_key=f"{kind}:{lot.id}",
+        entry_id=settling_entry_id(kind, lot.id),
+    )
+
+
 def unlock_lot(session: Session, member: Member, lot: PointsLot, now: datetime) -> bool:
     """Make a locked lot available once the return window has ended."""
     if lot.state != LotState.LOCKED or not lot_unlocked(lot.state, lot.unlock_at, now):
         return False
     assert lot.unlock_at is not None
     lot.state = LotState.AVAILABLE
-    write_entry(
-        session,
-        member,
-        LedgerKind.UNLOCK,
-        available_delta=lot.remaining,
-        locked_delta=-lot.remaining,
-        occurred_at=lot.unlock_at,
-        actor=SYSTEM_ACTOR,
-        order_id=lot.order_id,
-        lot_id=lot.id,
-        idempotency_key=f"unlock:{lot.id}",
-        entry_id=settling_entry_id(LedgerKind.UNLOCK, lot.id),
-    )
+    _settle(session, member, lot, LedgerKind.UNLOCK, lot.remaining, -lot.remaining, lot.unlock_at)
     return True
 
 
@@ -223,22 +236,9 @@ def expire_lot(session: Session, member: Member, lot: PointsLot, now: datetime) 
     """Close a live lot whose expiry has come, taking its remaining points."""
     if lot.state not in LIVE_STATES or lot.remaining <= 0 or aware(lot.expires_at) > now:
         return False
-    was_locked = lot.state == LotState.LOCKED
-    points = lot.remaining
-    lot.remaining = 0
-    lot.state = LotState.CLOSED
-    write_entry(
-        session,
-        member,
-        LedgerKind.EXPIRE,
-        available_delta=0 if was_locked else -points,
-        locked_delta=-points if was_locked else 0,
-        occurred_at=lot.expires_at,
-        actor=SYSTEM_ACTOR,
-        order_id=lot.order_id,
-        lot_id=lot.id,
-        idempotency_key=f"expire:{lot.id}",
-        entry_id=settling_entry_id(LedgerKind.EXPIRE, lot.id),
+    taken = take([lot], lot.remaining)  # closes the lot
+    _settle(
+        session, member, lot, LedgerKind.EXPIRE, -taken.available, -taken.locked, lot.expires_at
     )
     return True
 
