@@ -88,6 +88,7 @@ def product_page(session: Session, filters: ProductFilter, page: int, per_page: 
 
 
 def get_product(session: Session, product_id: uuid.UUID) -> Product:
+    """The product with this id; 404 outside the organisation."""
     return get_or_not_found(session, Product, product_id, "product", field="product_id")
 
 
@@ -154,6 +155,7 @@ def sku_read(sku: Sku) -> schemas.SkuRead:
 
 
 def product_detail(product: Product) -> schemas.ProductDetail:
+    """The API shape of a product with its SKUs."""
     return schemas.ProductDetail(
         **schemas.ProductRead.model_validate(product).model_dump(),
         skus=[sku_read(s) for s in product.skus],
@@ -176,10 +178,12 @@ def list_skus(
 
 
 def get_sku(session: Session, sku_id: uuid.UUID) -> Sku:
+    """The SKU with this id; 404 outside the organisation."""
     return get_or_not_found(session, Sku, sku_id, "SKU", field="sku_id")
 
 
 def sku_by_code(session: Session, code: str) -> Sku:
+    """The SKU with this code (imports and the CLI)."""
     return by_code_or_not_found(session, Sku, code, "SKU", field="sku")
 
 

@@ -263,6 +263,7 @@ def _found_and_completed(
 
 
 def get_member(session: Session, principal: Principal, member_id: uuid.UUID) -> Member:
+    """The member with this id; 404 outside the organisation."""
     principal.require(Permission.READ)
     return get_or_raise(session, Member, member_id, lambda: MemberNotFound(field="member_id"))
 
@@ -357,4 +358,5 @@ def delete_member(session: Session, principal: Principal, member_id: uuid.UUID) 
 
 
 def member_tier_names(session: Session, members: Sequence[Member]) -> dict[uuid.UUID, str]:
+    """Tier names by tier id (member lists show them)."""
     return {t.id: t.name for t in tiers.all_tiers(session)}

@@ -194,6 +194,7 @@ def review_tiers(session: Session, now: datetime | None = None) -> int:
 
 # ---------------------------------------------------------------- definitions
 def get_tier(session: Session, principal: Principal, tier_id: uuid.UUID) -> MemberTier:
+    """The tier with this id; 404 outside the organisation."""
     principal.require(Permission.READ)
     return get_or_raise(session, MemberTier, tier_id, lambda: TierNotFound(field="tier_id"))
 

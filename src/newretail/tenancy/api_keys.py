@@ -40,6 +40,7 @@ def issue_key(kind_prefix: str) -> IssuedKey:
 
 
 def api_key_read(key: ApiKey) -> schemas.ApiKeyRead:
+    """The API shape of a key (never its secret)."""
     return schemas.ApiKeyRead(
         id=key.id,
         name=key.name,
@@ -57,11 +58,13 @@ def api_key_read(key: ApiKey) -> schemas.ApiKeyRead:
 def list_api_keys(
     session: Session, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[ApiKey], str | None]:
+    """The organisation's API keys, revoked ones included."""
     principal.require(Permission.MANAGE_ACCESS)
     return paginate(session, select(ApiKey), ApiKey, limit, cursor)
 
 
 def get_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """One API key; 404 outside the organisation."""
     principal.require(Permission.MANAGE_ACCESS)
     return get_or_not_found(session, ApiKey, key_id, "API key", field="api_key_id")
 
@@ -102,6 +105,7 @@ def create_api_key(
 def update_api_key(
     session: Session, principal: Principal, key_id: uuid.UUID, data: schemas.ApiKeyUpdate
 ) -> ApiKey:
+    """Rename an API key."""
     key = get_api_key(session, principal, key_id)
     if data.name is not None:
         key.name = data.name

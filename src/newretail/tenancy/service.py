@@ -101,6 +101,7 @@ def create_organization(
 
 
 def get_organization(session: Session, organization_id: uuid.UUID) -> Organization:
+    """The organisation with this id."""
     return get_or_not_found(
         session, Organization, organization_id, "organisation", field="organization_id"
     )
@@ -136,14 +137,17 @@ def list_brands(
 
 
 def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
+    """The brand with this id; 404 outside the organisation."""
     return get_or_not_found(session, Brand, brand_id, "brand", field="brand_id")
 
 
 def brand_by_code(session: Session, code: str) -> Brand:
+    """The brand with this code (imports and the CLI)."""
     return by_code_or_not_found(session, Brand, code, "brand", field="brand")
 
 
 def create_brand(session: Session, principal: Principal, data: schemas.BrandCreate) -> Brand:
+    """Create a brand; its code is unique in the organisation."""
     principal.require(Permission.MANAGE_BRANDS)
     brand = Brand(organization_id=principal.organization_id, code=data.code, name=data.name)
     session.add(brand)
@@ -154,6 +158,7 @@ def create_brand(session: Session, principal: Principal, data: schemas.BrandCrea
 def update_brand(
     session: Session, principal: Principal, brand_id: uuid.UUID, data: schemas.BrandUpdate
 ) -> Brand:
+    """Change a brand's code or name."""
     principal.require(Permission.MANAGE_BRANDS)
     brand = get_brand(session, brand_id)
     apply_changes(brand, data.model_dump(exclude_unset=True))
@@ -162,6 +167,7 @@ def update_brand(
 
 
 def delete_brand(session: Session, principal: Principal, brand_id: uuid.UUID) -> None:
+    """Delete a brand."""
     principal.require(Permission.MANAGE_BRANDS)
     session.delete(get_brand(session, brand_id))
     session.flush()
@@ -213,20 +219,24 @@ def all_stores(session: Session, principal: Principal, filters: StoreFilter) -> 
 
 
 def list_cities(session: Session, principal: Principal) -> list[str]:
+    """The cities of the stores the principal may see, sorted."""
     statement = _stores_in_scope(principal).with_only_columns(Store.city).distinct()
     return sorted(c for c in session.scalars(statement) if c)
 
 
 def get_store(session: Session, principal: Principal, store_id: uuid.UUID) -> Store:
+    """A store the principal may see; 404 otherwise."""
     principal.require_store(store_id)
     return get_or_not_found(session, Store, store_id, "store", field="store_id")
 
 
 def store_by_code(session: Session, code: str) -> Store:
+    """The store with this code (imports and the CLI)."""
     return by_code_or_not_found(session, Store, code, "store", field="store")
 
 
 def create_store(session: Session, principal: Principal, data: schemas.StoreCreate) -> Store:
+    """Create a store of any channel type, optionally of one brand."""
     principal.require(Permission.MANAGE_STORES)
     if data.brand_id is not None:
         _brand_field(session, data.brand_id)
@@ -239,6 +249,7 @@ def create_store(session: Session, principal: Principal, data: schemas.StoreCrea
 def update_store(
     session: Session, principal: Principal, store_id: uuid.UUID, data: schemas.StoreUpdate
 ) -> Store:
+    """Change a store's fields; latitude and longitude go together."""
     principal.require(Permission.EDIT_STORES)
     store = get_store(session, principal, store_id)
     changes = data.model_dump(exclude_unset=True)
@@ -253,6 +264,7 @@ def update_store(
 
 
 def delete_store(session: Session, principal: Principal, store_id: uuid.UUID) -> None:
+    """Delete a store."""
     principal.require(Permission.MANAGE_STORES)
     session.delete(get_store(session, principal, store_id))
     session.flush()
@@ -271,6 +283,7 @@ def _brand_field(session: Session, brand_id: uuid.UUID) -> Brand:
 def list_sources(
     session: Session, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[Source], str | None]:
+    """Event sources the principal may see."""
     statement = select(Source)
     if principal.store_ids is not None:
         statement = statement.where(Source.store_id.in_(principal.store_ids))
@@ -286,6 +299,7 @@ def source_generation() -> int:
 
 
 def get_source(session: Session, principal: Principal, source_id: uuid.UUID) -> Source:
+    """A source the principal may see; 404 otherwise."""
     source = session.get(Source, source_id)
     if source is None or (
         principal.store_ids is not None and source.store_id not in principal.store_ids
@@ -317,6 +331,7 @@ def create_source(
 def update_source(
     session: Session, principal: Principal, source_id: uuid.UUID, data: schemas.SourceUpdate
 ) -> Source:
+    """Rename a source, or revoke or restore its write key."""
     principal.require(Permission.MANAGE_SOURCES)
     source = get_source(session, principal, source_id)
     if data.name is not None:
@@ -332,6 +347,7 @@ def update_source(
 
 
 def delete_source(session: Session, principal: Principal, source_id: uuid.UUID) -> None:
+    """Delete a source (its write key stops working)."""
     principal.require(Permission.MANAGE_SOURCES)
     session.delete(get_source(session, principal, source_id))
     session.flush()

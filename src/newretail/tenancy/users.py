@@ -26,6 +26,7 @@ _MISSING_STORE = "a store manager needs at least one store"
 def new_user_account(
     session: Session, email: str, password: str, display_name: str = "", locale: str | None = None
 ) -> UserAccount:
+    """A new console login (the e-mail is unique across organisations)."""
     user = UserAccount(
         email=email.lower(),
         password_hash=hash_password(password),
@@ -38,12 +39,14 @@ def new_user_account(
 
 
 def login_exists(session: Session, email: str) -> bool:
+    """Whether a console login has this e-mail."""
     return (
         session.scalar(select(UserAccount.id).where(UserAccount.email == email.lower())) is not None
     )
 
 
 def user_read(membership: Membership) -> schemas.UserRead:
+    """The API shape of a user: the login with its role and stores here."""
     user = membership.user
     return schemas.UserRead(
         id=user.id,
@@ -61,11 +64,13 @@ def user_read(membership: Membership) -> schemas.UserRead:
 def list_users(
     session: Session, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[Membership], str | None]:
+    """The organisation's users (memberships)."""
     principal.require(Permission.MANAGE_ACCESS)
     return paginate(session, select(Membership), Membership, limit, cursor)
 
 
 def get_membership(session: Session, principal: Principal, user_id: uuid.UUID) -> Membership:
+    """A user's membership of this organisation; 404 when not a member."""
     principal.require(Permission.MANAGE_ACCESS)
     membership = session.scalar(select(Membership).where(Membership.user_id == user_id))
     if membership is None:
@@ -110,6 +115,7 @@ def add_existing_user(
 def update_user(
     session: Session, principal: Principal, user_id: uuid.UUID, data: schemas.UserUpdate
 ) -> Membership:
+    """Change a user's role, stores, password, name, locale or active flag."""
     membership = get_membership(session, principal, user_id)
     if membership.role == Role.OWNER or data.role == Role.OWNER:
         grants.check_grant(principal, Role.OWNER)
