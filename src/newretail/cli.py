@@ -20,6 +20,7 @@ from newretail.demo.traffic import start_demo_traffic
 from newretail.events import cli as events_cli
 from newretail.identity.cli import identity_app
 from newretail.main import create_app
+from newretail.marketing.cli import marketing_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
 from newretail.simulator import cli as simulator_cli
@@ -39,6 +40,7 @@ app.add_typer(tenancy_cli.user_app, name="user")
 app.add_typer(tenancy_cli.api_key_app, name="api-key")
 app.add_typer(members_cli.member_app, name="member")
 app.add_typer(identity_app, name="identity")
+app.add_typer(marketing_app, name="marketing")
 app.add_typer(orders_cli.import_app, name="import")
 app.add_typer(databank_cli.databank_app, name="databank")
 app.add_typer(audiences_cli.audience_app, name="audience")
