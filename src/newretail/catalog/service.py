@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 from newretail.catalog import pricing, schemas
 from newretail.catalog.errors import PriceNotFound, WarehouseDoesNotSell
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
-from newretail.core.crud import (
+from newretail.core.database import (
     apply_changes,
     by_code_or_not_found,
     contains_text,
     flush_unique,
     get_or_not_found,
     refuse_nulls,
+    utcnow,
     where_given,
 )
-from newretail.core.database import utcnow
 from newretail.core.pagination import numbered_page, paginate
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store

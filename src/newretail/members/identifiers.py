@@ -16,7 +16,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import insert_once
+from newretail.core.database import insert_once
 from newretail.members.errors import InvalidIdentifier
 from newretail.members.models import IdentifierType, MemberSettings
 

@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from newretail.core.crud import (
+from newretail.core.database import (
     apply_changes,
     flush_or_raise,
     get_or_raise,
     refuse_nulls,
+    utcnow,
     where_given,
 )
-from newretail.core.database import utcnow
 from newretail.core.pagination import numbered_page, paginate
 from newretail.events import outbox
 from newretail.identity.organization_rules import load_rules

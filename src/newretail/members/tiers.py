@@ -18,14 +18,14 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import (
+from newretail.core.database import (
     apply_changes,
     flush_or_raise,
     get_or_raise,
     insert_once,
     refuse_nulls,
+    utcnow,
 )
-from newretail.core.database import utcnow
 from newretail.events import outbox
 from newretail.members import schemas
 from newretail.members.errors import (

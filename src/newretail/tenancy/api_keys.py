@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import get_or_not_found
-from newretail.core.database import utcnow
+from newretail.core.database import get_or_not_found, utcnow
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import paginate
 from newretail.core.security import API_KEY_PREFIX, new_token, token_display_prefix, token_hash

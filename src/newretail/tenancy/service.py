@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import (
+from newretail.core.database import (
     apply_changes,
     by_code_or_not_found,
     contains_text,
@@ -26,9 +26,10 @@ from newretail.core.crud import (
     get_or_not_found,
     get_or_raise,
     refuse_nulls,
+    scope_session,
+    utcnow,
     where_given,
 )
-from newretail.core.database import scope_session, utcnow
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.core.security import MIN_PASSWORD_LENGTH, WRITE_KEY_PREFIX

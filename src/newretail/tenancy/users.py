@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import flush_unique
-from newretail.core.database import utcnow
+from newretail.core.database import flush_unique, utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.core.security import hash_password

@@ -32,8 +32,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from newretail.core.crud import get_or_raise
-from newretail.core.database import utcnow
+from newretail.core.database import get_or_raise, utcnow
 from newretail.members import schemas
 from newretail.members.errors import MemberNotFound
 from newretail.members.models import LotState, Member, PointsLot

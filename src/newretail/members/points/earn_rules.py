@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import apply_changes, flush_or_raise, get_or_raise, refuse_nulls
+from newretail.core.database import apply_changes, flush_or_raise, get_or_raise, refuse_nulls
 from newretail.members import schemas
 from newretail.members.errors import (
     EarnRuleExists,

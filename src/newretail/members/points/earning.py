@@ -12,8 +12,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.crud import insert_once
-from newretail.core.database import utcnow
+from newretail.core.database import insert_once, utcnow
 from newretail.members.errors import InvalidOrderLines
 from newretail.members.identifiers import member_settings
 from newretail.members.models import LedgerKind, LotState, PointsAward, PointsReversal
