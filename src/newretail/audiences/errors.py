@@ -13,10 +13,8 @@ class AudienceErrorCode(StrEnum):
     BELOW_PRIVACY_FLOOR = "below_privacy_floor"
 
 
-class BelowPrivacyFloor(Conflict):
+class BelowPrivacyFloor(Conflict, code=AudienceErrorCode.BELOW_PRIVACY_FLOOR):
     """Members or an export of an audience smaller than the minimum crowd size."""
-
-    code = AudienceErrorCode.BELOW_PRIVACY_FLOOR
 
 
 class RuleError(InvalidInput):

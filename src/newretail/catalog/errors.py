@@ -15,50 +15,40 @@ class CatalogErrorCode(StrEnum):
     WAREHOUSE_DOES_NOT_SELL = "warehouse_does_not_sell"
 
 
-class UnknownSku(InvalidInput):
+class UnknownSku(InvalidInput, code=CatalogErrorCode.UNKNOWN_SKU):
     """A SKU id that is not one of the organisation's (422)."""
-
-    code = CatalogErrorCode.UNKNOWN_SKU
 
     def __init__(self, field: str) -> None:
         super().__init__("unknown SKU in this organisation", field=field)
         self.params: dict[str, str] = {}
 
 
-class NotSoldHere(InvalidInput):
+class NotSoldHere(InvalidInput, code=CatalogErrorCode.NOT_SOLD_HERE):
     """The store does not sell the SKU (its override, the SKU's channels or status) (422)."""
-
-    code = CatalogErrorCode.NOT_SOLD_HERE
 
     def __init__(self, sku_code: str, store_code: str, field: str) -> None:
         super().__init__(f"SKU {sku_code} is not sold at {store_code}", field=field)
         self.params = {"sku": sku_code, "store": store_code}
 
 
-class NoSalePrice(InvalidInput):
+class NoSalePrice(InvalidInput, code=CatalogErrorCode.NO_PRICE):
     """A sale line without its own price, of a SKU with no price at the store (422)."""
-
-    code = CatalogErrorCode.NO_PRICE
 
     def __init__(self, sku_code: str, channel_type: str, field: str) -> None:
         super().__init__(f"SKU {sku_code} has no {channel_type} price", field=field)
         self.params = {"sku": sku_code, "channel": channel_type}
 
 
-class PriceNotFound(NotFound):
+class PriceNotFound(NotFound, code=CatalogErrorCode.NO_PRICE):
     """The price lookup of a SKU with no price at the store (404)."""
-
-    code = CatalogErrorCode.NO_PRICE
 
     def __init__(self, sku_code: str, channel_type: str) -> None:
         super().__init__(f"SKU {sku_code} has no price on {channel_type}", field="sku_id")
         self.params = {"sku": sku_code, "channel": channel_type}
 
 
-class WarehouseDoesNotSell(InvalidInput):
+class WarehouseDoesNotSell(InvalidInput, code=CatalogErrorCode.WAREHOUSE_DOES_NOT_SELL):
     """A price, channel or availability for a warehouse, which sells nothing (422)."""
-
-    code = CatalogErrorCode.WAREHOUSE_DOES_NOT_SELL
 
     def __init__(self, field: str) -> None:
         super().__init__("a warehouse does not sell", field=field)

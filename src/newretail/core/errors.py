@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -23,10 +24,23 @@ class ErrorCode(StrEnum):
 
 
 class NewRetailError(Exception):
-    """Base of every domain error: a code, a message and the field at fault."""
+    """Base of every domain error: a code, a message and the field at fault.
+
+    A subclass names its HTTP status and code in its header
+    (`class NotFound(NewRetailError, status=404, code=ErrorCode.NOT_FOUND)`), or inherits them.
+    """
 
     status_code = 400
     code: str = ErrorCode.INVALID_INPUT
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
@@ -38,46 +52,37 @@ class NewRetailError(Exception):
         return {"code": str(self.code), "message": self.message, "field": self.field}
 
 
-class InvalidInput(NewRetailError):
-    status_code = 422
-    code: str = ErrorCode.INVALID_INPUT
+class InvalidInput(NewRetailError, status=422, code=ErrorCode.INVALID_INPUT):
+    """A value that breaks a rule of its field."""
 
 
-class NotFound(NewRetailError):
-    status_code = 404
-    code: str = ErrorCode.NOT_FOUND
+class NotFound(NewRetailError, status=404, code=ErrorCode.NOT_FOUND):
+    """Nothing with this id in the caller's organisation."""
 
 
-class Unauthenticated(NewRetailError):
-    status_code = 401
-    code: str = ErrorCode.UNAUTHENTICATED
+class Unauthenticated(NewRetailError, status=401, code=ErrorCode.UNAUTHENTICATED):
+    """No credential, or one that is not valid."""
 
 
-class Forbidden(NewRetailError):
-    status_code = 403
-    code: str = ErrorCode.FORBIDDEN
+class Forbidden(NewRetailError, status=403, code=ErrorCode.FORBIDDEN):
+    """A credential without the permission the action needs."""
 
 
-class Conflict(NewRetailError):
-    status_code = 409
-    code: str = ErrorCode.CONFLICT
+class Conflict(NewRetailError, status=409, code=ErrorCode.CONFLICT):
+    """The state of the data does not allow the action now."""
 
 
-class AccountLocked(NewRetailError):
-    status_code = 423
-    code: str = ErrorCode.ACCOUNT_LOCKED
+class AccountLocked(NewRetailError, status=423, code=ErrorCode.ACCOUNT_LOCKED):
+    """Too many failed sign-ins: the account waits before the next try."""
 
 
-class CsrfFailed(NewRetailError):
-    status_code = 403
-    code: str = ErrorCode.CSRF_FAILED
+class CsrfFailed(NewRetailError, status=403, code=ErrorCode.CSRF_FAILED):
+    """A console form without the session's CSRF token."""
 
 
-class ConfigurationError(NewRetailError):
-    status_code = 500
-    code: str = ErrorCode.CONFIGURATION
+class ConfigurationError(NewRetailError, status=500, code=ErrorCode.CONFIGURATION):
+    """A setting or a setup step missing for the action (a secret, an organisation)."""
 
 
-class Unavailable(NewRetailError):
-    status_code = 503
-    code: str = ErrorCode.UNAVAILABLE
+class Unavailable(NewRetailError, status=503, code=ErrorCode.UNAVAILABLE):
+    """A service the action needs does not answer now."""

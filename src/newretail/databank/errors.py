@@ -24,67 +24,45 @@ class DatabankErrorCode(StrEnum):
     INVALID_ORGANIZATION = "databank_invalid_organization"
 
 
-class InvalidPeriod(InvalidInput):
+class InvalidPeriod(InvalidInput, code=DatabankErrorCode.INVALID_PERIOD):
     """Dates in the wrong order, a range too long, or a week count out of bounds."""
 
-    code = DatabankErrorCode.INVALID_PERIOD
 
-
-class InvalidDate(InvalidInput):
+class InvalidDate(InvalidInput, code=DatabankErrorCode.INVALID_DATE):
     """A day that is not YYYY-MM-DD."""
 
-    code = DatabankErrorCode.INVALID_DATE
 
-
-class InvalidStage(InvalidInput):
+class InvalidStage(InvalidInput, code=DatabankErrorCode.INVALID_STAGE):
     """A stage other than A, I, P, L or none; or a flow cell without any stage."""
 
-    code = DatabankErrorCode.INVALID_STAGE
 
-
-class InvalidDimension(InvalidInput):
+class InvalidDimension(InvalidInput, code=DatabankErrorCode.INVALID_DIMENSION):
     """A breakdown dimension or an export kind that does not exist."""
 
-    code = DatabankErrorCode.INVALID_DIMENSION
 
-
-class UnknownBrand(NotFound):
+class UnknownBrand(NotFound, code=DatabankErrorCode.UNKNOWN_BRAND):
     """A brand that is not the organisation's."""
 
-    code = DatabankErrorCode.UNKNOWN_BRAND
 
-
-class MemberListNotFound(NotFound):
+class MemberListNotFound(NotFound, code=DatabankErrorCode.MEMBER_LIST_NOT_FOUND):
     """A saved member list that does not exist in the organisation."""
 
-    code = DatabankErrorCode.MEMBER_LIST_NOT_FOUND
 
-
-class SnapshotMissing(InvalidInput):
+class SnapshotMissing(InvalidInput, code=DatabankErrorCode.SNAPSHOT_MISSING):
     """An incremental snapshot without the snapshot of the day before."""
 
-    code = DatabankErrorCode.SNAPSHOT_MISSING
 
-
-class SnapshotOutOfOrder(Conflict):
+class SnapshotOutOfOrder(Conflict, code=DatabankErrorCode.SNAPSHOT_OUT_OF_ORDER):
     """An engine without UPDATE asked for a day before its last materialised one."""
 
-    code = DatabankErrorCode.SNAPSHOT_OUT_OF_ORDER
 
-
-class BackfillRunning(Conflict):
+class BackfillRunning(Conflict, code=DatabankErrorCode.BACKFILL_RUNNING):
     """A backfill of the organisation is already running in the server."""
 
-    code = DatabankErrorCode.BACKFILL_RUNNING
 
-
-class BackfillNotFound(NotFound):
+class BackfillNotFound(NotFound, code=DatabankErrorCode.BACKFILL_NOT_FOUND):
     """No such backfill in this server."""
 
-    code = DatabankErrorCode.BACKFILL_NOT_FOUND
 
-
-class InvalidOrganization(InvalidInput):
+class InvalidOrganization(InvalidInput, code=DatabankErrorCode.INVALID_ORGANIZATION):
     """An organisation id that is not a UUID (warehouse keys are canonical UUIDs)."""
-
-    code = DatabankErrorCode.INVALID_ORGANIZATION

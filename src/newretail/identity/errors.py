@@ -1,4 +1,4 @@
-"""Errors of the identity domain, each with a stable code."""
+"""Errors of the identity domain, each with a stable code (all answer 409)."""
 
 from __future__ import annotations
 
@@ -14,29 +14,17 @@ class IdentityErrorCode(StrEnum):
     CONFLICT_CLOSED = "conflict_closed"
 
 
-class MergeRefused(NewRetailError):
+class MergeRefused(NewRetailError, status=409, code=IdentityErrorCode.MERGE_REFUSED):
     """A merge that a rule forbids (two values of a unique type, or a bound without force)."""
 
-    status_code = 409
-    code = IdentityErrorCode.MERGE_REFUSED
 
-
-class AlreadyMerged(NewRetailError):
+class AlreadyMerged(NewRetailError, status=409, code=IdentityErrorCode.ALREADY_MERGED):
     """The two members already resolve to one member."""
 
-    status_code = 409
-    code = IdentityErrorCode.ALREADY_MERGED
 
-
-class UndoRefused(NewRetailError):
+class UndoRefused(NewRetailError, status=409, code=IdentityErrorCode.UNDO_REFUSED):
     """A merge that cannot be undone now (already undone, or a later merge sits on top)."""
 
-    status_code = 409
-    code = IdentityErrorCode.UNDO_REFUSED
 
-
-class ConflictClosed(NewRetailError):
+class ConflictClosed(NewRetailError, status=409, code=IdentityErrorCode.CONFLICT_CLOSED):
     """A conflict that was already dismissed or merged."""
-
-    status_code = 409
-    code = IdentityErrorCode.CONFLICT_CLOSED

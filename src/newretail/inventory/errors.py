@@ -12,10 +12,8 @@ class InventoryErrorCode(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
 
 
-class OutOfStock(Conflict):
+class OutOfStock(Conflict, code=InventoryErrorCode.OUT_OF_STOCK):
     """Not enough available units of a SKU (409, code `out_of_stock`, names the SKU)."""
-
-    code = InventoryErrorCode.OUT_OF_STOCK
 
     def __init__(self, sku_code: str, requested: int, location: str | None = None) -> None:
         where = f" at {location}" if location else ""

@@ -48,27 +48,21 @@ class MembersError(NewRetailError):
         return self._message or t(self.key, **self.values)
 
 
-class InsufficientPoints(MembersError):
+class InsufficientPoints(MembersError, status=409, code=MemberErrorCode.INSUFFICIENT_POINTS):
     """A redemption or a negative adjustment asked for more points than are available."""
 
-    status_code = 409
-    code = MemberErrorCode.INSUFFICIENT_POINTS
     message_id = "insufficient_points"
 
 
-class IdentifierTaken(MembersError):
+class IdentifierTaken(MembersError, status=409, code=MemberErrorCode.IDENTIFIER_TAKEN):
     """A phone, card, account or e-mail already identifies another member."""
 
-    status_code = 409
-    code = MemberErrorCode.IDENTIFIER_TAKEN
     message_id = "identifier_taken"
 
 
-class InvalidIdentifier(MembersError, InvalidInput):
+class InvalidIdentifier(MembersError, InvalidInput, code=MemberErrorCode.INVALID_IDENTIFIER):
     """An identifier value that cannot be normalised (for example not a phone number)."""
 
-    status_code = 422
-    code = MemberErrorCode.INVALID_IDENTIFIER
     message_id = "invalid_identifier"
 
 

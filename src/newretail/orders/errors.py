@@ -14,20 +14,16 @@ class OrderErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
 
 
-class InvalidTransition(Conflict):
+class InvalidTransition(Conflict, code=OrderErrorCode.INVALID_TRANSITION):
     """The order's status does not allow this step (409)."""
-
-    code = OrderErrorCode.INVALID_TRANSITION
 
     def __init__(self, message: str, *, current: str, target: str = "") -> None:
         super().__init__(message, field="status")
         self.params = {"status": current, "target": target}
 
 
-class IdempotencyConflict(Conflict):
+class IdempotencyConflict(Conflict, code=OrderErrorCode.IDEMPOTENCY_CONFLICT):
     """A device order id sent again with other content than the order it recorded (409)."""
-
-    code = OrderErrorCode.IDEMPOTENCY_CONFLICT
 
     def __init__(self, order_id: uuid.UUID, external_order_id: str, differs: str) -> None:
         super().__init__(
