@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ import uvicorn
 from newretail.audiences import cli as audiences_cli
 from newretail.bootstrap import bootstrap
 from newretail.core import migrate
-from newretail.core.cli import domain_errors, emit, out, set_overrides, state, store_options
+from newretail.core.cli import command, emit, out, state, store_options
 from newretail.core.database import session_scope
 from newretail.core.local_server import local_url
 from newretail.databank import cli as databank_cli
@@ -53,25 +52,12 @@ Port = Annotated[int, typer.Option(help="Port to listen on")]
 
 
 @app.callback()
-def root(
-    ctx: typer.Context,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Embedded data dir [env NEWRETAIL_DATA_DIR]")
-    ] = None,
-    database_url: Annotated[
-        str | None, typer.Option(help="Operational store URL [env NEWRETAIL_DATABASE_URL]")
-    ] = None,
-    warehouse_url: Annotated[
-        str | None, typer.Option(help="Warehouse URL [env NEWRETAIL_WAREHOUSE_URL]")
-    ] = None,
-) -> None:
-    """Options here apply to every command: `newretail --data-dir DIR org create ACME`."""
-    set_overrides(ctx, data_dir, database_url, warehouse_url)
-
-
-@db_app.command("upgrade")
-@domain_errors
 @store_options
+def root(ctx: typer.Context) -> None:
+    """Options here apply to every command: `newretail --data-dir DIR org create ACME`."""
+
+
+@command(db_app, "upgrade")
 def db_upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
@@ -105,9 +91,7 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: boo
     )
 
 
-@app.command()
-@domain_errors
-@store_options
+@command(app)
 def serve(
     ctx: typer.Context,
     host: Host = "127.0.0.1",
@@ -120,9 +104,7 @@ def serve(
     _serve(ctx, host, port, demo=False, access_log=access_log)
 
 
-@app.command()
-@domain_errors
-@store_options
+@command(app)
 def demo(
     ctx: typer.Context,
     host: Host = "127.0.0.1",

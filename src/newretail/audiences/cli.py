@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,7 @@ from newretail.audiences import insight as audience_insight
 from newretail.audiences import rules as r
 from newretail.audiences.models import Audience
 from newretail.audiences.sentences import Sentences, names_for
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
+from newretail.core.cli import Json, OrgRef, command, emit, out, stderr_progress, table
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
@@ -103,9 +102,7 @@ def _show_audiences(rows: list[dict[str, Any]]) -> None:
     )
 
 
-@audience_app.command("list")
-@domain_errors
-@store_options
+@command(audience_app, "list")
 def list_audiences(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Saved audiences and their latest sizes."""
     with operator_session(ctx, org) as (_, session, principal):
@@ -113,9 +110,7 @@ def list_audiences(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> No
     emit(data, as_json, lambda: _show_audiences(data))
 
 
-@audience_app.command("show")
-@domain_errors
-@store_options
+@command(audience_app, "show")
 def show(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
     """One audience with its rules (as sentences, with names; --json: the stored tree)."""
     with operator_session(ctx, org) as (_, session, principal):
@@ -131,9 +126,7 @@ def show(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json =
     emit(data, as_json, human)
 
 
-@audience_app.command("create")
-@domain_errors
-@store_options
+@command(audience_app, "create")
 def create(
     ctx: typer.Context,
     org: OrgRef,
@@ -149,9 +142,7 @@ def create(
     emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
 
 
-@audience_app.command("templates")
-@domain_errors
-@store_options
+@command(audience_app, "templates")
 def templates(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """The ready-made audiences."""
     with operator_session(ctx, org) as (_, session, principal):
@@ -167,9 +158,7 @@ def templates(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     )
 
 
-@audience_app.command("from-template")
-@domain_errors
-@store_options
+@command(audience_app, "from-template")
 def from_template(
     ctx: typer.Context,
     org: OrgRef,
@@ -190,9 +179,7 @@ def from_template(
     emit(data, as_json, lambda: out.print(f"Saved {data['name']} ({data['id']})"))
 
 
-@audience_app.command("estimate")
-@domain_errors
-@store_options
+@command(audience_app, "estimate")
 def estimate(
     ctx: typer.Context, org: OrgRef, rules: Rules, as_of: AsOf = "", as_json: Json = False
 ) -> None:
@@ -206,9 +193,7 @@ def estimate(
     emit(data, as_json, lambda: out.print(f"{_size(data['size'])} members on {data['as_of']}"))
 
 
-@audience_app.command("refresh")
-@domain_errors
-@store_options
+@command(audience_app, "refresh")
 def refresh(
     ctx: typer.Context,
     org: OrgRef,
@@ -221,14 +206,7 @@ def refresh(
     """Store the members of audiences now (a progress bar per audience)."""
     day = _as_of(as_of)
     results: list[dict[str, Any]] = []
-    progress = Progress(
-        TextColumn("[bold]refresh[/bold] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=as_json,
-    )
+    progress = stderr_progress("[bold]refresh[/bold] {task.description}", hidden=as_json)
     if remote.server_running(ctx):
         with progress:
             keys = [remote.audience_id(ctx, org, ref) for ref in audiences or []]
@@ -257,9 +235,7 @@ def refresh(
     emit(results, as_json, lambda: _show_audiences(results))
 
 
-@audience_app.command("sizes")
-@domain_errors
-@store_options
+@command(audience_app, "sizes")
 def sizes(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json = False) -> None:
     """The size at each refresh (below the privacy floor: hidden)."""
     with operator_session(ctx, org) as (_, session, principal):
@@ -285,9 +261,7 @@ def sizes(ctx: typer.Context, org: OrgRef, audience: AudienceRef, as_json: Json 
     )
 
 
-@audience_app.command("insight")
-@domain_errors
-@store_options
+@command(audience_app, "insight")
 def insight(
     ctx: typer.Context,
     org: OrgRef,
@@ -328,9 +302,7 @@ def insight(
     emit(data, as_json, human)
 
 
-@audience_app.command("export")
-@domain_errors
-@store_options
+@command(audience_app, "export")
 def export(
     ctx: typer.Context,
     org: OrgRef,
@@ -374,9 +346,7 @@ def export(
     )
 
 
-@audience_app.command("sync-members")
-@domain_errors
-@store_options
+@command(audience_app, "sync-members")
 def sync_members(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Copy the members' attributes to the warehouse's member dimension now."""
     if remote.server_running(ctx):
@@ -386,9 +356,7 @@ def sync_members(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None
     emit(data, as_json, lambda: out.print(f"member_dim: {_size(data['rows'])} rows"))
 
 
-@audience_app.command("settings")
-@domain_errors
-@store_options
+@command(audience_app, "settings")
 def settings(
     ctx: typer.Context,
     org: OrgRef,

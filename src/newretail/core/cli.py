@@ -14,6 +14,14 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from newretail.core.errors import ConfigurationError, NewRetailError
@@ -66,53 +74,33 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def set_overrides(
-    ctx: typer.Context, data_dir: Path | None, database_url: str | None, warehouse_url: str | None
-) -> None:
-    values = {"data_dir": data_dir, "database_url": database_url, "warehouse_url": warehouse_url}
-    state(ctx).overrides.update({k: v for k, v in values.items() if v is not None})
-
-
+# The options of every command that opens the stores (and of the root): name, type, help.
+_STORE_OPTION_HELP: list[tuple[str, type, str]] = [
+    ("data_dir", Path, "Embedded data dir [env NEWRETAIL_DATA_DIR]"),
+    ("database_url", str, "Operational store URL [env NEWRETAIL_DATABASE_URL]"),
+    ("warehouse_url", str, "Warehouse URL [env NEWRETAIL_WAREHOUSE_URL]"),
+]
 _STORE_OPTIONS = [
     inspect.Parameter(
-        "data_dir",
+        name,
         inspect.Parameter.KEYWORD_ONLY,
         default=None,
-        annotation=Annotated[
-            Path | None, typer.Option(help="Embedded data dir [env NEWRETAIL_DATA_DIR]")
-        ],
-    ),
-    inspect.Parameter(
-        "database_url",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            str | None, typer.Option(help="Operational store URL [env NEWRETAIL_DATABASE_URL]")
-        ],
-    ),
-    inspect.Parameter(
-        "warehouse_url",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            str | None, typer.Option(help="Warehouse URL [env NEWRETAIL_WAREHOUSE_URL]")
-        ],
-    ),
+        annotation=Annotated[kind | None, typer.Option(help=text)],
+    )
+    for name, kind, text in _STORE_OPTION_HELP
 ]
 
 
 def store_options(function: Callable[P, R]) -> Callable[P, R]:
-    """Give a command the --data-dir/--database-url/--warehouse-url options (it takes ctx)."""
+    """Give a command the --data-dir/--database-url/--warehouse-url options (it takes ctx);
+    the values given override the settings of the command and of those it calls."""
     signature = inspect.signature(function, eval_str=True)
 
     @wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        set_overrides(
-            kwargs["ctx"],  # type: ignore[arg-type]
-            kwargs.pop("data_dir"),  # type: ignore[arg-type]
-            kwargs.pop("database_url"),  # type: ignore[arg-type]
-            kwargs.pop("warehouse_url"),  # type: ignore[arg-type]
-        )
+        chosen = {name: kwargs.pop(name) for name, _, _ in _STORE_OPTION_HELP}
+        overrides = state(kwargs["ctx"]).overrides  # type: ignore[arg-type]
+        overrides.update({name: value for name, value in chosen.items() if value is not None})
         return function(*args, **kwargs)
 
     parameters = [*signature.parameters.values(), *_STORE_OPTIONS]
@@ -137,6 +125,16 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     out.print(grid)
 
 
+def stderr_progress(label: str, *, hidden: bool, time_left: bool = False) -> Progress:
+    """A progress bar on standard error: the label (rich markup; `{task.description}` names
+    the current item), the bar, done of total, then the time taken or, with `time_left`,
+    the time remaining."""
+    clock = TimeRemainingColumn() if time_left else TimeElapsedColumn()
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), clock, console=err, disable=hidden
+    )
+
+
 def domain_errors(function: Callable[P, R]) -> Callable[P, R]:
     """Print a domain error as `error [code] field: message` and exit 2."""
 
@@ -151,3 +149,18 @@ def domain_errors(function: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(2) from exc
 
     return wrapper
+
+
+def command(
+    app: typer.Typer, name: str | None = None, *, with_store_options: bool = True
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Register a command of `app`: its domain errors print as `error [code] field: message`
+    (exit 2) and, unless `with_store_options` is off, it takes the --data-dir,
+    --database-url and --warehouse-url options."""
+
+    def register(function: Callable[P, R]) -> Callable[P, R]:
+        wrapped = domain_errors(store_options(function) if with_store_options else function)
+        app.command(name)(wrapped)
+        return wrapped
+
+    return register

@@ -16,9 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from newretail.core.cli import err, table
+from newretail.core.cli import err, stderr_progress, table
 from newretail.core.errors import InvalidInput
 
 Advance = Callable[[int], None]
@@ -164,16 +162,9 @@ def in_batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def progress_bar(label: str, total: int, quiet: bool = False) -> Iterator[Advance]:
     """A progress bar on standard error for `total` rows; yields the advance callback.
     `quiet` (--json) hides it unless standard error is a terminal."""
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=quiet and not err.is_terminal,
-    ) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda rows: progress.advance(task, rows)
+    with stderr_progress(label, hidden=quiet and not err.is_terminal, time_left=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda rows: bar.advance(task, rows)
 
 
 def print_rejected(rejected: Sequence[RejectedRow]) -> None:

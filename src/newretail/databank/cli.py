@@ -7,18 +7,18 @@ through that server's API (newretail.core.local_server), with the same output.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, store_options, table
+from newretail.core.cli import Json, OrgRef, command, emit, out, stderr_progress, table
 from newretail.core.local_server import running_server, server_client
 from newretail.core.settings import Settings
 from newretail.databank import schemas, service, through_server
@@ -28,6 +28,7 @@ from newretail.tenancy import models as tenancy_models
 from newretail.tenancy.operator import OperatorSession, operator_session
 from newretail.tenancy.permissions import Principal
 
+T = TypeVar("T")
 databank_app = typer.Typer(help="Data Bank: AIPL consumer assets", no_args_is_help=True)
 
 Day = Annotated[
@@ -74,24 +75,24 @@ def _server(settings: Settings, org: str, session: Session) -> Iterator[httpx.Cl
         yield client
 
 
+def _through_server_or_here(
+    settings: Settings,
+    org: str,
+    session: Session,
+    in_server: Callable[[httpx.Client], T],
+    here: Callable[[], T],
+) -> T:
+    """The answer of the running server that holds the embedded warehouse, or else the
+    answer computed in this process."""
+    with _server(settings, org, session) as remote:
+        return in_server(remote) if remote is not None else here()
+
+
 def _run_dict(run: SnapshotRun) -> dict[str, Any]:
     return {"date": run.date.isoformat(), "mode": run.mode.value, "rows": run.rows}
 
 
-def _progress(as_json: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]backfill[/bold] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=as_json,
-    )
-
-
-@databank_app.command("snapshot")
-@domain_errors
-@store_options
+@command(databank_app, "snapshot")
 def snapshot(
     ctx: typer.Context,
     org: OrgRef,
@@ -104,19 +105,23 @@ def snapshot(
     """Materialise the AIPL snapshot of one day."""
     with operator_session(ctx, org) as (container, session, principal):
         on = _day(day, "--date", session, principal)
-        with _server(container.settings, org, session) as remote:
-            if remote is not None:
-                data = through_server.snapshot(remote, on, mode)
-            else:
-                body = schemas.SnapshotCreate(date=on, mode=mode)
-                runs = service.run_snapshots(session, principal, container.warehouse, body)
-                data = _run_dict(runs[0])
+
+        def here() -> dict[str, Any]:
+            body = schemas.SnapshotCreate(date=on, mode=mode)
+            runs = service.run_snapshots(session, principal, container.warehouse, body)
+            return _run_dict(runs[0])
+
+        data = _through_server_or_here(
+            container.settings,
+            org,
+            session,
+            lambda remote: through_server.snapshot(remote, on, mode),
+            here,
+        )
     emit(data, as_json, lambda: out.print(f"{data['date']}: {data['rows']} rows ({data['mode']})"))
 
 
-@databank_app.command("backfill")
-@domain_errors
-@store_options
+@command(databank_app, "backfill")
 def backfill(
     ctx: typer.Context,
     org: OrgRef,
@@ -125,7 +130,7 @@ def backfill(
     as_json: Json = False,
 ) -> None:
     """Snapshots of every day in a range: the first in full, the rest incrementally."""
-    progress = _progress(as_json)
+    progress = stderr_progress("[bold]backfill[/bold] {task.description}", hidden=as_json)
     with progress, operator_session(ctx, org) as (container, session, principal):
         first = _day(start, "--from", session, principal)
         last = _day(end, "--to", session, principal)
@@ -134,13 +139,14 @@ def backfill(
         if (last - first).days > 3660:
             raise typer.BadParameter("backfill at most ten years at a time")
         task = progress.add_task(first.isoformat(), total=(last - first).days + 1)
-        with _server(container.settings, org, session) as remote:
-            if remote is not None:
-                data = _backfill_in_server(remote, first, last, progress, task)
-            else:
-                data = _backfill_here(
-                    OperatorSession(container, session, principal), first, last, progress, task
-                )
+        operator = OperatorSession(container, session, principal)
+        data = _through_server_or_here(
+            container.settings,
+            org,
+            session,
+            lambda remote: _backfill_in_server(remote, first, last, progress, task),
+            lambda: _backfill_here(operator, first, last, progress, task),
+        )
     emit(
         data,
         as_json,
@@ -175,20 +181,20 @@ def _backfill_here(
     return [_run_dict(r) for r in runs]
 
 
-@databank_app.command("stages")
-@domain_errors
-@store_options
+@command(databank_app, "stages")
 def stages(
     ctx: typer.Context, org: OrgRef, day: Day = "", brand: Brand = None, as_json: Json = False
 ) -> None:
     """Members per AIPL stage for each brand on a day."""
     with operator_session(ctx, org) as (container, session, principal):
         on = _day(day, "--date", session, principal)
-        with _server(container.settings, org, session) as remote:
-            if remote is not None:
-                data = through_server.stages(remote, on, brand)
-            else:
-                data = service.stage_counts(session, principal, container.warehouse, on, brand)
+        data = _through_server_or_here(
+            container.settings,
+            org,
+            session,
+            lambda remote: through_server.stages(remote, on, brand),
+            lambda: service.stage_counts(session, principal, container.warehouse, on, brand),
+        )
         names = _brand_names(session)
     data = {"date": on.isoformat(), "brands": data["brands"]}
     emit(
@@ -205,9 +211,7 @@ def stages(
     )
 
 
-@databank_app.command("flows")
-@domain_errors
-@store_options
+@command(databank_app, "flows")
 def flows(
     ctx: typer.Context,
     org: OrgRef,
@@ -220,11 +224,13 @@ def flows(
     with operator_session(ctx, org) as (container, session, principal):
         first = _day(start, "--from", session, principal)
         last = _day(end, "--to", session, principal)
-        with _server(container.settings, org, session) as remote:
-            if remote is not None:
-                data = through_server.flows(remote, first, last, brand)
-            else:
-                data = service.flows(session, principal, container.warehouse, first, last, brand)
+        data = _through_server_or_here(
+            container.settings,
+            org,
+            session,
+            lambda remote: through_server.flows(remote, first, last, brand),
+            lambda: service.flows(session, principal, container.warehouse, first, last, brand),
+        )
         names = _brand_names(session)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
@@ -250,9 +256,7 @@ def flows(
     emit(data, as_json, human)
 
 
-@databank_app.command("fast")
-@domain_errors
-@store_options
+@command(databank_app, "fast")
 def fast(
     ctx: typer.Context,
     org: OrgRef,
@@ -264,12 +268,16 @@ def fast(
     """FAST per brand per week (needs the snapshots of the week ends; see backfill)."""
     with operator_session(ctx, org) as (container, session, principal):
         last = _day(end, "--end", session, principal)
-        with _server(container.settings, org, session) as remote:
-            if remote is not None:
-                data = through_server.fast(remote, last, weeks, brand)
-            else:
-                rows = service.fast(session, principal, container.warehouse, last, weeks, brand)
-                data = [{**r, "week_end": r["week_end"].isoformat()} for r in rows]
+        data = _through_server_or_here(
+            container.settings,
+            org,
+            session,
+            lambda remote: through_server.fast(remote, last, weeks, brand),
+            lambda: [
+                {**r, "week_end": r["week_end"].isoformat()}
+                for r in service.fast(session, principal, container.warehouse, last, weeks, brand)
+            ],
+        )
         names = _brand_names(session)
     columns = ["week_end", "fertility", "advancing", "superiority", "thriving"]
     emit(

@@ -20,7 +20,7 @@ import typer
 from rich.progress import MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, err, out, state, table
+from newretail.core.cli import Json, OrgRef, command, emit, err, out, state, table
 from newretail.core.csvimport import count_rows, print_rejected, progress_bar
 from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import ConfigurationError
@@ -64,8 +64,7 @@ def _local_sender(collector: Collector, source: SourceRef) -> importing.Sender:
     return send
 
 
-@events_app.command("import")
-@domain_errors
+@command(events_app, "import", with_store_options=False)
 def import_events(
     ctx: typer.Context,
     org: OrgRef,
@@ -125,8 +124,7 @@ def import_events(
     emit(report.as_dict(), as_json, human)
 
 
-@events_app.command("failed")
-@domain_errors
+@command(events_app, "failed", with_store_options=False)
 def list_failed(
     ctx: typer.Context,
     org: OrgRef,
@@ -171,8 +169,7 @@ def list_failed(
     )
 
 
-@events_app.command("replay")
-@domain_errors
+@command(events_app, "replay", with_store_options=False)
 def replay(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Send every open failed event again (after fixing the sender, a store or a schema);
     through the running server when one holds the embedded warehouse."""
@@ -202,8 +199,7 @@ def _print_replay(result: schemas.ReplayResult, as_json: bool) -> None:
     )
 
 
-@events_app.command("types")
-@domain_errors
+@command(events_app, "types", with_store_options=False)
 def list_types(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     """Built-in and custom event types."""
     with operator_session(ctx, org) as (_, session, principal):
@@ -220,8 +216,7 @@ def list_types(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> None:
     )
 
 
-@events_app.command("loader")
-@domain_errors
+@command(events_app, "loader", with_store_options=False)
 def loader(
     ctx: typer.Context,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Messages per fetch")] = 200,

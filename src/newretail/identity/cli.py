@@ -12,7 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, state, store_options, table
+from newretail.core.cli import (
+    Json,
+    OrgRef,
+    command,
+    emit,
+    out,
+    state,
+    table,
+)
 from newretail.core.local_server import request_json, running_server, server_client
 from newretail.identity import schemas, service
 from newretail.identity.models import ConflictStatus
@@ -53,9 +61,7 @@ def _print_merges(rows: list[dict[str, Any]]) -> None:
     )
 
 
-@identity_app.command("merge")
-@domain_errors
-@store_options
+@command(identity_app, "merge")
 def identity_merge(
     ctx: typer.Context,
     member_id: uuid.UUID,
@@ -83,9 +89,7 @@ def identity_merge(
     emit(data, as_json, lambda: _print_merges([data]))
 
 
-@identity_app.command("unmerge")
-@domain_errors
-@store_options
+@command(identity_app, "unmerge")
 def identity_unmerge(
     ctx: typer.Context, merge_id: uuid.UUID, org: OrgRef, as_json: Json = False
 ) -> None:
@@ -99,9 +103,7 @@ def identity_unmerge(
     emit(data, as_json, lambda: _print_merges([data]))
 
 
-@identity_app.command("merges")
-@domain_errors
-@store_options
+@command(identity_app, "merges")
 def identity_merges(
     ctx: typer.Context,
     org: OrgRef,
@@ -117,9 +119,7 @@ def identity_merges(
     emit({"items": rows, "next_cursor": next_cursor}, as_json, lambda: _print_merges(rows))
 
 
-@identity_app.command("conflicts")
-@domain_errors
-@store_options
+@command(identity_app, "conflicts")
 def identity_conflicts(
     ctx: typer.Context,
     org: OrgRef,

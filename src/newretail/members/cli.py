@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from newretail.core import localtime
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
+from newretail.core.cli import Json, OrgRef, command, emit, out, table
 from newretail.core.csvimport import count_rows, in_batches, open_csv, print_rejected, progress_bar
 from newretail.core.database import session_scope
 from newretail.members import consent, importer, points, service
@@ -20,9 +20,7 @@ from newretail.tenancy.operator import operator, operator_session
 member_app = typer.Typer(help="Members: import, look up", no_args_is_help=True)
 
 
-@member_app.command("import")
-@domain_errors
-@store_options
+@command(member_app, "import")
 def member_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -57,9 +55,7 @@ def member_import(
     emit(data, as_json, human)
 
 
-@member_app.command("show")
-@domain_errors
-@store_options
+@command(member_app, "show")
 def member_show(
     ctx: typer.Context,
     org: OrgRef,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from newretail.catalog import product_import
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, out
+from newretail.core.cli import Json, OrgRef, command, emit, out
 from newretail.core.csvimport import count_rows, print_rejected, progress_bar
 from newretail.inventory import stock_import
 from newretail.orders import importing
@@ -40,22 +40,19 @@ def _run(ctx: typer.Context, kind: str, org: str, path: Path, as_json: bool) -> 
     emit(data, as_json, human)
 
 
-@import_app.command("products")
-@domain_errors
+@command(import_app, "products", with_store_options=False)
 def import_products(ctx: typer.Context, org: OrgRef, file: CsvFile, as_json: Json = False) -> None:
     """Products and SKUs with prices, one row per SKU."""
     _run(ctx, "products", org, file, as_json)
 
 
-@import_app.command("stock")
-@domain_errors
+@command(import_app, "stock", with_store_options=False)
 def import_stock(ctx: typer.Context, org: OrgRef, file: CsvFile, as_json: Json = False) -> None:
     """Stock receipts per location and SKU."""
     _run(ctx, "stock", org, file, as_json)
 
 
-@import_app.command("orders")
-@domain_errors
+@command(import_app, "orders", with_store_options=False)
 def import_orders(ctx: typer.Context, org: OrgRef, file: CsvFile, as_json: Json = False) -> None:
     """Order history (POS), one row per order line."""
     _run(ctx, "orders", org, file, as_json)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
+from newretail.core.cli import Json, OrgRef, command, emit, out, table
 from newretail.core.database import scope_session, session_scope
 from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Role
@@ -21,9 +21,7 @@ user_app = typer.Typer(help="Console users", no_args_is_help=True)
 api_key_app = typer.Typer(help="API keys", no_args_is_help=True)
 
 
-@org_app.command("create")
-@domain_errors
-@store_options
+@command(org_app, "create")
 def org_create(
     ctx: typer.Context,
     name: str,
@@ -66,9 +64,7 @@ def org_create(
     emit(result, as_json, human)
 
 
-@org_app.command("list")
-@domain_errors
-@store_options
+@command(org_app, "list")
 def org_list(ctx: typer.Context, as_json: Json = False) -> None:
     """List organisations."""
     container = ready_container(ctx)
@@ -85,9 +81,7 @@ def org_list(ctx: typer.Context, as_json: Json = False) -> None:
     )
 
 
-@brand_app.command("create")
-@domain_errors
-@store_options
+@command(brand_app, "create")
 def brand_create(
     ctx: typer.Context, org: OrgRef, code: str, name: str, as_json: Json = False
 ) -> None:
@@ -98,9 +92,7 @@ def brand_create(
     emit(data, as_json, lambda: out.print(f"Brand {code}: {data['id']}"))
 
 
-@store_app.command("create")
-@domain_errors
-@store_options
+@command(store_app, "create")
 def store_create(
     ctx: typer.Context,
     org: OrgRef,
@@ -141,9 +133,7 @@ def store_create(
     emit(data, as_json, lambda: out.print(f"Store {code}: {data['id']}"))
 
 
-@store_app.command("list")
-@domain_errors
-@store_options
+@command(store_app, "list")
 def store_list(
     ctx: typer.Context,
     org: OrgRef,
@@ -168,9 +158,7 @@ def store_list(
     )
 
 
-@source_app.command("create")
-@domain_errors
-@store_options
+@command(source_app, "create")
 def source_create(
     ctx: typer.Context,
     org: OrgRef,
@@ -195,9 +183,7 @@ def source_create(
     )
 
 
-@user_app.command("create")
-@domain_errors
-@store_options
+@command(user_app, "create")
 def user_create(
     ctx: typer.Context,
     org: OrgRef,
@@ -233,9 +219,7 @@ def user_create(
     )
 
 
-@api_key_app.command("create")
-@domain_errors
-@store_options
+@command(api_key_app, "create")
 def api_key_create(
     ctx: typer.Context,
     org: OrgRef,
