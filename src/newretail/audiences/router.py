@@ -20,6 +20,7 @@ from newretail.audiences import (
 )
 from newretail.audiences import insight as audience_insight
 from newretail.core.errors import InvalidInput
+from newretail.core.http import no_content
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/audiences", tags=["audiences"])
@@ -109,7 +110,7 @@ def delete_audience(
 ) -> Response:
     """Delete an audience and its stored members."""
     service.delete_audience(session, principal, container.warehouse, audience_id)
-    return Response(status_code=204)
+    return no_content()
 
 
 @router.post("/{audience_id}/refresh", response_model=schemas.AudienceRead)

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from newretail.catalog import schemas, service
+from newretail.core.http import no_content, page
 from newretail.core.pagination import Page
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.permissions import Permission
-from newretail.tenancy.router import no_content
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -29,8 +29,7 @@ def list_products(
     """List products by brand, category subtree or name."""
     principal.require(Permission.READ)
     filters = service.ProductFilter(brand_id, category, q)
-    items, next_cursor = service.list_products(session, filters, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_products(session, filters, limit, cursor))
 
 
 @router.post("/products", response_model=schemas.ProductRead, status_code=201)
@@ -88,8 +87,7 @@ def list_skus(
 ) -> object:
     """List SKUs by product, barcode or name."""
     principal.require(Permission.READ)
-    items, next_cursor = service.list_skus(session, limit, cursor, product_id, barcode, q)
-    return {"items": [service.sku_read(s) for s in items], "next_cursor": next_cursor}
+    return page(service.list_skus(session, limit, cursor, product_id, barcode, q), service.sku_read)
 
 
 @router.get("/skus/{sku_id}", response_model=schemas.SkuRead)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newretail.core import error_text
 from newretail.core.errors import ErrorCode, NewRetailError
 from newretail.core.i18n import DEFAULT_LOCALE, negotiate
+
+T = TypeVar("T")
+
+
+def no_content() -> Response:
+    """The empty answer (204) of a delete."""
+    return Response(status_code=204)
+
+
+def page(
+    listing: tuple[Sequence[T], str | None], read: Callable[[T], Any] | None = None
+) -> dict[str, Any]:
+    """A list endpoint's answer (`Page`) from a service's (rows, next cursor): each row as
+    it is, or through `read`."""
+    items, next_cursor = listing
+    return {
+        "items": items if read is None else [read(item) for item in items],
+        "next_cursor": next_cursor,
+    }
 
 
 def problem(

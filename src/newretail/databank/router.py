@@ -14,6 +14,8 @@ from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Sessi
 router = APIRouter(prefix="/api/v1/databank", tags=["databank"])
 
 BrandFilter = Annotated[str | None, Query(description="Only this brand", max_length=64)]
+FromDay = Annotated[date, Query(alias="from")]
+ToDay = Annotated[date, Query(alias="to")]
 
 
 @router.get("/settings", response_model=DatabankConfig)
@@ -80,8 +82,8 @@ def read_flows(
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: FromDay,
+    end: ToDay,
     brand_id: BrandFilter = None,
 ) -> object:
     """Stage flows between two dates: stayed, moved, churned and new, per brand."""
@@ -106,8 +108,8 @@ def read_trends(
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: FromDay,
+    end: ToDay,
     brand_id: BrandFilter = None,
 ) -> object:
     """Members per stage per day from the materialised snapshots."""

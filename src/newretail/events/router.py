@@ -8,8 +8,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from newretail.core.http import no_content, page
 from newretail.events import schemas, service
 from newretail.events.collector import Collector
 from newretail.events.models import FailedEventStatus
@@ -40,10 +41,7 @@ def list_failed_events(
     type: Annotated[str | None, Query(max_length=64)] = None,
 ) -> object:
     """Events the collector refused, with the field and the reason."""
-    items, next_cursor = service.list_failed(
-        session, principal, limit, cursor, status_, source_id, type
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_failed(session, principal, limit, cursor, status_, source_id, type))
 
 
 @router.get(
@@ -126,7 +124,7 @@ def delete_event_type(
     """Remove a custom event type."""
     service.delete_event_type(session, principal, name)
     collector.forget_caches()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return no_content()
 
 
 @router.get(

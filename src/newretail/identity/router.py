@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from newretail.core.http import page
 from newretail.core.pagination import Page
 from newretail.identity import schemas, service
 from newretail.identity.dependencies import ResolverDep
@@ -36,8 +37,7 @@ def list_merges(
     member_id: Annotated[uuid.UUID | None, Query(description="Only this member's")] = None,
 ) -> object:
     """The merge audit (automatic and manual), oldest first."""
-    items, next_cursor = service.list_merges(session, principal, member_id, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_merges(session, principal, member_id, limit, cursor))
 
 
 @router.post("/identity/merges/{merge_id}/undo", response_model=schemas.MergeRead)
@@ -57,8 +57,7 @@ def list_conflicts(
     status: Annotated[ConflictStatus | None, Query(description="open, dismissed or merged")] = None,
 ) -> object:
     """Links that were not merged because a rule forbids it."""
-    items, next_cursor = service.list_conflicts(session, principal, status, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_conflicts(session, principal, status, limit, cursor))
 
 
 @router.post("/identity/conflicts/{conflict_id}/dismiss", response_model=schemas.ConflictRead)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from newretail.core.http import page
 from newretail.core.pagination import Page
 from newretail.inventory import discrepancies, reads, schemas, service
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
@@ -118,10 +119,9 @@ def list_movements(
     reference: str | None = None,
 ) -> object:
     """The stock ledger (reason, actor, time, delta)."""
-    items, next_cursor = reads.list_movements(
-        session, principal, limit, cursor, location_id, sku_id, reference
+    return page(
+        reads.list_movements(session, principal, limit, cursor, location_id, sku_id, reference)
     )
-    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post("/reservations", response_model=schemas.ReservationRead, status_code=201)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Response
 
+from newretail.core.http import no_content, page
 from newretail.core.pagination import Page
 from newretail.members import consent, points, schemas, service, tiers
 from newretail.members.models import ConsentSource
@@ -14,10 +15,6 @@ from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, Sess
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/api/v1")
-
-
-def no_content() -> Response:
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # ---------------------------------------------------------------- members
@@ -134,8 +131,7 @@ def read_ledger(
 ) -> object:
     """Every change of the member's points, oldest first, with the running balance; the last
     page ends with unlocks and expiries that came due but are not written yet (`pending`)."""
-    items, next_cursor = points.ledger(session, principal, member_id, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(points.ledger(session, principal, member_id, limit, cursor))
 
 
 @router.post(

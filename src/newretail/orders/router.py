@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from newretail.core.errors import InvalidInput
+from newretail.core.http import page
 from newretail.core.pagination import Page
 from newretail.orders import checkout as checkout_service
 from newretail.orders import pos as pos_service
@@ -51,8 +52,7 @@ def list_orders(
         _aware(placed_from, "query.placed_from"),
         _aware(placed_to, "query.placed_to"),
     )
-    items, next_cursor = reads_service.list_orders(session, principal, filters, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(reads_service.list_orders(session, principal, filters, limit, cursor))
 
 
 @router.post("/orders/pos", response_model=schemas.OrderRead, status_code=201)

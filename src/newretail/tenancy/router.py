@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Response
 
+from newretail.core.http import no_content, page
 from newretail.core.pagination import Page
 from newretail.tenancy import api_keys, organization_settings, schemas, service, users
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
@@ -14,10 +15,6 @@ from newretail.tenancy.models import ChannelType, StoreStatus
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/api/v1")
-
-
-def no_content() -> Response:
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # ---------------------------------------------------------------- organisation
@@ -47,8 +44,7 @@ def list_brands(
 ) -> object:
     """List brands."""
     principal.require(Permission.READ)
-    items, next_cursor = service.list_brands(session, limit, cursor, q)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_brands(session, limit, cursor, q))
 
 
 @router.post("/brands", response_model=schemas.BrandRead, status_code=201, tags=["brands"])
@@ -97,8 +93,7 @@ def list_stores(
     """List stores in the caller's scope, filtered by channel type, city, brand, status."""
     principal.require(Permission.READ)
     filters = service.StoreFilter(channel_type, city, brand_id, status, q)
-    items, next_cursor = service.list_stores(session, principal, filters, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_stores(session, principal, filters, limit, cursor))
 
 
 @router.post("/stores", response_model=schemas.StoreRead, status_code=201, tags=["stores"])
@@ -138,8 +133,7 @@ def list_sources(
 ) -> object:
     """List event sources."""
     principal.require(Permission.READ)
-    items, next_cursor = service.list_sources(session, principal, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(service.list_sources(session, principal, limit, cursor))
 
 
 @router.post("/sources", response_model=schemas.SourceCreated, status_code=201, tags=["sources"])
@@ -186,8 +180,7 @@ def list_users(
     session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
 ) -> object:
     """List the organisation's console users and their roles."""
-    items, next_cursor = users.list_users(session, principal, limit, cursor)
-    return {"items": [users.user_read(m) for m in items], "next_cursor": next_cursor}
+    return page(users.list_users(session, principal, limit, cursor), users.user_read)
 
 
 @router.post("/users", response_model=schemas.UserRead, status_code=201, tags=["users"])
@@ -225,8 +218,7 @@ def list_api_keys(
     session: SessionDep, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
 ) -> object:
     """List API keys (secrets are never shown again)."""
-    items, next_cursor = api_keys.list_api_keys(session, principal, limit, cursor)
-    return {"items": [api_keys.api_key_read(k) for k in items], "next_cursor": next_cursor}
+    return page(api_keys.list_api_keys(session, principal, limit, cursor), api_keys.api_key_read)
 
 
 @router.post("/api-keys", response_model=schemas.ApiKeyCreated, status_code=201, tags=["api-keys"])
