@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -32,6 +33,8 @@ R = TypeVar("R")
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
 OrgRef = Annotated[str, typer.Option("--org", help="Organisation slug or id")]
+PageSize = Annotated[int, typer.Option(min=1, max=500)]
+PageCursor = Annotated[str | None, typer.Option(help="next_cursor of the previous page")]
 
 out = Console()
 err = Console(stderr=True)
@@ -114,6 +117,11 @@ def emit(data: Any, as_json: bool, human: Callable[[], None] | None = None) -> N
         sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False, indent=2) + "\n")
     else:
         human()
+
+
+def api_json(schema: type[BaseModel], row: Any) -> dict[str, Any]:
+    """A row as the API answers it (through its read schema), in JSON types."""
+    return schema.model_validate(row).model_dump(mode="json")
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -12,7 +12,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -118,12 +118,17 @@ def required(row: dict[str, str], column: str) -> str:
     return value
 
 
+def _converted(row: dict[str, str], column: str, convert: Callable[[str], T], kind: str) -> T:
+    """The required cell of `column` through `convert`; refused as "is not `kind`"."""
+    try:
+        return convert(required(row, column))
+    except (ValueError, ArithmeticError) as exc:  # decimal.InvalidOperation is arithmetic
+        raise RowError(column, f"is not {kind}") from exc
+
+
 def whole_number(row: dict[str, str], column: str, maximum: int) -> int:
     """A required count between 1 and `maximum`."""
-    try:
-        value = int(required(row, column))
-    except ValueError as exc:
-        raise RowError(column, "is not a whole number") from exc
+    value = _converted(row, column, int, "a whole number")
     if value < 1:
         raise RowError(column, "must be at least 1")
     if value > maximum:
@@ -133,10 +138,7 @@ def whole_number(row: dict[str, str], column: str, maximum: int) -> int:
 
 def decimal_amount(row: dict[str, str], column: str, limit: Decimal) -> Decimal:
     """A required decimal amount, 0 or more and below `limit` (the caller rounds it)."""
-    try:
-        value = Decimal(required(row, column))
-    except InvalidOperation as exc:
-        raise RowError(column, "is not a decimal amount") from exc
+    value = _converted(row, column, Decimal, "a decimal amount")
     if not value.is_finite():
         raise RowError(column, "is not a decimal amount")
     if value < 0:

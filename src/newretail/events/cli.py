@@ -20,7 +20,7 @@ import typer
 from rich.progress import MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from newretail.core.cli import Json, OrgRef, command, emit, err, out, state, table
+from newretail.core.cli import Json, OrgRef, PageSize, command, emit, err, out, state, table
 from newretail.core.csvimport import count_rows, print_rejected, progress_bar
 from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import ConfigurationError
@@ -129,7 +129,7 @@ def list_failed(
     ctx: typer.Context,
     org: OrgRef,
     status: Annotated[str, typer.Option(help="open, replayed or discarded")] = "open",
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    limit: PageSize = 50,
     as_json: Json = False,
 ) -> None:
     """Events the collector refused, with the field and the reason."""

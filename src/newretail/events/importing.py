@@ -47,18 +47,14 @@ def to_event(
     """The native event of one CSV row, or (column, reason)."""
     cells = {k.strip(): (v or "").strip() for k, v in values.items() if k}
     event: dict[str, Any] = {"type": cells.get("type", ""), "ts": cells.get("ts", "")}
-    if code := cells.get("store_code"):
-        if code not in stores:
-            return "store_code", f"no store with code {code!r}"
-        event["store_id"] = stores[code]
-    elif cells.get("store_id"):
-        event["store_id"] = cells["store_id"]
-    if code := cells.get("brand_code"):
-        if code not in brands:
-            return "brand_code", f"no brand with code {code!r}"
-        event["brand_id"] = brands[code]
-    elif cells.get("brand_id"):
-        event["brand_id"] = cells["brand_id"]
+    for kind, ids_by_code in (("store", stores), ("brand", brands)):
+        # a store or brand by its code (looked up) or by its id (as given)
+        if code := cells.get(f"{kind}_code"):
+            if code not in ids_by_code:
+                return f"{kind}_code", f"no {kind} with code {code!r}"
+            event[f"{kind}_id"] = ids_by_code[code]
+        elif cells.get(f"{kind}_id"):
+            event[f"{kind}_id"] = cells[f"{kind}_id"]
     for name in ("channel", "amount"):
         if cells.get(name):
             event[name] = cells[name]

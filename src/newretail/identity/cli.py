@@ -15,6 +15,9 @@ import typer
 from newretail.core.cli import (
     Json,
     OrgRef,
+    PageCursor,
+    PageSize,
+    api_json,
     command,
     emit,
     out,
@@ -39,7 +42,7 @@ def _through_server(
 
 
 def _merge_row(merge: Any) -> dict[str, Any]:
-    return schemas.MergeRead.model_validate(merge).model_dump(mode="json")
+    return api_json(schemas.MergeRead, merge)
 
 
 def _print_merges(rows: list[dict[str, Any]]) -> None:
@@ -108,8 +111,8 @@ def identity_merges(
     ctx: typer.Context,
     org: OrgRef,
     member: Annotated[uuid.UUID | None, typer.Option(help="Only this member's merges")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
+    limit: PageSize = 50,
+    cursor: PageCursor = None,
     as_json: Json = False,
 ) -> None:
     """The merge audit, oldest first."""
@@ -127,19 +130,19 @@ def identity_conflicts(
         ConflictStatus.OPEN
     ),
     dismiss: Annotated[uuid.UUID | None, typer.Option(help="Dismiss this conflict")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page")] = None,
+    limit: PageSize = 50,
+    cursor: PageCursor = None,
     as_json: Json = False,
 ) -> None:
     """List conflicts (links a rule kept apart), or dismiss one with --dismiss ID."""
     with operator_session(ctx, org) as (_container, session, principal):
         if dismiss is not None:
             conflict = service.dismiss_conflict(session, principal, dismiss)
-            data: Any = schemas.ConflictRead.model_validate(conflict).model_dump(mode="json")
+            data: Any = api_json(schemas.ConflictRead, conflict)
             emit(data, as_json, lambda: out.print(f"dismissed {data['id']}"))
             return
         items, next_cursor = service.list_conflicts(session, principal, status, limit, cursor)
-        rows = [schemas.ConflictRead.model_validate(c).model_dump(mode="json") for c in items]
+        rows = [api_json(schemas.ConflictRead, c) for c in items]
 
     def human() -> None:
         table(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from newretail.core.cli import Json, OrgRef, command, emit, out, table
+from newretail.core.cli import Json, OrgRef, api_json, command, emit, out, table
 from newretail.core.database import scope_session, session_scope
 from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Role
@@ -88,7 +88,7 @@ def brand_create(
     """Create a brand."""
     with operator_session(ctx, org) as (_, session, principal):
         brand = service.create_brand(session, principal, schemas.BrandCreate(code=code, name=name))
-        data = schemas.BrandRead.model_validate(brand).model_dump(mode="json")
+        data = api_json(schemas.BrandRead, brand)
     emit(data, as_json, lambda: out.print(f"Brand {code}: {data['id']}"))
 
 
@@ -129,7 +129,7 @@ def store_create(
                 time_zone=time_zone,
             ),
         )
-        data = schemas.StoreRead.model_validate(store).model_dump(mode="json")
+        data = api_json(schemas.StoreRead, store)
     emit(data, as_json, lambda: out.print(f"Store {code}: {data['id']}"))
 
 
@@ -146,7 +146,7 @@ def store_list(
         stores = service.all_stores(
             session, principal, service.StoreFilter(channel_type=channel_type, city=city)
         )
-        rows = [schemas.StoreRead.model_validate(s).model_dump(mode="json") for s in stores]
+        rows = [api_json(schemas.StoreRead, s) for s in stores]
     emit(
         rows,
         as_json,
@@ -173,7 +173,7 @@ def source_create(
             session, principal, schemas.SourceCreate(name=name, store_id=store_id)
         )
         data = {
-            **schemas.SourceRead.model_validate(source).model_dump(mode="json"),
+            **api_json(schemas.SourceRead, source),
             "write_key": token,
         }
     emit(
