@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
+from newretail.events.models import OutboxMessage
 from newretail.marketing import budgets, coupons
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import Budget, Coupon, CouponState, RedemptionConflict
@@ -291,3 +292,52 @@ def test_bearer_codes_are_random_and_kept_as_hashes(container: Container, org: O
         assert refusal(lambda: coupons.by_code(session, "2222-2222-2222-2222")) == (
             Code.COUPON_NOT_FOUND
         )
+
+
+def test_every_coupon_change_is_a_fact_in_the_outbox(container: Container, org: Org) -> None:
+    member = uuid.uuid4()
+    shop = org.store_ids[0]
+    with session_scope(container.sessions, org.id) as session:
+        budgets.create_budget(session, org.id, name="stage", stage_key=STAGE)
+        used = a_coupon(session, org.id, "c1", member_id=member)
+        reserve(
+            session,
+            used.id,
+            "till-1:7",
+            member_id=member,
+            ttl=timedelta(minutes=5),
+            actor="pos",
+            now=NOW,
+        )
+        redeem(
+            session,
+            used.id,
+            use("till-1:7", "25.00", store_id=shop, member_id=member),
+            "pos",
+            now=NOW,
+        )
+        restore(session, used.id, "till-1:7", "refund", now=later(5))
+        a_coupon(session, org.id, "c2", member_id=member, valid_until=NOW)
+        coupons.expire_due(session, "job", now=NOW)
+        facts = session.execute(
+            select(
+                OutboxMessage.event_type,
+                OutboxMessage.member_id,
+                OutboxMessage.store_id,
+                OutboxMessage.amount,
+                OutboxMessage.properties,
+            )
+            .where(OutboxMessage.event_type.like("coupon_%"))
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        ).all()
+    campaign_id, stage = STAGE.split(":")
+    base = {"offer_id": str(OFFER), "campaign_id": campaign_id, "stage": stage}
+    assert [(f[0], f[1], f[2], f[3]) for f in facts] == [
+        ("coupon_issued", member, None, None),
+        ("coupon_reserved", member, None, None),
+        ("coupon_redeemed", member, shop, Decimal("25.00")),
+        ("coupon_restored", member, shop, None),
+        ("coupon_issued", member, None, None),
+        ("coupon_expired", member, None, None),
+    ]
+    assert facts[2][4] == {**base, "coupon_id": str(used.id), "order_ref": "till-1:7"}

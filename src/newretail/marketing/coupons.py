@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.core.security import token_hash
+from newretail.events import outbox
 from newretail.marketing import budgets
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import (
@@ -67,6 +68,7 @@ def record(
     store_id: uuid.UUID | None = None,
     discount: Decimal | None = None,
 ) -> None:
+    """A ledger row of the change and, in the same transaction, its fact in the outbox."""
     session.add(
         CouponLedgerEntry(
             organization_id=coupon.organization_id,
@@ -78,6 +80,51 @@ def record(
             discount=discount,
             actor=actor,
         )
+    )
+    _fact(
+        session,
+        coupon.organization_id,
+        coupon.id,
+        coupon.offer_id,
+        coupon.stage_key,
+        coupon.member_id,
+        change,
+        order_ref=order_ref,
+        store_id=store_id,
+        discount=discount,
+    )
+
+
+def _fact(
+    session: Session,
+    organization_id: uuid.UUID,
+    coupon_id: uuid.UUID,
+    offer_id: uuid.UUID,
+    stage_key: str | None,
+    member_id: uuid.UUID | None,
+    change: CouponChange,
+    *,
+    order_ref: str | None = None,
+    store_id: uuid.UUID | None = None,
+    discount: Decimal | None = None,
+) -> None:
+    """`coupon_<change>` for the warehouse (the Data Bank, audiences "claimed a coupon and did
+    not redeem", diagnosis); a move at a merge is OneID's fact, not a coupon's."""
+    if change is CouponChange.MOVED:
+        return
+    properties: dict[str, str] = {"coupon_id": str(coupon_id), "offer_id": str(offer_id)}
+    if stage_key is not None:
+        properties["campaign_id"], properties["stage"] = stage_key.split(":", 1)
+    if order_ref is not None:
+        properties["order_ref"] = order_ref
+    outbox.enqueue(
+        session,
+        organization_id,
+        f"coupon_{change}",
+        store_id=store_id,
+        member_id=member_id,
+        amount=discount,
+        properties=properties,
     )
 
 
@@ -161,8 +208,12 @@ def _ledger_rows(
     session: Session, coupon_ids: Sequence[uuid.UUID], change: CouponChange, actor: str
 ) -> None:
     rows = session.execute(
-        select(Coupon.organization_id, Coupon.id, Coupon.member_id).where(Coupon.id.in_(coupon_ids))
+        select(
+            Coupon.organization_id, Coupon.id, Coupon.member_id, Coupon.offer_id, Coupon.stage_key
+        ).where(Coupon.id.in_(coupon_ids))
     ).all()
+    for org, cid, member, offer_id, stage_key in rows:
+        _fact(session, org, cid, offer_id, stage_key, member, change)
     if rows:
         session.execute(
             insert(CouponLedgerEntry),
@@ -176,7 +227,7 @@ def _ledger_rows(
                     "member_id": member,
                     "actor": actor,
                 }
-                for org, cid, member in rows
+                for org, cid, member, _offer, _stage in rows
             ],
         )
 
