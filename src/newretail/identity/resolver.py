@@ -29,7 +29,7 @@ from newretail.identity.inserts import insert_new_pairs, pair, pair_row
 from newretail.identity.keys import canonical_members
 from newretail.identity.merging import GraphSession
 from newretail.identity.models import IdentityLink, IdentityMerge, MergeReason
-from newretail.identity.operator_merges import AUTO_ACTOR, merge_in, undo_in
+from newretail.identity.operator_merges import AUTO_ACTOR, OperatorMerge, OperatorUndo
 from newretail.identity.org_cache import OrgCache, OrgCaches
 from newretail.identity.organization_rules import load_rules
 from newretail.identity.profiles import load_or_create_profiles
@@ -242,36 +242,6 @@ class IdentityResolver:
         return sum(repaired.values())
 
     # ------------------------------------------------------------ operators' merges
-    @staticmethod
-    def _merging(
-        organization_id: uuid.UUID,
-        rules: Rules,
-        member_id: uuid.UUID,
-        other_member_id: uuid.UUID,
-        actor: str,
-        force: bool,
-    ) -> Work[IdentityMerge]:
-        at = utcnow()
-        return lambda session: merge_in(
-            session,
-            organization_id,
-            rules,
-            member_id,
-            other_member_id,
-            actor=actor,
-            force=force,
-            at=at,
-        )
-
-    @staticmethod
-    def _undoing(
-        organization_id: uuid.UUID, rules: Rules, merge_id: uuid.UUID, actor: str
-    ) -> Work[IdentityMerge]:
-        at = utcnow()
-        return lambda session: undo_in(
-            session, organization_id, rules, merge_id, actor=actor, at=at
-        )
-
     def merge_members_in(
         self,
         session: Session,
@@ -285,7 +255,9 @@ class IdentityResolver:
         """Merge two members by hand in the caller's session; the caller commits, then the
         warehouse events follow and the cache learns the new members."""
         rules = load_rules(session, organization_id)  # in the caller's session
-        work = self._merging(organization_id, rules, member_id, other_member_id, actor, force)
+        work = OperatorMerge(
+            organization_id, rules, member_id, other_member_id, actor, force, utcnow()
+        )
         return self._in_callers_transaction(session, organization_id, work)
 
     def undo_merge_in(
@@ -294,7 +266,7 @@ class IdentityResolver:
         """Undo a merge in the caller's session; the caller commits, then the warehouse
         events follow and the cache learns the restored members."""
         rules = load_rules(session, organization_id)
-        work = self._undoing(organization_id, rules, merge_id, actor)
+        work = OperatorUndo(organization_id, rules, merge_id, actor, utcnow())
         return self._in_callers_transaction(session, organization_id, work)
 
     def merge_members(
@@ -308,7 +280,9 @@ class IdentityResolver:
     ) -> IdentityMerge:
         """Merge two members by hand in this resolver's own transaction (jobs, tests)."""
         rules = self.caches.get(organization_id).rules
-        work = self._merging(organization_id, rules, member_id, other_member_id, actor, force)
+        work = OperatorMerge(
+            organization_id, rules, member_id, other_member_id, actor, force, utcnow()
+        )
         return self._write(organization_id, work)
 
     def undo_merge(
@@ -316,7 +290,8 @@ class IdentityResolver:
     ) -> IdentityMerge:
         """Undo a merge in this resolver's own transaction (jobs, tests)."""
         rules = self.caches.get(organization_id).rules
-        return self._write(organization_id, self._undoing(organization_id, rules, merge_id, actor))
+        work = OperatorUndo(organization_id, rules, merge_id, actor, utcnow())
+        return self._write(organization_id, work)
 
     def _in_callers_transaction(
         self, session: Session, organization_id: uuid.UUID, work: Work[T]
