@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from newretail.catalog import service, web_edit
@@ -38,23 +40,33 @@ def category_label(path: str, locale: str) -> str:
     )
 
 
+@dataclass
+class CatalogQuery:
+    """The catalogue list's filters, as the page shows them again (`?brand_id=&category=&q=`)."""
+
+    brand_id: str = ""
+    category: str = ""
+    q: str = ""
+
+    def __post_init__(self) -> None:
+        self.category, self.q = self.category.strip(), self.q.strip()
+
+
 @router.get("/catalog")
 def catalog_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
     paging: PagingDep,
-    brand_id: str = "",
-    category: str = "",
-    q: str = "",
+    query: Annotated[CatalogQuery, Depends()],
 ) -> Response:
     """Products with their SKUs and prices per channel, filtered by brand, category and text,
     a numbered page at a time with the totals."""
     identity.principal.require(Permission.READ)
     filters = service.ProductFilter(
-        brand_id=optional_id(brand_id, "brand_id", "not a brand id"),
-        category=category.strip() or None,
-        q=q.strip() or None,
+        brand_id=optional_id(query.brand_id, "brand_id", "not a brand id"),
+        category=query.category or None,
+        q=query.q or None,
     )
     found = service.product_page(session, filters, paging.number, paging.size)
     brands = tenancy_service.list_brands(session, 500, None)[0]
@@ -71,7 +83,7 @@ def catalog_page(
         brand_names={b.id: b.name for b in brands},
         channels=PRICE_CHANNELS,
         category=partial(category_label, locale=page_locale(request, identity)),
-        query={"brand_id": brand_id, "category": category.strip(), "q": q.strip()},
+        query=query,
     )
 
 

@@ -4,8 +4,10 @@ low-stock view, the stock ledger, and the forms that change stock (inventory/web
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from newretail.console.paging import PagingDep
@@ -24,24 +26,47 @@ def _location_id(value: str) -> uuid.UUID | None:
     return optional_id(value, "location_id", "not a location id")
 
 
+@dataclass
+class StockQuery:
+    """The stock page's filters, as it shows them again; `low` is "1" for the low-stock view
+    and "" otherwise (any other value too)."""
+
+    location_id: str = ""
+    q: str = ""
+    low: str = ""
+
+    def __post_init__(self) -> None:
+        self.q, self.low = self.q.strip(), "1" if self.low == "1" else ""
+
+
+@dataclass
+class MovementQuery:
+    """The stock ledger's filters, as it shows them again (the SKU code trimmed)."""
+
+    location_id: str = ""
+    sku: str = ""
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        self.sku = self.sku.strip()
+
+
 @router.get("/stock")
 def stock_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
     paging: PagingDep,
-    location_id: str = "",
-    q: str = "",
-    low: str = "",
+    query: Annotated[StockQuery, Depends()],
 ) -> Response:
     """Stock by location (on hand, allocated, reserved, available); `low=1` for low stock."""
     principal = identity.principal
     principal.require(Permission.READ)
-    low_only = low == "1"
+    location_id = _location_id(query.location_id)
     view = reads.stock_view(
         session,
         principal,
-        reads.StockFilter(_location_id(location_id), None, low_only, q.strip() or None),
+        reads.StockFilter(location_id, None, bool(query.low), query.q or None),
         paging.size,
         paging.offset,
     )
@@ -58,7 +83,7 @@ def stock_page(
         location_names={s.id: s.name for s in locations},
         locations=locations,
         can_change=principal.can(Permission.MANAGE_STOCK),
-        query={"location_id": location_id, "q": q.strip(), "low": low_only},
+        query=query,
     )
 
 
@@ -68,9 +93,7 @@ def movements_page(
     session: SessionDep,
     identity: Identity,
     paging: PagingDep,
-    location_id: str = "",
-    sku: str = "",
-    reference: str = "",
+    query: Annotated[MovementQuery, Depends()],
     done: str = "",
 ) -> Response:
     """The stock ledger, newest first: receipts, adjustments with their reason, transfers,
@@ -78,7 +101,7 @@ def movements_page(
     principal = identity.principal
     principal.require(Permission.READ)
     filters = reads.MovementFilter(
-        _location_id(location_id), None, reference.strip() or None, sku.strip() or None
+        _location_id(query.location_id), None, query.reference.strip() or None, query.sku or None
     )
     view = reads.movement_view(session, principal, filters, paging.number, paging.size)
     locations = stores_by_code(session, principal)
@@ -94,5 +117,5 @@ def movements_page(
         location_names={s.id: f"{s.code} · {s.name}" for s in locations},
         locations=locations,
         done=done if done in web_changes.CHANGES else "",
-        query={"location_id": location_id, "sku": sku.strip(), "reference": reference},
+        query=query,
     )

@@ -4,8 +4,10 @@ and the points ledger; the forms are in web_edit.py."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from newretail.console.paging import PagingDep
@@ -23,21 +25,31 @@ LEDGER_ON_MEMBER_PAGE = 10
 SAVED = ("profile", "consent", "points")  # what the forms redirect back with
 
 
+@dataclass
+class MemberQuery:
+    """The member list's filters, as the page shows them again (`?q=&city=&tier=`)."""
+
+    q: str = ""
+    city: str = ""
+    tier: str = ""
+
+    def __post_init__(self) -> None:
+        self.q, self.city = self.q.strip(), self.city.strip()
+
+
 @router.get("/members")
 def members_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
     paging: PagingDep,
-    q: str = "",
-    city: str = "",
-    tier: str = "",
+    query: Annotated[MemberQuery, Depends()],
 ) -> Response:
     """Members filtered by name, identifier, city and tier, a numbered page at a time."""
     principal = identity.principal
     principal.require(Permission.READ)
     filters = service.MemberFilter(
-        tier=tier or None, city=city.strip() or None, q=q.strip() or None
+        tier=query.tier or None, city=query.city or None, q=query.q or None
     )
     members, total = service.member_page(session, principal, filters, paging.number, paging.size)
     tier_list = tiers.all_tiers(session)
@@ -52,7 +64,7 @@ def members_page(
         paging=paging,
         tiers=tier_list,
         tier_names={t.id: t.name for t in tier_list},
-        query={"q": q.strip(), "city": city.strip(), "tier": tier},
+        query=query,
     )
 
 

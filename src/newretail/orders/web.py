@@ -8,8 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -33,13 +34,22 @@ MEMBER_ORDERS = 50
 SELLING_CHANNELS = [c.value for c in ChannelType if c != ChannelType.WAREHOUSE]
 
 
-@dataclass(frozen=True)
+@dataclass
 class OrderQuery:
+    """The order list's filters, as the page shows them again; an unknown channel or status
+    is no filter."""
+
     channel: str = ""
     store_id: str = ""
     status: str = ""
     date_from: str = ""
     date_to: str = ""
+
+    def __post_init__(self) -> None:
+        if self.channel not in SELLING_CHANNELS:
+            self.channel = ""
+        if self.status not in set(OrderStatus):
+            self.status = ""
 
 
 def order_filter(query: OrderQuery, time_zone: str) -> reads.OrderFilter:
@@ -64,22 +74,11 @@ def orders_page(
     session: SessionDep,
     identity: Identity,
     paging: PagingDep,
-    channel: str = "",
-    store_id: str = "",
-    status: str = "",
-    date_from: str = "",
-    date_to: str = "",
+    query: Annotated[OrderQuery, Depends()],
 ) -> Response:
     """Orders of every channel, newest first, by channel, store, status and local date range,
     a numbered page at a time with the count and total of every match."""
     principal = identity.principal
-    query = OrderQuery(
-        channel if channel in SELLING_CHANNELS else "",
-        store_id,
-        status if status in set(OrderStatus) else "",
-        date_from,
-        date_to,
-    )
     filters = order_filter(query, identity.organization.time_zone)
     orders, count = reads.order_page(session, principal, filters, paging.number, paging.size)
     total = reads.orders_total(session, principal, filters)

@@ -9,8 +9,9 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from newretail.console.forms import attempt, render_form
@@ -211,10 +212,20 @@ def home() -> Response:
 
 @dataclass
 class StoreListQuery:
+    """The store list's filters, as the page shows them again; an unknown channel or status
+    is no filter."""
+
     channel_type: str = ""
     city: str = ""
     status: str = ""
     q: str = ""
+
+    def __post_init__(self) -> None:
+        if self.channel_type not in set(ChannelType):
+            self.channel_type = ""
+        if self.status not in set(StoreStatus):
+            self.status = ""
+        self.q = self.q.strip()
 
 
 @router.get("/stores")
@@ -222,20 +233,11 @@ def stores_page(
     request: Request,
     session: SessionDep,
     identity: Identity,
-    channel_type: str = "",
-    city: str = "",
-    status: str = "",
-    q: str = "",
+    query: Annotated[StoreListQuery, Depends()],
 ) -> Response:
     """The organisation's stores, filtered by channel, city, status and text."""
     principal = identity.principal
     principal.require(Permission.READ)
-    query = StoreListQuery(
-        channel_type if channel_type in set(ChannelType) else "",
-        city,
-        status if status in set(StoreStatus) else "",
-        q.strip(),
-    )
     filters = service.StoreFilter(
         channel_type=query.channel_type or None,
         city=query.city or None,
