@@ -6,6 +6,7 @@ Each line imports a module whose `@domain_events.handler(...)` functions registe
 from __future__ import annotations
 
 from newretail.core import domain_events
+from newretail.marketing import member_merges as marketing_member_merges  # noqa: F401
 from newretail.members import member_merges as members_member_merges  # noqa: F401
 from newretail.members import order_handlers  # noqa: F401  (OrderPaid, OrderRefunded)
 from newretail.orders import member_merges as orders_member_merges  # noqa: F401

@@ -263,7 +263,7 @@ def test_expiry_merge_and_erasure(container: Container, org: Org) -> None:
         )
         assert coupons.expire_due(session, "job", now=NOW) == 1
         assert coupons.get(session, held.id).state == "issued"  # the lapsed hold was freed
-        assert coupons.move_member(session, [merged], survivor, "oneid") == 2
+        assert len(coupons.move_member(session, [merged], survivor, "oneid")) == 2
         states = dict(
             session.execute(
                 select(Coupon.issue_key, Coupon.state).where(Coupon.member_id == survivor)

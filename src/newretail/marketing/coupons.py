@@ -283,15 +283,24 @@ def void_member(session: Session, member_id: uuid.UUID, actor: str) -> int:
 
 def move_member(
     session: Session, from_ids: Sequence[uuid.UUID], to_id: uuid.UUID, actor: str
-) -> int:
-    """A merge by OneID: the merged members' coupons go to the surviving member."""
+) -> list[uuid.UUID]:
+    """A merge by OneID: the merged members' coupons go to the surviving member; returns
+    the ids moved (an undo moves exactly those back with `move_coupons`)."""
     ids = list(session.scalars(select(Coupon.id).where(Coupon.member_id.in_(from_ids))))
-    if ids:
+    move_coupons(session, ids, to_id, actor)
+    return ids
+
+
+def move_coupons(
+    session: Session, coupon_ids: Sequence[uuid.UUID], to_id: uuid.UUID, actor: str
+) -> None:
+    """These coupons belong to `to_id` now (a ledger row each)."""
+    for start in range(0, len(coupon_ids), 500):
+        chunk = list(coupon_ids[start : start + 500])
         session.execute(
             update(Coupon)
-            .where(Coupon.id.in_(ids))
+            .where(Coupon.id.in_(chunk))
             .values(member_id=to_id, updated_at=utcnow())
             .execution_options(**NO_SYNC)
         )
-        _ledger_rows(session, ids, CouponChange.MOVED, actor)
-    return len(ids)
+        _ledger_rows(session, chunk, CouponChange.MOVED, actor)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.console.shell import Form, check_csrf, redirect, render
-from newretail.core.errors import NewRetailError
+from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.marketing import campaigns, coupons, offer_library, reads, schemas
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -81,8 +81,10 @@ def change_state(
     session: SessionDep, identity: Identity, campaign_id: uuid.UUID, form: Form
 ) -> Response:
     check_csrf(identity, form)
-    change = schemas.StateChange.model_validate({"change": form.get("change", "")})
-    campaigns.change_state(
-        session, identity.principal, campaign_id, schemas.CampaignChange(change.change)
-    )
-    return redirect(f"/console/marketing/campaigns/{campaign_id}?changed={change.change}")
+    campaigns.get_campaign(session, campaign_id)  # another organisation's: not found
+    try:
+        change = schemas.CampaignChange(form.get("change", ""))
+    except ValueError as exc:
+        raise InvalidInput("choose a state change", field="change") from exc
+    campaigns.change_state(session, identity.principal, campaign_id, change)
+    return redirect(f"/console/marketing/campaigns/{campaign_id}?changed={change}")
