@@ -40,7 +40,7 @@ import ibis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from newretail.audiences import queries, realtime, rules  # noqa: E402
+from newretail.audiences import compiler, realtime, rules  # noqa: E402
 from newretail.audiences.tables import ensure_audience_tables  # noqa: E402
 from newretail.databank.tables import ensure_databank_tables  # noqa: E402
 from newretail.warehouse.connection import ensure_schema  # noqa: E402
@@ -191,11 +191,11 @@ def main() -> None:
 
         # days of the UTC zone, as the hand-written SQL counts them
         brands = [f"brand-{b}" for b in range(args.brands)]
-        context = queries.CompileContext(ORG, brands, AS_OF, zone="UTC")
+        context = compiler.CompileContext(ORG, brands, AS_OF, zone="UTC")
         compile_s = float("inf")
         for _ in range(2):  # the first compile also pays for imports and caches
             compile_started = time.perf_counter()
-            expr = queries.audience_members(con, rules.parse_rules(TREE), context)
+            expr = compiler.audience_members(con, rules.parse_rules(TREE), context)
             ours_sql = str(con.compile(expr))
             compile_s = min(compile_s, time.perf_counter() - compile_started)
         ours = _best(con, ours_sql, "bench_ours") + compile_s

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newretail.audiences import queries, rules
+from newretail.audiences import compiler, rules
 from newretail.audiences.tables import AUDIENCE_MEMBER_SCHEMA, AUDIENCE_MEMBER_TABLE
 from tests.audiences.data import AS_OF, BRAND, BRANDS, OTHER_BRAND, ago, setup
 
@@ -21,8 +21,8 @@ SAVED = "saved-audience"
 
 def members(con: Any, org: str, tree: dict[str, Any], **context: Any) -> list[str]:
     node = rules.parse_rules(tree)
-    ctx = queries.CompileContext(org, BRANDS, AS_OF, versions={SAVED: "v1"}, **context)
-    expr = queries.audience_members(con, node, ctx)
+    ctx = compiler.CompileContext(org, BRANDS, AS_OF, versions={SAVED: "v1"}, **context)
+    expr = compiler.audience_members(con, node, ctx)
     return sorted(r["member_id"] for r in expr.to_pyarrow().to_pylist())
 
 
@@ -253,7 +253,7 @@ def test_the_whole_tree_is_one_query_with_one_scan_of_the_events(duck: Any, org:
         ]
     }
     node = rules.parse_rules(tree)
-    expr = queries.audience_members(duck, node, queries.CompileContext(org, BRANDS, AS_OF))
+    expr = compiler.audience_members(duck, node, compiler.CompileContext(org, BRANDS, AS_OF))
     sql = str(duck.compile(expr))
     assert sql.count('FROM "event"') == 1
     assert members(duck, org, tree) == []
@@ -302,6 +302,6 @@ def test_any_tree_of_conditions_is_the_set_algebra_of_its_leaves(
         node = rules.parse_rules(tree)
     except rules.RuleError:
         return  # over the size limits: refused, nothing to compare
-    ctx = queries.CompileContext(org, BRANDS, AS_OF, versions={SAVED: "v1"})
-    found = queries.audience_members(duck, node, ctx).to_pyarrow().to_pylist()
+    ctx = compiler.CompileContext(org, BRANDS, AS_OF, versions={SAVED: "v1"})
+    found = compiler.audience_members(duck, node, ctx).to_pyarrow().to_pylist()
     assert sorted(r["member_id"] for r in found) == sorted(expected)

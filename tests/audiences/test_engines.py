@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from newretail.audiences import queries, refreshing, rules
+from newretail.audiences import compiler, queries, refreshing, rules
 from tests.audiences.data import AS_OF, BRAND, BRANDS, ago, setup
 
 TREES: list[dict[str, Any]] = [
@@ -56,8 +56,8 @@ def _members(con: Any) -> list[list[str]]:
     setup(con, org)
     found = []
     for tree in TREES:
-        expr = queries.audience_members(
-            con, rules.parse_rules(tree), queries.CompileContext(org, BRANDS, AS_OF)
+        expr = compiler.audience_members(
+            con, rules.parse_rules(tree), compiler.CompileContext(org, BRANDS, AS_OF)
         )
         found.append(sorted(r["member_id"] for r in expr.to_pyarrow().to_pylist()))
     return found
@@ -85,13 +85,13 @@ def test_pyspark_agrees(spark_warehouse: Any) -> None:
 def _stored(con: Any) -> list[Any]:
     org = str(uuid.uuid4())
     setup(con, org)
-    context = queries.CompileContext(org, BRANDS, AS_OF)
+    context = compiler.CompileContext(org, BRANDS, AS_OF)
     first_at = datetime(2026, 4, 30, 8, tzinfo=UTC)
     second_at = datetime(2026, 5, 1, 8, tzinfo=UTC)
     v1, v2 = uuid.uuid4().hex, uuid.uuid4().hex
-    carts = queries.audience_members(con, rules.parse_rules(TREES[3]), context)
+    carts = compiler.audience_members(con, rules.parse_rules(TREES[3]), context)
     first = refreshing.store_version(con, carts, org, "aud", None, v1, first_at)
-    wider = queries.audience_members(
+    wider = compiler.audience_members(
         con, rules.parse_rules({"type": "behaviour", "events": ["add_to_cart"]}), context
     )
     second = refreshing.store_version(con, wider, org, "aud", v1, v2, second_at)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from newretail.audiences import queries, rules
+from newretail.audiences import compiler, rules
 from newretail.audiences.templates import TEMPLATES, TemplateParameters
 from tests.audiences.data import AS_OF, BRAND, BRANDS, ago, setup
 
@@ -28,6 +28,6 @@ def test_template_members(
     org = str(uuid.uuid4())
     setup(duck, org)
     tree = TEMPLATES[key].build(TemplateParameters(as_of=AS_OF, **parameters))
-    context = queries.CompileContext(org, BRANDS, AS_OF)
-    found = queries.audience_members(duck, rules.parse_rules(tree), context)
+    context = compiler.CompileContext(org, BRANDS, AS_OF)
+    found = compiler.audience_members(duck, rules.parse_rules(tree), context)
     assert sorted(r["member_id"] for r in found.to_pyarrow().to_pylist()) == expected

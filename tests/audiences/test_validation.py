@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from newretail.audiences.compiler import property_pattern
 from newretail.audiences.errors import RuleError
-from newretail.audiences.queries import property_pattern
 from newretail.bootstrap import Container
 from newretail.core.i18n import translator
 from tests.audiences.world import load_events, make_members

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import queries
+from newretail.audiences import compiler
 from newretail.audiences.models import Audience
 from newretail.core import localtime
 from newretail.databank import service as databank_service
@@ -21,7 +21,7 @@ from newretail.tenancy.permissions import Principal
 class Scope:
     organization_id: str
     brands: list[str]
-    context: queries.CompileContext
+    context: compiler.CompileContext
 
 
 def organisation_zone(session: Session, principal: Principal) -> str | None:
@@ -43,7 +43,7 @@ def compile_scope(session: Session, principal: Principal, as_of: date | None) ->
         for a_id, version in session.execute(select(Audience.id, Audience.version))
     }
     zone = organisation_zone(session, principal)
-    context = queries.CompileContext(
+    context = compiler.CompileContext(
         organization_id=databank.organization_id,
         brands=databank.brands,
         as_of=as_of or localtime.today(zone),

@@ -20,13 +20,12 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import dimensions, privacy, queries
+from newretail.audiences import dimensions, privacy
 from newretail.audiences.crowd_settings import min_crowd_size
-from newretail.audiences.membership import refreshed_version, require_above_floor
+from newretail.audiences.membership import open_stored_members
 from newretail.audiences.models import AudienceExport
 from newretail.audiences.schemas import ExportRequest
-from newretail.audiences.service import audience_row
-from newretail.audiences.tables import open_warehouse
+from newretail.audiences.service import audience_log
 from newretail.core.database import utcnow
 from newretail.members.models import (
     ConsentPurpose,
@@ -35,7 +34,7 @@ from newretail.members.models import (
     MemberConsent,
     MemberIdentifier,
 )
-from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.permissions import Principal
 from newretail.warehouse.connection import Warehouse
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
@@ -103,17 +102,11 @@ def export_audience(
     data: ExportRequest,
 ) -> ExportFile:
     """The hashed identifiers of the audience's consenting members, audit-logged."""
-    principal.require(Permission.MANAGE_MARKETING)
-    audience = audience_row(session, audience_id)
-    version = refreshed_version(audience)
-    require_above_floor(session, audience)
+    with open_stored_members(session, principal, warehouse, audience_id) as stored:
+        members = stored.members.member_id.to_pyarrow()
+    audience, version = stored.audience, stored.version
     floor = min_crowd_size(session)
     types = [str(t) for t in (data.identifier_types or list(IdentifierType))]
-    with open_warehouse(warehouse) as con:
-        stored = queries.stored_members(
-            con, str(principal.organization_id), str(audience.id), version
-        )
-        members = stored.member_id.to_pyarrow()
     members = members.combine_chunks() if isinstance(members, pa.ChunkedArray) else members
     consenting = members.filter(
         pc.is_in(members, value_set=_consenting(session, data.consent_channel))
@@ -177,12 +170,12 @@ def list_exports(
     session: Session, principal: Principal, audience_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """The export audit log of one audience, newest first."""
-    principal.require(Permission.READ)
-    audience = audience_row(session, audience_id)
-    floor = min_crowd_size(session)
-    records = session.scalars(
-        select(AudienceExport)
-        .where(AudienceExport.audience_id == audience.id)
-        .order_by(AudienceExport.exported_at.desc(), AudienceExport.id)
+    records, floor = audience_log(
+        session,
+        principal,
+        audience_id,
+        AudienceExport,
+        AudienceExport.exported_at.desc(),
+        AudienceExport.id,
     )
     return [read_export(record, floor) for record in records]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from newretail.audiences.rules import rules_object
 from newretail.core.errors import InvalidInput
 
 CONDITION_KINDS = (
@@ -109,14 +109,7 @@ def condition_from_form(form: dict[str, str]) -> dict[str, Any]:
 
 def tree_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The tree the builder carries in its hidden `rules` field ({"all": []} when new)."""
-    text = form.get("rules", "").strip() or '{"all": []}'
-    try:
-        tree = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not JSON: {exc.msg}", field="rules") from exc
-    if not isinstance(tree, dict):
-        raise InvalidInput("must be an object", field="rules")
-    return tree
+    return rules_object(form.get("rules", "").strip() or '{"all": []}')
 
 
 def top_level(tree: dict[str, Any], combinator: str) -> dict[str, Any]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -35,6 +38,30 @@ def require_above_floor(session: Session, audience: Audience) -> None:
         )
 
 
+@dataclass(frozen=True)
+class StoredMembers:
+    """A refreshed audience, its stored version and that version's members (Ibis)."""
+
+    audience: Audience
+    version: str
+    members: Any
+
+
+@contextmanager
+def open_stored_members(
+    session: Session, principal: Principal, warehouse: Warehouse, audience_id: uuid.UUID
+) -> Iterator[StoredMembers]:
+    """The stored members of an audience for activation, with the warehouse open: refused
+    before its first refresh and below the privacy floor."""
+    principal.require(Permission.MANAGE_MARKETING)
+    audience = audience_row(session, audience_id)
+    version = refreshed_version(audience)
+    require_above_floor(session, audience)
+    with open_warehouse(warehouse) as con:
+        org, key = str(principal.organization_id), str(audience.id)
+        yield StoredMembers(audience, version, queries.stored_members(con, org, key, version))
+
+
 def members_page(
     session: Session,
     principal: Principal,
@@ -44,19 +71,13 @@ def members_page(
     offset: int = 0,
 ) -> dict[str, Any]:
     """A page of the stored members (refused below the privacy floor)."""
-    principal.require(Permission.MANAGE_MARKETING)
-    audience = audience_row(session, audience_id)
-    version = refreshed_version(audience)
-    require_above_floor(session, audience)
-    with open_warehouse(warehouse) as con:
-        stored = queries.stored_members(
-            con, str(principal.organization_id), str(audience.id), version
-        )
-        page = stored.order_by("member_id").limit(limit, offset=offset).to_pyarrow().to_pylist()
+    with open_stored_members(session, principal, warehouse, audience_id) as stored:
+        members = stored.members.order_by("member_id").limit(limit, offset=offset)
+        page = members.to_pyarrow().to_pylist()
     return {
-        "audience_id": audience.id,
-        "version": version,
-        "size": audience.size,
+        "audience_id": stored.audience.id,
+        "version": stored.version,
+        "size": stored.audience.size,
         "members": page,
     }
 

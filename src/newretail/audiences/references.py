@@ -19,20 +19,9 @@ from sqlalchemy.orm import Session
 from newretail.catalog.models import Product
 from newretail.databank.config import DatabankConfig
 from newretail.events.models import CustomEventType
-from newretail.events.taxonomy import BUILT_IN
+from newretail.events.taxonomy import BUILT_IN, FACT_EVENTS
 from newretail.tenancy.models import Brand, ChannelType, Store
 
-# Commerce facts the services write to the outbox beside the taxonomy's touchpoints.
-FACT_EVENTS = frozenset(
-    {
-        "order_placed",
-        "order_refunded",
-        "order_cancelled",
-        "consent_changed",
-        "points_changed",
-        "tier_changed",
-    }
-)
 CHANNELS = tuple(c.value for c in ChannelType)
 NAMED_TABLES: dict[str, Any] = {"brand": Brand, "store": Store, "product": Product}
 
@@ -97,7 +86,7 @@ def event_types(session: Session, config: DatabankConfig) -> frozenset[str]:
     for name, value in config:
         if name.endswith("_events") and isinstance(value, list):
             configured |= set(value)
-    return frozenset(BUILT_IN) | FACT_EVENTS | custom | configured
+    return frozenset(BUILT_IN) | frozenset(FACT_EVENTS) | custom | configured
 
 
 def names_of(session: Session, kind: str, ids: Iterable[str]) -> dict[str, str]:

@@ -6,15 +6,14 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import dimensions, privacy, queries, realtime
+from newretail.audiences import compiler, dimensions, privacy, queries, realtime
 from newretail.audiences import rules as r
 from newretail.audiences.compile_scope import compile_scope
 from newretail.audiences.crowd_settings import min_crowd_size
 from newretail.audiences.models import AudienceSize
-from newretail.audiences.service import audience_row, read
+from newretail.audiences.service import audience_log, audience_row, read
 from newretail.audiences.tables import (
     AUDIENCE_MEMBER_TABLE,
     DELETING_ENGINES,
@@ -45,7 +44,7 @@ def refresh_audience(
     now = utcnow()
     with open_warehouse(warehouse) as con:
         dimensions.sync_member_dim(session, con, org)
-        members = queries.audience_members(con, node, scope.context)
+        members = compiler.audience_members(con, node, scope.context)
         size, kept = store_version(con, members, org, key, audience.version, version, now)
         realtime.index_for(warehouse).load(con, org, key, version)
     joined, left = size - kept, (audience.size or 0) - kept
@@ -113,13 +112,8 @@ def size_history(
     session: Session, principal: Principal, audience_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """The size of each refresh, oldest first (below the floor: null)."""
-    principal.require(Permission.READ)
-    audience = audience_row(session, audience_id)
-    floor = min_crowd_size(session)
-    history = session.scalars(
-        select(AudienceSize)
-        .where(AudienceSize.audience_id == audience.id)
-        .order_by(AudienceSize.refreshed_at, AudienceSize.id)
+    history, floor = audience_log(
+        session, principal, audience_id, AudienceSize, AudienceSize.refreshed_at, AudienceSize.id
     )
     result = []
     for entry in history:

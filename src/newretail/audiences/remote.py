@@ -11,12 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import typer
 
 from newretail.core.cli import state
 from newretail.core.errors import NotFound, Unavailable
-from newretail.core.local_server import ServerError, request_json, running_server, server_client
+from newretail.core.local_server import request, request_json, running_server, server_client
 
 API = "/api/v1/audiences"
 
@@ -46,26 +45,11 @@ def audience_id(ctx: typer.Context, org: str, ref: str) -> str:
 def export(ctx: typer.Context, org: str, audience: str, body: dict[str, Any]) -> tuple[bytes, Any]:
     """The export file and its audit record (as `GET …/exports` lists it)."""
     with server_client(state(ctx).settings(), org) as client:
-        response = client.post(f"{API}/{audience}/exports", json=body)
-        if not response.is_success:
-            raise _problem(response)
+        response = request(client, "POST", f"{API}/{audience}/exports", json=body)
         export_id = response.headers["X-Export-Id"]
         records = request_json(client, "GET", f"{API}/{audience}/exports")
     summary = next(r for r in records if r["id"] == export_id)
     return response.content, summary
-
-
-def _problem(response: httpx.Response) -> ServerError:
-    """The server's problem details as the error the CLI prints."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    message = str(body.get("message") or f"the server answered {response.status_code}")
-    code = str(body.get("code") or "unavailable")
-    return ServerError(response.status_code, code, message, body.get("field"))
 
 
 def member_sync_refused() -> Unavailable:

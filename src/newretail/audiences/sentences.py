@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import references
+from newretail.audiences import conditions, references
 from newretail.audiences import rules as r
 from newretail.audiences.models import Audience
 from newretail.core.i18n import Translate
@@ -45,10 +45,10 @@ def names_for(session: Session, trees: Iterable[r.Node]) -> Names:
             brand = getattr(condition, "brand_id", None)
             if brand is not None:
                 brands.add(brand)
-            if isinstance(condition, r.Behaviour | r.DidNot):
+            if isinstance(condition, conditions.Behaviour | conditions.DidNot):
                 stores |= set(condition.store_id or ())
                 products |= set(condition.product_id or ())
-            if isinstance(condition, r.SavedAudience):
+            if isinstance(condition, conditions.SavedAudience):
                 audiences.add(condition.audience_id)
     audience_names = {
         str(a_id): name
@@ -101,18 +101,18 @@ class Sentences:
             return [self.tree(child) for child in node.children]
         return [self.tree(node)]
 
-    def condition(self, c: r.Condition) -> str:
+    def condition(self, c: conditions.Condition) -> str:
         """One condition."""
-        if isinstance(c, r.Behaviour | r.DidNot):
+        if isinstance(c, conditions.Behaviour | conditions.DidNot):
             return self._events(c)
-        if isinstance(c, r.AiplStage):
+        if isinstance(c, conditions.AiplStage):
             return self._say(
                 "aipl_stage",
                 stages=self._stages(c.stages),
                 brand=self._brand(c.brand_id),
                 on=c.on.isoformat() if c.on else self._say("reference_date"),
             )
-        if isinstance(c, r.AiplTransition):
+        if isinstance(c, conditions.AiplTransition):
             return self._say(
                 "aipl_transition",
                 brand=self._brand(c.brand_id),
@@ -121,20 +121,20 @@ class Sentences:
                 to_stages=self._stages(c.to_stages),
                 to_date=c.to_date.isoformat() if c.to_date else self._say("reference_date"),
             )
-        if isinstance(c, r.AttributeIn):
+        if isinstance(c, conditions.AttributeIn):
             values = self._list(self._attribute_value(c.field, v) for v in c.values)
             field_name = self.t(f"audiences.field.{c.field}")
             return self._say(f"attribute.{c.op}", field=field_name, values=values)
-        if isinstance(c, r.PointsAttribute):
+        if isinstance(c, conditions.PointsAttribute):
             return self._say("points", comparison=self._op(c.op, c.value))
-        if isinstance(c, r.ConsentAttribute):
+        if isinstance(c, conditions.ConsentAttribute):
             channel = (
                 self._label("audiences.consent_channel.", c.channel)
                 if c.channel
                 else self._say("any_channel")
             )
             return self._say("consent.granted" if c.granted else "consent.refused", channel=channel)
-        if isinstance(c, r.Recency):
+        if isinstance(c, conditions.Recency):
             sentence = self._say("recency", bucket=self.t(f"audiences.bucket.{c.bucket}"))
             if c.brand_id is not None:
                 sentence += self._say("join.parts") + self._say(
@@ -159,9 +159,11 @@ class Sentences:
             return self._label("audiences.age_band.", value)
         return value
 
-    def _events(self, c: r.Behaviour | r.DidNot) -> str:
+    def _events(self, c: conditions.Behaviour | conditions.DidNot) -> str:
         events = self._list((self._label("timelines.event.", e) for e in c.events), "or")
-        head = self._say("behaviour" if isinstance(c, r.Behaviour) else "did_not", events=events)
+        head = self._say(
+            "behaviour" if isinstance(c, conditions.Behaviour) else "did_not", events=events
+        )
         parts: list[str] = []
         if c.brand_id is not None:
             parts.append(self._say("brand", name=self._brand(c.brand_id)))
@@ -181,9 +183,9 @@ class Sentences:
         elif c.window is not None and c.window.start and c.window.end:
             start, end = c.window.start.isoformat(), c.window.end.isoformat()
             parts.append(self._say("between", start=start, end=end))
-        if isinstance(c, r.Behaviour) and c.count is not None:
+        if isinstance(c, conditions.Behaviour) and c.count is not None:
             parts.append(self._op(c.count.op, c.count.value, "times"))
-        if isinstance(c, r.Behaviour) and c.amount is not None:
+        if isinstance(c, conditions.Behaviour) and c.amount is not None:
             parts.append(self._say("amount", comparison=self._op(c.amount.op, c.amount.value)))
         if not parts:
             return head

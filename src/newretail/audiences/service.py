@@ -9,16 +9,17 @@ query. Every count leaves through `privacy` (the organisation's minimum crowd si
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newretail.audiences import dimensions, privacy, queries, realtime
+from newretail.audiences import compiler, dimensions, privacy, realtime
 from newretail.audiences import rules as r
 from newretail.audiences.compile_scope import compile_scope
+from newretail.audiences.conditions import SavedAudience
 from newretail.audiences.crowd_settings import min_crowd_size
-from newretail.audiences.models import Audience, AudienceSize
+from newretail.audiences.models import Audience, AudienceExport, AudienceSize
 from newretail.audiences.schemas import AudienceCreate, AudienceUpdate, EstimateRequest
 from newretail.audiences.tables import (
     AUDIENCE_MEMBER_TABLE,
@@ -44,7 +45,7 @@ def estimate(
     floor = min_crowd_size(session)
     with open_warehouse(warehouse) as con:
         dimensions.sync_member_dim(session, con, scope.organization_id)
-        size = count_rows(queries.audience_members(con, node, scope.context))
+        size = count_rows(compiler.audience_members(con, node, scope.context))
     return {
         "size": privacy.shown(size, floor),
         "suppressed": privacy.below_floor(size, floor),
@@ -63,6 +64,26 @@ def audience_row(session: Session, audience_id: uuid.UUID, *, lock: bool = False
     if audience is None:
         raise NotFound("audience not found", field="audience_id")
     return audience
+
+
+# an audience's log in the operational store: its refreshes' sizes, its exports
+LogRow = TypeVar("LogRow", AudienceSize, AudienceExport)
+
+
+def audience_log(
+    session: Session,
+    principal: Principal,
+    audience_id: uuid.UUID,
+    model: type[LogRow],
+    *order_by: Any,
+) -> tuple[list[LogRow], int]:
+    """One of an audience's logs in the order given, with the privacy floor it is shown under."""
+    principal.require(Permission.READ)
+    audience = audience_row(session, audience_id)
+    rows = session.scalars(
+        select(model).where(model.audience_id == audience.id).order_by(*order_by)
+    )
+    return list(rows), min_crowd_size(session)
 
 
 def _check_name(session: Session, name: str, audience_id: uuid.UUID | None = None) -> None:
@@ -148,7 +169,7 @@ def _referrers(session: Session, audience_id: uuid.UUID) -> list[str]:
     for other in session.scalars(select(Audience).where(Audience.id != audience_id)):
         for located in r.conditions(r.parse_rules(other.rules)):
             condition = located.condition
-            if isinstance(condition, r.SavedAudience) and condition.audience_id == str(audience_id):
+            if isinstance(condition, SavedAudience) and condition.audience_id == str(audience_id):
                 names.append(other.name)
                 break
     return names

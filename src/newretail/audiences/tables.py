@@ -10,7 +10,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from newretail.databank.tables import ensure_databank_tables
-from newretail.warehouse.connection import Warehouse
+from newretail.warehouse.connection import Warehouse, create_missing_tables
 
 MEMBER_DIM_TABLE = "member_dim"
 MEMBER_DIM_SYNC_TABLE = "member_dim_sync"
@@ -69,10 +69,7 @@ DELETING_ENGINES = {"duckdb", "postgres"}
 
 def ensure_audience_tables(con: Any) -> None:
     """Create the audiences' warehouse tables that do not exist yet."""
-    existing = set(con.list_tables())
-    for name, schema in TABLES.items():
-        if name not in existing:
-            con.create_table(name, schema=schema)
+    create_missing_tables(con, TABLES)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from newretail.audiences import refreshing
 from newretail.audiences import rules as r
+from newretail.audiences.conditions import SavedAudience
 from newretail.audiences.models import Audience
 from newretail.core.database import scope_session, session_scope, utcnow
 from newretail.stores import Stores
@@ -24,7 +25,7 @@ def _references(rules: dict[str, object]) -> int:
         found = r.conditions(r.parse_rules(rules))
     except r.RuleError:
         return 0
-    return sum(isinstance(c.condition, r.SavedAudience) for c in found)
+    return sum(isinstance(c.condition, SavedAudience) for c in found)
 
 
 def refresh_due(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from newretail.audiences import references
 from newretail.audiences import rules as r
 from newretail.audiences.compile_scope import Scope
+from newretail.audiences.conditions import Behaviour, Condition, DidNot, SavedAudience
 from newretail.audiences.errors import RuleError
 
 _NAMED_LISTS = (("store_id", "store"), ("product_id", "product"))
@@ -74,13 +75,13 @@ class _Checker:
                 where = f"{path}.channel[{index}]"
                 raise RuleError(where, "unknown_channel", value=channel, options=options)
 
-    def check(self, located: r.Located) -> r.Condition:
+    def check(self, located: r.Located) -> Condition:
         condition, path = located.condition, located.path
         changes: dict[str, Any] = {}
         brand = getattr(condition, "brand_id", None)
         if brand is not None:
             changes["brand_id"] = self.brand(brand, f"{path}.brand_id")
-        if isinstance(condition, r.Behaviour | r.DidNot):
+        if isinstance(condition, Behaviour | DidNot):
             self.events(list(condition.events), path)
             for key, kind in _NAMED_LISTS:
                 values = getattr(condition, key)
@@ -95,7 +96,7 @@ class _Checker:
                     for index, value in enumerate(condition.category)
                 ]
             self.channels(list(condition.channel or ()), path)
-        if isinstance(condition, r.SavedAudience):
+        if isinstance(condition, SavedAudience):
             if condition.audience_id == self.audience_id:
                 raise RuleError(f"{path}.audience_id", "self_reference")
             if condition.audience_id not in self.scope.context.versions:

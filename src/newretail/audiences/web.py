@@ -23,8 +23,8 @@ from newretail.audiences import (
 )
 from newretail.audiences import insight as audience_insight
 from newretail.audiences import web_views as views
+from newretail.audiences.conditions import AGE_BANDS, RECENCY_BUCKETS
 from newretail.audiences.errors import RuleError
-from newretail.audiences.rules import AGE_BANDS, RECENCY_BUCKETS
 from newretail.audiences.templates import TEMPLATES
 from newretail.console.shell import Form, check_csrf, redirect, render, request_locale
 from newretail.core import error_text

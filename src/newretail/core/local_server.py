@@ -145,8 +145,9 @@ def server_client(
     return httpx.Client(base_url=info.url, headers=info.headers(organization), timeout=timeout)
 
 
-def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
-    """Call the server and return its JSON; its problem details become a `ServerError`."""
+def request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """Call the server; a failure becomes `Unavailable` (no answer) or a `ServerError` (its
+    problem details)."""
     try:
         response = client.request(method, path, **kwargs)
     except httpx.TransportError as exc:
@@ -155,15 +156,26 @@ def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) ->
             "restart it, or stop it and run the command again",
             field="server",
         ) from exc
-    if response.is_success:
-        return response.json() if response.content else None
+    if not response.is_success:
+        raise _server_error(response)
+    return response
+
+
+def request_json(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    """Call the server and return its JSON (see `request`)."""
+    response = request(client, method, path, **kwargs)
+    return response.json() if response.content else None
+
+
+def _server_error(response: httpx.Response) -> ServerError:
+    """The server's problem details as the error the CLI prints."""
     try:
         body = response.json()
     except ValueError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    raise ServerError(
+    return ServerError(
         response.status_code,
         str(body.get("code") or ErrorCode.UNAVAILABLE),
         str(body.get("message") or f"the server answered {response.status_code}"),

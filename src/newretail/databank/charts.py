@@ -106,22 +106,19 @@ def sankey(
             f'stroke-width="{max(thickness, 1):.1f}" fill="none" class="flow-link">'
             f"<title>{escape(name)}</title></path>"
         )
-    for name in left:
-        h = out_total[name] * scale
-        if h:
-            parts.append(
-                f'<rect x="{x0}" y="{ly[name]:.1f}" width="{node_w}" height="{h:.1f}" '
-                f'fill="{COLOURS[name]}"/>'
-            )
-            parts.append(_text(x0 - 4, ly[name] + h / 2 + 4, labels[name], "end", 11))
-    for name in right:
-        h = in_total[name] * scale
-        if h:
-            parts.append(
-                f'<rect x="{x1}" y="{ry[name]:.1f}" width="{node_w}" height="{h:.1f}" '
-                f'fill="{COLOURS[name]}"/>'
-            )
-            parts.append(_text(x1 + node_w + 4, ry[name] + h / 2 + 4, labels[name], "start", 11))
+    # the nodes: the start date's stages on the left (labels before), the end date's on the right
+    for names, x, ys, totals, label_x, anchor in (
+        (left, x0, ly, out_total, x0 - 4, "end"),
+        (right, x1, ry, in_total, x1 + node_w + 4, "start"),
+    ):
+        for name in names:
+            h = totals[name] * scale
+            if h:
+                parts.append(
+                    f'<rect x="{x}" y="{ys[name]:.1f}" width="{node_w}" height="{h:.1f}" '
+                    f'fill="{COLOURS[name]}"/>'
+                )
+                parts.append(_text(label_x, ys[name] + h / 2 + 4, labels[name], anchor, 11))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (built from escaped parts)
 

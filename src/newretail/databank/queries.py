@@ -29,10 +29,17 @@ Expr = Any  # an Ibis table expression (ibis ships no type stubs)
 _RATING = r'"rating"\s*:\s*"?(-?[0-9]+(?:\.[0-9]+)?)'
 _POSITIVE = r'"positive"\s*:\s*true'
 _CITY = r'"city"\s*:\s*"([^"]*)"'
-# the top of the category path ("Tea/Green" and "tea" are both the category `tea`), the
-# same rule as the catalogue's and the earn rules'
+# the top of the category path, as written (see event_category)
 _CATEGORY_TOP = r'"category"\s*:\s*"([^"/]*)'
 DIMENSIONS = ("channel", "store_id", "city", "category")
+
+
+def event_category(properties: ir.StringValue) -> ir.StringValue:
+    """The category an event counts for: the top of its `category` path, lower case ("Tea/Green"
+    and "tea" are both `tea`). It is the catalogue's rule (catalog.pricing.category_of, which
+    names the category of order lines and earn rules) read from the JSON text of the properties;
+    tests/databank/test_categories.py checks that both forms agree."""
+    return properties.re_extract(_CATEGORY_TOP, 1).strip().lower().nullif("")
 
 
 def date_literal(day: date) -> ir.DateScalar:
@@ -348,7 +355,7 @@ def earning_events(
         "channel",
         "store_id",
         city=latest.properties.re_extract(_CITY, 1).nullif(""),
-        category=latest.properties.re_extract(_CATEGORY_TOP, 1).strip().lower().nullif(""),
+        category=event_category(latest.properties),
     )
 
 

@@ -96,6 +96,22 @@ def _warehouse(warehouse: Warehouse) -> Iterator[Any]:
         yield con
 
 
+def _brand_rows(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    brand_id: str | None,
+    read: Callable[[Any, Scope], Sequence[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """The rows of a read model (`read(connection, scope)`, each with its `brand_id`) of the
+    brands asked for: all of the organisation's, or the one named (404 when not its)."""
+    scope = scope_of(session, principal)
+    brands = set(scope.only(brand_id))
+    with _warehouse(warehouse) as con:
+        rows = read(con, scope)
+    return [row for row in rows if row["brand_id"] in brands]
+
+
 def run_snapshots(
     session: Session,
     principal: Principal,
@@ -155,15 +171,13 @@ def flows(
     brand_id: str | None = None,
 ) -> dict[str, Any]:
     """Per brand and start stage: stayed, moved, churned; and new members, between two dates."""
-    scope = scope_of(session, principal)
-    brands = set(scope.only(brand_id))
-    with _warehouse(warehouse) as con:
-        result = analytics.flows(con, scope.organization_id, scope.brands, start, end, scope.config)
-    return {
-        "from_date": start,
-        "to_date": end,
-        "brands": [f.as_dict() for f in result if f.brand_id in brands],
-    }
+
+    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
+        found = analytics.flows(con, scope.organization_id, scope.brands, start, end, scope.config)
+        return [flow.as_dict() for flow in found]
+
+    brands = _brand_rows(session, principal, warehouse, brand_id, read)
+    return {"from_date": start, "to_date": end, "brands": brands}
 
 
 def save_member_list(
@@ -209,11 +223,11 @@ def fast(
     brand_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """FAST per brand for each of `weeks` weeks ending on `end`."""
-    scope = scope_of(session, principal)
-    brands = set(scope.only(brand_id))
-    with _warehouse(warehouse) as con:
-        rows = analytics.fast(con, scope.organization_id, scope.brands, end, weeks, scope.config)
-    return [r for r in rows if r["brand_id"] in brands]
+
+    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
+        return analytics.fast(con, scope.organization_id, scope.brands, end, weeks, scope.config)
+
+    return _brand_rows(session, principal, warehouse, brand_id, read)
 
 
 def trends(
@@ -225,11 +239,11 @@ def trends(
     brand_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Members per stage per day (materialised snapshots)."""
-    scope = scope_of(session, principal)
-    brands = set(scope.only(brand_id))
-    with _warehouse(warehouse) as con:
-        rows = analytics.trends(con, scope.organization_id, start, end)
-    return [r for r in rows if r["brand_id"] in brands]
+
+    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
+        return analytics.trends(con, scope.organization_id, start, end)
+
+    return _brand_rows(session, principal, warehouse, brand_id, read)
 
 
 def breakdown(
@@ -258,12 +272,12 @@ def breakdowns(
             raise InvalidDimension(
                 f"dimension is one of {', '.join(DIMENSIONS)}", field="dimension"
             )
-    scope = scope_of(session, principal)
-    brands = set(scope.only(brand_id))
-    with _warehouse(warehouse) as con:
-        rows = breakdown_rows.touchpoints(
+
+    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
+        return breakdown_rows.touchpoints(
             con, scope.organization_id, scope.brands, on, scope.config
         )
-    rows = [r for r in rows if r["brand_id"] in brands]
+
+    rows = _brand_rows(session, principal, warehouse, brand_id, read)
     cities = {str(i): c for i, c in session.execute(select(Store.id, Store.city))}
     return {d: breakdown_rows.roll_up(rows, d, cities) for d in dimensions}

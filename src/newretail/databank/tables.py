@@ -7,6 +7,8 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from newretail.warehouse.connection import create_missing_tables
+
 STATE_TABLE = "aipl_state"
 SNAPSHOT_RUN_TABLE = "aipl_snapshot_run"
 MEMBER_LIST_TABLE = "databank_member_list"
@@ -109,7 +111,4 @@ def ensure_databank_tables(con: Any) -> None:
         con.drop_table(LEGACY_SNAPSHOT_TABLE)
         if SNAPSHOT_RUN_TABLE in existing:
             con.drop_table(SNAPSHOT_RUN_TABLE)
-        existing = set(con.list_tables())
-    for name, schema in TABLES.items():
-        if name not in existing:
-            con.create_table(name, schema=schema)
+    create_missing_tables(con, TABLES)

@@ -24,7 +24,7 @@ from newretail.core.errors import NewRetailError
 from newretail.events import schemas
 from newretail.events.checker import Outcome, SourceRef
 from newretail.events.collector import Collector
-from newretail.events.intake import INGESTION_PATHS, NATIVE_PATH
+from newretail.events.intake import INGESTION_PATHS, NATIVE_PATH, IngestionRequest
 from newretail.events.submission import Submission
 
 _JSON = [(b"content-type", b"application/json")]
@@ -107,7 +107,8 @@ async def _handle(collector: Collector, scope: Scope, receive: Receive) -> tuple
     raw = await _read(receive)
     encoding = headers.get(b"content-encoding", b"")
     path = scope["path"]
-    submission = await collector.checkers.parse(collector, source, path, encoding, raw, received_at)
+    request = IngestionRequest(source, path, encoding, raw, received_at)
+    submission = await collector.checkers.parse(collector, request)
     outcome = await _write(collector, submission)
     return _answer(outcome) if path == NATIVE_PATH else _answer(outcome, success=True)
 

@@ -5,6 +5,7 @@ server and in its checker processes (events.offload)."""
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +25,29 @@ INGESTION_PATHS: dict[str, str | None] = {
 }
 
 
-class BodyTooLarge(NewRetailError):
-    status_code = 413
-    code = ErrorCode.BODY_TOO_LARGE
+_BODY_STATUS = {ErrorCode.MALFORMED_JSON: 400, ErrorCode.BODY_TOO_LARGE: 413}
 
 
-class MalformedBody(NewRetailError):
-    status_code = 400
-    code = ErrorCode.MALFORMED_JSON
+class UnreadableBody(NewRetailError):
+    """A body that is not gzip or not JSON (400 malformed_json), or that inflates past the
+    limit (413 body_too_large)."""
+
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(message, field="body")
+        self.code = code
+        self.status_code = _BODY_STATUS[code]
+
+
+@dataclass(frozen=True)
+class IngestionRequest:
+    """One request to an ingestion route as the checks need it: its source, its path (which
+    API), its content encoding, its raw body and when it arrived."""
+
+    source: SourceRef
+    path: str
+    encoding: bytes
+    raw: bytes
+    received_at: datetime
 
 
 def decode(encoding: bytes, body: bytes, limit: int) -> Any:
@@ -41,25 +57,21 @@ def decode(encoding: bytes, body: bytes, limit: int) -> Any:
         try:
             body = inflater.decompress(body, limit)
         except zlib.error as exc:
-            raise MalformedBody("the body is not valid gzip", field="body") from exc
+            raise UnreadableBody(ErrorCode.MALFORMED_JSON, "the body is not valid gzip") from exc
         if inflater.unconsumed_tail:
-            raise BodyTooLarge(f"the decompressed body exceeds {limit} bytes", field="body")
+            raise UnreadableBody(
+                ErrorCode.BODY_TOO_LARGE, f"the decompressed body exceeds {limit} bytes"
+            )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise MalformedBody("the body is not valid JSON", field="body") from exc
+        raise UnreadableBody(ErrorCode.MALFORMED_JSON, "the body is not valid JSON") from exc
 
 
-def parse(
-    checker: Checker,
-    source: SourceRef,
-    path: str,
-    encoding: bytes,
-    raw: bytes,
-    received_at: datetime,
-) -> Submission:
-    """Check the events of one request on `path`; raises for a body that is not a request."""
-    body = decode(encoding, raw, checker.settings.max_decoded_body_bytes)
+def parse(checker: Checker, request: IngestionRequest) -> Submission:
+    """Check the events of one request on its path; raises for a body that is not a request."""
+    source, path, received_at = request.source, request.path, request.received_at
+    body = decode(request.encoding, request.raw, checker.settings.max_decoded_body_bytes)
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
     if path == NATIVE_PATH:

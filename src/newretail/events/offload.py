@@ -39,7 +39,7 @@ import orjson
 from newretail.core.errors import NewRetailError
 from newretail.core.settings import Settings
 from newretail.events.checker import Checker, SourceRef
-from newretail.events.intake import parse
+from newretail.events.intake import IngestionRequest, parse
 from newretail.events.submission import Encoded, Rejected, Submission, encode_part, micros
 
 log = logging.getLogger(__name__)
@@ -134,34 +134,27 @@ class CheckerPool:
         self.offloaded = 0  # requests checked by a child (for tests and metrics)
         self.generation = 0  # grows when the server's catalogue caches are dropped
 
-    async def parse(
-        self,
-        checker: Checker,
-        source: SourceRef,
-        path: str,
-        encoding: bytes,
-        raw: bytes,
-        received_at: datetime,
-    ) -> Submission:
+    async def parse(self, checker: Checker, request: IngestionRequest) -> Submission:
         """The checked submission of a request, from a child when the body is large."""
-        child = await self._child() if len(raw) >= OFFLOAD_BYTES else None
+        child = await self._child() if len(request.raw) >= OFFLOAD_BYTES else None
         if child is not None:
+            source = request.source
             head = {
                 "organization_id": str(source.organization_id),
                 "source_id": None if source.source_id is None else str(source.source_id),
                 "store_id": None if source.store_id is None else str(source.store_id),
-                "path": path,
-                "encoding": encoding.decode("latin-1"),
-                "received_at": micros(received_at),
+                "path": request.path,
+                "encoding": request.encoding.decode("latin-1"),
+                "received_at": micros(request.received_at),
                 "generation": self.generation,
             }
             try:
-                answer, rows = await child.send(head, raw)
+                answer, rows = await child.send(head, request.raw)
             except ConnectionError:
                 log.warning("a checker process ended; checking in the server")
             else:
                 if answer.get("fallback"):
-                    return parse(checker, source, path, encoding, raw, received_at)
+                    return parse(checker, request)
                 self.offloaded += 1
                 if "error" in answer:
                     raise RemoteError(answer["error"], answer["status"])
@@ -169,12 +162,12 @@ class CheckerPool:
                     organization_id=source.organization_id,
                     source_id=source.source_id,
                     api=answer["api"],
-                    received_at=received_at,
+                    received_at=request.received_at,
                     events=[],
                     rejected=[Rejected(**r) for r in answer["rejected"]],
                     encoded=Encoded(answer["message_ids"], rows),
                 )
-        return parse(checker, source, path, encoding, raw, received_at)
+        return parse(checker, request)
 
     async def _child(self) -> _Child | None:
         """The least busy live child; starts the missing ones (None while none can answer)."""
@@ -230,16 +223,20 @@ def answer_frame(
     checker: Checker, head: dict[str, Any], raw: bytes
 ) -> tuple[dict[str, Any], bytes]:
     """The answer of a checker process to one frame: its header and the encoded rows."""
-    received_at = EPOCH + timedelta(microseconds=head["received_at"])
     source = SourceRef(
         uuid.UUID(head["organization_id"]),
         None if head["source_id"] is None else uuid.UUID(head["source_id"]),
         None if head["store_id"] is None else uuid.UUID(head["store_id"]),
     )
+    request = IngestionRequest(
+        source,
+        head["path"],
+        head["encoding"].encode("latin-1"),
+        raw,
+        EPOCH + timedelta(microseconds=head["received_at"]),
+    )
     try:
-        submission = parse(
-            checker, source, head["path"], head["encoding"].encode("latin-1"), raw, received_at
-        )
+        submission = parse(checker, request)
     except NewRetailError as exc:
         return {"error": exc.as_problem(), "status": exc.status_code}, b""
     org = head["organization_id"]

@@ -66,3 +66,14 @@ BUILT_IN: dict[str, dict[str, Any]] = {
     "screen_view": _schema(name=_TEXT),
     "group": _schema(group_id=_ID),
 }
+
+# Commerce facts the services write to the outbox beside the touchpoints above (not sent by
+# touchpoints, so they have no schema here), in the order a list offers them.
+FACT_EVENTS = (
+    "order_placed",
+    "order_refunded",
+    "order_cancelled",
+    "consent_changed",
+    "points_changed",
+    "tier_changed",
+)

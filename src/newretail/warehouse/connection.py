@@ -6,6 +6,7 @@ The embedded DuckDB file admits one process at a time, so the server owns it whi
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,11 @@ def ensure_schema(con: Any) -> None:
             if not (kind.is_string() and kind.nullable):
                 raise RuntimeError(f"cannot add the warehouse column {name} ({kind}) in place")
             run_sql(con, f'ALTER TABLE "{EVENT_TABLE}" ADD COLUMN "{name}" VARCHAR')
+
+
+def create_missing_tables(con: Any, tables: Mapping[str, Any]) -> None:
+    """Create the tables of `tables` (name → Ibis schema) that do not exist yet."""
+    existing = set(con.list_tables())
+    for name, schema in tables.items():
+        if name not in existing:
+            con.create_table(name, schema=schema)
