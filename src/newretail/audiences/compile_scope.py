@@ -13,7 +13,6 @@ from newretail.audiences import compiler
 from newretail.audiences.models import Audience
 from newretail.core import localtime
 from newretail.databank import service as databank_service
-from newretail.tenancy.models import Organization
 from newretail.tenancy.permissions import Principal
 
 
@@ -24,15 +23,9 @@ class Scope:
     context: compiler.CompileContext
 
 
-def organisation_zone(session: Session, principal: Principal) -> str | None:
-    """The organisation's time zone (its days are the audiences' days)."""
-    organisation = session.get(Organization, principal.organization_id)
-    return None if organisation is None else organisation.time_zone
-
-
 def local_today(session: Session, principal: Principal) -> date:
     """Today in the organisation's time zone (the default reference date)."""
-    return localtime.today(organisation_zone(session, principal))
+    return localtime.today(databank_service.organisation_zone(session, principal))
 
 
 def compile_scope(session: Session, principal: Principal, as_of: date | None) -> Scope:
@@ -42,7 +35,7 @@ def compile_scope(session: Session, principal: Principal, as_of: date | None) ->
         str(a_id): version
         for a_id, version in session.execute(select(Audience.id, Audience.version))
     }
-    zone = organisation_zone(session, principal)
+    zone = databank.config.time_zone  # the organisation's: its days are the audiences' days
     context = compiler.CompileContext(
         organization_id=databank.organization_id,
         brands=databank.brands,

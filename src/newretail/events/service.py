@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newretail.core.database import scope_session, utcnow
+from newretail.core.database import get_or_not_found, scope_session, utcnow, where_given
 from newretail.core.domain_events import after_commit
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
@@ -48,23 +48,19 @@ def list_failed(
 ) -> tuple[list[FailedEvent], str | None]:
     """Failed events, oldest first, filtered by status, source and type."""
     principal.require(Permission.READ)
-    statement = select(FailedEvent)
-    if status:
-        statement = statement.where(FailedEvent.status == status)
-    if source_id:
-        statement = statement.where(FailedEvent.source_id == source_id)
-    if event_type:
-        statement = statement.where(FailedEvent.event_type == event_type)
+    statement = where_given(
+        select(FailedEvent),
+        (FailedEvent.status, status),
+        (FailedEvent.source_id, source_id),
+        (FailedEvent.event_type, event_type),
+    )
     return paginate(session, statement, FailedEvent, limit, cursor)
 
 
 def get_failed(session: Session, principal: Principal, failed_id: uuid.UUID) -> FailedEvent:
     """One failed event of the organisation."""
     principal.require(Permission.READ)
-    found = session.get(FailedEvent, failed_id)
-    if found is None:
-        raise NotFound("failed event not found", field="failed_id")
-    return found
+    return get_or_not_found(session, FailedEvent, failed_id, "failed event", field="failed_id")
 
 
 def discard_failed(session: Session, principal: Principal, failed_id: uuid.UUID) -> FailedEvent:
