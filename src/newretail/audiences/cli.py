@@ -32,7 +32,7 @@ from newretail.audiences import rules as r
 from newretail.audiences.models import Audience
 from newretail.audiences.sentences import Sentences, names_for
 from newretail.core.cli import Json, OrgRef, command, emit, out, stderr_progress, table
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.errors import NotFound
 from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
 from newretail.tenancy.operator import operator_session
@@ -56,14 +56,9 @@ def _as_of(value: str) -> date | None:
 
 
 def _rules(value: str) -> dict[str, Any]:
+    """The rule tree of --rules: JSON text, or @FILE of JSON."""
     text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"not JSON: {exc.msg}", field="rules") from exc
-    if not isinstance(parsed, dict):
-        raise InvalidInput("must be an object", field="rules")
-    return parsed
+    return r.rules_object(text)
 
 
 def _find(session: Session, ref: str) -> uuid.UUID:
