@@ -6,11 +6,12 @@ import threading
 
 from newretail.audiences.tasks import refresh_due
 from newretail.bootstrap import Container
-from newretail.core.database import session_scope
+from newretail.core.database import scope_session, session_scope
 from newretail.core.jobs import Job
 from newretail.databank.tasks import snapshot_all
 from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
+from newretail.marketing import coupons
 from newretail.members import points, tiers
 
 
@@ -41,6 +42,12 @@ def failed_event_retention(container: Container, stopping: threading.Event) -> i
         )
 
 
+def coupon_expiry(container: Container, stopping: threading.Event) -> int:
+    """Expire unused coupons past their validity; free holds that lapsed."""
+    with session_scope(container.sessions) as session:
+        return coupons.expire_due(scope_session(session, None), "expiry job")
+
+
 def daily_snapshots(container: Container, stopping: threading.Event) -> int:
     """Materialise the missing recent AIPL snapshots (local days) of every organisation."""
     return snapshot_all(container)
@@ -61,6 +68,7 @@ def server_jobs(container: Container) -> list[Job[Container]]:
     return [
         Job("outbox-relay", settings.outbox_relay_seconds, relay_outbox),
         Job("member-maintenance", settings.maintenance_seconds, member_maintenance),
+        Job("coupon-expiry", settings.maintenance_seconds, coupon_expiry),
         Job("failed-event-retention", settings.maintenance_seconds, failed_event_retention),
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import scope_session
+from newretail.demo.marketing import seed_marketing
 from newretail.demo.members import seed_members
 from newretail.demo.orders import seed_commerce
 from newretail.tenancy import api_keys, schemas, service, users
@@ -288,6 +289,7 @@ def seed_demo(session: Session) -> DemoCredentials:
         _seed_tenancy(session, org)
         seed_members(session, org.id, 20000, random.Random(42))  # noqa: S311 (demo data)
         seed_commerce(session, org.id, random.Random(42))  # noqa: S311 (demo data)
+        seed_marketing(scope_session(session, org.id), org.id, org.time_zone)
     scope_session(session, org.id)
     owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="demo")
     api_keys.revoke_api_keys_named(session, DEMO_KEY_NAME)
