@@ -10,10 +10,11 @@ them or none.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from newretail.marketing.errors import BudgetSpent
@@ -63,72 +64,66 @@ def applicable(session: Session, stage_key: str, store_id: uuid.UUID | None) -> 
     )
 
 
+@dataclass(frozen=True)
+class Amounts:
+    """What one change spends (or gives back): coupons issued, redeemed, money off."""
+
+    issued: int = 0
+    redeemed: int = 0
+    discounted: Decimal = ZERO
+
+    def negated(self) -> Amounts:
+        return Amounts(-self.issued, -self.redeemed, -self.discounted)
+
+
 def _within(limit: QueryableAttribute[Any], after: ColumnElement[Any]) -> ColumnElement[bool]:
     """No limit, or the counter after the change within it."""
     return or_(limit.is_(None), after <= limit)
 
 
+def _change(session: Session, budget_id: uuid.UUID, change: Amounts) -> bool:
+    """One guarded UPDATE: the counters move by `change` only if every limit still holds and
+    none goes below zero; False when the database refused the row."""
+    after = (
+        Budget.issued + change.issued,
+        Budget.redeemed + change.redeemed,
+        Budget.discounted + change.discounted,
+    )
+    statement = (
+        update(Budget)
+        .where(
+            Budget.id == budget_id,
+            _within(Budget.issue_limit, after[0]),
+            _within(Budget.redeem_limit, after[1]),
+            _within(Budget.amount_limit, after[2]),
+            after[0] >= 0,
+            after[1] >= 0,
+            after[2] >= 0,
+        )
+        .values(issued=after[0], redeemed=after[1], discounted=after[2])
+        .execution_options(**NO_SYNC)
+    )
+    return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+
+
 def spend(
-    session: Session,
-    stage_key: str | None,
-    store_id: uuid.UUID | None,
-    *,
-    issued: int = 0,
-    redeemed: int = 0,
-    discounted: Decimal = ZERO,
+    session: Session, stage_key: str | None, store_id: uuid.UUID | None, amounts: Amounts
 ) -> None:
     """Spend on every applicable budget, or raise `BudgetSpent` naming the one that refused."""
     if stage_key is None:
         return
     with session.begin_nested():
         for budget_id in applicable(session, stage_key, store_id):
-            statement = (
-                update(Budget)
-                .where(
-                    Budget.id == budget_id,
-                    _within(Budget.issue_limit, Budget.issued + issued),
-                    _within(Budget.redeem_limit, Budget.redeemed + redeemed),
-                    _within(Budget.amount_limit, Budget.discounted + discounted),
-                )
-                .values(
-                    issued=Budget.issued + issued,
-                    redeemed=Budget.redeemed + redeemed,
-                    discounted=Budget.discounted + discounted,
-                )
-                .execution_options(**NO_SYNC)
-            )
-            if session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
+            if not _change(session, budget_id, amounts):
                 name = session.scalar(select(Budget.name).where(Budget.id == budget_id))
                 raise BudgetSpent(budget=name or str(budget_id))
 
 
 def give_back(
-    session: Session,
-    stage_key: str | None,
-    store_id: uuid.UUID | None,
-    *,
-    issued: int = 0,
-    redeemed: int = 0,
-    discounted: Decimal = ZERO,
+    session: Session, stage_key: str | None, store_id: uuid.UUID | None, amounts: Amounts
 ) -> None:
-    """Return what a released, restored or voided coupon had spent (never below zero)."""
+    """Return what a restored or voided coupon had spent (never below zero)."""
     if stage_key is None:
         return
     for budget_id in applicable(session, stage_key, store_id):
-        session.execute(
-            update(Budget)
-            .where(
-                Budget.id == budget_id,
-                and_(
-                    Budget.issued >= issued,
-                    Budget.redeemed >= redeemed,
-                    Budget.discounted >= discounted,
-                ),
-            )
-            .values(
-                issued=Budget.issued - issued,
-                redeemed=Budget.redeemed - redeemed,
-                discounted=Budget.discounted - discounted,
-            )
-            .execution_options(**NO_SYNC)
-        )
+        _change(session, budget_id, amounts.negated())

@@ -147,7 +147,7 @@ def issue(
         return found
     try:
         with session.begin_nested():
-            budgets.spend(session, request.stage_key, request.store_id, issued=1)
+            budgets.spend(session, request.stage_key, request.store_id, budgets.Amounts(issued=1))
             coupon = Coupon(
                 id=uuid.uuid4(),
                 organization_id=organization_id,
@@ -277,7 +277,7 @@ def void_member(session: Session, member_id: uuid.UUID, actor: str) -> int:
         )
         _ledger_rows(session, ids, CouponChange.VOIDED, actor)
         for _, stage_key in held:
-            budgets.give_back(session, stage_key, None, issued=1)
+            budgets.give_back(session, stage_key, None, budgets.Amounts(issued=1))
     return len(ids)
 
 

@@ -162,7 +162,12 @@ def _redeem(
         if coupon.state == CouponState.REDEEMED and coupon.order_ref == use.order_ref:
             return coupon  # the till sent the same sale again
         raise _refusal(coupon, use.member_id, now)
-    budgets.spend(session, coupon.stage_key, use.store_id, redeemed=1, discounted=use.discount)
+    budgets.spend(
+        session,
+        coupon.stage_key,
+        use.store_id,
+        budgets.Amounts(redeemed=1, discounted=use.discount),
+    )
     record(
         session,
         coupon,
@@ -255,7 +260,9 @@ def restore(
     )
     coupon = get(session, coupon_id)
     if changed:
-        budgets.give_back(session, coupon.stage_key, store_id, redeemed=1, discounted=discount)
+        budgets.give_back(
+            session, coupon.stage_key, store_id, budgets.Amounts(redeemed=1, discounted=discount)
+        )
         record(
             session, coupon, CouponChange.RESTORED, actor, order_ref=order_ref, store_id=store_id
         )
