@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.demo.marketing import ISSUED_TO, double_11_year, seed_marketing
+from newretail.events.models import OutboxMessage
 from newretail.marketing import campaigns, reads
 from newretail.marketing.models import Coupon
 from tests.demo.test_commerce import _demo_org
@@ -46,3 +47,10 @@ def test_the_demo_campaign_is_approved_with_coupons_issued(
             ("Jing'an Kerry counter", 0),
         ]
         assert session.scalar(select(func.count()).select_from(Coupon)) == min(ISSUED_TO, 200)
+        facts = session.scalars(
+            select(OutboxMessage.properties).where(OutboxMessage.event_type == "coupon_issued")
+        ).all()
+        assert len(facts) == 200
+        assert {(f["offer"], f["campaign"], f["stage"]) for f in facts} == {
+            ("Counter extension: 10% off up to ¥50", "Double 11", "30-day offline extension")
+        }

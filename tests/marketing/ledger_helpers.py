@@ -13,7 +13,7 @@ from newretail.marketing import coupons, redemption
 from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry, CouponState
 
 OFFER = uuid.UUID("00000000-0000-4000-8000-00000000000a")
-STAGE = "double-11:main-day"
+STAGE = "00000000-0000-4000-8000-0000000000d1:2"  # a campaign id and a stage position
 NOW = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai on the main day
 VALID_FROM = datetime(2026, 10, 31, 16, 0, tzinfo=UTC)  # 2026-11-01 00:00 Shanghai
 VALID_UNTIL = datetime(2026, 11, 11, 16, 0, tzinfo=UTC)  # 2026-11-12 00:00 Shanghai

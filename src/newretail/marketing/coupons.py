@@ -24,10 +24,12 @@ from newretail.events import outbox
 from newretail.marketing import budgets
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import (
+    Campaign,
     Coupon,
     CouponChange,
     CouponLedgerEntry,
     CouponState,
+    Offer,
 )
 
 NO_SYNC = {"synchronize_session": False}
@@ -113,8 +115,18 @@ def _fact(
     if change is CouponChange.MOVED:
         return
     properties: dict[str, str] = {"coupon_id": str(coupon_id), "offer_id": str(offer_id)}
+    offer = session.get(Offer, offer_id)  # the names people read; the session keeps them
+    if offer is not None:
+        properties["offer"] = offer.name
     if stage_key is not None:
-        properties["campaign_id"], properties["stage"] = stage_key.split(":", 1)
+        campaign_id, position = stage_key.split(":", 1)
+        properties["campaign_id"], properties["stage_position"] = campaign_id, position
+        campaign = session.get(Campaign, uuid.UUID(campaign_id))
+        if campaign is not None:
+            properties["campaign"] = campaign.name
+            stage = next((s for s in campaign.stages if str(s.position) == position), None)
+            if stage is not None:
+                properties["stage"] = stage.name
     if order_ref is not None:
         properties["order_ref"] = order_ref
     outbox.enqueue(

@@ -38,6 +38,11 @@ TIMELINE_TYPES = (
     "consent_changed",
     "points_changed",
     "tier_changed",
+    "coupon_issued",
+    "coupon_redeemed",
+    "coupon_restored",
+    "coupon_expired",
+    "coupon_voided",
 )
 CHANNELS = tuple(c.value for c in ChannelType if c != ChannelType.WAREHOUSE)
 # properties worth a glance in the table, in this order
@@ -48,7 +53,10 @@ _SHOWN_PROPERTIES = (
     "product_name",
     "query",
     "rating",
-    "coupon_id",
+    "offer",
+    "campaign",
+    "stage",
+    "order_ref",
     "screen_id",
     "dwell_s",
     "distance_m",
