@@ -73,3 +73,28 @@ def test_plan_approve_and_look_up_from_the_console(
     assert "已发放" in found.text and "营销活动" in found.text and "已排期" in found.text
     missing = client.get("/console/marketing", params={"code": "NOPE-NOPE"})
     assert "没有此券码的优惠券。" in missing.text
+
+
+def test_the_member_page_lists_the_members_coupons(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    offer = client.post("/api/v1/marketing/offers", headers=org.auth(), json=THRESHOLD).json()
+    member = client.post(
+        "/api/v1/members", headers=org.auth(), json={"name": "Wu Fang", "phone": "13800138077"}
+    ).json()
+    console_login(client, org.owner_email)
+    empty = client.get(f"/console/members/{member['id']}", headers={"Accept-Language": "en"})
+    assert 'id="member-coupons"' in empty.text and "No coupons." in empty.text
+    with session_scope(container.sessions, org.id) as session:
+        request = coupons.Issue(
+            uuid.UUID(offer["id"]),
+            "member-1",
+            PRINTED_FROM,
+            PRINTED_UNTIL,
+            member_id=uuid.UUID(member["id"]),
+        )
+        coupons.issue(session, org.id, request, "test")
+    page = client.get(f"/console/members/{member['id']}", headers={"Accept-Language": "en"})
+    section = page.text.split('id="member-coupons"', 1)[1].split("</section>", 1)[0]
+    assert "Double 11: spend 300 save 40" in section and "<td>Issued</td>" in section
+    assert "2027-10-20 00:00 – 2027-12-12 00:00" in section  # local times, Asia/Shanghai

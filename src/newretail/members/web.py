@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from newretail.console.paging import PagingDep
 from newretail.console.shell import render
 from newretail.identity import web as identity_web
+from newretail.marketing import reads as marketing_reads
 from newretail.members import consent, points, service, tiers, web_edit
 from newretail.orders import web as orders_web
 from newretail.tenancy.dependencies import Identity, SessionDep
@@ -72,7 +73,8 @@ def members_page(
 def member_page(
     request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
 ) -> Response:
-    """The member 360 page: profile, points, OneID, consent, orders, timeline and ledger."""
+    """The member 360 page: profile, points, OneID, consent, orders, coupons, timeline and
+    ledger."""
     principal = identity.principal
     member = service.get_member(session, principal, member_id)
     ledger, ledger_total = points.ledger_page(
@@ -94,6 +96,7 @@ def member_page(
         can_manage=principal.can(Permission.MANAGE_MEMBERS),
         saved=saved if saved in SAVED else "",
         history=orders_web.member_orders(session, identity, member_id),
+        coupons=marketing_reads.member_coupons(session, member_id),
         oneid=identity_web.member_identity(session, identity, member_id),
         timeline=timelines_web.member_timeline(request, session, identity, member_id),
     )
