@@ -76,4 +76,10 @@ FACT_EVENTS = (
     "consent_changed",
     "points_changed",
     "tier_changed",
+    # marketing's coupon ledger (held and released coupons stay in the ledger only)
+    "coupon_issued",
+    "coupon_redeemed",
+    "coupon_restored",
+    "coupon_expired",
+    "coupon_voided",
 )

@@ -21,7 +21,7 @@ from newretail.console.params import optional_day
 from newretail.console.shell import page_locale
 from newretail.core.errors import InvalidInput
 from newretail.core.i18n import Translate, translator
-from newretail.events.taxonomy import BUILT_IN
+from newretail.events.taxonomy import BUILT_IN, FACT_EVENTS
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType
@@ -30,20 +30,7 @@ from newretail.warehouse.connection import Warehouse
 
 PAGE_SIZE = 50
 # The event types offered by the filter: the collector's built-in types, then commerce facts.
-TIMELINE_TYPES = (
-    *BUILT_IN,
-    "order_placed",
-    "order_refunded",
-    "order_cancelled",
-    "consent_changed",
-    "points_changed",
-    "tier_changed",
-    "coupon_issued",
-    "coupon_redeemed",
-    "coupon_restored",
-    "coupon_expired",
-    "coupon_voided",
-)
+TIMELINE_TYPES = (*BUILT_IN, *FACT_EVENTS)
 CHANNELS = tuple(c.value for c in ChannelType if c != ChannelType.WAREHOUSE)
 # properties worth a glance in the table, in this order
 _SHOWN_PROPERTIES = (
