@@ -41,8 +41,9 @@ LANGUAGES = {"zh-CN": "zh_CN", "en": "en_US"}
 DATE_FIELDS = {"年", "月", "日", "Year", "Month", "Day"}
 # two English words or more in a row, on a page that should read Chinese
 ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?:[ '-][A-Za-z][a-z]+)+\b")
-# columns whose text is the retailer's own (product and brand names, category paths…)
-DATA_COLUMNS = {"name", "display_name", "category_path", "title", "reason", "note"}
+# columns whose text is the retailer's own (product, brand and campaign names, category paths,
+# descriptions…)
+DATA_COLUMNS = {"name", "display_name", "category_path", "title", "reason", "note", "description"}
 # the visible text of the page's main part, but for what is not to be translated
 # (`<code>`, `translate="no"`: time zone names, syntax)
 READABLE_TEXT = """() => {

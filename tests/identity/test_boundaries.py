@@ -51,10 +51,12 @@ def test_the_owning_domains_handle_merges_and_undos() -> None:
         return sorted(f"{h.__module__}.{h.__name__}" for h in domain_events.handlers_of(event_type))
 
     assert names(MembersMerged) == [
+        "newretail.marketing.member_merges.move_coupons",
         "newretail.members.member_merges.move_member_history",
         "newretail.orders.member_merges.move_orders",
     ]
     assert names(MergeUndone) == [
+        "newretail.marketing.member_merges.restore_coupons",
         "newretail.members.member_merges.restore_member_history",
         "newretail.orders.member_merges.restore_orders",
     ]
