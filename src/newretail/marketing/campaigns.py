@@ -192,6 +192,27 @@ def replan_campaign(
     return campaign
 
 
+def _refusal(current: CampaignState, change: Change) -> str | None:
+    """Why a campaign in this state (as of now) cannot make the change (None: it can)."""
+    if current is CampaignState.RUNNING:
+        if change is Change.WITHDRAWN:
+            return "a running campaign cannot go back to draft"
+        current = CampaignState.SCHEDULED  # running is scheduled inside its days
+    if current not in TRANSITIONS[change][0]:
+        return f"a campaign that is {current} cannot be {change}"
+    return None
+
+
+def allowed_changes(principal: Principal, current: CampaignState) -> list[Change]:
+    """The changes this principal may make to a campaign in this state, in `TRANSITIONS`
+    order (what the console offers as buttons)."""
+    return [
+        change
+        for change, (_, _, permission) in TRANSITIONS.items()
+        if _refusal(current, change) is None and principal.can(permission)
+    ]
+
+
 def change_state(
     session: Session,
     principal: Principal,
@@ -202,17 +223,13 @@ def change_state(
     """Approve, withdraw, pause, resume or end, as `TRANSITIONS` allows from the state now."""
     if change not in TRANSITIONS:
         raise InvalidInput(f"{change} is not a state change", field="change")
-    allowed_from, target, permission = TRANSITIONS[change]
+    _, target, permission = TRANSITIONS[change]
     principal.require(permission)
     now = now or utcnow()
     campaign = get_campaign(session, campaign_id)
-    current = state_at(campaign, zone_of(session, principal), now)
-    if current is CampaignState.RUNNING:
-        current = CampaignState.SCHEDULED  # running is scheduled inside its days
-        if change is Change.WITHDRAWN:
-            raise Conflict("a running campaign cannot go back to draft", field="state")
-    if current not in allowed_from:
-        raise Conflict(f"a campaign that is {current} cannot be {change}", field="state")
+    refused = _refusal(state_at(campaign, zone_of(session, principal), now), change)
+    if refused is not None:
+        raise Conflict(refused, field="state")
     if change is Change.APPROVED:
         campaign.approved_by, campaign.approved_at = principal.actor, now
     campaign.state = target

@@ -11,18 +11,11 @@ from fastapi.responses import Response
 from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.marketing import campaigns, coupons, offer_library, reads, schemas
+from newretail.marketing.models import CampaignState
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-# the state changes a page offers from each state as of now
-ACTIONS = {
-    "draft": ("approved", "ended"),
-    "scheduled": ("withdrawn", "paused", "ended"),
-    "running": ("paused", "ended"),
-    "paused": ("resumed", "ended"),
-    "ended": (),
-}
 
 
 @router.get("/marketing")
@@ -60,11 +53,7 @@ def campaign_page(
     principal = identity.principal
     principal.require(Permission.READ)
     campaign = reads.campaign_read(session, principal, campaigns.get_campaign(session, campaign_id))
-    allowed = [
-        change
-        for change in ACTIONS[campaign.state]
-        if principal.can(campaigns.TRANSITIONS[schemas.CampaignChange(change)][2])
-    ]
+    allowed = campaigns.allowed_changes(principal, CampaignState(campaign.state))
     return render(
         request,
         "marketing/campaign.html",
