@@ -17,7 +17,8 @@ from newretail.tenancy.models import Brand
 from newretail.tenancy.permissions import Permission, Principal
 
 
-def _checked(session: Session, spec: OfferSpec) -> OfferTemplate:
+def check_spec(session: Session, spec: OfferSpec) -> OfferTemplate:
+    """The spec as the engine's template, its brand this organisation's."""
     if spec.brand_id is not None and session.get(Brand, spec.brand_id) is None:
         raise InvalidInput("no such brand in this organisation", field="brand_id")
     return to_template(spec)  # the engine's own checks name the field at fault
@@ -25,7 +26,7 @@ def _checked(session: Session, spec: OfferSpec) -> OfferTemplate:
 
 def create_offer(session: Session, principal: Principal, spec: OfferSpec) -> Offer:
     principal.require(Permission.MANAGE_MARKETING)
-    _checked(session, spec)
+    check_spec(session, spec)
     offer = Offer(
         organization_id=principal.organization_id,
         code=spec.code,
@@ -41,7 +42,7 @@ def create_offer(session: Session, principal: Principal, spec: OfferSpec) -> Off
 def replace_offer(session: Session, principal: Principal, code: str, spec: OfferSpec) -> Offer:
     principal.require(Permission.MANAGE_MARKETING)
     offer = get_offer(session, code)
-    _checked(session, spec)
+    check_spec(session, spec)
     offer.code, offer.name, offer.brand_id = spec.code, spec.name, spec.brand_id
     offer.spec = spec.model_dump(mode="json")
     offer.updated_at = utcnow()

@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from newretail.core.errors import InvalidInput
-from newretail.marketing import campaigns, coupons, offer_library, reads, schemas, stage_coupons
+from newretail.marketing import (
+    campaigns,
+    coupons,
+    offer_library,
+    previews,
+    reads,
+    schemas,
+    stage_coupons,
+)
 from newretail.marketing.offer_specs import OfferSpec
 from newretail.tenancy.dependencies import CurrentPrincipal, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -139,3 +147,12 @@ def find_coupons(
     if member_id is None:
         raise InvalidInput("give a code or a member_id", field="code")
     return reads.member_coupons(session, member_id)
+
+
+@router.post("/offers/preview", response_model=previews.PreviewRead)
+def preview_offer(
+    session: SessionDep, principal: CurrentPrincipal, body: previews.PreviewIn
+) -> object:
+    """Price a sample basket (SKUs and quantities at a channel type's catalogue prices) under
+    an offer spec as typed, through the one pricing path; nothing is saved."""
+    return previews.preview_offer(session, principal, body)
