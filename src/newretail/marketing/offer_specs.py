@@ -101,6 +101,7 @@ class OfferSpec(_Spec):
     minimum_spend: Money = Decimal(0)
     priority: int = 100
     per_member_limit: int | None = None
+    refund_rule: offers.RefundRule = offers.RefundRule.RESTORE
 
 
 def _selector(spec: SelectorSpec) -> ItemSelector:
@@ -144,4 +145,5 @@ def to_template(spec: OfferSpec) -> offers.OfferTemplate:
         minimum_spend=spec.minimum_spend,
         priority=spec.priority,
         per_member_limit=spec.per_member_limit,
+        refund_rule=spec.refund_rule,
     )

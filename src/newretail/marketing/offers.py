@@ -228,6 +228,14 @@ class Validity:
 ALWAYS = Validity()
 
 
+# ---------------------------------------------------------------- refunds
+class RefundRule(StrEnum):
+    """What a full refund of the order that used a coupon of the offer does with it."""
+
+    RESTORE = "restore"  # the coupon is given back while it is still valid
+    FORFEIT = "forfeit"  # the coupon stays used
+
+
 # ---------------------------------------------------------------- the template
 @dataclass(frozen=True)
 class OfferTemplate:
@@ -236,7 +244,8 @@ class OfferTemplate:
 
     `minimum_spend` is checked against the amount actually charged for the items in scope
     when the offer's turn comes (after the offers applied before it). `priority` orders
-    offers of one class (lower first); `per_member_limit` is kept for the coupon ledger.
+    offers of one class (lower first); `per_member_limit` is kept for the coupon ledger;
+    `refund_rule` says whether a full refund gives a used coupon back.
     """
 
     code: str
@@ -250,6 +259,7 @@ class OfferTemplate:
     minimum_spend: Decimal = Decimal(0)
     priority: int = 100
     per_member_limit: int | None = None
+    refund_rule: RefundRule = RefundRule.RESTORE
     name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

@@ -13,9 +13,8 @@ from newretail.inventory import fulfilment
 from newretail.inventory import levels as stock_levels
 from newretail.inventory import service as inventory_service
 from newretail.inventory.errors import OutOfStock
-from newretail.orders import facts, rows, schemas
+from newretail.orders import facts, rows, sale_offers, schemas
 from newretail.orders.models import FulfilmentType, OrderStatus
-from newretail.orders.rows import ZERO
 from newretail.orders.sales import (
     SaleResult,
     brand_of,
@@ -32,7 +31,8 @@ CHECKOUT_CHANNELS = frozenset({ChannelType.ONLINE, ChannelType.CLOUD_SHELF})
 
 def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreate) -> SaleResult:
     """Place an online or cloud-shelf order: consume the cart's reservations or allocate stock
-    at the location the fulfilment strategy picks."""
+    at the location the fulfilment strategy picks; its coupons are priced on the lines and
+    redeemed with the order."""
     principal.require(Permission.SELL)
     store = store_for_sale(session, principal, data.store_id, CHECKOUT_CHANNELS)
     if data.fulfilment_type == FulfilmentType.CARRY_OUT:
@@ -51,6 +51,19 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
     lines, codes = priced_lines(
         session, store, principal.organization_id, order_id, data.lines, now
     )
+    offers = None
+    if data.coupons:
+        offers = sale_offers.price(
+            session,
+            data.coupons,
+            lines,
+            codes,
+            channel_type=store.channel_type,
+            store_id=store.id,
+            member_id=data.member_id,
+            at=now,
+        )
+    total_amount = sale_offers.take_off(lines, offers)
     values = rows.order_row(
         order_id=order_id,
         organization_id=principal.organization_id,
@@ -61,7 +74,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         external_order_id=data.external_order_id,
         status=OrderStatus.PAID if data.paid else OrderStatus.PLACED,
         fulfilment_type=data.fulfilment_type,
-        total_amount=sum((line["amount"] for line in lines), ZERO),
+        total_amount=total_amount,
         placed_at=placed_at,
         paid_at=placed_at if data.paid else None,
         fulfilled_at=None,
@@ -101,6 +114,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         if location_id is None:
             raise OutOfStock(codes[requested.sku_id].code, requested.quantity)
         line["location_id"] = location_id
+    sale_offers.redeem(session, offers, order_id, principal.actor)
     session.connection().execute(rows.INSERT_LINES, lines)
     order = rows.transient_order(values, lines)
     event_lines = rows.event_lines(lines, codes)

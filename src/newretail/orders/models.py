@@ -60,6 +60,11 @@ class Order(IdMixin, TenantMixin, Base):
 
     lines: Mapped[list[OrderLine]] = relationship(lazy="selectin", order_by="OrderLine.line_number")
 
+    @property
+    def discount_amount(self) -> Decimal:
+        """The offers' discount on the order: its lines' before offers less after."""
+        return sum((line.discount_amount for line in self.lines), Decimal("0.00"))
+
 
 class OrderLine(IdMixin, TenantMixin, Base):
     __tablename__ = "sales_order_line"
@@ -74,6 +79,11 @@ class OrderLine(IdMixin, TenantMixin, Base):
     # the stock location the units left from (None for imported history)
     location_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def discount_amount(self) -> Decimal:
+        """The offers' discount on the line: `amount` is what the line costs after them."""
+        return self.unit_price * self.quantity - self.amount
 
 
 class Refund(IdMixin, TenantMixin, Base):

@@ -22,12 +22,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from newretail.catalog import pricing
 from newretail.catalog.errors import NoSalePrice, NotSoldHere, UnknownSku
-from newretail.catalog.models import Product, Sku
 from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
@@ -35,10 +33,10 @@ from newretail.inventory import levels as stock_levels
 from newretail.inventory.models import StockMovement
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
-from newretail.orders import facts, pos_postgres, rows, schemas
+from newretail.orders import facts, pos_context, pos_postgres, rows, sale_offers, schemas
 from newretail.orders.models import FulfilmentType, OrderStatus
 from newretail.orders.pos_postgres import POS_CHANNELS
-from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE, ZERO, SkuFacts
+from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE
 from newretail.orders.sales import (
     SaleResult,
     brand_of,
@@ -47,7 +45,6 @@ from newretail.orders.sales import (
     price_lines,
     replayed_order,
 )
-from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
 MOVEMENT_TABLE: Table = StockMovement.__table__  # type: ignore[assignment]
@@ -129,6 +126,41 @@ class _TillSale:
             now=self.now,
         )
 
+    def read_context(self) -> pos_context.SaleContext:
+        """The store and the asked SKUs' prices there (one query)."""
+        return pos_context.read(
+            self.connection,
+            self.principal.organization_id,
+            self.data.store_id,
+            (line.sku_id for line in self.data.lines),
+        )
+
+    def offers(
+        self,
+        lines: list[dict[str, Any]],
+        context: pos_context.SaleContext,
+        member_id: uuid.UUID | None,
+    ) -> sale_offers.SaleOffers | None:
+        """The sale's coupons priced on its lines (None: it names none). An offline till's
+        sale is priced and redeemed as of its sale time."""
+        if not self.data.coupons:
+            return None
+        return sale_offers.price(
+            self.session,
+            self.data.coupons,
+            lines,
+            context.facts,
+            channel_type=context.channel_type,
+            store_id=self.data.store_id,
+            member_id=member_id,
+            at=self.sold_at if self.data.offline else self.now,
+            sold_offline=self.data.offline,
+        )
+
+    def redeem(self, offers: sale_offers.SaleOffers | None, order_id: uuid.UUID) -> None:
+        """Redeem the sale's coupons for its order, in its transaction."""
+        sale_offers.redeem(self.session, offers, order_id, self.principal.actor)
+
     def replayed(self) -> SaleResult:
         """The recorded order of a resend with the same content (409 when it differs)."""
         data = self.data
@@ -143,79 +175,6 @@ class _TillSale:
         return SaleResult(order, replayed=True)
 
 
-def _sale_context_statement() -> Select[Any]:
-    """The store and, for each asked SKU, its price and availability there (one query).
-
-    The rows `catalog.pricing`'s rule reads (`pricing.with_price_rows`). One row per SKU
-    found, or one row with NULL SKU columns when none is; no row when the store is not in
-    the organisation.
-    """
-    store, product = Store.__table__, Product.__table__
-    sku: Table = Sku.__table__  # type: ignore[assignment]
-    found = (
-        select(
-            store.c.code.label("store_code"),
-            store.c.channel_type,
-            store.c.status.label("store_status"),
-            store.c.brand_id.label("store_brand_id"),
-            sku.c.product_id,
-            product.c.category_path,
-        )
-        .select_from(store)
-        .outerjoin(
-            sku,
-            and_(
-                sku.c.organization_id == store.c.organization_id,
-                sku.c.id.in_(bindparam("sku_ids", expanding=True)),
-            ),
-        )
-        .outerjoin(product, product.c.id == sku.c.product_id)
-    )
-    return pricing.with_price_rows(
-        found, sku, channel_type=store.c.channel_type, store_id=store.c.id
-    ).where(
-        store.c.id == bindparam("store_id"),
-        store.c.organization_id == bindparam("organization_id"),
-    )
-
-
-SALE_CONTEXT = _sale_context_statement()
-
-
-@dataclass(frozen=True)
-class _SaleContext:
-    store_code: str
-    channel_type: str
-    brand_id: uuid.UUID | None
-    prices: dict[uuid.UUID, pricing.SalePrice]
-    facts: dict[uuid.UUID, SkuFacts]
-
-
-def _sale_context(sale: _TillSale) -> _SaleContext:
-    found = sale.connection.execute(
-        SALE_CONTEXT,
-        {
-            "store_id": sale.data.store_id,
-            "organization_id": sale.principal.organization_id,
-            "sku_ids": list({line.sku_id for line in sale.data.lines}),
-        },
-    ).all()
-    if not found:
-        raise NotFound("store not found", field="store_id")
-    first = found[0]
-    check_store(first.channel_type, first.store_status, POS_CHANNELS)
-    prices: dict[uuid.UUID, pricing.SalePrice] = {}
-    facts: dict[uuid.UUID, SkuFacts] = {}
-    for row in found:
-        if row.sku_id is None:
-            continue
-        prices[row.sku_id] = pricing.sale_price(row, first.channel_type)
-        facts[row.sku_id] = SkuFacts(
-            row.sku_code, row.product_id, pricing.category_of(row.category_path)
-        )
-    return _SaleContext(first.store_code, first.channel_type, first.store_brand_id, prices, facts)
-
-
 def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate) -> SaleResult:
     """Record an immediate sale at a shop, counter, pop-up or vending machine (idempotent)."""
     principal.require(Permission.SELL)
@@ -224,6 +183,8 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
     sold_at = data.sold_at or now
     if sold_at.tzinfo is None:
         raise InvalidInput("must include a time zone", field="sold_at")
+    if data.offline and data.sold_at is None:
+        raise InvalidInput("an offline sale says when it was sold", field="sold_at")
     connection = session.connection()
     sale = _TillSale(session, connection, principal, data, now, sold_at)
     if connection.dialect.name == "postgresql":
@@ -233,19 +194,41 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
 
 def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
-    retry of rows short of units, enrolling a new member, awarding points."""
+    retry of rows short of units, enrolling a new member, awarding points. A sale with
+    coupons reads its prices first (the generic path's query), so the offers are priced on
+    them, and gives the statement each line's price and discount."""
     data = sale.data
     member_id = sale.find_member()
     new_id = pos_postgres.time_ordered_uuid
     order_id = new_id()
     values = sale.order_values(order_id, member_id)
+    prices: list[str | None] = [
+        None if line.unit_price is None else str(money(line.unit_price)) for line in data.lines
+    ]
+    discounts: list[str | None] = [None] * len(data.lines)
+    offers = None
+    if data.coupons:
+        context = sale.read_context()
+        priced = price_lines(
+            context.prices,
+            context.store_code,
+            context.channel_type,
+            values["organization_id"],
+            order_id,
+            data.lines,
+            sale.now,
+        )
+        offers = sale.offers(priced, context, member_id)
+        prices = [str(line["unit_price"]) for line in priced]
+        discounts = [str(discount) for discount in offers.discounts] if offers else discounts
     requested = [
         {
             "id": str(new_id()),
             "line_number": number,
             "sku_id": str(line.sku_id),
             "quantity": line.quantity,
-            "unit_price": None if line.unit_price is None else str(money(line.unit_price)),
+            "unit_price": prices[number - 1],
+            "discount": discounts[number - 1],
             "movement_id": str(new_id()),  # used when this is the SKU's first line
         }
         for number, line in enumerate(data.lines, start=1)
@@ -270,6 +253,7 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
             raise NoSalePrice(check["sku_code"], store["channel_type"], where)
     if not inserted:
         return sale.replayed()
+    sale.redeem(offers, order_id)
     for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock
         stock_levels.settle_overdrawn(sale.session, uuid.UUID(sku_id), data.store_id)
     if member_id is None and data.member is not None:
@@ -304,7 +288,7 @@ def _pos_sale_generic(sale: _TillSale) -> SaleResult:
     """The sale in a few statements (SQLite, whose writers are serialised anyway)."""
     session, connection, data, now = sale.session, sale.connection, sale.data, sale.now
     organization_id = sale.principal.organization_id
-    context = _sale_context(sale)
+    context = sale.read_context()
     member_id = sale.find_member()
     order_id = uuid.uuid4()
     lines = price_lines(
@@ -316,7 +300,8 @@ def _pos_sale_generic(sale: _TillSale) -> SaleResult:
         data.lines,
         now,
     )
-    total_amount = sum((line["amount"] for line in lines), ZERO)
+    offers = sale.offers(lines, context, member_id)
+    total_amount = sale_offers.take_off(lines, offers)
     values = sale.order_values(order_id, member_id)
     values.update(
         channel=context.channel_type,
@@ -332,6 +317,7 @@ def _pos_sale_generic(sale: _TillSale) -> SaleResult:
         return sale.replayed()
     for sku_id, quantity in ordered:  # goods in hand: sold even beyond the system's stock
         stock_levels.sell_in_hand(session, organization_id, sku_id, data.store_id, quantity)
+    sale.redeem(offers, order_id)  # after the stock rows, as on PostgreSQL: one lock order
     if member_id is None and data.member is not None:
         values["member_id"] = sale.enrol_member(order_id)
     event_lines = rows.event_lines(lines, context.facts)

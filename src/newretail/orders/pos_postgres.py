@@ -1,14 +1,15 @@
 """A POS sale on PostgreSQL as one statement: one round trip between BEGIN and COMMIT.
 
 The statement reads the store and the SKUs' prices and availability (the SQL form of the
-catalogue's sale-price rule, `catalog.pricing`), and only when the store and every line are
-valid it inserts the order (ON CONFLICT on the device's order id DO NOTHING), takes the
-units of each SKU from on-hand (an upsert in SKU order: goods in hand are sold even beyond
-the system's stock, see `inventory.levels.sell_in_hand`), and inserts the lines, the stock
-ledger rows and the outbox events. A resend inserts no order, so it touches nothing else.
-It returns what the caller needs to name the first invalid input, the event lines
-written to the outbox and the SKUs whose row the sale overdrew (the caller sweeps their
-lapsed reservations).
+catalogue's sale-price rule, `catalog.pricing`; a sale with coupons gives each line's price
+and the offers' discount on it, priced before by `orders.sale_offers`), and only when the
+store and every line are valid it inserts the order (ON CONFLICT on the device's order id DO
+NOTHING), takes the units of each SKU from on-hand (an upsert in SKU order: goods in hand
+are sold even beyond the system's stock, see `inventory.levels.sell_in_hand`), and inserts
+the lines, the stock ledger rows and the outbox events. A resend inserts no order, so it
+touches nothing else. It returns what the caller needs to name the first invalid input, the
+event lines written to the outbox and the SKUs whose row the sale overdrew (the caller
+sweeps their lapsed reservations).
 
 The order's column list is derived from the `Order` model, so a new column cannot be left
 out: its value must be in the caller's parameters (a KeyError at the first sale otherwise).
@@ -78,11 +79,11 @@ WITH store_row AS MATERIALIZED (
 ), wanted AS (
     SELECT * FROM json_to_recordset(CAST(%(lines)s AS json))
         AS w(id uuid, line_number integer, sku_id uuid, quantity integer, unit_price numeric,
-            movement_id uuid)
+            discount numeric, movement_id uuid)
 ), priced AS MATERIALIZED (
     SELECT w.id, w.line_number, w.sku_id, w.quantity, COALESCE(k.ours, false) AS known,
         k.code AS sku_code, k.brand_id, k.product_id, k.category, k.available,
-        COALESCE(w.unit_price, k.amount) AS unit_price
+        COALESCE(w.unit_price, k.amount) AS unit_price, COALESCE(w.discount, 0) AS discount
     FROM wanted w
     LEFT JOIN LATERAL (
         -- the SKU by its key alone; its organisation is checked here, not in the lookup
@@ -100,7 +101,7 @@ WITH store_row AS MATERIALIZED (
     ) k ON true
 ), summary AS (
     SELECT bool_and(known AND available AND unit_price IS NOT NULL) AS valid,
-        sum(round(unit_price * quantity, 2)) AS total_amount,
+        sum(round(unit_price * quantity, 2) - discount) AS total_amount,
         CASE WHEN count(DISTINCT brand_id) = 1 THEN (array_agg(brand_id))[1] END AS brand_id,
         json_agg(json_build_object('known', known, 'available', available,
             'priced', unit_price IS NOT NULL, 'sku_code', sku_code) ORDER BY line_number)
@@ -109,7 +110,7 @@ WITH store_row AS MATERIALIZED (
             'order_line_id', id, 'sku_id', sku_id, 'sku_code', sku_code,
             'product_id', product_id, 'category', category, 'brand_id', brand_id,
             'quantity', quantity, 'unit_price', CAST(unit_price AS text),
-            'amount', CAST(round(unit_price * quantity, 2) AS text),
+            'amount', CAST(round(unit_price * quantity, 2) - discount AS text),
             'location_id', CAST(%(store_id)s AS uuid)) ORDER BY line_number) AS lines
     FROM priced
 ), new_order AS (
@@ -139,7 +140,7 @@ WITH store_row AS MATERIALIZED (
     INSERT INTO sales_order_line (id, organization_id, created_at, order_id, line_number,
         sku_id, brand_id, quantity, unit_price, amount, location_id, refunded_quantity)
     SELECT p.id, o.organization_id, o.created_at, o.id, p.line_number, p.sku_id,
-        p.brand_id, p.quantity, p.unit_price, round(p.unit_price * p.quantity, 2),
+        p.brand_id, p.quantity, p.unit_price, round(p.unit_price * p.quantity, 2) - p.discount,
         o.store_id, 0
     FROM priced p CROSS JOIN new_order o
 ), movements AS (

@@ -1,4 +1,11 @@
-"""Refunds of fulfilled orders: some or all units, which go back to the location they left."""
+"""Refunds of fulfilled orders: some or all units, which go back to the location they left.
+
+A refund gives back what the units cost after offers: a line's units share its amount
+(`refund_amount`, exact to the cent over all its units). The refund that leaves nothing to
+refund gives the order's coupons back (`marketing.sale_coupons.restore_order`: when the
+offer's refund rule restores and the coupon is still valid), in the same transaction as the
+points it reverses (`OrderRefunded`); a partial refund keeps them used.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory import levels as stock_levels
+from newretail.marketing import sale_coupons
 from newretail.orders import facts, rows, schemas
 from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
@@ -19,6 +27,18 @@ from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
 from newretail.orders.transitions import NO_SYNC
 from newretail.tenancy.permissions import Permission, Principal
+
+
+def refund_amount(line: OrderLine, quantity: int) -> Decimal:
+    """What `quantity` more units of the line give back: the cents of the line's amount (after
+    offers) up to the units refunded after them less those up to the units refunded before,
+    so every unit's share sums to the line's amount exactly."""
+    before = line.refunded_quantity
+
+    def share(units: int) -> Decimal:
+        return money(line.amount * units / line.quantity)
+
+    return share(before + quantity) - share(before)
 
 
 def refund(
@@ -66,6 +86,7 @@ def refund(
         actor=principal.actor,
     )
     movements = []
+    amounts: dict[uuid.UUID, Decimal] = {}
     total = Decimal("0.00")
     for line_id, quantity in sorted(
         wanted.items(), key=lambda item: (by_id[item[0]].sku_id, by_id[item[0]].location_id)
@@ -86,7 +107,7 @@ def refund(
                 f"{line.line_number} are left to refund",
                 field="lines",
             )
-        amount = money(line.unit_price * quantity)
+        amount = amounts[line_id] = refund_amount(line, quantity)
         total += amount
         refund_row.lines.append(
             RefundLine(
@@ -136,12 +157,7 @@ def refund(
         {
             **entry,
             "quantity": wanted[uuid.UUID(entry["order_line_id"])],
-            "amount": str(
-                money(
-                    by_id[uuid.UUID(entry["order_line_id"])].unit_price
-                    * wanted[uuid.UUID(entry["order_line_id"])]
-                )
-            ),
+            "amount": str(amounts[uuid.UUID(entry["order_line_id"])]),
         }
         for entry in rows.event_lines([by_id[i] for i in wanted], codes)
     ]
@@ -149,4 +165,6 @@ def refund(
         session, order, "order_refunded", now, total, refunded_lines, refund_id=str(refund_row.id)
     )
     facts.publish_refunded(session, order, refund_row.id, refunded_lines, now)
+    if not left:
+        sale_coupons.restore_order(session, str(order.id), principal.actor, now=now)
     return refund_row

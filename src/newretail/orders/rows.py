@@ -131,6 +131,7 @@ class SkuFacts:
     code: str
     product_id: uuid.UUID | None = None
     category: str | None = None
+    category_path: str = ""  # the whole path, as offers' scopes name categories
 
 
 def event_lines(lines: Sequence[Any], facts: Mapping[uuid.UUID, SkuFacts]) -> list[dict[str, Any]]:

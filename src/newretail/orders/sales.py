@@ -127,7 +127,7 @@ def sku_facts(session: Session, sku_ids: set[uuid.UUID]) -> dict[uuid.UUID, SkuF
         .where(Sku.id.in_(sku_ids))
     )
     return {
-        sku_id: SkuFacts(code, product_id, pricing.category_of(path))
+        sku_id: SkuFacts(code, product_id, pricing.category_of(path), path or "")
         for sku_id, code, product_id, path in found
     }
 

@@ -15,6 +15,13 @@ from newretail.orders.models import FulfilmentType
 from newretail.tenancy.schemas import Read, Strict
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=100)]
+CouponReference = Annotated[str, Field(min_length=1, max_length=100)]
+COUPONS_DESCRIPTION = (
+    "Coupons the shopper uses: each a printed code or a coupon's id. Their offers are applied "
+    "by the one pricing path and each coupon is redeemed with the order; a coupon that is "
+    "refused (already used, expired, wrong channel, below its minimum spend ...) refuses the "
+    "sale, naming coupons[i]"
+)
 
 
 class PosLineIn(Strict):
@@ -43,6 +50,15 @@ class PosSaleCreate(Strict):
         default=None, description="The member by phone, member card or account id"
     )
     sold_at: datetime | None = None
+    coupons: list[CouponReference] = Field(
+        default_factory=list, max_length=10, description=COUPONS_DESCRIPTION
+    )
+    offline: bool = Field(
+        default=False,
+        description="Recorded by a till while disconnected and sent late (with sold_at): its "
+        "coupons are redeemed as of sold_at, and a coupon used elsewhere meanwhile is recorded "
+        "as a conflict for review instead of refusing the sale",
+    )
 
 
 class CheckoutLineIn(Strict):
@@ -68,6 +84,9 @@ class CheckoutCreate(Strict):
         description="When the customer placed it, with a time zone (a backlog sent late); "
         "default now",
     )
+    coupons: list[CouponReference] = Field(
+        default_factory=list, max_length=10, description=COUPONS_DESCRIPTION
+    )
 
 
 class RefundLineIn(Strict):
@@ -89,7 +108,8 @@ class OrderLineRead(Read):
     brand_id: uuid.UUID
     quantity: int
     unit_price: Decimal
-    amount: Decimal
+    amount: Decimal = Field(description="What the line costs after offers")
+    discount_amount: Decimal = Field(description="The offers' discount on the line")
     location_id: uuid.UUID | None
     refunded_quantity: int
 
@@ -105,7 +125,8 @@ class OrderRead(Read):
     fulfilment_type: str
     pickup_store_id: uuid.UUID | None
     currency: str
-    total_amount: Decimal
+    total_amount: Decimal = Field(description="What the shopper pays, after offers")
+    discount_amount: Decimal = Field(description="The offers' discount on the whole order")
     refunded_amount: Decimal
     placed_at: datetime
     paid_at: datetime | None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.inventory import levels as stock_levels
+from newretail.marketing import sale_coupons
 from newretail.orders import facts, rows
 from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderStatus, Refund, RefundLine
@@ -130,4 +131,8 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
         )
         facts.publish_refunded(session, order, refund.id, lines, now)
     rows.enqueue(session, order, "order_cancelled", now, order.total_amount, lines)
+    # the sale did not happen: its coupons come back (while valid), whatever the refund rule
+    sale_coupons.restore_order(
+        session, str(order.id), principal.actor, whatever_the_rule=True, now=now
+    )
     return order

@@ -1,0 +1,230 @@
+"""The coupons a sale names, at a till or a checkout: found, priced by the one engine
+(`engine.price_basket`), redeemed in the sale's own transaction, and given back by a refund.
+
+The order ledger calls these in the order it writes the sale: `find` (one query: the coupons,
+their offers and the organisation's time zone), `price` (the engine; an offer it refuses
+refuses the sale, naming `coupons[i]`), then, after the order row is inserted, `redeem`
+(`redemption.redeem`, or `redemption.redeem_late` for an offline till's sale) in coupon id
+order, so two sales with the same coupons lock them in one order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from newretail.core.errors import NewRetailError
+from newretail.marketing import engine, redemption
+from newretail.marketing.basket import Basket, PricedBasket, SaleContext
+from newretail.marketing.coupons import code_hash
+from newretail.marketing.errors import LedgerError, LedgerErrorCode, RefusalCode
+from newretail.marketing.models import Coupon, CouponState, Offer, RedemptionConflict
+from newretail.marketing.offer_specs import OfferSpec, to_template
+from newretail.marketing.offers import OfferTemplate, RefundRule
+from newretail.tenancy.models import ChannelType, Organization
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+_REFUSALS = {
+    RefusalCode.NOT_YET_VALID: "the offer {offer} is not valid yet",
+    RefusalCode.EXPIRED: "the offer {offer} has expired",
+    RefusalCode.NOT_ISSUED: "the offer {offer} is valid days after issue and was not issued",
+    RefusalCode.WRONG_CHANNEL: "the offer {offer} is not valid in this channel or store",
+    RefusalCode.OUT_OF_SCOPE: "the offer {offer} covers none of the items",
+    RefusalCode.NOT_COMBINABLE: "the offer {offer} does not combine with {blocking_offer}",
+    RefusalCode.BELOW_MINIMUM_SPEND: "the items of the offer {offer} cost less than it needs",
+    RefusalCode.BELOW_MINIMUM_QUANTITY: "too few items for the offer {offer}",
+    RefusalCode.NOTHING_TO_DISCOUNT: "the offer {offer} has nothing to take off",
+    RefusalCode.DUPLICATE: "the offer {offer} is given twice",
+}
+
+
+class CouponRefused(NewRetailError, status=422):
+    """An offer the engine did not apply to the sale's basket: the sale is refused; `code` is
+    the engine's reason (`below_minimum_spend`, `wrong_channel`, ...)."""
+
+    def __init__(self, field: str, offer: str, reason: RefusalCode, blocking: str | None) -> None:
+        values = {"offer": offer, "blocking_offer": blocking or ""}
+        super().__init__(_REFUSALS[reason].format(**values), field=field)
+        self.code = reason
+        self.params = values
+
+
+@dataclass(frozen=True)
+class HeldCoupon:
+    """One coupon the sale names, at `index` in its `coupons` list, with its offer."""
+
+    index: int
+    coupon_id: uuid.UUID
+    issued_at: datetime
+    template: OfferTemplate
+
+    @property
+    def field(self) -> str:
+        return f"coupons[{self.index}]"
+
+
+@dataclass(frozen=True)
+class SaleCoupons:
+    """The coupons of one sale and the organisation's time zone (for the offers' days)."""
+
+    held: tuple[HeldCoupon, ...]
+    zone_name: str
+
+    def context(
+        self, channel_type: str, store_id: uuid.UUID, member_id: uuid.UUID | None
+    ) -> SaleContext:
+        """The engine's view of the sale: where, who, and when each offer was issued."""
+        return SaleContext(
+            zone_name=self.zone_name,
+            channel_type=ChannelType(channel_type),
+            store_id=store_id,
+            member_id=member_id,
+            issued_at={held.template.code: held.issued_at for held in self.held},
+        )
+
+
+_TEMPLATES: dict[tuple[uuid.UUID, Any], OfferTemplate] = {}
+
+
+def _template(offer_id: uuid.UUID, code: str, spec: dict[str, Any], changed: Any) -> OfferTemplate:
+    """The engine's template of a saved offer, built once per version of the offer."""
+    key = (offer_id, changed)
+    template = _TEMPLATES.get(key)
+    if template is None or template.code != code:
+        template = to_template(OfferSpec.model_validate(spec))
+        if len(_TEMPLATES) > 4096:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    return template
+
+
+def _as_id(reference: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(reference)
+    except ValueError:
+        return None
+
+
+def find(session: Session, references: Sequence[str]) -> SaleCoupons:
+    """The coupons named by id or printed code, with their offers (one query); an unknown
+    one is refused as `coupon_not_found` naming `coupons[i]`."""
+    ids = {reference: _as_id(reference) for reference in references}
+    hashes = {reference: code_hash(reference) for reference, id_ in ids.items() if id_ is None}
+    wanted = []
+    if any(ids.values()):
+        wanted.append(Coupon.id.in_([id_ for id_ in ids.values() if id_ is not None]))
+    if hashes:
+        wanted.append(Coupon.code_hash.in_(list(hashes.values())))
+    found = session.execute(
+        select(
+            Coupon.id,
+            Coupon.code_hash,
+            Coupon.created_at,
+            Offer.id,
+            Offer.code,
+            Offer.spec,
+            Offer.updated_at,
+            Organization.time_zone,
+        )
+        .join(Offer, Offer.id == Coupon.offer_id)
+        .join(Organization, Organization.id == Coupon.organization_id)
+        .where(or_(*wanted))
+    ).all()
+    by_id = {row[0]: row for row in found}
+    by_hash = {row[1]: row for row in found if row[1] is not None}
+    held = []
+    zone_name: str | None = None
+    for index, reference in enumerate(references):
+        id_ = ids[reference]
+        row = by_id.get(id_) if id_ is not None else by_hash.get(hashes[reference])
+        if row is None:
+            raise LedgerError(LedgerErrorCode.COUPON_NOT_FOUND, field=f"coupons[{index}]")
+        coupon_id, _hash, issued_at, offer_id, code, spec, changed, zone_name = row
+        template = _template(offer_id, code, spec, changed)
+        held.append(HeldCoupon(index, coupon_id, issued_at, template))
+    return SaleCoupons(tuple(held), zone_name or DEFAULT_ZONE)
+
+
+def price(coupons: SaleCoupons, basket: Basket, at: datetime, context: SaleContext) -> PricedBasket:
+    """The basket priced by the engine with the coupons' offers; the first coupon (in the
+    sale's order) whose offer did not apply refuses the sale (`CouponRefused`)."""
+    priced = engine.price_basket(basket, [held.template for held in coupons.held], at, context)
+    refused = {r.code: r for r in priced.refused if r.reason is not RefusalCode.DUPLICATE}
+    seen: set[str] = set()
+    for held in coupons.held:
+        code = held.template.code
+        if code in seen:
+            raise CouponRefused(held.field, code, RefusalCode.DUPLICATE, None)
+        seen.add(code)
+        if code in refused:
+            reason = refused[code]
+            raise CouponRefused(held.field, code, reason.reason, reason.blocking_offer)
+    return priced
+
+
+def redeem(
+    session: Session,
+    coupons: SaleCoupons,
+    priced: PricedBasket,
+    use: redemption.Redemption,
+    actor: str,
+    *,
+    at: datetime,
+    sold_offline: bool = False,
+) -> list[RedemptionConflict]:
+    """Redeem every coupon for the order (`use` names the order, store and member; each
+    coupon's discount is its offer's), in coupon id order. An offline till's sale redeems
+    as of `at` (its sale time) and a coupon used elsewhere meanwhile is returned as a
+    conflict for review; any other refusal raises, naming `coupons[i]`."""
+    discounts = {applied.code: applied.discount for applied in priced.applied}
+    conflicts = []
+    for held in sorted(coupons.held, key=lambda held: held.coupon_id):
+        this = redemption.Redemption(
+            use.order_ref, use.store_id, discounts[held.template.code], use.member_id
+        )
+        try:
+            if sold_offline:
+                result = redemption.redeem_late(session, held.coupon_id, this, at, actor)
+                if isinstance(result, RedemptionConflict):
+                    conflicts.append(result)
+            else:
+                redemption.redeem(session, held.coupon_id, this, actor, now=at)
+        except LedgerError as refused:
+            refused.field = held.field
+            raise
+    return conflicts
+
+
+def restore_order(
+    session: Session,
+    order_ref: str,
+    actor: str,
+    *,
+    whatever_the_rule: bool = False,
+    now: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Give back the coupons an order used, when its offer's refund rule says so (or
+    `whatever_the_rule`: the sale was cancelled) and they are still valid; returns the ids
+    restored."""
+    used = session.execute(
+        select(Coupon.id, Offer.spec)
+        .join(Offer, Offer.id == Coupon.offer_id)
+        .where(Coupon.order_ref == order_ref, Coupon.state == CouponState.REDEEMED)
+        .order_by(Coupon.id)
+    ).all()
+    restored = []
+    for coupon_id, spec in used:
+        rule = OfferSpec.model_validate(spec).refund_rule
+        if rule is RefundRule.FORFEIT and not whatever_the_rule:
+            continue
+        coupon = redemption.restore(session, coupon_id, order_ref, actor, now=now)
+        if coupon.state == CouponState.ISSUED:
+            restored.append(coupon_id)
+    return restored
