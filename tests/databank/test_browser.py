@@ -42,7 +42,9 @@ def test_databank_page_loads_and_the_server_fills_the_missing_days(
         page.click("#databank-backfill button[type=submit]", no_wait_after=True)
         page.wait_for_url(re.compile(r".*/console/databank\?brand_id=.*"), timeout=120_000)
         expect(page.locator("#databank-backfill-progress")).to_have_count(0, timeout=300_000)
-        expect(page.locator("#databank-backfill")).to_have_count(0, timeout=8 * TIMEOUT_MS)
+        form = page.locator("#databank-backfill")
+        if form.count():  # say which days stayed missing (once seen in CI, never reproduced)
+            pytest.fail(f"days still missing after the backfill: {form.inner_text()}")
         page.reload()  # the page as a user opens it after the fill
         last_week = page.locator("#fast-table tbody tr").last.locator("td")
         expect(last_week.nth(1)).to_have_text(re.compile(r"^\d+$"))  # F, no longer "—"

@@ -79,7 +79,11 @@ def test_breakdowns_by_names_and_labels_and_the_backfill_button(
         ["Purchased", "Shanghai", "1"],
     ]
     assert _table(html, "category") == [["Interested", "Tea", "2"], ["Purchased", "Tea", "1"]]
-    assert "57 days this page reads have no snapshot" in html
+    first = (D - timedelta(days=56)).isoformat()
+    assert (
+        f"57 days this page reads have no snapshot yet (trend, FAST). Missing: {first} – {D}."
+        in html
+    )
     token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     started = client.post(
         "/console/databank/backfill",

@@ -103,6 +103,7 @@ def _assets(
         "flow": flow,
         "fast": fast,
         "missing_days": len(missing),
+        "missing_ranges": _day_ranges(missing),
         "breakdowns": _named(
             session, service.breakdowns(session, principal, warehouse, on, brand_id), t
         ),
@@ -125,6 +126,20 @@ def _assets(
         ),
         "labels": labels,
     }
+
+
+def _day_ranges(days: list[date]) -> str:
+    """Days as runs of consecutive dates: "2026-10-11 – 2026-10-20, 2026-11-02"."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(
+        run[0].isoformat() if len(run) == 1 else f"{run[0].isoformat()} – {run[-1].isoformat()}"
+        for run in runs
+    )
 
 
 def _named(
