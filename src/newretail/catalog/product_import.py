@@ -55,9 +55,7 @@ def import_products(
                 except RowError as exc:
                     report.rejected.append(exc.at(number))
                 except ValidationError as exc:
-                    first = exc.errors()[0]
-                    where = str(first["loc"][-1]) if first["loc"] else "row"
-                    report.reject(number, where, first["msg"])
+                    report.rejected.append(RowError.of_payload(exc).at(number))
                 except NewRetailError as exc:
                     report.reject(number, exc.field or "row", exc.message)
                 except IntegrityError:

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from pydantic import ValidationError
+
 from newretail.core.cli import err, stderr_progress, table
 from newretail.core.errors import InvalidInput
 
@@ -57,6 +59,14 @@ class RowError(Exception):
     def at(self, row: int) -> RejectedRow:
         """The rejection of row `row`."""
         return RejectedRow(row, self.field, self.reason)
+
+    @classmethod
+    def of_payload(cls, exc: ValidationError, whole: str = "row") -> RowError:
+        """A row whose payload its schema refused: the first error's field (`whole` when the
+        error is about no one field) and message."""
+        first = exc.errors()[0]
+        location = first.get("loc", ())
+        return cls(str(location[0]) if location else whole, first["msg"])
 
 
 @dataclass

@@ -99,9 +99,7 @@ def parse_row(values: dict[str, str]) -> tuple[schemas.MemberCreate, bool | None
     try:
         return schemas.MemberCreate.model_validate(payload), consent
     except ValidationError as exc:
-        error = exc.errors()[0]
-        location = error.get("loc", ())
-        raise RowError(str(location[0]) if location else "row", error["msg"]) from exc
+        raise RowError.of_payload(exc) from exc
 
 
 def import_rows(

@@ -4,10 +4,10 @@ their proportional reversal when lines are refunded, each exactly once."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import insert_once, utcnow
 from newretail.members.errors import InvalidOrderLines
 from newretail.members.identifiers import member_settings
-from newretail.members.models import LedgerKind, LotState, PointsAward, PointsReversal
+from newretail.members.models import LedgerKind, LotState, Member, PointsAward, PointsReversal
 from newretail.members.points.balance import LIVE_STATES
 from newretail.members.points.earn_rules import AwardLine, brand_rule, line_points
 from newretail.members.points.ledger import (
@@ -47,6 +47,23 @@ def _reversal_of(session: Session, refund_id: uuid.UUID) -> PointsReversal | Non
     return session.scalar(select(PointsReversal).where(PointsReversal.refund_id == refund_id))
 
 
+RecordT = TypeVar("RecordT", PointsAward, PointsReversal)
+
+
+def _recorded_or_locked(
+    session: Session, member_id: uuid.UUID, recorded: Callable[[], RecordT | None]
+) -> RecordT | Member:
+    """The award or reversal when it is recorded already, else the member's row locked for
+    writing it. Asked again once the lock is held: a concurrent call may have recorded it
+    while this one waited."""
+    existing = recorded()
+    if existing is not None:
+        return existing
+    member = lock_member(session, member_id)
+    existing = recorded()
+    return member if existing is None else existing
+
+
 def award_order_points(
     session: Session,
     organization_id: uuid.UUID,
@@ -59,13 +76,10 @@ def award_order_points(
     actor: str = SYSTEM_ACTOR,
 ) -> PointsAward:
     """Award a paid order's points once (locked until the return window ends)."""
-    existing = _award_of(session, order_id)
-    if existing is not None:
-        return existing
-    member = lock_member(session, member_id)
-    existing = _award_of(session, order_id)  # awarded while we waited for the lock
-    if existing is not None:
-        return existing
+    found = _recorded_or_locked(session, member_id, lambda: _award_of(session, order_id))
+    if not isinstance(found, Member):
+        return found
+    member = found
     rule = brand_rule(session, brand_id)
     award_lines = [
         {
@@ -140,13 +154,10 @@ def reverse_order_points(
     Returns None when the order earned no points.
     """
     occurred_at = occurred_at or utcnow()
-    existing = _reversal_of(session, refund_id)
-    if existing is not None:
-        return existing
-    member = lock_member(session, member_id)
-    existing = _reversal_of(session, refund_id)  # reversed while we waited for the lock
-    if existing is not None:
-        return existing
+    found = _recorded_or_locked(session, member_id, lambda: _reversal_of(session, refund_id))
+    if not isinstance(found, Member):
+        return found
+    member = found
     award = _award_of(session, order_id)
     if award is None:
         return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -121,19 +121,7 @@ def _running(
         locked += change.locked_delta
         rows.append(
             schemas.LedgerEntryRead(
-                id=change.id,
-                kind=change.kind,
-                available_delta=change.available_delta,
-                locked_delta=change.locked_delta,
-                available_after=available,
-                locked_after=locked,
-                occurred_at=change.occurred_at,
-                order_id=change.order_id,
-                refund_id=change.refund_id,
-                reason=change.reason,
-                actor=change.actor,
-                created_at=change.created_at,
-                pending=change.pending,
+                **asdict(change), available_after=available, locked_after=locked
             )
         )
     return rows
