@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date
 
@@ -10,10 +11,15 @@ from sqlalchemy import func, select
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
+from newretail.core.localtime import today
+from newretail.demo import coupon_sales
 from newretail.demo.marketing import ISSUED_TO, double_11_year, seed_marketing
+from newretail.demo.orders import seed_commerce
 from newretail.events.models import OutboxMessage
 from newretail.marketing import campaigns, reads
-from newretail.marketing.models import Coupon
+from newretail.marketing.models import Coupon, CouponLedgerEntry, CouponState
+from newretail.orders.models import Order
+from newretail.tenancy.models import Store
 from tests.demo.test_commerce import _demo_org
 from tests.orders.factory import owner
 
@@ -41,16 +47,58 @@ def test_the_demo_campaign_is_approved_with_coupons_issued(
         ]
         assert read.approved_by == "demo" and read.state in ("scheduled", "running", "ended")
         extension = read.stages[-1]
+        # the 满减 coupons go to the newest 300 members on the extension's days only
+        on = today("Asia/Shanghai")
+        extension_on = extension.first_day <= on <= extension.last_day
+        issued = min(ISSUED_TO, 200) * (2 if extension_on else 1)  # the test org has 200
         assert [(b.store_name, b.issued) for b in extension.budgets] == [
-            (None, 200),  # the test organisation has 200 members
+            (None, issued),
             ("Guomao counter", 0),
             ("Jing'an Kerry counter", 0),
         ]
-        assert session.scalar(select(func.count()).select_from(Coupon)) == min(ISSUED_TO, 200)
+        assert session.scalar(select(func.count()).select_from(Coupon)) == issued
         facts = session.scalars(
             select(OutboxMessage.properties).where(OutboxMessage.event_type == "coupon_issued")
         ).all()
-        assert len(facts) == 200
+        assert len(facts) == issued
+        offers = {"Counter extension: 10% off up to ¥50"}
+        if extension_on:
+            offers.add("Double 11: spend ¥300, save ¥40")
         assert {(f["offer"], f["campaign"], f["stage"]) for f in facts} == {
-            ("Counter extension: 10% off up to ¥50", "Double 11", "30-day offline extension")
+            (offer, "Double 11", "30-day offline extension") for offer in offers
         }
+
+
+def test_the_demo_redeems_coupons_in_sales_across_channels(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org_id: uuid.UUID = _demo_org(container, monkeypatch)
+    with session_scope(container.sessions, org_id) as session:
+        seed_commerce(session, org_id, random.Random(42), days=7)
+        seed_marketing(session, org_id, "Asia/Shanghai")
+    with session_scope(container.sessions, org_id) as session:
+        (campaign,) = campaigns.list_campaigns(session)
+        extension = campaign.stages[-1]
+        on = today("Asia/Shanghai")
+        redeemed = session.execute(
+            select(Store.code, func.count(), func.sum(Coupon.discount))
+            .join(Store, Store.id == Coupon.store_id)
+            .where(Coupon.state == CouponState.REDEEMED)
+            .group_by(Store.code)
+            .order_by(Store.code)
+        ).all()
+        if not extension.first_day <= on <= extension.last_day:
+            assert redeemed == []  # outside the offline extension no coupon is valid
+            return
+        by_store = {code: count for code, count, _ in redeemed}
+        assert by_store == {code: count for code, _, count in coupon_sales.SALES}
+        assert all(discount > 0 for _, _, discount in redeemed)
+        # each redeemed coupon names its order, sold at the coupon's store with the discount
+        for coupon in session.scalars(select(Coupon).where(Coupon.state == CouponState.REDEEMED)):
+            order = session.get(Order, uuid.UUID(coupon.order_ref))
+            assert order is not None and order.store_id == coupon.store_id
+            assert order.discount_amount == coupon.discount
+        ledger = session.scalars(
+            select(CouponLedgerEntry.change).where(CouponLedgerEntry.change == "redeemed")
+        ).all()
+        assert len(ledger) == sum(count for _, _, count in coupon_sales.SALES)

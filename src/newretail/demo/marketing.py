@@ -1,6 +1,7 @@
 """The demo's Double 11 campaign: a 满减 offer and a gift-with-purchase, three stages (pre-sale,
 main day, a 30-day offline extension) with budgets for the stage and two counters, approved,
-and the extension's coupons issued to 300 members."""
+the extension's coupons issued to 300 members (and its 满减 coupons to the newest 300), and some of
+them redeemed in sales at counters, shops, a pop-up and a cloud shelf."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.localtime import today
+from newretail.demo import coupon_sales
 from newretail.marketing import campaigns, offer_library, schemas, stage_coupons
 from newretail.marketing.offer_specs import OfferSpec
 from newretail.members.profile_graph import Member
@@ -94,3 +96,4 @@ def seed_marketing(session: Session, organization_id: uuid.UUID, zone_name: str)
     extension = campaign.stages[-1]
     request = schemas.IssueRequest(offer_code="D11-COUNTER-10", member_ids=members[:ISSUED_TO])
     stage_coupons.issue_to_members(session, owner, campaign.id, extension.id, request)
+    coupon_sales.redeem_in_sales(session, owner, campaign, members[-ISSUED_TO:])
