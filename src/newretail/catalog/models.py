@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
 
@@ -72,23 +72,34 @@ class SkuPrice(IdMixin, TenantMixin, Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
 
 
-class SkuStorePrice(IdMixin, TenantMixin, Base):
+class StoreOverride(IdMixin, TenantMixin):
+    """A store's own setting of a SKU, at most one per SKU and store; it wins over what the
+    SKU says for every store of the channel."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (UniqueConstraint("sku_id", "store_id"),)
+
+    @declared_attr
+    def sku_id(cls) -> Mapped[uuid.UUID]:
+        return references("sku", index=False)
+
+    @declared_attr
+    def store_id(cls) -> Mapped[uuid.UUID]:
+        return references("store")
+
+
+class SkuStorePrice(StoreOverride, Base):
     """A store's own price for a SKU; it wins over the channel price."""
 
     __tablename__ = "sku_store_price"
-    __table_args__ = (UniqueConstraint("sku_id", "store_id"),)
 
-    sku_id: Mapped[uuid.UUID] = references("sku", index=False)
-    store_id: Mapped[uuid.UUID] = references("store")
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
 
 
-class SkuStoreAvailability(IdMixin, TenantMixin, Base):
+class SkuStoreAvailability(StoreOverride, Base):
     """A store's override of whether it sells a SKU (wins over the SKU's channels)."""
 
     __tablename__ = "sku_store_availability"
-    __table_args__ = (UniqueConstraint("sku_id", "store_id"),)
 
-    sku_id: Mapped[uuid.UUID] = references("sku", index=False)
-    store_id: Mapped[uuid.UUID] = references("store")
     available: Mapped[bool] = mapped_column(Boolean)

@@ -21,13 +21,12 @@ from newretail.catalog.models import Product
 from newretail.core.csvimport import (
     Advance,
     ImportReport,
+    Row,
     RowError,
     decimal_amount,
-    in_batches,
-    read_file,
+    import_in_batches,
     required,
 )
-from newretail.core.database import session_scope
 from newretail.core.errors import NewRetailError
 from newretail.tenancy.models import Brand, ChannelType
 from newretail.tenancy.permissions import Principal
@@ -41,27 +40,29 @@ def import_products(
     sessions: sessionmaker[Session], principal: Principal, path: Path, advance: Advance
 ) -> ImportReport:
     """Create the products and SKUs of the file's rows; report every refused row."""
-    report = ImportReport()
-    for batch in in_batches(read_file(path, COLUMNS), BATCH):
-        with session_scope(sessions, principal.organization_id) as session:
-            brands = {b.code: b.id for b in session.scalars(select(Brand))}
-            products = {p.code: p.id for p in session.scalars(select(Product))}
-            for number, row in batch:
-                report.rows += 1
-                try:
-                    with session.begin_nested():
-                        _product_row(session, principal, row, brands, products)
-                    report.accepted += 1
-                except RowError as exc:
-                    report.rejected.append(exc.at(number))
-                except ValidationError as exc:
-                    report.rejected.append(RowError.of_payload(exc).at(number))
-                except NewRetailError as exc:
-                    report.reject(number, exc.field or "row", exc.message)
-                except IntegrityError:
-                    report.reject(number, "sku_code", "duplicate")
-                advance(1)
-    return report
+
+    def import_batch(session: Session, batch: list[Row], report: ImportReport) -> None:
+        brands = {b.code: b.id for b in session.scalars(select(Brand))}
+        products = {p.code: p.id for p in session.scalars(select(Product))}
+        for number, row in batch:
+            report.rows += 1
+            try:
+                with session.begin_nested():
+                    _product_row(session, principal, row, brands, products)
+                report.accepted += 1
+            except RowError as exc:
+                report.rejected.append(exc.at(number))
+            except ValidationError as exc:
+                report.rejected.append(RowError.of_payload(exc).at(number))
+            except NewRetailError as exc:
+                report.reject(number, exc.field or "row", exc.message)
+            except IntegrityError:
+                report.reject(number, "sku_code", "duplicate")
+            advance(1)
+
+    return import_in_batches(
+        sessions, principal.organization_id, path, COLUMNS, BATCH, import_batch
+    )
 
 
 def _price(row: dict[str, str], column: str) -> Decimal:

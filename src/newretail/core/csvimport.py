@@ -9,6 +9,7 @@ command prints them all (or returns them as JSON).
 from __future__ import annotations
 
 import csv
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.cli import err, stderr_progress, table
+from newretail.core.database import session_scope
 from newretail.core.errors import InvalidInput
 
 Advance = Callable[[int], None]
@@ -168,6 +171,27 @@ def in_batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+BatchImport = Callable[[Session, list[Row], ImportReport], None]
+"""Imports one batch of rows in the session given, counting each row in the report."""
+
+
+def import_in_batches(
+    sessions: sessionmaker[Session],
+    organization_id: uuid.UUID,
+    path: Path,
+    columns: Sequence[str],
+    size: int,
+    import_batch: BatchImport,
+) -> ImportReport:
+    """The file's rows (with the `columns` it must have), `size` at a time, each batch
+    imported and committed in its own transaction; the report of every row."""
+    report = ImportReport()
+    for batch in in_batches(read_file(path, columns), size):
+        with session_scope(sessions, organization_id) as session:
+            import_batch(session, batch, report)
+    return report
 
 
 @contextmanager
