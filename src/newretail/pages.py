@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from newretail.audiences import service as audiences_service
 from newretail.audiences.web import router as audiences_pages
 from newretail.catalog.web import router as catalog_pages
 from newretail.console.shell import SECTIONS, mount_assets, render, templates
@@ -14,11 +17,14 @@ from newretail.databank.web import router as databank_pages
 from newretail.events.web import router as events_pages
 from newretail.identity.web import router as identity_pages
 from newretail.inventory.web import router as stock_pages
+from newretail.marketing.directory import Named
 from newretail.marketing.web import router as marketing_pages
+from newretail.members import service as members_service
+from newretail.members.models import Member
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
 from newretail.tenancy.dependencies import Identity
-from newretail.tenancy.permissions import Permission
+from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.web import router as tenancy_pages
 
 DOMAIN_PAGES = [
@@ -53,8 +59,31 @@ for _section in PLACEHOLDER_SECTIONS:
     placeholders.add_api_route(f"/{_section}", _placeholder(_section), methods=["GET"])
 
 
+class MarketingDirectory:
+    """Audiences and members by name for marketing's pages (marketing.directory.Directory)."""
+
+    def audiences(self, session: Session, principal: Principal) -> Sequence[Named]:
+        found = audiences_service.list_audiences(session, principal)
+        return [Named(uuid.UUID(str(a["id"])), str(a["name"])) for a in found]
+
+    def find_members(
+        self, session: Session, principal: Principal, text: str, limit: int
+    ) -> Sequence[Named]:
+        filters = members_service.MemberFilter(q=text)
+        found, _ = members_service.member_page(session, principal, filters, 1, limit)
+        return [_member(m) for m in found]
+
+    def member(self, session: Session, principal: Principal, member_id: uuid.UUID) -> Named:
+        return _member(members_service.get_member(session, principal, member_id))
+
+
+def _member(member: Member) -> Named:
+    return Named(member.id, member.name or "", member.phone or "")
+
+
 def mount_pages(app: FastAPI) -> None:
     """Every domain's console pages, the placeholders and the shell's static assets."""
+    app.state.marketing_directory = MarketingDirectory()
     templates.env.globals["Permission"] = Permission  # `identity.principal.can(Permission.X)`
     for router in DOMAIN_PAGES:
         app.include_router(router)

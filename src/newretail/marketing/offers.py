@@ -74,8 +74,9 @@ class Threshold:
     max_repeats: int | None = None
 
     def __post_init__(self) -> None:
-        if not all(amount > 0 and is_money(amount) for amount in (self.spend, self.save)):
-            raise InvalidOffer("A threshold spends and saves positive amounts.", field="spend")
+        for name, amount in (("spend", self.spend), ("save", self.save)):
+            if amount <= 0 or not is_money(amount):
+                raise InvalidOffer("A threshold spends and saves positive amounts.", field=name)
         if self.max_repeats is not None and self.max_repeats < 1:
             raise InvalidOffer("At most zero repeats saves nothing.", field="max_repeats")
 

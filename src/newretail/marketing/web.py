@@ -10,7 +10,16 @@ from fastapi.responses import Response
 
 from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import InvalidInput, NewRetailError
-from newretail.marketing import campaigns, coupons, offer_library, reads, schemas, web_offers
+from newretail.marketing import (
+    campaigns,
+    coupons,
+    offer_library,
+    reads,
+    schemas,
+    web_campaigns,
+    web_coupons,
+    web_offers,
+)
 from newretail.marketing.models import CampaignState
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -18,6 +27,8 @@ from newretail.tenancy.permissions import Permission
 router = APIRouter(prefix="/console", include_in_schema=False)
 # the forms first: /marketing/campaigns/new before /marketing/campaigns/{campaign_id}
 router.include_router(web_offers.router)
+router.include_router(web_campaigns.router)
+router.include_router(web_coupons.router)
 
 
 @router.get("/marketing")
