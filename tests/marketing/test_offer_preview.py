@@ -128,6 +128,7 @@ def _offer_form(csrf: str, skus: dict[str, str], **changes: str) -> dict[str, st
         "basket_qty_1": "2",
         "basket_channel_type": "online",
         "basket_day": "2027-11-11",
+        "refund_rule": "forfeit",
     }
     return form | changes
 
@@ -168,6 +169,7 @@ def test_the_offer_form_previews_saves_edits_and_duplicates(client: TestClient, 
         "repeat": True,
         "max_repeats": None,
     }
+    assert stored["refund_rule"] == "forfeit"
     assert stored["validity"] == {
         "first_day": "2027-10-20",
         "last_day": "2027-12-11",
@@ -177,6 +179,7 @@ def test_the_offer_form_previews_saves_edits_and_duplicates(client: TestClient, 
     assert again.status_code == 409 and "exists" in again.text
     edit = client.get("/console/marketing/offers/D11-300-40/edit")
     assert 'value="300"' in edit.text and 'value="per_multiple" selected' in edit.text
+    assert 'value="forfeit" selected' in edit.text
     client.post(
         "/console/marketing/offers/D11-300-40/edit",
         data=_offer_form(csrf, skus, save="50", name="Double 11: spend 300 save 50"),

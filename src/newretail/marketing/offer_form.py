@@ -74,6 +74,7 @@ def spec_payload(form: FormValues) -> dict[str, Any]:
         "minimum_spend": form.one("minimum_spend") or "0",
         "priority": form.one("priority") or "100",
         "per_member_limit": form.one("per_member_limit") or None,
+        "refund_rule": form.one("refund_rule") or "restore",
     }
     return payload
 
@@ -136,6 +137,7 @@ def form_of(spec: OfferSpec) -> FormValues:
         "minimum_spend": [str(spec.minimum_spend)],
         "priority": [str(spec.priority)],
         "per_member_limit": [str(spec.per_member_limit or "")],
+        "refund_rule": [str(spec.refund_rule)],
     }
     benefit = spec.benefit.model_dump(exclude={"kind"})
     for name, key in KIND_FIELDS[spec.benefit.kind].items():
