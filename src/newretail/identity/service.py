@@ -13,7 +13,7 @@ from collections import Counter
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import get_or_not_found, utcnow
+from newretail.core.database import get_or_not_found, utcnow, where_given
 from newretail.core.errors import Forbidden, InvalidInput
 from newretail.core.pagination import paginate
 from newretail.identity import schemas
@@ -97,9 +97,7 @@ def list_conflicts(
 ) -> tuple[list[IdentityConflict], str | None]:
     """Links that were not merged because a rule forbids it, oldest first."""
     principal.require(Permission.READ)
-    statement = select(IdentityConflict)
-    if status is not None:
-        statement = statement.where(IdentityConflict.status == status)
+    statement = where_given(select(IdentityConflict), (IdentityConflict.status, status))
     return paginate(session, statement, IdentityConflict, limit, cursor)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from newretail.catalog.models import Sku
-from newretail.core.database import utcnow
+from newretail.core.database import utcnow, where_given
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import numbered_page, paginate
 from newretail.inventory import schemas
@@ -58,12 +58,11 @@ def _at_locations_and_skus(
     filters: _LocationAndSku,
 ) -> Select[Any]:
     """Rows of the principal's stores, of the filter's location and SKU when it names them."""
-    statement = store_scoped(statement, principal, location_column)
-    if filters.location_id:
-        statement = statement.where(location_column == filters.location_id)
-    if filters.sku_id:
-        statement = statement.where(sku_column == filters.sku_id)
-    return statement
+    return where_given(
+        store_scoped(statement, principal, location_column),
+        (location_column, filters.location_id),
+        (sku_column, filters.sku_id),
+    )
 
 
 def _sku_matches(search: str) -> ColumnElement[bool]:
@@ -209,8 +208,7 @@ def _movements_query(principal: Principal, filters: MovementFilter) -> Select[An
         StockMovement.sku_id,
         filters,
     )
-    if filters.reference:
-        statement = statement.where(StockMovement.reference == filters.reference)
+    statement = where_given(statement, (StockMovement.reference, filters.reference))
     search = (filters.search or "").strip()
     if search:
         statement = statement.join(Sku, Sku.id == StockMovement.sku_id).where(_sku_matches(search))
