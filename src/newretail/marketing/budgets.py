@@ -64,6 +64,29 @@ def applicable(session: Session, stage_key: str, store_id: uuid.UUID | None) -> 
     )
 
 
+def lock_issue_room(
+    session: Session, stage_key: str | None, store_id: uuid.UUID | None
+) -> int | None:
+    """Lock the budgets an issue of this stage at this store spends (`FOR UPDATE`, in id
+    order, until the caller's transaction ends) and say how many more coupons all of them
+    allow (None: no limit). A bulk issue then spends what it inserted with the guarded
+    `spend`, which the locks keep within this room; SQLite's writers are serialised anyway."""
+    if stage_key is None:
+        return None
+    where_store: ColumnElement[bool] = Budget.store_id.is_(None)
+    if store_id is not None:
+        where_store = or_(where_store, Budget.store_id == store_id)
+    rows = session.execute(
+        select(Budget.issue_limit, Budget.issued)
+        .where(Budget.stage_key == stage_key, where_store)
+        .order_by(Budget.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    rooms = [limit - issued for limit, issued in rows if limit is not None]
+    return max(0, min(rooms)) if rooms else None
+
+
 @dataclass(frozen=True)
 class Amounts:
     """What one change spends (or gives back): coupons issued, redeemed, money off."""

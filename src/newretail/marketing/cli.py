@@ -1,5 +1,6 @@
 """Operator commands for marketing: campaigns (list, change state), coupons of a stage issued
-to a file of members with a progress bar, coupon lookup by code.
+to a file of members (set-based batches, a progress bar), public claim codes and claims,
+coupon lookup by code.
 
 Marketing keeps its ledger in the operational store only, so these commands work beside a
 running server (SQLite lets one writer at a time; each batch is one short transaction).
@@ -16,15 +17,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
-from newretail.core.csvimport import in_batches, progress_bar
+from newretail.core.csvimport import progress_bar
 from newretail.core.database import session_scope
 from newretail.core.errors import InvalidInput
-from newretail.marketing import campaigns, coupons, reads, schemas, stage_coupons
+from newretail.marketing import (
+    bulk_issue,
+    campaigns,
+    claims,
+    coupons,
+    reads,
+    schemas,
+    stage_coupons,
+)
 from newretail.marketing.models import Campaign
 from newretail.tenancy.operator import operator, operator_session
 
 marketing_app = typer.Typer(help="Campaigns, their coupons and budgets", no_args_is_help=True)
-BATCH = 500
 CampaignRef = Annotated[str, typer.Argument(help="Campaign name or id")]
 
 
@@ -35,6 +43,13 @@ def _campaign(session: Session, ref: str) -> Campaign:
         found = session.scalar(select(Campaign).where(Campaign.name == ref))
     if found is None:
         raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
+    return found
+
+
+def _stage_id(campaign: Campaign, name: str) -> uuid.UUID:
+    found = next((s.id for s in campaign.stages if s.name == name), None)
+    if found is None:
+        raise InvalidInput(f"the campaign has no stage {name!r}", field="stage")
     return found
 
 
@@ -102,8 +117,8 @@ def issue(
     ],
     as_json: Json = False,
 ) -> None:
-    """Issue the stage's offer to every member of the file (again: nothing more), in
-    batches of 500 within the stage's budget."""
+    """Issue the stage's offer to every member of the file (again: nothing more), set-based
+    in batches of 20,000 members within the stage's budget and the offer's per-member limit."""
     member_ids: list[uuid.UUID] = []
     for number, line in enumerate(members.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
@@ -111,22 +126,68 @@ def issue(
                 member_ids.append(uuid.UUID(line.strip()))
             except ValueError as exc:
                 raise InvalidInput(f"line {number} is not a member id", field="members") from exc
-    totals = {"issued": 0, "already_held": 0, "refused_budget": 0}
-    with operator(ctx, org) as found, progress_bar("issue", len(member_ids), as_json) as advance:
-        for batch in in_batches(member_ids, BATCH):
-            with session_scope(found.container.sessions, found.organization_id) as session:
-                chosen = _campaign(session, campaign)
-                stage_id = next((s.id for s in chosen.stages if s.name == stage), None)
-                if stage_id is None:
-                    raise InvalidInput(f"the campaign has no stage {stage!r}", field="stage")
-                request = schemas.IssueRequest(offer_code=offer, member_ids=batch)
-                report = stage_coupons.issue_to_members(
-                    session, found.principal, chosen.id, stage_id, request
-                )
-            for key, value in report.model_dump().items():
-                totals[key] += value
-            advance(len(batch))
-    emit(totals, as_json, lambda: out.print(", ".join(f"{k} {v}" for k, v in totals.items())))
+    with operator(ctx, org) as found:
+        sessions, organization_id = found.container.sessions, found.organization_id
+        with session_scope(sessions, organization_id) as session:
+            chosen = _campaign(session, campaign)
+            stage_id = _stage_id(chosen, stage)
+            plan = stage_coupons.stage_plan(session, found.principal, chosen.id, stage_id, offer)
+        report = bulk_issue.BulkReport()
+        with progress_bar("issue", len(member_ids), as_json) as advance:
+            done = 0
+            for progress in bulk_issue.in_batches(
+                lambda: session_scope(sessions, organization_id), plan, member_ids
+            ):
+                advance(progress.done - done)
+                done, report = progress.done, progress.report
+    totals = stage_coupons.report_of(report).model_dump()
+    emit(totals, as_json, lambda: out.print(_report_line(totals)))
+
+
+def _report_line(totals: dict[str, Any]) -> str:
+    counts = {k: v for k, v in totals.items() if k != "refused"}
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+
+
+@marketing_app.command("claim-code")
+@domain_errors
+@store_options
+def claim_code(
+    ctx: typer.Context,
+    campaign: CampaignRef,
+    org: OrgRef,
+    stage: Annotated[str, typer.Option(help="Stage name")],
+    offer: Annotated[str, typer.Option(help="Offer code")],
+    code: Annotated[str, typer.Option(help="The public code people type, e.g. DOUBLE11")],
+    limit: Annotated[int | None, typer.Option(help="Claims in all (default: no limit)")] = None,
+    as_json: Json = False,
+) -> None:
+    """Put an offer of the stage behind a public code, claimed at most --limit times."""
+    with operator_session(ctx, org) as (_container, session, principal):
+        chosen = _campaign(session, campaign)
+        stage_id = _stage_id(chosen, stage)
+        body = schemas.ClaimCodeIn(code=code, offer_code=offer, claim_limit=limit)
+        row = claims.create_claim_code(session, principal, chosen.id, stage_id, body)
+        data = claims.claim_code_read(session, row).model_dump(mode="json")
+    emit(data, as_json, lambda: table("Claim code", list(data), [list(data.values())]))
+
+
+@marketing_app.command("claim")
+@domain_errors
+@store_options
+def claim(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The public code, e.g. DOUBLE11")],
+    org: OrgRef,
+    member: Annotated[uuid.UUID, typer.Option(help="The member who claims")],
+    as_json: Json = False,
+) -> None:
+    """A member claims a public code: the coupon issued now, or the one they hold."""
+    with operator_session(ctx, org) as (_container, session, principal):
+        claimed = claims.claim(session, principal, code, member)
+        row = reads.coupon_reads(session, [claimed.coupon])[0].model_dump(mode="json")
+    data = {"new": claimed.new, "coupon": row}
+    emit(data, as_json, lambda: table("Claimed coupon", list(row), [list(row.values())]))
 
 
 @marketing_app.command("coupon")

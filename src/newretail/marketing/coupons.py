@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Uuid, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.core.security import token_hash
 from newretail.events import outbox
-from newretail.marketing import budgets
+from newretail.marketing import budgets, member_limits
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import (
     Campaign,
@@ -36,6 +36,7 @@ NO_SYNC = {"synchronize_session": False}
 # bearer codes: 16 characters of an alphabet without look-alikes (0/O, 1/I/L) = 80 random bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 16
+SLOT_ATTEMPTS = 5  # tries at a member's next slot while other issuers take slots
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,33 @@ def _fact(
     order_ref: str | None = None,
     store_id: uuid.UUID | None = None,
     discount: Decimal | None = None,
+    reason: str | None = None,
 ) -> None:
     """`coupon_<change>` for the warehouse (the Data Bank, audiences "claimed a coupon and did
     not redeem", diagnosis); a move at a merge is OneID's fact, not a coupon's."""
     if change is CouponChange.MOVED:
         return
-    properties: dict[str, str] = {"coupon_id": str(coupon_id), "offer_id": str(offer_id)}
-    offer = session.get(Offer, offer_id)  # the names people read; the session keeps them
+    properties = {"coupon_id": str(coupon_id), **fact_names(session, offer_id, stage_key)}
+    if order_ref is not None:
+        properties["order_ref"] = order_ref
+    if reason is not None:
+        properties["reason"] = reason
+    outbox.enqueue(
+        session,
+        organization_id,
+        f"coupon_{change}",
+        store_id=store_id,
+        member_id=member_id,
+        amount=discount,
+        properties=properties,
+    )
+
+
+def fact_names(session: Session, offer_id: uuid.UUID, stage_key: str | None) -> dict[str, str]:
+    """What a coupon fact says besides the coupon: the offer, campaign and stage, by id and by
+    the names people read (the session keeps the rows, so a batch reads them once)."""
+    properties = {"offer_id": str(offer_id)}
+    offer = session.get(Offer, offer_id)
     if offer is not None:
         properties["offer"] = offer.name
     if stage_key is not None:
@@ -127,17 +148,7 @@ def _fact(
             stage = next((s for s in campaign.stages if str(s.position) == position), None)
             if stage is not None:
                 properties["stage"] = stage.name
-    if order_ref is not None:
-        properties["order_ref"] = order_ref
-    outbox.enqueue(
-        session,
-        organization_id,
-        f"coupon_{change}",
-        store_id=store_id,
-        member_id=member_id,
-        amount=discount,
-        properties=properties,
-    )
+    return properties
 
 
 def find_by_key(session: Session, issue_key: str) -> Coupon | None:
@@ -152,37 +163,75 @@ def issue(
     *,
     code: str | None = None,
 ) -> Coupon:
-    """Issue one coupon, spending the stage's issue budgets; the same `issue_key` twice
-    returns the coupon issued the first time (and spends nothing more)."""
+    """Issue one coupon, spending the stage's issue budgets and, for a member, a slot of the
+    offer's per-member limit; the same `issue_key` twice returns the coupon issued the first
+    time (and spends nothing more)."""
+    return issue_or_find(session, organization_id, request, actor, code=code)[0]
+
+
+def issue_or_find(
+    session: Session,
+    organization_id: uuid.UUID,
+    request: Issue,
+    actor: str,
+    *,
+    code: str | None = None,
+) -> tuple[Coupon, bool]:
+    """`issue`, saying whether the coupon is new (False: the key's coupon existed)."""
     found = find_by_key(session, request.issue_key)
     if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            budgets.spend(session, request.stage_key, request.store_id, budgets.Amounts(issued=1))
-            coupon = Coupon(
-                id=uuid.uuid4(),
-                organization_id=organization_id,
-                offer_id=request.offer_id,
-                stage_key=request.stage_key,
-                member_id=request.member_id,
-                issue_key=request.issue_key,
-                code_hash=None if code is None else code_hash(code),
-                state=CouponState.ISSUED,
-                valid_from=request.valid_from,
-                valid_until=request.valid_until,
-                updated_at=utcnow(),
-            )
-            session.add(coupon)
-            session.flush()
-            record(session, coupon, CouponChange.ISSUED, actor, store_id=request.store_id)
-            session.flush()
-    except IntegrityError:
-        # another issuer inserted the same key meanwhile: the savepoint undid our spend
-        concurrent = find_by_key(session, request.issue_key)
-        if concurrent is None:
-            raise
-        return concurrent
+        return found, False
+    limit = None if request.member_id is None else member_limits.limit_of(session, request.offer_id)
+    for _attempt in range(SLOT_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                return _insert(session, organization_id, request, actor, code, limit), True
+        except IntegrityError:
+            # another issuer inserted the same key (the savepoint undid our spend) or took the
+            # member's slot meanwhile: the key's coupon, or the next slot
+            concurrent = find_by_key(session, request.issue_key)
+            if concurrent is not None:
+                return concurrent, False
+            if limit is None:
+                raise
+    raise LedgerError(LedgerErrorCode.MEMBER_LIMIT, field="member_id")
+
+
+def _insert(
+    session: Session,
+    organization_id: uuid.UUID,
+    request: Issue,
+    actor: str,
+    code: str | None,
+    limit: int | None,
+) -> Coupon:
+    slot = None
+    if limit is not None and request.member_id is not None:
+        member = literal(request.member_id, Uuid())
+        slot = session.scalar(
+            select(member_limits.next_slot(organization_id, request.offer_id, member))
+        )
+        if slot is None or slot > limit:
+            raise LedgerError(LedgerErrorCode.MEMBER_LIMIT, field="member_id")
+    budgets.spend(session, request.stage_key, request.store_id, budgets.Amounts(issued=1))
+    coupon = Coupon(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        offer_id=request.offer_id,
+        stage_key=request.stage_key,
+        member_id=request.member_id,
+        issue_key=request.issue_key,
+        code_hash=None if code is None else code_hash(code),
+        state=CouponState.ISSUED,
+        valid_from=request.valid_from,
+        valid_until=request.valid_until,
+        updated_at=utcnow(),
+        member_slot=slot,
+    )
+    session.add(coupon)
+    session.flush()
+    record(session, coupon, CouponChange.ISSUED, actor, store_id=request.store_id)
+    session.flush()
     return coupon
 
 
@@ -217,7 +266,11 @@ def get(session: Session, coupon_id: uuid.UUID) -> Coupon:
 
 
 def _ledger_rows(
-    session: Session, coupon_ids: Sequence[uuid.UUID], change: CouponChange, actor: str
+    session: Session,
+    coupon_ids: Sequence[uuid.UUID],
+    change: CouponChange,
+    actor: str,
+    reason: str | None = None,
 ) -> None:
     rows = session.execute(
         select(
@@ -225,7 +278,7 @@ def _ledger_rows(
         ).where(Coupon.id.in_(coupon_ids))
     ).all()
     for org, cid, member, offer_id, stage_key in rows:
-        _fact(session, org, cid, offer_id, stage_key, member, change)
+        _fact(session, org, cid, offer_id, stage_key, member, change, reason=reason)
     if rows:
         session.execute(
             insert(CouponLedgerEntry),
@@ -238,6 +291,7 @@ def _ledger_rows(
                     "change": change,
                     "member_id": member,
                     "actor": actor,
+                    "reason": reason,
                 }
                 for org, cid, member, _offer, _stage in rows
             ],
@@ -296,19 +350,23 @@ def void_member(session: Session, member_id: uuid.UUID, actor: str) -> int:
 def move_member(
     session: Session, from_ids: Sequence[uuid.UUID], to_id: uuid.UUID, actor: str
 ) -> list[uuid.UUID]:
-    """A merge by OneID: the merged members' coupons go to the surviving member; returns
+    """A merge by OneID: the merged members' coupons go to the surviving member (after its
+    own in each offer's per-member slots; unused ones above the limit are withdrawn); returns
     the ids moved (an undo moves exactly those back with `move_coupons`)."""
     ids = list(session.scalars(select(Coupon.id).where(Coupon.member_id.in_(from_ids))))
     move_coupons(session, ids, to_id, actor)
+    void_over_limit(session, to_id, actor)
     return ids
 
 
 def move_coupons(
     session: Session, coupon_ids: Sequence[uuid.UUID], to_id: uuid.UUID, actor: str
 ) -> None:
-    """These coupons belong to `to_id` now (a ledger row each)."""
+    """These coupons belong to `to_id` now (a ledger row each), after its own in each offer's
+    per-member slots."""
     for start in range(0, len(coupon_ids), 500):
         chunk = list(coupon_ids[start : start + 500])
+        member_limits.renumber(session, chunk, to_id)
         session.execute(
             update(Coupon)
             .where(Coupon.id.in_(chunk))
@@ -316,3 +374,21 @@ def move_coupons(
             .execution_options(**NO_SYNC)
         )
         _ledger_rows(session, chunk, CouponChange.MOVED, actor)
+
+
+def void_over_limit(session: Session, member_id: uuid.UUID, actor: str) -> list[uuid.UUID]:
+    """Withdraw the member's unused coupons above their offer's per-member limit (after a
+    merge), reason `member_limit`, giving back their issue budget; returns their ids."""
+    found = member_limits.over_limit(session, member_id)
+    ids = [coupon_id for coupon_id, _ in found]
+    if ids:
+        session.execute(
+            update(Coupon)
+            .where(Coupon.id.in_(ids), Coupon.state == CouponState.ISSUED)
+            .values(state=CouponState.VOIDED, updated_at=utcnow())
+            .execution_options(**NO_SYNC)
+        )
+        _ledger_rows(session, ids, CouponChange.VOIDED, actor, member_limits.REASON)
+        for _, stage_key in found:
+            budgets.give_back(session, stage_key, None, budgets.Amounts(issued=1))
+    return ids

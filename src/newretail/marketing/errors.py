@@ -47,6 +47,8 @@ class LedgerErrorCode(StrEnum):
     COUPON_VOIDED = "coupon_voided"
     COUPON_NOT_YOURS = "coupon_not_yours"
     BUDGET_SPENT = "budget_spent"
+    MEMBER_LIMIT = "member_limit"
+    CLAIM_LIMIT = "claim_limit"
 
 
 _MESSAGES = {
@@ -58,6 +60,8 @@ _MESSAGES = {
     LedgerErrorCode.COUPON_VOIDED: "the coupon was withdrawn",
     LedgerErrorCode.COUPON_NOT_YOURS: "the coupon belongs to another member",
     LedgerErrorCode.BUDGET_SPENT: "the budget {budget} is spent",
+    LedgerErrorCode.MEMBER_LIMIT: "the member holds as many coupons of the offer as it allows",
+    LedgerErrorCode.CLAIM_LIMIT: "the code {claim_code} has been claimed as often as it allows",
 }
 _STATUS = {LedgerErrorCode.COUPON_NOT_FOUND: 404}
 

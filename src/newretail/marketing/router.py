@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from newretail.core.errors import InvalidInput
 from newretail.marketing import (
     campaigns,
+    claim_routes,
     coupons,
     offer_library,
     previews,
@@ -131,6 +132,9 @@ def issue_coupons(
     """Issue one coupon of the stage's offer to each member (idempotent per stage, offer and
     member; members beyond the stage's budget are counted in `refused_budget`)."""
     return stage_coupons.issue_to_members(session, principal, campaign_id, stage_id, body)
+
+
+router.include_router(claim_routes.router)
 
 
 @router.get("/coupons", response_model=list[schemas.CouponRead])

@@ -166,9 +166,14 @@ class IssueRequest(Strict):
 
 
 class IssueReport(BaseModel):
+    """Coupons issued, members who held theirs already, members refused: beyond the stage's
+    budget (`budget_spent`) or at the offer's per-member limit (`member_limit`)."""
+
     issued: int
     already_held: int
     refused_budget: int
+    refused_member_limit: int = 0
+    refused: dict[str, int] = Field(default_factory=dict, description="Refused members by code")
 
 
 class CouponRead(BaseModel):
@@ -184,3 +189,38 @@ class CouponRead(BaseModel):
     order_ref: str | None
     discount: Decimal | None
     redeemed_at: dt.datetime | None
+
+
+ClaimCodeText = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")]
+
+
+class ClaimCodeIn(Strict):
+    """A public code (DOUBLE11) for an offer of the stage, claimed at most `claim_limit`
+    times in all (none: no limit); typed in any case, with or without dashes and spaces."""
+
+    code: ClaimCodeText
+    offer_code: Annotated[str, Field(min_length=1, max_length=64)]
+    claim_limit: Limit | None = None
+
+
+class ClaimCodeRead(BaseModel):
+    code: str
+    campaign_name: str
+    stage_name: str | None
+    offer_code: str | None
+    claim_limit: int | None
+    claimed: int
+    created_at: dt.datetime
+
+
+class ClaimIn(Strict):
+    """A member claims a public code (at a store, where given)."""
+
+    code: ClaimCodeText
+    member_id: uuid.UUID
+    store_id: uuid.UUID | None = None
+
+
+class ClaimRead(BaseModel):
+    new: bool = Field(description="True when this claim issued the coupon")
+    coupon: CouponRead

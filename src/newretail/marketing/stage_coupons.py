@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.errors import Conflict, InvalidInput
 from newretail.core.localtime import local_days_bounds
-from newretail.marketing import campaigns, coupons, offer_library, schemas
-from newretail.marketing.errors import BudgetSpent
-from newretail.marketing.models import CampaignStage, CampaignState
+from newretail.marketing import bulk_issue, campaigns, coupons, offer_library, schemas
+from newretail.marketing.models import Campaign, CampaignStage, CampaignState, Offer
 from newretail.marketing.offer_specs import OfferSpec, to_template
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -31,6 +30,69 @@ def validity(
     return start or stage_start, end or stage_end
 
 
+def stage_plan(
+    session: Session,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    stage_id: uuid.UUID,
+    offer_code: str,
+    *,
+    store_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> bulk_issue.BulkPlan:
+    """What a coupon of this stage's offer issued now is (refused unless the campaign is
+    scheduled or running and the offer is one of the stage's)."""
+    principal.require(Permission.MANAGE_MARKETING)
+    campaign = campaigns.get_campaign(session, campaign_id)
+    stage = campaigns.stage_of(campaign, stage_id)
+    offer = offer_library.get_offer(session, offer_code)
+    if str(offer.id) not in stage.offer_ids:
+        raise InvalidInput("the offer is not one of the stage's offers", field="offer_code")
+    return plan_of(session, principal, campaign, stage, offer, store_id=store_id, now=now)
+
+
+def plan_of(
+    session: Session,
+    principal: Principal,
+    campaign: Campaign,
+    stage: CampaignStage,
+    offer: Offer,
+    *,
+    store_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> bulk_issue.BulkPlan:
+    """The plan of coupons of the stage's offer issued now (the caller checked who asks)."""
+    now = now or utcnow()
+    zone_name = campaigns.zone_of(session, principal)
+    state = campaigns.state_at(campaign, zone_name, now)
+    if state not in ISSUING:
+        raise Conflict(f"a campaign that is {state} issues no coupons", field="state")
+    spec = offer_library.spec_of(offer)
+    valid_from, valid_until = validity(stage, spec, zone_name, now)
+    return bulk_issue.BulkPlan(
+        organization_id=principal.organization_id,
+        offer_id=offer.id,
+        offer_code=offer.code,
+        stage_key=stage.stage_key,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        actor=principal.actor,
+        names=coupons.fact_names(session, offer.id, stage.stage_key),
+        store_id=store_id,
+        member_limit=spec.per_member_limit,
+    )
+
+
+def report_of(report: bulk_issue.BulkReport) -> schemas.IssueReport:
+    return schemas.IssueReport(
+        issued=report.issued,
+        already_held=report.already_held,
+        refused_budget=report.refused_budget,
+        refused_member_limit=report.refused_member_limit,
+        refused=report.refusals(),
+    )
+
+
 def issue_to_members(
     session: Session,
     principal: Principal,
@@ -39,37 +101,15 @@ def issue_to_members(
     request: schemas.IssueRequest,
     now: datetime | None = None,
 ) -> schemas.IssueReport:
-    principal.require(Permission.MANAGE_MARKETING)
-    campaign = campaigns.get_campaign(session, campaign_id)
-    now = now or utcnow()
-    zone_name = campaigns.zone_of(session, principal)
-    state = campaigns.state_at(campaign, zone_name, now)
-    if state not in ISSUING:
-        raise Conflict(f"a campaign that is {state} issues no coupons", field="state")
-    stage = campaigns.stage_of(campaign, stage_id)
-    offer = offer_library.get_offer(session, request.offer_code)
-    if str(offer.id) not in stage.offer_ids:
-        raise InvalidInput("the offer is not one of the stage's offers", field="offer_code")
-    valid_from, valid_until = validity(stage, offer_library.spec_of(offer), zone_name, now)
-    issued = held = refused = 0
-    for member_id in dict.fromkeys(request.member_ids):
-        key = f"{stage.stage_key}:{offer.code}:{member_id}"
-        request_one = coupons.Issue(
-            offer_id=offer.id,
-            issue_key=key,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            member_id=member_id,
-            stage_key=stage.stage_key,
-            store_id=request.store_id,
-        )
-        if coupons.find_by_key(session, key) is not None:
-            held += 1
-            continue
-        try:
-            coupons.issue(session, principal.organization_id, request_one, principal.actor)
-        except BudgetSpent:
-            refused += 1
-            continue
-        issued += 1
-    return schemas.IssueReport(issued=issued, already_held=held, refused_budget=refused)
+    """One coupon of the stage's offer to each member, set-based in the caller's transaction
+    (`bulk_issue.issue_batch`)."""
+    plan = stage_plan(
+        session,
+        principal,
+        campaign_id,
+        stage_id,
+        request.offer_code,
+        store_id=request.store_id,
+        now=now,
+    )
+    return report_of(bulk_issue.issue_batch(session, plan, request.member_ids, now))

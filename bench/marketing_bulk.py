@@ -1,0 +1,214 @@
+"""Bulk issue of coupons to an audience on PostgreSQL: seconds for N coupons to N members
+(1,000,000; `--quick` 100,000) through `marketing.bulk_issue` (batches of 20,000 members, one
+transaction each: coupons, ledger rows, `coupon_issued` facts in the outbox, the budget spent
+by a guarded UPDATE), the stage's budget exactly N. Beside it, in the same run: a plain
+`INSERT … SELECT` of the same coupon rows into a scratch table without indexes or constraints
+(`baseline_insert_s`), and a second bulk issue of the same members (it must issue nothing:
+`rerun_issued` 0, `rerun_s`).
+
+Runs alone: `python bench/marketing_bulk.py [--quick]` (PYTHONPATH=src). It creates a
+throw-away PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default
+postgres@127.0.0.1:5432) and drops it afterwards. `run(quick)` returns the figures (used by
+bench/marketing.py); the last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from newretail.core import migrate
+from newretail.core.database import (
+    create_db_engine,
+    make_session_factory,
+    scope_session,
+    session_scope,
+)
+from newretail.core.settings import normalise_database_url
+from newretail.events.models import OutboxMessage
+from newretail.marketing import bulk_issue, campaigns, offer_library, schemas, stage_coupons
+from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry
+from newretail.marketing.offer_specs import OfferSpec
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Role
+from newretail.tenancy.permissions import Principal, PrincipalKind
+
+POSTGRES_URL = os.environ.get(
+    "NEWRETAIL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+FULL = 1_000_000
+QUICK = 100_000
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new PostgreSQL database, migrated to head, dropped at the end."""
+    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"newretail_bench_{secrets.token_hex(4)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = (
+        make_url(normalise_database_url(POSTGRES_URL))
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def setup(sessions: sessionmaker[Session], size: int) -> bulk_issue.BulkPlan:
+    """An organisation, an offer, an approved campaign whose stage may issue `size` coupons."""
+    with session_scope(sessions) as session:
+        org = tenancy_service.create_organization(
+            scope_session(session, None),
+            "Bench",
+            owner_email="bench@example.com",
+            owner_password=secrets.token_urlsafe(16),
+            slug=f"bench-{secrets.token_hex(3)}",
+        ).organization
+        scope_session(session, org.id)
+        owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="bench")
+        offer = offer_library.create_offer(
+            session,
+            owner,
+            OfferSpec.model_validate(
+                {
+                    "code": "D11",
+                    "name": "Double 11: spend 300 save 40",
+                    "benefit": {"kind": "threshold", "spend": "300", "save": "40"},
+                    "combination_class": "order",
+                }
+            ),
+        )
+        start = date.today() + timedelta(days=30)
+        stage = schemas.StageIn(
+            name="Main day",
+            first_day=start,
+            last_day=start,
+            offer_codes=[offer.code],
+            budget=schemas.BudgetLimits(issue_limit=size),
+        )
+        campaign = campaigns.create_campaign(
+            session, owner, schemas.CampaignIn(name="Double 11", stages=[stage])
+        )
+        campaigns.change_state(session, owner, campaign.id, schemas.CampaignChange.APPROVED)
+        return stage_coupons.stage_plan(
+            session, owner, campaign.id, campaign.stages[0].id, offer.code
+        )
+
+
+def issue_all(
+    sessions: sessionmaker[Session], plan: bulk_issue.BulkPlan, members: list[uuid.UUID]
+) -> tuple[float, bulk_issue.BulkReport]:
+    started = time.perf_counter()
+    report = bulk_issue.BulkReport()
+    for progress in bulk_issue.in_batches(
+        lambda: session_scope(sessions, plan.organization_id), plan, members
+    ):
+        report = progress.report
+    return time.perf_counter() - started, report
+
+
+def baseline_insert(engine: Engine, plan: bulk_issue.BulkPlan, members: list[uuid.UUID]) -> float:
+    """The same coupon rows by a plain INSERT … SELECT from the same arrays, in the same
+    batches, into a table without indexes or constraints."""
+    batch = bulk_issue.BATCH_SIZE
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_coupon (LIKE coupon INCLUDING DEFAULTS)"))
+    statement = text(
+        "INSERT INTO bench_coupon (id, created_at, organization_id, offer_id, stage_key,"
+        " member_id, issue_key, state, valid_from, valid_until, updated_at)"
+        " SELECT gen_random_uuid(), now(), :org, :offer, :stage, m.id, :prefix || m.id::text,"
+        " 'issued', :vf, :vu, now() FROM unnest(CAST(:ids AS uuid[])) AS m(id)"
+    )
+    started = time.perf_counter()
+    for start in range(0, len(members), batch):
+        with engine.begin() as connection:
+            connection.execute(
+                statement,
+                {
+                    "org": plan.organization_id,
+                    "offer": plan.offer_id,
+                    "stage": plan.stage_key,
+                    "prefix": plan.key_prefix,
+                    "vf": plan.valid_from,
+                    "vu": plan.valid_until,
+                    "ids": members[start : start + batch],
+                },
+            )
+    return time.perf_counter() - started
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Bulk issue N coupons to N members on a fresh PostgreSQL database, with the baseline
+    and an idempotent rerun; the figures as a dict."""
+    size = QUICK if quick else FULL
+    result: dict[str, Any] = {
+        "bulk_issue_members": size,
+        "bulk_issue_batch": bulk_issue.BATCH_SIZE,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    with throwaway_database() as url:
+        engine = create_db_engine(url, pool_size=2)
+        try:
+            migrate.upgrade(engine)
+            sessions = make_session_factory(engine)
+            plan = setup(sessions, size)
+            members = [uuid.uuid4() for _ in range(size)]
+            result["baseline_insert_s"] = round(baseline_insert(engine, plan, members), 2)
+            seconds, report = issue_all(sessions, plan, members)
+            result["bulk_issue_s"] = round(seconds, 2)
+            result["bulk_issue_coupons"] = report.issued
+            result["bulk_issue_to_baseline_ratio"] = round(
+                seconds / max(result["baseline_insert_s"], 0.01), 2
+            )
+            seconds, again = issue_all(sessions, plan, members)
+            result["rerun_s"], result["rerun_issued"] = round(seconds, 2), again.issued
+            with session_scope(sessions, plan.organization_id) as session:
+                result["coupons_in_ledger"] = session.scalar(select(func.count(Coupon.id)))
+                result["ledger_rows"] = session.scalar(select(func.count(CouponLedgerEntry.id)))
+                result["coupon_issued_facts"] = session.scalar(
+                    select(func.count(OutboxMessage.id)).where(
+                        OutboxMessage.event_type == "coupon_issued"
+                    )
+                )
+                result["budget_issued"] = session.scalar(select(Budget.issued))
+        finally:
+            engine.dispose()
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK:,} members (under 60 s)")
+    args = parser.parse_args()
+    print(json.dumps(run(args.quick)))
+
+
+if __name__ == "__main__":
+    main()
