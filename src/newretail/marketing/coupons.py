@@ -205,6 +205,9 @@ def _insert(
     code: str | None,
     limit: int | None,
 ) -> Coupon:
+    # the budget first: its row lock orders the stage's issuers, so the slot read next is
+    # the one the last of them left
+    budgets.spend(session, request.stage_key, request.store_id, budgets.Amounts(issued=1))
     slot = None
     if limit is not None and request.member_id is not None:
         member = literal(request.member_id, Uuid())
@@ -213,7 +216,6 @@ def _insert(
         )
         if slot is None or slot > limit:
             raise LedgerError(LedgerErrorCode.MEMBER_LIMIT, field="member_id")
-    budgets.spend(session, request.stage_key, request.store_id, budgets.Amounts(issued=1))
     coupon = Coupon(
         id=uuid.uuid4(),
         organization_id=organization_id,
