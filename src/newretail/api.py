@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from newretail.audiences import membership
 from newretail.audiences.router import router as audiences_router
 from newretail.catalog.router import router as catalog_router
 from newretail.core.errors import Unavailable
@@ -78,6 +79,8 @@ SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 
 def mount_api(app: FastAPI, metrics: Metrics) -> None:
+    # marketing's bulk issue reads audiences' members (marketing.audience_issues)
+    app.state.audience_members = membership.member_ids
     for router in DOMAIN_ROUTERS:
         app.include_router(router)
     app.include_router(ops)

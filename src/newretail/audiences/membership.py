@@ -62,6 +62,16 @@ def open_stored_members(
         yield StoredMembers(audience, version, queries.stored_members(con, org, key, version))
 
 
+def member_ids(
+    session: Session, principal: Principal, warehouse: Warehouse, audience_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Every stored member of an audience, for a bulk issue of coupons (refused before its
+    first refresh and below the privacy floor)."""
+    with open_stored_members(session, principal, warehouse, audience_id) as stored:
+        column = stored.members.select("member_id").to_pyarrow().column("member_id")
+    return [uuid.UUID(str(value)) for value in column.to_pylist()]
+
+
 def members_page(
     session: Session,
     principal: Principal,

@@ -13,6 +13,7 @@ from newretail.marketing import (
     campaigns,
     claim_routes,
     coupons,
+    issue_routes,
     offer_library,
     previews,
     reads,
@@ -135,6 +136,7 @@ def issue_coupons(
 
 
 router.include_router(claim_routes.router)
+router.include_router(issue_routes.router)
 
 
 @router.get("/coupons", response_model=list[schemas.CouponRead])

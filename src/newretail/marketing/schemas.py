@@ -224,3 +224,34 @@ class ClaimIn(Strict):
 class ClaimRead(BaseModel):
     new: bool = Field(description="True when this claim issued the coupon")
     coupon: CouponRead
+
+
+class AudienceIssueRequest(Strict):
+    """Issue one coupon of an offer of the stage to every stored member of an audience (none
+    named: the stage's own audiences), in the background; again: nothing more."""
+
+    offer_code: Annotated[str, Field(min_length=1, max_length=64)]
+    audience_id: uuid.UUID | None = None
+    store_id: uuid.UUID | None = Field(None, description="Where they were issued (store budget)")
+
+
+class BulkIssueRead(BaseModel):
+    """A bulk issue's progress: members done of the total, coupons issued, members who held
+    theirs already, members refused (by code)."""
+
+    id: str
+    campaign: str
+    stage: str
+    offer_code: str
+    audience_ids: list[uuid.UUID]
+    total: int
+    done: int
+    status: str = Field(description="running, done or failed")
+    error: str | None
+    issued: int
+    already_held: int
+    refused_budget: int
+    refused_member_limit: int
+    refused: dict[str, int]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
