@@ -120,6 +120,10 @@ def test_a_campaign_planned_with_the_double_11_plan(
     plan = double_11_plan(today(ZONE))
     context, page = commerce._signed_in(browser, server_url, "en")
     try:
+        page.goto("/console/audiences")  # the demo starts with none: one from a template
+        page.locator("#audience-templates button[type=submit]").first.click()
+        page.wait_for_load_state()
+        audience = page.locator("main h1").inner_text().strip()
         page.goto("/console/marketing")
         page.click("#plan-campaign")
         page.fill("#f-name", "Double 11 (planned in the browser)")
@@ -137,6 +141,7 @@ def test_a_campaign_planned_with_the_double_11_plan(
         expect(blocks.nth(1)).to_have_text("Double 11 day")
         page.select_option("#f-stage_0_offer_codes", label="Double 11: spend ¥300, save ¥40")
         page.select_option("#f-stage_2_offer_codes", label="Counter extension: 10% off up to ¥50")
+        page.select_option("#f-stage_2_audience_ids", label=audience)
         page.fill("#f-stage_2_issue_limit", "5000")
         _shot(page, "campaign-planner-en.png")
         page.click("#save-plan")
@@ -144,6 +149,10 @@ def test_a_campaign_planned_with_the_double_11_plan(
         expect(page.locator("#campaign-changed")).to_contain_text("Planned as a draft")
         expect(page.locator("#campaign-actions button")).to_contain_text(["Approve"])
         expect(page.locator("#stage-timeline > div")).to_have_count(3)
+        extension = page.locator("#stage-table tbody tr", has_text="30-day offline extension")
+        expect(extension).to_contain_text(audience)  # names, not ids
+        expect(extension).to_contain_text("Counter extension: 10% off up to ¥50")
+        _shot(page, "campaign-page-en.png")
         page.goto("/console/marketing")
         row = page.locator("#campaign-list tr", has_text="Double 11 (planned in the browser)")
         expect(row.locator(".campaign-state")).to_have_text("Draft")

@@ -12,6 +12,7 @@ from newretail.console.shell import Form, check_csrf, redirect, render
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.marketing import (
     campaigns,
+    choices,
     coupons,
     offer_library,
     reads,
@@ -20,6 +21,7 @@ from newretail.marketing import (
     web_coupons,
     web_offers,
 )
+from newretail.marketing.directory import DirectoryDep
 from newretail.marketing.models import CampaignState
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
@@ -61,12 +63,17 @@ def marketing_page(
 
 @router.get("/marketing/campaigns/{campaign_id}")
 def campaign_page(
-    request: Request, session: SessionDep, identity: Identity, campaign_id: uuid.UUID
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    directory: DirectoryDep,
+    campaign_id: uuid.UUID,
 ) -> Response:
     principal = identity.principal
     principal.require(Permission.READ)
     campaign = reads.campaign_read(session, principal, campaigns.get_campaign(session, campaign_id))
     allowed = campaigns.allowed_changes(principal, CampaignState(campaign.state))
+    audiences = {a.id: a.name for a in directory.audiences(session, principal)}
     return render(
         request,
         "marketing/campaign.html",
@@ -75,6 +82,8 @@ def campaign_page(
         campaign=campaign,
         audit=campaigns.audit_of(session, campaign_id),
         actions=allowed,
+        offer_names={o.value: o.label for o in choices.offers(session)},
+        audience_names=audiences,
     )
 
 
