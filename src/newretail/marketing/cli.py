@@ -8,10 +8,12 @@ running server (SQLite lets one writer at a time; each batch is one short transa
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +21,9 @@ from sqlalchemy.orm import Session
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
 from newretail.core.csvimport import progress_bar
 from newretail.core.database import session_scope
-from newretail.core.errors import InvalidInput
+from newretail.core.errors import Conflict, InvalidInput
+from newretail.core.local_server import request_json, server_client
+from newretail.core.settings import Settings
 from newretail.marketing import (
     bulk_issue,
     campaigns,
@@ -33,6 +37,7 @@ from newretail.marketing.models import Campaign
 from newretail.tenancy.operator import operator, operator_session
 
 marketing_app = typer.Typer(help="Campaigns, their coupons and budgets", no_args_is_help=True)
+POLL_SECONDS = 0.5
 CampaignRef = Annotated[str, typer.Argument(help="Campaign name or id")]
 
 
@@ -113,12 +118,48 @@ def issue(
     stage: Annotated[str, typer.Option(help="Stage name")],
     offer: Annotated[str, typer.Option(help="Offer code")],
     members: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="A file of member ids, one a line")
-    ],
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="A file of member ids, one a line"),
+    ] = None,
+    audience: Annotated[
+        str | None,
+        typer.Option(help="An audience (name or id): through the running server, which holds it"),
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Issue the stage's offer to every member of the file (again: nothing more), set-based
-    in batches of 20,000 members within the stage's budget and the offer's per-member limit."""
+    """Issue the stage's offer to every member of the file or of the audience (again: nothing
+    more), set-based in batches of 20,000 members within the stage's budget and the offer's
+    per-member limit, with a progress bar."""
+    if (members is None) == (audience is None):
+        raise InvalidInput("give --members or --audience", field="members")
+    with operator(ctx, org) as found:
+        sessions, organization_id = found.container.sessions, found.organization_id
+        with session_scope(sessions, organization_id) as session:
+            chosen = _campaign(session, campaign)
+            stage_id = _stage_id(chosen, stage)
+            if members is not None:
+                plan = stage_coupons.stage_plan(
+                    session, found.principal, chosen.id, stage_id, offer
+                )
+        if members is None:
+            path = f"/api/v1/marketing/campaigns/{chosen.id}/stages/{stage_id}/bulk-issues"
+            settings = found.container.settings
+            totals = _issue_through_server(settings, org, path, offer, str(audience), as_json)
+        else:
+            member_ids = _member_ids(members)
+            report = bulk_issue.BulkReport()
+            with progress_bar("issue", len(member_ids), as_json) as advance:
+                done = 0
+                for progress in bulk_issue.in_batches(
+                    lambda: session_scope(sessions, organization_id), plan, member_ids
+                ):
+                    advance(progress.done - done)
+                    done, report = progress.done, progress.report
+            totals = stage_coupons.report_of(report).model_dump()
+    emit(totals, as_json, lambda: out.print(_report_line(totals)))
+
+
+def _member_ids(members: Path) -> list[uuid.UUID]:
     member_ids: list[uuid.UUID] = []
     for number, line in enumerate(members.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
@@ -126,22 +167,42 @@ def issue(
                 member_ids.append(uuid.UUID(line.strip()))
             except ValueError as exc:
                 raise InvalidInput(f"line {number} is not a member id", field="members") from exc
-    with operator(ctx, org) as found:
-        sessions, organization_id = found.container.sessions, found.organization_id
-        with session_scope(sessions, organization_id) as session:
-            chosen = _campaign(session, campaign)
-            stage_id = _stage_id(chosen, stage)
-            plan = stage_coupons.stage_plan(session, found.principal, chosen.id, stage_id, offer)
-        report = bulk_issue.BulkReport()
-        with progress_bar("issue", len(member_ids), as_json) as advance:
+    return member_ids
+
+
+def _issue_through_server(
+    settings: Settings, org: str, url: str, offer: str, audience: str, quiet: bool
+) -> dict[str, Any]:
+    """Start the bulk issue in the running server (the audiences' warehouse is its) and follow
+    its progress."""
+    with server_client(settings, org) as client:
+        audience_id = _audience_id(client, audience)
+        body = {"offer_code": offer, "audience_id": audience_id}
+        job = request_json(client, "POST", url, json=body)
+        with progress_bar("issue", int(job["total"]), quiet) as advance:
             done = 0
-            for progress in bulk_issue.in_batches(
-                lambda: session_scope(sessions, organization_id), plan, member_ids
-            ):
-                advance(progress.done - done)
-                done, report = progress.done, progress.report
-    totals = stage_coupons.report_of(report).model_dump()
-    emit(totals, as_json, lambda: out.print(_report_line(totals)))
+            while True:
+                advance(int(job["done"]) - done)
+                done = int(job["done"])
+                if job["status"] != "running":
+                    break
+                time.sleep(POLL_SECONDS)
+                job = request_json(client, "GET", f"/api/v1/marketing/bulk-issues/{job['id']}")
+    if job["status"] == "failed":
+        raise Conflict(f"the bulk issue failed: {job['error']}", field="audience")
+    keys = ("issued", "already_held", "refused_budget", "refused_member_limit", "refused")
+    return {key: job[key] for key in keys}
+
+
+def _audience_id(client: httpx.Client, ref: str) -> str:
+    try:
+        return str(uuid.UUID(ref))
+    except ValueError:
+        listed = request_json(client, "GET", "/api/v1/audiences")
+    found = [a["id"] for a in listed if a["name"] == ref]
+    if not found:
+        raise InvalidInput(f"no audience named {ref!r}", field="audience")
+    return str(found[0])
 
 
 def _report_line(totals: dict[str, Any]) -> str:
