@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
+from newretail.core.errors import InvalidInput
 from newretail.events.models import OutboxMessage
 from newretail.marketing import bulk_issue, coupons, schemas
 from newretail.marketing.errors import LedgerError
@@ -138,6 +139,9 @@ def test_a_store_budget_limits_a_bulk_issue_at_that_store(container: Container, 
         assert sorted(spent, key=str) == sorted([(None, 7), (shop, 7)], key=str)
         assert set(session.scalars(select(CouponLedgerEntry.store_id))) == {shop}
         assert set(session.scalars(select(OutboxMessage.store_id))) == {shop}
+        with pytest.raises(InvalidInput) as foreign:
+            made.stage(session, store_id=uuid.uuid4())  # not a store of the organisation
+        assert foreign.value.field == "store_id"
         # at another store only the stage's budget applies: the three refused get theirs
         elsewhere = made.stage(session, store_id=org.store_ids[1])
         again = bulk_issue.issue_batch(session, elsewhere, people)

@@ -15,6 +15,7 @@ from newretail.core.localtime import local_days_bounds
 from newretail.marketing import bulk_issue, campaigns, coupons, offer_library, schemas
 from newretail.marketing.models import Campaign, CampaignStage, CampaignState, Offer
 from newretail.marketing.offer_specs import OfferSpec, to_template
+from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
 ISSUING = (CampaignState.SCHEDULED, CampaignState.RUNNING)
@@ -43,6 +44,10 @@ def stage_plan(
     """What a coupon of this stage's offer issued now is (refused unless the campaign is
     scheduled or running and the offer is one of the stage's)."""
     principal.require(Permission.MANAGE_MARKETING)
+    if store_id is not None:
+        principal.require_store(store_id)
+        if session.get(Store, store_id) is None:
+            raise InvalidInput("no such store in this organisation", field="store_id")
     campaign = campaigns.get_campaign(session, campaign_id)
     stage = campaigns.stage_of(campaign, stage_id)
     offer = offer_library.get_offer(session, offer_code)
