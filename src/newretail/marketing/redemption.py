@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.marketing import budgets
+from newretail.marketing import budgets, redemption_postgres
 from newretail.marketing.coupons import NO_SYNC, get, record
-from newretail.marketing.errors import LedgerError, LedgerErrorCode
+from newretail.marketing.errors import BudgetSpent, LedgerError, LedgerErrorCode
 from newretail.marketing.models import Coupon, CouponChange, CouponState, RedemptionConflict
 
 
@@ -133,8 +133,38 @@ def redeem(
     """Use the coupon for one order, in the sale's transaction; the same order again is a
     replay and changes nothing. Raises `coupon_already_used` (or another refusal) otherwise."""
     now = now or utcnow()
+    if session.connection().dialect.name == "postgresql":
+        return _redeem_postgres(session, coupon_id, use, actor, now)
     with session.begin_nested():  # a refused budget undoes the coupon's change too
         return _redeem(session, coupon_id, use, actor, now)
+
+
+def _redeem_postgres(
+    session: Session, coupon_id: uuid.UUID, use: Redemption, actor: str, now: datetime
+) -> Coupon:
+    """The same rules as `_redeem` in one statement (`redemption_postgres`): a refusal
+    changes nothing, so it needs no savepoint."""
+    outcome = redemption_postgres.redeem(
+        session,
+        coupon_id,
+        order_ref=use.order_ref,
+        store_id=use.store_id,
+        discount=use.discount,
+        member_id=use.member_id,
+        reservation=use.reservation or use.order_ref,
+        actor=actor,
+        now=now,
+    )
+    if outcome.redeemed is not None:
+        return redemption_postgres.loaded(session, outcome.redeemed)
+    if not outcome.found:
+        raise LedgerError(LedgerErrorCode.COUPON_NOT_FOUND)
+    if outcome.usable and not outcome.room:
+        raise BudgetSpent(budget=str(outcome.refused_by))
+    coupon = get(session, coupon_id)
+    if coupon.state == CouponState.REDEEMED and coupon.order_ref == use.order_ref:
+        return coupon  # the till sent the same sale again
+    raise _refusal(coupon, use.member_id, now)
 
 
 def _redeem(

@@ -114,7 +114,6 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         if location_id is None:
             raise OutOfStock(codes[requested.sku_id].code, requested.quantity)
         line["location_id"] = location_id
-    sale_offers.redeem(session, offers, order_id, principal.actor)
     session.connection().execute(rows.INSERT_LINES, lines)
     order = rows.transient_order(values, lines)
     event_lines = rows.event_lines(lines, codes)
@@ -124,4 +123,5 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
         rows.enqueue(session, order, "purchase", placed_at, order.total_amount, event_lines)
         facts.publish_paid(session, order, event_lines, placed_at)
         events.append("purchase")
+    sale_offers.redeem(session, offers, order_id, principal.actor)  # last: budget rows held
     return SaleResult(order, events=events)

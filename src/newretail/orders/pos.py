@@ -31,6 +31,7 @@ from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.inventory import levels as stock_levels
 from newretail.inventory.models import StockMovement
+from newretail.marketing import sale_coupons
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
 from newretail.orders import facts, pos_context, pos_postgres, rows, sale_offers, schemas
@@ -135,11 +136,29 @@ class _TillSale:
             (line.sku_id for line in self.data.lines),
         )
 
+    def read_context_and_coupons(
+        self,
+    ) -> tuple[pos_context.SaleContext, sale_coupons.SaleCoupons]:
+        """On PostgreSQL: the store, the SKUs' prices and the sale's coupons, read in one
+        round trip."""
+        organization_id = self.principal.organization_id
+        wanted = sale_coupons.lookup(self.data.coupons)
+        context, rows = pos_context.read_with(
+            self.connection,
+            organization_id,
+            self.data.store_id,
+            (line.sku_id for line in self.data.lines),
+            sale_coupons.FIND_SQL,
+            wanted.parameters(organization_id),
+        )
+        return context, sale_coupons.found(wanted, rows)
+
     def offers(
         self,
         lines: list[dict[str, Any]],
         context: pos_context.SaleContext,
         member_id: uuid.UUID | None,
+        coupons: sale_coupons.SaleCoupons | None = None,
     ) -> sale_offers.SaleOffers | None:
         """The sale's coupons priced on its lines (None: it names none). An offline till's
         sale is priced and redeemed as of its sale time."""
@@ -155,6 +174,7 @@ class _TillSale:
             member_id=member_id,
             at=self.sold_at if self.data.offline else self.now,
             sold_offline=self.data.offline,
+            coupons=coupons,
         )
 
     def redeem(self, offers: sale_offers.SaleOffers | None, order_id: uuid.UUID) -> None:
@@ -208,7 +228,7 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     discounts: list[str | None] = [None] * len(data.lines)
     offers = None
     if data.coupons:
-        context = sale.read_context()
+        context, coupons = sale.read_context_and_coupons()
         priced = price_lines(
             context.prices,
             context.store_code,
@@ -218,7 +238,7 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
             data.lines,
             sale.now,
         )
-        offers = sale.offers(priced, context, member_id)
+        offers = sale.offers(priced, context, member_id, coupons)
         prices = [str(line["unit_price"]) for line in priced]
         discounts = [str(discount) for discount in offers.discounts] if offers else discounts
     requested = [
@@ -253,7 +273,6 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
             raise NoSalePrice(check["sku_code"], store["channel_type"], where)
     if not inserted:
         return sale.replayed()
-    sale.redeem(offers, order_id)
     for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock
         stock_levels.settle_overdrawn(sale.session, uuid.UUID(sku_id), data.store_id)
     if member_id is None and data.member is not None:
@@ -281,7 +300,9 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
         )
         for number, line in enumerate(event_lines, start=1)
     ]
-    return _published(sale, values, lines, event_lines)
+    result = _published(sale, values, lines, event_lines)
+    sale.redeem(offers, order_id)  # last: a stage's budget row is held from here to commit
+    return result
 
 
 def _pos_sale_generic(sale: _TillSale) -> SaleResult:

@@ -4,11 +4,14 @@ the store, and each asked SKU's price and availability there by the catalogue's 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, select
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy import Connection, Select, Table, Uuid, and_, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 
 from newretail.catalog import pricing
 from newretail.catalog.models import Product, Sku
@@ -19,12 +22,12 @@ from newretail.orders.sales import check_store
 from newretail.tenancy.models import Store
 
 
-def _statement() -> Select[Any]:
+def _statement(skus_as_array: bool = False) -> Select[Any]:
     """The store and, for each asked SKU, its price and availability there (one query).
 
     The rows `catalog.pricing`'s rule reads (`pricing.with_price_rows`). One row per SKU
     found, or one row with NULL SKU columns when none is; no row when the store is not in
-    the organisation.
+    the organisation. `skus_as_array`: the SKUs as one PostgreSQL array parameter.
     """
     store, product = Store.__table__, Product.__table__
     sku: Table = Sku.__table__  # type: ignore[assignment]
@@ -42,7 +45,11 @@ def _statement() -> Select[Any]:
             sku,
             and_(
                 sku.c.organization_id == store.c.organization_id,
-                sku.c.id.in_(bindparam("sku_ids", expanding=True)),
+                (
+                    sku.c.id == any_(bindparam("sku_ids", type_=postgresql.ARRAY(Uuid)))
+                    if skus_as_array
+                    else sku.c.id.in_(bindparam("sku_ids", expanding=True))
+                ),
             ),
         )
         .outerjoin(product, product.c.id == sku.c.product_id)
@@ -56,6 +63,16 @@ def _statement() -> Select[Any]:
 
 
 SALE_CONTEXT = _statement()
+
+
+def _postgres_text() -> tuple[str, dict[str, Any]]:
+    """The same statement as PostgreSQL text for psycopg, and its constant parameters."""
+    dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+    compiled = _statement(skus_as_array=True).compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
+
+
+SALE_CONTEXT_SQL, _SALE_CONTEXT_CONSTANTS = _postgres_text()
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,39 @@ def read(
         SALE_CONTEXT,
         {"store_id": store_id, "organization_id": organization_id, "sku_ids": list(set(sku_ids))},
     ).all()
+    return context_of(found)
+
+
+def read_with(
+    connection: Connection,
+    organization_id: uuid.UUID,
+    store_id: uuid.UUID,
+    sku_ids: Iterable[uuid.UUID],
+    other_sql: str,
+    other_parameters: dict[str, Any],
+) -> tuple[SaleContext, list[Any]]:
+    """On PostgreSQL: the store and prices, and the rows of another query (the sale's
+    coupons), sent together in one round trip (psycopg's pipeline mode)."""
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    parameters = {
+        **_SALE_CONTEXT_CONSTANTS,
+        "store_id": store_id,
+        "organization_id": organization_id,
+        "sku_ids": list(set(sku_ids)),
+    }
+    with (
+        driver.cursor(row_factory=namedtuple_row) as context_cursor,
+        driver.cursor() as other_cursor,
+    ):
+        with driver.pipeline():
+            context_cursor.execute(SALE_CONTEXT_SQL, parameters)
+            other_cursor.execute(other_sql, other_parameters)
+        return context_of(context_cursor.fetchall()), other_cursor.fetchall()
+
+
+def context_of(found: Sequence[Any]) -> SaleContext:
+    """The sale's context from the statement's rows."""
     if not found:
         raise NotFound("store not found", field="store_id")
     first = found[0]

@@ -76,10 +76,12 @@ def price(
     member_id: uuid.UUID | None,
     at: datetime,
     sold_offline: bool = False,
+    coupons: sale_coupons.SaleCoupons | None = None,
 ) -> SaleOffers:
-    """Find the coupons and price the lines with their offers at the instant (a refused
-    coupon raises, naming `coupons[i]`)."""
-    coupons = sale_coupons.find(session, references)
+    """Find the coupons (unless the caller read them already) and price the lines with their
+    offers at the instant (a refused coupon raises, naming `coupons[i]`)."""
+    if coupons is None:
+        coupons = sale_coupons.find(session, references)
     context = coupons.context(channel_type, store_id, member_id)
     priced = sale_coupons.price(coupons, basket(lines, facts), at, context)
     return SaleOffers(coupons, priced, store_id, member_id, at, sold_offline)
