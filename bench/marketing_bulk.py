@@ -3,8 +3,9 @@
 transaction each: coupons, ledger rows, `coupon_issued` facts in the outbox, the budget spent
 by a guarded UPDATE), the stage's budget exactly N. Beside it, in the same run: a plain
 `INSERT … SELECT` of the same coupon rows into a scratch table without indexes or constraints
-(`baseline_insert_s`), and a second bulk issue of the same members (it must issue nothing:
-`rerun_issued` 0, `rerun_s`).
+(`baseline_insert_s`), a second bulk issue of the same members (it must issue nothing:
+`rerun_issued` 0, `rerun_s`), and the same bulk issue at a tenth of the size on SQLite, the
+embedded store (`sqlite_bulk_issue_s`).
 
 Runs alone: `python bench/marketing_bulk.py [--quick]` (PYTHONPATH=src). It creates a
 throw-away PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default
@@ -18,11 +19,13 @@ import argparse
 import json
 import os
 import secrets
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select, text
@@ -199,8 +202,28 @@ def run(quick: bool) -> dict[str, Any]:
                 result["budget_issued"] = session.scalar(select(Budget.issued))
         finally:
             engine.dispose()
+    result.update(on_sqlite(size // 10))
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
+
+
+def on_sqlite(size: int) -> dict[str, Any]:
+    """The same bulk issue on the embedded store (SQLite, a temporary file), at a tenth of
+    the size."""
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_db_engine(f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+        try:
+            migrate.upgrade(engine)
+            sessions = make_session_factory(engine)
+            plan = setup(sessions, size)
+            seconds, report = issue_all(sessions, plan, [uuid.uuid4() for _ in range(size)])
+        finally:
+            engine.dispose()
+    return {
+        "sqlite_bulk_issue_members": size,
+        "sqlite_bulk_issue_s": round(seconds, 2),
+        "sqlite_bulk_issue_coupons": report.issued,
+    }
 
 
 def main() -> None:

@@ -208,8 +208,8 @@ def issue_batch(
         over_limit = ~held & (slot > plan.member_limit)
     room = budgets.lock_issue_room(session, plan.stage_key, plan.store_id)
     issued = refused_budget = 0
-    if room is None and over_limit is None:
-        # nothing to ration: one insert; a key a concurrent issuer took is held, not refused
+    if over_limit is None and (room is None or room >= len(members)):
+        # room for everyone: one insert; a key a concurrent issuer took is held, not refused
         issued = _insert_coupons(session, plan, source, key, slot, eligible, None, now)
         rounds = 0
     else:
