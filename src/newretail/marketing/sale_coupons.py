@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import ORG_KEY
 from newretail.core.errors import NewRetailError
 from newretail.marketing import engine, redemption
 from newretail.marketing.basket import Basket, PricedBasket, SaleContext
@@ -186,11 +185,11 @@ def found(wanted: Lookup, rows: Sequence[Sequence[Any]]) -> SaleCoupons:
     return SaleCoupons(tuple(held), zone_name or DEFAULT_ZONE)
 
 
-def find(session: Session, references: Sequence[str]) -> SaleCoupons:
+def find(session: Session, organization_id: uuid.UUID, references: Sequence[str]) -> SaleCoupons:
     """The coupons named by id or printed code, with their offers (one query, scoped to the
-    session's organisation here: it runs on the connection, beside the ORM's filter)."""
+    organisation here: it runs on the connection, beside the ORM's filter)."""
     wanted = lookup(references)
-    statement = _lookup_statement(wanted, session.info[ORG_KEY])
+    statement = _lookup_statement(wanted, organization_id)
     return found(wanted, session.connection().execute(statement).all())
 
 

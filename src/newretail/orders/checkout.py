@@ -58,6 +58,7 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
             data.coupons,
             lines,
             codes,
+            organization_id=principal.organization_id,
             channel_type=store.channel_type,
             store_id=store.id,
             member_id=data.member_id,

@@ -169,6 +169,7 @@ class _TillSale:
             self.data.coupons,
             lines,
             context.facts,
+            organization_id=self.principal.organization_id,
             channel_type=context.channel_type,
             store_id=self.data.store_id,
             member_id=member_id,

@@ -71,6 +71,7 @@ def price(
     lines: Sequence[Mapping[str, Any]],
     facts: Mapping[uuid.UUID, SkuFacts],
     *,
+    organization_id: uuid.UUID,
     channel_type: str,
     store_id: uuid.UUID,
     member_id: uuid.UUID | None,
@@ -81,7 +82,7 @@ def price(
     """Find the coupons (unless the caller read them already) and price the lines with their
     offers at the instant (a refused coupon raises, naming `coupons[i]`)."""
     if coupons is None:
-        coupons = sale_coupons.find(session, references)
+        coupons = sale_coupons.find(session, organization_id, references)
     context = coupons.context(channel_type, store_id, member_id)
     priced = sale_coupons.price(coupons, basket(lines, facts), at, context)
     return SaleOffers(coupons, priced, store_id, member_id, at, sold_offline)
