@@ -4,7 +4,9 @@ transaction each: coupons, ledger rows, `coupon_issued` facts in the outbox, the
 by a guarded UPDATE), the stage's budget exactly N. Beside it, in the same run: a plain
 `INSERT … SELECT` of the same coupon rows into a scratch table without indexes or constraints
 (`baseline_insert_s`), a second bulk issue of the same members (it must issue nothing:
-`rerun_issued` 0, `rerun_s`), and the same bulk issue at a tenth of the size on SQLite, the
+`rerun_issued` 0, `rerun_s`), the CPU seconds the bulk issue cost the PostgreSQL backend and
+this process (`bulk_issue_backend_cpu_s`, `bulk_issue_client_cpu_s`: on a busy machine the wall time is longer than their sum,
+on an idle one close to it), and the same bulk issue at a tenth of the size on SQLite, the
 embedded store (`sqlite_bulk_issue_s`).
 
 Runs alone: `python bench/marketing_bulk.py [--quick]` (PYTHONPATH=src). It creates a
@@ -135,6 +137,15 @@ def issue_all(
     return time.perf_counter() - started, report
 
 
+def backend_cpu_s(engine: Engine) -> tuple[int, float]:
+    """The PostgreSQL backend behind the engine's (one) pooled connection and the CPU seconds
+    it has used (user + system, from /proc: the database runs on this machine)."""
+    with engine.connect() as connection:
+        pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def baseline_insert(engine: Engine, plan: bulk_issue.BulkPlan, members: list[uuid.UUID]) -> float:
     """The same coupon rows by a plain INSERT … SELECT from the same arrays, in the same
     batches, into a table without indexes or constraints."""
@@ -176,15 +187,22 @@ def run(quick: bool) -> dict[str, Any]:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     with throwaway_database() as url:
-        engine = create_db_engine(url, pool_size=2)
+        engine = create_db_engine(url, pool_size=1)
         try:
             migrate.upgrade(engine)
             sessions = make_session_factory(engine)
             plan = setup(sessions, size)
             members = [uuid.uuid4() for _ in range(size)]
             result["baseline_insert_s"] = round(baseline_insert(engine, plan, members), 2)
+            pid, backend_before = backend_cpu_s(engine)
+            client_before = time.process_time()
             seconds, report = issue_all(sessions, plan, members)
+            client_cpu = time.process_time() - client_before
+            same_pid, backend_after = backend_cpu_s(engine)
             result["bulk_issue_s"] = round(seconds, 2)
+            if same_pid == pid:  # one connection did every batch
+                result["bulk_issue_backend_cpu_s"] = round(backend_after - backend_before, 2)
+                result["bulk_issue_client_cpu_s"] = round(client_cpu, 2)
             result["bulk_issue_coupons"] = report.issued
             result["bulk_issue_to_baseline_ratio"] = round(
                 seconds / max(result["baseline_insert_s"], 0.01), 2
