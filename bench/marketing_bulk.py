@@ -5,9 +5,9 @@ by a guarded UPDATE), the stage's budget exactly N. Beside it, in the same run: 
 `INSERT … SELECT` of the same coupon rows into a scratch table without indexes or constraints
 (`baseline_insert_s`), a second bulk issue of the same members (it must issue nothing:
 `rerun_issued` 0, `rerun_s`), the CPU seconds the bulk issue cost the PostgreSQL backend and
-this process (`bulk_issue_backend_cpu_s`, `bulk_issue_client_cpu_s`: on a busy machine the wall time is longer than their sum,
-on an idle one close to it), and the same bulk issue at a tenth of the size on SQLite, the
-embedded store (`sqlite_bulk_issue_s`).
+this process (`bulk_issue_backend_cpu_s`, `bulk_issue_client_cpu_s`: on a busy machine the
+wall time is longer than their sum, on an idle one close to it), and the same bulk issue at a
+tenth of the size on SQLite, the embedded store (`sqlite_bulk_issue_s`).
 
 Runs alone: `python bench/marketing_bulk.py [--quick]` (PYTHONPATH=src). It creates a
 throw-away PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default
