@@ -77,6 +77,13 @@ def _local_date_filter(context: Any, moment: datetime | date | None) -> str:
     return localtime.format_local_date(moment, _context_zone(context))
 
 
+@pass_context
+def _local_span_filter(context: Any, start: datetime, end: datetime) -> str:
+    """`{{ c.valid_from | local_span(c.valid_until) }}`: a window [start, end) as a person
+    reads it (whole local days inclusive, otherwise local times with the zone's offset)."""
+    return localtime.format_local_span(start, end, _context_zone(context))
+
+
 def _context_zone(context: Any) -> str | None:
     identity: SignedIn | None = context.get("identity")
     return identity.time_zone if identity is not None else None
@@ -84,6 +91,7 @@ def _context_zone(context: Any) -> str | None:
 
 templates.env.filters["local_time"] = _local_time_filter
 templates.env.filters["local_date"] = _local_date_filter
+templates.env.filters["local_span"] = _local_span_filter
 
 
 # ---------------------------------------------------------------- request context

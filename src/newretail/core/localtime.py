@@ -74,6 +74,20 @@ def format_local_time(
     )
 
 
+def format_local_span(start: datetime, end: datetime, zone_name: str | None) -> str:
+    """A window [start, end) as a person reads it: whole local days as the first and the last
+    day, inclusive (`2026-11-12 – 2026-12-11`; one day alone: `2026-11-11`); any other window
+    as local times with the zone's offset (`2026-11-12 10:00 – 2026-11-12 22:00 UTC+08:00`)."""
+    first, until = to_local(start, zone_name), to_local(end, zone_name)
+    if until > first and first.time() == until.time() == time():
+        last = until.date() - timedelta(days=1)
+        if last == first.date():
+            return last.isoformat()
+        return f"{first.date().isoformat()} – {last.isoformat()}"
+    shown = (format_local_time(start, zone_name), format_local_time(end, zone_name))
+    return f"{shown[0]} – {shown[1]} {offset_label(zone_name, start)}"
+
+
 def format_local_date(moment: datetime | date | None, zone_name: str | None) -> str:
     """`2026-11-11`: the zone's day of an instant, or a date as it is."""
     if moment is None:

@@ -28,6 +28,7 @@ from newretail.marketing import (
     bulk_issue,
     campaigns,
     claims,
+    cli_text,
     coupons,
     reads,
     schemas,
@@ -58,24 +59,6 @@ def _stage_id(campaign: Campaign, name: str) -> uuid.UUID:
     return found
 
 
-def _print_campaigns(rows: list[dict[str, Any]]) -> None:
-    table(
-        "Campaigns",
-        ["campaign", "state", "stages", "issued", "redeemed", "discount given"],
-        [
-            [
-                r["name"],
-                r["state"],
-                "; ".join(f"{s['name']} {s['first_day']}…{s['last_day']}" for s in r["stages"]),
-                sum(s["budgets"][0]["issued"] for s in r["stages"]),
-                sum(s["budgets"][0]["redeemed"] for s in r["stages"]),
-                sum(float(s["budgets"][0]["discounted"]) for s in r["stages"]),
-            ]
-            for r in rows
-        ],
-    )
-
-
 @marketing_app.command("campaigns")
 @domain_errors
 @store_options
@@ -86,7 +69,7 @@ def list_campaigns(ctx: typer.Context, org: OrgRef, as_json: Json = False) -> No
             reads.campaign_read(session, principal, c).model_dump(mode="json")
             for c in campaigns.list_campaigns(session)
         ]
-    emit(rows, as_json, lambda: _print_campaigns(rows))
+    emit(rows, as_json, lambda: cli_text.print_campaigns(rows))
 
 
 @marketing_app.command("state")
@@ -247,8 +230,10 @@ def claim(
     with operator_session(ctx, org) as (_container, session, principal):
         claimed = claims.claim(session, principal, code, member)
         row = reads.coupon_reads(session, [claimed.coupon])[0].model_dump(mode="json")
+        zone_name = campaigns.zone_of(session, principal)
     data = {"new": claimed.new, "coupon": row}
-    emit(data, as_json, lambda: table("Claimed coupon", list(row), [list(row.values())]))
+    title = "Claimed coupon" if claimed.new else "Coupon held already"
+    emit(data, as_json, lambda: cli_text.print_coupon(title, row, zone_name))
 
 
 @marketing_app.command("coupon")
@@ -256,7 +241,8 @@ def claim(
 @store_options
 def coupon(ctx: typer.Context, code: str, org: OrgRef, as_json: Json = False) -> None:
     """A printed coupon by its code: offer, campaign, state, validity, the order that used it."""
-    with operator_session(ctx, org) as (_container, session, _principal):
+    with operator_session(ctx, org) as (_container, session, principal):
         row = reads.coupon_reads(session, [coupons.by_code(session, code)])[0]
+        zone_name = campaigns.zone_of(session, principal)
     data = row.model_dump(mode="json")
-    emit(data, as_json, lambda: table("Coupon", list(data), [list(data.values())]))
+    emit(data, as_json, lambda: cli_text.print_coupon("Coupon", data, zone_name))
