@@ -114,6 +114,35 @@ def test_an_offer_made_through_the_form_with_its_live_preview(
         context.close()
 
 
+def test_a_fresh_offer_form_shows_no_refusal_until_a_field_is_touched_or_saved(
+    browser: Browser, server_url: str
+) -> None:
+    for locale, complete in (("en", "Fill in the offer to see the price."), ("zh-CN", None)):
+        context, page = commerce._signed_in(browser, server_url, locale)
+        try:
+            with page.expect_response("**/console/marketing/offers/preview") as first:
+                page.goto("/console/marketing/offers/new")
+            assert first.value.status == 422  # the blank offer is refused, but not shown
+            expect(page.locator("#form-errors")).to_be_hidden()
+            expect(page.locator("#offer-form .is-invalid")).to_have_count(0)
+            expect(page.locator('[data-error="name"]')).to_be_empty()
+            if complete:
+                expect(page.locator("#preview-result")).to_have_text(complete)
+            page.fill("#f-name", "Spend 300 save 40")
+            page.fill("#f-name", "")  # touched: its refusal shows, the others' do not
+            expect(page.locator("#f-name")).to_have_class("form-control is-invalid")
+            expect(page.locator("#form-errors")).to_be_visible()
+            expect(page.locator("#offer-form .is-invalid")).to_have_count(1)
+            page.click("#save-offer")  # saved: every refusal shows
+            expect(page.locator("#f-name")).to_have_class("form-control is-invalid")
+            expect(page.locator("#f-code")).to_have_class("form-control is-invalid")
+            expect(page.locator("#f-spend")).to_have_class("form-control is-invalid")
+            expect(page.locator("#f-save")).to_have_class("form-control is-invalid")
+            expect(page.locator("#form-errors")).to_be_visible()
+        finally:
+            context.close()
+
+
 def test_a_campaign_planned_with_the_double_11_plan(
     browser: Browser, server_url: str, api: httpx.Client
 ) -> None:
