@@ -8,9 +8,12 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from newretail.console.shell import Form, check_csrf, redirect, render
+from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
+from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NewRetailError
+from newretail.core.i18n import translator
 from newretail.marketing import (
+    burn_chart,
     campaigns,
     choices,
     coupons,
@@ -71,7 +74,10 @@ def campaign_page(
 ) -> Response:
     principal = identity.principal
     principal.require(Permission.READ)
-    campaign = reads.campaign_read(session, principal, campaigns.get_campaign(session, campaign_id))
+    found = campaigns.get_campaign(session, campaign_id)
+    campaign = reads.campaign_read(session, principal, found)
+    t = translator(page_locale(request, identity))
+    burn = burn_chart.stage_charts(session, found, campaign.time_zone, utcnow(), t)
     allowed = campaigns.allowed_changes(principal, CampaignState(campaign.state))
     audiences = {a.id: a.name for a in directory.audiences(session, principal)}
     return render(
@@ -84,6 +90,7 @@ def campaign_page(
         actions=allowed,
         offer_names={o.value: o.label for o in choices.offers(session)},
         audience_names=audiences,
+        burn_downs=burn,
     )
 
 
