@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core.local_server import running_server
+from newretail.core.localtime import today
 from newretail.core.settings import Settings
 from tests.audiences.world import cart_history, load_events, make_members
 from tests.conftest import Org, store_args
@@ -62,7 +63,7 @@ def test_audience_commands_go_through_the_running_server(
     assert (estimate["size"], estimate["suppressed"], estimate["as_of"]) == (  # type: ignore[index]
         6,
         False,
-        date.today().isoformat(),
+        today("Asia/Shanghai").isoformat(),  # the organisation's day (its default zone)
     )
     created = run("create", "--name", "carts", "--rules", json.dumps(RULES))
     assert created["size"] is None  # type: ignore[index]
