@@ -71,9 +71,9 @@ def test_plan_approve_and_look_up_from_the_console(
     )
     found = client.get("/console/marketing", params={"code": code.lower()})
     assert "已发放" in found.text and "营销活动" in found.text and "已排期" in found.text
-    assert "<td>2027-10-20 – 2027-12-11</td>" in found.text
+    assert '<td class="text-nowrap">2027-10-20 – 2027-12-11</td>' in found.text
     lookup = client.get("/console/marketing/coupons", params={"code": code})
-    assert '<td class="small">2027-10-20 – 2027-12-11</td>' in lookup.text
+    assert '<td class="small text-nowrap">2027-10-20 – 2027-12-11</td>' in lookup.text
     missing = client.get("/console/marketing", params={"code": "NOPE-NOPE"})
     assert "没有此券码的优惠券。" in missing.text
 
@@ -101,4 +101,4 @@ def test_the_member_page_lists_the_members_coupons(
     section = page.text.split('id="member-coupons"', 1)[1].split("</section>", 1)[0]
     assert "Double 11: spend 300 save 40" in section and "<td>Issued</td>" in section
     # whole local days of Asia/Shanghai, the last one inclusive (the end instant is exclusive)
-    assert "<td>2027-10-20 – 2027-12-11</td>" in section
+    assert '<td class="text-nowrap">2027-10-20 – 2027-12-11</td>' in section
