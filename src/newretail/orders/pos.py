@@ -10,7 +10,8 @@ unit of work and scopes every statement by organisation explicitly. On PostgreSQ
 statement (`orders.pos_postgres`); on SQLite, whose writers are serialised anyway, a few
 cached Core statements: one read of the store with the SKUs' prices, the order insert, a
 guarded stock update per SKU, then one insert each for the lines, the stock ledger and the
-outbox.
+outbox. A sale that names coupons has them priced on its lines by marketing's engine and
+redeemed last, in the same transaction (`orders.sale_offers`).
 """
 
 from __future__ import annotations
@@ -216,8 +217,9 @@ def pos_sale(session: Session, principal: Principal, data: schemas.PosSaleCreate
 def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
     retry of rows short of units, enrolling a new member, awarding points. A sale with
-    coupons reads its prices first (the generic path's query), so the offers are priced on
-    them, and gives the statement each line's price and discount."""
+    coupons first reads its prices and coupons (one round trip), so the offers are priced on
+    those prices, and gives the statement each line's price and discount; its coupons are
+    redeemed last."""
     data = sale.data
     member_id = sale.find_member()
     new_id = pos_postgres.time_ordered_uuid
