@@ -35,7 +35,8 @@ def test_plan_approve_and_look_up_from_the_console(
     page = client.get("/console/marketing", headers={"Accept-Language": "en-GB"})
     assert page.status_code == 200
     assert f'href="/console/marketing/campaigns/{campaign["id"]}">Double 11</a>' in page.text
-    assert ">Draft</span>" in page.text and "Spend ¥300.00, save ¥40.00" in page.text
+    assert ">Draft</span>" in page.text
+    assert '<td class="offer-benefit">Spend ¥300, save ¥40, for every ¥300</td>' in page.text
     detail = client.get(f"/console/marketing/campaigns/{campaign['id']}")
     assert "30-day offline extension" in detail.text and "Offline stores only" in detail.text
     assert "Store 0" in detail.text and "0 / 100" in detail.text  # the store budget's burn

@@ -24,6 +24,7 @@ from newretail.marketing import (
     web_coupons,
     web_offers,
 )
+from newretail.marketing.benefit_words import benefit_words
 from newretail.marketing.directory import DirectoryDep
 from newretail.marketing.models import CampaignState
 from newretail.tenancy.dependencies import Identity, SessionDep
@@ -44,6 +45,8 @@ def marketing_page(
     principal.require(Permission.READ)
     found: list[schemas.CouponRead] = []
     lookup_error = ""
+    t = translator(page_locale(request, identity))
+    specs = [(o, offer_library.spec_of(o)) for o in offer_library.list_offers(session)]
     if code.strip():
         try:
             found = reads.coupon_reads(session, [coupons.by_code(session, code)])
@@ -57,7 +60,7 @@ def marketing_page(
         campaigns=[
             reads.campaign_read(session, principal, c) for c in campaigns.list_campaigns(session)
         ],
-        offers=[(o, offer_library.spec_of(o)) for o in offer_library.list_offers(session)],
+        offers=[(o, spec, benefit_words(t, spec.benefit)) for o, spec in specs],
         code=code,
         found=found,
         lookup_error=lookup_error,
