@@ -17,9 +17,16 @@ from newretail.core.database import session_scope
 from newretail.events.models import OutboxMessage
 from newretail.marketing import budgets, redemption
 from newretail.marketing.errors import LedgerError
-from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry
+from newretail.marketing.models import (
+    Budget,
+    Campaign,
+    CampaignStage,
+    Coupon,
+    CouponLedgerEntry,
+    Offer,
+)
 from tests.conftest import Org
-from tests.marketing.ledger_helpers import NOW, STAGE, a_coupon, use
+from tests.marketing.ledger_helpers import NOW, OFFER, STAGE, a_coupon, use
 
 pytestmark = pytest.mark.postgres
 
@@ -69,7 +76,26 @@ def written(session: Session, coupon_id: uuid.UUID) -> tuple[Any, ...]:
 def test_both_forms_write_the_same_rows(container: Container, org: Org) -> None:
     member = uuid.uuid4()
     shop = org.store_ids[0]
+    campaign_id, position = STAGE.split(":")
     with session_scope(container.sessions, org.id) as session:
+        # the names the facts carry: the offer, the campaign and its stage
+        session.add(Offer(id=OFFER, organization_id=org.id, code="D11-25", name="25 off", spec={}))
+        session.add(Campaign(id=uuid.UUID(campaign_id), organization_id=org.id, name="Double 11"))
+        session.flush()
+        session.add(
+            CampaignStage(
+                organization_id=org.id,
+                campaign_id=uuid.UUID(campaign_id),
+                position=int(position),
+                name="Main day",
+                kind="main_day",
+                first_day=NOW.date(),
+                last_day=NOW.date(),
+                channels={},
+                audience_ids=[],
+                offer_ids=[],
+            )
+        )
         budgets.create_budget(session, org.id, name="stage", stage_key=STAGE, redeem_limit=5)
         budgets.create_budget(
             session, org.id, name="shop", stage_key=STAGE, store_id=shop, amount_limit=Decimal(60)
@@ -84,6 +110,16 @@ def test_both_forms_write_the_same_rows(container: Container, org: Org) -> None:
             assert (coupon.state, coupon.discount) == ("redeemed", Decimal("25.00"))
             results.append(written(session, coupon_id))
     assert results[0] == results[1]
+    assert results[1][2][-1][4] == {
+        "coupon_id": "…",
+        "offer_id": str(OFFER),
+        "offer": "25 off",
+        "campaign_id": campaign_id,
+        "campaign": "Double 11",
+        "stage_position": position,
+        "stage": "Main day",
+        "order_ref": "till-1:9",
+    }
     assert results[1][1][-1] == ("redeemed", member, "till-1:9", shop, Decimal("25.00"), "pos")
     # both refuse the third 25.00 at the shop (60.00 allowed there) with the same code,
     # and change nothing

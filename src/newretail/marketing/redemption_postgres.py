@@ -82,7 +82,8 @@ WITH target AS MATERIALIZED (
         NULL
     FROM used u
     LEFT JOIN offer o ON o.id = u.offer_id
-    LEFT JOIN campaign ca ON CAST(ca.id AS text) = split_part(u.stage_key, ':', 1)
+    LEFT JOIN campaign ca ON ca.id = CASE WHEN split_part(u.stage_key, ':', 1)
+        ~ '^[0-9a-fA-F-]{36}$' THEN CAST(split_part(u.stage_key, ':', 1) AS uuid) END
     LEFT JOIN campaign_stage st
         ON st.campaign_id = ca.id AND CAST(st.position AS text) = split_part(u.stage_key, ':', 2)
 )
