@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.marketing import campaigns, schemas
-from newretail.marketing.models import Budget, Campaign, CampaignStage, Coupon, Offer
+from newretail.marketing.models import Budget, Campaign, CampaignStage, Coupon, CouponState, Offer
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
 
@@ -120,3 +120,14 @@ def member_coupons(session: Session, member_id: uuid.UUID) -> list[schemas.Coupo
         select(Coupon).where(Coupon.member_id == member_id).order_by(Coupon.created_at.desc())
     ).all()
     return coupon_reads(session, held)
+
+
+def order_coupons(session: Session, order_ref: str) -> list[schemas.CouponRead]:
+    """The coupons an order (its id, or a till's order id) used and still holds, the largest
+    discount first."""
+    used = session.scalars(
+        select(Coupon)
+        .where(Coupon.order_ref == order_ref, Coupon.state == CouponState.REDEEMED)
+        .order_by(Coupon.discount.desc(), Coupon.id)
+    ).all()
+    return coupon_reads(session, used)

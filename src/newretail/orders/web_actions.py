@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from newretail.console.forms import FormError, Refusal, attempt
 from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
+from newretail.marketing import reads as marketing_reads
 from newretail.orders import reads, refunds, schemas, transitions
 from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
@@ -56,6 +57,7 @@ def order_page(
         member=detail.member,
         line_numbers=detail.line_numbers,
         net=detail.net,
+        coupons=marketing_reads.order_coupons(session, str(order.id)),
         is_carry_out=order.fulfilment_type == FulfilmentType.CARRY_OUT,
         can_refund=can_sell and order.status in REFUNDABLE,
         can_cancel=can_sell and order.status in CANCELLABLE,
