@@ -32,7 +32,8 @@ PAGE_SIZE = 50
 # The event types offered by the filter: the collector's built-in types, then commerce facts.
 TIMELINE_TYPES = (*BUILT_IN, *FACT_EVENTS)
 CHANNELS = tuple(c.value for c in ChannelType if c != ChannelType.WAREHOUSE)
-# properties worth a glance in the table, in this order
+# properties worth a glance in the table, in this order (not a coupon fact's order_ref: the
+# order's internal id; the sale's own rows beside it show the order)
 _SHOWN_PROPERTIES = (
     "district",
     "category",
@@ -43,7 +44,6 @@ _SHOWN_PROPERTIES = (
     "offer",
     "campaign",
     "stage",
-    "order_ref",
     "screen_id",
     "dwell_s",
     "distance_m",
