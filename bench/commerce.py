@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import queue
 import secrets
+import sys
 import tempfile
 import threading
 import time
@@ -35,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scratch_db import throwaway_database
 from newretail import handlers
 from newretail.catalog import schemas as catalog_schemas
 from newretail.catalog import service as catalog_service
@@ -48,7 +50,6 @@ from newretail.core.database import (
     session_scope,
 )
 from newretail.core.errors import NewRetailError
-from newretail.core.settings import normalise_database_url
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
 from newretail.inventory.models import StockLevel
@@ -62,9 +63,6 @@ from newretail.tenancy.permissions import Principal, PrincipalKind
 handlers.install()  # sales publish OrderPaid; members award points (in every process)
 
 CLIENTS = 16
-POSTGRES_URL = os.environ.get(
-    "NEWRETAIL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 
 def setup(
@@ -433,15 +431,6 @@ def main() -> None:
     global PRE_PING
     PRE_PING = args.pre_ping
     seconds = 3.0 if args.quick else 15.0
-    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"newretail_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    pg_url = (
-        make_url(normalise_database_url(POSTGRES_URL))
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
     tmp = tempfile.TemporaryDirectory()
     sqlite_url = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     result: dict[str, Any] = {
@@ -457,7 +446,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-    try:
+    with throwaway_database() as pg_url, tmp:
         measure(pg_url, "postgres", seconds, args.processes, args.quick, result)
         pg = create_db_engine(pg_url, pool_size=CLIENTS)
         result["oversold_units"] = contention(pg) + oversold(pg)
@@ -466,18 +455,6 @@ def main() -> None:
         lite = create_db_engine(sqlite_url)
         result["oversold_units"] += oversold(lite)
         lite.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-        tmp.cleanup()
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result))
 

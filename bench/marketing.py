@@ -29,22 +29,20 @@ import importlib
 import importlib.util
 import json
 import os
-import secrets
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from bench import commerce
+from bench.scratch_db import throwaway_database
 from newretail.core import migrate
 from newretail.core.database import create_db_engine, make_session_factory, session_scope
-from newretail.core.settings import normalise_database_url
 from newretail.marketing import budgets, offer_library
 from newretail.marketing.models import Coupon, CouponLedgerEntry
 from newretail.marketing.offer_specs import OfferSpec
@@ -201,17 +199,6 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 3.0 if args.quick else 15.0
     per_client = 1_500 if args.quick else 6_000
-    admin = create_engine(
-        normalise_database_url(commerce.POSTGRES_URL), isolation_level="AUTOCOMMIT"
-    )
-    name = f"newretail_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = (
-        make_url(normalise_database_url(commerce.POSTGRES_URL))
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
     result: dict[str, Any] = {
         "clients": commerce.CLIENTS,
         "client_processes": args.processes,
@@ -223,7 +210,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-    try:
+    with throwaway_database() as url:
         engine = create_db_engine(url, pool_size=commerce.CLIENTS)
         migrate.upgrade(engine)
         principal, stores, skus, _online = commerce.setup(engine, 50, 1_000_000)
@@ -242,17 +229,6 @@ def main() -> None:
             ratio = rate / max(result["plain_pos_sales_per_s_postgres"], 1)
             result[f"ratio{key}_to_plain_pos"] = round(ratio, 3)
         result.update(double_redemptions(url, principal.organization_id))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
     for key, value in bulk_figures(args.quick).items():  # its own load averages: bulk_…
         result[key if key not in result or key == "bulk_issue_s" else f"bulk_{key}"] = value
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

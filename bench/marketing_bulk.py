@@ -21,19 +21,19 @@ import argparse
 import json
 import os
 import secrets
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.scratch_db import throwaway_database
 from newretail.core import migrate
 from newretail.core.database import (
     create_db_engine,
@@ -41,7 +41,6 @@ from newretail.core.database import (
     scope_session,
     session_scope,
 )
-from newretail.core.settings import normalise_database_url
 from newretail.events.models import OutboxMessage
 from newretail.marketing import bulk_issue, campaigns, offer_library, schemas, stage_coupons
 from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry
@@ -50,38 +49,8 @@ from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
-POSTGRES_URL = os.environ.get(
-    "NEWRETAIL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 FULL = 1_000_000
 QUICK = 100_000
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    """A new PostgreSQL database, migrated to head, dropped at the end."""
-    admin = create_engine(normalise_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    name = f"newretail_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = (
-        make_url(normalise_database_url(POSTGRES_URL))
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
-    try:
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def setup(sessions: sessionmaker[Session], size: int) -> bulk_issue.BulkPlan:
