@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newretail.core.database import session_scope
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.marketing import bulk_issue, campaigns, schemas, stage_coupons
+from newretail.stores import Stores
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
@@ -120,6 +121,25 @@ def audience_plan(
     for audience_id in audience_ids:
         members.update(members_of(session, principal, warehouse, audience_id))
     return plan, audience_ids, sorted(members)
+
+
+def start(
+    session: Session,
+    principal: Principal,
+    stores: Stores,
+    members_of: AudienceMembers,
+    campaign_id: uuid.UUID,
+    stage_id: uuid.UUID,
+    body: schemas.AudienceIssueRequest,
+) -> BulkIssueJob:
+    """Check the request, read the audiences' members and start the bulk issue in a thread of
+    the server; the API and the console both start it here."""
+    plan, audience_ids, members = audience_plan(
+        session, principal, stores.warehouse, members_of, campaign_id, stage_id, body
+    )
+    campaign = campaigns.get_campaign(session, campaign_id)
+    names = (campaign.name, campaigns.stage_of(campaign, stage_id).name)
+    return runner(stores.warehouse).start(stores.sessions, plan, names, audience_ids, members)
 
 
 class BulkIssueRunner:

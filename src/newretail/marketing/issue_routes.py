@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from newretail.marketing import audience_issues, campaigns, schemas
+from newretail.marketing import audience_issues, schemas
 from newretail.marketing.audience_issues import AudienceMembersDep
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
@@ -30,13 +30,8 @@ def start_bulk_issue(
 ) -> object:
     """Issue the stage's offer to every stored member of the audience (default: the stage's
     audiences) in the background, batch by batch; read the progress at `/bulk-issues/{id}`."""
-    plan, audience_ids, members = audience_issues.audience_plan(
-        session, principal, container.warehouse, members_of, campaign_id, stage_id, body
-    )
-    campaign = campaigns.get_campaign(session, campaign_id)
-    names = (campaign.name, campaigns.stage_of(campaign, stage_id).name)
-    job = audience_issues.runner(container.warehouse).start(
-        container.sessions, plan, names, audience_ids, members
+    job = audience_issues.start(
+        session, principal, container, members_of, campaign_id, stage_id, body
     )
     return job.as_dict()
 

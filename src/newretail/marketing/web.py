@@ -4,15 +4,19 @@ state changes (approve, pause, resume, end, withdraw), the audit, offers and cou
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from newretail.console.forms import attempt
 from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.core.i18n import translator
 from newretail.marketing import (
+    audience_issues,
     burn_chart,
     campaigns,
     choices,
@@ -22,12 +26,15 @@ from newretail.marketing import (
     schemas,
     web_campaigns,
     web_coupons,
+    web_issues,
     web_offers,
 )
+from newretail.marketing.audience_issues import AudienceMembersDep
 from newretail.marketing.benefit_words import benefit_words
-from newretail.marketing.directory import DirectoryDep
+from newretail.marketing.directory import Directory, DirectoryDep
 from newretail.marketing.models import CampaignState
-from newretail.tenancy.dependencies import Identity, SessionDep
+from newretail.tenancy.auth import ConsoleIdentity
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -73,10 +80,29 @@ def campaign_page(
     session: SessionDep,
     identity: Identity,
     directory: DirectoryDep,
+    container: ContainerDep,
     campaign_id: uuid.UUID,
+    issue: str = "",
+) -> Response:
+    identity.principal.require(Permission.READ)
+    job = web_issues.job_of(container.warehouse, identity.principal, issue)
+    return _campaign_page(request, session, identity, directory, campaign_id, job=job)
+
+
+def _campaign_page(
+    request: Request,
+    session: Session,
+    identity: ConsoleIdentity,
+    directory: Directory,
+    campaign_id: uuid.UUID,
+    *,
+    job: dict[str, Any] | None = None,
+    issue_stage: uuid.UUID | None = None,
+    issue_form: dict[str, str] | None = None,
+    issue_errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     principal = identity.principal
-    principal.require(Permission.READ)
     found = campaigns.get_campaign(session, campaign_id)
     campaign = reads.campaign_read(session, principal, found)
     t = translator(page_locale(request, identity))
@@ -87,6 +113,7 @@ def campaign_page(
         request,
         "marketing/campaign.html",
         identity,
+        status_code,
         section="marketing",
         campaign=campaign,
         audit=campaigns.audit_of(session, campaign_id),
@@ -94,7 +121,50 @@ def campaign_page(
         offer_names={o.value: o.label for o in choices.offers(session)},
         audience_names=audiences,
         burn_downs=burn,
+        job=job,
+        issue_stage=issue_stage,
+        issue_form=issue_form or {},
+        issue_errors=issue_errors or {},
     )
+
+
+@router.post("/marketing/campaigns/{campaign_id}/stages/{stage_id}/issue")
+def issue_to_audience(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    directory: DirectoryDep,
+    container: ContainerDep,
+    members_of: AudienceMembersDep,
+    campaign_id: uuid.UUID,
+    stage_id: uuid.UUID,
+    form: Form,
+) -> Response:
+    """Start the bulk issue of a stage's offer to an audience (the API's job); back on the
+    campaign's page, which shows its progress."""
+    check_csrf(identity, form)
+    principal = identity.principal
+    principal.require(Permission.MANAGE_MARKETING)
+    campaigns.get_campaign(session, campaign_id)  # another organisation's: not found
+    locale = page_locale(request, identity)
+    with attempt(session, locale, web_issues.refusal) as refused:
+        body = web_issues.request_of(form)
+        job = audience_issues.start(
+            session, principal, container, members_of, campaign_id, stage_id, body
+        )
+    if refused.errors:
+        return _campaign_page(
+            request,
+            session,
+            identity,
+            directory,
+            campaign_id,
+            issue_stage=stage_id,
+            issue_form=dict(form),
+            issue_errors=refused.errors,
+            status_code=refused.status_code,
+        )
+    return redirect(f"/console/marketing/campaigns/{campaign_id}?issue={job.id}#issue-progress")
 
 
 @router.post("/marketing/campaigns/{campaign_id}/state")
