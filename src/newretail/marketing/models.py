@@ -114,6 +114,15 @@ class Coupon(IdMixin, TenantMixin, Base):
             sqlite_where=text("member_slot IS NOT NULL"),
         ),
         Index("ix_coupon_org_member_state", "organization_id", "member_id", "state"),
+        # the coupons an order used (its page, a refund giving them back): written at the
+        # redemption only, never by an issue
+        Index(
+            "ix_coupon_order_ref",
+            "organization_id",
+            "order_ref",
+            postgresql_where=text("order_ref IS NOT NULL"),
+            sqlite_where=text("order_ref IS NOT NULL"),
+        ),
     )
 
     offer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
