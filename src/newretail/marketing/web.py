@@ -164,7 +164,7 @@ def issue_to_audience(
             issue_errors=refused.errors,
             status_code=refused.status_code,
         )
-    return redirect(f"/console/marketing/campaigns/{campaign_id}?issue={job.id}#issue-progress")
+    return redirect(f"/console/marketing/campaigns/{campaign_id}?issue={job.id}")
 
 
 @router.post("/marketing/campaigns/{campaign_id}/state")
