@@ -13,14 +13,16 @@ from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.localtime import today
 from newretail.demo import coupon_sales
-from newretail.demo.marketing import ISSUED_TO, double_11_year, seed_marketing
+from newretail.demo.marketing import double_11_year, seed_marketing
 from newretail.demo.orders import seed_commerce
 from newretail.events.models import OutboxMessage
 from newretail.marketing import campaigns, reads
 from newretail.marketing.models import Coupon, CouponLedgerEntry, CouponState
+from newretail.members.profile_graph import Member
 from newretail.orders.models import Order
 from newretail.tenancy.models import Store
 from tests.demo.test_commerce import _demo_org
+from tests.marketing.test_holdout import in_holdout
 from tests.orders.factory import owner
 
 
@@ -50,7 +52,11 @@ def test_the_demo_campaign_is_approved_with_coupons_issued(
         # the 满减 coupons go to the newest 300 members on the extension's days only
         on = today("Asia/Shanghai")
         extension_on = extension.first_day <= on <= extension.last_day
-        issued = min(ISSUED_TO, 200) * (2 if extension_on else 1)  # the test org has 200
+        # the test org has 200 members; the campaign's 10% holdout is sent none
+        people = session.scalars(select(Member.id)).all()
+        reached = sum(not in_holdout(campaign.id, m, 10) for m in people)
+        assert (len(people), campaign.holdout_percent) == (200, 10) and 160 <= reached < 200
+        issued = reached * (2 if extension_on else 1)
         assert [(b.store_name, b.issued) for b in extension.budgets] == [
             (None, issued),
             ("Guomao counter", 0),

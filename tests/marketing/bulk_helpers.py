@@ -46,6 +46,7 @@ def a_campaign(
     issue_limit: int | None = None,
     per_member_limit: int | None = None,
     store_budgets: list[schemas.StoreBudgetIn] | None = None,
+    holdout_percent: int = 0,
 ) -> Plan:
     """An offer (with its per-member limit) and an approved campaign of `stages` stages,
     each with an issue budget of `issue_limit` (store budgets on the first)."""
@@ -70,7 +71,9 @@ def a_campaign(
         for n in range(stages)
     ]
     campaign = campaigns.create_campaign(
-        session, owner, schemas.CampaignIn(name="Double 11", stages=planned)
+        session,
+        owner,
+        schemas.CampaignIn(name="Double 11", stages=planned, holdout_percent=holdout_percent),
     )
     campaigns.change_state(session, owner, campaign.id, schemas.CampaignChange.APPROVED)
     return Plan(owner, campaign, offer)

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from newretail.tenancy.models import Role
 from tests.conftest import Org, api_key_for
+from tests.marketing.test_holdout import in_holdout
 
 THRESHOLD = {
     "code": "D11-300-40",
@@ -80,7 +81,11 @@ def test_a_campaign_from_plan_to_coupons(client: TestClient, org: Org) -> None:
     ]
     assert main_day["offer_codes"] == ["D11-300-40"]
     url = f"/api/v1/marketing/campaigns/{campaign['id']}"
-    members = sorted(str(uuid.uuid4()) for _ in range(3))  # the budget of 2 takes the first two
+    # three members outside the campaign's 10% holdout; the budget of 2 takes the first two
+    reached = (
+        m for m in iter(uuid.uuid4, None) if not in_holdout(uuid.UUID(campaign["id"]), m, 10)
+    )
+    members = sorted(str(next(reached)) for _ in range(3))
     issue = {"offer_code": "D11-300-40", "member_ids": members}
     stage = f"{url}/stages/{campaign['stages'][0]['id']}/coupons"
     refused = client.post(stage, headers=org.auth(), json=issue)
@@ -97,7 +102,7 @@ def test_a_campaign_from_plan_to_coupons(client: TestClient, org: Org) -> None:
     assert client.put(url, headers=org.auth(), json=plan(org)).status_code == 409
 
     first = client.post(stage, headers=marketer, json=issue).json()
-    refused = {"refused_member_limit": 0, "refused": {"budget_spent": 1}}
+    refused = {"held_out": 0, "refused_member_limit": 0, "refused": {"budget_spent": 1}}
     assert first == {"issued": 2, "already_held": 0, "refused_budget": 1, **refused}
     again = client.post(stage, headers=marketer, json=issue).json()
     assert again == {"issued": 0, "already_held": 2, "refused_budget": 1, **refused}

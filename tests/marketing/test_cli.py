@@ -18,6 +18,7 @@ from newretail.marketing import coupons, redemption
 from tests.conftest import Org, store_args
 from tests.marketing.test_campaign_api import THRESHOLD, plan
 from tests.marketing.test_console_pages import PRINTED_FROM, PRINTED_UNTIL
+from tests.marketing.test_holdout import in_holdout
 
 runner = CliRunner()
 
@@ -39,13 +40,17 @@ def test_approve_and_issue_from_the_command_line(
     approved = run("state", "Double 11", "approved")
     assert approved["state"] == "scheduled"  # type: ignore[index]
     members = tmp_path / "members.txt"
-    ids = sorted(str(uuid.uuid4()) for _ in range(3))  # the budget of 2 takes the first two
+    # three members outside the campaign's 10% holdout; the budget of 2 takes the first two
+    campaign_id = uuid.UUID(listed[0]["id"])  # type: ignore[index]
+    reached = (m for m in iter(uuid.uuid4, None) if not in_holdout(campaign_id, m, 10))
+    ids = sorted(str(next(reached)) for _ in range(3))
     members.write_text("\n".join(ids) + "\n\n", encoding="utf-8")
     issue = ("issue", "Double 11", "--stage", "Pre-sale", "--offer", "D11-300-40")
     first = run(*issue, "--members", str(members))
     refused = {"refused_budget": 1, "refused_member_limit": 0, "refused": {"budget_spent": 1}}
-    assert first == {"issued": 2, "already_held": 0, **refused}
-    assert run(*issue, "--members", str(members)) == {"issued": 0, "already_held": 2, **refused}
+    assert first == {"issued": 2, "already_held": 0, "held_out": 0, **refused}
+    again = run(*issue, "--members", str(members))
+    assert again == {"issued": 0, "already_held": 2, "held_out": 0, **refused}
     bad = tmp_path / "bad.txt"
     bad.write_text("not-a-member\n", encoding="utf-8")
     refused = runner.invoke(app, [*base, *issue, "--members", str(bad), "--org", org.slug])

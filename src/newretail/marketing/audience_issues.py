@@ -87,6 +87,7 @@ class BulkIssueJob:
             "error": self.error,
             "issued": self.report.issued,
             "already_held": self.report.already_held,
+            "held_out": self.report.held_out,
             "refused_budget": self.report.refused_budget,
             "refused_member_limit": self.report.refused_member_limit,
             "refused": self.report.refusals(),

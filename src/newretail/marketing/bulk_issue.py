@@ -71,6 +71,7 @@ class BulkPlan:
     names: dict[str, str]
     store_id: uuid.UUID | None = None
     member_limit: int | None = None
+    held_out: Callable[[uuid.UUID], bool] | None = None  # the campaign's holdout
 
     @property
     def key_prefix(self) -> str:
@@ -83,11 +84,13 @@ class BulkPlan:
 
 @dataclass
 class BulkReport:
-    """Members asked for, coupons issued, members who held theirs already, members refused."""
+    """Members asked for, coupons issued, members who held theirs already, members in the
+    campaign's holdout, members refused."""
 
     members: int = 0
     issued: int = 0
     already_held: int = 0
+    held_out: int = 0  # in the campaign's holdout: never sent a coupon
     refused_budget: int = 0
     refused_member_limit: int = 0
 
@@ -178,9 +181,10 @@ def issue_batch(
 ) -> BulkReport:
     """Issue the plan's coupon to each member who holds none yet, within the stage's budget
     and the offer's per-member limit, in the caller's transaction."""
-    members = sorted(set(member_ids))
+    asked = sorted(set(member_ids))
+    members = [m for m in asked if plan.held_out is None or not plan.held_out(m)]
     if not members:
-        return BulkReport()
+        return BulkReport(members=len(asked), held_out=len(asked))
     now = now or utcnow()
     source = _rows(
         session,
@@ -228,7 +232,8 @@ def issue_batch(
         budgets.spend(session, plan.stage_key, plan.store_id, budgets.Amounts(issued=issued))
     refused_limit = 0 if over_limit is None else _count(session, source, over_limit)
     return BulkReport(
-        members=len(members),
+        members=len(asked),
+        held_out=len(asked) - len(members),
         issued=issued,
         already_held=len(members) - issued - refused_budget - refused_limit,
         refused_budget=refused_budget,

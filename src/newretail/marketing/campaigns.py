@@ -9,6 +9,7 @@ in every process at every moment without a job moving it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -261,3 +262,14 @@ def stage_of(campaign: Campaign, stage_id: uuid.UUID) -> CampaignStage:
         if stage.id == stage_id:
             return stage
     raise NotFound("the campaign has no such stage", field="stage_id")
+
+
+def held_out(campaign_id: uuid.UUID, member_id: uuid.UUID, percent: int) -> bool:
+    """Whether the member is in the campaign's holdout, never sent its coupons, to measure the
+    lift: the first 8 hex digits of SHA-256 of "campaign id:member id", as a number, modulo
+    100, below the percent. Stable for a campaign whatever the audience, batch or rerun, and
+    independent between campaigns."""
+    if percent <= 0:
+        return False
+    digest = hashlib.sha256(f"{campaign_id}:{member_id}".encode()).hexdigest()
+    return int(digest[:8], 16) % 100 < percent

@@ -173,7 +173,14 @@ def _issue_through_server(
                 job = request_json(client, "GET", f"/api/v1/marketing/bulk-issues/{job['id']}")
     if job["status"] == "failed":
         raise Conflict(f"the bulk issue failed: {job['error']}", field="audience")
-    keys = ("issued", "already_held", "refused_budget", "refused_member_limit", "refused")
+    keys = (
+        "issued",
+        "already_held",
+        "held_out",
+        "refused_budget",
+        "refused_member_limit",
+        "refused",
+    )
     return {key: job[key] for key in keys}
 
 

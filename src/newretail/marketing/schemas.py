@@ -171,6 +171,7 @@ class IssueReport(BaseModel):
 
     issued: int
     already_held: int
+    held_out: int = Field(0, description="Members in the campaign's holdout: never sent one")
     refused_budget: int
     refused_member_limit: int = 0
     refused: dict[str, int] = Field(default_factory=dict, description="Refused members by code")
@@ -250,6 +251,7 @@ class BulkIssueRead(BaseModel):
     error: str | None
     issued: int
     already_held: int
+    held_out: int = Field(0, description="Members in the campaign's holdout: never sent one")
     refused_budget: int
     refused_member_limit: int
     refused: dict[str, int]

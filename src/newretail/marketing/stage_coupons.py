@@ -4,6 +4,7 @@ own validity, within the stage's budgets."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 
@@ -85,6 +86,9 @@ def plan_of(
         names=coupons.fact_names(session, offer.id, stage.stage_key),
         store_id=store_id,
         member_limit=spec.per_member_limit,
+        held_out=functools.partial(
+            campaigns.held_out, campaign.id, percent=campaign.holdout_percent
+        ),
     )
 
 
@@ -92,6 +96,7 @@ def report_of(report: bulk_issue.BulkReport) -> schemas.IssueReport:
     return schemas.IssueReport(
         issued=report.issued,
         already_held=report.already_held,
+        held_out=report.held_out,
         refused_budget=report.refused_budget,
         refused_member_limit=report.refused_member_limit,
         refused=report.refusals(),
