@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.scratch_db import throwaway_database
+from bench.scratch_db import bench_owner, throwaway_database
 from newretail import handlers
 from newretail.catalog import schemas as catalog_schemas
 from newretail.catalog import service as catalog_service
@@ -57,8 +57,8 @@ from newretail.orders import checkout, pos, schemas
 from newretail.orders.models import FulfilmentType
 from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.models import ChannelType, Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.models import ChannelType
+from newretail.tenancy.permissions import Principal
 
 handlers.install()  # sales publish OrderPaid; members award points (in every process)
 
@@ -70,15 +70,7 @@ def setup(
 ) -> tuple[Principal, list[uuid.UUID], list[uuid.UUID], uuid.UUID]:
     sessions = make_session_factory(engine)
     with session_scope(sessions) as session:
-        org = tenancy_service.create_organization(
-            scope_session(session, None),
-            "Bench",
-            owner_email="bench@example.com",
-            owner_password=secrets.token_urlsafe(16),
-            slug=f"bench-{secrets.token_hex(3)}",
-        ).organization
-        scope_session(session, org.id)
-        principal = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="bench")
+        principal = bench_owner(session)
         brand = tenancy_service.create_brand(
             session, principal, tenancy_schemas.BrandCreate(code="b", name="B")
         )
@@ -286,20 +278,19 @@ class PosJob:
         )
         self.tag = secrets.token_hex(3)
 
-    def __call__(self, session, index: int, n: int) -> None:  # type: ignore[no-untyped-def]
-        pos.pos_sale(
-            session,
-            self.principal,
-            schemas.PosSaleCreate(
-                store_id=self.stores[index],
-                external_order_id=f"{self.tag}-{index}-{n}",
-                lines=[
-                    schemas.PosLineIn(
-                        sku_id=self.skus[(index * 7 + n) % len(self.skus)], quantity=1
-                    )
-                ],
-            ),
+    def sale(self, index: int, n: int, coupons: tuple[str, ...] = ()) -> schemas.PosSaleCreate:
+        """Client `index`'s `n`-th sale: one unit of a SKU at its own shop."""
+        return schemas.PosSaleCreate(
+            store_id=self.stores[index],
+            external_order_id=f"{self.tag}-{index}-{n}",
+            lines=[
+                schemas.PosLineIn(sku_id=self.skus[(index * 7 + n) % len(self.skus)], quantity=1)
+            ],
+            coupons=list(coupons),
         )
+
+    def __call__(self, session, index: int, n: int) -> None:  # type: ignore[no-untyped-def]
+        pos.pos_sale(session, self.principal, self.sale(index, n))
 
 
 class CheckoutJob(PosJob):

@@ -46,7 +46,7 @@ from newretail.core.database import create_db_engine, make_session_factory, sess
 from newretail.marketing import budgets, offer_library
 from newretail.marketing.models import Coupon, CouponLedgerEntry
 from newretail.marketing.offer_specs import OfferSpec
-from newretail.orders import pos, schemas
+from newretail.orders import pos
 from newretail.orders.models import OrderLine
 from newretail.tenancy.permissions import Principal
 
@@ -71,20 +71,7 @@ class CouponPosJob(commerce.PosJob):
         own = self.coupons[index]
         if n + WARM_UP >= len(own):
             raise RuntimeError(f"client {index} used its {len(own)} coupons; issue more")
-        pos.pos_sale(
-            session,
-            self.principal,
-            schemas.PosSaleCreate(
-                store_id=self.stores[index],
-                external_order_id=f"{self.tag}-{index}-{n}",
-                lines=[
-                    schemas.PosLineIn(
-                        sku_id=self.skus[(index * 7 + n) % len(self.skus)], quantity=1
-                    )
-                ],
-                coupons=[own[n + WARM_UP]],
-            ),
-        )
+        pos.pos_sale(session, self.principal, self.sale(index, n, (own[n + WARM_UP],)))
 
 
 def issue_for_bench(

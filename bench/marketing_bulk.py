@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -33,21 +32,17 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.scratch_db import throwaway_database
+from bench.scratch_db import bench_owner, throwaway_database
 from newretail.core import migrate
 from newretail.core.database import (
     create_db_engine,
     make_session_factory,
-    scope_session,
     session_scope,
 )
 from newretail.events.models import OutboxMessage
 from newretail.marketing import bulk_issue, campaigns, offer_library, schemas, stage_coupons
 from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry
 from newretail.marketing.offer_specs import OfferSpec
-from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.models import Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
 
 FULL = 1_000_000
 QUICK = 100_000
@@ -56,15 +51,7 @@ QUICK = 100_000
 def setup(sessions: sessionmaker[Session], size: int) -> bulk_issue.BulkPlan:
     """An organisation, an offer, an approved campaign whose stage may issue `size` coupons."""
     with session_scope(sessions) as session:
-        org = tenancy_service.create_organization(
-            scope_session(session, None),
-            "Bench",
-            owner_email="bench@example.com",
-            owner_password=secrets.token_urlsafe(16),
-            slug=f"bench-{secrets.token_hex(3)}",
-        ).organization
-        scope_session(session, org.id)
-        owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="bench")
+        owner = bench_owner(session)
         offer = offer_library.create_offer(
             session,
             owner,

@@ -1,6 +1,6 @@
-"""A throw-away PostgreSQL database for one benchmark run: created empty, dropped at the end
-(its connections ended first). NEWRETAIL_BENCH_POSTGRES_URL names the server (default the
-machine's postgres@127.0.0.1:5432)."""
+"""A throw-away PostgreSQL database for one benchmark run (created empty, dropped at the end,
+its connections ended first) and the benches' organisation in it. NEWRETAIL_BENCH_POSTGRES_URL
+names the server (default the machine's postgres@127.0.0.1:5432)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
+from newretail.core.database import scope_session
 from newretail.core.settings import normalise_database_url
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Role
+from newretail.tenancy.permissions import Principal, PrincipalKind
 
 POSTGRES_URL = os.environ.get(
     "NEWRETAIL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -44,3 +49,16 @@ def throwaway_database() -> Iterator[str]:
             )
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def bench_owner(session: Session) -> Principal:
+    """A new organisation "Bench" (the session scoped to it) and its owner, acting as "bench"."""
+    org = tenancy_service.create_organization(
+        scope_session(session, None),
+        "Bench",
+        owner_email="bench@example.com",
+        owner_password=secrets.token_urlsafe(16),
+        slug=f"bench-{secrets.token_hex(3)}",
+    ).organization
+    scope_session(session, org.id)
+    return Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="bench")
