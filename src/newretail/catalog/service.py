@@ -20,12 +20,12 @@ from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailabilit
 from newretail.core.database import (
     apply_changes,
     by_code_or_not_found,
-    contains_text,
     flush_unique,
     get_or_not_found,
-    refuse_nulls,
+    partial_changes,
     utcnow,
     where_given,
+    where_text,
 )
 from newretail.core.pagination import numbered_page, paginate
 from newretail.tenancy import service as tenancy_service
@@ -55,9 +55,7 @@ def _filtered_products(filters: ProductFilter) -> Any:
         statement = statement.where(
             or_(Product.category_path == prefix, Product.category_path.like(f"{prefix}/%"))
         )
-    if filters.q:
-        statement = statement.where(contains_text(filters.q, Product.name, Product.code))
-    return statement
+    return where_text(statement, filters.q, Product.name, Product.code)
 
 
 def list_products(
@@ -116,8 +114,8 @@ def update_product(
     """Change a product's name, category, attributes, images or status."""
     principal.require(Permission.MANAGE_CATALOG)
     product = get_product(session, product_id)
-    changes = data.model_dump(exclude_unset=True, mode="json")
-    refuse_nulls(changes, ("name", "category_path", "attributes", "image_urls", "status"))
+    not_null = ("name", "category_path", "attributes", "image_urls", "status")
+    changes = partial_changes(data, not_null, mode="json")
     apply_changes(product, changes)
     session.flush()
     return product
@@ -172,8 +170,7 @@ def list_skus(
 ) -> tuple[list[Sku], str | None]:
     """SKUs filtered by product, exact barcode or a name or code substring."""
     statement = where_given(select(Sku), (Sku.product_id, product_id), (Sku.barcode, barcode))
-    if q:
-        statement = statement.where(contains_text(q, Sku.name, Sku.code))
+    statement = where_text(statement, q, Sku.name, Sku.code)
     return paginate(session, statement, Sku, limit, cursor)
 
 
@@ -221,8 +218,8 @@ def update_sku(
     """Change a SKU's name, barcode, attributes, images, channels or status."""
     principal.require(Permission.MANAGE_CATALOG)
     sku = get_sku(session, sku_id)
-    changes = data.model_dump(exclude_unset=True, mode="json")
-    refuse_nulls(changes, ("name", "attributes", "image_urls", "channels", "status"))
+    not_null = ("name", "attributes", "image_urls", "channels", "status")
+    changes = partial_changes(data, not_null, mode="json")
     if ChannelType.WAREHOUSE in (changes.get("channels") or []):
         raise WarehouseDoesNotSell("channels")
     apply_changes(sku, changes)

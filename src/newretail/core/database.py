@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -241,6 +242,12 @@ def contains_text(text: str, *columns: QueryableAttribute[Any]) -> ColumnElement
     return or_(*(column.ilike(f"%{text}%") for column in columns))
 
 
+def where_text(statement: SelectT, text: str | None, *columns: QueryableAttribute[Any]) -> SelectT:
+    """Narrow the select to rows where any of the columns holds the text, in any case (a
+    search box); no text (None or empty) filters nothing."""
+    return statement.where(contains_text(text, *columns)) if text else statement
+
+
 def where_given(statement: SelectT, *conditions: tuple[QueryableAttribute[Any], object]) -> SelectT:
     """Narrow the select to `column == value` for every (column, value) whose value is given
     (None and empty values filter nothing)."""
@@ -297,6 +304,20 @@ def refuse_nulls(
     for field in fields:
         if field in changes and changes[field] is None:
             raise refused(field=field)
+
+
+def partial_changes(
+    data: BaseModel,
+    not_null: Iterable[str] | None = (),
+    refused: FieldError = _null_refused,
+    *,
+    mode: Literal["python", "json"] = "python",
+) -> dict[str, Any]:
+    """The fields a partial update (PATCH) sets, by name; setting one of `not_null` to null
+    is refused (`refused(field=…)`); `not_null=None` refuses it for every field."""
+    changes = data.model_dump(exclude_unset=True, mode=mode)
+    refuse_nulls(changes, changes.keys() if not_null is None else not_null, refused)
+    return changes
 
 
 def apply_changes(obj: Any, changes: Mapping[str, Any]) -> None:

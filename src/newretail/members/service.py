@@ -19,7 +19,7 @@ from newretail.core.database import (
     apply_changes,
     flush_or_raise,
     get_or_raise,
-    refuse_nulls,
+    partial_changes,
     utcnow,
     where_given,
 )
@@ -333,8 +333,7 @@ def update_member(
     """Change a member's profile, identifiers or status."""
     principal.require(Permission.MANAGE_MEMBERS)
     member = get_member(session, principal, member_id)
-    changes = data.model_dump(exclude_unset=True)
-    refuse_nulls(changes, ("status",), RequiredValue)
+    changes = partial_changes(data, ("status",), RequiredValue)
     identifiers = _identifier_values(data)
     for kind in LOOKUP_FIELDS:
         changes.pop(str(kind), None)

@@ -23,7 +23,7 @@ from newretail.core.database import (
     flush_or_raise,
     get_or_raise,
     insert_once,
-    refuse_nulls,
+    partial_changes,
     utcnow,
 )
 from newretail.events import outbox
@@ -220,9 +220,7 @@ def update_tier(
     """Rename a tier or move its threshold (members follow at their next spend or review)."""
     principal.require(Permission.MANAGE_MEMBERS)
     tier = get_tier(session, principal, tier_id)
-    changes = data.model_dump(exclude_unset=True)
-    refuse_nulls(changes, changes.keys(), RequiredValue)
-    apply_changes(tier, changes)
+    apply_changes(tier, partial_changes(data, not_null=None, refused=RequiredValue))
     _flush_name(session, data.name)
     return tier
 

@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 from newretail.core.database import (
     apply_changes,
     by_code_or_not_found,
-    contains_text,
     flush_unique,
     get_or_not_found,
     get_or_raise,
-    refuse_nulls,
+    partial_changes,
     scope_session,
     utcnow,
     where_given,
+    where_text,
 )
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.core.pagination import paginate
@@ -131,9 +131,7 @@ def list_brands(
     session: Session, limit: int, cursor: str | None, q: str | None = None
 ) -> tuple[list[Brand], str | None]:
     """Brands of the organisation, optionally filtered by a name or code substring."""
-    statement = select(Brand)
-    if q:
-        statement = statement.where(contains_text(q, Brand.name, Brand.code))
+    statement = where_text(select(Brand), q, Brand.name, Brand.code)
     return paginate(session, statement, Brand, limit, cursor)
 
 
@@ -162,7 +160,7 @@ def update_brand(
     """Change a brand's code or name."""
     principal.require(Permission.MANAGE_BRANDS)
     brand = get_brand(session, brand_id)
-    apply_changes(brand, data.model_dump(exclude_unset=True))
+    apply_changes(brand, partial_changes(data))
     flush_unique(session, "code", f"a brand with code {data.code!r} exists")
     return brand
 
@@ -199,9 +197,7 @@ def _filtered_stores(principal: Principal, filters: StoreFilter) -> Select[Store
         (Store.brand_id, filters.brand_id),
         (Store.status, filters.status),
     )
-    if filters.q:
-        statement = statement.where(contains_text(filters.q, Store.name, Store.code, Store.address))
-    return statement
+    return where_text(statement, filters.q, Store.name, Store.code, Store.address)
 
 
 def list_stores(
@@ -253,8 +249,8 @@ def update_store(
     """Change a store's fields; latitude and longitude go together."""
     principal.require(Permission.EDIT_STORES)
     store = get_store(session, principal, store_id)
-    changes = data.model_dump(exclude_unset=True)
-    refuse_nulls(changes, ("code", "name", "channel_type", "status", "opening_hours", "time_zone"))
+    not_null = ("code", "name", "channel_type", "status", "opening_hours", "time_zone")
+    changes = partial_changes(data, not_null)
     if changes.get("brand_id") is not None:
         _brand_field(session, changes["brand_id"])
     apply_changes(store, changes)

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import apply_changes, flush_or_raise, get_or_raise, refuse_nulls
+from newretail.core.database import apply_changes, flush_or_raise, get_or_raise, partial_changes
 from newretail.members import schemas
 from newretail.members.errors import (
     EarnRuleExists,
@@ -102,8 +102,7 @@ def update_earn_rule(
     """Change an earn rule (orders awarded before keep their points)."""
     principal.require(Permission.MANAGE_MEMBERS)
     rule = get_earn_rule(session, principal, rule_id)
-    changes = data.model_dump(exclude_unset=True)
-    refuse_nulls(changes, changes.keys(), RequiredValue)
+    changes = partial_changes(data, not_null=None, refused=RequiredValue)
     apply_changes(
         rule,
         {
