@@ -27,6 +27,15 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
+def supplied(request: Request, name: str, supplier: str) -> Any:
+    """What the composition root put on `app.state.<name>` for a domain that names what it
+    needs; a RuntimeError naming the `supplier` when it is missing (a wiring bug)."""
+    found = getattr(request.app.state, name, None)
+    if found is None:
+        raise RuntimeError(f"{supplier} supplies app.state.{name}")
+    return found
+
+
 def page(
     listing: tuple[Sequence[T], str | None], read: Callable[[T], Any] | None = None
 ) -> dict[str, Any]:

@@ -8,17 +8,16 @@ warehouse lock is taken per day, so pages and the event loader go on between day
 
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail.core.background import BackgroundJob, JobRegistry
 from newretail.core.database import session_scope
 from newretail.databank import service
 from newretail.databank.errors import BackfillNotFound, BackfillRunning, InvalidPeriod
@@ -30,8 +29,6 @@ from newretail.databank.snapshots import (
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
-log = logging.getLogger(__name__)
-
 # The Data Bank page reads the snapshots of these days before the day shown: the 30-day
 # trend and FAST's 8 week ends with the day a week before the first.
 PAGE_DAYS = 57
@@ -39,20 +36,14 @@ MAX_BACKFILL_DAYS = 3660
 
 
 @dataclass
-class Backfill:
+class Backfill(BackgroundJob):
     """One backfill's progress."""
 
-    id: str
-    organization_id: uuid.UUID
     first: date
     last: date
     days: list[date]
     done: int = 0
-    status: str = "running"  # running, done or failed
-    error: str | None = None
     runs: list[SnapshotRun] = field(default_factory=list)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    finished_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The API's view of the backfill."""
@@ -108,8 +99,9 @@ class BackfillRunner:
     """The backfills of one server: at most one running per organisation."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._backfills: dict[str, Backfill] = {}
+        self._backfills: JobRegistry[Backfill] = JobRegistry(
+            "databank-backfill", "Data Bank backfill"
+        )
 
     def start(
         self,
@@ -127,64 +119,38 @@ class BackfillRunner:
             raise InvalidPeriod("the last day is before the first", field="to_date")
         if (last - first).days >= MAX_BACKFILL_DAYS:
             raise InvalidPeriod("backfill at most ten years at a time", field="to_date")
-        with self._lock:
-            for running in self._backfills.values():
-                if running.organization_id == principal.organization_id and (
-                    running.status == "running"
-                ):
-                    raise BackfillRunning(
-                        f"a backfill of {running.first} … {running.last} is running "
-                        f"({running.done} of {len(running.days)} days)",
-                        field="backfill",
-                    )
+
+        def make() -> Backfill:
+            if busy := self._backfills.running(principal.organization_id):
+                raise BackfillRunning(
+                    f"a backfill of {busy[0].first} … {busy[0].last} is running "
+                    f"({busy[0].done} of {len(busy[0].days)} days)",
+                    field="backfill",
+                )
             if recompute:
                 days = [first + timedelta(days=k) for k in range((last - first).days + 1)]
             else:
                 days = missing_days(warehouse, principal.organization_id, first, last)
-            backfill = Backfill(uuid.uuid4().hex, principal.organization_id, first, last, days)
-            self._backfills[backfill.id] = backfill
-        thread = threading.Thread(
-            target=self._run,
-            args=(backfill, sessions, warehouse, principal),
-            name=f"databank-backfill-{backfill.id[:8]}",
-            daemon=True,
-        )
-        thread.start()
-        return backfill
+            return Backfill(uuid.uuid4().hex, principal.organization_id, first, last, days)
 
-    def _run(
-        self,
-        backfill: Backfill,
-        sessions: sessionmaker[Session],
-        warehouse: Warehouse,
-        principal: Principal,
-    ) -> None:
-        def advance(run: SnapshotRun) -> None:
-            backfill.runs.append(run)
-            backfill.done += 1
+        def work(backfill: Backfill) -> None:
+            def advance(run: SnapshotRun) -> None:
+                backfill.runs.append(run)
+                backfill.done += 1
 
-        try:
             fill_days(sessions, warehouse, principal, backfill.days, advance)
-            backfill.status = "done"
-        except Exception as exc:  # reported through the backfill's status
-            log.exception("Data Bank backfill %s failed", backfill.id)
-            backfill.status, backfill.error = "failed", str(exc)
-        finally:
-            backfill.finished_at = datetime.now(UTC)
+
+        return self._backfills.start(make, work)
 
     def find(self, principal: Principal, backfill_id: str) -> Backfill:
         """A backfill of the principal's organisation."""
         principal.require(Permission.READ)
-        found = self._backfills.get(backfill_id)
-        if found is None or found.organization_id != principal.organization_id:
-            raise BackfillNotFound("no such backfill in this server", field="backfill_id")
-        return found
+        missing = BackfillNotFound("no such backfill in this server", field="backfill_id")
+        return self._backfills.find(principal.organization_id, backfill_id, missing)
 
     def latest(self, principal: Principal) -> Backfill | None:
         """The organisation's most recent backfill, if any."""
-        mine = [
-            b for b in self._backfills.values() if b.organization_id == principal.organization_id
-        ]
+        mine = self._backfills.of(principal.organization_id)
         return max(mine, key=lambda b: b.started_at) if mine else None
 
 

@@ -14,26 +14,24 @@ that mounts the API (`newretail.api`) supplies it on `app.state.audience_members
 
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any, Protocol
 from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail.core.background import BackgroundJob, JobRegistry
 from newretail.core.database import session_scope
 from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.http import supplied
 from newretail.marketing import bulk_issue, campaigns, schemas, stage_coupons
 from newretail.stores import Stores
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
-
-log = logging.getLogger(__name__)
 
 
 class AudienceMembers(Protocol):
@@ -46,9 +44,7 @@ class AudienceMembers(Protocol):
 
 
 def audience_members(request: Request) -> AudienceMembers:
-    found: AudienceMembers | None = getattr(request.app.state, "audience_members", None)
-    if found is None:
-        raise RuntimeError("newretail.api.mount_api supplies the audiences' members")
+    found: AudienceMembers = supplied(request, "audience_members", "newretail.api.mount_api")
     return found
 
 
@@ -56,22 +52,16 @@ AudienceMembersDep = Annotated[AudienceMembers, Depends(audience_members)]
 
 
 @dataclass
-class BulkIssueJob:
+class BulkIssueJob(BackgroundJob):
     """One bulk issue's progress: members done of the total and the report so far."""
 
-    id: str
-    organization_id: uuid.UUID
     campaign: str
     stage: str
     offer_code: str
     audience_ids: list[uuid.UUID]
     total: int
     done: int = 0
-    status: str = "running"  # running, done or failed
-    error: str | None = None
     report: bulk_issue.BulkReport = field(default_factory=bulk_issue.BulkReport)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    finished_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The API's view of the job."""
@@ -147,8 +137,7 @@ class BulkIssueRunner:
     """The bulk issues of one server."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: dict[str, BulkIssueJob] = {}
+        self._jobs: JobRegistry[BulkIssueJob] = JobRegistry("marketing-bulk-issue", "bulk issue")
 
     def start(
         self,
@@ -168,41 +157,19 @@ class BulkIssueRunner:
             audience_ids,
             len(members),
         )
-        with self._lock:
-            self._jobs[job.id] = job
-        thread = threading.Thread(
-            target=self._run,
-            args=(job, lambda: session_scope(sessions, plan.organization_id), plan, members),
-            name=f"marketing-bulk-issue-{job.id[:8]}",
-            daemon=True,
-        )
-        thread.start()
-        return job
 
-    def _run(
-        self,
-        job: BulkIssueJob,
-        transaction: Callable[[], Any],
-        plan: bulk_issue.BulkPlan,
-        members: Sequence[uuid.UUID],
-    ) -> None:
-        try:
+        def work(issue: BulkIssueJob) -> None:
+            transaction = partial(session_scope, sessions, plan.organization_id)
             for progress in bulk_issue.in_batches(transaction, plan, members):
-                job.done, job.report = progress.done, progress.report
-            job.status = "done"
-        except Exception as exc:  # reported through the job's status
-            log.exception("bulk issue %s failed", job.id)
-            job.status, job.error = "failed", str(exc)
-        finally:
-            job.finished_at = datetime.now(UTC)
+                issue.done, issue.report = progress.done, progress.report
+
+        return self._jobs.start(lambda: job, work)
 
     def find(self, principal: Principal, job_id: str) -> BulkIssueJob:
         """A bulk issue of the principal's organisation."""
         principal.require(Permission.READ)
-        found = self._jobs.get(job_id)
-        if found is None or found.organization_id != principal.organization_id:
-            raise NotFound("no such bulk issue in this server", field="job_id")
-        return found
+        missing = NotFound("no such bulk issue in this server", field="job_id")
+        return self._jobs.find(principal.organization_id, job_id, missing)
 
 
 _RUNNERS: WeakKeyDictionary[Warehouse, BulkIssueRunner] = WeakKeyDictionary()

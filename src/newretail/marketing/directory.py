@@ -14,6 +14,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from newretail.core.http import supplied
 from newretail.tenancy.permissions import Principal
 
 
@@ -43,9 +44,7 @@ class Directory(Protocol):
 
 
 def directory(request: Request) -> Directory:
-    found: Directory | None = getattr(request.app.state, "marketing_directory", None)
-    if found is None:
-        raise RuntimeError("newretail.pages.mount_pages supplies marketing's directory")
+    found: Directory = supplied(request, "marketing_directory", "newretail.pages.mount_pages")
     return found
 
 
