@@ -28,6 +28,7 @@ from newretail.core.database import (
     where_text,
 )
 from newretail.core.pagination import numbered_page, paginate
+from newretail.core.reads import read_of
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -131,33 +132,20 @@ def delete_product(session: Session, principal: Principal, product_id: uuid.UUID
 # ---------------------------------------------------------------- SKUs
 def sku_read(sku: Sku) -> schemas.SkuRead:
     """The API shape of a SKU (prices as a channel → amount map)."""
-    return schemas.SkuRead(
-        id=sku.id,
-        product_id=sku.product_id,
-        brand_id=sku.brand_id,
-        code=sku.code,
-        name=sku.name,
-        barcode=sku.barcode,
-        attributes=sku.attributes,
-        image_urls=sku.image_urls,
-        channels=sku.channels,
-        status=sku.status,
+    return read_of(
+        schemas.SkuRead,
+        sku,
         prices={p.channel_type: p.amount for p in sku.prices},
         store_prices=[schemas.StorePriceRead.model_validate(p) for p in sku.store_prices],
         store_availability=[
             schemas.StoreAvailabilityRead.model_validate(a) for a in sku.store_availability
         ],
-        created_at=sku.created_at,
-        updated_at=sku.updated_at,
     )
 
 
 def product_detail(product: Product) -> schemas.ProductDetail:
     """The API shape of a product with its SKUs."""
-    return schemas.ProductDetail(
-        **schemas.ProductRead.model_validate(product).model_dump(),
-        skus=[sku_read(s) for s in product.skus],
-    )
+    return read_of(schemas.ProductDetail, product, skus=[sku_read(s) for s in product.skus])
 
 
 def list_skus(
@@ -335,11 +323,10 @@ def resolve_price(
     )[sku_id]
     if price.amount is None:
         raise PriceNotFound(price.code, store.channel_type)
-    return schemas.ResolvedPrice(
+    return read_of(
+        schemas.ResolvedPrice,
+        price,
         sku_id=sku_id,
         store_id=store.id,
         channel_type=store.channel_type,
-        amount=price.amount,
-        source=price.source,
-        available=price.available,
     )

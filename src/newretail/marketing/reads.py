@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
+from newretail.core.reads import read_of
 from newretail.marketing import campaigns, schemas
 from newretail.marketing.models import Budget, Campaign, CampaignStage, Coupon, CouponState, Offer
 from newretail.tenancy.models import Store
@@ -27,16 +28,7 @@ def _budgets(session: Session, stage_keys: Sequence[str]) -> dict[str, list[sche
     found: dict[str, list[schemas.BudgetRead]] = {}
     for budget, store_name in rows:
         found.setdefault(budget.stage_key, []).append(
-            schemas.BudgetRead(
-                store_id=budget.store_id,
-                store_name=store_name,
-                issue_limit=budget.issue_limit,
-                redeem_limit=budget.redeem_limit,
-                amount_limit=budget.amount_limit,
-                issued=budget.issued,
-                redeemed=budget.redeemed,
-                discounted=budget.discounted,
-            )
+            read_of(schemas.BudgetRead, budget, store_name=store_name)
         )
     return found
 
@@ -48,26 +40,15 @@ def campaign_read(
     offer_ids = {uuid.UUID(o) for stage in campaign.stages for o in stage.offer_ids}
     codes = dict(session.execute(select(Offer.id, Offer.code).where(Offer.id.in_(offer_ids))).all())
     burn = _budgets(session, [stage.stage_key for stage in campaign.stages])
-    return schemas.CampaignRead(
-        id=campaign.id,
-        name=campaign.name,
-        brand_id=campaign.brand_id,
-        description=campaign.description,
-        holdout_percent=campaign.holdout_percent,
+    return read_of(
+        schemas.CampaignRead,
+        campaign,
         state=campaigns.state_at(campaign, zone_name, now or utcnow()),
         time_zone=zone_name,
-        approved_by=campaign.approved_by,
-        approved_at=campaign.approved_at,
-        created_at=campaign.created_at,
         stages=[
-            schemas.StageRead(
-                id=stage.id,
-                position=stage.position,
-                name=stage.name,
-                kind=stage.kind,
-                first_day=stage.first_day,
-                last_day=stage.last_day,
-                channels=stage.channels,
+            read_of(
+                schemas.StageRead,
+                stage,
                 audience_ids=[uuid.UUID(a) for a in stage.audience_ids],
                 offer_codes=[codes[uuid.UUID(o)] for o in stage.offer_ids],
                 budgets=burn.get(stage.stage_key, []),
@@ -97,19 +78,13 @@ def coupon_reads(session: Session, found: Sequence[Coupon]) -> list[schemas.Coup
         offer = offers.get(coupon.offer_id)
         campaign_name, stage_name = stages.get(coupon.stage_key or "", (None, None))
         result.append(
-            schemas.CouponRead(
-                id=coupon.id,
+            read_of(
+                schemas.CouponRead,
+                coupon,
                 offer_code=offer.code if offer else None,
                 offer_name=offer.name if offer else None,
                 campaign_name=campaign_name,
                 stage_name=stage_name,
-                member_id=coupon.member_id,
-                state=coupon.state,
-                valid_from=coupon.valid_from,
-                valid_until=coupon.valid_until,
-                order_ref=coupon.order_ref,
-                discount=coupon.discount,
-                redeemed_at=coupon.redeemed_at,
             )
         )
     return result

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.errors import Conflict, InvalidInput
 from newretail.core.localtime import local_days_bounds
+from newretail.core.reads import read_of
 from newretail.marketing import bulk_issue, campaigns, coupons, offer_library, schemas
 from newretail.marketing.models import Campaign, CampaignStage, CampaignState, Offer
 from newretail.marketing.offer_specs import OfferSpec, to_template
@@ -93,14 +94,7 @@ def plan_of(
 
 
 def report_of(report: bulk_issue.BulkReport) -> schemas.IssueReport:
-    return schemas.IssueReport(
-        issued=report.issued,
-        already_held=report.already_held,
-        held_out=report.held_out,
-        refused_budget=report.refused_budget,
-        refused_member_limit=report.refused_member_limit,
-        refused=report.refusals(),
-    )
+    return read_of(schemas.IssueReport, report, refused=report.refusals())
 
 
 def issue_to_members(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import get_or_not_found, utcnow
 from newretail.core.errors import InvalidInput
 from newretail.core.pagination import paginate
+from newretail.core.reads import read_of
 from newretail.core.security import API_KEY_PREFIX, new_token, token_display_prefix, token_hash
 from newretail.tenancy import grants, schemas
 from newretail.tenancy.models import ApiKey, Role
@@ -40,17 +41,8 @@ def issue_key(kind_prefix: str) -> IssuedKey:
 
 def api_key_read(key: ApiKey) -> schemas.ApiKeyRead:
     """The API shape of a key (never its secret)."""
-    return schemas.ApiKeyRead(
-        id=key.id,
-        name=key.name,
-        role=Role(key.role),
-        store_ids=sorted(s.id for s in key.stores),
-        key_prefix=key.key_prefix,
-        created_by=key.created_by,
-        created_at=key.created_at,
-        last_used_at=key.last_used_at,
-        expires_at=key.expires_at,
-        revoked_at=key.revoked_at,
+    return read_of(
+        schemas.ApiKeyRead, key, role=Role(key.role), store_ids=sorted(s.id for s in key.stores)
     )
 
 

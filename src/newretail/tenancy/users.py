@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import flush_unique, utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
+from newretail.core.reads import read_of
 from newretail.core.security import hash_password
 from newretail.tenancy import grants, schemas
 from newretail.tenancy.models import Membership, Role, UserAccount
@@ -46,16 +47,11 @@ def login_exists(session: Session, email: str) -> bool:
 
 def user_read(membership: Membership) -> schemas.UserRead:
     """The API shape of a user: the login with its role and stores here."""
-    user = membership.user
-    return schemas.UserRead(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
+    return read_of(
+        schemas.UserRead,
+        membership.user,
         role=Role(membership.role),
         store_ids=sorted(s.id for s in membership.stores),
-        locale=user.locale,
-        is_active=user.is_active,
-        locked_until=user.locked_until,
         created_at=membership.created_at,
     )
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from newretail.core.database import get_or_raise, utcnow
+from newretail.core.reads import read_of
 from newretail.members import schemas
 from newretail.members.errors import MemberNotFound
 from newretail.members.models import LotState, Member, PointsLot
@@ -152,14 +153,7 @@ def points_balance(
     """Available and locked points, and the next expiry of available points, as of now."""
     principal.require(Permission.READ)
     get_or_raise(session, Member, member_id, lambda: MemberNotFound(field="member_id"))
-    found = balance(session, member_id, now)
-    return schemas.PointsBalance(
-        member_id=member_id,
-        available=found.available,
-        locked=found.locked,
-        next_expiry_at=found.next_expiry_at,
-        next_expiry_points=found.next_expiry_points,
-    )
+    return read_of(schemas.PointsBalance, balance(session, member_id, now), member_id=member_id)
 
 
 def member_reads(
