@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dt
 
 from newretail.databank.tables import ensure_databank_tables
-from newretail.warehouse.connection import Warehouse, create_missing_tables
+from newretail.warehouse.connection import (
+    UTC_TIMESTAMP,
+    Warehouse,
+    create_missing_tables,
+    organisation_schema,
+)
 
 MEMBER_DIM_TABLE = "member_dim"
 MEMBER_DIM_SYNC_TABLE = "member_dim_sync"
@@ -21,9 +25,8 @@ CONSENT_CHANNELS = ("sms", "push", "wechat", "email")
 # One row per member of the operational store that can be in an audience: members merged
 # into another are left out (the survivor carries their events). Anonymous profiles are in
 # with null attributes and no consent.
-MEMBER_DIM_SCHEMA = ibis.schema(
+MEMBER_DIM_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "member_id": dt.string,
         "city": dt.String(nullable=True),
         "gender": dt.String(nullable=True),
@@ -37,24 +40,22 @@ MEMBER_DIM_SCHEMA = ibis.schema(
 MEMBER_DIM_COLUMNS = tuple(MEMBER_DIM_SCHEMA.names)
 
 # What the last sync saw of the operational store, to tell when the dimension is stale.
-MEMBER_DIM_SYNC_SCHEMA = ibis.schema(
+MEMBER_DIM_SYNC_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "fingerprint": dt.string,
         "rows": dt.int64,
-        "synced_at": dt.Timestamp(timezone="UTC"),
+        "synced_at": UTC_TIMESTAMP,
     }
 )
 
 # The members of each stored version of an audience; the operational store names the
 # current version, so readers never see a half-written refresh.
-AUDIENCE_MEMBER_SCHEMA = ibis.schema(
+AUDIENCE_MEMBER_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "audience_id": dt.string,
         "version": dt.string,
         "member_id": dt.string,
-        "since": dt.Timestamp(timezone="UTC"),
+        "since": UTC_TIMESTAMP,
     }
 )
 

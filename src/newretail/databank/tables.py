@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dt
 
-from newretail.warehouse.connection import create_missing_tables
+from newretail.warehouse.connection import (
+    UTC_TIMESTAMP,
+    create_missing_tables,
+    organisation_schema,
+)
 
 STATE_TABLE = "aipl_state"
 SNAPSHOT_RUN_TABLE = "aipl_snapshot_run"
@@ -49,9 +52,8 @@ STATE_ROW_COLUMNS = (
 # The state dates are the ones in their windows on valid_from; a date stops counting on its
 # `*_until` day, and valid_to is at the latest the day the last of them stops (the member
 # leaves AIPL). Reads clip the dates to the day asked for (see queries.stored_snapshot).
-STATE_SCHEMA = ibis.schema(
+STATE_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "brand_id": dt.string,
         "member_id": dt.string,
         "valid_from": dt.date,
@@ -65,32 +67,29 @@ STATE_SCHEMA = ibis.schema(
 )
 
 # Which dates are materialised (a date may hold no member at all) and how.
-SNAPSHOT_RUN_SCHEMA = ibis.schema(
+SNAPSHOT_RUN_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "date": dt.date,
         "mode": dt.string,
         "rows": dt.int64,
-        "computed_at": dt.Timestamp(timezone="UTC"),
+        "computed_at": UTC_TIMESTAMP,
     }
 )
 
-MEMBER_LIST_SCHEMA = ibis.schema(
+MEMBER_LIST_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "list_id": dt.string,
         "brand_id": dt.string,
         "member_id": dt.string,
     }
 )
-MEMBER_LIST_INFO_SCHEMA = ibis.schema(
+MEMBER_LIST_INFO_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "list_id": dt.string,
         "name": dt.string,
         "definition": dt.string,
         "size": dt.int64,
-        "created_at": dt.Timestamp(timezone="UTC"),
+        "created_at": UTC_TIMESTAMP,
     }
 )
 

@@ -18,14 +18,23 @@ from newretail.warehouse.sql import fetch_rows, run_sql
 
 EVENT_TABLE = "event"
 
+# The instant of a warehouse row: UTC, with its time zone.
+UTC_TIMESTAMP = dt.Timestamp(timezone="UTC")
+
+
+def organisation_schema(columns: Mapping[str, Any]) -> ibis.Schema:
+    """A warehouse table's schema: every table is kept and read by organisation, so its
+    first column is `organization_id`, then `columns` in order."""
+    return ibis.schema({"organization_id": dt.string, **columns})
+
+
 # One row per touchpoint or commerce fact (issue 4 fills it; the Data Bank reads it).
-EVENT_SCHEMA = ibis.schema(
+EVENT_SCHEMA = organisation_schema(
     {
-        "organization_id": dt.string,
         "message_id": dt.string,
         "type": dt.string,
-        "ts": dt.Timestamp(timezone="UTC"),
-        "received_at": dt.Timestamp(timezone="UTC"),
+        "ts": UTC_TIMESTAMP,
+        "received_at": UTC_TIMESTAMP,
         "brand_id": dt.String(nullable=True),
         "store_id": dt.String(nullable=True),
         "channel": dt.String(nullable=True),
