@@ -24,6 +24,7 @@ from newretail.marketing.offers import (
 from newretail.marketing.scope import ItemSelector, Scope
 from newretail.marketing.worked_examples import (
     D11_250_25,
+    DOUBLE_11,
     LIPS_B2G1,
     LIPSTICK,
     LUMIERE,
@@ -45,6 +46,17 @@ GIFT_POUCH = example_id("sku:pouch")
 GLOSS = line("gloss", ROUGE, "Makeup/Lips", 2, "30.00")
 LIPSTICKS = Basket(lines=(replace(LIPSTICK, quantity=7), GLOSS))
 SERUMS = Basket(lines=(SERUM,), shipping_fee=Decimal("12.00"))
+
+
+def refusal(
+    name: str,
+    offer: OfferTemplate,
+    reason: RefusalCode,
+    total: str = "532.00",
+    basket: Basket = DOUBLE_11,
+) -> PricingCase:
+    """A case of one offer refused for `reason`: nothing applied, the basket at full price."""
+    return PricingCase(name, (offer,), {}, total, refused={offer.code: reason}, basket=basket)
 
 
 def kind_cases() -> tuple[PricingCase, ...]:
@@ -182,82 +194,55 @@ def kind_cases() -> tuple[PricingCase, ...]:
             {"GIFT-POUCH": "0.00"},
             "532.00",
         ),
-        PricingCase(
+        refusal(
             "refused: no item in scope",
-            (
-                OfferTemplate(
-                    "OTHER-BRAND-10",
-                    amount_10,
-                    ORDER,
-                    scope=Scope(
-                        include=ItemSelector(brand_ids=frozenset({example_id("brand:other")}))
-                    ),
-                ),
+            OfferTemplate(
+                "OTHER-BRAND-10",
+                amount_10,
+                ORDER,
+                scope=Scope(include=ItemSelector(brand_ids=frozenset({example_id("brand:other")}))),
             ),
-            {},
-            "532.00",
-            refused={"OTHER-BRAND-10": R.OUT_OF_SCOPE},
+            R.OUT_OF_SCOPE,
         ),
-        PricingCase(
+        refusal(
             "refused: offline only, sold online",
-            (
-                OfferTemplate(
-                    "OFFLINE-10", amount_10, ORDER, channels=Channels(ChannelReach.OFFLINE)
-                ),
-            ),
-            {},
-            "532.00",
-            refused={"OFFLINE-10": R.WRONG_CHANNEL},
+            OfferTemplate("OFFLINE-10", amount_10, ORDER, channels=Channels(ChannelReach.OFFLINE)),
+            R.WRONG_CHANNEL,
         ),
-        PricingCase(
+        refusal(
             "refused: valid from 12 November",
-            (
-                OfferTemplate(
-                    "FROM-12-NOV", amount_10, ORDER, validity=Validity(first_day=date(2026, 11, 12))
-                ),
+            OfferTemplate(
+                "FROM-12-NOV", amount_10, ORDER, validity=Validity(first_day=date(2026, 11, 12))
             ),
-            {},
-            "532.00",
-            refused={"FROM-12-NOV": R.NOT_YET_VALID},
+            R.NOT_YET_VALID,
         ),
-        PricingCase(
+        refusal(
             "refused: valid until 10 November",
-            (
-                OfferTemplate(
-                    "UNTIL-10-NOV", amount_10, ORDER, validity=Validity(last_day=date(2026, 11, 10))
-                ),
+            OfferTemplate(
+                "UNTIL-10-NOV", amount_10, ORDER, validity=Validity(last_day=date(2026, 11, 10))
             ),
-            {},
-            "532.00",
-            refused={"UNTIL-10-NOV": R.EXPIRED},
+            R.EXPIRED,
         ),
-        PricingCase(
+        refusal(
             "refused: valid 7 days after issue, never issued",
-            (OfferTemplate("WELCOME-10", amount_10, ORDER, validity=Validity(days_after_issue=7)),),
-            {},
-            "532.00",
-            refused={"WELCOME-10": R.NOT_ISSUED},
+            OfferTemplate("WELCOME-10", amount_10, ORDER, validity=Validity(days_after_issue=7)),
+            R.NOT_ISSUED,
         ),
-        PricingCase(
+        refusal(
             "refused: minimum spend 600.00",
-            (OfferTemplate("SPEND-600", amount_10, ORDER, minimum_spend=Decimal(600)),),
-            {},
-            "532.00",
-            refused={"SPEND-600": R.BELOW_MINIMUM_SPEND},
+            OfferTemplate("SPEND-600", amount_10, ORDER, minimum_spend=Decimal(600)),
+            R.BELOW_MINIMUM_SPEND,
         ),
-        PricingCase(
+        refusal(
             "refused: buy 3 get 1 with 3 units",
-            (OfferTemplate("LIPS-B3G1", BuyXGetY(buy=3, get=1), PRODUCT, scope=only("Makeup")),),
-            {},
-            "532.00",
-            refused={"LIPS-B3G1": R.BELOW_MINIMUM_QUANTITY},
+            OfferTemplate("LIPS-B3G1", BuyXGetY(buy=3, get=1), PRODUCT, scope=only("Makeup")),
+            R.BELOW_MINIMUM_QUANTITY,
         ),
-        PricingCase(
+        refusal(
             "refused: no shipping fee to take off",
-            (SHIP_5,),
-            {},
-            "300.00",
-            refused={"SHIP-5": R.NOTHING_TO_DISCOUNT},
+            SHIP_5,
+            R.NOTHING_TO_DISCOUNT,
+            total="300.00",
             basket=Basket(lines=(SERUM,)),
         ),
         PricingCase(
