@@ -28,6 +28,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
 
 
+def index_where_set(name: str, *columns: str, unique: bool = True) -> Index:
+    """An index of the rows whose last column is set: partial on PostgreSQL and SQLite, so
+    the rows without it write no entry."""
+    where = text(f"{columns[-1]} IS NOT NULL")
+    return Index(name, *columns, unique=unique, postgresql_where=where, sqlite_where=where)
+
+
 class CouponState(StrEnum):
     ISSUED = "issued"  # held by a member (or a code), usable
     RESERVED = "reserved"  # held by one till or checkout until `reserved_until`
@@ -94,35 +101,15 @@ class Coupon(IdMixin, TenantMixin, Base):
         UniqueConstraint("organization_id", "issue_key"),
         # partial: most coupons have no bearer code and no slot, and a bulk issue of a million
         # coupons should not write a million index entries of NULLs
-        Index(
-            "uq_coupon_organization_id_code_hash",
-            "organization_id",
-            "code_hash",
-            unique=True,
-            postgresql_where=text("code_hash IS NOT NULL"),
-            sqlite_where=text("code_hash IS NOT NULL"),
-        ),
+        index_where_set("uq_coupon_organization_id_code_hash", "organization_id", "code_hash"),
         # an offer's per-member limit: the n-th coupon of the offer a member holds takes slot n
-        Index(
-            "uq_coupon_member_slot",
-            "organization_id",
-            "offer_id",
-            "member_id",
-            "member_slot",
-            unique=True,
-            postgresql_where=text("member_slot IS NOT NULL"),
-            sqlite_where=text("member_slot IS NOT NULL"),
+        index_where_set(
+            "uq_coupon_member_slot", "organization_id", "offer_id", "member_id", "member_slot"
         ),
         Index("ix_coupon_org_member_state", "organization_id", "member_id", "state"),
         # the coupons an order used (its page, a refund giving them back): written at the
         # redemption only, never by an issue
-        Index(
-            "ix_coupon_order_ref",
-            "organization_id",
-            "order_ref",
-            postgresql_where=text("order_ref IS NOT NULL"),
-            sqlite_where=text("order_ref IS NOT NULL"),
-        ),
+        index_where_set("ix_coupon_order_ref", "organization_id", "order_ref", unique=False),
     )
 
     offer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
