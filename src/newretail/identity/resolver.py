@@ -242,33 +242,6 @@ class IdentityResolver:
         return sum(repaired.values())
 
     # ------------------------------------------------------------ operators' merges
-    def merge_members_in(
-        self,
-        session: Session,
-        organization_id: uuid.UUID,
-        member_id: uuid.UUID,
-        other_member_id: uuid.UUID,
-        *,
-        actor: str,
-        force: bool = False,
-    ) -> IdentityMerge:
-        """Merge two members by hand in the caller's session; the caller commits, then the
-        warehouse events follow and the cache learns the new members."""
-        rules = load_rules(session, organization_id)  # in the caller's session
-        work = OperatorMerge(
-            organization_id, rules, member_id, other_member_id, actor, force, utcnow()
-        )
-        return self._in_callers_transaction(session, organization_id, work)
-
-    def undo_merge_in(
-        self, session: Session, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
-    ) -> IdentityMerge:
-        """Undo a merge in the caller's session; the caller commits, then the warehouse
-        events follow and the cache learns the restored members."""
-        rules = load_rules(session, organization_id)
-        work = OperatorUndo(organization_id, rules, merge_id, actor, utcnow())
-        return self._in_callers_transaction(session, organization_id, work)
-
     def merge_members(
         self,
         organization_id: uuid.UUID,
@@ -277,21 +250,45 @@ class IdentityResolver:
         *,
         actor: str,
         force: bool = False,
+        session: Session | None = None,
     ) -> IdentityMerge:
-        """Merge two members by hand in this resolver's own transaction (jobs, tests)."""
-        rules = self.caches.get(organization_id).rules
+        """Merge two members by hand: in the caller's `session` when given (the caller
+        commits, then the warehouse events follow and the cache learns the new members), else
+        in this resolver's own transaction (jobs, tests)."""
+        rules = self._operator_rules(session, organization_id)
         work = OperatorMerge(
             organization_id, rules, member_id, other_member_id, actor, force, utcnow()
         )
-        return self._write(organization_id, work)
+        return self._operator_write(session, organization_id, work)
 
     def undo_merge(
-        self, organization_id: uuid.UUID, merge_id: uuid.UUID, *, actor: str
+        self,
+        organization_id: uuid.UUID,
+        merge_id: uuid.UUID,
+        *,
+        actor: str,
+        session: Session | None = None,
     ) -> IdentityMerge:
-        """Undo a merge in this resolver's own transaction (jobs, tests)."""
-        rules = self.caches.get(organization_id).rules
+        """Undo a merge: in the caller's `session` when given (the caller commits, then the
+        warehouse events follow and the cache learns the restored members), else in this
+        resolver's own transaction (jobs, tests)."""
+        rules = self._operator_rules(session, organization_id)
         work = OperatorUndo(organization_id, rules, merge_id, actor, utcnow())
-        return self._write(organization_id, work)
+        return self._operator_write(session, organization_id, work)
+
+    def _operator_rules(self, session: Session | None, organization_id: uuid.UUID) -> Rules:
+        """The identifier rules an operator's merge or undo follows: read in the caller's
+        session when there is one, else the cached ones."""
+        if session is None:
+            return self.rules(organization_id)
+        return load_rules(session, organization_id)
+
+    def _operator_write(
+        self, session: Session | None, organization_id: uuid.UUID, work: Work[T]
+    ) -> T:
+        if session is None:
+            return self._write(organization_id, work)
+        return self._in_callers_transaction(session, organization_id, work)
 
     def _in_callers_transaction(
         self, session: Session, organization_id: uuid.UUID, work: Work[T]

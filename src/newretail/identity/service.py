@@ -49,13 +49,13 @@ def merge_members(
     _member(session, data.other_member_id, "other_member_id")
     if data.member_id == data.other_member_id:
         raise InvalidInput("give two different members", field="other_member_id")
-    return resolver.merge_members_in(
-        session,
+    return resolver.merge_members(
         principal.organization_id,
         data.member_id,
         data.other_member_id,
         actor=principal.actor,
         force=data.force,
+        session=session,
     )
 
 
@@ -65,8 +65,8 @@ def undo_merge(
     """Undo a merge: both members, their events, orders, points and consent come back."""
     principal.require(Permission.MANAGE_MEMBERS)
     get_or_not_found(session, IdentityMerge, merge_id, "merge", field="merge_id")
-    return resolver.undo_merge_in(
-        session, principal.organization_id, merge_id, actor=principal.actor
+    return resolver.undo_merge(
+        principal.organization_id, merge_id, actor=principal.actor, session=session
     )
 
 
