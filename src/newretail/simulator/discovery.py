@@ -4,7 +4,9 @@ server)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from newretail.simulator.client import ApiClient, expect
 from newretail.simulator.world import SkuInfo, StoreInfo, World
@@ -12,25 +14,35 @@ from newretail.simulator.world import SkuInfo, StoreInfo, World
 MEMBER_SAMPLE = 5000  # existing members' phones read for the shoppers who are members
 STOCK_PAGE = 5000  # the stock levels API's largest page
 
+# what a store of the API gives the simulator under the same name
+STORE_FIELDS = (
+    "id",
+    "code",
+    "name",
+    "channel_type",
+    "brand_id",
+    "city",
+    "district",
+    "latitude",
+    "longitude",
+    "time_zone",
+)
+
+
+def same_names(row: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """The fields of an API row that the simulator keeps under the same names."""
+    return {name: row[name] for name in names}
+
 
 def discover_world(api: ApiClient) -> World:
     """The organisation's active stores, SKUs, stock and some members, through the API."""
     stores = tuple(
         StoreInfo(
-            id=s["id"],
-            code=s["code"],
-            name=s["name"],
-            channel_type=s["channel_type"],
-            brand_id=s["brand_id"],
-            city=s["city"],
-            district=s["district"],
-            latitude=s["latitude"],
-            longitude=s["longitude"],
+            **same_names(s, *STORE_FIELDS),
             opening_hours={
                 day: [list(span) for span in spans]
                 for day, spans in (s["opening_hours"] or {}).items()
             },
-            time_zone=s["time_zone"],
         )
         for s in api.pages("/api/v1/stores", status="active")
         if s["channel_type"] != "warehouse"
@@ -38,10 +50,7 @@ def discover_world(api: ApiClient) -> World:
     categories = {p["id"]: p["category_path"] for p in api.pages("/api/v1/products")}
     skus = tuple(
         SkuInfo(
-            id=s["id"],
-            code=s["code"],
-            product_id=s["product_id"],
-            brand_id=s["brand_id"],
+            **same_names(s, "id", "code", "product_id", "brand_id"),
             category=categories.get(s["product_id"], ""),
             prices={channel: Decimal(amount) for channel, amount in s["prices"].items()},
             channels=tuple(s["channels"]),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -197,14 +198,21 @@ class Planner:
         at = store.local(day, minute) + timedelta(seconds=self.rng.randint(0, 59))
         return self._fits(at)
 
-    def _open_store(
-        self, shopper: Shopper, back: int, *channels: str
-    ) -> tuple[StoreInfo, datetime] | None:
-        """A store of `channels` in the shopper's city and a moment it is open that day (None:
-        closed that day)."""
+    def _at_open_store(
+        self,
+        shopper: Shopper,
+        back: int,
+        channels: tuple[str, ...],
+        scene: Callable[[Shopper, StoreInfo, datetime], None],
+    ) -> bool:
+        """Play `scene` at a store of `channels` in the shopper's city, at a moment it is open
+        that day; False (no session) when it is closed that day."""
         store = self.rng.choice(self._in_city(shopper, *channels))
         at = self._opening_time(store, back)
-        return None if at is None else (store, at)
+        if at is None:
+            return False
+        scene(shopper, store, at)
+        return True
 
     def _time_between(self, store: StoreInfo, start: datetime, stop: datetime) -> datetime | None:
         """A random moment in [start, stop] within the store's opening hours (None: closed)."""

@@ -25,6 +25,7 @@ the same shoppers, journeys, message ids and order ids. `simulator.py` sends the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from newretail.simulator.planning import (
@@ -104,12 +105,8 @@ class _Journeys(Planner):
         return True
 
     def _shop(self, shopper: Shopper, back: int) -> bool:
-        found = self._open_store(shopper, back, "store", "counter", "popup")
-        if found is None:
-            return False
-        store, at = found
-        self._visit(shopper, store, at, purchase_rate=0.35)
-        return True
+        shops = ("store", "counter", "popup")
+        return self._at_open_store(shopper, back, shops, partial(self._visit, purchase_rate=0.35))
 
     def _visit(
         self, shopper: Shopper, store: StoreInfo, at: datetime, purchase_rate: float
@@ -186,11 +183,10 @@ class _Journeys(Planner):
             self._after_purchase(shopper, store, sold_at, chosen[0])
 
     def _vending(self, shopper: Shopper, back: int) -> bool:
+        return self._at_open_store(shopper, back, ("vending",), self._vending_stop)
+
+    def _vending_stop(self, shopper: Shopper, machine: StoreInfo, at: datetime) -> None:
         rng = self.rng
-        found = self._open_store(shopper, back, "vending")
-        if found is None:
-            return False
-        machine, at = found
         if rng.random() < 0.5:
             screen = {"screen_id": f"{machine.code}-screen", "duration_s": rng.randint(3, 20)}
             at = self._emit(
@@ -202,14 +198,12 @@ class _Journeys(Planner):
                 ("phone", shopper.phone) if shopper.offline_known and rng.random() < 0.3 else None
             )
             self._till_sale(shopper, machine, at, assortment, member)
-        return True
 
     def _cloud_shelf(self, shopper: Shopper, back: int) -> bool:
+        return self._at_open_store(shopper, back, ("cloud_shelf",), self._shelf_browse)
+
+    def _shelf_browse(self, shopper: Shopper, shelf: StoreInfo, at: datetime) -> None:
         rng = self.rng
-        found = self._open_store(shopper, back, "cloud_shelf")
-        if found is None:
-            return False
-        shelf, at = found
         assortment = self.world.assortment(shelf)
         sensors = {"device_id": shopper.device_id}
         carted: SkuInfo | None = None
@@ -233,7 +227,6 @@ class _Journeys(Planner):
                 self._checkout(shopper, shelf, at, carted)
             else:
                 shopper.carts.append((shelf, carted))
-        return True
 
     def _online(self, shopper: Shopper, back: int) -> bool:
         rng = self.rng
