@@ -113,13 +113,13 @@ class PointsBalance(BaseModel):
     next_expiry_points: int
 
 
-class LedgerEntryRead(Read):
+class LedgerChange(Read):
+    """A change of a member's points: a written ledger entry or a pending one."""
+
     id: uuid.UUID
     kind: str
     available_delta: int
     locked_delta: int
-    available_after: int
-    locked_after: int
     occurred_at: datetime
     order_id: uuid.UUID | None
     refund_id: uuid.UUID | None
@@ -129,6 +129,13 @@ class LedgerEntryRead(Read):
     pending: bool = Field(
         default=False, description="An unlock or expiry that came due, not yet written"
     )
+
+
+class LedgerEntryRead(LedgerChange):
+    """A ledger row with the member's balances after it."""
+
+    available_after: int
+    locked_after: int
 
 
 class PointsAdjust(Strict):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -28,38 +27,11 @@ from newretail.members.points.ledger import SYSTEM_ACTOR, settling_entry_id
 from newretail.tenancy.permissions import Permission, Principal
 
 
-@dataclass(frozen=True)
-class _Change:
-    id: uuid.UUID
-    kind: str
-    available_delta: int
-    locked_delta: int
-    occurred_at: datetime
-    order_id: uuid.UUID | None
-    refund_id: uuid.UUID | None
-    reason: str | None
-    actor: str
-    created_at: datetime
-    pending: bool
+def _written(entry: PointsLedgerEntry) -> schemas.LedgerChange:
+    return schemas.LedgerChange.model_validate(entry)
 
 
-def _written(entry: PointsLedgerEntry) -> _Change:
-    return _Change(
-        entry.id,
-        str(entry.kind),
-        entry.available_delta,
-        entry.locked_delta,
-        entry.occurred_at,
-        entry.order_id,
-        entry.refund_id,
-        entry.reason,
-        entry.actor,
-        entry.created_at,
-        False,
-    )
-
-
-def pending_changes(lots: Sequence[PointsLot], now: datetime) -> list[_Change]:
+def pending_changes(lots: Sequence[PointsLot], now: datetime) -> list[schemas.LedgerChange]:
     """The unlocks, then the expiries, that came due by `now` and are not written yet.
 
     The same order as the maintenance jobs write them: unlocks (lots in id order), then
@@ -70,7 +42,7 @@ def pending_changes(lots: Sequence[PointsLot], now: datetime) -> list[_Change]:
         key=lambda lot: lot.id,
     )
     unlocked: set[uuid.UUID] = set()
-    changes: list[_Change] = []
+    changes: list[schemas.LedgerChange] = []
     for lot in live:
         if lot.state == LotState.LOCKED and lot_unlocked(lot.state, lot.unlock_at, now):
             assert lot.unlock_at is not None
@@ -94,26 +66,26 @@ def pending_changes(lots: Sequence[PointsLot], now: datetime) -> list[_Change]:
 
 def _pending(
     kind: LedgerKind, lot: PointsLot, available: int, locked: int, now: datetime
-) -> _Change:
+) -> schemas.LedgerChange:
     at = lot.unlock_at if kind == LedgerKind.UNLOCK else lot.expires_at
     assert at is not None
-    return _Change(
-        settling_entry_id(kind, lot.id),
-        str(kind),
-        available,
-        locked,
-        aware(at),
-        lot.order_id,
-        None,
-        None,
-        SYSTEM_ACTOR,
-        now,
-        True,
+    return schemas.LedgerChange(
+        id=settling_entry_id(kind, lot.id),
+        kind=str(kind),
+        available_delta=available,
+        locked_delta=locked,
+        occurred_at=aware(at),
+        order_id=lot.order_id,
+        refund_id=None,
+        reason=None,
+        actor=SYSTEM_ACTOR,
+        created_at=now,
+        pending=True,
     )
 
 
 def _running(
-    changes: Iterable[_Change], available: int, locked: int
+    changes: Iterable[schemas.LedgerChange], available: int, locked: int
 ) -> list[schemas.LedgerEntryRead]:
     rows = []
     for change in changes:
@@ -121,7 +93,7 @@ def _running(
         locked += change.locked_delta
         rows.append(
             schemas.LedgerEntryRead(
-                **asdict(change), available_after=available, locked_after=locked
+                **change.model_dump(), available_after=available, locked_after=locked
             )
         )
     return rows
