@@ -13,11 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from newretail.core import prepared
 from newretail.core.database import utcnow
 from newretail.marketing import budgets, redemption_postgres
 from newretail.marketing.coupons import NO_SYNC, get, record
@@ -144,7 +146,26 @@ def _redeem_postgres(
 ) -> Coupon:
     """The same rules as `_redeem` in one statement (`redemption_postgres`): a refusal
     changes nothing, so it needs no savepoint."""
-    outcome = redemption_postgres.redeem(
+    query, parameters = statement(session, coupon_id, use, actor, now, returning=True)
+    redeemed = settle(
+        session, coupon_id, use, now, redemption_postgres.redeem(session, query, parameters)
+    )
+    assert redeemed is not None  # the statement answered with its row
+    return redeemed
+
+
+def statement(
+    session: Session,
+    coupon_id: uuid.UUID,
+    use: Redemption,
+    actor: str,
+    now: datetime,
+    *,
+    returning: bool = False,
+) -> tuple[prepared.NumberedQuery, dict[str, Any]]:
+    """PostgreSQL's one statement for the redemption, with its parameters (`returning`: it
+    answers with the coupon's row as redeemed)."""
+    return redemption_postgres.statement(
         session,
         coupon_id,
         order_ref=use.order_ref,
@@ -154,9 +175,22 @@ def _redeem_postgres(
         reservation=use.reservation or use.order_ref,
         actor=actor,
         now=now,
+        returning=returning,
     )
-    if outcome.redeemed is not None:
-        return redemption_postgres.loaded(session, outcome.redeemed)
+
+
+def settle(
+    session: Session,
+    coupon_id: uuid.UUID,
+    use: Redemption,
+    now: datetime,
+    outcome: redemption_postgres.Outcome,
+) -> Coupon | None:
+    """The statement's outcome: the coupon as redeemed (None: it did not answer with its
+    row), the same order's earlier redemption (a resend), or the refusal raised."""
+    if outcome.redeemed:
+        values = outcome.values
+        return None if values is None else redemption_postgres.loaded(session, values)
     if not outcome.found:
         raise LedgerError(LedgerErrorCode.COUPON_NOT_FOUND)
     if outcome.usable and not outcome.room:

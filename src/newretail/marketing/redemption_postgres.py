@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from newretail.core import prepared
 from newretail.core.database import ORG_KEY, utcnow
 from newretail.marketing.models import Coupon
 
@@ -38,6 +39,7 @@ WITH target AS MATERIALIZED (
     WHERE c.id = %(coupon_id)s
         AND (CAST(%(organization_id)s AS uuid) IS NULL
             OR c.organization_id = %(organization_id)s)
+        AND {guard}
     FOR UPDATE
 ), locked AS MATERIALIZED (
     SELECT b.id, b.name,
@@ -88,24 +90,50 @@ WITH target AS MATERIALIZED (
         ON st.campaign_id = ca.id AND CAST(st.position AS text) = split_part(u.stage_key, ':', 2)
 )
 SELECT t.id IS NOT NULL AS found, COALESCE(t.usable, false) AS usable, r.ok, r.refused_by,
-    u.*
+    {returning}
 FROM room r LEFT JOIN target t ON true LEFT JOIN used u ON true
 """
 
 _COUPON_COLUMNS = tuple(column.key for column in Coupon.__table__.columns)
+_COUPON_ROW = ", ".join(f"u.{column.name}" for column in Coupon.__table__.columns)
+# the statement answering with the coupon as redeemed, and the sale's, answering only whether
+
+
+def _query(returning: str, guard: str = "true") -> prepared.NumberedQuery:
+    return prepared.NumberedQuery.of(
+        REDEEM.replace("{returning}", returning).replace("{guard}", guard)
+    )
+
+
+_RETURNING = _query(_COUPON_ROW)
+_QUIET = _query("u.id IS NOT NULL")
+
+
+def when(guard: str) -> prepared.NumberedQuery:
+    """The statement that answers only whether, and finds the coupon only when `guard` (an
+    SQL condition, with its own named parameters) holds: a till's sale sends it in the same
+    round trip as the statement that inserts its order, guarded by that order's row, so a
+    resend (which inserts no order) redeems nothing. Build it once, at import."""
+    return _query("u.id IS NOT NULL", guard)
 
 
 class Outcome:
     """What the statement found: the coupon (None: not found), whether it was usable, the
-    budget that had no room (None: all had), and the coupon as redeemed (None: refused)."""
+    budget that had no room (None: all had), and whether it redeemed the coupon, with its
+    row as redeemed when it was asked for (`values`)."""
 
-    def __init__(self, row: tuple[Any, ...], names: list[str]) -> None:
+    def __init__(self, row: tuple[Any, ...], returning: bool) -> None:
         self.found, self.usable, self.room, self.refused_by = row[:4]
-        values = dict(zip(names[4:], row[4:], strict=True))
-        self.redeemed = values if values.get("id") is not None else None
+        self.values: dict[str, Any] | None = None
+        if returning:
+            values = dict(zip(_COUPON_COLUMNS, row[4:], strict=True))
+            self.values = values if values["id"] is not None else None
+            self.redeemed = self.values is not None
+        else:
+            self.redeemed = bool(row[4])
 
 
-def redeem(
+def statement(
     session: Session,
     coupon_id: uuid.UUID,
     *,
@@ -116,11 +144,13 @@ def redeem(
     reservation: str,
     actor: str,
     now: datetime,
-) -> Outcome:
-    """Run the statement on the session's connection (one round trip)."""
-    session.flush()  # the statement runs beside the ORM: write what it holds first
-    clock = utcnow()
-    parameters = {
+    returning: bool = False,
+) -> tuple[prepared.NumberedQuery, dict[str, Any]]:
+    """The statement for the coupon, with its parameters (`returning`: it answers with the
+    coupon's row as redeemed too)."""
+    session.flush()  # the statement runs beside the ORM: what it holds is written (and
+    clock = utcnow()  # stamped) first
+    return _RETURNING if returning else _QUIET, {
         "coupon_id": coupon_id,
         "organization_id": session.info.get(ORG_KEY),
         "order_ref": order_ref,
@@ -134,14 +164,18 @@ def redeem(
         "ledger_id": uuid.uuid4(),
         "fact_id": uuid.uuid4(),
     }
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        cursor.execute(REDEEM, parameters)
-        row = cursor.fetchone()
-        names = [column.name for column in cursor.description or ()]
+
+
+def redeem(session: Session, query: prepared.NumberedQuery, parameters: dict[str, Any]) -> Outcome:
+    """Run the statement on the session's connection (one round trip)."""
+    row = prepared.fetch_one(prepared.driver_of(session.connection()), query, parameters)
     assert row is not None  # the statement always answers one row
-    return Outcome(row, names)
+    return outcome(query, row)
+
+
+def outcome(query: prepared.NumberedQuery, row: tuple[Any, ...]) -> Outcome:
+    """What the statement's row says."""
+    return Outcome(row, query is _RETURNING)
 
 
 def loaded(session: Session, values: dict[str, Any]) -> Coupon:

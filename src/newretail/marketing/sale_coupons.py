@@ -11,7 +11,8 @@ order, so two sales with the same coupons lock them in one order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from newretail.core import prepared
 from newretail.core.errors import NewRetailError
-from newretail.marketing import engine, redemption
+from newretail.marketing import engine, redemption, redemption_postgres
 from newretail.marketing.basket import Basket, PricedBasket, SaleContext
 from newretail.marketing.coupons import code_hash
 from newretail.marketing.errors import LedgerError, LedgerErrorCode, RefusalCode
@@ -113,13 +115,19 @@ def _as_id(reference: str) -> uuid.UUID | None:
 
 
 # the coupons a sale names with their offers and the organisation's time zone (PostgreSQL's
-# form of `_lookup_statement`, for a till sale that reads it beside its prices in one trip)
-FIND_SQL = """
+# form of `_lookup_statement`, for a till sale that reads it beside its prices in one trip);
+# `{where}`: one coupon by scalars (planned once), or several by arrays
+_FIND_SQL = """
 SELECT c.id, c.code_hash, c.created_at, o.id, o.code, o.spec, o.updated_at, z.time_zone
 FROM coupon c JOIN offer o ON o.id = c.offer_id JOIN organization z ON z.id = c.organization_id
-WHERE c.organization_id = %(organization_id)s
-    AND (c.id = ANY(%(coupon_ids)s) OR c.code_hash = ANY(%(code_hashes)s))
+WHERE c.organization_id = %(organization_id)s AND {where}
 """
+FIND_ONE = prepared.NumberedQuery.of(
+    _FIND_SQL.format(where="(c.id = %(coupon_id)s OR c.code_hash = %(code_hash)s)")
+)
+FIND_MANY = prepared.NumberedQuery.of(
+    _FIND_SQL.format(where="(c.id = ANY(%(coupon_ids)s) OR c.code_hash = ANY(%(code_hashes)s))")
+)
 
 
 @dataclass(frozen=True)
@@ -130,12 +138,22 @@ class Lookup:
     ids: dict[str, uuid.UUID | None]
     hashes: dict[str, str]
 
-    def parameters(self, organization_id: uuid.UUID) -> dict[str, Any]:
-        """`FIND_SQL`'s parameters."""
-        return {
+    def statement(
+        self, organization_id: uuid.UUID
+    ) -> tuple[prepared.NumberedQuery, dict[str, Any]]:
+        """PostgreSQL's statement that finds them, with its parameters."""
+        ids = [id_ for id_ in self.ids.values() if id_ is not None]
+        hashes = list(self.hashes.values())
+        if len(self.references) == 1:
+            return FIND_ONE, {
+                "organization_id": organization_id,
+                "coupon_id": ids[0] if ids else None,
+                "code_hash": hashes[0] if hashes else None,
+            }
+        return FIND_MANY, {
             "organization_id": organization_id,
-            "coupon_ids": [id_ for id_ in self.ids.values() if id_ is not None],
-            "code_hashes": list(self.hashes.values()),
+            "coupon_ids": ids,
+            "code_hashes": hashes,
         }
 
 
@@ -168,7 +186,7 @@ def _lookup_statement(wanted: Lookup, organization_id: uuid.UUID) -> Any:
 
 
 def found(wanted: Lookup, rows: Sequence[Sequence[Any]]) -> SaleCoupons:
-    """The sale's coupons from the rows `FIND_SQL` (or `find`) read; an unknown one is
+    """The sale's coupons from the rows `Lookup.statement` (or `find`) read; an unknown one is
     refused as `coupon_not_found` naming `coupons[i]`."""
     by_id = {row[0]: row for row in rows}
     by_hash = {row[1]: row for row in rows if row[1] is not None}
@@ -210,6 +228,33 @@ def price(coupons: SaleCoupons, basket: Basket, at: datetime, context: SaleConte
     return priced
 
 
+def _uses(
+    coupons: SaleCoupons, priced: PricedBasket, use: redemption.Redemption
+) -> list[tuple[HeldCoupon, redemption.Redemption]]:
+    """Each coupon with its redemption (its discount is its offer's), in coupon id order, so
+    two sales with the same coupons lock them in one order."""
+    discounts = {applied.code: applied.discount for applied in priced.applied}
+    return [
+        (
+            held,
+            redemption.Redemption(
+                use.order_ref, use.store_id, discounts[held.template.code], use.member_id
+            ),
+        )
+        for held in sorted(coupons.held, key=lambda held: held.coupon_id)
+    ]
+
+
+@contextmanager
+def _naming(held: HeldCoupon) -> Iterator[None]:
+    """A refusal names the coupon as the sale gave it (`coupons[i]`)."""
+    try:
+        yield
+    except LedgerError as refused:
+        refused.field = held.field
+        raise
+
+
 def redeem(
     session: Session,
     coupons: SaleCoupons,
@@ -220,27 +265,61 @@ def redeem(
     at: datetime,
     sold_offline: bool = False,
 ) -> list[RedemptionConflict]:
-    """Redeem every coupon for the order (`use` names the order, store and member; each
-    coupon's discount is its offer's), in coupon id order. An offline till's sale redeems
-    as of `at` (its sale time) and a coupon used elsewhere meanwhile is returned as a
-    conflict for review; any other refusal raises, naming `coupons[i]`."""
-    discounts = {applied.code: applied.discount for applied in priced.applied}
+    """Redeem every coupon for the order (`use` names the order, store and member). An
+    offline till's sale redeems as of `at` (its sale time) and a coupon used elsewhere
+    meanwhile is returned as a conflict for review; any other refusal raises, naming
+    `coupons[i]`."""
     conflicts = []
-    for held in sorted(coupons.held, key=lambda held: held.coupon_id):
-        this = redemption.Redemption(
-            use.order_ref, use.store_id, discounts[held.template.code], use.member_id
-        )
-        try:
+    for held, this in _uses(coupons, priced, use):
+        with _naming(held):
             if sold_offline:
                 result = redemption.redeem_late(session, held.coupon_id, this, at, actor)
                 if isinstance(result, RedemptionConflict):
                     conflicts.append(result)
             else:
                 redemption.redeem(session, held.coupon_id, this, actor, now=at)
-        except LedgerError as refused:
-            refused.field = held.field
-            raise
     return conflicts
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A sale's redemptions as PostgreSQL statements, to be sent in the round trip of the
+    statement that inserts its order (`redeem` in one trip with the sale)."""
+
+    uses: tuple[tuple[HeldCoupon, redemption.Redemption], ...]
+    statements: tuple[tuple[prepared.NumberedQuery, dict[str, Any]], ...]
+    at: datetime
+
+
+def pending(
+    session: Session,
+    coupons: SaleCoupons,
+    priced: PricedBasket,
+    use: redemption.Redemption,
+    actor: str,
+    *,
+    at: datetime,
+    guarded: tuple[prepared.NumberedQuery, dict[str, Any]],
+) -> Pending:
+    """The statements redeeming every coupon for the order, each the `guarded` form of the
+    redemption (`redemption_postgres.when`) with its guard's parameters."""
+    uses = _uses(coupons, priced, use)
+    query, guard = guarded
+    statements = tuple(
+        (query, {**redemption.statement(session, held.coupon_id, this, actor, at)[1], **guard})
+        for held, this in uses
+    )
+    return Pending(tuple(uses), statements, at)
+
+
+def settle(session: Session, sent: Pending, rows: Sequence[Sequence[Any]]) -> None:
+    """What the statements answered (one row each): a refusal raises, naming `coupons[i]`."""
+    for (held, this), (query, _parameters), row in zip(
+        sent.uses, sent.statements, rows, strict=True
+    ):
+        with _naming(held):
+            outcome = redemption_postgres.outcome(query, tuple(row))
+            redemption.settle(session, held.coupon_id, this, sent.at, outcome)
 
 
 def restore_order(

@@ -120,9 +120,10 @@ def checkout(session: Session, principal: Principal, data: schemas.CheckoutCreat
     event_lines = rows.event_lines(lines, codes)
     rows.enqueue(session, order, "order_placed", placed_at, order.total_amount, event_lines)
     events = ["order_placed"]
+    # after the stock rows, before the points: a sale's one lock order
+    sale_offers.redeem(session, offers, order_id, principal.actor)
     if data.paid:
         rows.enqueue(session, order, "purchase", placed_at, order.total_amount, event_lines)
         facts.publish_paid(session, order, event_lines, placed_at)
         events.append("purchase")
-    sale_offers.redeem(session, offers, order_id, principal.actor)  # last: budget rows held
     return SaleResult(order, events=events)

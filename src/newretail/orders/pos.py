@@ -11,7 +11,9 @@ statement (`orders.pos_postgres`); on SQLite, whose writers are serialised anywa
 cached Core statements: one read of the store with the SKUs' prices, the order insert, a
 guarded stock update per SKU, then one insert each for the lines, the stock ledger and the
 outbox. A sale that names coupons has them priced on its lines by marketing's engine and
-redeemed last, in the same transaction (`orders.sale_offers`).
+redeemed in the same transaction (`orders.sale_offers`). One lock order for every sale,
+refund and cancellation: stock rows (by SKU), then coupons (by id) and their budgets, then
+the member's points.
 """
 
 from __future__ import annotations
@@ -149,8 +151,7 @@ class _TillSale:
             organization_id,
             self.data.store_id,
             (line.sku_id for line in self.data.lines),
-            sale_coupons.FIND_SQL,
-            wanted.parameters(organization_id),
+            wanted.statement(organization_id),
         )
         return context, sale_coupons.found(wanted, rows)
 
@@ -218,8 +219,10 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
     retry of rows short of units, enrolling a new member, awarding points. A sale with
     coupons first reads its prices and coupons (one round trip), so the offers are priced on
-    those prices, and gives the statement each line's price and discount; its coupons are
-    redeemed last."""
+    those prices, and gives the statement each line's price and discount; its coupons'
+    redemptions go in the sale statement's round trip, after it (each finds its coupon only
+    when the order row is there). An offline till's sale redeems its coupons last, by
+    `sale_offers.redeem` (a coupon used meanwhile is a conflict for review, not a refusal)."""
     data = sale.data
     member_id = sale.find_member()
     new_id = pos_postgres.time_ordered_uuid
@@ -229,7 +232,7 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
         None if line.unit_price is None else str(money(line.unit_price)) for line in data.lines
     ]
     discounts: list[str | None] = [None] * len(data.lines)
-    offers = None
+    offers = pending = None
     if data.coupons:
         context, coupons = sale.read_context_and_coupons()
         priced = price_lines(
@@ -244,6 +247,8 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
         offers = sale.offers(priced, context, member_id, coupons)
         prices = [str(line["unit_price"]) for line in priced]
         discounts = [str(discount) for discount in offers.discounts] if offers else discounts
+        if offers is not None and not data.offline:
+            pending = sale_offers.pending(sale.session, offers, order_id, sale.principal.actor)
     requested = [
         {
             "id": str(new_id()),
@@ -260,9 +265,10 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     parameters = {name: values[name] for name in pos_postgres.ORDER_PARAMETERS}
     parameters["lines"] = json.dumps(requested)
     parameters["placed_event_id"], parameters["purchase_event_id"] = event_ids
-    inserted, store, checks, event_lines, brand_id, total, overdrawn = pos_postgres.sell(
-        sale.connection.connection, parameters
+    sold, redeemed = pos_postgres.sell(
+        sale.connection.connection, parameters, pending.statements if pending else ()
     )
+    inserted, store, checks, event_lines, brand_id, total, overdrawn = sold
     if store is None:
         raise NotFound("store not found", field="store_id")
     check_store(store["channel_type"], store["status"], POS_CHANNELS)
@@ -276,6 +282,8 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
             raise NoSalePrice(check["sku_code"], store["channel_type"], where)
     if not inserted:
         return sale.replayed()
+    if pending is not None:
+        sale_coupons.settle(sale.session, pending, redeemed)
     for sku_id in overdrawn or ():  # goods in hand sold beyond the system's stock
         stock_levels.settle_overdrawn(sale.session, uuid.UUID(sku_id), data.store_id)
     if member_id is None and data.member is not None:
@@ -303,9 +311,9 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
         )
         for number, line in enumerate(event_lines, start=1)
     ]
-    result = _published(sale, values, lines, event_lines)
-    sale.redeem(offers, order_id)  # last: a stage's budget row is held from here to commit
-    return result
+    if pending is None:
+        sale.redeem(offers, order_id)  # an offline till's: after the stock rows, as online
+    return _published(sale, values, lines, event_lines)
 
 
 def _pos_sale_generic(sale: _TillSale) -> SaleResult:

@@ -8,13 +8,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Select, Table, Uuid, and_, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
 
 from newretail.catalog import pricing
 from newretail.catalog.models import Product, Sku
+from newretail.core import prepared
 from newretail.core.errors import NotFound
 from newretail.orders.pos_postgres import POS_CHANNELS
 from newretail.orders.rows import SkuFacts
@@ -73,6 +73,7 @@ def _postgres_text() -> tuple[str, dict[str, Any]]:
 
 
 SALE_CONTEXT_SQL, _SALE_CONTEXT_CONSTANTS = _postgres_text()
+SALE_CONTEXT_QUERY = prepared.NumberedQuery.of(SALE_CONTEXT_SQL)
 
 
 @dataclass(frozen=True)
@@ -105,27 +106,22 @@ def read_with(
     organization_id: uuid.UUID,
     store_id: uuid.UUID,
     sku_ids: Iterable[uuid.UUID],
-    other_sql: str,
-    other_parameters: dict[str, Any],
+    other: tuple[prepared.NumberedQuery, dict[str, Any]],
 ) -> tuple[SaleContext, list[Any]]:
     """On PostgreSQL: the store and prices, and the rows of another query (the sale's
-    coupons), sent together in one round trip (psycopg's pipeline mode)."""
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
+    coupons), sent together in one round trip."""
     parameters = {
         **_SALE_CONTEXT_CONSTANTS,
         "store_id": store_id,
         "organization_id": organization_id,
         "sku_ids": list(set(sku_ids)),
     }
-    with (
-        driver.cursor(row_factory=namedtuple_row) as context_cursor,
-        driver.cursor() as other_cursor,
-    ):
-        with driver.pipeline():
-            context_cursor.execute(SALE_CONTEXT_SQL, parameters)
-            other_cursor.execute(other_sql, other_parameters)
-        return context_of(context_cursor.fetchall()), other_cursor.fetchall()
+    found, other_rows = prepared.run_pipelined(
+        prepared.driver_of(connection),
+        [(SALE_CONTEXT_QUERY, parameters), other],
+        [namedtuple_row],
+    )
+    return context_of(found), other_rows
 
 
 def context_of(found: Sequence[Any]) -> SaleContext:

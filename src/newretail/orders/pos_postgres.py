@@ -18,16 +18,16 @@ out: its value must be in the caller's parameters (a KeyError at the first sale 
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-import psycopg
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
 from newretail.catalog import pricing
+from newretail.core import prepared
 from newretail.orders.models import Order
 from newretail.tenancy.models import ChannelType
 
@@ -180,25 +180,21 @@ def time_ordered_uuid() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-def _numbered(query: str) -> tuple[bytes, tuple[str, ...]]:
-    """The query with PostgreSQL's own `$n` placeholders for its `%(name)s` ones, and the
-    names in `$n` order: converted once here, not by the driver on every call (psycopg
-    caches its conversion only for statements under 4 kB)."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return re.sub(r"%\((\w+)\)s", number, query).encode(), tuple(names)
+SELL_QUERY = prepared.NumberedQuery.of(SELL)
+SELL_PARAMETERS = SELL_QUERY.names
 
 
-_SELL_QUERY, SELL_PARAMETERS = _numbered(SELL)
-
-
-def sell(connection: Any, parameters: dict[str, Any]) -> Any:
-    """Run the sale statement on the session's DBAPI connection; returns its one row."""
-    with psycopg.RawCursor(connection.driver_connection) as cursor:
-        cursor.execute(_SELL_QUERY, [parameters[name] for name in SELL_PARAMETERS])
-        return cursor.fetchone()
+def sell(
+    connection: Any,
+    parameters: dict[str, Any],
+    after: Sequence[tuple[prepared.NumberedQuery, dict[str, Any]]] = (),
+) -> tuple[Any, list[Any]]:
+    """Run the sale statement on the session's DBAPI connection, and `after` it, in the same
+    round trip, the statements that depend on it (the sale's coupon redemptions, guarded by
+    its order row); the sale's one row and the first row of each of the others."""
+    if not after:
+        return prepared.fetch_one(connection.driver_connection, SELL_QUERY, parameters), []
+    sold, *others = prepared.run_pipelined(
+        connection.driver_connection, [(SELL_QUERY, parameters), *after]
+    )
+    return sold[0], [rows[0] for rows in others]

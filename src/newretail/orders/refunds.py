@@ -164,7 +164,7 @@ def refund(
     rows.enqueue(
         session, order, "order_refunded", now, total, refunded_lines, refund_id=str(refund_row.id)
     )
-    facts.publish_refunded(session, order, refund_row.id, refunded_lines, now)
-    if not left:
+    if not left:  # before the points: a sale's one lock order (stock, coupons, points)
         sale_coupons.restore_order(session, str(order.id), principal.actor, now=now)
+    facts.publish_refunded(session, order, refund_row.id, refunded_lines, now)
     return refund_row

@@ -129,10 +129,12 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID) -> Order
             refund_id=str(refund.id),
             cancelled=True,
         )
-        facts.publish_refunded(session, order, refund.id, lines, now)
     rows.enqueue(session, order, "order_cancelled", now, order.total_amount, lines)
-    # the sale did not happen: its coupons come back (while valid), whatever the refund rule
+    # the sale did not happen: its coupons come back (while valid), whatever the refund rule;
+    # before the points, in the one lock order of a sale (stock, coupons and budgets, points)
     sale_coupons.restore_order(
         session, str(order.id), principal.actor, whatever_the_rule=True, now=now
     )
+    if was_paid:
+        facts.publish_refunded(session, order, refund.id, lines, now)
     return order
