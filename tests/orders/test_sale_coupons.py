@@ -89,6 +89,13 @@ def test_a_till_sale_with_two_coupons_is_priced_by_the_engine_and_redeems_both(
     assert [(c["state"], c["order_ref"], c["discount"]) for c in found.json()] == [
         ("redeemed", order["id"], "5.00")
     ]
+    of_order = client.get(
+        "/api/v1/marketing/coupons", params={"order_id": order["id"]}, headers=org.auth()
+    )
+    assert [(c["id"], c["offer_code"], c["discount"]) for c in of_order.json()] == [
+        (str(threshold), "SPEND-30-SAVE-5", "5.00"),
+        (str(serum), "SERUM-10PCT", "4.00"),
+    ]
     # the till sends the sale again: the same order, no second redemption
     again = client.post(
         "/api/v1/orders/pos",

@@ -145,13 +145,17 @@ def find_coupons(
     principal: CurrentPrincipal,
     code: Annotated[str | None, Query(max_length=64)] = None,
     member_id: uuid.UUID | None = None,
+    order_id: uuid.UUID | None = None,
 ) -> object:
-    """A coupon by its printed code, or a member's coupons, newest first."""
+    """A coupon by its printed code, a member's coupons (newest first), or the coupons an
+    order used (at a till or a checkout; the largest discount first)."""
     principal.require(Permission.READ)
     if code:
         return reads.coupon_reads(session, [coupons.by_code(session, code)])
+    if order_id is not None:
+        return reads.order_coupons(session, str(order_id))
     if member_id is None:
-        raise InvalidInput("give a code or a member_id", field="code")
+        raise InvalidInput("give a code, a member_id or an order_id", field="code")
     return reads.member_coupons(session, member_id)
 
 
