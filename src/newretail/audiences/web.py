@@ -31,7 +31,7 @@ from newretail.core import error_text
 from newretail.core.errors import InvalidInput, NewRetailError
 from newretail.core.i18n import translator
 from newretail.members.models import IdentifierType
-from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep, posted_by
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -156,8 +156,7 @@ def builder_action(
     form: Form,
 ) -> Response:
     """Add or remove a condition, apply edited JSON, or save the audience."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_MARKETING)
+    posted_by(identity, form, Permission.MANAGE_MARKETING)
     action = form.get("action", "")
     try:
         tree = forms.top_level(forms.tree_from_form(form), form.get("combinator", "all"))

@@ -13,23 +13,15 @@ from sqlalchemy.orm import Session
 from newretail.catalog import forms, schemas, service
 from newretail.catalog.models import Product, Sku
 from newretail.console.forms import attempt, render_form
-from newretail.console.shell import Form, check_csrf, page_locale, redirect
+from newretail.console.shell import Form, page_locale, redirect
 from newretail.core.errors import NotFound
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
+from newretail.tenancy.permissions import Permission
 from newretail.tenancy.web_stores import selling, stores_by_code
 
 router = APIRouter(include_in_schema=False)  # included by catalog/web.py under /console
-
-
-def _editor(identity: auth.ConsoleIdentity, form: dict[str, str]) -> Principal:
-    """Who posted a catalogue form: the signed-in session (its CSRF token), allowed to manage
-    the catalogue."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_CATALOG)
-    return identity.principal
 
 
 # ---------------------------------------------------------------- products
@@ -65,7 +57,7 @@ def create_product(
     request: Request, session: SessionDep, identity: Identity, form: Form
 ) -> Response:
     """Create a product (same rules as POST /api/v1/products)."""
-    principal = _editor(identity, form)
+    principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
     with attempt(session, page_locale(request, identity)) as refusal:
         data = schemas.ProductCreate.model_validate(forms.product_payload(form, new=True))
         product = service.create_product(session, principal, data)
@@ -89,7 +81,7 @@ def update_product(
     request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID, form: Form
 ) -> Response:
     """Change a product's name, category or status (same rules as PATCH /api/v1/products)."""
-    principal = _editor(identity, form)
+    principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
     product = service.get_product(session, product_id)
     with attempt(session, page_locale(request, identity)) as refusal:
         data = schemas.ProductUpdate.model_validate(forms.product_payload(form, new=False))
@@ -147,7 +139,7 @@ def create_sku(
     request: Request, session: SessionDep, identity: Identity, product_id: uuid.UUID, form: Form
 ) -> Response:
     """Create a SKU with its channel prices (same rules as POST /api/v1/products/{id}/skus)."""
-    principal = _editor(identity, form)
+    principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
     product = service.get_product(session, product_id)
     with attempt(session, page_locale(request, identity)) as refusal:
         data = schemas.SkuCreate.model_validate(forms.sku_payload(form, new=True))
@@ -182,7 +174,7 @@ def update_sku(
     form: Form,
 ) -> Response:
     """Change a SKU and set its channel prices (PATCH /api/v1/skus/{id}, PUT …/prices)."""
-    principal = _editor(identity, form)
+    principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
     product = service.get_product(session, product_id)
     sku = _product_sku(session, product_id, sku_id)
     with attempt(session, page_locale(request, identity)) as refusal:
@@ -209,7 +201,7 @@ def set_store_price(
 ) -> Response:
     """Set a store's own price of the SKU, or clear it when the amount is blank
     (PUT or DELETE /api/v1/skus/{id}/stores/{store}/price)."""
-    principal = _editor(identity, form)
+    principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
     product = service.get_product(session, product_id)
     sku = _product_sku(session, product_id, sku_id)
     with attempt(session, page_locale(request, identity)) as refusal:

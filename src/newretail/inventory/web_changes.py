@@ -13,12 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import attempt, errors_of, render_form
-from newretail.console.shell import Form, check_csrf, page_locale, redirect
+from newretail.console.shell import Form, page_locale, redirect
 from newretail.core.i18n import translator
 from newretail.inventory import forms, schemas, service
 from newretail.inventory.errors import OutOfStock
 from newretail.tenancy import auth
-from newretail.tenancy.dependencies import Identity, SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.web_stores import stores_by_code
 
@@ -118,9 +118,7 @@ def _change_submit(kind: str) -> Any:
     change = CHANGES[kind]
 
     def submit(request: Request, session: SessionDep, identity: Identity, form: Form) -> Response:
-        check_csrf(identity, form)
-        principal = identity.principal
-        principal.require(Permission.MANAGE_STOCK)
+        principal = posted_by(identity, form, Permission.MANAGE_STOCK)
         with attempt(session, page_locale(request, identity), _errors) as refusal:
             data = change.schema.model_validate(change.payload(session, form))
             result = change.use_case(session, principal, data)

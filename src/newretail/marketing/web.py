@@ -34,7 +34,7 @@ from newretail.marketing.benefit_words import benefit_words
 from newretail.marketing.directory import Directory, DirectoryDep
 from newretail.marketing.models import CampaignState
 from newretail.tenancy.auth import ConsoleIdentity
-from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep, posted_by
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -142,9 +142,7 @@ def issue_to_audience(
 ) -> Response:
     """Start the bulk issue of a stage's offer to an audience (the API's job); back on the
     campaign's page, which shows its progress."""
-    check_csrf(identity, form)
-    principal = identity.principal
-    principal.require(Permission.MANAGE_MARKETING)
+    principal = posted_by(identity, form, Permission.MANAGE_MARKETING)
     campaigns.get_campaign(session, campaign_id)  # another organisation's: not found
     locale = page_locale(request, identity)
     with attempt(session, locale, web_issues.refusal) as refused:

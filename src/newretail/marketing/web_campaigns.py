@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import attempt
-from newretail.console.shell import check_csrf, page_locale, redirect, render
+from newretail.console.shell import page_locale, redirect, render
 from newretail.core.i18n import translator
 from newretail.core.localtime import today
 from newretail.marketing import campaign_form, campaigns, choices, reads
@@ -20,7 +20,7 @@ from newretail.marketing.form_values import FormValues, MultiForm, refusals
 from newretail.marketing.models import CampaignState
 from newretail.marketing.schemas import MAX_STAGES, StageKind
 from newretail.tenancy.auth import ConsoleIdentity
-from newretail.tenancy.dependencies import Identity, SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
 from newretail.tenancy.models import ChannelType
 from newretail.tenancy.permissions import Permission
 
@@ -82,9 +82,7 @@ def _save(
     form: FormValues,
     campaign_id: uuid.UUID | None,
 ) -> Response:
-    check_csrf(identity, form.flat())
-    principal = identity.principal
-    principal.require(Permission.MANAGE_MARKETING)
+    principal = posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
     locale = page_locale(request, identity)
     field_of = campaign_form.field_of(campaign_form.stage_rows(form))
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import FormError, attempt
-from newretail.console.shell import check_csrf, page_locale, redirect, render, templates
+from newretail.console.shell import page_locale, redirect, render, templates
 from newretail.core.i18n import translator
 from newretail.marketing import choices, offer_form, offer_library, previews
 from newretail.marketing.form_values import FormValues, MultiForm, refusals
@@ -22,7 +22,7 @@ from newretail.marketing.offers import (
     Threshold,
 )
 from newretail.tenancy.auth import ConsoleIdentity
-from newretail.tenancy.dependencies import Identity, SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
 from newretail.tenancy.models import ChannelType
 from newretail.tenancy.permissions import Permission
 
@@ -97,9 +97,7 @@ def new_offer_page(
 def create_offer(
     request: Request, session: SessionDep, identity: Identity, form: MultiForm
 ) -> Response:
-    check_csrf(identity, form.flat())
-    principal = identity.principal
-    principal.require(Permission.MANAGE_MARKETING)
+    principal = posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
     locale = page_locale(request, identity)
     with attempt(session, locale, _errors) as refusal:
         offer = offer_library.create_offer(session, principal, offer_form.spec_from_form(form))
@@ -122,9 +120,7 @@ def edit_offer_page(
 def replace_offer(
     request: Request, session: SessionDep, identity: Identity, code: str, form: MultiForm
 ) -> Response:
-    check_csrf(identity, form.flat())
-    principal = identity.principal
-    principal.require(Permission.MANAGE_MARKETING)
+    principal = posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
     offer_library.get_offer(session, code)  # another organisation's: not found
     locale = page_locale(request, identity)
     with attempt(session, locale, _errors) as refusal:
@@ -140,8 +136,7 @@ def replace_offer(
 def preview(request: Request, session: SessionDep, identity: Identity, form: MultiForm) -> Response:
     """The form's offer priced on its sample basket: the preview's HTML, or the refusals by
     form field (HTTP 422)."""
-    check_csrf(identity, form.flat())
-    identity.principal.require(Permission.MANAGE_MARKETING)
+    posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
     locale = page_locale(request, identity)
     priced: previews.PreviewRead | None = None
     with attempt(session, locale, _errors) as refusal:

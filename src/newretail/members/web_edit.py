@@ -19,11 +19,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import attempt, render_form
-from newretail.console.shell import Form, check_csrf, page_locale, redirect
+from newretail.console.shell import Form, page_locale, redirect
 from newretail.members import consent, forms, points, schemas, service
 from newretail.members.models import ConsentChannel, ConsentSource, Gender, MemberStatus
 from newretail.tenancy import auth
-from newretail.tenancy.dependencies import Identity, SessionDep
+from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
 from newretail.tenancy.permissions import Permission, Principal
 
 router = APIRouter(include_in_schema=False)  # included by members/web.py under /console
@@ -172,9 +172,7 @@ def _submit(member_form: MemberForm) -> Callable[..., Response]:
     def submit(
         request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, form: Form
     ) -> Response:
-        check_csrf(identity, form)
-        principal = identity.principal
-        principal.require(Permission.MANAGE_MEMBERS)
+        principal = posted_by(identity, form, Permission.MANAGE_MEMBERS)
         service.get_member(session, principal, member_id)  # 404 first
         with attempt(session, page_locale(request, identity)) as refusal:
             member_form.save(session, principal, member_id, form)

@@ -12,13 +12,13 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import FormError, Refusal, attempt
-from newretail.console.shell import Form, check_csrf, page_locale, redirect, render
+from newretail.console.shell import Form, page_locale, redirect, render
 from newretail.marketing import reads as marketing_reads
 from newretail.orders import reads, refunds, schemas, transitions
 from newretail.orders.models import FulfilmentType, Order, OrderStatus
 from newretail.tenancy import auth
-from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.permissions import Permission, Principal
+from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
+from newretail.tenancy.permissions import Permission
 
 router = APIRouter(include_in_schema=False)  # included by orders/web.py under /console
 REFUNDABLE = (OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
@@ -67,13 +67,6 @@ def order_page(
     )
 
 
-def _seller(identity: auth.ConsoleIdentity, form: dict[str, str]) -> Principal:
-    """Who posted a refund or a cancel: the signed-in session (its CSRF token), allowed to sell."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.SELL)
-    return identity.principal
-
-
 def refund_payload(form: dict[str, str], order: Order) -> dict[str, Any]:
     """A RefundCreate payload: `refund_<line number>` units per line, or `everything` left.
     (The service checks what is left again, under its lock; the form names the line.)"""
@@ -105,7 +98,7 @@ def refund_order(
     request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID, form: Form
 ) -> Response:
     """Refund units of some lines of a fulfilled order; they go back to the stock they left."""
-    principal = _seller(identity, form)
+    principal = posted_by(identity, form, Permission.SELL)
     order = reads.get_order(session, principal, order_id)
     with attempt(session, page_locale(request, identity)) as refusal:
         data = schemas.RefundCreate.model_validate(refund_payload(form, order))
@@ -120,7 +113,7 @@ def cancel_order(
     request: Request, session: SessionDep, identity: Identity, order_id: uuid.UUID, form: Form
 ) -> Response:
     """Cancel an order before fulfilment: its stock returns, a paid order is refunded in full."""
-    principal = _seller(identity, form)
+    principal = posted_by(identity, form, Permission.SELL)
     reads.get_order(session, principal, order_id)
     with attempt(session, page_locale(request, identity)) as refusal:
         transitions.cancel(session, principal, order_id)

@@ -13,7 +13,7 @@ from fastapi.security import (
 )
 from sqlalchemy.orm import Session
 
-from newretail.console.shell import session_token
+from newretail.console.shell import check_csrf, session_token
 from newretail.core.database import scope_session, transaction
 from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
@@ -21,7 +21,7 @@ from newretail.stores import Stores
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Role
-from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.tenancy.permissions import Permission, Principal, PrincipalKind
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (nr_key_…)")
 
@@ -99,3 +99,13 @@ def console_identity(request: Request, session: SessionDep) -> auth.ConsoleIdent
 
 
 Identity = Annotated[auth.ConsoleIdentity, Depends(console_identity)]
+
+
+def posted_by(
+    identity: auth.ConsoleIdentity, form: dict[str, str], permission: Permission
+) -> Principal:
+    """Who posted a console form: the signed-in session (the form carries its CSRF token),
+    allowed `permission`."""
+    check_csrf(identity, form)
+    identity.principal.require(permission)
+    return identity.principal

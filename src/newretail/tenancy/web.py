@@ -29,7 +29,7 @@ from newretail.console.shell import (
 from newretail.core.errors import AccountLocked, NewRetailError, NotFound
 from newretail.core.i18n import LOCALES
 from newretail.tenancy import auth, organization_settings, service, store_form
-from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep, posted_by
 from newretail.tenancy.models import ChannelType, StoreStatus
 from newretail.tenancy.permissions import Permission
 from newretail.tenancy.schemas import OrganizationUpdate, StoreCreate, StoreUpdate
@@ -191,8 +191,7 @@ def update_settings(
     request: Request, session: SessionDep, identity: Identity, form: Form
 ) -> Response:
     """Save the organisation's settings, or show the form again with its errors."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_ORGANIZATION)
+    posted_by(identity, form, Permission.MANAGE_ORGANIZATION)
     values = {name: form.get(name, "").strip() for name in SETTINGS_FIELDS}
     with attempt(session, page_locale(request, identity)) as refusal:
         data = OrganizationUpdate.model_validate(values)
@@ -294,8 +293,7 @@ def new_store_page(request: Request, session: SessionDep, identity: Identity) ->
 @router.post("/stores/new")
 def create_store(request: Request, session: SessionDep, identity: Identity, form: Form) -> Response:
     """Create a store from the form, or show the form again with its errors."""
-    check_csrf(identity, form)
-    identity.principal.require(Permission.MANAGE_STORES)
+    posted_by(identity, form, Permission.MANAGE_STORES)
     with attempt(session, page_locale(request, identity)) as refusal:
         data = StoreCreate.model_validate(store_form.store_payload(form, partial=False))
         service.create_store(session, identity.principal, data)
