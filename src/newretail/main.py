@@ -19,6 +19,7 @@ from newretail.core.http import (
 )
 from newretail.core.jobs import JobRunner
 from newretail.core.local_server import announce
+from newretail.core.retry import RerunOnConflict
 from newretail.core.settings import Settings
 from newretail.events.collector import Collector
 from newretail.events.gateway import CollectorGateway
@@ -86,6 +87,7 @@ def create_app(
     install_error_handlers(app, on_domain_error=render_console_error)
     mount_api(app, metrics)
     mount_pages(app)
+    app.add_middleware(RerunOnConflict)  # a request the database gave up on runs again
     app.add_middleware(CollectorGateway)  # the ingestion routes, inside the two below
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

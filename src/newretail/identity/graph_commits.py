@@ -11,11 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from newretail.core import retry
 from newretail.identity.merging import GraphSession
 from newretail.identity.warehouse_moves import record_pending_moves
 
@@ -47,7 +48,7 @@ def commit_graph(
             session.commit()
         except (OperationalError, DBAPIError) as exc:
             session.rollback()
-            if attempt == RETRIES - 1 or not _retryable(exc):
+            if attempt == RETRIES - 1 or not retry.retryable(exc):
                 raise
             continue
         except BaseException:
@@ -57,12 +58,3 @@ def commit_graph(
             session.close()
         return Committed(result, graph, statements, pending)
     raise RuntimeError("unreachable")  # pragma: no cover - the loop returns or raises
-
-
-def _retryable(exc: BaseException) -> bool:
-    """Deadlocks and serialisation failures (PostgreSQL) and a busy SQLite are retried."""
-    original: Any = getattr(exc, "orig", None)
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if code in {"40P01", "40001"}:
-        return True
-    return "database is locked" in str(exc)

@@ -1,0 +1,126 @@
+"""A use case whose transaction the database gave up on runs again, in a new transaction.
+
+PostgreSQL ends one transaction of a deadlock (SQLSTATE 40P01) and may fail one to keep
+transactions serialisable (40001); a busy SQLite says "database is locked". Nothing of the
+failed transaction was kept, so its use case can simply run again: one transaction per use
+case, owned by its caller, is also the unit that runs again.
+
+Why the whole transaction and not a savepoint inside it: a session waiting for a row that a
+subtransaction changed waits for that subtransaction only while it runs; once the savepoint
+is released into its parent, the waiter waits for the topmost transaction (PostgreSQL's
+`XactLockTableWait`). Rolling back to a savepoint then frees nothing the other side waits
+for, and the rerun closes the same cycle (`tests/marketing/test_issue_deadlock.py` shows it
+for a coupon issue). Only ending the transaction frees the other side.
+
+- `retried(transaction, work)`: a job's or a command's use case;
+- `RerunOnConflict`: an API or console request, whose transaction is the request's
+  (`get_db`, committed before the response starts), run again while no byte of its answer
+  has been sent; its body is kept for the rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ATTEMPTS = 3  # transactions of one use case in all
+RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a database error (None: not PostgreSQL's, or none)."""
+    original: Any = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+
+
+def retryable(error: BaseException) -> bool:
+    """A deadlock's victim or a serialisation failure (PostgreSQL), or a busy SQLite."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return sqlstate(error) in RETRYABLE or "database is locked" in str(error)
+
+
+def retried(
+    transaction: Callable[[], AbstractContextManager[Session]], work: Callable[[Session], T]
+) -> T:
+    """`work` in a transaction of its own (`transaction()` opens and commits one), run again in
+    a new one when the database gave up on it (up to ATTEMPTS in all)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction() as session:
+                return work(session)
+        except DBAPIError as error:
+            if attempt + 1 == ATTEMPTS or not retryable(error):
+                raise
+            log.warning("transaction run again (%s): %s", sqlstate(error), error.orig)
+    raise AssertionError("unreachable")
+
+
+class RerunOnConflict:
+    """Runs an HTTP request again (up to ATTEMPTS in all) when the app raised a retryable
+    database error before its response started; any other outcome passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await _whole_body(receive)
+        for attempt in range(ATTEMPTS):
+            started = False
+
+            async def tracked(message: Message) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await self.app(scope, _replay(body, receive), tracked)
+                return
+            except DBAPIError as error:
+                if started or attempt + 1 == ATTEMPTS or not retryable(error):
+                    raise
+                log.warning(
+                    "%s %s run again (%s): %s",
+                    scope["method"],
+                    scope["path"],
+                    sqlstate(error),
+                    error.orig,
+                )
+
+
+async def _whole_body(receive: Receive) -> bytes:
+    """The request's body, read to its end (a body limit outside still applies)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body as one message, then the client's own messages (a disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
