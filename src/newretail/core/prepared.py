@@ -67,6 +67,18 @@ def fetch_one(
         return cursor.fetchone()
 
 
+def fetch_all(
+    driver: psycopg.Connection[Any],
+    query: NumberedQuery,
+    parameters: Mapping[str, Any],
+    row_factory: RowFactory[Any] = tuple_row,
+) -> list[Any]:
+    """Run the statement; its rows (shaped by `row_factory`)."""
+    with psycopg.RawCursor(driver, row_factory=row_factory) as cursor:
+        cursor.execute(query.text, query.values(parameters))
+        return cursor.fetchall()
+
+
 def run_pipelined(
     driver: psycopg.Connection[Any],
     statements: Sequence[tuple[NumberedQuery, Mapping[str, Any]]],

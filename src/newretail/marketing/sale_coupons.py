@@ -114,19 +114,19 @@ def _as_id(reference: str) -> uuid.UUID | None:
         return None
 
 
-# the coupons a sale names with their offers and the organisation's time zone (PostgreSQL's
-# form of `_lookup_statement`, for a till sale that reads it beside its prices in one trip);
-# `{where}`: one coupon by scalars (planned once), or several by arrays
-_FIND_SQL = """
-SELECT c.id, c.code_hash, c.created_at, o.id, o.code, o.spec, o.updated_at, z.time_zone
+# the coupons a sale names with their offers and the organisation's time zone, as one JSON
+# array of rows (PostgreSQL's form of `_lookup_statement`: a till's sale reads it as a column
+# of the statement that reads its prices, `orders.pos_context.read_with`); `{where}`: one
+# coupon by scalars (planned once for all values), or several by arrays
+_FIND_JSON = """
+SELECT json_agg(json_build_array(c.id, c.code_hash, c.created_at, o.id, o.code, o.spec,
+    o.updated_at, z.time_zone))
 FROM coupon c JOIN offer o ON o.id = c.offer_id JOIN organization z ON z.id = c.organization_id
 WHERE c.organization_id = %(organization_id)s AND {where}
 """
-FIND_ONE = prepared.NumberedQuery.of(
-    _FIND_SQL.format(where="(c.id = %(coupon_id)s OR c.code_hash = %(code_hash)s)")
-)
-FIND_MANY = prepared.NumberedQuery.of(
-    _FIND_SQL.format(where="(c.id = ANY(%(coupon_ids)s) OR c.code_hash = ANY(%(code_hashes)s))")
+FIND_ONE_SQL = _FIND_JSON.format(where="(c.id = %(coupon_id)s OR c.code_hash = %(code_hash)s)")
+FIND_MANY_SQL = _FIND_JSON.format(
+    where="(c.id = ANY(%(coupon_ids)s) OR c.code_hash = ANY(%(code_hashes)s))"
 )
 
 
@@ -138,23 +138,40 @@ class Lookup:
     ids: dict[str, uuid.UUID | None]
     hashes: dict[str, str]
 
-    def statement(
-        self, organization_id: uuid.UUID
-    ) -> tuple[prepared.NumberedQuery, dict[str, Any]]:
-        """PostgreSQL's statement that finds them, with its parameters."""
+    def statement(self, organization_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+        """PostgreSQL's query that finds them (`FIND_ONE_SQL` or `FIND_MANY_SQL`: their rows
+        as one JSON value), with its parameters."""
         ids = [id_ for id_ in self.ids.values() if id_ is not None]
         hashes = list(self.hashes.values())
         if len(self.references) == 1:
-            return FIND_ONE, {
+            return FIND_ONE_SQL, {
                 "organization_id": organization_id,
                 "coupon_id": ids[0] if ids else None,
                 "code_hash": hashes[0] if hashes else None,
             }
-        return FIND_MANY, {
+        return FIND_MANY_SQL, {
             "organization_id": organization_id,
             "coupon_ids": ids,
             "code_hashes": hashes,
         }
+
+
+def found_json(wanted: Lookup, value: Sequence[Sequence[Any]] | None) -> SaleCoupons:
+    """The sale's coupons from the JSON value `Lookup.statement`'s query answered."""
+    rows = [
+        (
+            uuid.UUID(coupon_id),
+            hashed,
+            datetime.fromisoformat(issued_at),
+            uuid.UUID(offer_id),
+            code,
+            spec,
+            changed,
+            zone,
+        )
+        for coupon_id, hashed, issued_at, offer_id, code, spec, changed, zone in value or ()
+    ]
+    return found(wanted, rows)
 
 
 def lookup(references: Sequence[str]) -> Lookup:
@@ -186,7 +203,7 @@ def _lookup_statement(wanted: Lookup, organization_id: uuid.UUID) -> Any:
 
 
 def found(wanted: Lookup, rows: Sequence[Sequence[Any]]) -> SaleCoupons:
-    """The sale's coupons from the rows `Lookup.statement` (or `find`) read; an unknown one is
+    """The sale's coupons from the rows `find` (or `found_json`) read; an unknown one is
     refused as `coupon_not_found` naming `coupons[i]`."""
     by_id = {row[0]: row for row in rows}
     by_hash = {row[1]: row for row in rows if row[1] is not None}

@@ -142,18 +142,18 @@ class _TillSale:
     def read_context_and_coupons(
         self,
     ) -> tuple[pos_context.SaleContext, sale_coupons.SaleCoupons]:
-        """On PostgreSQL: the store, the SKUs' prices and the sale's coupons, read in one
-        round trip."""
+        """On PostgreSQL: the store, the SKUs' prices and the sale's coupons, read by one
+        statement."""
         organization_id = self.principal.organization_id
         wanted = sale_coupons.lookup(self.data.coupons)
-        context, rows = pos_context.read_with(
+        context, found = pos_context.read_with(
             self.connection,
             organization_id,
             self.data.store_id,
             (line.sku_id for line in self.data.lines),
             wanted.statement(organization_id),
         )
-        return context, sale_coupons.found(wanted, rows)
+        return context, sale_coupons.found_json(wanted, found)
 
     def offers(
         self,

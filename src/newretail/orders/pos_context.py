@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from psycopg.rows import namedtuple_row
@@ -73,7 +74,6 @@ def _postgres_text() -> tuple[str, dict[str, Any]]:
 
 
 SALE_CONTEXT_SQL, _SALE_CONTEXT_CONSTANTS = _postgres_text()
-SALE_CONTEXT_QUERY = prepared.NumberedQuery.of(SALE_CONTEXT_SQL)
 
 
 @dataclass(frozen=True)
@@ -101,27 +101,36 @@ def read(
     return context_of(found)
 
 
+@cache
+def _with_column(sql: str) -> prepared.NumberedQuery:
+    return prepared.NumberedQuery.of(
+        f"SELECT ctx.*, ({sql}) AS extra FROM ({SALE_CONTEXT_SQL}) AS ctx"  # noqa: S608
+    )
+
+
 def read_with(
     connection: Connection,
     organization_id: uuid.UUID,
     store_id: uuid.UUID,
     sku_ids: Iterable[uuid.UUID],
-    other: tuple[prepared.NumberedQuery, dict[str, Any]],
-) -> tuple[SaleContext, list[Any]]:
-    """On PostgreSQL: the store and prices, and the rows of another query (the sale's
-    coupons), sent together in one round trip."""
-    parameters = {
-        **_SALE_CONTEXT_CONSTANTS,
-        "store_id": store_id,
-        "organization_id": organization_id,
-        "sku_ids": list(set(sku_ids)),
-    }
-    found, other_rows = prepared.run_pipelined(
+    other: tuple[str, dict[str, Any]],
+) -> tuple[SaleContext, Any]:
+    """On PostgreSQL: the store and prices, and the value of another query (the sale's
+    coupons as one JSON value), read by one statement: the other query is a column of it."""
+    sql, parameters = other
+    found = prepared.fetch_all(
         prepared.driver_of(connection),
-        [(SALE_CONTEXT_QUERY, parameters), other],
-        [namedtuple_row],
+        _with_column(sql),
+        {
+            **_SALE_CONTEXT_CONSTANTS,
+            **parameters,
+            "store_id": store_id,
+            "organization_id": organization_id,
+            "sku_ids": list(set(sku_ids)),
+        },
+        namedtuple_row,
     )
-    return context_of(found), other_rows
+    return context_of(found), found[0].extra if found else None
 
 
 def context_of(found: Sequence[Any]) -> SaleContext:
