@@ -34,7 +34,7 @@ from newretail.members.models import (
     MemberTier,
     PointsLedgerEntry,
 )
-from newretail.members.points.balance import available_points_column
+from newretail.members.points.balance import available_points_by_member
 from newretail.warehouse.sql import run_sql
 
 
@@ -105,6 +105,7 @@ def member_rows(session: Session, organization_id: str) -> pa.Table:
         .subquery()
     )
     anonymous = anonymous_column()
+    available = available_points_by_member(datetime.now(UTC))
     statement = eligible(
         select(
             Member.id,
@@ -113,11 +114,12 @@ def member_rows(session: Session, organization_id: str) -> pa.Table:
             Member.birth_year,
             MemberTier.name,
             # the one balance rule (members.points.balance), not the stored counter
-            available_points_column(datetime.now(UTC)).label("points_available"),
+            func.coalesce(available.c.available, 0).label("points_available"),
             (anonymous if anonymous is not None else literal(False)).label("anonymous"),
             *(consent.c[channel] for channel in CONSENT_CHANNELS),
         )
         .outerjoin(MemberTier, MemberTier.id == Member.tier_id)
+        .outerjoin(available, available.c.member_id == Member.id)
         .outerjoin(consent, consent.c.member_id == Member.id)
         .order_by(Member.id)
     )

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy.sql.selectable import ScalarSelect, Subquery
 
 from newretail.core.database import get_or_raise, utcnow
 from newretail.core.reads import read_of
@@ -138,6 +138,23 @@ def available_points_column(now: datetime) -> ScalarSelect[int]:
         .where(PointsLot.member_id == Member.id, _lot_counts_sql(now), _lot_unlocked_sql(now))
         .correlate(Member)
         .scalar_subquery()
+    )
+
+
+def available_points_by_member(now: datetime) -> Subquery:
+    """Each member's available points at `now` (`member_id`, `available`; a member with none
+    has no row): the SQL form of the rule for queries over all members, joined on member_id.
+    One pass over the lots whatever the number of members, where the correlated column
+    leaves the lot index to the planner (SQLite scanned the organisation's lots per member:
+    23 s for 24,000 members)."""
+    return (
+        select(
+            PointsLot.member_id.label("member_id"),
+            func.sum(PointsLot.remaining).label("available"),
+        )
+        .where(_lot_counts_sql(now), _lot_unlocked_sql(now))
+        .group_by(PointsLot.member_id)
+        .subquery("available_points")
     )
 
 
