@@ -103,6 +103,16 @@ def test_a_till_sale_with_two_coupons_is_priced_by_the_engine_and_redeems_both(
         json=pos_body(shop, "T-1", (3, 1), CODE.lower(), str(serum)),
     )
     assert (again.status_code, again.json()["id"]) == (200, order["id"])
+    # sent again with other coupons (one of them, or none): refused, nothing changes
+    for other in ((CODE.lower(),), ()):
+        refused = client.post(
+            "/api/v1/orders/pos", headers=org.auth(), json=pos_body(shop, "T-1", (3, 1), *other)
+        )
+        assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (
+            409,
+            "idempotency_conflict",
+            "coupons",
+        )
     assert totals(container, shop) == (1, 2, 0)
     assert level(container, org.id, shop.sku_ids[0], shop.shop_id).on_hand == 7
 

@@ -339,6 +339,28 @@ def settle(session: Session, sent: Pending, rows: Sequence[Sequence[Any]]) -> No
             redemption.settle(session, held.coupon_id, this, sent.at, outcome)
 
 
+def same_coupons(session: Session, order_ref: str, references: Sequence[str]) -> bool:
+    """Whether a sale sent again names the coupons its order used (redeemed, or recorded as a
+    conflict for review), each by id or printed code, and no other."""
+    coupon = select(Coupon.id, Coupon.code_hash)
+    used = session.execute(
+        coupon.where(Coupon.order_ref == order_ref, Coupon.state == CouponState.REDEEMED)
+    ).all()
+    conflicted = session.execute(
+        coupon.join(RedemptionConflict, RedemptionConflict.coupon_id == Coupon.id).where(
+            RedemptionConflict.order_ref == order_ref
+        )
+    ).all()
+    recorded = {coupon_id: hashed for coupon_id, hashed in [*used, *conflicted]}
+    by_hash = {hashed: coupon_id for coupon_id, hashed in recorded.items() if hashed}
+    wanted = lookup(references)
+    named = {
+        wanted.ids[reference] or by_hash.get(wanted.hashes[reference])
+        for reference in wanted.references
+    }
+    return len(wanted.references) == len(recorded) and named == set(recorded)
+
+
 def restore_order(
     session: Session,
     order_ref: str,

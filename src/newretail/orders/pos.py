@@ -38,6 +38,7 @@ from newretail.marketing import sale_coupons
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
 from newretail.orders import facts, pos_context, pos_postgres, rows, sale_offers, schemas
+from newretail.orders.errors import IdempotencyConflict
 from newretail.orders.models import FulfilmentType, OrderStatus
 from newretail.orders.pos_postgres import POS_CHANNELS
 from newretail.orders.rows import ORDER_TABLE, OUTBOX_TABLE
@@ -185,7 +186,8 @@ class _TillSale:
         sale_offers.redeem(self.session, offers, order_id, self.principal.actor)
 
     def replayed(self) -> SaleResult:
-        """The recorded order of a resend with the same content (409 when it differs)."""
+        """The recorded order of a resend with the same content, its coupons included (409
+        when it differs)."""
         data = self.data
         order = replayed_order(
             self.session,
@@ -195,6 +197,8 @@ class _TillSale:
             member_id=data.member_id,
             sold_at=data.sold_at,
         )
+        if not sale_coupons.same_coupons(self.session, str(order.id), data.coupons):
+            raise IdempotencyConflict(order.id, data.external_order_id, "coupons")
         return SaleResult(order, replayed=True)
 
 
