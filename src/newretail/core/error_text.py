@@ -100,3 +100,15 @@ def domain_error(exc: NewRetailError, locale: str) -> str:
         note_missing(locale, key)
         return exc.message
     return text
+
+
+def api_message(exc: NewRetailError, locale: str) -> str:
+    """A domain error's `message` in the API's answer, in `locale` (Accept-Language): its own
+    translation; for core's general codes (`invalid_input`: 输入无效), that text with the
+    error's own English reason kept after it, so nothing specific is lost."""
+    if locale == DEFAULT_LOCALE:
+        return exc.message
+    text = domain_error(exc, locale)
+    key = f"errors.{exc.code}"
+    general = catalogue(locale).get(key) is None and text == _refusals(locale).get(key)
+    return f"{text}（{exc.message}）" if general and text != exc.message else text

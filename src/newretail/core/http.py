@@ -91,7 +91,10 @@ def install_error_handlers(app: FastAPI, on_domain_error: Any = None) -> None:
             rendered = on_domain_error(request, exc)
             if rendered is not None:
                 return rendered  # type: ignore[no-any-return]
-        return problem(exc.status_code, str(exc.code), exc.message, exc.field)
+        locale = negotiate(request.headers.get("accept-language"))
+        return problem(
+            exc.status_code, str(exc.code), error_text.api_message(exc, locale), exc.field
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
