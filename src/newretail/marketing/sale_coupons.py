@@ -272,29 +272,33 @@ def _naming(held: HeldCoupon) -> Iterator[None]:
         raise
 
 
+@dataclass(frozen=True)
+class ForOrder:
+    """A sale's coupons as priced, to be redeemed for its order (`use` names the order, the
+    store and the member; each coupon's discount is its offer's), as of `at`, by `actor`."""
+
+    coupons: SaleCoupons
+    priced: PricedBasket
+    use: redemption.Redemption
+    actor: str
+    at: datetime
+
+
 def redeem(
-    session: Session,
-    coupons: SaleCoupons,
-    priced: PricedBasket,
-    use: redemption.Redemption,
-    actor: str,
-    *,
-    at: datetime,
-    sold_offline: bool = False,
+    session: Session, sale: ForOrder, *, sold_offline: bool = False
 ) -> list[RedemptionConflict]:
-    """Redeem every coupon for the order (`use` names the order, store and member). An
-    offline till's sale redeems as of `at` (its sale time) and a coupon used elsewhere
-    meanwhile is returned as a conflict for review; any other refusal raises, naming
-    `coupons[i]`."""
+    """Redeem every coupon for the order. An offline till's sale redeems as of its sale time
+    and a coupon used elsewhere meanwhile is returned as a conflict for review; any other
+    refusal raises, naming `coupons[i]`."""
     conflicts = []
-    for held, this in _uses(coupons, priced, use):
+    for held, this in _uses(sale.coupons, sale.priced, sale.use):
         with _naming(held):
             if sold_offline:
-                result = redemption.redeem_late(session, held.coupon_id, this, at, actor)
+                result = redemption.redeem_late(session, held.coupon_id, this, sale.at, sale.actor)
                 if isinstance(result, RedemptionConflict):
                     conflicts.append(result)
             else:
-                redemption.redeem(session, held.coupon_id, this, actor, now=at)
+                redemption.redeem(session, held.coupon_id, this, sale.actor, now=sale.at)
     return conflicts
 
 
@@ -309,24 +313,23 @@ class Pending:
 
 
 def pending(
-    session: Session,
-    coupons: SaleCoupons,
-    priced: PricedBasket,
-    use: redemption.Redemption,
-    actor: str,
-    *,
-    at: datetime,
-    guarded: tuple[prepared.NumberedQuery, dict[str, Any]],
+    session: Session, sale: ForOrder, guarded: tuple[prepared.NumberedQuery, dict[str, Any]]
 ) -> Pending:
     """The statements redeeming every coupon for the order, each the `guarded` form of the
     redemption (`redemption_postgres.when`) with its guard's parameters."""
-    uses = _uses(coupons, priced, use)
+    uses = _uses(sale.coupons, sale.priced, sale.use)
     query, guard = guarded
     statements = tuple(
-        (query, {**redemption.statement(session, held.coupon_id, this, actor, at)[1], **guard})
+        (
+            query,
+            {
+                **redemption.statement(session, held.coupon_id, this, sale.actor, sale.at)[1],
+                **guard,
+            },
+        )
         for held, this in uses
     )
-    return Pending(tuple(uses), statements, at)
+    return Pending(tuple(uses), statements, sale.at)
 
 
 def settle(session: Session, sent: Pending, rows: Sequence[Sequence[Any]]) -> None:

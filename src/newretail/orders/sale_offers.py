@@ -96,6 +96,12 @@ def take_off(lines: list[dict[str, Any]], offers: SaleOffers | None) -> Decimal:
     return sum((line["amount"] for line in lines), ZERO)
 
 
+def for_order(offers: SaleOffers, order_id: uuid.UUID, actor: str) -> sale_coupons.ForOrder:
+    """The sale's coupons as priced, to be redeemed for its order."""
+    use = redemption.Redemption(str(order_id), offers.store_id, ZERO, offers.member_id)
+    return sale_coupons.ForOrder(offers.coupons, offers.priced, use, actor, offers.at)
+
+
 def redeem(
     session: Session,
     offers: SaleOffers | None,
@@ -106,16 +112,8 @@ def redeem(
     coupon used elsewhere meanwhile, recorded for review)."""
     if offers is None:
         return []
-    use = redemption.Redemption(str(order_id), offers.store_id, ZERO, offers.member_id)
-    return sale_coupons.redeem(
-        session,
-        offers.coupons,
-        offers.priced,
-        use,
-        actor,
-        at=offers.at,
-        sold_offline=offers.sold_offline,
-    )
+    sale = for_order(offers, order_id, actor)
+    return sale_coupons.redeem(session, sale, sold_offline=offers.sold_offline)
 
 
 # a till's redemption sent with the statement inserting its order (`pos_postgres.SELL`):
@@ -130,13 +128,5 @@ def pending(
 ) -> sale_coupons.Pending:
     """The sale's redemptions as statements for the round trip of its order's insert (on
     PostgreSQL, for a till that is online: an offline till's resends go by `redeem`)."""
-    use = redemption.Redemption(str(order_id), offers.store_id, ZERO, offers.member_id)
-    return sale_coupons.pending(
-        session,
-        offers.coupons,
-        offers.priced,
-        use,
-        actor,
-        at=offers.at,
-        guarded=(REDEEM_WITH_SALE, {"sale_order_id": order_id}),
-    )
+    sale = for_order(offers, order_id, actor)
+    return sale_coupons.pending(session, sale, (REDEEM_WITH_SALE, {"sale_order_id": order_id}))
