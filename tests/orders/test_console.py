@@ -278,3 +278,17 @@ def test_zh_cn_labels(client: TestClient, org: Org, ledger: Ledger) -> None:
     member = client.get(f"/console/members/{ledger.member_id}", headers=zh).text
     assert _text(member, "member-order-count") == "2 笔订单，合计 ¥42.00"
     assert "全渠道订单" in member
+
+
+def test_who_sold_and_refunded_is_named_not_an_api_key_prefix(
+    client: TestClient, org: Org, ledger: Ledger
+) -> None:
+    """The sale and the refund came through the owner's API key: the order page names the
+    key ("owner key"), not its recorded prefix."""
+    console_login(client, org.owner_email)
+    html = client.get(f"/console/orders/{ledger.pos_order_id}").text
+    by = re.search(r"<dt[^>]*>By</dt><dd[^>]*>([^<]*)</dd>", html)
+    assert by is not None and by.group(1) == "owner key"
+    refunds = re.findall(r"<td>(owner key)</td>", html)
+    assert refunds == ["owner key"]
+    assert "api_key:" not in html

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from newretail.core.database import utcnow
 from newretail.core.errors import AccountLocked, Forbidden, Unauthenticated
@@ -154,6 +154,7 @@ class ConsoleIdentity:
     organization: Organization
     principal: Principal
     organizations: list[Organization]
+    _key_names: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     @property
     def csrf_token(self) -> str:
@@ -169,6 +170,28 @@ class ConsoleIdentity:
     def time_zone(self) -> str | None:
         """The organisation's time zone: pages show its local times."""
         return self.organization.time_zone
+
+    def actor_name(self, actor: str | None) -> str:
+        """Who did something, as a page shows it: an API key by its name (recorded as
+        `api_key:<prefix>`; the prefix only when the key is gone), a user by their email,
+        anyone else (a job, the demo) as recorded."""
+        if not actor:
+            return "—"
+        kind, _, value = actor.partition(":")
+        if kind == "user" and value:
+            return value
+        if kind != "api_key" or not value:
+            return actor
+        if self._key_names is None:
+            session = object_session(self.organization)
+            assert session is not None  # the request's session holds the identity
+            rows = session.execute(
+                select(ApiKey.key_prefix, ApiKey.name).where(
+                    ApiKey.organization_id == self.organization.id
+                )
+            )
+            self._key_names = {prefix: name for prefix, name in rows}
+        return self._key_names.get(value, value)
 
 
 def resolve_session(session: Session, token: str) -> ConsoleIdentity:
