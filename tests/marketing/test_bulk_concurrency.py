@@ -6,42 +6,23 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.bootstrap import Container
-from newretail.core.database import create_db_engine, make_session_factory, session_scope
+from newretail.core.database import session_scope
 from newretail.events.models import OutboxMessage
 from newretail.marketing import bulk_issue, claims, coupons, schemas
 from newretail.marketing.models import Budget, ClaimCode, Coupon
-from tests.conftest import Org, make_org
+from tests.conftest import Org
 from tests.marketing.bulk_helpers import a_campaign, members
 from tests.marketing.ledger_helpers import check_invariants
+from tests.marketing.races import database_url, pg_org, postgres_sessions
 from tests.marketing.test_ledger_concurrency import WORKERS, attempt, race
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def postgres_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions over a pool of 64 connections, so every worker holds its own."""
-    engine = create_db_engine(postgres_url, pool_size=WORKERS // 2)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """The races run on PostgreSQL only (SQLite serialises every writer)."""
-    return postgres_url
-
-
-@pytest.fixture
-def pg_org(container: Container) -> Org:
-    return make_org(container, "race")
+__all__ = ["database_url", "pg_org", "postgres_sessions"]
 
 
 def test_8_bulk_issuers_of_overlapping_audiences_against_a_budget_of_1000(

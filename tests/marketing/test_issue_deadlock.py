@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,34 +14,17 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.bootstrap import Container
 from newretail.core import retry
-from newretail.core.database import create_db_engine, make_session_factory, session_scope
+from newretail.core.database import session_scope
 from newretail.marketing import bulk_issue, coupons
 from newretail.marketing.models import Budget, Coupon
-from tests.conftest import Org, make_org
+from tests.conftest import Org
 from tests.marketing.bulk_helpers import a_campaign
 from tests.marketing.ledger_helpers import check_invariants
+from tests.marketing.races import database_url, pg_org, postgres_sessions
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def postgres_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(postgres_url, pool_size=4)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """PostgreSQL only (SQLite serialises every writer: no deadlock)."""
-    return postgres_url
-
-
-@pytest.fixture
-def pg_org(container: Container) -> Org:
-    return make_org(container, "deadlock")
+__all__ = ["database_url", "pg_org", "postgres_sessions"]
 
 
 def _request(plan: bulk_issue.BulkPlan, key: str, member: uuid.UUID) -> coupons.Issue:

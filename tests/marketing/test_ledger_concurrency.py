@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -14,36 +14,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.bootstrap import Container
-from newretail.core.database import create_db_engine, make_session_factory, session_scope
+from newretail.core.database import session_scope
 from newretail.marketing import budgets, coupons
 from newretail.marketing.errors import LedgerError
 from newretail.marketing.models import Budget, Coupon, CouponState, RedemptionConflict
 from newretail.marketing.redemption import redeem, redeem_late
-from tests.conftest import Org, make_org
+from tests.conftest import Org
 from tests.marketing.ledger_helpers import NOW, STAGE, a_coupon, check_invariants, later, use
+from tests.marketing.races import WORKERS, database_url, pg_org, postgres_sessions
 
 pytestmark = pytest.mark.postgres
-WORKERS = 64
-
-
-@pytest.fixture
-def postgres_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions over a pool of 64 connections, so every worker holds its own."""
-    engine = create_db_engine(postgres_url, pool_size=WORKERS // 2)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> str:
-    """The races run on PostgreSQL only (SQLite serialises every writer)."""
-    return postgres_url
-
-
-@pytest.fixture
-def pg_org(container: Container) -> Org:
-    return make_org(container, "race")
+__all__ = ["database_url", "pg_org", "postgres_sessions"]
 
 
 def race(workers: int, work: Callable[[int], str]) -> Counter[str]:
