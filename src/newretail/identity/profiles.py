@@ -17,9 +17,14 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.identity.inserts import dialect_insert
 from newretail.identity.keys import UNSCOPED_NO_SYNC, keyed
-from newretail.identity.rules import KNOWN_TYPES
 from newretail.members.identifiers import identifier_hash
-from newretail.members.profile_graph import IdentifierType, Member, MemberIdentifier, MemberStatus
+from newretail.members.profile_graph import (
+    PERSONAL_TYPES,
+    IdentifierType,
+    Member,
+    MemberIdentifier,
+    MemberStatus,
+)
 
 Key = tuple[str, str]  # (type, normalised value)
 
@@ -94,7 +99,7 @@ def profile_row(
         "joined_at": at,
         "points_available": 0,
         "points_locked": 0,
-        "anonymous": not (identifiers.keys() & KNOWN_TYPES),
+        "anonymous": not (identifiers.keys() & PERSONAL_TYPES),
         "phone": identifiers.get(IdentifierType.PHONE),
         "email": identifiers.get(IdentifierType.EMAIL),
     }

@@ -13,19 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from newretail.identity.models import ConflictKind
-from newretail.members.profile_graph import IdentifierType
+from newretail.members.profile_graph import PERSONAL_TYPES, IdentifierType
 
 DEFAULT_MAX_GROUP_SIZE = 100
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
-# identifiers that make a profile known (not anonymous)
-KNOWN_TYPES = frozenset(
-    {
-        IdentifierType.PHONE,
-        IdentifierType.EMAIL,
-        IdentifierType.ACCOUNT_ID,
-        IdentifierType.MEMBER_CARD,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -78,7 +69,7 @@ class GroupSummary:
 
     def add(self, identifier_type: str, value_hash: str) -> None:
         self.identifiers.setdefault(identifier_type, set()).add(value_hash)
-        if identifier_type in KNOWN_TYPES:
+        if identifier_type in PERSONAL_TYPES:
             self.known = True
 
     def union(self, other: GroupSummary) -> GroupSummary:

@@ -19,20 +19,13 @@ from sqlalchemy.orm import Session
 from newretail.core.database import insert_once
 from newretail.members.errors import InvalidIdentifier
 from newretail.members.models import IdentifierType, MemberSettings
+from newretail.members.profile_graph import PERSONAL_TYPES
 
 DEFAULT_REGION = "CN"
 _CARD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 # device ids, anonymous ids, WeChat union ids, payment ids and custom types: kept as sent
 # (case-sensitive), 1-200 printable characters without spaces
 _OPAQUE = re.compile(r"^[!-~]{1,200}$")
-_STRUCTURED = frozenset(
-    {
-        IdentifierType.PHONE,
-        IdentifierType.EMAIL,
-        IdentifierType.MEMBER_CARD,
-        IdentifierType.ACCOUNT_ID,
-    }
-)
 
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -52,7 +45,7 @@ def normalise(identifier_type: IdentifierType | str, raw: str) -> str:
     Types outside IdentifierType are an organisation's custom types (identity/).
     """
     value = raw.strip()
-    if identifier_type not in _STRUCTURED:
+    if identifier_type not in PERSONAL_TYPES:
         if not _OPAQUE.match(value):
             raise InvalidIdentifier(field=str(identifier_type), reason="opaque")
         return value

@@ -28,6 +28,19 @@ class IdentifierType(StrEnum):
     PAYMENT_ID = "payment_id"
 
 
+# what a person gives of themselves, as against the ids a device, a platform or a payment
+# assigns: each has a normal form (members.identifiers.normalise), and a profile holding one
+# is known, not anonymous (identity/)
+PERSONAL_TYPES = frozenset(
+    {
+        IdentifierType.PHONE,
+        IdentifierType.EMAIL,
+        IdentifierType.MEMBER_CARD,
+        IdentifierType.ACCOUNT_ID,
+    }
+)
+
+
 class MemberStatus(StrEnum):
     ACTIVE = "active"
     BLOCKED = "blocked"
@@ -55,7 +68,7 @@ class Member(IdMixin, TenantMixin, Base):
     points_locked: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # OneID (identity/): a profile made for unknown identifiers is anonymous until it holds a
-    # phone, e-mail, account id or card; a merged member points at the member it was merged
+    # personal identifier (PERSONAL_TYPES); a merged member points at the member it was merged
     # into and at the canonical (surviving) member of its group
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     merged_into_id: Mapped[uuid.UUID | None] = references("member", ondelete="SET NULL")
