@@ -18,6 +18,7 @@ from newretail.catalog import pricing, schemas
 from newretail.catalog.errors import PriceNotFound, WarehouseDoesNotSell
 from newretail.catalog.models import Product, Sku, SkuPrice, SkuStoreAvailability, SkuStorePrice
 from newretail.core.database import (
+    add_unique,
     apply_changes,
     by_code_or_not_found,
     flush_unique,
@@ -104,9 +105,7 @@ def create_product(session: Session, principal: Principal, data: schemas.Product
         attributes=data.attributes,
         image_urls=[str(u) for u in data.image_urls],
     )
-    session.add(product)
-    flush_unique(session, "code", f"a product with code {data.code!r} exists")
-    return product
+    return add_unique(session, product, "code", f"a product with code {data.code!r} exists")
 
 
 def update_product(
@@ -195,9 +194,7 @@ def create_sku(
         SkuPrice(organization_id=principal.organization_id, channel_type=str(c), amount=money(a))
         for c, a in data.prices.items()
     ]
-    session.add(sku)
-    flush_unique(session, "code", f"a SKU with code {data.code!r} or this barcode exists")
-    return sku
+    return add_unique(session, sku, "code", f"a SKU with code {data.code!r} or this barcode exists")
 
 
 def update_sku(

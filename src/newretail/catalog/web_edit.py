@@ -117,11 +117,15 @@ def _sku_form(
     )
 
 
-def _product_sku(session: Session, product_id: uuid.UUID, sku_id: uuid.UUID) -> Sku:
+def _product_and_sku(
+    session: Session, product_id: uuid.UUID, sku_id: uuid.UUID
+) -> tuple[Product, Sku]:
+    """The product and one of its SKUs (a SKU of another product is not found)."""
+    product = service.get_product(session, product_id)
     sku = service.get_sku(session, sku_id)
     if sku.product_id != product_id:
         raise NotFound("SKU not found", field="sku_id")
-    return sku
+    return product, sku
 
 
 @router.get("/catalog/{product_id}/skus/new")
@@ -159,8 +163,7 @@ def edit_sku_page(
 ) -> Response:
     """The form of an existing SKU and its channel prices."""
     identity.principal.require(Permission.MANAGE_CATALOG)
-    product = service.get_product(session, product_id)
-    sku = _product_sku(session, product_id, sku_id)
+    product, sku = _product_and_sku(session, product_id, sku_id)
     return _sku_form(request, session, identity, product, forms.sku_values(sku), sku)
 
 
@@ -175,8 +178,7 @@ def update_sku(
 ) -> Response:
     """Change a SKU and set its channel prices (PATCH /api/v1/skus/{id}, PUT …/prices)."""
     principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
-    product = service.get_product(session, product_id)
-    sku = _product_sku(session, product_id, sku_id)
+    product, sku = _product_and_sku(session, product_id, sku_id)
     with attempt(session, page_locale(request, identity)) as refusal:
         data = schemas.SkuUpdate.model_validate(forms.sku_payload(form, new=False))
         service.update_sku(session, principal, sku_id, data)
@@ -202,8 +204,7 @@ def set_store_price(
     """Set a store's own price of the SKU, or clear it when the amount is blank
     (PUT or DELETE /api/v1/skus/{id}/stores/{store}/price)."""
     principal = posted_by(identity, form, Permission.MANAGE_CATALOG)
-    product = service.get_product(session, product_id)
-    sku = _product_sku(session, product_id, sku_id)
+    product, sku = _product_and_sku(session, product_id, sku_id)
     with attempt(session, page_locale(request, identity)) as refusal:
         store_id, amount = forms.store_price(form)
         if amount is None:

@@ -287,6 +287,14 @@ def flush_unique(session: Session, field: str, message: str) -> None:
     flush_or_raise(session, lambda: Conflict(message, field=field))
 
 
+def add_unique(session: Session, row: RowT, field: str, message: str) -> RowT:
+    """Add a new row and flush it; a unique-constraint violation (a code, slug or e-mail
+    already taken) is a 409 naming the field."""
+    session.add(row)
+    flush_unique(session, field, message)
+    return row
+
+
 class FieldError(Protocol):
     """An error about one input field (an error class taking `field=`, or a factory)."""
 

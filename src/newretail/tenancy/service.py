@@ -19,6 +19,7 @@ from sqlalchemy import Select, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import (
+    add_unique,
     apply_changes,
     by_code_or_not_found,
     flush_unique,
@@ -78,8 +79,7 @@ def create_organization(
     if not name:
         raise InvalidInput("must not be empty", field="name")
     org = Organization(name=name, slug=slug or slugify(name), default_locale=default_locale)
-    session.add(org)
-    flush_unique(session, "slug", f"an organisation with slug {org.slug!r} exists")
+    add_unique(session, org, "slug", f"an organisation with slug {org.slug!r} exists")
     scope_session(session, org.id)
     owner_principal = Principal.for_role(
         kind=PrincipalKind.USER, organization_id=org.id, role=Role.OWNER, actor="operator"
@@ -149,9 +149,7 @@ def create_brand(session: Session, principal: Principal, data: schemas.BrandCrea
     """Create a brand; its code is unique in the organisation."""
     principal.require(Permission.MANAGE_BRANDS)
     brand = Brand(organization_id=principal.organization_id, code=data.code, name=data.name)
-    session.add(brand)
-    flush_unique(session, "code", f"a brand with code {data.code!r} exists")
-    return brand
+    return add_unique(session, brand, "code", f"a brand with code {data.code!r} exists")
 
 
 def update_brand(
@@ -238,9 +236,7 @@ def create_store(session: Session, principal: Principal, data: schemas.StoreCrea
     if data.brand_id is not None:
         _brand_field(session, data.brand_id)
     store = Store(organization_id=principal.organization_id, **data.model_dump())
-    session.add(store)
-    flush_unique(session, "code", f"a store with code {data.code!r} exists")
-    return store
+    return add_unique(session, store, "code", f"a store with code {data.code!r} exists")
 
 
 def update_store(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import flush_unique, utcnow
+from newretail.core.database import add_unique, utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.pagination import paginate
 from newretail.core.reads import read_of
@@ -33,9 +33,7 @@ def new_user_account(
         display_name=display_name,
         locale=locale,
     )
-    session.add(user)
-    flush_unique(session, "email", "this e-mail already has a NewRetail login")
-    return user
+    return add_unique(session, user, "email", "this e-mail already has a NewRetail login")
 
 
 def login_exists(session: Session, email: str) -> bool:
@@ -102,9 +100,7 @@ def add_existing_user(
         raise NotFound("no login with this e-mail", field="email")
     membership = Membership(organization_id=principal.organization_id, user_id=user.id, role=role)
     membership.stores = stores
-    session.add(membership)
-    flush_unique(session, "email", "this login is already a member")
-    return membership
+    return add_unique(session, membership, "email", "this login is already a member")
 
 
 def update_user(
