@@ -21,7 +21,14 @@ from newretail.core.database import flush_unique, get_or_not_found, utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.localtime import local_days_bounds
 from newretail.marketing import budgets, offer_library, schemas
-from newretail.marketing.models import Budget, Campaign, CampaignAudit, CampaignStage, CampaignState
+from newretail.marketing.models import (
+    Budget,
+    Campaign,
+    CampaignAudit,
+    CampaignStage,
+    CampaignState,
+    Offer,
+)
 from newretail.tenancy.models import Brand, Organization, Store
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -154,24 +161,32 @@ def _plan_stages(
             )
 
 
-def create_campaign(session: Session, principal: Principal, body: schemas.CampaignIn) -> Campaign:
-    principal.require(Permission.MANAGE_MARKETING)
+def _write_plan(
+    session: Session,
+    principal: Principal,
+    campaign: Campaign,
+    body: schemas.CampaignIn,
+    change: Change,
+) -> Campaign:
+    """Give the campaign the plan's name, brand, description, holdout, stages and budgets,
+    audited as `change` with the plan."""
     store_names = _check_references(session, body)
-    campaign = Campaign(
-        id=uuid.uuid4(),
-        organization_id=principal.organization_id,
-        name=body.name,
-        brand_id=body.brand_id,
-        description=body.description,
-        holdout_percent=body.holdout_percent,
-        state=CampaignState.DRAFT,
-    )
+    campaign.name, campaign.brand_id = body.name, body.brand_id
+    campaign.description, campaign.holdout_percent = body.description, body.holdout_percent
     session.add(campaign)
     flush_unique(session, "name", f"a campaign named {body.name!r} exists")
     _plan_stages(session, principal, campaign, body, store_names)
-    _audit(session, principal, campaign, Change.CREATED, plan=body.model_dump(mode="json"))
+    _audit(session, principal, campaign, change, plan=body.model_dump(mode="json"))
     session.flush()
     return campaign
+
+
+def create_campaign(session: Session, principal: Principal, body: schemas.CampaignIn) -> Campaign:
+    principal.require(Permission.MANAGE_MARKETING)
+    campaign = Campaign(
+        id=uuid.uuid4(), organization_id=principal.organization_id, state=CampaignState.DRAFT
+    )
+    return _write_plan(session, principal, campaign, body, Change.CREATED)
 
 
 def replan_campaign(
@@ -182,15 +197,8 @@ def replan_campaign(
     campaign = get_campaign(session, campaign_id)
     if campaign.state != CampaignState.DRAFT:
         raise Conflict("only a draft can be changed; withdraw it first", field="state")
-    store_names = _check_references(session, body)
-    campaign.name, campaign.brand_id = body.name, body.brand_id
-    campaign.description, campaign.holdout_percent = body.description, body.holdout_percent
     campaign.updated_at = utcnow()
-    flush_unique(session, "name", f"a campaign named {body.name!r} exists")
-    _plan_stages(session, principal, campaign, body, store_names)
-    _audit(session, principal, campaign, Change.REPLANNED, plan=body.model_dump(mode="json"))
-    session.flush()
-    return campaign
+    return _write_plan(session, principal, campaign, body, Change.REPLANNED)
 
 
 def _refusal(current: CampaignState, change: Change) -> str | None:
@@ -262,6 +270,19 @@ def stage_of(campaign: Campaign, stage_id: uuid.UUID) -> CampaignStage:
         if stage.id == stage_id:
             return stage
     raise NotFound("the campaign has no such stage", field="stage_id")
+
+
+def stage_offer(
+    session: Session, campaign_id: uuid.UUID, stage_id: uuid.UUID, offer_code: str
+) -> tuple[Campaign, CampaignStage, Offer]:
+    """The campaign, its stage and the offer by code, refused unless the offer is one of the
+    stage's (what a stage's coupons and claim codes are issued from)."""
+    campaign = get_campaign(session, campaign_id)
+    stage = stage_of(campaign, stage_id)
+    offer = offer_library.get_offer(session, offer_code)
+    if str(offer.id) not in stage.offer_ids:
+        raise InvalidInput("the offer is not one of the stage's offers", field="offer_code")
+    return campaign, stage, offer
 
 
 def held_out(campaign_id: uuid.UUID, member_id: uuid.UUID, percent: int) -> bool:

@@ -19,12 +19,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from newretail.core.database import flush_unique, get_or_not_found
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.errors import NotFound
 from newretail.events import outbox
-from newretail.marketing import campaigns, coupons, offer_library, schemas, stage_coupons
+from newretail.marketing import campaigns, coupons, schemas, stage_coupons
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import ClaimCode, Coupon, Offer
-from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
 NO_SYNC = {"synchronize_session": False}
@@ -45,11 +44,7 @@ def create_claim_code(
 ) -> ClaimCode:
     """Put a stage's offer behind a public code with an optional limit of claims in all."""
     principal.require(Permission.MANAGE_MARKETING)
-    campaign = campaigns.get_campaign(session, campaign_id)
-    stage = campaigns.stage_of(campaign, stage_id)
-    offer = offer_library.get_offer(session, body.offer_code)
-    if str(offer.id) not in stage.offer_ids:
-        raise InvalidInput("the offer is not one of the stage's offers", field="offer_code")
+    campaign, stage, offer = campaigns.stage_offer(session, campaign_id, stage_id, body.offer_code)
     code = normalised(body.code)
     row = ClaimCode(
         organization_id=principal.organization_id,
@@ -125,10 +120,7 @@ def claim(
     (again: the same coupon, no claim counted); refused with `claim_limit` when the code's
     claims are used up, `budget_spent` or `member_limit` as any issue."""
     principal.require(Permission.SELL)
-    if store_id is not None:
-        principal.require_store(store_id)
-        if session.get(Store, store_id) is None:
-            raise InvalidInput("no such store in this organisation", field="store_id")
+    stage_coupons.check_store(session, principal, store_id)
     row = session.scalar(select(ClaimCode).where(ClaimCode.code == normalised(code)))
     if row is None:
         raise NotFound("no such claim code", field="code")

@@ -33,6 +33,15 @@ def validity(
     return start or stage_start, end or stage_end
 
 
+def check_store(session: Session, principal: Principal, store_id: uuid.UUID | None) -> None:
+    """Refuse a store the principal may not act for or of another organisation (None: the
+    coupon is issued at no store)."""
+    if store_id is not None:
+        principal.require_store(store_id)
+        if session.get(Store, store_id) is None:
+            raise InvalidInput("no such store in this organisation", field="store_id")
+
+
 def stage_plan(
     session: Session,
     principal: Principal,
@@ -46,15 +55,8 @@ def stage_plan(
     """What a coupon of this stage's offer issued now is (refused unless the campaign is
     scheduled or running and the offer is one of the stage's)."""
     principal.require(Permission.MANAGE_MARKETING)
-    if store_id is not None:
-        principal.require_store(store_id)
-        if session.get(Store, store_id) is None:
-            raise InvalidInput("no such store in this organisation", field="store_id")
-    campaign = campaigns.get_campaign(session, campaign_id)
-    stage = campaigns.stage_of(campaign, stage_id)
-    offer = offer_library.get_offer(session, offer_code)
-    if str(offer.id) not in stage.offer_ids:
-        raise InvalidInput("the offer is not one of the stage's offers", field="offer_code")
+    check_store(session, principal, store_id)
+    campaign, stage, offer = campaigns.stage_offer(session, campaign_id, stage_id, offer_code)
     return plan_of(session, principal, campaign, stage, offer, store_id=store_id, now=now)
 
 
