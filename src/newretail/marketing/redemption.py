@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -113,6 +113,14 @@ def release(session: Session, coupon_id: uuid.UUID, reservation: str, actor: str
     return coupon
 
 
+class Sale(TypedDict):
+    """Which order used a coupon, at which store, for how much off."""
+
+    order_ref: str
+    store_id: uuid.UUID | None
+    discount: Decimal
+
+
 @dataclass(frozen=True)
 class Redemption:
     """One order's use of one coupon."""
@@ -122,6 +130,10 @@ class Redemption:
     discount: Decimal
     member_id: uuid.UUID | None
     reservation: str | None = None
+
+    def sale(self) -> Sale:
+        """The sale as the redeemed coupon, its ledger row and a late conflict record it."""
+        return Sale(order_ref=self.order_ref, store_id=self.store_id, discount=self.discount)
 
 
 def redeem(
@@ -168,9 +180,7 @@ def statement(
     return redemption_postgres.statement(
         session,
         coupon_id,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
+        **use.sale(),
         member_id=use.member_id,
         reservation=use.reservation or use.order_ref,
         actor=actor,
@@ -214,9 +224,7 @@ def _redeem(
         coupon_id,
         where,
         state=CouponState.REDEEMED,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
+        **use.sale(),
         redeemed_at=now,
         reservation=None,
         reserved_until=None,
@@ -232,15 +240,7 @@ def _redeem(
         use.store_id,
         budgets.Amounts(redeemed=1, discounted=use.discount),
     )
-    record(
-        session,
-        coupon,
-        CouponChange.REDEEMED,
-        actor,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
-    )
+    record(session, coupon, CouponChange.REDEEMED, actor, **use.sale())
     return coupon
 
 
@@ -275,9 +275,7 @@ def redeem_late(
     conflict = RedemptionConflict(
         organization_id=coupon.organization_id,
         coupon_id=coupon_id,
-        order_ref=use.order_ref,
-        store_id=use.store_id,
-        discount=use.discount,
+        **use.sale(),
         sold_at=sold_at,
         used_by_order_ref=coupon.order_ref,
     )
