@@ -61,6 +61,8 @@ TRANSITIONS: dict[Change, tuple[frozenset[CampaignState], CampaignState, Permiss
         Permission.MANAGE_MARKETING,
     ),
 }
+# a stage's fields stored as the plan gives them (channels, audiences and offers become JSON)
+STORED_AS_PLANNED = {"name", "kind", "first_day", "last_day"}
 
 
 def zone_of(session: Session, principal: Principal) -> str:
@@ -132,10 +134,7 @@ def _plan_stages(
             organization_id=principal.organization_id,
             campaign_id=campaign.id,
             position=position,
-            name=planned.name,
-            kind=planned.kind,
-            first_day=planned.first_day,
-            last_day=planned.last_day,
+            **planned.model_dump(include=STORED_AS_PLANNED),
             channels=planned.channels.model_dump(mode="json"),
             audience_ids=[str(a) for a in planned.audience_ids],
             offer_ids=[str(o) for o in offer_library.offer_ids(session, planned.offer_codes)],

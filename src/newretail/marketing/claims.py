@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from newretail.core.database import flush_unique, get_or_not_found
+from newretail.core.database import add_unique, get_or_not_found
 from newretail.core.errors import NotFound
 from newretail.events import outbox
 from newretail.marketing import campaigns, coupons, schemas, stage_coupons
@@ -55,9 +55,7 @@ def create_claim_code(
         claim_limit=body.claim_limit,
         claimed=0,
     )
-    session.add(row)
-    flush_unique(session, "code", f"the claim code {code} exists")
-    return row
+    return add_unique(session, row, "code", f"the claim code {code} exists")
 
 
 def list_claim_codes(session: Session) -> Sequence[ClaimCode]:
