@@ -14,10 +14,15 @@ from pydantic import TypeAdapter
 from scipy.stats import chisquare
 from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    proportion_effectsize,
+)
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from newretail.core.i18n import catalogue
+from newretail.marketing.allocation import round_money
 from newretail.reach.errors import InvalidLiftInput, LiftGap
 from newretail.reach.intervals import Interval, MoneyInterval
 from newretail.reach.lift import (
@@ -30,6 +35,7 @@ from newretail.reach.lift import (
     rate_ratio_ci,
     relative_lift_ci,
     sample_ratio_check,
+    wilson_interval,
 )
 from newretail.reach.spend_lift import SpendSummary, cuped_difference_ci, mean_difference_ci
 
@@ -71,6 +77,15 @@ def test_ratio_interval_is_statsmodels_log(x1: int, n1: int, x0: int, n0: int) -
     assert ratio.high == pytest.approx(high, rel=TOLERANCE, abs=0)
     lift = relative_lift_ci(x1, n1, x0, n0)
     assert lift == Interval(ratio.estimate - 1, ratio.low - 1, ratio.high - 1)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("count", "members"), [(0, 7), (3, 20), (9, 9), (11_111, 100_000)])
+def test_wilson_interval_is_statsmodels(count: int, members: int) -> None:
+    low, high = proportion_confint(count, members, alpha=0.05, method="wilson")
+    assert wilson_interval(count, members) == (
+        pytest.approx(low, abs=TOLERANCE, rel=0),
+        pytest.approx(high, abs=TOLERANCE, rel=0),
+    )
 
 
 def test_equal_rates_give_a_ratio_of_one_inside_its_interval() -> None:
@@ -293,6 +308,57 @@ def test_report_of_a_campaign_stage() -> None:
     assert body["relative_lift"]["estimate"] == pytest.approx(0.6, abs=1e-12)
 
 
+def test_report_with_pre_period_spend_adds_cuped() -> None:
+    rng = random.Random(11)
+    treated, treated_pre = _spend(rng, 2_000, 0.12, 0.4)
+    holdout, holdout_pre = _spend(rng, 200, 0.08, 0.4)
+    report = lift_report(
+        Arm(2_000, sum(1 for value in treated if value), SpendSummary.of(treated, treated_pre)),
+        Arm(200, sum(1 for value in holdout if value), SpendSummary.of(holdout, holdout_pre)),
+        holdout_share=0.1,
+    )
+    y = np.array(treated + holdout)
+    x = np.array(treated_pre + holdout_pre)
+    treatment = np.array([1.0] * 2_000 + [0.0] * 200)
+    fit = OLS(y, np.column_stack([np.ones_like(y), treatment, x - x.mean()])).fit()
+    assert report.cuped_theta == pytest.approx(fit.params[2], rel=1e-9)
+    assert report.incremental_gmv_cuped is not None and report.incremental_gmv is not None
+    assert report.incremental_gmv_cuped.estimate == round_money(Decimal(fit.params[1] * 2_000))
+    assert report.incremental_gmv.estimate == round_money(
+        Decimal((np.mean(treated) - np.mean(holdout)) * 2_000)
+    )
+    assert report.cost is None and report.cost_per_incremental_purchaser is None
+
+
+def test_report_before_anyone_is_held_out() -> None:
+    report = lift_report(
+        Arm(40, 3, SpendSummary(40, 2.5, 30.0)),
+        Arm(0, 0, SpendSummary(0, 0.0, 0.0)),
+        holdout_share=0.1,
+        cost=Decimal("500.00"),
+    )
+    assert (report.treated_rate, report.holdout_rate) == (0.075, None)
+    assert report.difference == Interval(None, None, None, LiftGap.EMPTY_ARM)
+    assert report.ratio == Interval(None, None, None, LiftGap.EMPTY_ARM)
+    assert report.incremental_purchasers == Interval(None, None, None, LiftGap.EMPTY_ARM)
+    assert report.cost_per_incremental_purchaser == MoneyInterval(
+        None, None, None, LiftGap.EMPTY_ARM
+    )
+    assert report.incremental_gmv == MoneyInterval(None, None, None, LiftGap.EMPTY_ARM)
+    assert report.detectable_effect.gap is LiftGap.EMPTY_ARM
+    # 40 treated and none held out against a 10% share: chi² = 4.444..., p = 0.035
+    assert report.sample_ratio.chi_square == pytest.approx(40 / 9, rel=1e-12)
+    assert report.sample_ratio.mismatch is False
+
+
+def test_spend_of_a_single_member_has_no_interval() -> None:
+    one = SpendSummary.of([12.5])
+    assert one == SpendSummary(1, 12.5, 0.0)
+    assert mean_difference_ci(SpendSummary.of([20.0, 30.0]), one) == Interval(
+        12.5, None, None, LiftGap.TOO_FEW_MEMBERS
+    )
+
+
 def test_report_refuses_spend_of_another_arm_size() -> None:
     with pytest.raises(InvalidLiftInput) as refused:
         lift_report(
@@ -301,6 +367,13 @@ def test_report_refuses_spend_of_another_arm_size() -> None:
             holdout_share=0.3,
         )
     assert refused.value.field == "treated_spend"
+    with pytest.raises(InvalidLiftInput) as refused:
+        lift_report(
+            Arm(10, 2, SpendSummary(10, 1.0, 1.0, 0.5, 1.0, 0.2)),
+            Arm(5, 1, SpendSummary(5, 1.0, 1.0)),
+            holdout_share=0.3,
+        )
+    assert refused.value.field == "holdout_spend"
 
 
 def test_every_gap_reads_in_english_and_chinese() -> None:

@@ -237,6 +237,21 @@ class LiftReport:
     detectable_effect: DetectableEffect
 
 
+def _check_spend(treated: Arm, holdout: Arm) -> None:
+    """Spend of every member of both arms, and the pre-period covariate in both or neither."""
+    for arm, name in ((treated, "treated"), (holdout, "holdout")):
+        if arm.spend is not None and arm.spend.members != arm.members:
+            raise InvalidLiftInput(
+                f"{name}: spend of {arm.spend.members} members, {arm.members} in the arm",
+                field=f"{name}_spend",
+            )
+    pre_periods = {arm.spend.has_pre_period if arm.spend else None for arm in (treated, holdout)}
+    if len(pre_periods) > 1:
+        raise InvalidLiftInput(
+            "spend (and pre-period spend) of both arms, or of neither", field="holdout_spend"
+        )
+
+
 def lift_report(
     treated: Arm,
     holdout: Arm,
@@ -247,21 +262,14 @@ def lift_report(
     power: float = 0.8,
 ) -> LiftReport:
     """Every lift figure of one campaign stage from its two arms (treated and holdout)."""
-    for arm, name in ((treated, "treated"), (holdout, "holdout")):
-        if arm.spend is not None and arm.spend.members != arm.members:
-            raise InvalidLiftInput(
-                f"{name}: spend of {arm.spend.members} members, {arm.members} in the arm",
-                field=f"{name}_spend",
-            )
-    if (treated.spend is None) != (holdout.spend is None):
-        raise InvalidLiftInput("spend of both arms, or of neither", field="holdout_spend")
+    _check_spend(treated, holdout)
     counts = (treated.converted, treated.members, holdout.converted, holdout.members)
     difference = proportions_diff_ci(*counts, alpha=alpha)
     purchasers = difference.scaled(treated.members)
     gmv = cuped = theta = None
     if treated.spend is not None and holdout.spend is not None:
         gmv = mean_difference_ci(treated.spend, holdout.spend, alpha).scaled(treated.members)
-        if treated.spend.has_pre_period and holdout.spend.has_pre_period:
+        if treated.spend.has_pre_period:
             adjusted = cuped_difference_ci(treated.spend, holdout.spend, alpha)
             theta, cuped = adjusted.theta, adjusted.difference.scaled(treated.members)
     return LiftReport(
