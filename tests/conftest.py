@@ -101,6 +101,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         outbox_relay_seconds=0,  # tests run the jobs explicitly
         maintenance_seconds=0,
+        webhook_send_seconds=0,
     )
 
 

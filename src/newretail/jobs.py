@@ -13,6 +13,8 @@ from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
 from newretail.marketing import coupons
 from newretail.members import points, tiers
+from newretail.reach import sender
+from newretail.reach.secret_box import SecretBox
 
 
 def relay_outbox(container: Container, stopping: threading.Event) -> int:
@@ -63,6 +65,16 @@ def identity_repair(container: Container, stopping: threading.Event) -> int:
     return container.identity.repair_pending_moves()
 
 
+def webhook_sender(container: Container, stopping: threading.Event) -> int:
+    """Send the due webhook deliveries of every organisation, a batch at a time."""
+    box, sessions = SecretBox.from_settings(container.settings), container.sessions
+    total = 0
+    with sender.new_client() as client:
+        while not stopping.is_set() and (sent := sender.deliver_due(sessions, box, client)):
+            total += sent
+    return total
+
+
 def server_jobs(container: Container) -> list[Job[Container]]:
     settings = container.settings
     return [
@@ -73,4 +85,5 @@ def server_jobs(container: Container) -> list[Job[Container]]:
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
         Job("identity-repair", min(settings.maintenance_seconds, 60), identity_repair),
+        Job("webhook-sender", settings.webhook_send_seconds, webhook_sender),
     ]

@@ -9,6 +9,7 @@ from newretail.inventory import models as inventory_models
 from newretail.marketing import models as marketing_models
 from newretail.members import models as members_models
 from newretail.orders import models as orders_models
+from newretail.reach import models as reach_models
 from newretail.tenancy import models as tenancy_models
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "marketing_models",
     "members_models",
     "orders_models",
+    "reach_models",
     "tenancy_models",
 ]

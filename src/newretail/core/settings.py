@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     maintenance_seconds: float = Field(
         default=3600, ge=0, description="How often points unlock/expire and tiers are reviewed"
     )
+    webhook_send_seconds: float = Field(
+        default=1.0, ge=0, description="How often the server sends due webhooks; 0 turns it off"
+    )
     # the collector
     dedupe_window_days: int = Field(default=7, ge=1, description="Message ids stored once")
     max_batch_events: int = Field(default=500, ge=1, le=10_000)

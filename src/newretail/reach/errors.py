@@ -1,16 +1,21 @@
-"""Codes of the reach domain: its errors, and why a lift estimate has no value or interval."""
+"""Codes of the reach domain: its errors (text in en and zh-CN: `errors.<code>` in reach/locales),
+and why a lift estimate has no value or interval."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from newretail.core.errors import InvalidInput
+from newretail.core.errors import Conflict, InvalidInput, NotFound
 
 
 class ReachErrorCode(StrEnum):
     """Codes of the reach domain's errors."""
 
     INVALID_LIFT_INPUT = "invalid_lift_input"
+    ENDPOINT_NOT_FOUND = "webhook_endpoint_not_found"
+    DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
+    ENDPOINT_URL_INVALID = "webhook_endpoint_url_invalid"
+    DELIVERY_NOT_RESENDABLE = "webhook_delivery_not_resendable"
 
 
 class InvalidLiftInput(InvalidInput):
@@ -30,3 +35,41 @@ class LiftGap(StrEnum):
     INCREMENT_NOT_ESTABLISHED = "increment_not_established"
     NO_PRE_PERIOD_VARIANCE = "no_pre_period_variance"
     EFFECT_BEYOND_CERTAINTY = "effect_beyond_certainty"
+
+
+class EndpointNotFound(NotFound):
+    code = ReachErrorCode.ENDPOINT_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("no such webhook endpoint", field="endpoint")
+
+
+class DeliveryNotFound(NotFound):
+    code = ReachErrorCode.DELIVERY_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("no such webhook delivery", field="delivery")
+
+
+class EndpointUrlInvalid(InvalidInput):
+    """Not an absolute http(s) URL (https outside a loopback address)."""
+
+    code = ReachErrorCode.ENDPOINT_URL_INVALID
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the URL must be https:// (http:// only for localhost or 127.0.0.1)", field="url"
+        )
+
+
+class DeliveryNotResendable(Conflict):
+    """Only a dead (failed) or cancelled delivery is sent again by hand."""
+
+    code = ReachErrorCode.DELIVERY_NOT_RESENDABLE
+
+    def __init__(self) -> None:
+        super().__init__(
+            "only a failed or cancelled delivery can be resent; a pending one is still "
+            "being retried and a delivered one has arrived",
+            field="delivery",
+        )

@@ -1,0 +1,122 @@
+"""The durable outbound queue: `enqueue` (in the caller's transaction) writes one delivery
+per matching enabled endpoint; reads for the console, API and CLI; resending a dead letter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from newretail.core.database import get_or_raise, utcnow
+from newretail.reach import signing
+from newretail.reach.errors import DeliveryNotFound, DeliveryNotResendable
+from newretail.reach.models import (
+    DeliveryState,
+    EndpointPurpose,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from newretail.tenancy.permissions import Permission, Principal
+
+RESENDABLE = frozenset({DeliveryState.FAILED, DeliveryState.CANCELLED})
+LISTED = 200  # deliveries a list shows, newest first
+
+
+def enqueue(
+    session: Session,
+    organization_id: uuid.UUID,
+    event_type: str,
+    payload: dict[str, Any],
+    purpose: EndpointPurpose,
+    *,
+    store_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> list[WebhookDelivery]:
+    """Queue `payload` as an `event_type` message (e.g. `offer.delivered`) to every enabled
+    endpoint of the purpose: those of `store_id` and those of no store. Flushed in the
+    caller's transaction (it commits, or the messages vanish with its rollback); the sender
+    sends them from the next run on, due at once."""
+    now = now or utcnow()
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.organization_id == organization_id,
+        WebhookEndpoint.purpose == purpose,
+        WebhookEndpoint.enabled.is_(True),
+    )
+    if store_id is None:
+        statement = statement.where(WebhookEndpoint.store_id.is_(None))
+    else:
+        statement = statement.where(
+            or_(WebhookEndpoint.store_id.is_(None), WebhookEndpoint.store_id == store_id)
+        )
+    created = [
+        WebhookDelivery(
+            organization_id=organization_id,
+            message_id=signing.new_message_id(),
+            endpoint_id=endpoint.id,
+            event_type=event_type,
+            payload=payload,
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint in session.scalars(statement.order_by(WebhookEndpoint.name))
+    ]
+    session.add_all(created)
+    session.flush()
+    return created
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    endpoint_id: uuid.UUID | None = None,
+    state: DeliveryState | None = None,
+    limit: int = LISTED,
+) -> Sequence[WebhookDelivery]:
+    """The organisation's deliveries, newest first, of one endpoint or state if given."""
+    statement = select(WebhookDelivery)
+    if endpoint_id is not None:
+        statement = statement.where(WebhookDelivery.endpoint_id == endpoint_id)
+    if state is not None:
+        statement = statement.where(WebhookDelivery.state == state)
+    order = (WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+    return session.scalars(statement.order_by(*order).limit(limit)).all()
+
+
+def get_delivery(session: Session, delivery_id: uuid.UUID) -> WebhookDelivery:
+    """One delivery of the organisation."""
+    return get_or_raise(session, WebhookDelivery, delivery_id, DeliveryNotFound)
+
+
+def delivery_by_ref(session: Session, ref: str) -> WebhookDelivery:
+    """A delivery by id or by its webhook-id (`msg_…`, the CLI)."""
+    if ref.startswith("msg_"):
+        found = session.scalar(select(WebhookDelivery).where(WebhookDelivery.message_id == ref))
+        if found is None:
+            raise DeliveryNotFound()
+        return found
+    try:
+        return get_delivery(session, uuid.UUID(ref))
+    except ValueError as exc:
+        raise DeliveryNotFound() from exc
+
+
+def resend(
+    session: Session, principal: Principal, delivery_id: uuid.UUID, now: datetime | None = None
+) -> WebhookDelivery:
+    """Send a dead (or cancelled) delivery again, with the same webhook-id and a fresh retry
+    schedule, from the sender's next run (held while its endpoint is disabled)."""
+    principal.require(Permission.MANAGE_MARKETING)
+    delivery = get_delivery(session, delivery_id)
+    if delivery.state not in RESENDABLE:
+        raise DeliveryNotResendable()
+    delivery.state = DeliveryState.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = now or utcnow()
+    session.flush()
+    return delivery
