@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from newretail.console.forms import FormError, errors_of
+from newretail.console.shell import SignedIn, render
 from newretail.core import error_text
 from newretail.core.errors import NewRetailError
 from newretail.core.i18n import DEFAULT_LOCALE, translator
@@ -80,3 +82,26 @@ def refusals(
         name = exc.field or "_form"
         return {renamed.get(name, name): error_text.domain_error(exc, locale)}
     raise exc
+
+
+def form_page(
+    request: Request,
+    template: str,
+    identity: SignedIn,
+    form: FormValues,
+    errors: dict[str, str] | None,
+    status_code: int,
+    **context: Any,
+) -> HTMLResponse:
+    """A marketing form page with the values as posted and the refusals by field; it answers
+    `status_code` only when there are refusals (200 otherwise)."""
+    return render(
+        request,
+        template,
+        identity,
+        status_code if errors else 200,
+        section="marketing",
+        form=form,
+        errors=errors or {},
+        **context,
+    )

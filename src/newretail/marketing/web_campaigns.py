@@ -11,12 +11,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import attempt
-from newretail.console.shell import page_locale, redirect, render
+from newretail.console.shell import page_locale, redirect
 from newretail.core.i18n import translator
 from newretail.core.localtime import today
 from newretail.marketing import campaign_form, campaigns, choices, reads
 from newretail.marketing.directory import DirectoryDep
-from newretail.marketing.form_values import FormValues, MultiForm, refusals
+from newretail.marketing.form_values import FormValues, MultiForm, form_page, refusals
 from newretail.marketing.models import CampaignState
 from newretail.marketing.schemas import MAX_STAGES, StageKind
 from newretail.tenancy.auth import ConsoleIdentity
@@ -47,14 +47,13 @@ def _page(
         stage["name"] = t(f"marketing.plan.stage.{stage['kind']}")
     rows = campaign_form.stage_rows(form)
     shown = min(MAX_STAGES, max(BLANK_STAGES, (rows[-1] + 1) if rows else 0))
-    return render(
+    return form_page(
         request,
         "marketing/campaign_form.html",
         identity,
-        status_code if errors else 200,
-        section="marketing",
-        form=form,
-        errors=errors or {},
+        form,
+        errors,
+        status_code,
         campaign_id=campaign_id,
         stage_rows=range(shown),
         max_stages=MAX_STAGES,

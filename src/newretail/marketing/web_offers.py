@@ -8,10 +8,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from newretail.console.forms import FormError, attempt
-from newretail.console.shell import page_locale, redirect, render, templates
+from newretail.console.shell import page_locale, redirect, templates
 from newretail.core.i18n import translator
 from newretail.marketing import choices, offer_form, offer_library, previews
-from newretail.marketing.form_values import FormValues, MultiForm, refusals
+from newretail.marketing.form_values import FormValues, MultiForm, form_page, refusals
 from newretail.marketing.offers import (
     ALLOWED_CLASSES,
     AmountOff,
@@ -55,14 +55,13 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    return render(
+    return form_page(
         request,
         "marketing/offer_form.html",
         identity,
-        status_code if errors else 200,
-        section="marketing",
-        form=form,
-        errors=errors or {},
+        form,
+        errors,
+        status_code,
         editing=editing,
         kinds=offer_form.KINDS,
         kind_classes=KIND_CLASSES,
@@ -76,6 +75,26 @@ def _page(
         other_offers=choices.offers(session, leaving_out=editing),
         sample_lines=SAMPLE_LINES,
     )
+
+
+def _save(
+    request: Request, session: Session, identity: ConsoleIdentity, form: FormValues, code: str
+) -> Response:
+    """Create an offer (no `code`) or replace the saved offer `code` as the form gives it: the
+    marketing page after, or the form again with its refusals."""
+    principal = posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
+    if code:
+        offer_library.get_offer(session, code)  # another organisation's: not found
+    locale = page_locale(request, identity)
+    with attempt(session, locale, _errors) as refusal:
+        spec = offer_form.spec_from_form(form)
+        if code:
+            offer = offer_library.replace_offer(session, principal, code, spec)
+        else:
+            offer = offer_library.create_offer(session, principal, spec)
+    if refusal.errors:
+        return _page(request, session, identity, form, code, refusal.errors, refusal.status_code)
+    return redirect(f"/console/marketing?saved_offer={offer.code}")
 
 
 @router.get("/offers/new")
@@ -97,13 +116,7 @@ def new_offer_page(
 def create_offer(
     request: Request, session: SessionDep, identity: Identity, form: MultiForm
 ) -> Response:
-    principal = posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
-    locale = page_locale(request, identity)
-    with attempt(session, locale, _errors) as refusal:
-        offer = offer_library.create_offer(session, principal, offer_form.spec_from_form(form))
-    if refusal.errors:
-        return _page(request, session, identity, form, "", refusal.errors, refusal.status_code)
-    return redirect(f"/console/marketing?saved_offer={offer.code}")
+    return _save(request, session, identity, form, "")
 
 
 @router.get("/offers/{code}/edit")
@@ -120,16 +133,7 @@ def edit_offer_page(
 def replace_offer(
     request: Request, session: SessionDep, identity: Identity, code: str, form: MultiForm
 ) -> Response:
-    principal = posted_by(identity, form.flat(), Permission.MANAGE_MARKETING)
-    offer_library.get_offer(session, code)  # another organisation's: not found
-    locale = page_locale(request, identity)
-    with attempt(session, locale, _errors) as refusal:
-        offer = offer_library.replace_offer(
-            session, principal, code, offer_form.spec_from_form(form)
-        )
-    if refusal.errors:
-        return _page(request, session, identity, form, code, refusal.errors, refusal.status_code)
-    return redirect(f"/console/marketing?saved_offer={offer.code}")
+    return _save(request, session, identity, form, code)
 
 
 @router.post("/offers/preview")
