@@ -40,6 +40,8 @@ from newretail.tenancy.operator import operator, operator_session
 marketing_app = typer.Typer(help="Campaigns, their coupons and budgets", no_args_is_help=True)
 POLL_SECONDS = 0.5
 CampaignRef = Annotated[str, typer.Argument(help="Campaign name or id")]
+StageName = Annotated[str, typer.Option(help="Stage name")]
+OfferCode = Annotated[str, typer.Option(help="Offer code")]
 
 
 def _campaign(session: Session, ref: str) -> Campaign:
@@ -52,11 +54,13 @@ def _campaign(session: Session, ref: str) -> Campaign:
     return found
 
 
-def _stage_id(campaign: Campaign, name: str) -> uuid.UUID:
+def _campaign_stage(session: Session, ref: str, name: str) -> tuple[Campaign, uuid.UUID]:
+    """The campaign by name or id, and the id of its stage of that name."""
+    campaign = _campaign(session, ref)
     found = next((s.id for s in campaign.stages if s.name == name), None)
     if found is None:
         raise InvalidInput(f"the campaign has no stage {name!r}", field="stage")
-    return found
+    return campaign, found
 
 
 @marketing_app.command("campaigns")
@@ -98,8 +102,8 @@ def issue(
     ctx: typer.Context,
     campaign: CampaignRef,
     org: OrgRef,
-    stage: Annotated[str, typer.Option(help="Stage name")],
-    offer: Annotated[str, typer.Option(help="Offer code")],
+    stage: StageName,
+    offer: OfferCode,
     members: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="A file of member ids, one a line"),
@@ -118,8 +122,7 @@ def issue(
     with operator(ctx, org) as found:
         sessions, organization_id = found.container.sessions, found.organization_id
         with session_scope(sessions, organization_id) as session:
-            chosen = _campaign(session, campaign)
-            stage_id = _stage_id(chosen, stage)
+            chosen, stage_id = _campaign_stage(session, campaign, stage)
             if members is not None:
                 plan = stage_coupons.stage_plan(
                     session, found.principal, chosen.id, stage_id, offer
@@ -207,16 +210,15 @@ def claim_code(
     ctx: typer.Context,
     campaign: CampaignRef,
     org: OrgRef,
-    stage: Annotated[str, typer.Option(help="Stage name")],
-    offer: Annotated[str, typer.Option(help="Offer code")],
+    stage: StageName,
+    offer: OfferCode,
     code: Annotated[str, typer.Option(help="The public code people type, e.g. DOUBLE11")],
     limit: Annotated[int | None, typer.Option(help="Claims in all (default: no limit)")] = None,
     as_json: Json = False,
 ) -> None:
     """Put an offer of the stage behind a public code, claimed at most --limit times."""
     with operator_session(ctx, org) as (_container, session, principal):
-        chosen = _campaign(session, campaign)
-        stage_id = _stage_id(chosen, stage)
+        chosen, stage_id = _campaign_stage(session, campaign, stage)
         body = schemas.ClaimCodeIn(code=code, offer_code=offer, claim_limit=limit)
         row = claims.create_claim_code(session, principal, chosen.id, stage_id, body)
         data = claims.claim_code_read(session, row).model_dump(mode="json")
