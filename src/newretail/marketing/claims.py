@@ -26,13 +26,7 @@ from newretail.marketing.errors import LedgerError, LedgerErrorCode
 from newretail.marketing.models import ClaimCode, Coupon, Offer
 from newretail.tenancy.permissions import Permission, Principal
 
-NO_SYNC = {"synchronize_session": False}
 CLAIM_FACT = "coupon_claim"
-
-
-def normalised(code: str) -> str:
-    """How a typed code is matched: spaces and dashes dropped, upper case."""
-    return code.replace("-", "").replace(" ", "").upper()
 
 
 def create_claim_code(
@@ -45,7 +39,7 @@ def create_claim_code(
     """Put a stage's offer behind a public code with an optional limit of claims in all."""
     principal.require(Permission.MANAGE_MARKETING)
     campaign, stage, offer = campaigns.stage_offer(session, campaign_id, stage_id, body.offer_code)
-    code = normalised(body.code)
+    code = coupons.normalised_code(body.code)
     row = ClaimCode(
         organization_id=principal.organization_id,
         code=code,
@@ -100,7 +94,7 @@ def _count_claim(session: Session, claim_code_id: uuid.UUID) -> bool:
             or_(ClaimCode.claim_limit.is_(None), ClaimCode.claimed + 1 <= ClaimCode.claim_limit),
         )
         .values(claimed=ClaimCode.claimed + 1)
-        .execution_options(**NO_SYNC)
+        .execution_options(**coupons.NO_SYNC)
     )
     return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
 
@@ -119,7 +113,7 @@ def claim(
     claims are used up, `budget_spent` or `member_limit` as any issue."""
     principal.require(Permission.SELL)
     stage_coupons.check_store(session, principal, store_id)
-    row = session.scalar(select(ClaimCode).where(ClaimCode.code == normalised(code)))
+    row = session.scalar(select(ClaimCode).where(ClaimCode.code == coupons.normalised_code(code)))
     if row is None:
         raise NotFound("no such claim code", field="code")
     campaign = campaigns.get_campaign(session, row.campaign_id)

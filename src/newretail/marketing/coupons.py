@@ -56,9 +56,14 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def normalised_code(code: str) -> str:
+    """A code as typed or scanned, as it is matched: spaces and dashes dropped, upper case."""
+    return code.replace("-", "").replace(" ", "").upper()
+
+
 def code_hash(code: str) -> str:
-    """How a typed or scanned code is matched: spaces and dashes dropped, upper case, hashed."""
-    return token_hash(code.replace("-", "").replace(" ", "").upper())
+    """How a coupon's bearer code is matched: normalised, hashed."""
+    return token_hash(normalised_code(code))
 
 
 def record(
