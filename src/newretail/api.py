@@ -24,6 +24,7 @@ from newretail.inventory.router import router as inventory_router
 from newretail.marketing.router import router as marketing_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
+from newretail.reach.router import router as reach_router
 from newretail.tenancy.dependencies import ContainerDep
 from newretail.tenancy.router import router as tenancy_router
 from newretail.timelines.router import router as timelines_router
@@ -37,6 +38,7 @@ DOMAIN_ROUTERS = [
     databank_router,
     audiences_router,
     marketing_router,
+    reach_router,
     events_router,
     timelines_router,
     identity_router,

@@ -22,6 +22,7 @@ from newretail.main import create_app
 from newretail.marketing.cli import marketing_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
+from newretail.reach.cli import reach_app
 from newretail.simulator import cli as simulator_cli
 from newretail.tenancy import cli as tenancy_cli
 
@@ -40,6 +41,7 @@ app.add_typer(tenancy_cli.api_key_app, name="api-key")
 app.add_typer(members_cli.member_app, name="member")
 app.add_typer(identity_app, name="identity")
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(reach_app, name="reach")
 app.add_typer(orders_cli.import_app, name="import")
 app.add_typer(databank_cli.databank_app, name="databank")
 app.add_typer(audiences_cli.audience_app, name="audience")

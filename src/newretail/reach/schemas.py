@@ -31,13 +31,12 @@ class SecretRead(BaseModel):
 
 
 class EndpointRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
     name: str
     url: str
     purpose: EndpointPurpose
     store_id: uuid.UUID | None
+    store_name: str | None = Field(description="None: the endpoint receives every store's")
     enabled: bool
     disabled_reason: str | None = Field(description="receiver_gone (a 410 answer) or operator")
     disabled_at: datetime | None
@@ -62,11 +61,10 @@ class RotationRequest(BaseModel):
 
 
 class DeliveryRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
     message_id: str = Field(description="The webhook-id header, the same on every attempt")
     endpoint_id: uuid.UUID
+    endpoint_name: str
     event_type: str
     payload: dict[str, Any]
     state: DeliveryState

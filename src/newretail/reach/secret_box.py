@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from newretail.core.errors import ConfigurationError
-from newretail.core.settings import Settings
+from newretail.core.settings import SECRET_FILE, Settings
 
 _INFO = b"newretail webhook signing secrets v1"
 
@@ -28,7 +28,11 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
-        """The box of this server's key (refused outside the demo when no key is set)."""
+        """The box of this server's key (refused outside the demo when no key is set; a
+        command on the demo's data folder uses the demo's key)."""
+        demo_key = settings.data_dir / SECRET_FILE
+        if settings.secret_key is None and not settings.demo and demo_key.is_file():
+            return cls(settings.model_copy(update={"demo": True}).session_secret())
         return cls(settings.session_secret())
 
     def seal(self, secret: str) -> str:
