@@ -193,7 +193,7 @@ def stages(
             org,
             session,
             lambda remote: through_server.stages(remote, on, brand),
-            lambda: service.stage_counts(session, principal, container.warehouse, on, brand),
+            lambda: service.Reader(session, principal, container.warehouse).stage_counts(on, brand),
         )
         names = _brand_names(session)
     data = {"date": on.isoformat(), "brands": data["brands"]}
@@ -229,7 +229,9 @@ def flows(
             org,
             session,
             lambda remote: through_server.flows(remote, first, last, brand),
-            lambda: service.flows(session, principal, container.warehouse, first, last, brand),
+            lambda: service.Reader(session, principal, container.warehouse).flows(
+                first, last, brand
+            ),
         )
         names = _brand_names(session)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
@@ -275,7 +277,9 @@ def fast(
             lambda remote: through_server.fast(remote, last, weeks, brand),
             lambda: [
                 {**r, "week_end": r["week_end"].isoformat()}
-                for r in service.fast(session, principal, container.warehouse, last, weeks, brand)
+                for r in service.Reader(session, principal, container.warehouse).fast(
+                    last, weeks, brand
+                )
             ],
         )
         names = _brand_names(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from newretail.databank import backfills, schemas, service
 from newretail.databank.config import DatabankConfig
@@ -16,6 +16,15 @@ router = APIRouter(prefix="/api/v1/databank", tags=["databank"])
 BrandFilter = Annotated[str | None, Query(description="Only this brand", max_length=64)]
 FromDay = Annotated[date, Query(alias="from")]
 ToDay = Annotated[date, Query(alias="to")]
+
+
+def _reader(
+    session: SessionDep, principal: CurrentPrincipal, container: ContainerDep
+) -> service.Reader:
+    return service.Reader(session, principal, container.warehouse)
+
+
+ReaderDep = Annotated[service.Reader, Depends(_reader)]
 
 
 @router.get("/settings", response_model=DatabankConfig)
@@ -67,66 +76,50 @@ def read_backfill(principal: CurrentPrincipal, container: ContainerDep, backfill
 
 @router.get("/stages", response_model=schemas.StagesRead)
 def read_stages(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    container: ContainerDep,
+    reader: ReaderDep,
     on: Annotated[date, Query(alias="date", description="The organisation's local day")],
     brand_id: BrandFilter = None,
 ) -> object:
     """Members in each AIPL stage per brand on a date."""
-    return service.stage_counts(session, principal, container.warehouse, on, brand_id)
+    return reader.stage_counts(on, brand_id)
 
 
 @router.get("/flows", response_model=schemas.FlowsRead)
 def read_flows(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    container: ContainerDep,
-    start: FromDay,
-    end: ToDay,
-    brand_id: BrandFilter = None,
+    reader: ReaderDep, start: FromDay, end: ToDay, brand_id: BrandFilter = None
 ) -> object:
     """Stage flows between two dates: stayed, moved, churned and new, per brand."""
-    return service.flows(session, principal, container.warehouse, start, end, brand_id)
+    return reader.flows(start, end, brand_id)
 
 
 @router.get("/fast", response_model=list[schemas.FastWeek])
 def read_fast(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    container: ContainerDep,
+    reader: ReaderDep,
     end: Annotated[date, Query(description="Last day of the last week")],
     weeks: Annotated[int, Query(ge=1, le=260)] = 8,
     brand_id: BrandFilter = None,
 ) -> object:
     """FAST brand health per week: fertility, advancing, superiority, thriving."""
-    return service.fast(session, principal, container.warehouse, end, weeks, brand_id)
+    return reader.fast(end, weeks, brand_id)
 
 
 @router.get("/trends", response_model=list[schemas.TrendDay])
 def read_trends(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    container: ContainerDep,
-    start: FromDay,
-    end: ToDay,
-    brand_id: BrandFilter = None,
+    reader: ReaderDep, start: FromDay, end: ToDay, brand_id: BrandFilter = None
 ) -> object:
     """Members per stage per day from the materialised snapshots."""
-    return service.trends(session, principal, container.warehouse, start, end, brand_id)
+    return reader.trends(start, end, brand_id)
 
 
 @router.get("/breakdowns", response_model=list[schemas.BreakdownRow])
 def read_breakdown(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    container: ContainerDep,
+    reader: ReaderDep,
     on: Annotated[date, Query(alias="date")],
     dimension: Annotated[str, Query(description="channel, store_id, city or category")],
     brand_id: BrandFilter = None,
 ) -> object:
     """Members per stage by a dimension of the touchpoint that earned the stage."""
-    return service.breakdown(session, principal, container.warehouse, on, dimension, brand_id)
+    return reader.breakdown(on, dimension, brand_id)
 
 
 @router.post("/member-lists", response_model=schemas.MemberListRead, status_code=201)

@@ -96,22 +96,6 @@ def _warehouse(warehouse: Warehouse) -> Iterator[Any]:
         yield con
 
 
-def _brand_rows(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    brand_id: str | None,
-    read: Callable[[Any, Scope], Sequence[dict[str, Any]]],
-) -> list[dict[str, Any]]:
-    """The rows of a read model (`read(connection, scope)`, each with its `brand_id`) of the
-    brands asked for: all of the organisation's, or the one named (404 when not its)."""
-    scope = scope_of(session, principal)
-    brands = set(scope.only(brand_id))
-    with _warehouse(warehouse) as con:
-        rows = read(con, scope)
-    return [row for row in rows if row["brand_id"] in brands]
-
-
 def run_snapshots(
     session: Session,
     principal: Principal,
@@ -145,39 +129,6 @@ def materialise_day(warehouse: Warehouse, scope: Scope, on: date) -> snapshots.S
     """Materialise one day (auto mode) outside any operational-store transaction."""
     with _warehouse(warehouse) as con:
         return snapshots.materialise(con, scope.organization_id, scope.brands, on, scope.config)
-
-
-def stage_counts(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    on: date,
-    brand_id: str | None = None,
-) -> dict[str, Any]:
-    """Members per AIPL stage of each brand on a date."""
-    scope = scope_of(session, principal)
-    brands = scope.only(brand_id)
-    with _warehouse(warehouse) as con:
-        counts = analytics.stage_counts(con, scope.organization_id, scope.brands, on, scope.config)
-    return {"date": on, "brands": [{"brand_id": b, **counts.get(b, {})} for b in brands]}
-
-
-def flows(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    start: date,
-    end: date,
-    brand_id: str | None = None,
-) -> dict[str, Any]:
-    """Per brand and start stage: stayed, moved, churned; and new members, between two dates."""
-
-    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
-        found = analytics.flows(con, scope.organization_id, scope.brands, start, end, scope.config)
-        return [flow.as_dict() for flow in found]
-
-    brands = _brand_rows(session, principal, warehouse, brand_id, read)
-    return {"from_date": start, "to_date": end, "brands": brands}
 
 
 def save_member_list(
@@ -214,70 +165,83 @@ def member_list(
         return analytics.member_list(con, scope.organization_id, list_id, limit, offset)
 
 
-def fast(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    end: date,
-    weeks: int,
-    brand_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """FAST per brand for each of `weeks` weeks ending on `end`."""
+@dataclass(frozen=True)
+class Reader:
+    """The Data Bank's read models of the principal's organisation, from one warehouse: each
+    of the brands asked for (all of the organisation's, or the one named; 404 when not its)."""
 
-    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
-        return analytics.fast(con, scope.organization_id, scope.brands, end, weeks, scope.config)
+    session: Session
+    principal: Principal
+    warehouse: Warehouse
 
-    return _brand_rows(session, principal, warehouse, brand_id, read)
+    def _brand_rows(
+        self, brand_id: str | None, read: Callable[[Any, Scope], Sequence[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """The rows of a read model (`read(connection, scope)`, each with its `brand_id`) of
+        the brands asked for."""
+        scope = scope_of(self.session, self.principal)
+        brands = set(scope.only(brand_id))
+        with _warehouse(self.warehouse) as con:
+            rows = read(con, scope)
+        return [row for row in rows if row["brand_id"] in brands]
 
-
-def trends(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    start: date,
-    end: date,
-    brand_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """Members per stage per day (materialised snapshots)."""
-
-    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
-        return analytics.trends(con, scope.organization_id, start, end)
-
-    return _brand_rows(session, principal, warehouse, brand_id, read)
-
-
-def breakdown(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    on: date,
-    dimension: str,
-    brand_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """Members per stage by channel, store, city or category of the earning touchpoint."""
-    return breakdowns(session, principal, warehouse, on, brand_id, (dimension,))[dimension]
-
-
-def breakdowns(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
-    on: date,
-    brand_id: str | None = None,
-    dimensions: Sequence[str] = DIMENSIONS,
-) -> dict[str, list[dict[str, Any]]]:
-    """Each dimension's breakdown, from one warehouse query."""
-    for dimension in dimensions:
-        if dimension not in DIMENSIONS:
-            raise InvalidDimension(
-                f"dimension is one of {', '.join(DIMENSIONS)}", field="dimension"
+    def stage_counts(self, on: date, brand_id: str | None = None) -> dict[str, Any]:
+        """Members per AIPL stage of each brand on a date."""
+        scope = scope_of(self.session, self.principal)
+        brands = scope.only(brand_id)
+        with _warehouse(self.warehouse) as con:
+            counts = analytics.stage_counts(
+                con, scope.organization_id, scope.brands, on, scope.config
             )
+        return {"date": on, "brands": [{"brand_id": b, **counts.get(b, {})} for b in brands]}
 
-    def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
-        return breakdown_rows.touchpoints(
-            con, scope.organization_id, scope.brands, on, scope.config
+    def flows(self, start: date, end: date, brand_id: str | None = None) -> dict[str, Any]:
+        """Per brand and start stage: stayed, moved, churned; and new members, between two
+        dates."""
+
+        def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
+            found = analytics.flows(
+                con, scope.organization_id, scope.brands, start, end, scope.config
+            )
+            return [flow.as_dict() for flow in found]
+
+        return {"from_date": start, "to_date": end, "brands": self._brand_rows(brand_id, read)}
+
+    def fast(self, end: date, weeks: int, brand_id: str | None = None) -> list[dict[str, Any]]:
+        """FAST per brand for each of `weeks` weeks ending on `end`."""
+        return self._brand_rows(
+            brand_id,
+            lambda con, scope: analytics.fast(
+                con, scope.organization_id, scope.brands, end, weeks, scope.config
+            ),
         )
 
-    rows = _brand_rows(session, principal, warehouse, brand_id, read)
-    cities = {str(i): c for i, c in session.execute(select(Store.id, Store.city))}
-    return {d: breakdown_rows.roll_up(rows, d, cities) for d in dimensions}
+    def trends(self, start: date, end: date, brand_id: str | None = None) -> list[dict[str, Any]]:
+        """Members per stage per day (materialised snapshots)."""
+        return self._brand_rows(
+            brand_id, lambda con, scope: analytics.trends(con, scope.organization_id, start, end)
+        )
+
+    def breakdown(
+        self, on: date, dimension: str, brand_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Members per stage by channel, store, city or category of the earning touchpoint."""
+        return self.breakdowns(on, brand_id, (dimension,))[dimension]
+
+    def breakdowns(
+        self, on: date, brand_id: str | None = None, dimensions: Sequence[str] = DIMENSIONS
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each dimension's breakdown, from one warehouse query."""
+        for dimension in dimensions:
+            if dimension not in DIMENSIONS:
+                raise InvalidDimension(
+                    f"dimension is one of {', '.join(DIMENSIONS)}", field="dimension"
+                )
+        rows = self._brand_rows(
+            brand_id,
+            lambda con, scope: breakdown_rows.touchpoints(
+                con, scope.organization_id, scope.brands, on, scope.config
+            ),
+        )
+        cities = {str(i): c for i, c in self.session.execute(select(Store.id, Store.city))}
+        return {d: breakdown_rows.roll_up(rows, d, cities) for d in dimensions}

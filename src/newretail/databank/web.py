@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,6 @@ from newretail.databank.queries import DIMENSIONS
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
-from newretail.warehouse.connection import Warehouse
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CSV_KINDS = ("stages", "flows", "fast", "trends", "breakdown")
@@ -36,11 +36,23 @@ def _day_shown(session: Session, principal: Principal, value: str) -> date:
     return day or service.local_yesterday(session, principal)
 
 
-def _period(session: Session, principal: Principal, day: str, start: str) -> tuple[date, date]:
-    """The flows' first day (a week before by default) and the day shown."""
-    on = _day_shown(session, principal, day)
-    since = optional_day(start, "start", NOT_A_DAY, InvalidDate) or on - timedelta(days=7)
-    return since, on
+@dataclass
+class DatabankQuery:
+    """What the page shows, as its links and its CSV exports carry it (`?brand_id=&day=&start=`):
+    blank is the first brand, the organisation's yesterday, a week before the day."""
+
+    brand_id: str = ""
+    day: str = ""
+    start: str = ""
+
+    def period(self, session: Session, principal: Principal) -> tuple[date, date]:
+        """The flows' first day (a week before by default) and the day shown."""
+        on = _day_shown(session, principal, self.day)
+        since = optional_day(self.start, "start", NOT_A_DAY, InvalidDate)
+        return since or on - timedelta(days=7), on
+
+
+ShownQuery = Annotated[DatabankQuery, Depends()]
 
 
 @router.get("/databank")
@@ -49,17 +61,15 @@ def databank_page(
     session: SessionDep,
     identity: Identity,
     container: ContainerDep,
-    brand_id: str = "",
-    day: str = "",
-    start: str = "",
+    query: ShownQuery,
 ) -> Response:
     principal = identity.principal
     principal.require(Permission.READ)
     brands = list(session.scalars(select(Brand).order_by(Brand.code)))
-    since, on = _period(session, principal, day, start)
+    since, on = query.period(session, principal)
     if since >= on:
         raise InvalidPeriod("the flow start must be before the day", field="start")
-    chosen = brand_id or (str(brands[0].id) if brands else "")
+    chosen = query.brand_id or (str(brands[0].id) if brands else "")
     t = translator(request_locale(request, identity.preferred_locale))
     labels = {s: t(f"databank.stage.{s}") for s in STAGE_NAMES}
     labels["none"] = t("databank.stage.none")
@@ -74,39 +84,35 @@ def databank_page(
         "page_days": backfills.PAGE_DAYS,
     }
     if chosen:
-        context.update(
-            _assets(session, principal, container.warehouse, chosen, since, on, labels, t)
-        )
+        reader = service.Reader(session, principal, container.warehouse)
+        context.update(_assets(reader, chosen, since, on, labels, t))
     return render(request, "databank/page.html", identity, section="databank", **context)
 
 
 def _assets(
-    session: Session,
-    principal: Principal,
-    warehouse: Warehouse,
+    reader: service.Reader,
     brand_id: str,
     since: date,
     on: date,
     labels: dict[str, str],
     t: Translate,
 ) -> dict[str, Any]:
-    stages = service.stage_counts(session, principal, warehouse, on, brand_id)["brands"][0]
-    flow = service.flows(session, principal, warehouse, since, on, brand_id)["brands"][0]
-    fast = service.fast(session, principal, warehouse, on, 8, brand_id)
-    trend = service.trends(session, principal, warehouse, on - timedelta(days=29), on, brand_id)
+    stages = reader.stage_counts(on, brand_id)["brands"][0]
+    flow = reader.flows(since, on, brand_id)["brands"][0]
+    fast = reader.fast(on, 8, brand_id)
+    trend = reader.trends(on - timedelta(days=29), on, brand_id)
     by_day = {row["date"]: row for row in trend}
     days = [on - timedelta(days=k) for k in range(29, -1, -1)]
     first_needed = on - timedelta(days=backfills.PAGE_DAYS - 1)
-    missing = backfills.missing_days(warehouse, principal.organization_id, first_needed, on)
+    organization_id = reader.principal.organization_id
+    missing = backfills.missing_days(reader.warehouse, organization_id, first_needed, on)
     return {
         "stages": stages,
         "flow": flow,
         "fast": fast,
         "missing_days": len(missing),
         "missing_ranges": _day_ranges(missing),
-        "breakdowns": _named(
-            session, service.breakdowns(session, principal, warehouse, on, brand_id), t
-        ),
+        "breakdowns": _named(reader.session, reader.breakdowns(on, brand_id), t),
         "funnel_svg": charts.funnel(stages, labels),
         "sankey_svg": charts.sankey(flow, labels),
         "fast_svg": charts.lines(
@@ -198,25 +204,23 @@ def databank_csv(
     identity: Identity,
     container: ContainerDep,
     kind: str,
-    brand_id: str = "",
-    day: str = "",
-    start: str = "",
+    query: ShownQuery,
     dimension: str = "channel",
 ) -> Response:
     principal = identity.principal
     principal.require(Permission.READ)
     if kind not in CSV_KINDS:
         raise InvalidDimension(f"kind is one of {', '.join(CSV_KINDS)}", field="kind")
-    since, on = _period(session, principal, day, start)
-    brand = brand_id or None
-    warehouse = container.warehouse
+    since, on = query.period(session, principal)
+    brand = query.brand_id or None
+    reader = service.Reader(session, principal, container.warehouse)
     rows: list[list[Any]]
     if kind == "stages":
-        data = service.stage_counts(session, principal, warehouse, on, brand)["brands"]
+        data = reader.stage_counts(on, brand)["brands"]
         rows = [["date", "brand_id", *STAGE_NAMES]]
         rows += [[on.isoformat(), b["brand_id"], *(b[s] for s in STAGE_NAMES)] for b in data]
     elif kind == "flows":
-        flows = service.flows(session, principal, warehouse, since, on, brand)["brands"]
+        flows = reader.flows(since, on, brand)["brands"]
         rows = [["brand_id", "from_date", "to_date", "from_stage", "to_stage", "members"]]
         for flow in flows:
             for cell in flow["stages"]:
@@ -227,15 +231,15 @@ def databank_csv(
             for target, members in flow["new"].items():
                 rows.append([flow["brand_id"], since, on, "none", target, members])
     elif kind == "fast":
-        weeks = service.fast(session, principal, warehouse, on, 8, brand)
+        weeks = reader.fast(on, 8, brand)
         columns = ["brand_id", "week_end", "fertility", "advancing", "superiority", "thriving"]
         rows = [columns, *([w[c] for c in columns] for w in weeks)]
     elif kind == "trends":
-        trend = service.trends(session, principal, warehouse, on - timedelta(days=29), on, brand)
+        trend = reader.trends(on - timedelta(days=29), on, brand)
         rows = [["date", "brand_id", *STAGE_NAMES]]
         rows += [[t["date"], t["brand_id"], *(t[s] for s in STAGE_NAMES)] for t in trend]
     else:
-        data = service.breakdown(session, principal, warehouse, on, dimension, brand)
+        data = reader.breakdown(on, dimension, brand)
         rows = [["brand_id", "stage", dimension, "members"]]
         rows += [[r["brand_id"], r["stage"], r["value"], r["members"]] for r in data]
     return _csv(rows, f"databank-{kind}-{on.isoformat()}")
