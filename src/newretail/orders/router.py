@@ -17,7 +17,8 @@ from newretail.orders import reads as reads_service
 from newretail.orders import refunds as refunds_service
 from newretail.orders import schemas
 from newretail.orders import transitions as transitions_service
-from newretail.orders.models import OrderStatus
+from newretail.orders.models import Order, OrderStatus
+from newretail.orders.sales import SaleResult
 from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
 from newretail.tenancy.models import ChannelType
 
@@ -55,6 +56,13 @@ def list_orders(
     return page(reads_service.list_orders(session, principal, filters, limit, cursor))
 
 
+def _placed(result: SaleResult, response: Response) -> Order:
+    """The order a sale placed (201); a resend's recorded order answers 200."""
+    if result.replayed:
+        response.status_code = 200
+    return result.order
+
+
 @router.post("/orders/pos", response_model=schemas.OrderRead, status_code=201)
 def pos_sale(
     session: SessionDep,
@@ -63,10 +71,7 @@ def pos_sale(
     response: Response,
 ) -> object:
     """Record a sale at a till, counter, pop-up or vending machine (resends answer 200)."""
-    result = pos_service.pos_sale(session, principal, body)
-    if result.replayed:
-        response.status_code = 200
-    return result.order
+    return _placed(pos_service.pos_sale(session, principal, body), response)
 
 
 @router.post("/orders/checkout", response_model=schemas.OrderRead, status_code=201)
@@ -77,10 +82,7 @@ def checkout(
     response: Response,
 ) -> object:
     """Place an online or cloud-shelf order (allocates stock by the fulfilment strategy)."""
-    result = checkout_service.checkout(session, principal, body)
-    if result.replayed:
-        response.status_code = 200
-    return result.order
+    return _placed(checkout_service.checkout(session, principal, body), response)
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderRead)
