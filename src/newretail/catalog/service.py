@@ -98,11 +98,7 @@ def create_product(session: Session, principal: Principal, data: schemas.Product
     tenancy_service._brand_field(session, data.brand_id)
     product = Product(
         organization_id=principal.organization_id,
-        brand_id=data.brand_id,
-        code=data.code,
-        name=data.name,
-        category_path=data.category_path,
-        attributes=data.attributes,
+        **data.model_dump(exclude={"image_urls"}),
         image_urls=[str(u) for u in data.image_urls],
     )
     return add_unique(session, product, "code", f"a product with code {data.code!r} exists")
@@ -183,10 +179,7 @@ def create_sku(
         organization_id=principal.organization_id,
         product_id=product.id,
         brand_id=product.brand_id,
-        code=data.code,
-        name=data.name,
-        barcode=data.barcode,
-        attributes=data.attributes,
+        **data.model_dump(exclude={"image_urls", "channels", "prices"}),
         image_urls=[str(u) for u in data.image_urls],
         channels=[str(c) for c in data.channels],
     )
