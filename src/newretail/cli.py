@@ -23,6 +23,7 @@ from newretail.marketing.cli import marketing_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
 from newretail.reach.cli import reach_app
+from newretail.reach.secret_box import SecretBox
 from newretail.simulator import cli as simulator_cli
 from newretail.tenancy import cli as tenancy_cli
 
@@ -120,7 +121,7 @@ def demo(
     try:
         migrate.upgrade(container.engine)
         with session_scope(container.sessions) as session:
-            credentials = seed_demo(session)
+            credentials = seed_demo(session, SecretBox.from_settings(settings))
     finally:
         container.close()
     url = f"http://{host}:{port}/console"

@@ -23,6 +23,7 @@ from newretail.members import service as members_service
 from newretail.members.models import Member
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
+from newretail.reach.web import router as reach_pages
 from newretail.tenancy.dependencies import Identity
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.web import router as tenancy_pages
@@ -38,6 +39,7 @@ DOMAIN_PAGES = [
     databank_pages,
     audiences_pages,
     marketing_pages,
+    reach_pages,
 ]
 # navigation sections whose domain has no pages yet
 PLACEHOLDER_SECTIONS = ("diagnosis",)

@@ -26,6 +26,7 @@ from newretail.core.database import session_scope
 from newretail.core.settings import Settings
 from newretail.demo.organisation import DEMO_EMAIL, DEMO_PASSWORD, STORES, seed_demo
 from newretail.main import create_app
+from newretail.reach.secret_box import SecretBox
 from newretail.tenancy.models import ChannelType
 
 pytestmark = pytest.mark.browser
@@ -72,11 +73,12 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # no background jobs: relaying the demo's ~50k outbox rows would outlast shutdown
         outbox_relay_seconds=0,
         maintenance_seconds=0,
+        webhook_send_seconds=0,
     )
     container = bootstrap(settings)
     migrate.upgrade(container.engine)
     with session_scope(container.sessions) as session:
-        seed_demo(session)
+        seed_demo(session, SecretBox.from_settings(settings))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

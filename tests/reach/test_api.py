@@ -3,15 +3,18 @@ rotation, enable and disable, deliveries and the resend of a dead letter."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from newretail.bootstrap import Container
-from newretail.core.database import session_scope
+from newretail.core.database import session_scope, utcnow
 from newretail.reach.models import WebhookDelivery
 from newretail.tenancy.models import Role
 from tests.conftest import Org, api_key_for
-from tests.reach.helpers import T0, queue
+from tests.reach.helpers import T0, queue, run
+from tests.reach.receiver import Receiver
 
 BASE = "/api/v1/reach/webhooks"
 
@@ -85,7 +88,8 @@ def test_refusals_name_the_field_in_the_callers_language(
 def test_a_dead_delivery_is_resent_and_a_pending_one_is_not(
     client: TestClient, container: Container, org: Org
 ) -> None:
-    body = {"name": "SMS", "url": "https://sms.example.com/", "purpose": "sms"}
+    receiver = Receiver().up()
+    body = {"name": "SMS", "url": receiver.url, "purpose": "sms"}
     endpoint = client.post(f"{BASE}/endpoints", headers=org.auth(), json=body).json()["endpoint"]
     dead, pending = queue(container, org, 2)
     with session_scope(container.sessions, org.id) as session:
@@ -118,3 +122,15 @@ def test_a_dead_delivery_is_resent_and_a_pending_one_is_not(
     shown = resent.json()
     assert (shown["state"], shown["attempts"], shown["message_id"]) == ("pending", 0, dead)
     assert shown["next_attempt_at"] > T0.isoformat()
+
+    cancelled = client.post(
+        f"{BASE}/deliveries/{by_message[pending]['id']}/cancel", headers=org.auth()
+    )
+    assert (cancelled.json()["state"], cancelled.json()["next_attempt_at"]) == ("cancelled", None)
+    again = client.post(f"{BASE}/deliveries/{by_message[pending]['id']}/cancel", headers=org.auth())
+    assert (again.status_code, again.json()["code"]) == (409, "webhook_delivery_not_cancellable")
+    try:
+        assert run(container, org, utcnow() + timedelta(seconds=1)) == 1  # the resent one only
+    finally:
+        receiver.down()
+    assert receiver.counts == {dead: 1}

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import scope_session
+from newretail.core.database import scope_session, utcnow
 from newretail.demo.marketing import seed_marketing
 from newretail.demo.members import seed_members
 from newretail.demo.orders import seed_commerce
+from newretail.demo.webhooks import seed_webhooks
+from newretail.reach.secret_box import SecretBox
 from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Organization, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
@@ -273,8 +275,9 @@ class DemoCredentials:
     created: bool
 
 
-def seed_demo(session: Session) -> DemoCredentials:
-    """Create the demo organisation once; every call mints a fresh demo API key."""
+def seed_demo(session: Session, webhook_box: SecretBox | None = None) -> DemoCredentials:
+    """Create the demo organisation once; every call mints a fresh demo API key. With the
+    server's `webhook_box` (it seals signing secrets) the demo gets a webhook endpoint too."""
     scope_session(session, None)
     org = session.scalar(select(Organization).where(Organization.slug == DEMO_SLUG))
     created = org is None
@@ -290,6 +293,8 @@ def seed_demo(session: Session) -> DemoCredentials:
         seed_members(session, org.id, 20000, random.Random(42))  # noqa: S311 (demo data)
         seed_commerce(session, org.id, random.Random(42))  # noqa: S311 (demo data)
         seed_marketing(scope_session(session, org.id), org.id, org.time_zone)
+        if webhook_box is not None:
+            seed_webhooks(session, org.id, webhook_box, utcnow())
     scope_session(session, org.id)
     owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="demo")
     api_keys.revoke_api_keys_named(session, DEMO_KEY_NAME)

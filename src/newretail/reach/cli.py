@@ -1,5 +1,5 @@
 """Operator commands for reach's webhooks: `newretail reach endpoints list|add|enable|disable|
-rotate` and `newretail reach deliveries list|resend` (`--json` for scripts). A secret is
+rotate` and `newretail reach deliveries list|resend|cancel` (`--json` for scripts). A secret is
 printed once, when the endpoint is added or rotated.
 
 They work beside a running server: the queue is in the operational store, and the server's
@@ -187,6 +187,22 @@ def resend_delivery(
     with operator_session(ctx, org) as (_container, session, principal):
         found = deliveries.delivery_by_ref(session, delivery)
         row = reads.delivery_read(deliveries.resend(session, principal, found.id)).model_dump(
+            mode="json"
+        )
+    emit(row, as_json, lambda: out.print(f"{row['message_id']}: {row['state']}"))
+
+
+@command(deliveries_app, "cancel")
+def cancel_delivery(
+    ctx: typer.Context,
+    delivery: Annotated[str, typer.Argument(help="Delivery id or its webhook-id (msg_…)")],
+    org: OrgRef,
+    as_json: Json = False,
+) -> None:
+    """Withdraw a pending delivery; it is not sent unless resent."""
+    with operator_session(ctx, org) as (_container, session, principal):
+        found = deliveries.delivery_by_ref(session, delivery)
+        row = reads.delivery_read(deliveries.cancel(session, principal, found.id)).model_dump(
             mode="json"
         )
     emit(row, as_json, lambda: out.print(f"{row['message_id']}: {row['state']}"))

@@ -8,12 +8,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from newretail.core.database import get_or_raise, utcnow
 from newretail.reach import signing
-from newretail.reach.errors import DeliveryNotFound, DeliveryNotResendable
+from newretail.reach.errors import (
+    DeliveryNotCancellable,
+    DeliveryNotFound,
+    DeliveryNotResendable,
+)
 from newretail.reach.models import (
     DeliveryState,
     EndpointPurpose,
@@ -119,4 +123,24 @@ def resend(
     delivery.attempts = 0
     delivery.next_attempt_at = now or utcnow()
     session.flush()
+    return delivery
+
+
+def cancel(session: Session, principal: Principal, delivery_id: uuid.UUID) -> WebhookDelivery:
+    """Withdraw a pending delivery (an offer sent by mistake): it is not sent again unless
+    resent. Guarded: a delivery the sender is recording at this moment keeps its outcome."""
+    principal.require(Permission.MANAGE_MARKETING)
+    delivery = get_delivery(session, delivery_id)
+    cancelled = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.state == DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.CANCELLED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(cancelled, "rowcount", 0):
+        raise DeliveryNotCancellable()
+    session.refresh(delivery)
     return delivery

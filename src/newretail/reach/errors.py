@@ -16,6 +16,7 @@ class ReachErrorCode(StrEnum):
     DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
     ENDPOINT_URL_INVALID = "webhook_endpoint_url_invalid"
     DELIVERY_NOT_RESENDABLE = "webhook_delivery_not_resendable"
+    DELIVERY_NOT_CANCELLABLE = "webhook_delivery_not_cancellable"
 
 
 class InvalidLiftInput(InvalidInput):
@@ -73,3 +74,12 @@ class DeliveryNotResendable(Conflict):
             "being retried and a delivered one has arrived",
             field="delivery",
         )
+
+
+class DeliveryNotCancellable(Conflict):
+    """Only a pending delivery is withdrawn."""
+
+    code = ReachErrorCode.DELIVERY_NOT_CANCELLABLE
+
+    def __init__(self) -> None:
+        super().__init__("only a pending delivery can be cancelled", field="delivery")

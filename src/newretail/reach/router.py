@@ -108,3 +108,11 @@ def resend_delivery(
 ) -> object:
     """Send a failed (dead) or cancelled delivery again: same webhook-id, a fresh schedule."""
     return reads.delivery_read(deliveries.resend(session, principal, delivery_id))
+
+
+@router.post("/deliveries/{delivery_id}/cancel", response_model=schemas.DeliveryRead)
+def cancel_delivery(
+    session: SessionDep, principal: CurrentPrincipal, delivery_id: uuid.UUID
+) -> object:
+    """Withdraw a pending delivery; it is not sent unless resent."""
+    return reads.delivery_read(deliveries.cancel(session, principal, delivery_id))
