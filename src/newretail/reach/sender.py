@@ -18,6 +18,7 @@ Other 4xx answers are retried, not dead at once, as the Standard Webhooks guidan
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import uuid
@@ -40,6 +41,7 @@ WORKERS = 10  # requests in flight at once
 # how long a claimed batch is this sender's: every request of it may take the full timeout
 LEASE = timedelta(seconds=math.ceil(BATCH / WORKERS) * TIMEOUT_SECONDS + 60)
 ERROR_LENGTH = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,18 @@ def record(
     )
     if not getattr(result, "rowcount", 0):
         return None
-    return DeliveryState(str(values.get("state", DeliveryState.PENDING)))
+    state = DeliveryState(str(values.get("state", DeliveryState.PENDING)))
+    if state == DeliveryState.FAILED:
+        log.warning(
+            "webhook %s to %s is dead after %d attempts (last: %s); resend it by hand",
+            claim.message_id,
+            claim.url,
+            claim.attempt,
+            answer.status or answer.error,
+        )
+    elif status == 410:
+        log.warning("webhook endpoint %s answered 410 Gone: disabled", claim.url)
+    return state
 
 
 def deliver_due(
