@@ -7,15 +7,12 @@ through a raw cursor on the session's own connection, so it shares the sale's tr
 psycopg prepares a statement on the server after a few runs; a statement's plan is chosen
 once for all values when its parameters are scalars (an array parameter keeps PostgreSQL
 planning it again on every run).
-
-`run_pipelined` sends several statements in one round trip (psycopg's pipeline mode): each
-runs after the one before it, in the same transaction, and sees what it wrote.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,23 +74,3 @@ def fetch_all(
     with psycopg.RawCursor(driver, row_factory=row_factory) as cursor:
         cursor.execute(query.text, query.values(parameters))
         return cursor.fetchall()
-
-
-def run_pipelined(
-    driver: psycopg.Connection[Any],
-    statements: Sequence[tuple[NumberedQuery, Mapping[str, Any]]],
-    row_factories: Sequence[RowFactory[Any] | None] = (),
-) -> list[list[Any]]:
-    """Run the statements in one round trip, in order; the rows of each. A statement's
-    `row_factories` entry shapes its rows (default: tuples). A failing statement raises, and
-    the ones after it do not run."""
-    factories = list(row_factories) + [None] * (len(statements) - len(row_factories))
-    cursors = [psycopg.RawCursor(driver, row_factory=factory or tuple_row) for factory in factories]
-    try:
-        with driver.pipeline():
-            for cursor, (query, parameters) in zip(cursors, statements, strict=True):
-                cursor.execute(query.text, query.values(parameters))
-        return [cursor.fetchall() for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            cursor.close()

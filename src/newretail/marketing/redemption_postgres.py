@@ -16,6 +16,7 @@ write the same coupon, budget, ledger and outbox rows.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -28,8 +29,9 @@ from newretail.core import prepared
 from newretail.core.database import ORG_KEY, utcnow
 from newretail.marketing.models import Coupon
 
-REDEEM = """
-WITH target AS MATERIALIZED (
+# the statement's common table expressions (after WITH), then its answer
+_CTES = """
+target AS MATERIALIZED (
     SELECT c.id, c.organization_id, c.stage_key,
         (c.state = 'issued' OR (c.state = 'reserved' AND (c.reserved_until <= %(now)s
             OR c.reservation = %(reservation)s)))
@@ -89,10 +91,11 @@ WITH target AS MATERIALIZED (
     LEFT JOIN campaign_stage st
         ON st.campaign_id = ca.id AND CAST(st.position AS text) = split_part(u.stage_key, ':', 2)
 )
-SELECT t.id IS NOT NULL AS found, COALESCE(t.usable, false) AS usable, r.ok, r.refused_by,
-    {returning}
-FROM room r LEFT JOIN target t ON true LEFT JOIN used u ON true
 """
+# found, usable, room, refused by (`Outcome` reads them in this order)
+_ANSWER = "t.id IS NOT NULL, COALESCE(t.usable, false), r.ok, r.refused_by"
+_ANSWER_FROM = "FROM room r LEFT JOIN target t ON true LEFT JOIN used u ON true"
+REDEEM = f"WITH {_CTES}\nSELECT {_ANSWER},\n    {{returning}}\n{_ANSWER_FROM}\n"
 
 _COUPON_COLUMNS = tuple(column.key for column in Coupon.__table__.columns)
 _COUPON_ROW = ", ".join(f"u.{column.name}" for column in Coupon.__table__.columns)
@@ -109,12 +112,30 @@ _RETURNING = _query(_COUPON_ROW)
 _QUIET = _query("u.id IS NOT NULL")
 
 
-def when(guard: str) -> prepared.NumberedQuery:
-    """The statement that answers only whether, and finds the coupon only when `guard` (an
-    SQL condition, with its own named parameters) holds: a till's sale sends it in the same
-    round trip as the statement that inserts its order, guarded by that order's row, so a
-    resend (which inserts no order) redeems nothing. Build it once, at import."""
-    return _query("u.id IS NOT NULL", guard)
+_CTE_NAMES = re.compile(r"\b(target|locked|room|used|spent|ledger|fact)\b")
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+def embedded(suffix: str, guard: str) -> tuple[str, str]:
+    """The statement as parts of another one: its common table expressions and its answer
+    as one JSON array (found, usable, room, refused by, redeemed), each of its names and
+    parameters ending in `suffix` (`parameters` gives their values), redeeming only when
+    `guard` (an SQL condition of the other statement) holds. A till's sale redeems its
+    coupons in the statement that inserts its order, guarded by that order's row, so a
+    resend (which inserts no order) redeems nothing."""
+
+    def rename(sql: str) -> str:
+        sql = _CTE_NAMES.sub(lambda match: match.group(1) + suffix, sql)
+        return _PARAMETER.sub(lambda match: f"%({match.group(1)}{suffix})s", sql)
+
+    ctes = rename(_CTES.replace("{guard}", guard))
+    answer = rename(f"(SELECT json_build_array({_ANSWER}, u.id IS NOT NULL) {_ANSWER_FROM})")
+    return ctes, answer
+
+
+def parameters(suffix: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`statement`'s parameters under the names `embedded(suffix, ...)` gave them."""
+    return {f"{name}{suffix}": value for name, value in values.items()}
 
 
 class Outcome:

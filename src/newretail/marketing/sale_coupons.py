@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from newretail.core import prepared
 from newretail.core.errors import NewRetailError
 from newretail.marketing import engine, redemption, redemption_postgres
 from newretail.marketing.basket import Basket, PricedBasket, SaleContext
@@ -304,41 +303,29 @@ def redeem(
 
 @dataclass(frozen=True)
 class Pending:
-    """A sale's redemptions as PostgreSQL statements, to be sent in the round trip of the
-    statement that inserts its order (`redeem` in one trip with the sale)."""
+    """A sale's redemptions, for the PostgreSQL statement that inserts its order to make
+    (`orders.pos_postgres.sell`): each one's `redemption_postgres.statement` parameters."""
 
     uses: tuple[tuple[HeldCoupon, redemption.Redemption], ...]
-    statements: tuple[tuple[prepared.NumberedQuery, dict[str, Any]], ...]
+    parameters: tuple[dict[str, Any], ...]
     at: datetime
 
 
-def pending(
-    session: Session, sale: ForOrder, guarded: tuple[prepared.NumberedQuery, dict[str, Any]]
-) -> Pending:
-    """The statements redeeming every coupon for the order, each the `guarded` form of the
-    redemption (`redemption_postgres.when`) with its guard's parameters."""
+def pending(session: Session, sale: ForOrder) -> Pending:
+    """What redeems every coupon for the order, in coupon id order."""
     uses = _uses(sale.coupons, sale.priced, sale.use)
-    query, guard = guarded
-    statements = tuple(
-        (
-            query,
-            {
-                **redemption.statement(session, held.coupon_id, this, sale.actor, sale.at)[1],
-                **guard,
-            },
-        )
+    parameters = tuple(
+        redemption.statement(session, held.coupon_id, this, sale.actor, sale.at)[1]
         for held, this in uses
     )
-    return Pending(tuple(uses), statements, sale.at)
+    return Pending(tuple(uses), parameters, sale.at)
 
 
-def settle(session: Session, sent: Pending, rows: Sequence[Sequence[Any]]) -> None:
-    """What the statements answered (one row each): a refusal raises, naming `coupons[i]`."""
-    for (held, this), (query, _parameters), row in zip(
-        sent.uses, sent.statements, rows, strict=True
-    ):
+def settle(session: Session, sent: Pending, answers: Sequence[Sequence[Any]]) -> None:
+    """What each redemption answered: a refusal raises, naming `coupons[i]`."""
+    for (held, this), answer in zip(sent.uses, answers, strict=True):
         with _naming(held):
-            outcome = redemption_postgres.outcome(query, tuple(row))
+            outcome = redemption_postgres.Outcome(tuple(answer), returning=False)
             redemption.settle(session, held.coupon_id, this, sent.at, outcome)
 
 

@@ -223,9 +223,9 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     """The sale as one statement (see `orders.pos_postgres`), then only what is rare: the
     retry of rows short of units, enrolling a new member, awarding points. A sale with
     coupons first reads its prices and coupons (one round trip), so the offers are priced on
-    those prices, and gives the statement each line's price and discount; its coupons'
-    redemptions go in the sale statement's round trip, after it (each finds its coupon only
-    when the order row is there). An offline till's sale redeems its coupons last, by
+    those prices, and gives the statement each line's price and discount; the statement
+    redeems its coupons too (only when it inserted the order, after its stock rows). An
+    offline till's sale redeems its coupons last, by
     `sale_offers.redeem` (a coupon used meanwhile is a conflict for review, not a refusal)."""
     data = sale.data
     member_id = sale.find_member()
@@ -270,7 +270,7 @@ def _pos_sale_postgres(sale: _TillSale) -> SaleResult:
     parameters["lines"] = json.dumps(requested)
     parameters["placed_event_id"], parameters["purchase_event_id"] = event_ids
     sold, redeemed = pos_postgres.sell(
-        sale.connection.connection, parameters, pending.statements if pending else ()
+        sale.connection.connection, parameters, pending.parameters if pending else ()
     )
     inserted, store, checks, event_lines, brand_id, total, overdrawn = sold
     if store is None:

@@ -6,10 +6,11 @@ and the offers' discount on it, priced before by `orders.sale_offers`), and only
 store and every line are valid it inserts the order (ON CONFLICT on the device's order id DO
 NOTHING), takes the units of each SKU from on-hand (an upsert in SKU order: goods in hand
 are sold even beyond the system's stock, see `inventory.levels.sell_in_hand`), and inserts
-the lines, the stock ledger rows and the outbox events. A resend inserts no order, so it
-touches nothing else. It returns what the caller needs to name the first invalid input, the
-event lines written to the outbox and the SKUs whose row the sale overdrew (the caller
-sweeps their lapsed reservations).
+the lines, the stock ledger rows and the outbox events, and redeems the sale's coupons
+(marketing's redemption statement, `redemption_postgres.embedded`, after the stock rows). A
+resend inserts no order, so it touches nothing else. It returns what the caller needs to
+name the first invalid input, the event lines written to the outbox and the SKUs whose row
+the sale overdrew (the caller sweeps their lapsed reservations).
 
 The order's column list is derived from the `Order` model, so a new column cannot be left
 out: its value must be in the caller's parameters (a KeyError at the first sale otherwise).
@@ -21,6 +22,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -28,6 +30,7 @@ from sqlalchemy.dialects import postgresql
 
 from newretail.catalog import pricing
 from newretail.core import prepared
+from newretail.marketing import redemption_postgres
 from newretail.orders.models import Order
 from newretail.tenancy.models import ChannelType
 
@@ -68,8 +71,9 @@ def _order_columns() -> tuple[list[str], list[str], list[str]]:
 ORDER_COLUMNS, _ORDER_EXPRESSIONS, ORDER_PARAMETERS = _order_columns()
 
 
-# built from the model and constants only; every value is a bound parameter
-SELL = f"""
+# built from the model and constants only; every value is a bound parameter ({redeem}: the
+# sale's coupon redemptions' expressions, {redeemed}: their answers)
+_SELL = f"""
 WITH store_row AS MATERIALIZED (
     SELECT organization_id, code, channel_type, status, brand_id FROM store
     WHERE id = %(store_id)s
@@ -160,14 +164,20 @@ WITH store_row AS MATERIALIZED (
         NULL
     FROM new_order o CROSS JOIN (VALUES (CAST(%(placed_event_id)s AS uuid), 'order_placed'),
         (CAST(%(purchase_event_id)s AS uuid), 'purchase')) AS e(id, event_type)
-)
+){{redeem}}
 SELECT o.id IS NOT NULL AS inserted, (SELECT row_to_json(s) FROM our_store s) AS store,
     m.checks, m.lines AS event_lines, CAST(o.brand_id AS text) AS brand_id,
     CAST(o.total_amount AS text) AS total_amount,
     (SELECT json_agg(t.sku_id ORDER BY t.sku_id) FROM taken t WHERE t.available < 0)
-        AS overdrawn
+        AS overdrawn{{redeemed}}
 FROM summary m LEFT JOIN new_order o ON true
 """  # noqa: S608
+SELL = _SELL.replace("{redeem}", "").replace("{redeemed}", "")
+
+# a coupon is redeemed only when the sale inserted its order (a resend inserts none), and only
+# after the sale's stock rows are locked (`taken` is read whole first): one lock order, stock
+# rows, then coupons and their budgets
+_REDEEM_GUARD = "EXISTS (SELECT 1 FROM new_order) AND (SELECT count(*) FROM taken) >= 0"
 
 
 def time_ordered_uuid() -> uuid.UUID:
@@ -184,17 +194,30 @@ SELL_QUERY = prepared.NumberedQuery.of(SELL)
 SELL_PARAMETERS = SELL_QUERY.names
 
 
-def sell(
-    connection: Any,
-    parameters: dict[str, Any],
-    after: Sequence[tuple[prepared.NumberedQuery, dict[str, Any]]] = (),
-) -> tuple[Any, list[Any]]:
-    """Run the sale statement on the session's DBAPI connection, and `after` it, in the same
-    round trip, the statements that depend on it (the sale's coupon redemptions, guarded by
-    its order row); the sale's one row and the first row of each of the others."""
-    if not after:
-        return prepared.fetch_one(connection.driver_connection, SELL_QUERY, parameters), []
-    sold, *others = prepared.run_pipelined(
-        connection.driver_connection, [(SELL_QUERY, parameters), *after]
+@cache
+def _redeeming(coupons: int) -> prepared.NumberedQuery:
+    """The sale statement redeeming `coupons` coupons too (`redemption_postgres.embedded`,
+    the i-th coupon's names ending in `_i`)."""
+    parts = [redemption_postgres.embedded(f"_{i}", _REDEEM_GUARD) for i in range(coupons)]
+    return prepared.NumberedQuery.of(
+        _SELL.replace("{redeem}", "".join(f",\n{ctes}" for ctes, _answer in parts)).replace(
+            "{redeemed}",
+            "".join(f",\n    {answer} AS redeemed_{i}" for i, (_ctes, answer) in enumerate(parts)),
+        )
     )
-    return sold[0], [rows[0] for rows in others]
+
+
+def sell(
+    connection: Any, parameters: dict[str, Any], redemptions: Sequence[dict[str, Any]] = ()
+) -> tuple[Any, list[Any]]:
+    """Run the sale statement on the session's DBAPI connection, redeeming in it the sale's
+    coupons (`redemptions`: each one's `redemption_postgres.statement` parameters); the
+    sale's row, and what each redemption answered."""
+    if not redemptions:
+        return prepared.fetch_one(connection.driver_connection, SELL_QUERY, parameters), []
+    values = dict(parameters)
+    for i, redemption in enumerate(redemptions):
+        values.update(redemption_postgres.parameters(f"_{i}", redemption))
+    row = prepared.fetch_one(connection.driver_connection, _redeeming(len(redemptions)), values)
+    answered = len(row) - len(redemptions)
+    return row[:answered], list(row[answered:])

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from newretail.marketing import redemption, redemption_postgres, sale_coupons
+from newretail.marketing import redemption, sale_coupons
 from newretail.marketing.basket import Basket, BasketLine, PricedBasket
 from newretail.marketing.models import RedemptionConflict
 from newretail.orders.rows import ZERO, SkuFacts
@@ -116,17 +116,9 @@ def redeem(
     return sale_coupons.redeem(session, sale, sold_offline=offers.sold_offline)
 
 
-# a till's redemption sent with the statement inserting its order (`pos_postgres.SELL`):
-# it finds the coupon only when that order's row is there, so a resend redeems nothing
-REDEEM_WITH_SALE = redemption_postgres.when(
-    "EXISTS (SELECT 1 FROM sales_order so WHERE so.id = CAST(%(sale_order_id)s AS uuid))"
-)
-
-
 def pending(
     session: Session, offers: SaleOffers, order_id: uuid.UUID, actor: str
 ) -> sale_coupons.Pending:
-    """The sale's redemptions as statements for the round trip of its order's insert (on
+    """The sale's redemptions, to be made by the statement that inserts its order (on
     PostgreSQL, for a till that is online: an offline till's resends go by `redeem`)."""
-    sale = for_order(offers, order_id, actor)
-    return sale_coupons.pending(session, sale, (REDEEM_WITH_SALE, {"sale_order_id": order_id}))
+    return sale_coupons.pending(session, for_order(offers, order_id, actor))
