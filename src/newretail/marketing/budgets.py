@@ -10,11 +10,12 @@ them or none.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, or_, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from newretail.marketing.errors import BudgetSpent
@@ -64,6 +65,24 @@ def applicable(session: Session, stage_key: str, store_id: uuid.UUID | None) -> 
     )
 
 
+def _issue_limits(stage_key: str, store_id: uuid.UUID | None) -> Select[int | None, int]:
+    """The issue limits and counters of the budgets an issue of this stage at this store
+    spends, in id order."""
+    where_store: ColumnElement[bool] = Budget.store_id.is_(None)
+    if store_id is not None:
+        where_store = or_(where_store, Budget.store_id == store_id)
+    return (
+        select(Budget.issue_limit, Budget.issued)
+        .where(Budget.stage_key == stage_key, where_store)
+        .order_by(Budget.id)
+    )
+
+
+def _room(rows: Sequence[Row[int | None, int]]) -> int | None:
+    rooms = [limit - issued for limit, issued in rows if limit is not None]
+    return max(0, min(rooms)) if rooms else None
+
+
 def lock_issue_room(
     session: Session, stage_key: str | None, store_id: uuid.UUID | None
 ) -> int | None:
@@ -73,18 +92,17 @@ def lock_issue_room(
     `spend`, which the locks keep within this room; SQLite's writers are serialised anyway."""
     if stage_key is None:
         return None
-    where_store: ColumnElement[bool] = Budget.store_id.is_(None)
-    if store_id is not None:
-        where_store = or_(where_store, Budget.store_id == store_id)
-    rows = session.execute(
-        select(Budget.issue_limit, Budget.issued)
-        .where(Budget.stage_key == stage_key, where_store)
-        .order_by(Budget.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    rooms = [limit - issued for limit, issued in rows if limit is not None]
-    return max(0, min(rooms)) if rooms else None
+    statement = _issue_limits(stage_key, store_id).with_for_update()
+    return _room(session.execute(statement.execution_options(populate_existing=True)).all())
+
+
+def issue_room(session: Session, stage_key: str | None, store_id: uuid.UUID | None) -> int | None:
+    """How many more coupons the budgets of this stage at this store allow now, read without
+    a lock (None: no limit): a hint for a decision; the guarded `spend` of the issue itself
+    is what holds the limit."""
+    if stage_key is None:
+        return None
+    return _room(session.execute(_issue_limits(stage_key, store_id)).all())
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,29 @@
 """Reach's tables: webhook endpoints (an SMS gateway, an app push gateway, a store system),
 their signing secrets (sealed at rest, several during a rotation) and the durable queue of
-deliveries to them."""
+deliveries to them; trigger rules on campaign stages, the organisation's reach settings, every
+decision taken on a trigger event (with its one reason) and the contact counters that hold
+the frequency caps and the re-entry window across processes."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references, utcnow
@@ -97,3 +111,96 @@ class WebhookDelivery(IdMixin, TenantMixin, Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     endpoint: Mapped[WebhookEndpoint] = relationship(lazy="joined")
+
+
+class TriggerRule(IdMixin, TenantMixin, Base):
+    """When a member's event at a store reaches them with a stage's offer on a channel.
+
+    The stage is named by its campaign and position (a replanned draft keeps its rules);
+    empty lists mean "any": any event type, any store. Caps count per member and campaign.
+    """
+
+    __tablename__ = "reach_trigger_rule"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaign.id", ondelete="CASCADE"), index=True
+    )
+    stage_position: Mapped[int] = mapped_column(Integer)
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    # [{"property": "zone", "op": "equals", "value": "beauty"}, {"op": "in", "values": [...]}]
+    property_filters: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    store_ids: Mapped[list[str]] = mapped_column(JSON)
+    cities: Mapped[list[str]] = mapped_column(JSON)
+    districts: Mapped[list[str]] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(20))
+    offer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("offer.id", ondelete="RESTRICT"))
+    # the SKUs the offer needs in stock at the store (none: no stock check)
+    sku_ids: Mapped[list[str]] = mapped_column(JSON)
+    reentry_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    weekly_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReachSettings(IdMixin, TenantMixin, Base):
+    """The organisation's quiet hours (local "HH:MM", start inclusive, end exclusive, may
+    wrap midnight) and its global cap of contacts per member per local day."""
+
+    __tablename__ = "reach_settings"
+    __table_args__ = (UniqueConstraint("organization_id"),)
+
+    quiet_start: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    quiet_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    global_daily_cap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReachDecision(IdMixin, TenantMixin, Base):
+    """One decision on one trigger event for one rule, with exactly one reason
+    (`reach.decide.Reason`); treated decisions name the coupon issued."""
+
+    __tablename__ = "reach_decision"
+    __table_args__ = (
+        # an event redelivered (NATS, a replayed spool) is decided once per rule
+        UniqueConstraint("organization_id", "rule_id", "event_id"),
+        Index("ix_reach_decision_campaign", "organization_id", "campaign_id", "decided_at"),
+        Index("ix_reach_decision_member", "organization_id", "member_id", "campaign_id"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaign.id", ondelete="CASCADE")
+    )
+    stage_position: Mapped[int] = mapped_column(Integer)
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("reach_trigger_rule.id", ondelete="CASCADE")
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_id: Mapped[str] = mapped_column(String(200))
+    event_type: Mapped[str] = mapped_column(String(100))
+    store_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(30))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the zone the local day, caps and hours were read in (the store's, else the organisation's)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    local_day: Mapped[date] = mapped_column(Date)
+    coupon_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+
+class ReachContactCounter(IdMixin, TenantMixin, Base):
+    """Contacts of a member (treated or held out) in one scope (a campaign id, or `all`) and
+    period (a local day `2026-11-11`, an ISO week `2026-W46`, or `entry` for the last entry),
+    moved only by guarded upserts (`reach.contact_caps`)."""
+
+    __tablename__ = "reach_contact_counter"
+    __table_args__ = (UniqueConstraint("organization_id", "member_id", "scope", "period"),)
+
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    scope: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(12))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
