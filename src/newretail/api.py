@@ -25,6 +25,7 @@ from newretail.marketing.router import router as marketing_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
 from newretail.reach.router import router as reach_router
+from newretail.reach.trigger_routes import router as reach_triggers_router
 from newretail.tenancy.dependencies import ContainerDep
 from newretail.tenancy.router import router as tenancy_router
 from newretail.timelines.router import router as timelines_router
@@ -42,6 +43,7 @@ DOMAIN_ROUTERS = [
     events_router,
     timelines_router,
     identity_router,
+    reach_triggers_router,
 ]
 
 ops = APIRouter(tags=["operations"])

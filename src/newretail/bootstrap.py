@@ -11,6 +11,7 @@ from newretail import handlers
 from newretail.core.database import create_db_engine, make_session_factory
 from newretail.core.settings import Settings
 from newretail.identity.resolver import IdentityResolver
+from newretail.reach.listener import TriggerListener
 from newretail.warehouse.connection import Warehouse
 
 
@@ -21,9 +22,12 @@ class Container:
     sessions: sessionmaker[Session]
     warehouse: Warehouse
     identity: IdentityResolver = field(init=False)  # OneID: one resolver (and cache) each
+    # what the event loaders call with each batch stored: reach decides on trigger events
+    on_events_loaded: TriggerListener = field(init=False)
 
     def __post_init__(self) -> None:
         self.identity = IdentityResolver(self.sessions, self.warehouse)
+        self.on_events_loaded = TriggerListener(self.sessions, self.warehouse)
 
     def close(self) -> None:
         self.warehouse.close()

@@ -75,7 +75,11 @@ def create_app(
     app.state.container = container
     app.state.local_server = None
     collector = Collector(
-        container.sessions, container.warehouse, container.settings, container.identity
+        container.sessions,
+        container.warehouse,
+        container.settings,
+        container.identity,
+        on_loaded=container.on_events_loaded,
     )
     app.state.collector = collector
     metrics = Metrics()

@@ -14,7 +14,14 @@ from newretail.core.database import session_scope
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
 from tests.conftest import Org
-from tests.reach.trigger_helpers import ALWAYS_OPEN, FIRST_DAY, decisions_of, owner_of, set_up, shanghai
+from tests.reach.trigger_helpers import (
+    ALWAYS_OPEN,
+    FIRST_DAY,
+    decisions_of,
+    owner_of,
+    set_up,
+    shanghai,
+)
 
 DAY_2 = FIRST_DAY + timedelta(days=1)
 

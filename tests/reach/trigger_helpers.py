@@ -188,13 +188,15 @@ def set_up(
     holdout_percent: int = 0,
     issue_limit: int | None = None,
     hours: dict[str, list[list[str]]] | None = None,
+    days: tuple[date, date] = (FIRST_DAY, LAST_DAY),
+    store_index: int = 1,
     **rule: Any,
 ) -> Reach:
     """The campaign, its audience (the first `audience` members, all by default) in the
-    index, the counter store open 10:00–22:00 in Shanghai, and a `counter_approach` rule on
-    sms (other rule fields as given)."""
+    index, the counter store (Store 1; `store_index`) open 10:00–22:00 in Shanghai, and a
+    `counter_approach` rule on sms (other rule fields as given)."""
     owner = owner_of(org.id)
-    store_id = org.store_ids[1]
+    store_id = org.store_ids[store_index]
     with session_scope(container.sessions, org.id) as session:
         store = session.get(Store, store_id)
         assert store is not None
@@ -231,8 +233,8 @@ def set_up(
                 stages=[
                     marketing_schemas.StageIn(
                         name="Counter week",
-                        first_day=FIRST_DAY,
-                        last_day=LAST_DAY,
+                        first_day=days[0],
+                        last_day=days[1],
                         audience_ids=[audience_row.id],
                         offer_codes=[offer.code],
                         budget=marketing_schemas.BudgetLimits(issue_limit=issue_limit),
@@ -245,7 +247,7 @@ def set_up(
             owner,
             campaign.id,
             marketing_schemas.CampaignChange.APPROVED,
-            now=shanghai(FIRST_DAY, "00:00") - timedelta(days=1),
+            now=shanghai(days[0], "00:00") - timedelta(days=1),
         )
         body = {
             "name": "Counter approach",

@@ -239,6 +239,7 @@ def loader(
         container.warehouse,
         container.identity,
         timedelta(days=settings.dedupe_window_days),
+        on_loaded=container.on_events_loaded,
     )
     total = LoadReport()
     stop = threading.Event()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newretail.core.errors import Forbidden, Unauthenticated
 from newretail.core.settings import Settings
 from newretail.events.checker import CACHE_SECONDS, Checker, Outcome, SourceRef
-from newretail.events.loading import Resolver
+from newretail.events.loading import LoadedHook, Resolver
 from newretail.events.offload import CheckerPool
 from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream
@@ -37,6 +37,7 @@ class Collector(Checker):
         warehouse: Warehouse,
         settings: Settings,
         resolver: Resolver | None,
+        on_loaded: LoadedHook | None = None,
     ):
         super().__init__(sessions, settings, resolver)
         stream = None
@@ -51,6 +52,7 @@ class Collector(Checker):
             spool_dir=settings.data_dir / "spool",
             load_interval=settings.event_load_interval_ms / 1000,
             stream=stream,
+            on_loaded=on_loaded,
         )
         self.checkers = CheckerPool(settings)
         self._keys: dict[str, tuple[SourceRef, float, int]] = {}

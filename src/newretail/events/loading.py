@@ -10,9 +10,10 @@ rows were being resolved, they are resolved again.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -27,6 +28,10 @@ IDENTITY_CACHE_SECONDS = 30.0  # as long as OneID's own cache (merges by other p
 IDENTITY_CACHE_ENTRIES = 1_000_000
 # (organisation, JSON text of the identifiers) -> (member, profile)
 IdentityKey = tuple[str, str]
+# called with each batch of events newly stored, with their members (ARROW_SCHEMA), after
+# the append; what reacts to accepted events (reach's triggers) is wired here at composition
+LoadedHook = Callable[[pa.Table], None]
+log = logging.getLogger(__name__)
 
 
 class ResolvedIdentity(Protocol):
@@ -56,9 +61,15 @@ class Resolver(Protocol):
 class EventLoader:
     """Appends events (see submission.Columns) to the warehouse with their OneID member."""
 
-    def __init__(self, warehouse: Warehouse, resolver: Resolver | None):
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        resolver: Resolver | None,
+        on_loaded: LoadedHook | None = None,
+    ):
         self.warehouse = warehouse
         self.resolver = resolver
+        self.on_loaded = on_loaded
         self.postgres = not warehouse.url.startswith("duckdb")
         self._identities: dict[IdentityKey, tuple[str, str]] = {}
         self._identity_epoch = -1
@@ -66,7 +77,9 @@ class EventLoader:
 
     def load(self, rows: Columns) -> set[tuple[str, str]] | None:
         """Resolve identities and append rows to the warehouse in one transaction; on
-        PostgreSQL, returns the (organisation, message id) pairs really stored."""
+        PostgreSQL, returns the (organisation, message id) pairs really stored. Then the rows
+        stored go to `on_loaded` (outside the warehouse lock; its failure is logged, the
+        events stay stored)."""
         con = self.warehouse.connection()
         while True:
             epoch = self.resolver.epoch if self.resolver is not None else 0
@@ -74,10 +87,25 @@ class EventLoader:
             with self.warehouse.lock:
                 if self.resolver is not None and self.resolver.epoch != epoch:
                     continue  # a merge or an undo happened meanwhile
-                if not self.postgres:
+                stored = None
+                if self.postgres:
+                    stored = _append_postgres(con, table)
+                else:
                     _append_duckdb(con, table)
-                    return None
-                return _append_postgres(con, table)
+            self._loaded(table, stored)
+            return stored
+
+    def _loaded(self, table: pa.Table, stored: set[tuple[str, str]] | None) -> None:
+        if self.on_loaded is None or table.num_rows == 0:
+            return
+        if stored is not None:  # PostgreSQL: only the rows new to the warehouse
+            orgs, ids = table["organization_id"].to_pylist(), table["message_id"].to_pylist()
+            new = [key in stored for key in zip(orgs, ids, strict=True)]
+            table = table.filter(pa.array(new, pa.bool_()))
+        try:
+            self.on_loaded(table)
+        except Exception:
+            log.exception("reacting to %d loaded events failed", table.num_rows)
 
     def _resolve(self, columns: Columns) -> tuple[list[str | None], list[str | None]]:
         """Member and profile of each event. A shopper sends many events with the same

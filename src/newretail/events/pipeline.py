@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.events.batching import batches
 from newretail.events.dedupe import DedupeWindow, Key
-from newretail.events.loading import EventLoader, Resolver
+from newretail.events.loading import EventLoader, LoadedHook, Resolver
 from newretail.events.models import FailedEvent, FailedEventStatus
 from newretail.events.spool import Spool
 from newretail.events.stream import EventStream
@@ -63,10 +63,11 @@ class Pipeline:
         spool_dir: Path | None = None,
         load_interval: float = 0.2,
         stream: EventStream | None = None,
+        on_loaded: LoadedHook | None = None,
     ):
         self.sessions = sessions
         self.warehouse = warehouse
-        self.loader = EventLoader(warehouse, resolver)
+        self.loader = EventLoader(warehouse, resolver, on_loaded)
         self.window = DedupeWindow(dedupe_window)
         self.load_interval = load_interval
         self._postgres = self.loader.postgres

@@ -1,5 +1,6 @@
 """Operator commands for reach's webhooks: `newretail reach endpoints list|add|enable|disable|
-rotate` and `newretail reach deliveries list|resend|cancel` (`--json` for scripts). A secret is
+rotate` and `newretail reach deliveries list|resend|cancel` (`--json` for scripts); the
+trigger rules, settings and decisions are `reach.trigger_cli`'s, mounted here. A secret is
 printed once, when the endpoint is added or rotated.
 
 They work beside a running server: the queue is in the operational store, and the server's
@@ -14,17 +15,23 @@ import typer
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, err, out, table
-from newretail.reach import deliveries, endpoints, reads, schemas
+from newretail.reach import deliveries, endpoints, reads, schemas, trigger_cli
 from newretail.reach.models import DeliveryState, EndpointPurpose
 from newretail.reach.secret_box import SecretBox
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.operator import operator_session
 
-reach_app = typer.Typer(help="O2O reach: webhook endpoints and deliveries", no_args_is_help=True)
+reach_app = typer.Typer(
+    help="O2O reach: trigger rules, decisions, webhook endpoints and deliveries",
+    no_args_is_help=True,
+)
 endpoints_app = typer.Typer(help="Webhook endpoints (receivers)", no_args_is_help=True)
 deliveries_app = typer.Typer(help="Webhook deliveries (the outbound queue)", no_args_is_help=True)
 reach_app.add_typer(endpoints_app, name="endpoints")
 reach_app.add_typer(deliveries_app, name="deliveries")
+reach_app.add_typer(trigger_cli.rules_app, name="rules")
+reach_app.add_typer(trigger_cli.settings_app, name="settings")
+reach_app.add_typer(trigger_cli.decisions_app, name="decisions")
 
 EndpointRef = Annotated[str, typer.Argument(help="Endpoint name or id")]
 

@@ -3,13 +3,13 @@ upserts so that they hold across processes and servers.
 
 A contact (a treated or held-out decision) moves up to four counter rows of the member, one
 per limit set: the campaign's `entry` (its last contact, for the re-entry window), the
-campaign's local day and ISO week, and the organisation-wide local day (scope `all`). Each move is one
-`INSERT … ON CONFLICT DO UPDATE … WHERE <limit holds> RETURNING count`: a row refused by its
-WHERE returns nothing, so the limit is checked in the statement that spends it, never read
-first. On PostgreSQL the upsert locks the member's row until the transaction ends, so two
-servers deciding for the same member at once are serialised there; SQLite serialises writers.
-The caller takes them in a savepoint and rolls it back when a later check refuses, so only
-real contacts count.
+campaign's local day and ISO week, and the organisation-wide local day (scope `all`). Each
+move is one `INSERT … ON CONFLICT DO UPDATE … WHERE <limit holds> RETURNING count`: a row
+refused by its WHERE returns nothing, so the limit is checked in the statement that spends
+it, never read first. On PostgreSQL the upsert locks the member's row until the transaction
+ends, so two servers deciding for the same member at once are serialised there; SQLite
+serialises writers. The caller takes them in a savepoint and rolls it back when a later
+check refuses, so only real contacts count.
 """
 
 from __future__ import annotations

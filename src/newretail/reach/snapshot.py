@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from newretail.audiences import realtime
 from newretail.audiences.models import Audience
 from newretail.audiences.tables import open_warehouse
+from newretail.core import domain_events
 from newretail.core.localtime import local_days_bounds
 from newretail.marketing.models import Campaign, CampaignState
 from newretail.reach.decide import (
@@ -40,6 +41,10 @@ from newretail.tenancy.models import Organization, Store
 from newretail.warehouse.connection import Warehouse
 
 ANY_TYPE = "*"
+# changes committed in this process, per organisation: a snapshot built before the last one
+# is rebuilt at once (other processes see the change through `version_of`)
+_changes: dict[uuid.UUID, int] = {}
+_changes_lock = threading.Lock()
 # campaigns whose rules can fire: scheduled ones (running inside their days, by
 # `campaigns.state_at`); drafts, paused and ended campaigns reach nobody
 LIVE_STATES = (CampaignState.SCHEDULED,)
@@ -186,10 +191,22 @@ def build(session: Session, organization_id: uuid.UUID) -> OrgSnapshot:
     )
 
 
+def changed_after_commit(session: Session, organization_id: uuid.UUID) -> None:
+    """Rules or settings of the organisation change in this transaction: once it commits,
+    this process's snapshots of it are stale."""
+
+    def bump() -> None:
+        with _changes_lock:
+            _changes[organization_id] = _changes.get(organization_id, 0) + 1
+
+    domain_events.after_commit(session, bump)
+
+
 @dataclass
 class _Held:
     snapshot: OrgSnapshot
     checked: float
+    generation: int
 
 
 class TriggerSnapshots:
@@ -211,16 +228,17 @@ class TriggerSnapshots:
     def get(self, session: Session, organization_id: uuid.UUID) -> OrgSnapshot:
         """The organisation's snapshot, rebuilt when its stored version moved."""
         held = self._held.get(organization_id)
-        now = self._clock()
-        if held is not None and now - held.checked < self.check_seconds:
-            return held.snapshot
-        if held is not None and held.snapshot.version == version_of(session):
-            held.checked = now
-            return held.snapshot
+        now, generation = self._clock(), _changes.get(organization_id, 0)
+        if held is not None and held.generation == generation:
+            if now - held.checked < self.check_seconds:
+                return held.snapshot
+            if held.snapshot.version == version_of(session):
+                held.checked = now
+                return held.snapshot
         snapshot = build(session, organization_id)
         self._load_audiences(organization_id, snapshot)
         with self._lock:
-            self._held[organization_id] = _Held(snapshot, now)
+            self._held[organization_id] = _Held(snapshot, now, generation)
         return snapshot
 
     def invalidate(self, organization_id: uuid.UUID) -> None:

@@ -26,7 +26,7 @@ class PropertyFilterIn(Strict):
     property: Annotated[str, Field(min_length=1, max_length=100)]
     op: Literal["equals", "in"]
     value: str | int | float | bool | None = None
-    values: Annotated[list[str | int | float | bool], Field(default_factory=list, max_length=100)]
+    values: list[str | int | float | bool] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _operands(self) -> PropertyFilterIn:
@@ -45,14 +45,14 @@ class TriggerRuleIn(Strict):
     name: Name
     campaign_id: uuid.UUID
     stage_position: Annotated[int, Field(ge=1)]
-    event_types: Annotated[list[EventType], Field(default_factory=list, max_length=20)]
-    property_filters: Annotated[list[PropertyFilterIn], Field(default_factory=list, max_length=20)]
-    store_ids: Annotated[list[uuid.UUID], Field(default_factory=list, max_length=1000)]
-    cities: Annotated[list[Name], Field(default_factory=list, max_length=100)]
-    districts: Annotated[list[Name], Field(default_factory=list, max_length=100)]
+    event_types: list[EventType] = Field(default_factory=list, max_length=20)
+    property_filters: list[PropertyFilterIn] = Field(default_factory=list, max_length=20)
+    store_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    cities: list[Name] = Field(default_factory=list, max_length=100)
+    districts: list[Name] = Field(default_factory=list, max_length=100)
     channel: Channel
     offer_code: Annotated[str, Field(min_length=1, max_length=64)]
-    sku_ids: Annotated[list[uuid.UUID], Field(default_factory=list, max_length=20)]
+    sku_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
     reentry_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 5
     daily_cap: Annotated[int, Field(ge=1, le=1000)] | None = None
     weekly_cap: Annotated[int, Field(ge=1, le=1000)] | None = None

@@ -16,6 +16,7 @@ from newretail.core.errors import InvalidInput
 from newretail.core.localtime import zone as _zone
 from newretail.marketing import campaigns, offer_library
 from newretail.marketing.models import Campaign, Offer
+from newretail.reach import snapshot
 from newretail.reach import trigger_schemas as schemas
 from newretail.reach.decide import Channel, Reason
 from newretail.reach.models import ReachDecision, ReachSettings, TriggerRule
@@ -63,6 +64,7 @@ def create_rule(session: Session, principal: Principal, body: schemas.TriggerRul
     rule = TriggerRule(organization_id=principal.organization_id, **_checked(session, body))
     session.add(rule)
     flush_unique(session, "name", f"a trigger rule named {body.name!r} exists")
+    snapshot.changed_after_commit(session, principal.organization_id)
     return rule
 
 
@@ -76,6 +78,7 @@ def update_rule(
         setattr(rule, name, value)
     rule.updated_at = utcnow()
     flush_unique(session, "name", f"a trigger rule named {body.name!r} exists")
+    snapshot.changed_after_commit(session, principal.organization_id)
     return rule
 
 
@@ -84,6 +87,7 @@ def delete_rule(session: Session, principal: Principal, rule_id: uuid.UUID) -> N
     principal.require(Permission.MANAGE_MARKETING)
     session.delete(get_rule(session, rule_id))
     session.flush()
+    snapshot.changed_after_commit(session, principal.organization_id)
 
 
 def get_rule(session: Session, rule_id: uuid.UUID) -> TriggerRule:
@@ -146,6 +150,7 @@ def set_settings(
     row.global_daily_cap = body.global_daily_cap
     row.updated_at = utcnow()
     session.flush()
+    snapshot.changed_after_commit(session, principal.organization_id)
     return settings_of(session)
 
 

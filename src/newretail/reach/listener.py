@@ -1,0 +1,84 @@
+"""Reach in the events pipeline: each batch of accepted events newly stored in the warehouse
+(with the member OneID resolved) is decided on, organisation by organisation — embedded and
+NATS loaders alike, through the `on_loaded` hook the composition wires (`bootstrap`).
+
+Only events that may match a rule are read (their type has rules, or a rule takes any type),
+with a member, and fresh: an event that happened more than `FRESH_FOR` before it is loaded (an
+import of history, a replay after a long outage) is not decided — the moment at the counter
+has passed. Treated offers go to the webhooks queue (`offer_delivery`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from sqlalchemy.orm import Session, sessionmaker
+
+from newretail.core.database import session_scope, utcnow
+from newretail.reach.decide import TriggerEvent
+from newretail.reach.decisions import DecisionEngine, Deliver
+from newretail.reach.offer_delivery import deliver_by_webhook
+from newretail.reach.snapshot import ANY_TYPE, TriggerSnapshots
+from newretail.warehouse.connection import Warehouse
+
+FRESH_FOR = timedelta(minutes=10)
+
+
+class TriggerListener:
+    """The `on_loaded` hook: decides on the trigger events of each loaded batch."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        warehouse: Warehouse,
+        deliver: Deliver = deliver_by_webhook,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.engine = DecisionEngine(TriggerSnapshots(warehouse), deliver, clock)
+        self.clock = clock
+
+    def __call__(self, table: pa.Table) -> None:
+        rows = table.select(
+            ["organization_id", "message_id", "type", "ts", "store_id", "member_id", "properties"]
+        ).to_pylist()
+        by_org: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row["member_id"] is not None:
+                by_org.setdefault(row["organization_id"], []).append(row)
+        for org, events in by_org.items():
+            self.decide(uuid.UUID(org), events)
+
+    def decide(self, organization_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
+        """Decide on one organisation's loaded events in one transaction; the decisions."""
+        oldest = self.clock() - FRESH_FOR
+        decided = 0
+        with session_scope(self.sessions, organization_id) as session:
+            snapshot = self.engine.snapshots.get(session, organization_id)
+            types = snapshot.rules_by_type
+            for row in rows:
+                if ANY_TYPE not in types and row["type"] not in types:
+                    continue
+                occurred_at = _aware(row["ts"])
+                if occurred_at < oldest:
+                    continue
+                event = TriggerEvent(
+                    organization_id=organization_id,
+                    event_id=row["message_id"],
+                    event_type=row["type"],
+                    member_id=uuid.UUID(row["member_id"]),
+                    store_id=None if row["store_id"] is None else uuid.UUID(row["store_id"]),
+                    occurred_at=occurred_at,
+                    properties=orjson.loads(row["properties"] or "{}"),
+                )
+                decided += len(self.engine.decide(session, event))
+        return decided
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
