@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 import uuid
@@ -24,7 +23,7 @@ from newretail.reach.models import ReachDecision
 from tests.conftest import Org
 from tests.reach.trigger_helpers import FIRST_DAY, set_up, shanghai
 
-MEMBERS = int(os.environ.get("REACH_HOLDOUT_MEMBERS", "10000"))
+MEMBERS = 10_000
 PERCENT = 10
 Z_999 = 3.2905  # two-sided 99.9% normal quantile
 
