@@ -54,6 +54,9 @@ NAMING_CONVENTION = {
 }
 
 ORG_KEY = "organization_id"
+# a bulk UPDATE/DELETE that leaves the session's loaded objects as they are (the caller
+# refreshes what it needs): execution options of `session.execute(statement, ...)`
+NO_SYNC = {"synchronize_session": False}
 UNSCOPED_KEY = "unscoped"
 
 RowT = TypeVar("RowT")

@@ -11,11 +11,10 @@ from collections.abc import Iterable
 
 from sqlalchemy import and_, update
 
+from newretail.core.database import NO_SYNC
 from newretail.identity.component import LoadedComponent
 from newretail.identity.inserts import PAIR_KEY, dialect_insert, insert_new_pairs, pair, pair_row
 from newretail.identity.models import IdentityLink
-
-NO_SYNC = {"synchronize_session": False}
 
 
 def _set_link(graph: LoadedComponent, a: uuid.UUID, b: uuid.UUID, **values: bool) -> None:

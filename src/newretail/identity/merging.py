@@ -18,10 +18,11 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, select
 
 from newretail.core import domain_events
+from newretail.core.database import NO_SYNC
 from newretail.identity.component import LoadedComponent
 from newretail.identity.graph import ConstrainedUnionFind, Edge, settle_links
 from newretail.identity.inserts import insert_new_pairs, pair_row
-from newretail.identity.manual_links import NO_SYNC, separate
+from newretail.identity.manual_links import separate
 from newretail.identity.merge_events import MembersMerged, MergeUndone, MovedAudit
 from newretail.identity.models import (
     ConflictKind,

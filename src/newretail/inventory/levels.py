@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import NO_SYNC, utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory.models import (
     ReservationStatus,
@@ -29,8 +29,6 @@ from newretail.inventory.models import (
     StockMovement,
     StockReservation,
 )
-
-NO_SYNC = {"synchronize_session": False}
 
 
 def level_row(sku_id: uuid.UUID, location_id: uuid.UUID) -> ColumnElement[bool]:

@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 
 from newretail.catalog import service as catalog_service
 from newretail.catalog.models import Sku
-from newretail.core.database import utcnow
+from newretail.core.database import NO_SYNC, utcnow
 from newretail.core.errors import InvalidInput, NotFound
 from newretail.inventory import schemas
 from newretail.inventory.errors import OutOfStock
 from newretail.inventory.fulfilment import candidate_locations, origin_of
 from newretail.inventory.levels import (
-    NO_SYNC,
     ensure_level,
     guarded_update,
     level_row,

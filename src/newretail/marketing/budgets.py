@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, or_, select, update
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from newretail.core.database import NO_SYNC
 from newretail.marketing.errors import BudgetSpent
 from newretail.marketing.models import Budget
 
-NO_SYNC = {"synchronize_session": False}
 ZERO = Decimal("0")
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from newretail.core.database import add_unique, get_or_not_found
+from newretail.core.database import NO_SYNC, add_unique, get_or_not_found
 from newretail.core.errors import NotFound
 from newretail.events import outbox
 from newretail.marketing import campaigns, coupons, schemas, stage_coupons
@@ -94,7 +94,7 @@ def _count_claim(session: Session, claim_code_id: uuid.UUID) -> bool:
             or_(ClaimCode.claim_limit.is_(None), ClaimCode.claimed + 1 <= ClaimCode.claim_limit),
         )
         .values(claimed=ClaimCode.claimed + 1)
-        .execution_options(**coupons.NO_SYNC)
+        .execution_options(**NO_SYNC)
     )
     return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
 

@@ -18,7 +18,7 @@ from sqlalchemy import Uuid, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import NO_SYNC, utcnow
 from newretail.core.security import token_hash
 from newretail.events import outbox
 from newretail.marketing import budgets, member_limits
@@ -32,7 +32,6 @@ from newretail.marketing.models import (
     Offer,
 )
 
-NO_SYNC = {"synchronize_session": False}
 # bearer codes: 16 characters of an alphabet without look-alikes (0/O, 1/I/L) = 80 random bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 16

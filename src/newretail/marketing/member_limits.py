@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Uuid, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
+from newretail.core.database import NO_SYNC
 from newretail.marketing.models import Coupon, CouponState, Offer
 
-NO_SYNC = {"synchronize_session": False}
 REASON = "member_limit"
 
 

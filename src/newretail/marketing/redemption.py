@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core import prepared
-from newretail.core.database import utcnow
+from newretail.core.database import NO_SYNC, utcnow
 from newretail.marketing import budgets, redemption_postgres
-from newretail.marketing.coupons import NO_SYNC, get, record
+from newretail.marketing.coupons import get, record
 from newretail.marketing.errors import BudgetSpent, LedgerError, LedgerErrorCode
 from newretail.marketing.models import Coupon, CouponChange, CouponState, RedemptionConflict
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from newretail.core.database import NO_SYNC
 from newretail.core.domain_events import handler
 from newretail.identity.merge_events import MembersMerged, MergeUndone
 from newretail.members import points, tiers
@@ -38,7 +39,6 @@ MOVED_WITH_MEMBER: dict[str, Any] = {
     "points_reversals": PointsReversal,
     "member_spend": MemberSpend,
 }
-NO_SYNC = {"synchronize_session": False}
 
 
 def _move(session: Session, model: Any, ids: Sequence[uuid.UUID], member_id: uuid.UUID) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from newretail.catalog.service import money
-from newretail.core.database import utcnow
+from newretail.core.database import NO_SYNC, utcnow
 from newretail.core.errors import InvalidInput
 from newretail.inventory import levels as stock_levels
 from newretail.marketing import sale_coupons
@@ -25,7 +25,6 @@ from newretail.orders.errors import InvalidTransition
 from newretail.orders.models import Order, OrderLine, OrderStatus, Refund, RefundLine
 from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
-from newretail.orders.transitions import NO_SYNC
 from newretail.tenancy.permissions import Permission, Principal
 
 

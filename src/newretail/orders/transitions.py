@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from newretail.core.database import utcnow
+from newretail.core.database import NO_SYNC, utcnow
 from newretail.inventory import levels as stock_levels
 from newretail.marketing import sale_coupons
 from newretail.orders import facts, rows
@@ -19,8 +19,6 @@ from newretail.orders.models import Order, OrderStatus, Refund, RefundLine
 from newretail.orders.reads import get_order
 from newretail.orders.sales import order_sku_facts
 from newretail.tenancy.permissions import Permission, Principal
-
-NO_SYNC = {"synchronize_session": False}
 
 
 def _move(
