@@ -9,6 +9,7 @@ sender picks up what they change at its next run."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -16,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, err, out, table
 from newretail.reach import deliveries, endpoints, reads, schemas, trigger_cli
-from newretail.reach.models import DeliveryState, EndpointPurpose
+from newretail.reach.models import DeliveryState, EndpointPurpose, WebhookDelivery
 from newretail.reach.secret_box import SecretBox
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.operator import operator_session
+from newretail.tenancy.permissions import Principal
 
 reach_app = typer.Typer(
     help="O2O reach: trigger rules, decisions, webhook endpoints and deliveries",
@@ -183,6 +185,20 @@ def list_deliveries(
     )
 
 
+def _change_delivery(
+    ctx: typer.Context,
+    reference: str,
+    org: str,
+    as_json: bool,
+    change: Callable[[Session, Principal, uuid.UUID], WebhookDelivery],
+) -> None:
+    """Find the delivery by id or webhook-id, change it, and print what it is now."""
+    with operator_session(ctx, org) as (_container, session, principal):
+        found = deliveries.delivery_by_ref(session, reference)
+        row = reads.delivery_read(change(session, principal, found.id)).model_dump(mode="json")
+    emit(row, as_json, lambda: out.print(f"{row['message_id']}: {row['state']}"))
+
+
 @command(deliveries_app, "resend")
 def resend_delivery(
     ctx: typer.Context,
@@ -191,12 +207,7 @@ def resend_delivery(
     as_json: Json = False,
 ) -> None:
     """Send a failed (dead) or cancelled delivery again, with the same webhook-id."""
-    with operator_session(ctx, org) as (_container, session, principal):
-        found = deliveries.delivery_by_ref(session, delivery)
-        row = reads.delivery_read(deliveries.resend(session, principal, found.id)).model_dump(
-            mode="json"
-        )
-    emit(row, as_json, lambda: out.print(f"{row['message_id']}: {row['state']}"))
+    _change_delivery(ctx, delivery, org, as_json, deliveries.resend)
 
 
 @command(deliveries_app, "cancel")
@@ -207,9 +218,4 @@ def cancel_delivery(
     as_json: Json = False,
 ) -> None:
     """Withdraw a pending delivery; it is not sent unless resent."""
-    with operator_session(ctx, org) as (_container, session, principal):
-        found = deliveries.delivery_by_ref(session, delivery)
-        row = reads.delivery_read(deliveries.cancel(session, principal, found.id)).model_dump(
-            mode="json"
-        )
-    emit(row, as_json, lambda: out.print(f"{row['message_id']}: {row['state']}"))
+    _change_delivery(ctx, delivery, org, as_json, deliveries.cancel)
