@@ -23,6 +23,7 @@ from newretail.members import service as members_service
 from newretail.members.models import Member
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
+from newretail.reach.trigger_web import router as reach_trigger_pages
 from newretail.reach.web import router as reach_pages
 from newretail.tenancy.dependencies import Identity
 from newretail.tenancy.permissions import Permission, Principal
@@ -40,6 +41,7 @@ DOMAIN_PAGES = [
     audiences_pages,
     marketing_pages,
     reach_pages,
+    reach_trigger_pages,
 ]
 # navigation sections whose domain has no pages yet
 PLACEHOLDER_SECTIONS = ("diagnosis",)
