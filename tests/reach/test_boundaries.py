@@ -13,10 +13,12 @@ from newretail.catalog.models import Product, Sku
 from newretail.core.database import session_scope
 from newretail.inventory import schemas as inventory_schemas
 from newretail.inventory import service as inventory_service
+from newretail.reach.decide import TriggerEvent
 from tests.conftest import Org
 from tests.reach.trigger_helpers import (
     ALWAYS_OPEN,
     FIRST_DAY,
+    LAST_DAY,
     decisions_of,
     owner_of,
     set_up,
@@ -180,3 +182,27 @@ def test_an_event_outside_the_rule_is_not_decided(container: Container, org: Org
     assert reach.trigger(member, noon, store_id=org.store_ids[0], properties=beauty) == []
     assert reach.trigger(member, noon - timedelta(days=1), properties=beauty) == []
     assert reach.trigger(member, noon, properties={"zone": "fragrance"}) == ["treated"]
+
+
+def test_the_stage_last_second_decided_after_its_end_is_the_stage_own(
+    container: Container, org: Org
+) -> None:
+    reach = set_up(container, org, hours=ALWAYS_OPEN)
+    member = reach.members[0]
+    last_second = shanghai(LAST_DAY, "23:59", 59)
+    assert last_second.isoformat() == "2027-11-17T15:59:59+00:00"
+    reach.counter += 1
+    reach.clock.now = last_second + timedelta(seconds=2)  # the loader ran after midnight
+    event = TriggerEvent(
+        organization_id=org.id,
+        event_id="approach-last-second",
+        event_type="counter_approach",
+        member_id=member,
+        store_id=reach.store_id,
+        occurred_at=last_second,
+        properties={},
+    )
+    with session_scope(container.sessions, org.id) as session:
+        assert [d.reason for d in reach.engine.decide(session, event)] == ["treated"]
+    # one second later the stage is over: the event matches no rule
+    assert reach.trigger(member, last_second + timedelta(seconds=1)) == []

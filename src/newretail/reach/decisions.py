@@ -198,7 +198,7 @@ class DecisionEngine:
             return refused, None
         counters = contact_caps.counters_of(rule, day, at, snapshot.global_daily_cap)
         contacts = session.begin_nested()  # the contact counts, undone unless it is a contact
-        plan = self._plan(session, rule, event, now)
+        plan = self._plan(session, rule, event)
         refused = contact_caps.first_refused(session, org, member, counters, at) or first_refusal(
             [
                 (Reason.OUT_OF_STOCK, lambda: in_stock(session, event.store_id, rule.sku_ids, now)),
@@ -216,10 +216,9 @@ class DecisionEngine:
         contacts.commit()
         return (Reason.HOLDOUT, None) if coupon is None else (Reason.TREATED, coupon)
 
-    def _plan(
-        self, session: Session, rule: CompiledRule, event: TriggerEvent, now: datetime
-    ) -> BulkPlan:
-        """The stage's coupon of the rule's offer issued now at the event's store."""
+    def _plan(self, session: Session, rule: CompiledRule, event: TriggerEvent) -> BulkPlan:
+        """The stage's coupon of the rule's offer as issued at the event's moment and store
+        (an event in the stage's last second decided just after it is still the stage's)."""
         campaign = campaigns.get_campaign(session, rule.campaign_id)
         offer = get_or_not_found(session, Offer, rule.offer_id, "offer", field="offer_id")
         stage = next(s for s in campaign.stages if s.position == rule.stage_position)
@@ -227,7 +226,13 @@ class DecisionEngine:
             PrincipalKind.API_KEY, event.organization_id, Role.MARKETER, actor=ACTOR
         )
         return stage_coupons.plan_of(
-            session, principal, campaign, stage, offer, store_id=event.store_id, now=now
+            session,
+            principal,
+            campaign,
+            stage,
+            offer,
+            store_id=event.store_id,
+            now=event.occurred_at,
         )
 
 

@@ -10,6 +10,7 @@ has passed. Treated offers go to the webhooks queue (`offer_delivery`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ import pyarrow as pa
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import session_scope, utcnow
+from newretail.core.errors import NewRetailError
 from newretail.reach.decide import TriggerEvent
 from newretail.reach.decisions import DecisionEngine, Deliver
 from newretail.reach.offer_delivery import deliver_by_webhook
@@ -27,6 +29,7 @@ from newretail.reach.snapshot import ANY_TYPE, TriggerSnapshots
 from newretail.warehouse.connection import Warehouse
 
 FRESH_FOR = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 
 
 class TriggerListener:
@@ -52,7 +55,10 @@ class TriggerListener:
             if row["member_id"] is not None:
                 by_org.setdefault(row["organization_id"], []).append(row)
         for org, events in by_org.items():
-            self.decide(uuid.UUID(org), events)
+            try:
+                self.decide(uuid.UUID(org), events)
+            except Exception:  # one organisation's failure leaves the others decided
+                log.exception("deciding on %d events of organisation %s failed", len(events), org)
 
     def decide(self, organization_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
         """Decide on one organisation's loaded events in one transaction; the decisions."""
@@ -76,7 +82,10 @@ class TriggerListener:
                     occurred_at=occurred_at,
                     properties=orjson.loads(row["properties"] or "{}"),
                 )
-                decided += len(self.engine.decide(session, event))
+                try:
+                    decided += len(self.engine.decide(session, event))
+                except NewRetailError:  # its savepoint is rolled back; the batch goes on
+                    log.exception("deciding on event %s failed", event.event_id)
         return decided
 
 
