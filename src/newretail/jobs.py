@@ -6,14 +6,14 @@ import threading
 
 from newretail.audiences.tasks import refresh_due
 from newretail.bootstrap import Container
-from newretail.core.database import scope_session, session_scope
+from newretail.core.database import scope_session, session_scope, utcnow
 from newretail.core.jobs import Job
 from newretail.databank.tasks import snapshot_all
 from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
 from newretail.marketing import coupons
 from newretail.members import points, tiers
-from newretail.reach import sender
+from newretail.reach import contact_caps, sender
 from newretail.reach.secret_box import SecretBox
 
 
@@ -65,6 +65,12 @@ def identity_repair(container: Container, stopping: threading.Event) -> int:
     return container.identity.repair_pending_moves()
 
 
+def reach_counter_retention(container: Container, stopping: threading.Event) -> int:
+    """Delete the reach contact counters whose days, weeks and re-entry windows are over."""
+    with session_scope(container.sessions) as session:
+        return contact_caps.purge_stale(scope_session(session, None), utcnow())
+
+
 def webhook_sender(container: Container, stopping: threading.Event) -> int:
     """Send the due webhook deliveries of every organisation, a batch at a time."""
     box, sessions = SecretBox.from_settings(container.settings), container.sessions
@@ -86,4 +92,5 @@ def server_jobs(container: Container) -> list[Job[Container]]:
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
         Job("identity-repair", min(settings.maintenance_seconds, 60), identity_repair),
         Job("webhook-sender", settings.webhook_send_seconds, webhook_sender),
+        Job("reach-counter-retention", settings.maintenance_seconds, reach_counter_retention),
     ]

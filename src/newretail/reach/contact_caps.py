@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ from newretail.reach.models import ReachContactCounter
 
 ALL_CAMPAIGNS = "all"
 ENTRY = "entry"
+# no counter matters after this long without a contact: a day or an ISO week is over, and a
+# re-entry window is at most 7 days (trigger_schemas.TriggerRuleIn.reentry_minutes)
+KEPT_FOR = timedelta(days=8)
 
 
 @dataclass(frozen=True)
@@ -112,3 +115,13 @@ def first_refused(
         if not take(session, organization_id, member_id, counter, at):
             return counter.reason
     return None
+
+
+def purge_stale(session: Session, now: datetime) -> int:
+    """Delete the counters of every organisation with no contact for `KEPT_FOR` (their day,
+    week and re-entry window are over); the number deleted."""
+    result = session.execute(
+        delete(ReachContactCounter).where(ReachContactCounter.last_at < now - KEPT_FOR),
+        execution_options={"include_all_organizations": True},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
