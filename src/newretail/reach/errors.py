@@ -12,6 +12,7 @@ class ReachErrorCode(StrEnum):
     """Codes of the reach domain's errors."""
 
     INVALID_LIFT_INPUT = "invalid_lift_input"
+    STAGE_NOT_FOUND = "campaign_stage_not_found"
     ENDPOINT_NOT_FOUND = "webhook_endpoint_not_found"
     DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
     ENDPOINT_URL_INVALID = "webhook_endpoint_url_invalid"
@@ -36,6 +37,13 @@ class LiftGap(StrEnum):
     INCREMENT_NOT_ESTABLISHED = "increment_not_established"
     NO_PRE_PERIOD_VARIANCE = "no_pre_period_variance"
     EFFECT_BEYOND_CERTAINTY = "effect_beyond_certainty"
+
+
+class StageNotFound(NotFound):
+    code = ReachErrorCode.STAGE_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("the campaign has no such stage", field="stage")
 
 
 class EndpointNotFound(NotFound):
