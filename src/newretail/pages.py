@@ -25,6 +25,7 @@ from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
 from newretail.reach.trigger_web import router as reach_trigger_pages
 from newretail.reach.web import router as reach_pages
+from newretail.reach.web_lift import router as reach_lift_pages
 from newretail.tenancy.dependencies import Identity
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.web import router as tenancy_pages
@@ -42,6 +43,7 @@ DOMAIN_PAGES = [
     marketing_pages,
     reach_pages,
     reach_trigger_pages,
+    reach_lift_pages,
 ]
 # navigation sections whose domain has no pages yet
 PLACEHOLDER_SECTIONS = ("diagnosis",)

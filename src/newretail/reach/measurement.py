@@ -293,8 +293,10 @@ def _redeemed(
     members: set[uuid.UUID] = set()
     coupons, cost = 0, Decimal("0.00")
     for member_id, redeemed_at, discount in rows:
-        at = exposed.get(member_id)
-        if at is None or not at <= redeemed_at < at + window:
+        at = None if member_id is None else exposed.get(member_id)
+        if at is None or member_id is None or redeemed_at is None:
+            continue
+        if not at <= redeemed_at < at + window:
             continue
         members.add(member_id)
         coupons += 1

@@ -1,0 +1,116 @@
+"""`newretail reach lift CAMPAIGN [--stage N] [--window-days 14] [--json]`: a campaign's lift
+report against its holdout, as the API gives it (docs/reach.md, "Lift report")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
+from newretail.core.errors import InvalidInput
+from newretail.core.i18n import DEFAULT_LOCALE, translator
+from newretail.marketing import campaigns
+from newretail.marketing.models import Campaign
+from newretail.reach import lift_reads, measurement
+from newretail.tenancy.operator import operator_session
+
+
+def campaign_by_ref(session: Session, ref: str) -> Campaign:
+    """A campaign by id or by name."""
+    try:
+        return campaigns.get_campaign(session, uuid.UUID(ref))
+    except ValueError:
+        found = session.scalar(select(Campaign).where(Campaign.name == ref))
+    if found is None:
+        raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
+    return found
+
+
+def _figure(found: dict[str, Any] | None, shown: str, scale: float = 1.0) -> str:
+    if found is None or found["estimate"] is None:
+        return "—" if found is None else f"— ({found['gap']})"
+    estimate = shown.format(float(found["estimate"]) * scale)
+    if found["low"] is None:
+        return f"{estimate} ({found['gap']})"
+    low, high = (shown.format(float(found[k]) * scale) for k in ("low", "high"))
+    return f"{estimate}  [{low} … {high}]"
+
+
+def _print(row: dict[str, Any]) -> None:
+    stage = f" · {row['stage_name']}" if row["stage_name"] else ""
+    out.print(f"[bold]{row['campaign_name']}{stage}[/bold]: lift in {row['window_days']} days")
+    if row["first_exposure"]:
+        out.print(f"reached {row['first_exposure']} … {row['last_exposure']} ({row['time_zone']})")
+    if row["sample_ratio"]["mismatch"]:
+        out.print(f"[red]sample ratio mismatch, p = {row['sample_ratio']['p_value']:.3g}[/red]")
+    arms = [(name, row[name]) for name in ("treated", "holdout")]
+    table(
+        "Arms",
+        ["arm", "members", "bought", "rate", "bought where reached", "redeemed"],
+        [
+            (
+                name,
+                a["members"],
+                a["converted"],
+                "—" if a["rate"] is None else f"{100 * a['rate']:.2f} %",
+                a["converted_where_reached"],
+                a["redeemed_members"],
+            )
+            for name, a in arms
+        ],
+    )
+    table(
+        "Lift (95 % intervals)",
+        ["figure", "estimate [interval]"],
+        [
+            ("conversion difference", _figure(row["difference"], "{:+.2f} pp", 100)),
+            ("relative lift", _figure(row["relative_lift"], "{:+.1f} %", 100)),
+            ("incremental purchasers", _figure(row["incremental_purchasers"], "{:+,.1f}")),
+            ("incremental GMV", _figure(row["incremental_gmv"], "{:+,.2f}")),
+            ("incremental GMV (CUPED)", _figure(row["incremental_gmv_cuped"], "{:+,.2f}")),
+            ("cost", f"{float(row['cost']):,.2f}"),
+            (
+                "cost per incremental purchaser",
+                _figure(row["cost_per_incremental_purchaser"], "{:,.2f}"),
+            ),
+        ],
+    )
+    table(
+        "Where they bought",
+        ["arm", "store", "channel", "buyers", "purchases", "GMV"],
+        [
+            [w["arm"], w["store_name"] or "—", w["channel_label"]]
+            + [w[k] for k in ("converters", "purchases", "gmv")]
+            for w in row["where_bought"]
+        ],
+    )
+    for hint in row["hints"]:
+        out.print(f"next: {hint['text']}")
+
+
+@domain_errors
+@store_options
+def lift(
+    ctx: typer.Context,
+    campaign: Annotated[str, typer.Argument(help="Campaign name or id")],
+    org: OrgRef,
+    stage: Annotated[int | None, typer.Option(min=1, help="Stage position (default: all)")] = None,
+    window_days: Annotated[
+        int,
+        typer.Option(min=1, max=measurement.MAX_WINDOW_DAYS, help="Attribution window in days"),
+    ] = measurement.DEFAULT_WINDOW_DAYS,
+    as_json: Json = False,
+) -> None:
+    """A campaign's lift against its holdout: arms, intervals, cost, where they bought."""
+    with operator_session(ctx, org) as (container, session, principal):
+        found = campaign_by_ref(session, campaign)
+        measured = measurement.measure(
+            session, principal, container.warehouse, found.id, stage, window_days
+        )
+        read = lift_reads.report_read(session, principal, measured, translator(DEFAULT_LOCALE))
+        row = read.model_dump(mode="json")
+    emit(row, as_json, lambda: _print(row))
