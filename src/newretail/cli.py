@@ -22,7 +22,6 @@ from newretail.main import create_app
 from newretail.marketing.cli import marketing_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
-from newretail.reach import lift_cli as reach_lift_cli
 from newretail.reach.cli import reach_app
 from newretail.reach.secret_box import SecretBox
 from newretail.simulator import cli as simulator_cli
@@ -50,7 +49,6 @@ app.add_typer(audiences_cli.audience_app, name="audience")
 app.add_typer(events_cli.events_app, name="events")
 app.add_typer(db_app, name="db")
 app.command("simulate")(simulator_cli.simulate)
-reach_app.command("lift")(reach_lift_cli.lift)
 
 Host = Annotated[str, typer.Option(help="Address to listen on")]
 Port = Annotated[int, typer.Option(help="Port to listen on")]

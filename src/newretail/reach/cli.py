@@ -16,7 +16,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, err, out, table
-from newretail.reach import deliveries, endpoints, reads, schemas, trigger_cli
+from newretail.reach import deliveries, endpoints, lift_cli, reads, schemas, trigger_cli
 from newretail.reach.models import DeliveryState, EndpointPurpose, WebhookDelivery
 from newretail.reach.secret_box import SecretBox
 from newretail.tenancy import service as tenancy_service
@@ -34,6 +34,7 @@ reach_app.add_typer(deliveries_app, name="deliveries")
 reach_app.add_typer(trigger_cli.rules_app, name="rules")
 reach_app.add_typer(trigger_cli.settings_app, name="settings")
 reach_app.add_typer(trigger_cli.decisions_app, name="decisions")
+reach_app.command("lift")(lift_cli.lift)
 
 EndpointRef = Annotated[str, typer.Argument(help="Endpoint name or id")]
 
