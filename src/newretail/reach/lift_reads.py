@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newretail.core.database import get_or_not_found
 from newretail.core.i18n import Translate
 from newretail.core.localtime import to_local
 from newretail.databank import service as databank_service
+from newretail.members.profile_graph import Member
 from newretail.reach.decide import Reason
 from newretail.reach.intervals import critical_value
 from newretail.reach.lift import LiftReport, wilson_interval
@@ -295,7 +297,8 @@ class ExposureRead(BaseModel):
 def member_exposures(
     session: Session, member_id: uuid.UUID, campaign_id: uuid.UUID | None
 ) -> list[ExposureRead]:
-    """The member's treated and holdout decisions, oldest first."""
+    """The member's treated and holdout decisions, oldest first (404 for no such member)."""
+    get_or_not_found(session, Member, member_id, "member", field="member_id")
     query = select(ReachDecision).where(
         ReachDecision.member_id == member_id, ReachDecision.reason.in_(ARMS)
     )
