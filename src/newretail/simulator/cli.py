@@ -23,6 +23,12 @@ from newretail.core.cli import (
 from newretail.core.database import session_scope
 from newretail.core.errors import InvalidInput
 from newretail.simulator.access import simulator_access
+from newretail.simulator.campaign_effect import (
+    MAX_APPROACHES,
+    EffectReport,
+    check_effect,
+    run_effect_phase,
+)
 from newretail.simulator.driver import SimulationReport, check_arguments, run_simulation
 from newretail.simulator.server import local_server
 from newretail.tenancy.operator import ready_container
@@ -56,6 +62,19 @@ def simulate(
     end: Annotated[
         str | None, typer.Option(help="End of the simulated period, ISO 8601 (default: now)")
     ] = None,
+    campaign_effect: Annotated[
+        float | None,
+        typer.Option(
+            help="Then approach a trigger rule's counter with known members; those the server "
+            "reached buy with --base-rate + this (absolute), the others with --base-rate"
+        ),
+    ] = None,
+    base_rate: Annotated[
+        float, typer.Option(help="Purchase probability after a counter approach (0–1)")
+    ] = 0.1,
+    effect_members: Annotated[
+        int | None, typer.Option(min=1, max=MAX_APPROACHES, help="Members approaching")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Drive shoppers through districts, pop-ups, counters, cloud shelves, vending machines
@@ -63,6 +82,8 @@ def simulate(
     until = _end(end)
     chosen_seed = seed if seed is not None else secrets.randbelow(1_000_000)
     check_arguments(days, rate, until, chosen_seed)
+    if campaign_effect is not None:
+        check_effect(campaign_effect, base_rate)
     if url is None:
         # the in-process server only relays the outbox; no maintenance jobs of its own
         state(ctx).overrides["maintenance_seconds"] = 0
@@ -83,8 +104,8 @@ def simulate(
         ) as progress:
             task = progress.add_task("simulate", total=None)
 
-            def run(target: str) -> SimulationReport:
-                return run_simulation(
+            def run(target: str) -> tuple[SimulationReport, EffectReport | None]:
+                traffic = run_simulation(
                     target,
                     access,
                     days,
@@ -94,15 +115,23 @@ def simulate(
                     on_plan=lambda steps: progress.update(task, total=steps),
                     step=lambda n: progress.advance(task, n),
                 )
+                if campaign_effect is None:
+                    return traffic, None
+                phase = run_effect_phase(
+                    target, access, campaign_effect, base_rate, chosen_seed, effect_members
+                )
+                return traffic, phase
 
             if url is not None:
-                report = run(url)
+                report, effect = run(url)
             else:
                 with local_server(container) as local_url:
-                    report = run(local_url)
+                    report, effect = run(local_url)
     finally:
         container.close()
     data = report.as_dict()
+    if effect is not None:
+        data["campaign_effect"] = effect.as_dict()
 
     def human() -> None:
         out.print(
@@ -117,6 +146,13 @@ def simulate(
             f"orders: {report.orders} placed, {report.orders_replayed} already there, "
             f"{report.orders_failed} failed; {report.restocks} deliveries"
         )
+        if effect is not None:
+            out.print(
+                f"campaign {effect.campaign} at {effect.store}: {effect.approached} approached, "
+                f"{effect.treated} reached ({effect.treated_bought} bought), {effect.held_out} "
+                f"held out ({effect.held_out_bought} bought); "
+                f"true effect {effect.campaign_effect:+.2f}"
+            )
         if report.failures:
             table(
                 "First failures",
