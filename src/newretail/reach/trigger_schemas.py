@@ -123,7 +123,7 @@ class DecisionRead(BaseModel):
     store_name: str | None
     channel: str
     reason: Reason
-    occurred_at: datetime
+    occurred_at: datetime  # with the offset of its zone, as decided_at
     decided_at: datetime  # with the offset of its zone
     time_zone: str
     local_day: date

@@ -192,7 +192,7 @@ def list_decisions(
             store_name=store_name,
             channel=d.channel,
             reason=Reason(d.reason),
-            occurred_at=d.occurred_at,
+            occurred_at=d.occurred_at.astimezone(_zone(d.time_zone)),
             decided_at=d.decided_at.astimezone(_zone(d.time_zone)),
             time_zone=d.time_zone,
             local_day=d.local_day,
