@@ -186,7 +186,7 @@ def request_bytes(port: int, write_key: str, body: bytes, path: str = "/api/v1/e
     return head.encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
@@ -225,7 +225,7 @@ async def send_all(
                 started = time.perf_counter()
                 writer.write(requests[index])
                 await writer.drain()
-                status, body = await _read_response(reader)
+                status, body = await read_response(reader)
                 if latencies is not None:
                     latencies.append(time.perf_counter() - started)
                 if status == 200:
