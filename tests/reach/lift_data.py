@@ -39,7 +39,7 @@ TREATED_SPEND = SpendSummary.of([300.0, 0.0, 0.0, 120.0], [0.0, 0.0, 100.0, 0.0]
 HOLDOUT_SPEND = SpendSummary.of([200.0, 0.0, 0.0], [0.0, 0.0, 0.0])
 
 
-def _decision(
+def decision(
     data: Reach, member: uuid.UUID, reason: Reason, at: datetime, n: int, coupon: Coupon | None
 ) -> ReachDecision:
     return ReachDecision(
@@ -106,7 +106,7 @@ def build(container: Container, org: Org) -> LiftData:
         ]
         for n, (member, reason, at) in enumerate(plan):
             coupon = coupons.get(member) if reason is Reason.TREATED else None
-            session.add(_decision(reach, member, reason, at, n, coupon))
+            session.add(decision(reach, member, reason, at, n, coupon))
     org_id = org.id
     load(
         container,

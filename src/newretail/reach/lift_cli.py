@@ -45,7 +45,7 @@ def _print(row: dict[str, Any]) -> None:
     out.print(f"[bold]{row['campaign_name']}{stage}[/bold]: lift in {row['window_days']} days")
     if row["first_exposure"]:
         out.print(f"reached {row['first_exposure']} … {row['last_exposure']} ({row['time_zone']})")
-    if row["sample_ratio"]["mismatch"]:
+    if row["sample_ratio"] and row["sample_ratio"]["mismatch"]:
         out.print(f"[red]sample ratio mismatch, p = {row['sample_ratio']['p_value']:.3g}[/red]")
     arms = [(name, row[name]) for name in ("treated", "holdout")]
     table(

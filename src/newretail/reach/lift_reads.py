@@ -128,7 +128,7 @@ class LiftReportRead(BaseModel):
     cost: Decimal
     redeemed_coupons: int
     cost_per_incremental_purchaser: MoneyIntervalRead | None
-    sample_ratio: SampleRatioRead
+    sample_ratio: SampleRatioRead | None  # None: no holdout configured, nothing to check
     detectable_effect: DetectableEffectRead
     where_bought: list[WhereBoughtRead]
     hints: list[HintRead]
@@ -157,10 +157,11 @@ def members_needed(report: LiftReport, power: float = POWER) -> int | None:
     return max(math.ceil(needed_total) - total, 0)
 
 
-def hints(report: LiftReport) -> list[Hint]:
-    """What the figures ask for, most urgent first."""
+def hints(report: LiftReport, holdout_configured: bool = True) -> list[Hint]:
+    """What the figures ask for, most urgent first (the sample ratio only where a holdout
+    share was configured: without one, an empty holdout is the plan, not a mismatch)."""
     found: list[Hint] = []
-    if report.sample_ratio.mismatch:
+    if holdout_configured and report.sample_ratio.mismatch:
         found.append(Hint("sample_ratio_mismatch"))
     difference = report.difference
     if report.treated.members == 0 or report.holdout.members == 0:
@@ -218,6 +219,7 @@ def report_read(
     campaign = measured.campaign
     stage = next((s for s in campaign.stages if s.position == measured.stage_position), None)
     names = _store_names(session, {w.store_id for w in measured.where_bought if w.store_id})
+    configured = campaign.holdout_percent > 0
     return LiftReportRead(
         campaign_id=campaign.id,
         campaign_name=campaign.name,
@@ -242,7 +244,7 @@ def report_read(
         cost=measured.cost,
         redeemed_coupons=measured.redeemed_coupons,
         cost_per_incremental_purchaser=_money(report.cost_per_incremental_purchaser),
-        sample_ratio=SampleRatioRead.model_validate(report.sample_ratio),
+        sample_ratio=(SampleRatioRead.model_validate(report.sample_ratio) if configured else None),
         detectable_effect=DetectableEffectRead.model_validate(report.detectable_effect),
         where_bought=[
             WhereBoughtRead(
@@ -257,7 +259,7 @@ def report_read(
             )
             for w in measured.where_bought
         ],
-        hints=[_hint(h, report, measured, t) for h in hints(report)],
+        hints=[_hint(h, report, measured, t) for h in hints(report, configured)],
     )
 
 
