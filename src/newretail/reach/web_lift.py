@@ -55,7 +55,11 @@ def interval_chart(
         return None if value is None else round(CHART_MARGIN + half + value / reach * half, 1)
 
     def text(value: float | None) -> str:
-        return "—" if value is None else shown.format(value)
+        if value is None:
+            return "—"
+        if shown.startswith("¥"):  # the sign before the currency: +¥40.00, -¥12.50
+            return ("-" if value < 0 else "+") + shown.format(abs(value))
+        return shown.format(value)
 
     excludes = low is not None and high is not None and (low > 0 or high < 0)
     return IntervalChart(
@@ -109,7 +113,7 @@ def charts(report: lift_reads.LiftReportRead) -> list[IntervalChart]:
                 None if gmv.low is None else float(gmv.low),
                 None if gmv.high is None else float(gmv.high),
                 gmv.gap,
-                "¥{:+,.2f}",
+                "¥{:,.2f}",
             )
         )
     return found
