@@ -122,7 +122,7 @@ def test_the_report_covers_the_simulated_true_effect(container: Container, org: 
     lifted = answer.json()
     assert report.approached == report.decided == MEMBERS
     assert report.reasons == {"holdout": report.held_out, "treated": report.treated}
-    assert report.orders_failed == 0 and report.others_bought == 0
+    assert (report.orders_failed, report.others_bought) == (0, 0), report
     # the report's arms are exactly the simulator's
     assert (lifted["treated"]["members"], lifted["holdout"]["members"]) == (
         report.treated,

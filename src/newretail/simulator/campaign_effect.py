@@ -30,6 +30,7 @@ MAX_APPROACHES = 1000  # members approached in one run (the decisions list answe
 DECIDE_SECONDS = 120  # at most, for the server to decide on every approach
 BATCH = 500
 RESTOCK_UNITS = 24
+REPORTED_FAILURES = 20
 
 
 @dataclass
@@ -49,6 +50,7 @@ class EffectReport:
     others_bought: int = 0
     orders_failed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)  # the first refused sales, as answered
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,6 +223,8 @@ def _buy(
         response = api.request("POST", "/api/v1/orders/pos", json=body)
         if response.status_code not in (200, 201):
             report.orders_failed += 1
+            if len(report.failures) < REPORTED_FAILURES:
+                report.failures.append(f"{response.status_code} {response.text[:200]}")
 
 
 def run_effect_phase(
