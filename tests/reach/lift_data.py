@@ -136,7 +136,13 @@ def build(container: Container, org: Org) -> LiftData:
                 store_id=online,
                 amount="120.00",
             ),
-            # D browsed too: not a purchase
+            # online interest before the reach: A the day before, B two hours before, E (held
+            # out) three days before; G's 20 days before is outside the 14-day pre-period
+            row(org_id, a, "i-a", "product_view", T0 - timedelta(days=1), channel="online"),
+            row(org_id, b, "i-b", "add_to_cart", T0 - timedelta(hours=2), channel="online"),
+            row(org_id, e, "i-e", "product_view", T0 - timedelta(days=3), channel="online"),
+            row(org_id, g, "i-g", "product_view", T0 - timedelta(days=20), channel="online"),
+            # D browsed after the reach: neither a purchase nor interest before it
             row(org_id, d, "v-d", "product_view", T0 + timedelta(days=1), channel="online"),
             # E (holdout) bought at the counter anyway
             row(

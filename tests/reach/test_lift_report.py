@@ -63,6 +63,9 @@ def _check(body: dict[str, Any], org: Org) -> None:
     assert (treated["members"], treated["converted"], treated["rate"]) == (4, 2, 0.5)
     assert (holdout["members"], holdout["converted"]) == (3, 1)
     assert (treated["redeemed_members"], treated["converted_where_reached"]) == (1, 1)
+    interest = ("online_interest", "online_interest_converted", "online_interest_bought_offline")
+    assert [treated[k] for k in interest] == [2, 1, 1]
+    assert [holdout[k] for k in interest] == [1, 1, 1]
     assert (treated["rate_low"], treated["rate_high"]) == pytest.approx(lift.wilson_interval(2, 4))
     for key in ("difference", "relative_lift", "ratio", "incremental_purchasers"):
         assert body[key] == _interval(getattr(expected, key)), key
@@ -183,6 +186,9 @@ def test_the_console_page_in_english_and_chinese(
     )
     assert "about 271 more members" in html
     assert "Store 1" in html and "Online" in html
+    cells = '<td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+    assert f'<tr id="o2o-treated"><th>Reached</th>{cells.format(2, 1, 1)}</tr>' in html
+    assert f'<tr id="o2o-holdout"><th>Holdout</th>{cells.format(1, 1, 1)}</tr>' in html
     chinese = client.get(page_path, params={"stage": 1}, headers={"Accept-Language": "zh-CN"})
     assert chinese.status_code == 200
     assert text(chinese.text, "lift-title") == "增量报告 · Double 11 at the counter · Counter week"

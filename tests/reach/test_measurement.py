@@ -63,6 +63,18 @@ def test_arms_conversions_window_edges_where_bought_and_cost(
         1,
         1,
     )
+    # online interest before the reach: A (bought at the counter) and B (did not); E held out
+    treated, holdout = measured.treated, measured.holdout
+    assert (
+        treated.online_interest,
+        treated.online_interest_converted,
+        treated.online_interest_bought_offline,
+    ) == (2, 1, 1)
+    assert (
+        holdout.online_interest,
+        holdout.online_interest_converted,
+        holdout.online_interest_bought_offline,
+    ) == (1, 1, 1)
     assert measured.first_exposure == T0
     assert measured.last_exposure == T0 + timedelta(hours=2)
     for got, want in (

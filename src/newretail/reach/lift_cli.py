@@ -50,7 +50,7 @@ def _print(row: dict[str, Any]) -> None:
     arms = [(name, row[name]) for name in ("treated", "holdout")]
     table(
         "Arms",
-        ["arm", "members", "bought", "rate", "bought where reached", "redeemed"],
+        ["arm", "members", "bought", "rate", "bought where reached", "redeemed", "online interest"],
         [
             (
                 name,
@@ -59,6 +59,7 @@ def _print(row: dict[str, Any]) -> None:
                 "—" if a["rate"] is None else f"{100 * a['rate']:.2f} %",
                 a["converted_where_reached"],
                 a["redeemed_members"],
+                f"{a['online_interest']} ({a['online_interest_bought_offline']} bought offline)",
             )
             for name, a in arms
         ],

@@ -62,6 +62,9 @@ class ArmRead(BaseModel):
     converted_where_reached: int  # bought at the store whose event reached them
     spend_per_member: float
     redeemed_members: int  # the holdout holds no coupon: 0
+    online_interest: int  # with an online interest event before their exposure
+    online_interest_converted: int  # of those, bought in the window
+    online_interest_bought_offline: int  # of those, bought in the window offline
 
 
 class SampleRatioRead(_Read):
@@ -195,6 +198,9 @@ def _arm(outcome: ArmOutcome, redeemed: int) -> ArmRead:
         converted_where_reached=outcome.converted_where_reached,
         spend_per_member=round(outcome.spend.mean, 2),
         redeemed_members=redeemed,
+        online_interest=outcome.online_interest,
+        online_interest_converted=outcome.online_interest_converted,
+        online_interest_bought_offline=outcome.online_interest_bought_offline,
     )
 
 

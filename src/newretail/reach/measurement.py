@@ -15,7 +15,8 @@ coupons, fed to `reach.lift.lift_report` (docs/reach.md, "Lift report").
   window (the holdout holds none).
 
 The warehouse is asked twice whatever the arms' sizes: the arms go in as one Ibis memtable
-joined to the purchases (per-arm aggregates, then where they bought).
+joined to the purchases and the online interest events (per-arm aggregates), then to the
+purchases again (where they bought).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from newretail.warehouse.connection import EVENT_TABLE, UTC_TIMESTAMP, Warehouse
 DEFAULT_WINDOW_DAYS = 14
 MAX_WINDOW_DAYS = 90
 ARMS = (Reason.TREATED, Reason.HOLDOUT)
+ONLINE = "online"  # the channel of the online shop's events and orders
 
 _ARM_SCHEMA = pa.schema(
     [
@@ -94,13 +96,17 @@ class WhereBought:
 
 @dataclass(frozen=True)
 class ArmOutcome:
-    """One arm in the window: members, converters, the reached store's own converters, and
-    the spend summary (with the pre-period)."""
+    """One arm in the window: members, converters, the reached store's own converters, the
+    spend summary (with the pre-period), and the online-to-offline view: members with online
+    interest in the pre-period, how many of them bought, and how many bought offline."""
 
     members: int
     converted: int
     converted_where_reached: int
     spend: SpendSummary
+    online_interest: int = 0
+    online_interest_converted: int = 0
+    online_interest_bought_offline: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,11 +203,38 @@ def _purchases(
     return joined.filter(joined.ts >= joined.pre_start, joined.ts < joined.window_end)
 
 
-def _arm_outcomes(arms: Any, purchases: Any) -> dict[str, dict[str, Any]]:
+def _online_interest(
+    con: Any,
+    organization_id: str,
+    arms: Any,
+    types: Sequence[str],
+    found: Sequence[Exposure],
+    window: timedelta,
+) -> Any:
+    """The arms' members with an online interest event (the Data Bank's interest types) in
+    their pre-period: one row per member (`i_member`)."""
+    events = con.table(EVENT_TABLE)
+    earliest = min(e.exposed_at for e in found)
+    latest = max(e.exposed_at for e in found)
+    events = events.filter(
+        events.organization_id == organization_id,
+        events.type.isin(list(types)),
+        events.channel == ONLINE,
+        events.member_id.notnull(),
+        events.ts < ibis.literal(latest, type=UTC_TIMESTAMP),
+        events.ts >= ibis.literal(earliest - window, type=UTC_TIMESTAMP),
+    ).select(viewer="member_id", seen_at="ts")
+    joined = arms.inner_join(events, arms.member_id == events.viewer)
+    joined = joined.filter(joined.seen_at >= joined.pre_start, joined.seen_at < joined.exposed_at)
+    return joined.select(i_member=joined.member_id).distinct()
+
+
+def _arm_outcomes(arms: Any, purchases: Any, interest: Any) -> dict[str, dict[str, Any]]:
     """Per arm: members, converted, converted where reached, spend mean/variance, pre-period
-    mean/variance and the covariance (one query)."""
+    mean/variance and the covariance, and the online-interest counts (one query)."""
     inside = purchases.ts >= purchases.exposed_at
     per_member = purchases.group_by(p_member=purchases.member_id).aggregate(
+        bought_offline=ibis.ifelse(inside & (purchases.channel != ONLINE), 1, 0).sum(),
         bought=ibis.ifelse(inside, 1, 0).sum(),
         bought_where_reached=ibis.ifelse(
             inside & (purchases.store_id == purchases.reached_store), 1, 0
@@ -210,8 +243,13 @@ def _arm_outcomes(arms: Any, purchases: Any) -> dict[str, dict[str, Any]]:
         pre_spend=purchases.amount.sum(where=~inside),
     )
     joined = arms.left_join(per_member, arms.member_id == per_member.p_member)
+    joined = joined.left_join(interest, joined.member_id == interest.i_member)
+    interested = joined.i_member.notnull()
     members = joined.select(
         arm=joined.arm,
+        interested=ibis.ifelse(interested, 1, 0),
+        interested_converted=ibis.ifelse(interested & (joined.bought.fill_null(0) > 0), 1, 0),
+        interested_offline=ibis.ifelse(interested & (joined.bought_offline.fill_null(0) > 0), 1, 0),
         converted=ibis.ifelse(joined.bought.fill_null(0) > 0, 1, 0),
         where_reached=ibis.ifelse(joined.bought_where_reached.fill_null(0) > 0, 1, 0),
         spend=joined.spend.fill_null(0.0),
@@ -226,6 +264,9 @@ def _arm_outcomes(arms: Any, purchases: Any) -> dict[str, dict[str, Any]]:
         pre_mean=members.pre_spend.mean(),
         pre_variance=members.pre_spend.var(how="sample"),
         covariance=members.spend.cov(members.pre_spend, how="sample"),
+        interested=members.interested.sum(),
+        interested_converted=members.interested_converted.sum(),
+        interested_offline=members.interested_offline.sum(),
     )
     return {row["arm"]: row for row in totals.to_pyarrow().to_pylist()}
 
@@ -271,7 +312,15 @@ def _outcome(row: dict[str, Any] | None) -> ArmOutcome:
         max(float(row["pre_variance"] or 0.0), 0.0),
         float(row["covariance"] or 0.0),
     )
-    return ArmOutcome(int(row["members"]), int(row["converted"]), int(row["where_reached"]), spend)
+    return ArmOutcome(
+        int(row["members"]),
+        int(row["converted"]),
+        int(row["where_reached"]),
+        spend,
+        int(row["interested"]),
+        int(row["interested_converted"]),
+        int(row["interested_offline"]),
+    )
 
 
 def _redeemed(
@@ -340,7 +389,10 @@ def measure(
             purchases = _purchases(
                 con, scope.organization_id, arms, scope.config.purchase_events, found, window
             )
-            outcomes = _arm_outcomes(arms, purchases)
+            interest = _online_interest(
+                con, scope.organization_id, arms, scope.config.interest_events, found, window
+            )
+            outcomes = _arm_outcomes(arms, purchases, interest)
             where = _where_bought(purchases)
     redeemed_members, redeemed_coupons, cost = _redeemed(session, campaign_id, found, window)
     treated = _outcome(outcomes.get(Reason.TREATED.value))
