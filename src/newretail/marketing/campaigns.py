@@ -251,6 +251,17 @@ def get_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
     return get_or_not_found(session, Campaign, campaign_id, "campaign", field="campaign_id")
 
 
+def campaign_by_ref(session: Session, ref: str) -> Campaign:
+    """A campaign by id or by its name, as an operator types it (`field="campaign"`)."""
+    try:
+        return get_campaign(session, uuid.UUID(ref))
+    except ValueError:
+        found = session.scalar(select(Campaign).where(Campaign.name == ref))
+    if found is None:
+        raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
+    return found
+
+
 def list_campaigns(session: Session) -> Sequence[Campaign]:
     return session.scalars(select(Campaign).order_by(Campaign.created_at.desc())).all()
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
@@ -44,19 +43,9 @@ StageName = Annotated[str, typer.Option(help="Stage name")]
 OfferCode = Annotated[str, typer.Option(help="Offer code")]
 
 
-def _campaign(session: Session, ref: str) -> Campaign:
-    try:
-        return campaigns.get_campaign(session, uuid.UUID(ref))
-    except ValueError:
-        found = session.scalar(select(Campaign).where(Campaign.name == ref))
-    if found is None:
-        raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
-    return found
-
-
 def _campaign_stage(session: Session, ref: str, name: str) -> tuple[Campaign, uuid.UUID]:
     """The campaign by name or id, and the id of its stage of that name."""
-    campaign = _campaign(session, ref)
+    campaign = campaigns.campaign_by_ref(session, ref)
     found = next((s.id for s in campaign.stages if s.name == name), None)
     if found is None:
         raise InvalidInput(f"the campaign has no stage {name!r}", field="stage")
@@ -90,7 +79,9 @@ def change_state(
 ) -> None:
     """Approve, withdraw, pause, resume or end a campaign (audited as the operator)."""
     with operator_session(ctx, org) as (_container, session, principal):
-        moved = campaigns.change_state(session, principal, _campaign(session, campaign).id, change)
+        moved = campaigns.change_state(
+            session, principal, campaigns.campaign_by_ref(session, campaign).id, change
+        )
         row = reads.campaign_read(session, principal, moved).model_dump(mode="json")
     emit(row, as_json, lambda: out.print(f"{row['name']}: {row['state']}"))
 

@@ -3,31 +3,15 @@ report against its holdout, as the API gives it (docs/reach.md, "Lift report")."
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
-from newretail.core.errors import InvalidInput
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.marketing import campaigns
-from newretail.marketing.models import Campaign
 from newretail.reach import lift_reads, measurement
 from newretail.tenancy.operator import operator_session
-
-
-def campaign_by_ref(session: Session, ref: str) -> Campaign:
-    """A campaign by id or by name."""
-    try:
-        return campaigns.get_campaign(session, uuid.UUID(ref))
-    except ValueError:
-        found = session.scalar(select(Campaign).where(Campaign.name == ref))
-    if found is None:
-        raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
-    return found
 
 
 def _figure(found: dict[str, Any] | None, shown: str, scale: float = 1.0) -> str:
@@ -108,7 +92,7 @@ def lift(
 ) -> None:
     """A campaign's lift against its holdout: arms, intervals, cost, where they bought."""
     with operator_session(ctx, org) as (container, session, principal):
-        found = campaign_by_ref(session, campaign)
+        found = campaigns.campaign_by_ref(session, campaign)
         measured = measurement.measure(
             session, principal, container.warehouse, found.id, stage, window_days
         )

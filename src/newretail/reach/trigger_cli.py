@@ -15,7 +15,6 @@ from newretail.core.cli import Json, OrgRef, command, emit, table
 from newretail.core.errors import InvalidInput
 from newretail.core.localtime import format_local_time
 from newretail.marketing import campaigns
-from newretail.marketing.models import Campaign
 from newretail.reach import trigger_schemas, triggers
 from newretail.reach.decide import Channel, Reason
 from newretail.tenancy.models import Store
@@ -25,16 +24,6 @@ rules_app = typer.Typer(help="Trigger rules on campaign stages", no_args_is_help
 settings_app = typer.Typer(help="Quiet hours and the global daily cap", no_args_is_help=True)
 decisions_app = typer.Typer(help="Decisions on trigger events", no_args_is_help=True)
 CampaignOption = Annotated[str, typer.Option("--campaign", help="Campaign name or id")]
-
-
-def _campaign_id(session: Session, ref: str) -> uuid.UUID:
-    try:
-        return campaigns.get_campaign(session, uuid.UUID(ref)).id
-    except ValueError:
-        found = session.scalar(select(Campaign.id).where(Campaign.name == ref))
-    if found is None:
-        raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
-    return found
 
 
 def _store_ids(session: Session, codes: list[str]) -> list[uuid.UUID]:
@@ -54,7 +43,7 @@ def list_rules(
 ) -> None:
     """Trigger rules by name, with their campaign stage, events, channel and offer."""
     with operator_session(ctx, org) as (_container, session, _principal):
-        campaign_id = None if campaign is None else _campaign_id(session, campaign)
+        campaign_id = None if campaign is None else campaigns.campaign_by_ref(session, campaign).id
         rows = [
             triggers.rule_read(session, r).model_dump(mode="json")
             for r in triggers.list_rules(session, campaign_id)
@@ -102,7 +91,7 @@ def add_rule(
     with operator_session(ctx, org) as (_container, session, principal):
         body = trigger_schemas.TriggerRuleIn(
             name=name,
-            campaign_id=_campaign_id(session, campaign),
+            campaign_id=campaigns.campaign_by_ref(session, campaign).id,
             stage_position=stage,
             event_types=event_type or [],
             store_ids=_store_ids(session, store or []),
@@ -166,7 +155,7 @@ def list_decisions(
 ) -> None:
     """The latest decisions, newest first, each with its one reason."""
     with operator_session(ctx, org) as (_container, session, _principal):
-        campaign_id = None if campaign is None else _campaign_id(session, campaign)
+        campaign_id = None if campaign is None else campaigns.campaign_by_ref(session, campaign).id
         decided = triggers.list_decisions(
             session, campaign_id=campaign_id, reason=reason, limit=limit
         )
