@@ -102,11 +102,12 @@ def caught_up(port: int, seconds: float) -> bool:
 
 
 async def open_loop(
-    port: int, requests: list[bytes], rate: float, latencies: list[float], failed: Counter[int]
+    port: int, requests: list[bytes], rate: float, latencies: list[float], failed: Counter[str]
 ) -> float:
     """Send request i at start + i / rate whatever the answers so far (open loop), over a pool
     of keep-alive connections; each latency from its due time to its answer, each answer
-    other than 200 counted by status. Returns the seconds the sending took."""
+    other than 200 counted by status (a dropped connection as "reset"). Returns the seconds
+    the sending took."""
     loop = asyncio.get_running_loop()
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(CONNECTIONS):
@@ -114,12 +115,19 @@ async def open_loop(
 
     async def one(request: bytes, due: float) -> None:
         reader, writer = await pool.get()
-        writer.write(request)
-        await writer.drain()
-        status, _ = await harness.read_response(reader)
+        try:
+            writer.write(request)
+            await writer.drain()
+            status, _ = await harness.read_response(reader)
+        except (OSError, asyncio.IncompleteReadError):  # the server dropped the connection
+            writer.close()
+            failed["reset"] += 1
+            pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+            return
         latencies.append(loop.time() - due)
         pool.put_nowait((reader, writer))
-        failed.update([status] if status != 200 else [])
+        if status != 200:
+            failed[str(status)] += 1
 
     start = loop.time()
     tasks = []
@@ -195,6 +203,7 @@ def outcome(target: harness.Target, plan: reach_setup.Reach, prefix: str) -> dic
         (_aware(d.decided_at) - arrived[d.event_id]).total_seconds() for d in decisions
     )
     held = {(d.campaign_id, d.member_id) for d in decisions if d.reason == "holdout"}
+    treated = {(d.campaign_id, d.member_id) for d in decisions if d.reason == "treated"}
     issued = {(plan.stage_campaign.get(key or ""), member) for key, member in coupons}
     queued = {(uuid.UUID(p["campaign_id"]), uuid.UUID(p["member_id"])) for p in payloads}
     treated_held = sum(
@@ -214,6 +223,11 @@ def outcome(target: harness.Target, plan: reach_setup.Reach, prefix: str) -> dic
         "latencies": latencies,
         "reasons": dict(Counter(d.reason for d in decisions).most_common()),
         "holdout_contacted": len({m for c, m in held if (c, m) in issued or (c, m) in queued}),
+        # the same check on the treated finds every one of them (it is not blind)
+        "treated_contacted": len(
+            {(c, m) for c, m in treated if (c, m) in issued and (c, m) in queued}
+        ),
+        "treated_pairs": len(treated),
         "treated_in_holdout": treated_held,
         "holdout_members": len({m for _, m in held}),
     }
@@ -252,7 +266,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     matched = sum(1 for r in run if b'"beacon_id":"b5"' not in r)  # one rule each
     base_latencies: list[float] = []
     run_latencies: list[float] = []
-    failed: Counter[int] = Counter()
+    failed: Counter[str] = Counter()
     server = harness.start_server(target, port)
     drained = False
     phase("started")
@@ -267,6 +281,9 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         phase("sent")
         drained = caught_up(port, args.drain_seconds)  # a batch counts loaded once decided on
         phase(f"drained={drained}")
+    except Exception:
+        print((target.data_dir / "server.log").read_text()[-8000:], file=sys.stderr)
+        raise
     finally:
         if drained:
             harness.stop_server(server)
@@ -290,6 +307,8 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "decided_share": round(found["decisions"] / max(matched, 1), 4),
         "holdout_contacted": found["holdout_contacted"],
         "treated_in_holdout": found["treated_in_holdout"],
+        "treated_contacted": found["treated_contacted"],
+        "treated_pairs": found["treated_pairs"],
         "holdout_members": found["holdout_members"],
         "requests_per_s": round(count / run_s),
         "request_p50_ms": ms(statistics.median(run_latencies)),
@@ -297,7 +316,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "baseline_requests_per_s": round(len(baseline) / base_s),
         "baseline_request_p50_ms": ms(statistics.median(base_latencies)),
         "baseline_request_p99_ms": ms(percentile(base_latencies, 0.99)),
-        "requests_failed": {str(k): v for k, v in sorted(failed.items())},
+        "requests_failed": dict(sorted(failed.items())),
         "events_sent": count,
         "events_stored": found["events_stored"],
         "decided_events": found["decided_events"],
