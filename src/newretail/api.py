@@ -24,6 +24,7 @@ from newretail.inventory.router import router as inventory_router
 from newretail.marketing.router import router as marketing_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
+from newretail.reach.feed_routes import router as reach_feed_router
 from newretail.reach.lift_routes import router as reach_lift_router
 from newretail.reach.router import router as reach_router
 from newretail.reach.trigger_routes import router as reach_triggers_router
@@ -42,6 +43,7 @@ DOMAIN_ROUTERS = [
     marketing_router,
     reach_router,
     reach_lift_router,
+    reach_feed_router,
     events_router,
     timelines_router,
     identity_router,

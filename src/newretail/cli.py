@@ -77,6 +77,9 @@ def db_upgrade(
     emit({"from": before, "to": after}, as_json, lambda: out.print(f"schema: {before} -> {after}"))
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: bool = True) -> None:
     settings = state(ctx).settings(demo=demo) if demo else state(ctx).settings()
     container = bootstrap(settings)
@@ -91,6 +94,9 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: boo
         port=port,
         log_level="info",
         access_log=access_log,
+        # an open counter screen (an endless event stream) must not hold the stop: it is
+        # cut after 5 s and its EventSource reconnects to the next server with Last-Event-ID
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

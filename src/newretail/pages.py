@@ -23,9 +23,11 @@ from newretail.members import service as members_service
 from newretail.members.models import Member
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
+from newretail.reach import inbox as reach_inbox
 from newretail.reach.trigger_web import router as reach_trigger_pages
 from newretail.reach.web import router as reach_pages
 from newretail.reach.web_lift import router as reach_lift_pages
+from newretail.reach.web_screen import router as reach_screen_pages
 from newretail.tenancy.dependencies import Identity
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.web import router as tenancy_pages
@@ -44,6 +46,7 @@ DOMAIN_PAGES = [
     reach_pages,
     reach_trigger_pages,
     reach_lift_pages,
+    reach_screen_pages,
 ]
 # navigation sections whose domain has no pages yet
 PLACEHOLDER_SECTIONS = ("diagnosis",)
@@ -87,9 +90,15 @@ def _member(member: Member) -> Named:
     return Named(member.id, member.name or "", member.phone or "")
 
 
+def member_inbox(session: Session, member_id: uuid.UUID, locale: str) -> Sequence[object]:
+    """The member 360 page's inbox section (members.web.MemberInbox): reach's messages."""
+    return reach_inbox.message_reads(session, reach_inbox.recent(session, member_id), locale)
+
+
 def mount_pages(app: FastAPI) -> None:
     """Every domain's console pages, the placeholders and the shell's static assets."""
     app.state.marketing_directory = MarketingDirectory()
+    app.state.member_inbox = member_inbox
     templates.env.globals["Permission"] = Permission  # `identity.principal.can(Permission.X)`
     for router in DOMAIN_PAGES:
         app.include_router(router)

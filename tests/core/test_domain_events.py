@@ -57,3 +57,35 @@ def test_after_commit_runs_once_after_commit_and_never_after_rollback() -> None:
     session.rollback()
     session.commit()
     assert calls == ["first"]
+
+
+def test_after_commit_inside_a_savepoint_waits_for_the_outer_commit() -> None:
+    session = _session()
+    calls: list[str] = []
+    session.execute(text("INSERT INTO note (value) VALUES ('a')"))
+    domain_events.after_commit(session, lambda: calls.append("outside"))
+    with session.begin_nested():
+        domain_events.after_commit(session, lambda: calls.append("released"))
+        with session.begin_nested():
+            domain_events.after_commit(session, lambda: calls.append("inner released"))
+    assert calls == []  # releasing a savepoint is not a commit
+    savepoint = session.begin_nested()
+    domain_events.after_commit(session, lambda: calls.append("undone"))
+    nested = session.begin_nested()
+    domain_events.after_commit(session, lambda: calls.append("undone within"))
+    nested.commit()
+    savepoint.rollback()
+    assert calls == []
+    session.commit()
+    assert calls == ["outside", "released", "inner released"]
+
+
+def test_after_commit_inside_a_savepoint_is_dropped_with_the_outer_rollback() -> None:
+    session = _session()
+    calls: list[str] = []
+    session.execute(text("INSERT INTO note (value) VALUES ('b')"))
+    with session.begin_nested():
+        domain_events.after_commit(session, lambda: calls.append("released"))
+    session.rollback()
+    session.commit()
+    assert calls == []

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 E = TypeVar("E")
 Handler = Callable[[Session, Any], None]
@@ -65,16 +65,52 @@ def handlers_of(event_type: type) -> tuple[Handler, ...]:
 
 
 def after_commit(session: Session, function: Callable[[], None]) -> None:
-    """Run `function` once the session's transaction commits; dropped if it rolls back."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(function)
+    """Run `function` once the session's transaction commits; dropped if it rolls back.
+
+    Registered inside a savepoint (`session.begin_nested()`), it waits for the outermost
+    commit: releasing the savepoint is not a commit (the transaction may still roll back),
+    and rolling the savepoint back drops it while what was registered outside it stays."""
+    pending = session.info.setdefault(_AFTER_COMMIT, [])
+    pending.append((session.get_nested_transaction(), function))
+
+
+def _enclosing_savepoint(transaction: SessionTransaction) -> SessionTransaction | None:
+    parent = transaction.parent
+    while parent is not None and not parent.nested:
+        parent = parent.parent
+    return parent
+
+
+def _within(transaction: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is savepoint:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    for function in session.info.pop(_AFTER_COMMIT, []):
+    released = session.get_nested_transaction()
+    if released is not None:  # a savepoint released: its functions now wait with its parent's
+        outer = _enclosing_savepoint(released)
+        session.info[_AFTER_COMMIT] = [
+            (outer if where is released else where, function)
+            for where, function in session.info.get(_AFTER_COMMIT, [])
+        ]
+        return
+    for _, function in session.info.pop(_AFTER_COMMIT, []):
         function()
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    undone = session.get_nested_transaction()
+    if undone is None:
+        session.info.pop(_AFTER_COMMIT, None)
+        return
+    session.info[_AFTER_COMMIT] = [
+        (where, function)
+        for where, function in session.info.get(_AFTER_COMMIT, [])
+        if not _within(where, undone)
+    ]

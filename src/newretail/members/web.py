@@ -4,14 +4,17 @@ and the points ledger; the forms are in web_edit.py."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from newretail.console.paging import PagingDep
-from newretail.console.shell import render
+from newretail.console.shell import page_locale, render
+from newretail.core.http import supplied
 from newretail.identity import web as identity_web
 from newretail.marketing import reads as marketing_reads
 from newretail.members import consent, points, service, tiers, web_edit
@@ -24,6 +27,13 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_edit.router)
 LEDGER_ON_MEMBER_PAGE = 10
 SAVED = ("profile", "consent", "points")  # what the forms redirect back with
+
+
+class MemberInbox(Protocol):
+    """The member's newest inbox messages in a language: reach keeps them, and reach sits
+    above members, so `newretail.pages` supplies this on `app.state.member_inbox`."""
+
+    def __call__(self, session: Session, member_id: uuid.UUID, locale: str) -> Sequence[object]: ...
 
 
 @dataclass
@@ -73,8 +83,8 @@ def members_page(
 def member_page(
     request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
 ) -> Response:
-    """The member 360 page: profile, points, OneID, consent, orders, coupons, timeline and
-    ledger."""
+    """The member 360 page: profile, points, OneID, consent, orders, coupons, inbox, timeline
+    and ledger."""
     principal = identity.principal
     member = service.get_member(session, principal, member_id)
     ledger, ledger_total = points.ledger_page(
@@ -82,6 +92,7 @@ def member_page(
     )
     tier = tiers.get_tier(session, principal, member.tier_id) if member.tier_id else None
     saved = request.query_params.get("saved", "")
+    inbox: MemberInbox = supplied(request, "member_inbox", "newretail.pages.mount_pages")
     return render(
         request,
         "members/detail.html",
@@ -97,6 +108,7 @@ def member_page(
         saved=saved if saved in SAVED else "",
         history=orders_web.member_orders(session, identity, member_id),
         coupons=marketing_reads.member_coupons(session, member_id),
+        inbox=inbox(session, member_id, page_locale(request, identity)),
         oneid=identity_web.member_identity(session, identity, member_id),
         timeline=timelines_web.member_timeline(request, session, identity, member_id),
     )

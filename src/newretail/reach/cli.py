@@ -1,7 +1,7 @@
 """Operator commands for reach's webhooks: `newretail reach endpoints list|add|enable|disable|
-rotate` and `newretail reach deliveries list|resend|cancel` (`--json` for scripts); the
-trigger rules, settings and decisions are `reach.trigger_cli`'s, mounted here. A secret is
-printed once, when the endpoint is added or rotated.
+rotate`, `newretail reach deliveries list|resend|cancel` and `newretail reach inbox MEMBER`
+(`--json` for scripts); the trigger rules, settings and decisions are `reach.trigger_cli`'s,
+mounted here. A secret is printed once, when the endpoint is added or rotated.
 
 They work beside a running server: the queue is in the operational store, and the server's
 sender picks up what they change at its next run."""
@@ -16,7 +16,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, err, out, table
-from newretail.reach import deliveries, endpoints, lift_cli, reads, schemas, trigger_cli
+from newretail.core.pagination import MAX_LIMIT
+from newretail.reach import deliveries, endpoints, inbox, lift_cli, reads, schemas, trigger_cli
 from newretail.reach.models import DeliveryState, EndpointPurpose, WebhookDelivery
 from newretail.reach.secret_box import SecretBox
 from newretail.tenancy import service as tenancy_service
@@ -220,3 +221,34 @@ def cancel_delivery(
 ) -> None:
     """Withdraw a pending delivery; it is not sent unless resent."""
     _change_delivery(ctx, delivery, org, as_json, deliveries.cancel)
+
+
+@command(reach_app, "inbox")
+def member_inbox(
+    ctx: typer.Context,
+    member: Annotated[uuid.UUID, typer.Argument(help="Member id")],
+    org: OrgRef,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the texts: en or zh-CN")] = "en",
+    as_json: Json = False,
+) -> None:
+    """A member's inbox, oldest first: the offers kept for them, with their texts."""
+    rows: list[dict[str, Any]] = []
+    with operator_session(ctx, org) as (_container, session, principal):
+        cursor: str | None = None
+        while True:
+            found, cursor = inbox.list_messages(session, principal, member, MAX_LIMIT, cursor)
+            rows += [m.model_dump(mode="json") for m in inbox.message_reads(session, found, lang)]
+            if cursor is None:
+                break
+    emit(
+        rows,
+        as_json,
+        lambda: table(
+            "Inbox",
+            ["sent (UTC)", "channel", "title", "store", "read (UTC)"],
+            [
+                (r["sent_at"], r["channel"], r["title"], r["store"] or "", r["read_at"] or "")
+                for r in rows
+            ],
+        ),
+    )

@@ -18,6 +18,7 @@ class ReachErrorCode(StrEnum):
     ENDPOINT_URL_INVALID = "webhook_endpoint_url_invalid"
     DELIVERY_NOT_RESENDABLE = "webhook_delivery_not_resendable"
     DELIVERY_NOT_CANCELLABLE = "webhook_delivery_not_cancellable"
+    INBOX_MESSAGE_NOT_FOUND = "inbox_message_not_found"
 
 
 class InvalidLiftInput(InvalidInput):
@@ -91,3 +92,12 @@ class DeliveryNotCancellable(Conflict):
 
     def __init__(self) -> None:
         super().__init__("only a pending delivery can be cancelled", field="delivery")
+
+
+class InboxMessageNotFound(NotFound):
+    """No such message in the member's inbox (another member's, another organisation's)."""
+
+    code = ReachErrorCode.INBOX_MESSAGE_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("no such message in the member's inbox", field="message_id")

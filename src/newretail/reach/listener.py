@@ -5,7 +5,8 @@ NATS loaders alike, through the `on_loaded` hook the composition wires (`bootstr
 Only events that may match a rule are read (their type has rules, or a rule takes any type),
 with a member, and fresh: an event that happened more than `FRESH_FOR` before it is loaded (an
 import of history, a replay after a long outage) is not decided — the moment at the counter
-has passed. Treated offers go to the webhooks queue (`offer_delivery`).
+has passed. Treated offers go out by their channel (`delivery_port.ChannelDelivery`: the
+webhooks queue, the member inbox, the store's counter screen).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import NewRetailError
 from newretail.reach.decide import TriggerEvent
 from newretail.reach.decisions import DecisionEngine, Deliver
-from newretail.reach.offer_delivery import deliver_by_webhook
+from newretail.reach.delivery_port import ChannelDelivery
 from newretail.reach.snapshot import ANY_TYPE, TriggerSnapshots
 from newretail.warehouse.connection import Warehouse
 
@@ -39,7 +40,7 @@ class TriggerListener:
         self,
         sessions: sessionmaker[Session],
         warehouse: Warehouse,
-        deliver: Deliver = deliver_by_webhook,
+        deliver: Deliver = ChannelDelivery(),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions

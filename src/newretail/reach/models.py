@@ -2,7 +2,8 @@
 their signing secrets (sealed at rest, several during a rotation) and the durable queue of
 deliveries to them; trigger rules on campaign stages, the organisation's reach settings, every
 decision taken on a trigger event (with its one reason) and the contact counters that hold
-the frequency caps and the re-entry window across processes."""
+the frequency caps and the re-entry window across processes; the offers a member's inbox and
+a store's counter screen received."""
 
 from __future__ import annotations
 
@@ -204,3 +205,38 @@ class ReachContactCounter(IdMixin, TenantMixin, Base):
     period: Mapped[str] = mapped_column(String(12))
     count: Mapped[int] = mapped_column(Integer, default=0)
     last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InboxMessage(IdMixin, TenantMixin, Base):
+    """A treated decision's offer as the member (inbox) or the store's counter screen
+    (store_screen) receives it: the facts of the offer as delivered — names as they were, the
+    coupon and its expiry — and no text; the text is rendered when read, in the reader's
+    language. `created_at` is the decision's time; one message per decision."""
+
+    __tablename__ = "reach_inbox_message"
+    __table_args__ = (
+        UniqueConstraint("decision_id"),
+        Index("ix_reach_inbox_message_member", "organization_id", "member_id", "created_at"),
+        # the counter screen's feed: a store's messages by time
+        Index("ix_reach_inbox_message_store", "organization_id", "store_id", "created_at"),
+    )
+
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    decision_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("reach_decision.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaign.id", ondelete="CASCADE")
+    )
+    campaign_name: Mapped[str] = mapped_column(String(200))
+    stage_position: Mapped[int] = mapped_column(Integer)
+    stage_name: Mapped[str] = mapped_column(String(200))
+    coupon_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    offer_code: Mapped[str] = mapped_column(String(64))
+    offer_name: Mapped[str] = mapped_column(String(200))
+    store_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the zone its times are told in (the decision's: the store's, else the organisation's)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -1,4 +1,5 @@
-"""Reach's API shapes: webhook endpoints (the secret shown once), rotations and deliveries."""
+"""Reach's API shapes: webhook endpoints (the secret shown once), rotations, deliveries and
+the member inbox's messages."""
 
 from __future__ import annotations
 
@@ -75,3 +76,22 @@ class DeliveryRead(BaseModel):
     last_attempt_at: datetime | None
     delivered_at: datetime | None
     created_at: datetime
+
+
+class InboxMessageRead(BaseModel):
+    """A message of the member's inbox, its title and body in the reader's language
+    (Accept-Language)."""
+
+    id: uuid.UUID
+    channel: str = Field(description="inbox, or store_screen: shown at the store's counter")
+    campaign: str
+    stage: str
+    offer_code: str
+    offer_name: str
+    coupon_id: uuid.UUID = Field(description="The member's coupon, as the till takes it")
+    store: str | None = Field(description="The store where the member was reached")
+    title: str
+    body: str
+    sent_at: datetime
+    expires_at: datetime
+    read_at: datetime | None
