@@ -62,27 +62,30 @@ class TriggerListener:
                 log.exception("deciding on %d events of organisation %s failed", len(events), org)
 
     def decide(self, organization_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
-        """Decide on one organisation's loaded events in one transaction; the decisions."""
+        """Decide on one organisation's loaded events, each in its own transaction; the
+        decisions. A batch never holds the operational store's write lock for long: SQLite
+        has one writer, and the collector's own writes (a write key's last use) waited behind
+        a whole batch's transaction until they failed under load."""
         oldest = self.clock() - FRESH_FOR
         decided = 0
         with session_scope(self.sessions, organization_id) as session:
-            snapshot = self.engine.snapshots.get(session, organization_id)
-            types = snapshot.rules_by_type
-            for row in rows:
-                if ANY_TYPE not in types and row["type"] not in types:
-                    continue
-                occurred_at = _aware(row["ts"])
-                if occurred_at < oldest:
-                    continue
-                event = TriggerEvent(
-                    organization_id=organization_id,
-                    event_id=row["message_id"],
-                    event_type=row["type"],
-                    member_id=uuid.UUID(row["member_id"]),
-                    store_id=None if row["store_id"] is None else uuid.UUID(row["store_id"]),
-                    occurred_at=occurred_at,
-                    properties=orjson.loads(row["properties"] or "{}"),
-                )
+            types = self.engine.snapshots.get(session, organization_id).rules_by_type
+        for row in rows:
+            if ANY_TYPE not in types and row["type"] not in types:
+                continue
+            occurred_at = _aware(row["ts"])
+            if occurred_at < oldest:
+                continue
+            event = TriggerEvent(
+                organization_id=organization_id,
+                event_id=row["message_id"],
+                event_type=row["type"],
+                member_id=uuid.UUID(row["member_id"]),
+                store_id=None if row["store_id"] is None else uuid.UUID(row["store_id"]),
+                occurred_at=occurred_at,
+                properties=orjson.loads(row["properties"] or "{}"),
+            )
+            with session_scope(self.sessions, organization_id) as session:
                 try:
                     decided += len(self.engine.decide(session, event))
                 except NewRetailError:  # its savepoint is rolled back; the batch goes on
