@@ -57,16 +57,9 @@ class Recorder:
 
     handed: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = field(default_factory=list)
 
-    def __call__(
-        self,
-        session: Session,
-        organization_id: uuid.UUID,
-        member_id: uuid.UUID,
-        coupon: Coupon,
-        decision: ReachDecision,
-    ) -> None:
-        assert decision.coupon_id == coupon.id and coupon.member_id == member_id
-        self.handed.append((member_id, coupon.id, decision.id))
+    def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None:
+        assert decision.coupon_id == coupon.id and coupon.member_id == decision.member_id
+        self.handed.append((decision.member_id, coupon.id, decision.id))
 
     def members(self) -> set[uuid.UUID]:
         return {member for member, _, _ in self.handed}

@@ -50,16 +50,10 @@ OWN_CONSENT = {Channel.SMS: "sms", Channel.PUSH: "push"}
 
 class Deliver(Protocol):
     """The delivery port: hand a treated decision's coupon to the member's channel, in the
-    caller's transaction (the webhooks queue writes its row there)."""
+    caller's transaction (the webhooks queue writes its row there); the decision names the
+    organisation, the member, the store and the channel."""
 
-    def __call__(
-        self,
-        session: Session,
-        organization_id: uuid.UUID,
-        member_id: uuid.UUID,
-        coupon: Coupon,
-        decision: ReachDecision,
-    ) -> None: ...
+    def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None: ...
 
 
 def consented(session: Session, member_id: uuid.UUID, channel: Channel) -> bool:
@@ -162,7 +156,7 @@ class DecisionEngine:
                 session.add(decision)
                 session.flush()
                 if coupon is not None:
-                    self.deliver(session, event.organization_id, event.member_id, coupon, decision)
+                    self.deliver(session, coupon, decision)
         except IntegrityError:
             return None  # another server recorded this event's decision meanwhile
         return decision

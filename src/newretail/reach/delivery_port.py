@@ -14,8 +14,6 @@ Consent was checked by the engine (`no_consent`), so it is not checked again her
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.orm import Session
 
 from newretail.core.database import get_or_not_found
@@ -51,15 +49,9 @@ class ChannelDelivery:
     def __init__(self, broadcaster: screen_feed.Broadcaster = screen_feed.BROADCASTER) -> None:
         self.broadcaster = broadcaster
 
-    def __call__(
-        self,
-        session: Session,
-        organization_id: uuid.UUID,
-        member_id: uuid.UUID,
-        coupon: Coupon,
-        decision: ReachDecision,
-    ) -> None:
-        deliver_by_webhook(session, organization_id, member_id, coupon, decision)
+    def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None:
+        deliver_by_webhook(session, coupon, decision)
+        organization_id = decision.organization_id
         channel = Channel(decision.channel)
         if channel in KEPT_IN_INBOX:
             inbox.add_message(session, decision, coupon, offer_facts(session, decision, coupon))

@@ -4,8 +4,6 @@ offer goes, in the decision's transaction, to every enabled endpoint of the chan
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.orm import Session
 
 from newretail.marketing.models import Coupon
@@ -40,20 +38,14 @@ def offer_payload(coupon: Coupon, decision: ReachDecision) -> dict[str, str | in
     }
 
 
-def deliver_by_webhook(
-    session: Session,
-    organization_id: uuid.UUID,
-    member_id: uuid.UUID,
-    coupon: Coupon,
-    decision: ReachDecision,
-) -> None:
+def deliver_by_webhook(session: Session, coupon: Coupon, decision: ReachDecision) -> None:
     """Queue the treated decision's offer to the channel's endpoints (none for the inbox)."""
     purpose = PURPOSES.get(Channel(decision.channel))
     if purpose is None:
         return
     deliveries.enqueue(
         session,
-        organization_id,
+        decision.organization_id,
         OFFER_DELIVERED,
         offer_payload(coupon, decision),
         purpose,
