@@ -173,26 +173,48 @@ def _arm_table(found: Sequence[Exposure], window: timedelta) -> Any:
     return ibis.memtable(pa.Table.from_pylist(rows, schema=_ARM_SCHEMA))
 
 
-def _purchases(
+@dataclass(frozen=True)
+class _Span:
+    """What the warehouse scans for a stage's arms: from the earliest exposure's pre-period
+    to the latest exposure's window end."""
+
+    first_pre_start: datetime
+    last_exposure: datetime
+    last_end: datetime
+
+    @classmethod
+    def of(cls, found: Sequence[Exposure], window: timedelta) -> _Span:
+        earliest = min(e.exposed_at for e in found)
+        latest = max(e.exposed_at for e in found)
+        return cls(earliest - window, latest, latest + window)
+
+
+def _member_events(
     con: Any,
     organization_id: str,
-    arms: Any,
     types: Sequence[str],
-    found: Sequence[Exposure],
-    window: timedelta,
+    since: datetime,
+    until: datetime,
+    *conditions: Any,
 ) -> Any:
-    """The arms joined to their members' purchases from the pre-period's start to the
-    window's end (the scan bounded by the earliest and latest of them)."""
+    """The organisation's events of these types with a member, from `since` to before
+    `until` (one scan, bounded by the earliest and latest exposure around it)."""
     events = con.table(EVENT_TABLE)
-    earliest = min(e.exposed_at for e in found)
-    latest = max(e.exposed_at for e in found)
-    events = events.filter(
+    return events.filter(
         events.organization_id == organization_id,
         events.type.isin(list(types)),
         events.member_id.notnull(),
-        events.ts >= ibis.literal(earliest - window, type=UTC_TIMESTAMP),
-        events.ts < ibis.literal(latest + window, type=UTC_TIMESTAMP),
-    ).select(
+        events.ts >= ibis.literal(since, type=UTC_TIMESTAMP),
+        events.ts < ibis.literal(until, type=UTC_TIMESTAMP),
+        *(condition(events) for condition in conditions),
+    )
+
+
+def _purchases(con: Any, organization_id: str, arms: Any, types: Sequence[str], span: _Span) -> Any:
+    """The arms joined to their members' purchases from the pre-period's start to the
+    window's end."""
+    events = _member_events(con, organization_id, types, span.first_pre_start, span.last_end)
+    events = events.select(
         buyer="member_id",
         ts="ts",
         store_id="store_id",
@@ -204,25 +226,17 @@ def _purchases(
 
 
 def _online_interest(
-    con: Any,
-    organization_id: str,
-    arms: Any,
-    types: Sequence[str],
-    found: Sequence[Exposure],
-    window: timedelta,
+    con: Any, organization_id: str, arms: Any, types: Sequence[str], span: _Span
 ) -> Any:
     """The arms' members with an online interest event (the Data Bank's interest types) in
     their pre-period: one row per member (`i_member`)."""
-    events = con.table(EVENT_TABLE)
-    earliest = min(e.exposed_at for e in found)
-    latest = max(e.exposed_at for e in found)
-    events = events.filter(
-        events.organization_id == organization_id,
-        events.type.isin(list(types)),
-        events.channel == ONLINE,
-        events.member_id.notnull(),
-        events.ts < ibis.literal(latest, type=UTC_TIMESTAMP),
-        events.ts >= ibis.literal(earliest - window, type=UTC_TIMESTAMP),
+    events = _member_events(
+        con,
+        organization_id,
+        types,
+        span.first_pre_start,
+        span.last_exposure,
+        lambda e: e.channel == ONLINE,
     ).select(viewer="member_id", seen_at="ts")
     joined = arms.inner_join(events, arms.member_id == events.viewer)
     joined = joined.filter(joined.seen_at >= joined.pre_start, joined.seen_at < joined.exposed_at)
@@ -386,11 +400,12 @@ def measure(
         con = warehouse.connection()
         with warehouse.lock:
             arms = _arm_table(found, window)
+            span = _Span.of(found, window)
             purchases = _purchases(
-                con, scope.organization_id, arms, scope.config.purchase_events, found, window
+                con, scope.organization_id, arms, scope.config.purchase_events, span
             )
             interest = _online_interest(
-                con, scope.organization_id, arms, scope.config.interest_events, found, window
+                con, scope.organization_id, arms, scope.config.interest_events, span
             )
             outcomes = _arm_outcomes(arms, purchases, interest)
             where = _where_bought(purchases)
