@@ -16,6 +16,7 @@ ALLOWED_FROM_MEMBERS = {
         "MemberIdentifier",
         "IdentifierType",
         "MemberStatus",
+        "PERSONAL_TYPES",  # the identifier types a person gives, beside IdentifierType
     },
     "newretail.members.identifiers": {"identifier_hash", "member_settings"},
     "newretail.members.errors": {"InvalidIdentifier"},
