@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -157,6 +157,15 @@ def fact_names(session: Session, offer_id: uuid.UUID, stage_key: str | None) -> 
 
 def find_by_key(session: Session, issue_key: str) -> Coupon | None:
     return session.scalar(select(Coupon).where(Coupon.issue_key == issue_key))
+
+
+def find_by_keys(session: Session, issue_keys: Iterable[str]) -> dict[str, Coupon]:
+    """The coupons issued under these keys, by key (one statement)."""
+    wanted = set(issue_keys)
+    if not wanted:
+        return {}
+    found = session.scalars(select(Coupon).where(Coupon.issue_key.in_(wanted)))
+    return {coupon.issue_key: coupon for coupon in found}
 
 
 def issue(

@@ -1,51 +1,52 @@
-"""Deciding on trigger events and recording each decision: the checks of `reach.decide` in
-their order against the snapshot, the member's consent, the store's stock, the stage's budget
-and the contact counters; a treated member's coupon issued through marketing's ledger and
-handed to the delivery port, all in the caller's transaction.
+"""Deciding on trigger events and recording each decision, a batch at a time: the checks of
+`reach.decide` in their order, in memory, against the snapshot and what the batch read once
+(`decision_facts`: consents, stock, contact counters, budgets, coupons held); then the
+writes, one statement per kind for the whole batch — the treated members' coupons issued
+through marketing's set-based ledger (`bulk_issue.issue_batch`, one per stage and store),
+the counters, the decisions — and each treated offer handed to the delivery port, all in
+the caller's transaction.
 
 One decision per (rule, event): an event delivered twice (NATS, a replayed spool) finds its
-decision recorded, and two servers deciding it at once meet the unique constraint — the
-second one's savepoint is rolled back and it records nothing.
+decision recorded, and two servers deciding it at once meet the unique constraint. A batch
+that meets another server (that constraint, a counter it moved, a deadlock) raises; the
+listener rolls the batch back and decides its events one at a time (`decide`), each in a
+savepoint retried on contention.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import get_or_not_found, utcnow
-from newretail.inventory.models import StockLevel
-from newretail.inventory.reads import unexpired_reserved
-from newretail.marketing import budgets, campaigns, coupons, stage_coupons
+from newretail.marketing import bulk_issue, campaigns, stage_coupons
 from newretail.marketing.bulk_issue import BulkPlan
-from newretail.marketing.errors import LedgerError, LedgerErrorCode
-from newretail.marketing.models import Campaign, CampaignState, Coupon, Offer
-from newretail.members.models import ConsentPurpose, MemberConsent
-from newretail.reach import contact_caps
+from newretail.marketing.models import CampaignState, Coupon, Offer
+from newretail.reach import contact_caps, decision_facts
 from newretail.reach.decide import (
     INTRUSIVE,
-    Channel,
     CompiledRule,
     Reason,
     TriggerEvent,
-    first_refusal,
     local_minute,
 )
+from newretail.reach.decision_facts import Contended, Counters
 from newretail.reach.models import ReachDecision
 from newretail.reach.snapshot import OrgSnapshot, TriggerSnapshots
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
 
 ACTOR = "reach"
-# the channels whose own consent a contact needs; the store screen and the inbox need the
-# member's marketing consent on at least one channel
-OWN_CONSENT = {Channel.SMS: "sms", Channel.PUSH: "push"}
+ATTEMPTS = 3  # an event decided alone, again after contention
+RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+log = logging.getLogger(__name__)
 
 
 class Deliver(Protocol):
@@ -56,43 +57,29 @@ class Deliver(Protocol):
     def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None: ...
 
 
-def consented(session: Session, member_id: uuid.UUID, channel: Channel) -> bool:
-    """The member's marketing consent for the channel (explicitly granted)."""
-    granted = set(
-        session.scalars(
-            select(MemberConsent.channel).where(
-                MemberConsent.member_id == member_id,
-                MemberConsent.purpose == ConsentPurpose.MARKETING,
-                MemberConsent.granted.is_(True),
-            )
-        )
-    )
-    own = OWN_CONSENT.get(channel)
-    return own in granted if own is not None else bool(granted)
-
-
-def in_stock(
-    session: Session, store_id: uuid.UUID | None, sku_ids: tuple[uuid.UUID, ...], now: datetime
-) -> bool:
-    """At least one unit of every SKU the offer needs available at the store (on hand less
-    allocated and unexpired reservations); no store or no SKU: nothing to check."""
-    if store_id is None or not sku_ids:
+def contended(error: Exception) -> bool:
+    """Another server met this batch: a counter moved, a decision recorded meanwhile, or a
+    deadlock or serialization failure on PostgreSQL."""
+    if isinstance(error, Contended | IntegrityError):
         return True
-    available = StockLevel.on_hand - StockLevel.allocated - unexpired_reserved(now)
-    stocked = session.scalar(
-        select(func.count())
-        .select_from(StockLevel)
-        .where(
-            StockLevel.location_id == store_id,
-            StockLevel.sku_id.in_(sku_ids),
-            available >= 1,
-        )
-    )
-    return stocked == len(set(sku_ids))
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RETRYABLE
+
+
+@dataclass
+class _Pending:
+    """One (event, rule) pair of the batch as it is being decided."""
+
+    event: TriggerEvent
+    rule: CompiledRule
+    decided_at: datetime
+    zone_name: str
+    counters: list[contact_caps.Counter]
+    reason: Reason | None = None
+    plan: BulkPlan | None = None
 
 
 class DecisionEngine:
-    """Decides on each trigger event with the process's snapshots and a delivery port."""
+    """Decides on trigger events with the process's snapshots and a delivery port."""
 
     def __init__(
         self,
@@ -105,114 +92,107 @@ class DecisionEngine:
         self.clock = clock
 
     def decide(self, session: Session, event: TriggerEvent) -> list[ReachDecision]:
-        """A decision for every rule the event matches (none recorded twice)."""
-        snapshot = self.snapshots.get(session, event.organization_id)
-        decided = []
-        for rule in snapshot.rules_for(event):
-            decision = self._decide_rule(session, snapshot, rule, event)
-            if decision is not None:
-                decided.append(decision)
-        return decided
+        """One event's decisions in a savepoint, decided again when another server met it
+        (nothing recorded twice: a decision recorded meanwhile is found and skipped)."""
+        for _attempt in range(ATTEMPTS):
+            try:
+                with session.begin_nested():
+                    return self.decide_many(session, [event])
+            except (Contended, IntegrityError, DBAPIError) as error:
+                if not contended(error):
+                    raise
+        log.warning("event %s still contended after %d attempts", event.event_id, ATTEMPTS)
+        return []
 
-    def _decide_rule(
-        self, session: Session, snapshot: OrgSnapshot, rule: CompiledRule, event: TriggerEvent
-    ) -> ReachDecision | None:
-        recorded = session.scalar(
-            select(ReachDecision.id).where(
-                ReachDecision.rule_id == rule.rule_id, ReachDecision.event_id == event.event_id
+    def decide_many(self, session: Session, events: Sequence[TriggerEvent]) -> list[ReachDecision]:
+        """A decision for every rule each event matches (none recorded twice), the events of
+        one organisation in their order; raises `Contended` (or the database's conflict) when
+        another server met the batch."""
+        if not events:
+            return []
+        organization_id = events[0].organization_id
+        snapshot = self.snapshots.get(session, organization_id)
+        matched = [(e, r) for e in events for r in snapshot.rules_for(e)]
+        if not matched:
+            return []
+        done = decision_facts.recorded(session, {e.event_id for e, _ in matched})
+        running = decision_facts.campaigns_of(session, {r.campaign_id for _, r in matched})
+        pending: list[_Pending] = []
+        for event, rule in matched:
+            campaign = running.get(rule.campaign_id)
+            if (rule.rule_id, event.event_id) in done or campaign is None:
+                continue
+            state = campaigns.state_at(campaign, snapshot.time_zone, event.occurred_at)
+            if state is not CampaignState.RUNNING:
+                continue  # paused or ended since the snapshot was built
+            zone_name = snapshot.zone_at(event.store_id)
+            day, _ = local_minute(event.occurred_at, zone_name)
+            counters = contact_caps.counters_of(
+                rule, day, event.occurred_at, snapshot.global_daily_cap
             )
-        )
-        if recorded is not None:
-            return None
-        campaign = session.get(Campaign, rule.campaign_id)
-        if campaign is None or (
-            campaigns.state_at(campaign, snapshot.time_zone, event.occurred_at)
-            is not CampaignState.RUNNING
-        ):
-            return None  # paused or ended since the snapshot was built
-        zone_name = snapshot.zone_at(event.store_id)
-        day, _ = local_minute(event.occurred_at, zone_name)
-        decided_at = self.clock()
-        try:
-            with session.begin_nested():
-                reason, coupon = self._evaluate(session, snapshot, rule, event, decided_at)
-                decision = ReachDecision(
-                    organization_id=event.organization_id,
-                    campaign_id=rule.campaign_id,
-                    stage_position=rule.stage_position,
-                    rule_id=rule.rule_id,
-                    member_id=event.member_id,
-                    event_id=event.event_id,
-                    event_type=event.event_type,
-                    store_id=event.store_id,
-                    channel=rule.channel,
-                    reason=reason,
-                    occurred_at=event.occurred_at,
-                    decided_at=decided_at,
-                    time_zone=zone_name,
-                    local_day=day,
-                    coupon_id=None if coupon is None else coupon.id,
-                )
-                session.add(decision)
-                session.flush()
-                if coupon is not None:
-                    self.deliver(session, coupon, decision)
-        except IntegrityError:
-            return None  # another server recorded this event's decision meanwhile
-        return decision
+            pending.append(_Pending(event, rule, self.clock(), zone_name, counters))
+        if not pending:
+            return []
+        return _Batch(self, session, snapshot, pending).run()
 
-    def _evaluate(
+
+class _Batch:
+    """One batch: read once, decide in memory, write once."""
+
+    def __init__(
         self,
+        engine: DecisionEngine,
         session: Session,
         snapshot: OrgSnapshot,
-        rule: CompiledRule,
-        event: TriggerEvent,
-        now: datetime,
-    ) -> tuple[Reason, Coupon | None]:
-        """The reason, in `decide.ORDER`, and the coupon issued when treated."""
-        org, member, at = event.organization_id, event.member_id, event.occurred_at
-        store = None if event.store_id is None else snapshot.stores.get(event.store_id)
-        zone_name = snapshot.zone_at(event.store_id)
-        day, minute = local_minute(at, zone_name)
-        quiet = snapshot.quiet_hours
-        refused = first_refusal(
-            [
-                (Reason.NOT_IN_AUDIENCE, lambda: self.snapshots.in_audience(org, rule, member)),
-                (Reason.NO_CONSENT, lambda: consented(session, member, rule.channel)),
-                (Reason.STORE_CLOSED, lambda: store is None or store.open_at(at)),
-                (
-                    Reason.QUIET_HOURS,
-                    lambda: (
-                        rule.channel not in INTRUSIVE or quiet is None or not quiet.contains(minute)
-                    ),
-                ),
-            ]
-        )
-        if refused is not None:
-            return refused, None
-        counters = contact_caps.counters_of(rule, day, at, snapshot.global_daily_cap)
-        contacts = session.begin_nested()  # the contact counts, undone unless it is a contact
-        plan = self._plan(session, rule, event)
-        refused = contact_caps.first_refused(session, org, member, counters, at) or first_refusal(
-            [
-                (Reason.OUT_OF_STOCK, lambda: in_stock(session, event.store_id, rule.sku_ids, now)),
-                (Reason.BUDGET_SPENT, lambda: _budget_left(session, plan, member)),
-            ]
-        )
-        coupon = None
-        if refused is None and not campaigns.held_out(
-            rule.campaign_id, member, rule.holdout_percent
-        ):
-            coupon, refused = _issue(session, plan, member)
-        if refused is not None:
-            contacts.rollback()
-            return refused, None
-        contacts.commit()
-        return (Reason.HOLDOUT, None) if coupon is None else (Reason.TREATED, coupon)
+        pending: list[_Pending],
+    ) -> None:
+        self.engine, self.session, self.snapshot, self.pending = engine, session, snapshot, pending
+        self.organization_id = pending[0].event.organization_id
+        self.now = pending[0].decided_at
 
-    def _plan(self, session: Session, rule: CompiledRule, event: TriggerEvent) -> BulkPlan:
-        """The stage's coupon of the rule's offer as issued at the event's moment and store
-        (an event in the stage's last second decided just after it is still the stage's)."""
+    def run(self) -> list[ReachDecision]:
+        session, members = self.session, {p.event.member_id for p in self.pending}
+        granted = decision_facts.consents(session, members)
+        stock = decision_facts.stocked(
+            session,
+            {
+                (p.event.store_id, sku)
+                for p in self.pending
+                if p.event.store_id is not None
+                for sku in p.rule.sku_ids
+            },
+            self.now,
+        )
+        keys = [(p.event.member_id, c.scope, c.period) for p in self.pending for c in p.counters]
+        counters = Counters.read(session, self.organization_id, keys)
+        plans = self._plans()
+        rooms = decision_facts.issue_rooms(session, {(p.stage_key, p.store_id) for p in plans})
+        held = decision_facts.held_coupons(
+            session, {p.plan.issue_key(p.event.member_id) for p in self.pending if p.plan}
+        )
+        wanted: set[str] = set()
+        for p in self.pending:
+            p.reason = self._evaluate(p, granted, stock, counters, rooms, held, wanted)
+            if p.reason in (Reason.HOLDOUT, Reason.TREATED):
+                counters.take(p.event.member_id, p.counters, p.event.occurred_at)
+        issued = self._issue(counters)
+        counters.write(session, self.now)
+        return self._record(issued)
+
+    def _plans(self) -> list[BulkPlan]:
+        """Each pair's plan: the stage's coupon of the rule's offer as issued at the store
+        (one per rule and store, at the batch's first event of them: a batch spans well under
+        a second of events)."""
+        made: dict[tuple[uuid.UUID, uuid.UUID | None], BulkPlan] = {}
+        for p in self.pending:
+            key = (p.rule.rule_id, p.event.store_id)
+            if key not in made:
+                made[key] = self._plan(p.rule, p.event)
+            p.plan = made[key]
+        return list(made.values())
+
+    def _plan(self, rule: CompiledRule, event: TriggerEvent) -> BulkPlan:
+        session = self.session
         campaign = campaigns.get_campaign(session, rule.campaign_id)
         offer = get_or_not_found(session, Offer, rule.offer_id, "offer", field="offer_id")
         stage = next(s for s in campaign.stages if s.position == rule.stage_position)
@@ -229,33 +209,108 @@ class DecisionEngine:
             now=event.occurred_at,
         )
 
+    def _evaluate(
+        self,
+        p: _Pending,
+        granted: dict[uuid.UUID, set[str]],
+        stock: set[tuple[uuid.UUID, uuid.UUID]],
+        counters: Counters,
+        rooms: dict[tuple[str, uuid.UUID | None], int | None],
+        held: dict[str, Coupon],
+        wanted: set[str],
+    ) -> Reason:
+        """The pair's reason in `decide.ORDER`; a treated member's coupon is wanted (and the
+        budget's room taken) unless held already."""
+        rule, event, member = p.rule, p.event, p.event.member_id
+        store = None if event.store_id is None else self.snapshot.stores.get(event.store_id)
+        _, minute = local_minute(event.occurred_at, p.zone_name)
+        quiet = self.snapshot.quiet_hours
+        if not self.engine.snapshots.in_audience(self.organization_id, rule, member):
+            return Reason.NOT_IN_AUDIENCE
+        if not decision_facts.consented(granted.get(member, set()), rule.channel):
+            return Reason.NO_CONSENT
+        if store is not None and not store.open_at(event.occurred_at):
+            return Reason.STORE_CLOSED
+        if rule.channel in INTRUSIVE and quiet is not None and quiet.contains(minute):
+            return Reason.QUIET_HOURS
+        refused = counters.first_refused(member, p.counters)
+        if refused is not None:
+            return refused.reason
+        if event.store_id is not None and any(
+            (event.store_id, sku) not in stock for sku in rule.sku_ids
+        ):
+            return Reason.OUT_OF_STOCK
+        assert p.plan is not None
+        key, stage = p.plan.issue_key(member), (p.plan.stage_key, p.plan.store_id)
+        has_coupon, room = key in held or key in wanted, rooms[stage]
+        if not has_coupon and room is not None and room <= 0:
+            return Reason.BUDGET_SPENT
+        if campaigns.held_out(rule.campaign_id, member, rule.holdout_percent):
+            return Reason.HOLDOUT
+        if not has_coupon:
+            wanted.add(key)
+            rooms[stage] = None if room is None else room - 1
+        return Reason.TREATED
 
-def _budget_left(session: Session, plan: BulkPlan, member_id: uuid.UUID) -> bool:
-    """Room in the stage's budgets at the store, or the member holds the coupon already."""
-    if coupons.find_by_key(session, plan.issue_key(member_id)) is not None:
-        return True
-    room = budgets.issue_room(session, plan.stage_key, plan.store_id)
-    return room is None or room > 0
+    def _issue(self, counters: Counters) -> dict[str, Coupon]:
+        """Issue the wanted coupons, one set-based issue per plan; a treated member the ledger
+        refused (the offer's per-member limit, a budget spent by another server) is decided
+        again as refused, or the batch is contended when a later pair of theirs counted on
+        the contact."""
+        by_plan: dict[int, tuple[BulkPlan, list[uuid.UUID]]] = {}
+        for p in self.pending:
+            if p.reason is Reason.TREATED and p.plan is not None:
+                by_plan.setdefault(id(p.plan), (p.plan, []))[1].append(p.event.member_id)
+        for plan, members in by_plan.values():
+            bulk_issue.issue_batch(self.session, plan, members, self.now)
+        coupons = decision_facts.held_coupons(
+            self.session, {plan.issue_key(m) for plan, ms in by_plan.values() for m in ms}
+        )
+        for i, p in enumerate(self.pending):
+            if p.reason is not Reason.TREATED or p.plan is None:
+                continue
+            if p.plan.issue_key(p.event.member_id) in coupons:
+                continue
+            member = p.event.member_id
+            if any(q.event.member_id == member for q in self.pending[i + 1 :]):
+                raise Contended(f"member {member}'s coupon was refused after a later decision")
+            counters.give_back(member, p.counters)
+            limited = p.plan.member_limit is not None
+            p.reason = Reason.FREQUENCY_CAP if limited else Reason.BUDGET_SPENT
+        return coupons
 
-
-def _issue(
-    session: Session, plan: BulkPlan, member_id: uuid.UUID
-) -> tuple[Coupon | None, Reason | None]:
-    """The member's coupon of the stage (the one held already, or a new one); a refusal by
-    the ledger is the budget spent meanwhile, or the offer's per-member limit (a cap)."""
-    request = coupons.Issue(
-        offer_id=plan.offer_id,
-        issue_key=plan.issue_key(member_id),
-        valid_from=plan.valid_from,
-        valid_until=plan.valid_until,
-        member_id=member_id,
-        stage_key=plan.stage_key,
-        store_id=plan.store_id,
-    )
-    try:
-        coupon, _ = coupons.issue_or_find(session, plan.organization_id, request, plan.actor)
-    except LedgerError as refused:
-        if refused.code is LedgerErrorCode.BUDGET_SPENT:
-            return None, Reason.BUDGET_SPENT
-        return None, Reason.FREQUENCY_CAP
-    return coupon, None
+    def _record(self, coupons: dict[str, Coupon]) -> list[ReachDecision]:
+        decisions = []
+        treated: list[tuple[Coupon, ReachDecision]] = []
+        for p in self.pending:
+            event, rule = p.event, p.rule
+            coupon = None
+            if p.reason is Reason.TREATED and p.plan is not None:
+                coupon = coupons[p.plan.issue_key(event.member_id)]
+            day, _ = local_minute(event.occurred_at, p.zone_name)
+            decision = ReachDecision(
+                id=uuid.uuid4(),
+                organization_id=event.organization_id,
+                campaign_id=rule.campaign_id,
+                stage_position=rule.stage_position,
+                rule_id=rule.rule_id,
+                member_id=event.member_id,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                store_id=event.store_id,
+                channel=rule.channel,
+                reason=p.reason,
+                occurred_at=event.occurred_at,
+                decided_at=p.decided_at,
+                time_zone=p.zone_name,
+                local_day=day,
+                coupon_id=None if coupon is None else coupon.id,
+            )
+            decisions.append(decision)
+            if coupon is not None:
+                treated.append((coupon, decision))
+        self.session.add_all(decisions)
+        self.session.flush()
+        for coupon, decision in treated:
+            self.engine.deliver(self.session, coupon, decision)
+        return decisions

@@ -19,12 +19,14 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import NewRetailError
 from newretail.reach.decide import TriggerEvent
-from newretail.reach.decisions import DecisionEngine, Deliver
+from newretail.reach.decision_facts import Contended
+from newretail.reach.decisions import DecisionEngine, Deliver, contended
 from newretail.reach.delivery_port import ChannelDelivery
 from newretail.reach.snapshot import ANY_TYPE, TriggerSnapshots
 from newretail.warehouse.connection import Warehouse
@@ -62,35 +64,43 @@ class TriggerListener:
                 log.exception("deciding on %d events of organisation %s failed", len(events), org)
 
     def decide(self, organization_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
-        """Decide on one organisation's loaded events, each in its own transaction; the
-        decisions. A batch never holds the operational store's write lock for long: SQLite
-        has one writer, and the collector's own writes (a write key's last use) waited behind
-        a whole batch's transaction until they failed under load."""
+        """Decide on one organisation's loaded events in one transaction (`decide_many`: a few
+        statements whatever the batch's size, so it holds SQLite's one write lock briefly);
+        the decisions. A batch another server met is rolled back and its events decided one
+        at a time in the same transaction."""
         oldest = self.clock() - FRESH_FOR
-        decided = 0
         with session_scope(self.sessions, organization_id) as session:
             types = self.engine.snapshots.get(session, organization_id).rules_by_type
-        for row in rows:
-            if ANY_TYPE not in types and row["type"] not in types:
-                continue
-            occurred_at = _aware(row["ts"])
-            if occurred_at < oldest:
-                continue
-            event = TriggerEvent(
-                organization_id=organization_id,
-                event_id=row["message_id"],
-                event_type=row["type"],
-                member_id=uuid.UUID(row["member_id"]),
-                store_id=None if row["store_id"] is None else uuid.UUID(row["store_id"]),
-                occurred_at=occurred_at,
-                properties=orjson.loads(row["properties"] or "{}"),
-            )
-            with session_scope(self.sessions, organization_id) as session:
+            events = [
+                _event(organization_id, row)
+                for row in rows
+                if (ANY_TYPE in types or row["type"] in types) and _aware(row["ts"]) >= oldest
+            ]
+            try:
+                with session.begin_nested():
+                    return len(self.engine.decide_many(session, events))
+            except (Contended, IntegrityError, DBAPIError, NewRetailError) as error:
+                if not (contended(error) or isinstance(error, NewRetailError)):
+                    raise
+            decided = 0
+            for event in events:
                 try:
                     decided += len(self.engine.decide(session, event))
                 except NewRetailError:  # its savepoint is rolled back; the batch goes on
                     log.exception("deciding on event %s failed", event.event_id)
-        return decided
+            return decided
+
+
+def _event(organization_id: uuid.UUID, row: dict[str, Any]) -> TriggerEvent:
+    return TriggerEvent(
+        organization_id=organization_id,
+        event_id=row["message_id"],
+        event_type=row["type"],
+        member_id=uuid.UUID(row["member_id"]),
+        store_id=None if row["store_id"] is None else uuid.UUID(row["store_id"]),
+        occurred_at=_aware(row["ts"]),
+        properties=orjson.loads(row["properties"] or "{}"),
+    )
 
 
 def _aware(moment: datetime) -> datetime:
