@@ -6,6 +6,7 @@ delivery port records what it was handed."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -57,9 +58,10 @@ class Recorder:
 
     handed: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = field(default_factory=list)
 
-    def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None:
-        assert decision.coupon_id == coupon.id and coupon.member_id == decision.member_id
-        self.handed.append((decision.member_id, coupon.id, decision.id))
+    def __call__(self, session: Session, offers: Sequence[tuple[Coupon, ReachDecision]]) -> None:
+        for coupon, decision in offers:
+            assert decision.coupon_id == coupon.id and coupon.member_id == decision.member_id
+            self.handed.append((decision.member_id, coupon.id, decision.id))
 
     def members(self) -> set[uuid.UUID]:
         return {member for member, _, _ in self.handed}

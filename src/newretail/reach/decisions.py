@@ -50,11 +50,13 @@ log = logging.getLogger(__name__)
 
 
 class Deliver(Protocol):
-    """The delivery port: hand a treated decision's coupon to the member's channel, in the
-    caller's transaction (the webhooks queue writes its row there); the decision names the
-    organisation, the member, the store and the channel."""
+    """The delivery port: hand a batch's treated decisions' coupons to the members' channels,
+    in the caller's transaction (the webhooks queue writes its rows there); each decision
+    names the organisation, the member, the store and the channel."""
 
-    def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None: ...
+    def __call__(
+        self, session: Session, offers: Sequence[tuple[Coupon, ReachDecision]]
+    ) -> None: ...
 
 
 def contended(error: Exception) -> bool:
@@ -311,6 +313,6 @@ class _Batch:
                 treated.append((coupon, decision))
         self.session.add_all(decisions)
         self.session.flush()
-        for coupon, decision in treated:
-            self.engine.deliver(self.session, coupon, decision)
+        if treated:
+            self.engine.deliver(self.session, treated)
         return decisions

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,21 +31,22 @@ RESENDABLE = frozenset({DeliveryState.FAILED, DeliveryState.CANCELLED})
 LISTED = 200  # deliveries a list shows, newest first
 
 
-def enqueue(
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue: its payload, to the enabled endpoints of a purpose (those of the
+    store and those of no store)."""
+
+    payload: dict[str, Any]
+    purpose: EndpointPurpose
+    store_id: uuid.UUID | None = None
+
+
+def _endpoints(
     session: Session,
     organization_id: uuid.UUID,
-    event_type: str,
-    payload: dict[str, Any],
     purpose: EndpointPurpose,
-    *,
-    store_id: uuid.UUID | None = None,
-    now: datetime | None = None,
-) -> list[WebhookDelivery]:
-    """Queue `payload` as an `event_type` message (e.g. `offer.delivered`) to every enabled
-    endpoint of the purpose: those of `store_id` and those of no store. Flushed in the
-    caller's transaction (it commits, or the messages vanish with its rollback); the sender
-    sends them from the next run on, due at once."""
-    now = now or utcnow()
+    store_id: uuid.UUID | None,
+) -> list[WebhookEndpoint]:
     statement = select(WebhookEndpoint).where(
         WebhookEndpoint.organization_id == organization_id,
         WebhookEndpoint.purpose == purpose,
@@ -56,23 +58,60 @@ def enqueue(
         statement = statement.where(
             or_(WebhookEndpoint.store_id.is_(None), WebhookEndpoint.store_id == store_id)
         )
-    created = [
-        WebhookDelivery(
-            organization_id=organization_id,
-            message_id=signing.new_message_id(),
-            endpoint_id=endpoint.id,
-            event_type=event_type,
-            payload=payload,
-            state=DeliveryState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+    return list(session.scalars(statement.order_by(WebhookEndpoint.name)))
+
+
+def enqueue_many(
+    session: Session,
+    organization_id: uuid.UUID,
+    event_type: str,
+    messages: Sequence[Outgoing],
+    *,
+    now: datetime | None = None,
+) -> list[WebhookDelivery]:
+    """Queue each message as an `event_type` message (e.g. `offer.delivered`) to every
+    enabled endpoint of its purpose and store (the endpoints read once per purpose and store).
+    Flushed in the caller's transaction (it commits, or the messages vanish with its
+    rollback); the sender sends them from the next run on, due at once."""
+    now = now or utcnow()
+    targets: dict[tuple[EndpointPurpose, uuid.UUID | None], list[WebhookEndpoint]] = {}
+    created: list[WebhookDelivery] = []
+    for message in messages:
+        where = (message.purpose, message.store_id)
+        if where not in targets:
+            targets[where] = _endpoints(session, organization_id, *where)
+        created.extend(
+            WebhookDelivery(
+                organization_id=organization_id,
+                message_id=signing.new_message_id(),
+                endpoint_id=endpoint.id,
+                event_type=event_type,
+                payload=message.payload,
+                state=DeliveryState.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for endpoint in targets[where]
         )
-        for endpoint in session.scalars(statement.order_by(WebhookEndpoint.name))
-    ]
     session.add_all(created)
     session.flush()
     return created
+
+
+def enqueue(
+    session: Session,
+    organization_id: uuid.UUID,
+    event_type: str,
+    payload: dict[str, Any],
+    purpose: EndpointPurpose,
+    *,
+    store_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> list[WebhookDelivery]:
+    """`enqueue_many` of one message."""
+    message = Outgoing(payload, purpose, store_id)
+    return enqueue_many(session, organization_id, event_type, [message], now=now)
 
 
 def list_deliveries(

@@ -1,5 +1,6 @@
-"""The server's delivery port (`decisions.Deliver`) for a treated decision, by the rule's
-channel, in the caller's transaction (nothing is committed here; a rollback takes every row
+"""The server's delivery port (`decisions.Deliver`) for a batch's treated decisions, each by
+its rule's channel, with the names of its campaign, stage, offer and store (read once per
+batch), in the caller's transaction (nothing is committed here; a rollback takes every row
 back):
 
 - `sms` · `push`: the webhooks of that purpose (`offer_delivery.deliver_by_webhook`: one
@@ -13,6 +14,10 @@ Consent was checked by the engine (`no_consent`), so it is not checked again her
 """
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -43,20 +48,38 @@ def offer_facts(session: Session, decision: ReachDecision, coupon: Coupon) -> in
 
 
 class ChannelDelivery:
-    """`decisions.Deliver` by the rule's channel; the screen feeds it wakes are this
+    """`decisions.Deliver` by each rule's channel; the screen feeds it wakes are this
     process's (`screen_feed.BROADCASTER` unless given)."""
 
     def __init__(self, broadcaster: screen_feed.Broadcaster = screen_feed.BROADCASTER) -> None:
         self.broadcaster = broadcaster
 
-    def __call__(self, session: Session, coupon: Coupon, decision: ReachDecision) -> None:
-        deliver_by_webhook(session, coupon, decision)
-        organization_id = decision.organization_id
-        channel = Channel(decision.channel)
-        if channel in KEPT_IN_INBOX:
-            inbox.add_message(session, decision, coupon, offer_facts(session, decision, coupon))
-        store_id = decision.store_id
-        if channel is Channel.STORE_SCREEN and store_id is not None:
+    def __call__(self, session: Session, offers: Sequence[tuple[Coupon, ReachDecision]]) -> None:
+        if not offers:
+            return
+        named: dict[tuple[object, ...], inbox.OfferFacts] = {}
+        facts = []
+        for coupon, decision in offers:
+            key = (
+                decision.campaign_id,
+                decision.stage_position,
+                coupon.offer_id,
+                decision.store_id,
+            )
+            if key not in named:
+                named[key] = offer_facts(session, decision, coupon)
+            facts.append((coupon, decision, named[key]))
+        deliver_by_webhook(session, facts)
+        screens: set[uuid.UUID] = set()
+        for coupon, decision, offer in facts:
+            channel = Channel(decision.channel)
+            if channel in KEPT_IN_INBOX:
+                inbox.add_message(session, decision, coupon, offer)
+            if channel is Channel.STORE_SCREEN and decision.store_id is not None:
+                screens.add(decision.store_id)
+        session.flush()
+        organization_id = offers[0][1].organization_id
+        for store_id in screens:
             # a wake-up only: the feeds read committed rows, so a savepoint rolled back after
             # this call leaves nothing to read and the wake-up finds nothing
-            after_commit(session, lambda: self.broadcaster.notify(organization_id, store_id))
+            after_commit(session, partial(self.broadcaster.notify, organization_id, store_id))

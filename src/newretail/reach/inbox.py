@@ -45,8 +45,8 @@ class OfferFacts:
 def add_message(
     session: Session, decision: ReachDecision, coupon: Coupon, facts: OfferFacts
 ) -> InboxMessage:
-    """The decision's offer as a message of the member, flushed in the caller's transaction;
-    its time is the decision's."""
+    """The decision's offer as a message of the member, added to the caller's transaction
+    (its next flush writes it); its time is the decision's."""
     message = InboxMessage(
         organization_id=decision.organization_id,
         member_id=decision.member_id,
@@ -65,7 +65,6 @@ def add_message(
         created_at=decision.decided_at,
     )
     session.add(message)
-    session.flush()
     return message
 
 
