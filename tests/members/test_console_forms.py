@@ -189,10 +189,16 @@ def test_member_list_has_numbered_pages_with_the_total(
 def test_one_sale_shows_one_local_time_in_orders_and_ledger(
     client: TestClient, container: Container, org: Org
 ) -> None:
-    """Member 360: the Items column counts units; the sale's row in the orders and its points
-    in the ledger show the same organisation-local time, and the zone is labelled."""
+    """Member 360: the Items column counts units and the Store column names the store (never
+    its code); the sale's row in the orders and its points in the ledger show the same
+    organisation-local time, and the zone is labelled."""
     shop = build_shop(container, org, skus=1, stock=10)
     h = org.auth()
+    renamed = client.patch(
+        f"/api/v1/stores/{shop.shop_id}", headers=h, json={"name": "三里屯旗舰店"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    store_code = renamed.json()["code"]
     rule = {"brand_id": str(org.brand_id), "points_per_unit": "1"}
     assert client.post("/api/v1/earn-rules", headers=h, json=rule).status_code == 201
     member_id = _member(container, org)
@@ -219,6 +225,7 @@ def test_one_sale_shows_one_local_time_in_orders_and_ledger(
         assert row, "the sale is not in the orders"
         cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(2))
         assert (row.group(1), cells[-2]) == (expected, "3")
+        assert cells[1] == "三里屯旗舰店" and store_code not in row.group(2)
         earned = re.search(r'id="ledger-table">.*?<tbody><tr[^>]*><td>([^<]+)</td>', page, re.S)
         assert earned and earned.group(1) == expected
         assert "Asia/Shanghai (UTC+08:00)" in page

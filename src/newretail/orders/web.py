@@ -115,8 +115,7 @@ class MemberOrder:
     id: uuid.UUID
     placed_at: datetime
     channel: str
-    store_code: str
-    store_name: str
+    store_name: str  # people read names: the store's name, never its code
     status: str
     items: int
     total_amount: Decimal
@@ -151,7 +150,6 @@ def member_orders(
             id=order.id,
             placed_at=localtime.to_local(order.placed_at, zone),
             channel=order.channel,
-            store_code=stores[order.store_id].code if order.store_id in stores else "—",
             store_name=stores[order.store_id].name if order.store_id in stores else "—",
             status=order.status,
             items=sum(line.quantity for line in order.lines),
