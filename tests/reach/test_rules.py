@@ -1,12 +1,12 @@
 """The pure rules of the decision: the documented order of reasons, quiet hours and opening
 hours at their minutes, the ISO week of a local day, and every reason and channel labelled
-in English and Chinese."""
+in English and Chinese; trigger event types by their one label (a custom type by its name)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from newretail.core.i18n import catalogue
+from newretail.core.i18n import catalogue, translator, untranslated
 from newretail.reach.decide import (
     ORDER,
     Channel,
@@ -17,6 +17,8 @@ from newretail.reach.decide import (
     minute_of,
     week_period,
 )
+from newretail.reach.labels import event_type_label, event_types_label
+from newretail.reach.trigger_schemas import TRIGGER_TYPES
 
 
 def test_the_order_of_reasons_is_the_documented_one() -> None:
@@ -94,3 +96,22 @@ def test_every_reason_and_channel_is_labelled_in_both_languages() -> None:
         labels = catalogue(locale)
         assert [k for k in keys if not labels.get(k)] == []
     assert catalogue("zh-CN")["reach.reason.holdout"] == "对照组：本应触达，未联系"
+
+
+def test_trigger_event_types_read_as_the_timeline_labels_a_custom_type_as_its_name() -> None:
+    english, chinese = translator("en"), translator("zh-CN")
+    assert [event_type_label(english, e) for e in TRIGGER_TYPES] == [
+        "Counter approach",
+        "Store visit",
+        "Entered district",
+        "Cloud shelf browse",
+    ]
+    assert [event_type_label(chinese, e) for e in TRIGGER_TYPES] == [
+        "靠近专柜",
+        "到店",
+        "进入商圈",
+        "云货架浏览",
+    ]
+    assert event_types_label(chinese, ["mirror_try_on", "store_visit"]) == "mirror_try_on, 到店"
+    assert event_types_label(chinese, []) == "任意事件"
+    assert "timelines.event.mirror_try_on" not in untranslated("zh-CN")

@@ -1,5 +1,6 @@
 """The reach commands: add a rule, list rules, set and show settings, list decisions
-(`--json`), and a refusal printed with its field."""
+(`--json`, with the codes; the tables for people show labels), and a refusal printed with its
+field."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from tests.conftest import Org, store_args
 from tests.reach.trigger_helpers import FIRST_DAY, set_up, shanghai
 
 runner = CliRunner()
+WIDE = {"COLUMNS": "250"}  # one line per row in the tables
+
+
+def _cells(printed: str, first: str) -> list[str]:
+    """The cells of the table row whose first cell is `first`."""
+    for line in printed.splitlines():
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        if cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in\n{printed}")
 
 
 def test_rules_settings_and_decisions_from_the_command_line(
@@ -50,6 +61,14 @@ def test_rules_settings_and_decisions_from_the_command_line(
     assert (added["channel"], added["cities"], added["daily_cap"]) == ("inbox", ["Shanghai"], 1)
     rules = run("rules", "list", "--campaign", "Double 11 at the counter")
     assert [r["name"] for r in rules] == ["Counter approach", "Store visit in Shanghai"]
+    assert [(r["event_types"], r["channel"]) for r in rules] == [
+        (["counter_approach"], "sms"),
+        (["store_visit"], "inbox"),
+    ]
+    table = runner.invoke(app, [*base, "rules", "list", "--org", org.slug], env=WIDE)
+    assert table.exit_code == 0, table.output
+    assert _cells(table.stdout, "Counter approach")[3:5] == ["Counter approach", "SMS"]
+    assert _cells(table.stdout, "Store visit in Shanghai")[3:5] == ["Store visit", "Member inbox"]
     assert run("settings", "set", "--quiet-start", "22:00", "--quiet-end", "08:00") == {
         "quiet_start": "22:00",
         "quiet_end": "08:00",
@@ -61,6 +80,9 @@ def test_rules_settings_and_decisions_from_the_command_line(
     assert [(d["rule_name"], d["reason"], d["decided_at"]) for d in decided] == [
         ("Counter approach", "treated", "2027-11-11T12:00:00+08:00")
     ]
+    shown = runner.invoke(app, [*base, "decisions", "list", "--org", org.slug], env=WIDE)
+    assert shown.exit_code == 0, shown.output
+    assert _cells(shown.stdout, "2027-11-11 12:00:00")[-1] == "Reached with the offer"
     unknown = ("--name", "x", "--campaign", "Nope", "--offer", "COUNTER50", "--channel", "sms")
     refused = runner.invoke(app, [*base, "rules", "add", "--org", org.slug, *unknown])
     assert refused.exit_code == 2 and "campaign: no campaign named 'Nope'" in refused.output

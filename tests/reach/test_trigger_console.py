@@ -1,7 +1,8 @@
 """The console's trigger builder (SQLite and PostgreSQL): the campaign page links to its
 trigger rules; a rule added through the form (event types ticked, a property filter, a store
 ticked, caps) is listed and matched; a refused form says why by field, in Chinese too; the
-latest decisions show the rule, store, member by name and the reason's label; delete."""
+latest decisions show the rule, store, member by name and the reason's label; delete. Event
+types are shown by their labels (the timeline's), a custom type by its own name."""
 
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ from newretail.members.profile_graph import Member
 from tests.conftest import Org, console_login
 from tests.console_pages import csrf, field_errors, rows, submit
 from tests.reach.trigger_helpers import FIRST_DAY, set_up, shanghai
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def _events_cell(html: str, rule: str) -> str:
+    """The Events cell of a rule's row in the rule list (its text before any property filter)."""
+    found = re.search(
+        rf'data-rule="{rule}">\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>([^<]*)', html, re.S
+    )
+    assert found, f"no row for {rule}"
+    return found.group(1)
 
 
 def test_build_a_rule_see_its_decisions_and_delete_it(
@@ -42,6 +54,7 @@ def test_build_a_rule_see_its_decisions_and_delete_it(
             "stage_position": "1",
             "offer_code": reach.offer.code,
             "type_shelf_browse": "on",
+            "other_types": "mirror_try_on",
             "filter_property": "shelf",
             "filter_op": "in",
             "filter_values": "lipstick, gloss",
@@ -57,6 +70,13 @@ def test_build_a_rule_see_its_decisions_and_delete_it(
     assert rows(listed.text, "data-rule") == ["Counter approach", "Lipstick shelf"]
     assert "is one of lipstick, gloss" in listed.text
     assert "1 a day, — a week, re-entry after 5 min" in listed.text
+    assert _events_cell(listed.text, "Counter approach") == "Counter approach"
+    assert _events_cell(listed.text, "Lipstick shelf") == "mirror_try_on, Cloud shelf browse"
+    assert "counter_approach" not in listed.text.replace('name="type_counter_approach"', "")
+    listed_zh = client.get(page_url, headers=ZH).text
+    assert _events_cell(listed_zh, "Counter approach") == "靠近专柜"
+    assert _events_cell(listed_zh, "Lipstick shelf") == "mirror_try_on, 云货架浏览"
+    assert 'name="type_store_visit"> 到店</label>' in listed_zh
 
     noon = shanghai(FIRST_DAY, "12:00")
     assert reach.trigger(
@@ -66,7 +86,7 @@ def test_build_a_rule_see_its_decisions_and_delete_it(
     shown = client.get(page_url)
     assert rows(shown.text, "data-decision") == ["treated", "treated"]
     assert "Li Na" in shown.text and "Reached with the offer" in shown.text
-    chinese = client.get(page_url, headers={"Accept-Language": "zh-CN"})
+    chinese = client.get(page_url, headers=ZH)
     assert "触发规则" in chinese.text and "已触达并发放权益" in chinese.text
 
     refused = submit(

@@ -16,6 +16,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, err, out, table
+from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.pagination import MAX_LIMIT
 from newretail.reach import deliveries, endpoints, inbox, lift_cli, reads, schemas, trigger_cli
 from newretail.reach.models import DeliveryState, EndpointPurpose, WebhookDelivery
@@ -50,13 +51,14 @@ def _store_id(session: Session, ref: str | None) -> uuid.UUID | None:
 
 
 def _print_endpoints(rows: list[dict[str, Any]]) -> None:
+    t = translator(DEFAULT_LOCALE)
     table(
         "Webhook endpoints",
         ["name", "purpose", "store", "url", "enabled", "secrets"],
         [
             (
                 r["name"],
-                r["purpose"],
+                t(f"reach.purpose.{r['purpose']}"),
                 r["store_name"] or "(every store)",
                 r["url"],
                 "yes" if r["enabled"] else f"no ({r['disabled_reason']})",
@@ -164,6 +166,7 @@ def list_deliveries(
         endpoint_id = endpoints.endpoint_by_ref(session, endpoint).id if endpoint else None
         found = deliveries.list_deliveries(session, endpoint_id=endpoint_id, state=state)
         rows = [reads.delivery_read(d).model_dump(mode="json") for d in found]
+    t = translator(DEFAULT_LOCALE)
     columns = ["webhook-id", "endpoint", "event", "state", "attempts", "last status", "next (UTC)"]
     emit(
         rows,
@@ -176,7 +179,7 @@ def list_deliveries(
                     r["message_id"],
                     r["endpoint_name"],
                     r["event_type"],
-                    r["state"],
+                    t(f"reach.delivery_state.{r['state']}"),
                     r["attempts"],
                     r["last_status"] or r["last_error"],
                     r["next_attempt_at"],
@@ -240,6 +243,7 @@ def member_inbox(
             rows += [m.model_dump(mode="json") for m in inbox.message_reads(session, found, lang)]
             if cursor is None:
                 break
+    t = translator(lang)
     emit(
         rows,
         as_json,
@@ -247,7 +251,13 @@ def member_inbox(
             "Inbox",
             ["sent (UTC)", "channel", "title", "store", "read (UTC)"],
             [
-                (r["sent_at"], r["channel"], r["title"], r["store"] or "", r["read_at"] or "")
+                (
+                    r["sent_at"],
+                    t(f"reach.channel.{r['channel']}"),
+                    r["title"],
+                    r["store"] or "",
+                    r["read_at"] or "",
+                )
                 for r in rows
             ],
         ),

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, table
 from newretail.core.errors import InvalidInput
+from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.localtime import format_local_time
 from newretail.marketing import campaigns
-from newretail.reach import trigger_schemas, triggers
+from newretail.reach import labels, trigger_schemas, triggers
 from newretail.reach.decide import Channel, Reason
 from newretail.tenancy.models import Store
 from newretail.tenancy.operator import operator_session
@@ -50,6 +51,7 @@ def list_rules(
         ]
 
     def human() -> None:
+        t = translator(DEFAULT_LOCALE)
         table(
             "Trigger rules",
             ["Name", "Campaign", "Stage", "Events", "Channel", "Offer", "Active"],
@@ -58,8 +60,8 @@ def list_rules(
                     r["name"],
                     r["campaign_name"],
                     r["stage_name"] or r["stage_position"],
-                    ", ".join(r["event_types"]) or "any",
-                    r["channel"],
+                    labels.event_types_label(t, r["event_types"]),
+                    t(f"reach.channel.{r['channel']}"),
                     r["offer_name"],
                     "yes" if r["active"] else "no",
                 )
@@ -160,6 +162,7 @@ def list_decisions(
             session, campaign_id=campaign_id, reason=reason, limit=limit
         )
     rows = [d.model_dump(mode="json") for d in decided]
+    t = translator(DEFAULT_LOCALE)
     shown = [
         (
             format_local_time(d.decided_at, d.time_zone, seconds=True),
@@ -167,7 +170,7 @@ def list_decisions(
             d.rule_name,
             d.store_name or "",
             str(d.member_id),
-            d.reason,
+            t(f"reach.reason.{d.reason}"),
         )
         for d in decided
     ]

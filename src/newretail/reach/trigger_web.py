@@ -6,6 +6,7 @@ reloading)."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from newretail.console.forms import FormError, attempt
 from newretail.console.shell import Form, page_locale, redirect, render
+from newretail.core.i18n import translator
 from newretail.marketing import campaigns
 from newretail.marketing.models import Offer
 from newretail.members.profile_graph import Member
-from newretail.reach import trigger_schemas, triggers
+from newretail.reach import labels, trigger_schemas, triggers
 from newretail.reach.decide import Channel
 from newretail.tenancy.auth import ConsoleIdentity
 from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
@@ -98,12 +100,15 @@ def _page(
     member_names = dict(
         session.execute(select(Member.id, Member.name).where(Member.id.in_(members))).all()
     )
+    t = translator(page_locale(request, identity))
     return render(
         request,
         "reach/triggers.html",
         identity,
         status_code,
         section="marketing",
+        event_type_label=partial(labels.event_type_label, t),
+        event_types_label=partial(labels.event_types_label, t),
         campaign=campaign,
         rules=[triggers.rule_read(session, r) for r in triggers.list_rules(session, campaign_id)],
         decisions=decided,
