@@ -1,7 +1,8 @@
 """The counter screen's feed through a real server (uvicorn on a free port, httpx streaming):
 an offer decided after connecting arrives as an `offer` event, woken in this process or found
 by polling (another process's decision); a reconnect with Last-Event-ID gets only the missed
-ones; keys outside the store or the organisation get nothing. Heartbeats on the feed itself."""
+ones; keys outside the store or the organisation get nothing. Heartbeats on the feed itself.
+The console lists the counter screens of in-person stores only (no online store, no warehouse)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 import queue
+import re
 import threading
 import uuid
 from typing import Any
@@ -151,10 +153,29 @@ def test_the_counter_screen_page_opens_the_feed_with_the_console_session(
     client: TestClient, container: Container, org: Org
 ) -> None:
     reach = reach_on(container, org, "store_screen")
+    for code, name, channel in [
+        ("WEB", "Flagship online", "online"),
+        ("WH", "Central warehouse", "warehouse"),
+        ("POP", "Pop-up", "popup"),
+        ("SHELF", "Cloud shelf", "cloud_shelf"),
+        ("VEND", "Vending machine", "vending"),
+    ]:
+        body = {"code": code, "name": name, "channel_type": channel, "city": "Shanghai"}
+        made = client.post("/api/v1/stores", headers=org.auth(), json=body)
+        assert made.status_code == 201, made.text
     console_login(client, org.owner_email)
     listed = client.get("/console/reach/screens")
     assert listed.status_code == 200
     assert f'href="/console/reach/screens/{reach.store_id}"' in listed.text
+    # only stores with a counter a shopper walks up to: no online store, no warehouse
+    shown = re.findall(r'<a href="/console/reach/screens/[^"]+">([^<]+)</a>', listed.text)
+    assert sorted(shown) == [
+        "Cloud shelf",
+        "Pop-up",
+        "Store 0",
+        "Store 1",
+        "Vending machine",
+    ]
     page = client.get(f"/console/reach/screens/{reach.store_id}")
     assert page.status_code == 200
     assert f'new EventSource("/api/v1/reach/stores/{reach.store_id}/feed")' in page.text

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from newretail.console.shell import render
 from newretail.tenancy import service as tenancy_service
+from newretail.tenancy import web_stores
 from newretail.tenancy.dependencies import Identity, SessionDep
 from newretail.tenancy.permissions import Permission
 
@@ -20,10 +21,13 @@ router = APIRouter(prefix="/console/reach/screens", include_in_schema=False)
 
 @router.get("")
 def screens_page(request: Request, session: SessionDep, identity: Identity) -> Response:
-    """The stores whose counter screen the signed-in user may open."""
+    """The in-person stores (a counter, not online or the warehouse) whose counter screen the
+    signed-in user may open."""
     principal = identity.principal
     principal.require(Permission.READ)
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    stores = web_stores.in_person(
+        tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    )
     return render(
         request, "reach/screens.html", identity, section="marketing", stores=stores, store=None
     )

@@ -35,6 +35,20 @@ class ChannelType(StrEnum):
     WAREHOUSE = "warehouse"
 
 
+# The stores a shopper walks into or up to — a shop, a department-store counter, a pop-up, a
+# cloud shelf, a vending machine: they have a place and a counter (or screen) there. Online
+# and the warehouse have neither.
+IN_PERSON_CHANNELS = frozenset(
+    {
+        ChannelType.STORE,
+        ChannelType.COUNTER,
+        ChannelType.POPUP,
+        ChannelType.CLOUD_SHELF,
+        ChannelType.VENDING,
+    }
+)
+
+
 class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
