@@ -82,6 +82,7 @@ class TriggerListener:
             except (Contended, IntegrityError, DBAPIError, NewRetailError) as error:
                 if not (contended(error) or isinstance(error, NewRetailError)):
                     raise
+                log.info("a batch of %d events is decided one at a time: %s", len(events), error)
             decided = 0
             for event in events:
                 try:
