@@ -127,7 +127,7 @@ def demo(
     try:
         migrate.upgrade(container.engine)
         with session_scope(container.sessions) as session:
-            credentials = seed_demo(session, SecretBox.from_settings(settings))
+            credentials = seed_demo(session, SecretBox.from_settings(settings), container.warehouse)
     finally:
         container.close()
     url = f"http://{host}:{port}/console"

@@ -17,6 +17,7 @@ from newretail.reach.secret_box import SecretBox
 from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Organization, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
+from newretail.warehouse.connection import Warehouse
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "NewRetail Demo"
@@ -275,9 +276,12 @@ class DemoCredentials:
     created: bool
 
 
-def seed_demo(session: Session, webhook_box: SecretBox | None = None) -> DemoCredentials:
+def seed_demo(
+    session: Session, webhook_box: SecretBox | None = None, warehouse: Warehouse | None = None
+) -> DemoCredentials:
     """Create the demo organisation once; every call mints a fresh demo API key. With the
-    server's `webhook_box` (it seals signing secrets) the demo gets a webhook endpoint too."""
+    server's `webhook_box` (it seals signing secrets) the demo gets a webhook endpoint too;
+    with its `warehouse`, Double 11's counter rule and decided approaches (its lift report)."""
     scope_session(session, None)
     org = session.scalar(select(Organization).where(Organization.slug == DEMO_SLUG))
     created = org is None
@@ -292,7 +296,7 @@ def seed_demo(session: Session, webhook_box: SecretBox | None = None) -> DemoCre
         _seed_tenancy(session, org)
         seed_members(session, org.id, 20000, random.Random(42))  # noqa: S311 (demo data)
         seed_commerce(session, org.id, random.Random(42))  # noqa: S311 (demo data)
-        seed_marketing(scope_session(session, org.id), org.id, org.time_zone)
+        seed_marketing(scope_session(session, org.id), org.id, org.time_zone, warehouse)
         if webhook_box is not None:
             seed_webhooks(session, org.id, webhook_box, utcnow())
     scope_session(session, org.id)
