@@ -1,5 +1,9 @@
 """`newretail reach lift CAMPAIGN [--stage N] [--window-days 14] [--json]`: a campaign's lift
-report against its holdout, as the API gives it (docs/reach.md, "Lift report")."""
+report against its holdout, as the API gives it (docs/reach.md, "Lift report").
+
+The report reads the warehouse. The embedded DuckDB file admits one process, so while a server
+runs on the data folder (the demo) the command asks that server's API for it
+(core.local_server), as `identity merge` does."""
 
 from __future__ import annotations
 
@@ -7,8 +11,18 @@ from typing import Annotated, Any
 
 import typer
 
-from newretail.core.cli import Json, OrgRef, domain_errors, emit, out, store_options, table
+from newretail.core.cli import (
+    Json,
+    OrgRef,
+    domain_errors,
+    emit,
+    out,
+    state,
+    store_options,
+    table,
+)
 from newretail.core.i18n import DEFAULT_LOCALE, translator
+from newretail.core.local_server import request_json, running_server, server_client
 from newretail.marketing import campaigns
 from newretail.reach import lift_reads, measurement
 from newretail.tenancy.operator import operator_session
@@ -91,6 +105,23 @@ def lift(
     as_json: Json = False,
 ) -> None:
     """A campaign's lift against its holdout: arms, intervals, cost, where they bought."""
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        with operator_session(ctx, org) as (_, session, _):
+            campaign_id = campaigns.campaign_by_ref(session, campaign).id
+        params: dict[str, int] = {"window_days": window_days}
+        if stage is not None:
+            params["stage"] = stage
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                f"/api/v1/reach/campaigns/{campaign_id}/lift",
+                params=params,
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print(row))
+        return
     with operator_session(ctx, org) as (container, session, principal):
         found = campaigns.campaign_by_ref(session, campaign)
         measured = measurement.measure(
