@@ -47,7 +47,7 @@ def test_the_demo_double_11_lift_report_has_both_arms(
         seeded = seed_marketing(session, org_id, "Asia/Shanghai", container.warehouse, NOW)
     assert seeded is not None
     relay_all(container.sessions, container.warehouse)
-    # 150 approaches of the test's 200 members: the 76 with marketing consent, and 10 without
+    # 200 approaches of the test's 200 members: the 76 with marketing consent, and 10 without
     assert (seeded.approached, seeded.reasons.get("no_consent")) == (86, 10)
     treated, holdout = seeded.members["treated"], seeded.members["holdout"]
     assert treated > 0 and holdout > 0 and treated + holdout == 76

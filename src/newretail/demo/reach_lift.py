@@ -57,7 +57,7 @@ COUNTERS = ("SH-JA-COUNTER", "BJ-GM-COUNTER", "HZ-HL-COUNTER", "SZ-FT-COUNTER")
 OFFER = "D11-COUNTER-10"
 # the engine takes 25 to 50 ms a treated decision and a till sale about as long (one
 # transaction on SQLite, a busy machine): these keep the seed to a few seconds
-APPROACHES = 150
+APPROACHES = 200
 WITHOUT_CONSENT = 10  # approached members without marketing consent (`no_consent`)
 BASE_RATE = 0.10
 CAMPAIGN_EFFECT = 0.30  # treated members buy with 0.40, the holdout with 0.10
