@@ -10,7 +10,7 @@ them or none.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -78,7 +78,7 @@ def _issue_limits(stage_key: str, store_id: uuid.UUID | None) -> Select[int | No
     )
 
 
-def _room(rows: Sequence[Row[int | None, int]]) -> int | None:
+def _room(rows: Sequence[Row[int | None, int]] | Sequence[tuple[int | None, int]]) -> int | None:
     rooms = [limit - issued for limit, issued in rows if limit is not None]
     return max(0, min(rooms)) if rooms else None
 
@@ -94,6 +94,61 @@ def lock_issue_room(
         return None
     statement = _issue_limits(stage_key, store_id).with_for_update()
     return _room(session.execute(statement.execution_options(populate_existing=True)).all())
+
+
+StageAt = tuple[str, uuid.UUID | None]  # a stage key and the store an issue happens at
+
+
+def _applies(budget_store: uuid.UUID | None, store_id: uuid.UUID | None) -> bool:
+    return budget_store is None or budget_store == store_id
+
+
+def lock_issue_rooms(session: Session, stages: Iterable[StageAt]) -> dict[StageAt, int | None]:
+    """`lock_issue_room` of several stages and stores by one statement (the budgets locked in
+    id order): how many more coupons each allows (None: no limit)."""
+    wanted = set(stages)
+    if not wanted:
+        return {}
+    statement = (
+        select(Budget.stage_key, Budget.store_id, Budget.issue_limit, Budget.issued)
+        .where(Budget.stage_key.in_({stage for stage, _ in wanted}))
+        .order_by(Budget.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    rows = session.execute(statement).all()
+    return {
+        (stage, store): _room(
+            [
+                (limit, issued)
+                for key, at, limit, issued in rows
+                if key == stage and _applies(at, store)
+            ]
+        )
+        for stage, store in wanted
+    }
+
+
+def spend_many(session: Session, issued: dict[StageAt, int]) -> None:
+    """Spend `n` issued coupons of each stage and store: each applicable budget moved once by
+    its total (guarded, in id order), or `BudgetSpent` naming the one that refused."""
+    wanted = {stage_at: n for stage_at, n in issued.items() if n}
+    if not wanted:
+        return
+    rows = session.execute(
+        select(Budget.id, Budget.stage_key, Budget.store_id, Budget.name)
+        .where(Budget.stage_key.in_({stage for stage, _ in wanted}))
+        .order_by(Budget.id)
+    ).all()
+    with session.begin_nested():
+        for budget_id, stage_key, budget_store, name in rows:
+            total = sum(
+                n
+                for (stage, store), n in wanted.items()
+                if stage == stage_key and _applies(budget_store, store)
+            )
+            if total and not _change(session, budget_id, Amounts(issued=total)):
+                raise BudgetSpent(budget=name)
 
 
 def issue_room(session: Session, stage_key: str | None, store_id: uuid.UUID | None) -> int | None:

@@ -1,8 +1,9 @@
 """What a batch of decisions reads from the operational store, a handful of statements for
 the whole batch whatever its size: the decisions recorded already, the campaigns, the
-members' consents, the stores' stock, the contact counters (locked on PostgreSQL, so another
-server deciding for the same members waits for this batch), the stages' budgets (locked
-too) and the coupons the members hold already.
+members' consents, the stores' stock and the contact counters (locked on PostgreSQL, so
+another server deciding for the same members waits for this batch). The stages' budgets
+(`budgets.lock_issue_rooms`, locked too) and the coupons the members hold
+(`coupons.find_by_keys`) are marketing's reads.
 
 The counters are then kept in memory as the batch decides (`Counters`) and written back by
 one upsert that says what each row holds afterwards: a row that another server moved
@@ -23,8 +24,7 @@ from sqlalchemy.orm import Session
 
 from newretail.inventory.models import StockLevel
 from newretail.inventory.reads import unexpired_reserved
-from newretail.marketing import budgets, coupons
-from newretail.marketing.models import Campaign, Coupon
+from newretail.marketing.models import Campaign
 from newretail.members.models import ConsentPurpose, MemberConsent
 from newretail.reach.contact_caps import Counter
 from newretail.reach.decide import Channel
@@ -94,19 +94,6 @@ def stocked(
     return {(store, sku) for store, sku in rows} & pairs
 
 
-def held_coupons(session: Session, keys: Iterable[str]) -> dict[str, Coupon]:
-    return coupons.find_by_keys(session, keys)
-
-
-def issue_rooms(
-    session: Session, stages: Iterable[tuple[str, uuid.UUID | None]]
-) -> dict[tuple[str, uuid.UUID | None], int | None]:
-    """Room left in each (stage, store)'s budgets, locked until the transaction ends (in one
-    order, so two batches lock them alike)."""
-    ordered = sorted(set(stages), key=lambda s: (s[0], str(s[1])))
-    return {stage: budgets.lock_issue_room(session, *stage) for stage in ordered}
-
-
 @dataclass
 class Counters:
     """The batch's contact counters in memory: read (and locked) once, moved as the batch
@@ -119,19 +106,40 @@ class Counters:
 
     @classmethod
     def read(
-        cls, session: Session, organization_id: uuid.UUID, keys: Sequence[CounterKey]
+        cls, session: Session, organization_id: uuid.UUID, keys: Sequence[CounterKey], at: datetime
     ) -> Counters:
+        """The rows of `keys`, locked. On PostgreSQL the missing ones are first created with
+        no contact (`count` 0, `last_at` the batch's moment; the retention job deletes them
+        with the rest), so that the lock covers every row the batch may move and a second
+        server's batch for the same members waits for this one instead of racing it."""
         held: dict[CounterKey, tuple[int, datetime]] = {}
-        if keys:
-            table = ReachContactCounter
-            statement = (
-                select(table.member_id, table.scope, table.period, table.count, table.last_at)
-                .where(tuple_(table.member_id, table.scope, table.period).in_(sorted(set(keys))))
-                .order_by(table.member_id, table.scope, table.period)
-                .with_for_update()
-            )
-            for member, scope, period, count, last_at in session.execute(statement):
-                held[(member, scope, period)] = (count, last_at)
+        wanted = sorted(set(keys))
+        if not wanted:
+            return cls(organization_id, held)
+        table = ReachContactCounter
+        if session.get_bind().dialect.name == "postgresql":
+            rows = [
+                {
+                    "id": uuid.uuid4(),
+                    "created_at": at,
+                    "organization_id": organization_id,
+                    "member_id": member,
+                    "scope": scope,
+                    "period": period,
+                    "count": 0,
+                    "last_at": at,
+                }
+                for member, scope, period in wanted
+            ]
+            session.execute(postgresql.insert(table).values(rows).on_conflict_do_nothing())
+        statement = (
+            select(table.member_id, table.scope, table.period, table.count, table.last_at)
+            .where(tuple_(table.member_id, table.scope, table.period).in_(wanted))
+            .order_by(table.member_id, table.scope, table.period)
+            .with_for_update()
+        )
+        for member, scope, period, count, last_at in session.execute(statement):
+            held[(member, scope, period)] = (count, last_at)
         return cls(organization_id, held)
 
     def now(self, key: CounterKey) -> tuple[int, datetime | None]:
@@ -145,7 +153,7 @@ class Counters:
         if counter.limit is not None and counter.limit < 1:
             return False
         count, last_at = self.now((member, counter.scope, counter.period))
-        if count == 0 or last_at is None:
+        if count == 0 or last_at is None:  # no row, or one made with no contact yet
             return True
         if counter.limit is not None and count >= counter.limit:
             return False

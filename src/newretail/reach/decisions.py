@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import get_or_not_found, utcnow
-from newretail.marketing import bulk_issue, campaigns, stage_coupons
+from newretail.marketing import budgets, bulk_issue, campaigns, coupons, stage_coupons
 from newretail.marketing.bulk_issue import BulkPlan
+from newretail.marketing.errors import BudgetSpent
 from newretail.marketing.models import CampaignState, Coupon, Offer
 from newretail.reach import contact_caps, decision_facts
 from newretail.reach.decide import (
@@ -78,6 +80,12 @@ class _Pending:
     counters: list[contact_caps.Counter]
     reason: Reason | None = None
     plan: BulkPlan | None = None
+
+    @property
+    def key(self) -> str:
+        """The issue key of the member's coupon of the rule's stage and offer."""
+        assert self.plan is not None
+        return self.plan.issue_key(self.event.member_id)
 
 
 class DecisionEngine:
@@ -151,6 +159,7 @@ class _Batch:
         self.engine, self.session, self.snapshot, self.pending = engine, session, snapshot, pending
         self.organization_id = pending[0].event.organization_id
         self.now = pending[0].decided_at
+        self.held: dict[str, Coupon] = {}  # coupons the members hold already, by issue key
 
     def run(self) -> list[ReachDecision]:
         session, members = self.session, {p.event.member_id for p in self.pending}
@@ -165,16 +174,22 @@ class _Batch:
             },
             self.now,
         )
-        keys = [(p.event.member_id, c.scope, c.period) for p in self.pending for c in p.counters]
-        counters = Counters.read(session, self.organization_id, keys)
+        for p in self.pending:
+            p.reason = self._eligible(p, granted)
+        keys = [
+            (p.event.member_id, c.scope, c.period)
+            for p in self.pending
+            if p.reason is None
+            for c in p.counters
+        ]
+        counters = Counters.read(session, self.organization_id, keys, self.now)
         plans = self._plans()
-        rooms = decision_facts.issue_rooms(session, {(p.stage_key, p.store_id) for p in plans})
-        held = decision_facts.held_coupons(
-            session, {p.plan.issue_key(p.event.member_id) for p in self.pending if p.plan}
-        )
+        rooms = budgets.lock_issue_rooms(session, {(p.stage_key, p.store_id) for p in plans})
+        self.held = coupons.find_by_keys(session, {p.key for p in self.pending})
         wanted: set[str] = set()
         for p in self.pending:
-            p.reason = self._evaluate(p, granted, stock, counters, rooms, held, wanted)
+            if p.reason is None:
+                p.reason = self._evaluate(p, stock, counters, rooms, wanted)
             if p.reason in (Reason.HOLDOUT, Reason.TREATED):
                 counters.take(p.event.member_id, p.counters, p.event.occurred_at)
         issued = self._issue(counters)
@@ -186,6 +201,8 @@ class _Batch:
         (one per rule and store, at the batch's first event of them: a batch spans well under
         a second of events)."""
         made: dict[tuple[uuid.UUID, uuid.UUID | None], BulkPlan] = {}
+        offers = {p.rule.offer_id for p in self.pending}
+        self.session.scalars(select(Offer).where(Offer.id.in_(offers))).all()  # one read
         for p in self.pending:
             key = (p.rule.rule_id, p.event.store_id)
             if key not in made:
@@ -211,18 +228,8 @@ class _Batch:
             now=event.occurred_at,
         )
 
-    def _evaluate(
-        self,
-        p: _Pending,
-        granted: dict[uuid.UUID, set[str]],
-        stock: set[tuple[uuid.UUID, uuid.UUID]],
-        counters: Counters,
-        rooms: dict[tuple[str, uuid.UUID | None], int | None],
-        held: dict[str, Coupon],
-        wanted: set[str],
-    ) -> Reason:
-        """The pair's reason in `decide.ORDER`; a treated member's coupon is wanted (and the
-        budget's room taken) unless held already."""
+    def _eligible(self, p: _Pending, granted: dict[uuid.UUID, set[str]]) -> Reason | None:
+        """The reason of the first check before the counters that refuses, if any."""
         rule, event, member = p.rule, p.event, p.event.member_id
         store = None if event.store_id is None else self.snapshot.stores.get(event.store_id)
         _, minute = local_minute(event.occurred_at, p.zone_name)
@@ -235,6 +242,19 @@ class _Batch:
             return Reason.STORE_CLOSED
         if rule.channel in INTRUSIVE and quiet is not None and quiet.contains(minute):
             return Reason.QUIET_HOURS
+        return None
+
+    def _evaluate(
+        self,
+        p: _Pending,
+        stock: set[tuple[uuid.UUID, uuid.UUID]],
+        counters: Counters,
+        rooms: dict[budgets.StageAt, int | None],
+        wanted: set[str],
+    ) -> Reason:
+        """The eligible pair's reason from the counters on, in `decide.ORDER`; a treated
+        member's coupon is wanted (and the budget's room taken) unless held already."""
+        rule, event, member = p.rule, p.event, p.event.member_id
         refused = counters.first_refused(member, p.counters)
         if refused is not None:
             return refused.reason
@@ -243,8 +263,8 @@ class _Batch:
         ):
             return Reason.OUT_OF_STOCK
         assert p.plan is not None
-        key, stage = p.plan.issue_key(member), (p.plan.stage_key, p.plan.store_id)
-        has_coupon, room = key in held or key in wanted, rooms[stage]
+        key, stage = p.key, (p.plan.stage_key, p.plan.store_id)
+        has_coupon, room = key in self.held or key in wanted, rooms[stage]
         if not has_coupon and room is not None and room <= 0:
             return Reason.BUDGET_SPENT
         if campaigns.held_out(rule.campaign_id, member, rule.holdout_percent):
@@ -255,64 +275,83 @@ class _Batch:
         return Reason.TREATED
 
     def _issue(self, counters: Counters) -> dict[str, Coupon]:
-        """Issue the wanted coupons, one set-based issue per plan; a treated member the ledger
-        refused (the offer's per-member limit, a budget spent by another server) is decided
-        again as refused, or the batch is contended when a later pair of theirs counted on
-        the contact."""
-        by_plan: dict[int, tuple[BulkPlan, list[uuid.UUID]]] = {}
+        """Issue the wanted coupons: those of offers without a per-member limit at once
+        (`coupons.issue_new`), the others by a set-based issue per plan; a treated member the
+        ledger refused (the offer's per-member limit) is decided again as refused, or the
+        batch is contended when a later pair of theirs counted on the contact (or when a
+        budget another path spent refused the batch)."""
+        session = self.session
+        new: dict[str, coupons.Issue] = {}
+        limited: dict[int, tuple[BulkPlan, list[uuid.UUID]]] = {}
         for p in self.pending:
-            if p.reason is Reason.TREATED and p.plan is not None:
-                by_plan.setdefault(id(p.plan), (p.plan, []))[1].append(p.event.member_id)
-        for plan, members in by_plan.values():
-            bulk_issue.issue_batch(self.session, plan, members, self.now)
-        coupons = decision_facts.held_coupons(
-            self.session, {plan.issue_key(m) for plan, ms in by_plan.values() for m in ms}
-        )
-        for i, p in enumerate(self.pending):
             if p.reason is not Reason.TREATED or p.plan is None:
                 continue
-            if p.plan.issue_key(p.event.member_id) in coupons:
+            plan, member = p.plan, p.event.member_id
+            if plan.member_limit is not None:
+                limited.setdefault(id(plan), (plan, []))[1].append(member)
+            elif p.key not in self.held:
+                new[p.key] = coupons.Issue(
+                    offer_id=plan.offer_id,
+                    issue_key=p.key,
+                    valid_from=plan.valid_from,
+                    valid_until=plan.valid_until,
+                    member_id=member,
+                    stage_key=plan.stage_key,
+                    store_id=plan.store_id,
+                )
+        try:
+            issued = coupons.issue_new(session, self.organization_id, list(new.values()), ACTOR)
+        except BudgetSpent as spent:
+            raise Contended(f"a budget was spent meanwhile: {spent}") from spent
+        found = {c.issue_key: c for c in issued} | self.held
+        for plan, members in limited.values():
+            bulk_issue.issue_batch(session, plan, members, self.now)
+        found |= coupons.find_by_keys(
+            session, {plan.issue_key(m) for plan, ms in limited.values() for m in ms}
+        )
+        for i, p in enumerate(self.pending):
+            if p.reason is not Reason.TREATED or p.key in found:
                 continue
             member = p.event.member_id
             if any(q.event.member_id == member for q in self.pending[i + 1 :]):
                 raise Contended(f"member {member}'s coupon was refused after a later decision")
             counters.give_back(member, p.counters)
-            limited = p.plan.member_limit is not None
-            p.reason = Reason.FREQUENCY_CAP if limited else Reason.BUDGET_SPENT
-        return coupons
+            p.reason = Reason.FREQUENCY_CAP
+        return found
 
-    def _record(self, coupons: dict[str, Coupon]) -> list[ReachDecision]:
-        decisions = []
+    def _record(self, found: dict[str, Coupon]) -> list[ReachDecision]:
+        decisions: list[ReachDecision] = []
+        rows: list[dict[str, object]] = []
         treated: list[tuple[Coupon, ReachDecision]] = []
         for p in self.pending:
             event, rule = p.event, p.rule
-            coupon = None
-            if p.reason is Reason.TREATED and p.plan is not None:
-                coupon = coupons[p.plan.issue_key(event.member_id)]
+            coupon = found[p.key] if p.reason is Reason.TREATED else None
             day, _ = local_minute(event.occurred_at, p.zone_name)
-            decision = ReachDecision(
-                id=uuid.uuid4(),
-                organization_id=event.organization_id,
-                campaign_id=rule.campaign_id,
-                stage_position=rule.stage_position,
-                rule_id=rule.rule_id,
-                member_id=event.member_id,
-                event_id=event.event_id,
-                event_type=event.event_type,
-                store_id=event.store_id,
-                channel=rule.channel,
-                reason=p.reason,
-                occurred_at=event.occurred_at,
-                decided_at=p.decided_at,
-                time_zone=p.zone_name,
-                local_day=day,
-                coupon_id=None if coupon is None else coupon.id,
-            )
+            row = {
+                "id": uuid.uuid4(),
+                "created_at": self.now,
+                "organization_id": event.organization_id,
+                "campaign_id": rule.campaign_id,
+                "stage_position": rule.stage_position,
+                "rule_id": rule.rule_id,
+                "member_id": event.member_id,
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "store_id": event.store_id,
+                "channel": rule.channel.value,
+                "reason": p.reason.value if p.reason else None,
+                "occurred_at": event.occurred_at,
+                "decided_at": p.decided_at,
+                "time_zone": p.zone_name,
+                "local_day": day,
+                "coupon_id": None if coupon is None else coupon.id,
+            }
+            rows.append(row)
+            decision = ReachDecision(**row)
             decisions.append(decision)
             if coupon is not None:
                 treated.append((coupon, decision))
-        self.session.add_all(decisions)
-        self.session.flush()
+        self.session.execute(insert(ReachDecision), rows)
         if treated:
             self.engine.deliver(self.session, treated)
         return decisions
