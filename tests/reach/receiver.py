@@ -26,6 +26,10 @@ class Reply:
 class _Server(ThreadingHTTPServer):
     allow_reuse_address = True  # up again on the same port at once after down()
     daemon_threads = True
+    # as a real receiver's listen backlog: the default 5 overflowed with 20 sends in flight
+    # (2 senders x 10 workers) on a loaded machine, and a refused connection is a failed
+    # attempt put off to the next retry (a full run lost a batch of 10 that way)
+    request_queue_size = 128
 
 
 def free_port() -> int:

@@ -8,9 +8,12 @@ import threading
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from newretail.bootstrap import Container
+from newretail.core.database import session_scope
 from newretail.reach import sender
+from newretail.reach.models import WebhookDelivery
 from tests.conftest import Org
 from tests.reach.helpers import T0, an_endpoint, box, queue
 from tests.reach.receiver import Receiver
@@ -54,6 +57,13 @@ def test_two_senders_never_send_a_delivery_twice(container: Container, org: Org)
             thread.join()
     finally:
         receiver.down()
+    with session_scope(container.sessions, org.id) as session:
+        failed = session.execute(
+            select(WebhookDelivery.message_id, WebhookDelivery.last_error).where(
+                WebhookDelivery.delivered_at.is_(None)
+            )
+        ).all()
+    assert failed == []  # an attempt that failed (its error says why) is put off, not sent
     assert receiver.counts == {message_id: 1 for message_id in sent}
     assert sum(claimed) == MESSAGES
     assert min(claimed) > 0  # both senders took part
