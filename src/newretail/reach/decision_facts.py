@@ -131,7 +131,7 @@ class Counters:
                 }
                 for member, scope, period in wanted
             ]
-            session.execute(postgresql.insert(table).values(rows).on_conflict_do_nothing())
+            session.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
         statement = (
             select(table.member_id, table.scope, table.period, table.count, table.last_at)
             .where(tuple_(table.member_id, table.scope, table.period).in_(wanted))
@@ -197,7 +197,7 @@ class Counters:
             }
             for (member, scope, period), moved in sorted(self.moved.items())
         ]
-        insert = dialect.insert(ReachContactCounter).values(rows)
+        insert = dialect.insert(ReachContactCounter)
         upsert = insert.on_conflict_do_update(
             index_elements=["organization_id", "member_id", "scope", "period"],
             set_={
@@ -205,6 +205,6 @@ class Counters:
                 "last_at": insert.excluded.last_at,
             },
         ).returning(table.c.member_id, table.c.scope, table.c.period, table.c.count)
-        for member, scope, period, count in session.execute(upsert):
+        for member, scope, period, count in session.execute(upsert, rows):
             if count != self.now((member, scope, period))[0]:
                 raise Contended(f"member {member}'s {scope} {period} counter moved")
