@@ -151,15 +151,6 @@ def spend_many(session: Session, issued: dict[StageAt, int]) -> None:
                 raise BudgetSpent(budget=name)
 
 
-def issue_room(session: Session, stage_key: str | None, store_id: uuid.UUID | None) -> int | None:
-    """How many more coupons the budgets of this stage at this store allow now, read without
-    a lock (None: no limit): a hint for a decision; the guarded `spend` of the issue itself
-    is what holds the limit."""
-    if stage_key is None:
-        return None
-    return _room(session.execute(_issue_limits(stage_key, store_id)).all())
-
-
 @dataclass(frozen=True)
 class Amounts:
     """What one change spends (or gives back): coupons issued, redeemed, money off."""

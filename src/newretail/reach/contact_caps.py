@@ -1,25 +1,19 @@
-"""The re-entry window and the frequency caps, held in the operational store by guarded
-upserts so that they hold across processes and servers.
+"""The re-entry window and the frequency caps: which counter rows a contact moves, and their
+retention. The rows live in the operational store (`reach_contact_counter`) so that they hold
+across processes and servers; a batch of decisions reads them locked, moves them in memory and
+writes them back in one checked upsert (`decision_facts.Counters`).
 
 A contact (a treated or held-out decision) moves up to four counter rows of the member, one
 per limit set: the campaign's `entry` (its last contact, for the re-entry window), the
-campaign's local day and ISO week, and the organisation-wide local day (scope `all`). Each
-move is one `INSERT … ON CONFLICT DO UPDATE … WHERE <limit holds> RETURNING count`: a row
-refused by its WHERE returns nothing, so the limit is checked in the statement that spends
-it, never read first. On PostgreSQL the upsert locks the member's row until the transaction
-ends, so two servers deciding for the same member at once are serialised there; SQLite
-serialises writers. The caller takes them in a savepoint and rolls it back when a later
-check refuses, so only real contacts count.
+campaign's local day and ISO week, and the organisation-wide local day (scope `all`).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from newretail.reach.decide import CompiledRule, Reason, day_period, week_period
@@ -65,56 +59,6 @@ def counters_of(
         if limit is not None
     )
     return counters
-
-
-def take(
-    session: Session,
-    organization_id: uuid.UUID,
-    member_id: uuid.UUID,
-    counter: Counter,
-    at: datetime,
-) -> bool:
-    """Count one contact on the row if its limit allows it (False: refused)."""
-    if counter.limit is not None and counter.limit < 1:
-        return False
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    table = ReachContactCounter.__table__
-    statement = dialect.insert(ReachContactCounter).values(
-        id=uuid.uuid4(),
-        created_at=at,
-        organization_id=organization_id,
-        member_id=member_id,
-        scope=counter.scope,
-        period=counter.period,
-        count=1,
-        last_at=at,
-    )
-    allowed: list[ColumnElement[bool]] = []
-    if counter.limit is not None:
-        allowed.append(table.c.count < counter.limit)
-    if counter.cutoff is not None:
-        allowed.append(table.c.last_at <= counter.cutoff)
-    upsert = statement.on_conflict_do_update(
-        index_elements=["organization_id", "member_id", "scope", "period"],
-        set_={"count": table.c.count + 1, "last_at": at},
-        where=and_(*allowed) if allowed else None,
-    ).returning(table.c.count)
-    return session.execute(upsert).first() is not None
-
-
-def first_refused(
-    session: Session,
-    organization_id: uuid.UUID,
-    member_id: uuid.UUID,
-    counters: list[Counter],
-    at: datetime,
-) -> Reason | None:
-    """Take every counter in order; the reason of the first that refuses (the caller rolls
-    back what the ones before it took)."""
-    for counter in counters:
-        if not take(session, organization_id, member_id, counter, at):
-            return counter.reason
-    return None
 
 
 def purge_stale(session: Session, now: datetime) -> int:

@@ -148,7 +148,7 @@ class Counters:
         return count + moved, self.last.get(key, last_at)
 
     def allows(self, member: uuid.UUID, counter: Counter) -> bool:
-        """As `contact_caps.take` would: a limit below 1 refuses; a member's first contact in
+        """Whether a contact may move the row: a limit below 1 refuses; a member's first contact in
         the period always counts; then the limit and the re-entry window hold."""
         if counter.limit is not None and counter.limit < 1:
             return False
