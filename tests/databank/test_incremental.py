@@ -145,7 +145,7 @@ operations = st.lists(
 )
 
 
-@pytest.mark.parametrize(("config_name", "examples"), [("short", 12), ("default", 4)])
+@pytest.mark.parametrize(("config_name", "examples"), [("short", 5), ("default", 2)])
 def test_incremental_equals_full_on_duckdb(duck: Any, config_name: str, examples: int) -> None:
     config = CONFIGS[config_name]
 
@@ -163,7 +163,7 @@ def test_incremental_equals_full_on_duckdb(duck: Any, config_name: str, examples
 
 @pytest.mark.postgres
 @settings(
-    max_examples=6,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -175,7 +175,7 @@ def test_incremental_equals_full_on_postgres(
 
 
 @settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -189,7 +189,7 @@ def test_days_materialised_in_any_order_equal_full_on_duckdb(
 
 @pytest.mark.postgres
 @settings(
-    max_examples=5,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
