@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -137,3 +138,29 @@ def test_the_backfill_button(client: TestClient, container: Container, org: Org)
         == "done"
     )
     assert datetime.now(UTC) - timedelta(days=1) > backfill.started_at - timedelta(days=1)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_backfill_ending_while_the_page_is_made_leaves_no_days_missing_on_it(
+    client: TestClient, container: Container, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page counted the missing days, then read the backfill's status when rendering: a
+    backfill ending in between showed its last days as missing and no progress (CI saw "3 of
+    the 57 days … Missing: 2026-12-04 – 2026-12-06" after the browser's backfill)."""
+    _open_the_page(client, container, org)
+    first = D - timedelta(days=56)
+    days = [first + timedelta(days=k) for k in range(57)]
+    running = backfills.Backfill("backfill-ending", org.id, first, D, days, done=54)
+    registry = backfills.runner(container.warehouse)._backfills
+    registry._jobs[running.id] = running
+    count_missing = backfills.missing_days
+
+    def missing_then_the_backfill_ends(*args: Any) -> list[date]:
+        found = count_missing(*args)
+        running.done, running.status = 57, "done"  # its thread ends while the page goes on
+        return found
+
+    monkeypatch.setattr(backfills, "missing_days", missing_then_the_backfill_ends)
+    html = client.get(f"/console/databank?day={D}").text
+    assert 'id="databank-backfill-progress"' in html  # as it stood when the page began
+    assert 'id="databank-backfill"' not in html

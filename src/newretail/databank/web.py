@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from dataclasses import dataclass
@@ -73,14 +74,17 @@ def databank_page(
     t = translator(request_locale(request, identity.preferred_locale))
     labels = {s: t(f"databank.stage.{s}") for s in STAGE_NAMES}
     labels["none"] = t("databank.stage.none")
-    runner = backfills.runner(container.warehouse)
+    # The backfill as it stands now, before the missing days are counted below: the running
+    # backfill's thread may finish while the page's queries run, and a status read at render
+    # time would then show its last days as missing beside no progress bar.
+    backfill = copy.copy(backfills.runner(container.warehouse).latest(principal))
     context: dict[str, Any] = {
         "brands": brands,
         "brand_id": chosen,
         "day": on,
         "start": since,
         "dimensions": DIMENSIONS,
-        "backfill": runner.latest(principal),
+        "backfill": backfill,
         "page_days": backfills.PAGE_DAYS,
     }
     if chosen:
