@@ -104,3 +104,12 @@ def endpoint(container: Container, org: Org, endpoint_id: uuid.UUID) -> WebhookE
         found = endpoints.get_endpoint(session, endpoint_id)
         session.expunge(found)
         return found
+
+
+def table_cells(printed: str, first: str) -> list[str]:
+    """The cells of the Rich table row whose first cell is `first`."""
+    for line in printed.splitlines():
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        if cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in\n{printed}")

@@ -17,19 +17,10 @@ from newretail.core.database import session_scope
 from newretail.core.settings import Settings
 from newretail.reach.models import EndpointPurpose, WebhookDelivery, WebhookEndpoint
 from tests.conftest import TEST_SECRET, Org, store_args
-from tests.reach.helpers import box, queue
+from tests.reach.helpers import box, queue, table_cells
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}  # one line per row in the tables
-
-
-def _cells(printed: str, first: str) -> list[str]:
-    """The cells of the table row whose first cell is `first`."""
-    for line in printed.splitlines():
-        cells = [c.strip() for c in line.strip("│").split("│")]
-        if cells[0] == first:
-            return cells
-    raise AssertionError(f"no row {first!r} in\n{printed}")
 
 
 def test_endpoints_and_deliveries_from_the_command_line(
@@ -63,7 +54,7 @@ def test_endpoints_and_deliveries_from_the_command_line(
     assert listed[0]["purpose"] == "store_system"  # scripts read the code
     table = runner.invoke(app, [*base, "endpoints", "list", "--org", org.slug], env=WIDE)
     assert table.exit_code == 0, table.output
-    assert _cells(table.stdout, "Shop POS")[:3] == ["Shop POS", "Store system", "Store 0"]
+    assert table_cells(table.stdout, "Shop POS")[:3] == ["Shop POS", "Store system", "Store 0"]
     with session_scope(container.sessions, org.id) as session:
         sealed = session.get(WebhookEndpoint, uuid.UUID(listed[0]["id"]))
         assert sealed is not None
@@ -92,7 +83,7 @@ def test_endpoints_and_deliveries_from_the_command_line(
     ]
     shown = runner.invoke(app, [*base, "deliveries", "list", "--org", org.slug], env=WIDE)
     assert shown.exit_code == 0, shown.output
-    assert _cells(shown.stdout, message_id)[3] == "Failed (dead letter)"
+    assert table_cells(shown.stdout, message_id)[3] == "Failed (dead letter)"
     resent = run("deliveries", "resend", message_id)
     assert (resent["state"], resent["attempts"]) == ("pending", 0)
 

@@ -140,12 +140,9 @@ def test_the_api_answers_lift_report_on_the_measured_counts(
     assert [e["reason"] for e in held] == ["holdout"]
 
 
-def test_the_cli_prints_the_same_report(
-    container: Container, settings: Settings, org: Org, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("NEWRETAIL_SECRET_KEY", TEST_SECRET)
-    data = build(container, org)
-    container.warehouse.close()  # the command opens the embedded warehouse itself
+def check_the_cli(settings: Settings, org: Org) -> None:
+    """`newretail reach lift` prints the report: `--json` as the API's, the human one with its
+    stores and next step, and a stage the campaign lacks refused by name."""
     base = [*store_args(settings), "reach", "lift", "Double 11 at the counter", "--org", org.slug]
     result = runner.invoke(app, [*base, "--stage", "1", "--json"])
     assert result.exit_code == 0, result.output
@@ -157,6 +154,15 @@ def test_the_cli_prints_the_same_report(
     refused = runner.invoke(app, [*base, "--stage", "3"])
     assert refused.exit_code == 2
     assert "campaign_stage_not_found" in refused.output
+
+
+def test_the_cli_prints_the_same_report(
+    container: Container, settings: Settings, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWRETAIL_SECRET_KEY", TEST_SECRET)
+    data = build(container, org)
+    container.warehouse.close()  # the command opens the embedded warehouse itself
+    check_the_cli(settings, org)
     assert data.reach.campaign.name == "Double 11 at the counter"
 
 

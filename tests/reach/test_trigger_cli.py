@@ -13,19 +13,11 @@ from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core.settings import Settings
 from tests.conftest import Org, store_args
+from tests.reach.helpers import table_cells
 from tests.reach.trigger_helpers import FIRST_DAY, set_up, shanghai
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}  # one line per row in the tables
-
-
-def _cells(printed: str, first: str) -> list[str]:
-    """The cells of the table row whose first cell is `first`."""
-    for line in printed.splitlines():
-        cells = [c.strip() for c in line.strip("│").split("│")]
-        if cells[0] == first:
-            return cells
-    raise AssertionError(f"no row {first!r} in\n{printed}")
 
 
 def test_rules_settings_and_decisions_from_the_command_line(
@@ -67,8 +59,11 @@ def test_rules_settings_and_decisions_from_the_command_line(
     ]
     table = runner.invoke(app, [*base, "rules", "list", "--org", org.slug], env=WIDE)
     assert table.exit_code == 0, table.output
-    assert _cells(table.stdout, "Counter approach")[3:5] == ["Counter approach", "SMS"]
-    assert _cells(table.stdout, "Store visit in Shanghai")[3:5] == ["Store visit", "Member inbox"]
+    assert table_cells(table.stdout, "Counter approach")[3:5] == ["Counter approach", "SMS"]
+    assert table_cells(table.stdout, "Store visit in Shanghai")[3:5] == [
+        "Store visit",
+        "Member inbox",
+    ]
     assert run("settings", "set", "--quiet-start", "22:00", "--quiet-end", "08:00") == {
         "quiet_start": "22:00",
         "quiet_end": "08:00",
@@ -82,7 +77,7 @@ def test_rules_settings_and_decisions_from_the_command_line(
     ]
     shown = runner.invoke(app, [*base, "decisions", "list", "--org", org.slug], env=WIDE)
     assert shown.exit_code == 0, shown.output
-    assert _cells(shown.stdout, "2027-11-11 12:00:00")[-1] == "Reached with the offer"
+    assert table_cells(shown.stdout, "2027-11-11 12:00:00")[-1] == "Reached with the offer"
     unknown = ("--name", "x", "--campaign", "Nope", "--offer", "COUNTER50", "--channel", "sms")
     refused = runner.invoke(app, [*base, "rules", "add", "--org", org.slug, *unknown])
     assert refused.exit_code == 2 and "campaign: no campaign named 'Nope'" in refused.output
