@@ -11,6 +11,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,13 @@ def _postgres_admin_engine():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL database, migrated to head, dropped after the run."""
+    with _postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A new PostgreSQL database migrated to head, dropped on leaving."""
     admin = _postgres_admin_engine()
     try:
         with admin.connect() as connection:
@@ -85,11 +93,36 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.fixture
+def postgres_alone_url() -> Iterator[str]:
+    """A PostgreSQL database of the test's own (the run's is shared by every test)."""
+    with _postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_alone_url(tmp_path: Path) -> str:
+    """A SQLite database of the test's own (the run's is shared by every test)."""
+    url = f"sqlite:///{tmp_path / 'alone.sqlite3'}"
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """The operational store under test: every store test runs on SQLite and PostgreSQL."""
-    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    """The operational store under test: every store test runs on SQLite and PostgreSQL.
+
+    A test that reads every organisation of the store may ask for a store of its own with
+    `@pytest.mark.parametrize("database_url", ALONE, indirect=True)`.
+    """
+    kind, _, alone = str(request.param).partition("-")
+    fixture = f"{'sqlite' if kind == 'sqlite' else 'postgres'}{'_alone' if alone else ''}_url"
     return str(request.getfixturevalue(fixture))
+
+
+ALONE = ["sqlite-alone", pytest.param("postgresql-alone", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
