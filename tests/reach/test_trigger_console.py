@@ -85,6 +85,11 @@ def test_build_a_rule_see_its_decisions_and_delete_it(
     assert reach.trigger(member, noon, event_type="counter_approach") == ["treated"]
     shown = client.get(page_url)
     assert rows(shown.text, "data-decision") == ["treated", "treated"]
+    # the live stream: the same rows, read again by the page without a reload
+    live = client.get(f"{page_url}/decisions")
+    assert live.status_code == 200
+    assert rows(live.text, "data-decision") == ["treated", "treated"]
+    assert "Li Na" in live.text and "<html" not in live.text
     assert "Li Na" in shown.text and "Reached with the offer" in shown.text
     chinese = client.get(page_url, headers=ZH)
     assert "触发规则" in chinese.text and "已触达并发放权益" in chinese.text

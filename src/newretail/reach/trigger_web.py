@@ -1,7 +1,7 @@
 """Console page of a campaign's trigger rules: the rules of each stage, the form that adds one
 (events, property filter, stores or cities, channel, the stage's offer, caps), deactivate and
-delete, and the latest decisions with their reasons (the live decision stream, refreshed by
-reloading)."""
+delete, and the latest decisions with their reasons (the live decision stream, read again
+every 3 s while the page is shown)."""
 
 from __future__ import annotations
 
@@ -95,11 +95,6 @@ def _page(
         select(Offer.code, Offer.name).where(Offer.id.in_(offer_ids)).order_by(Offer.code)
     ).all()
     stores = session.execute(select(Store.id, Store.name).order_by(Store.name)).all()
-    decided = triggers.list_decisions(session, campaign_id=campaign_id, limit=DECISIONS_SHOWN)
-    members = {d.member_id for d in decided}
-    member_names = dict(
-        session.execute(select(Member.id, Member.name).where(Member.id.in_(members))).all()
-    )
     t = translator(page_locale(request, identity))
     return render(
         request,
@@ -111,8 +106,7 @@ def _page(
         event_types_label=partial(labels.event_types_label, t),
         campaign=campaign,
         rules=[triggers.rule_read(session, r) for r in triggers.list_rules(session, campaign_id)],
-        decisions=decided,
-        member_names=member_names,
+        **_latest(session, campaign_id),
         trigger_types=trigger_schemas.TRIGGER_TYPES,
         channels=list(Channel),
         offers=offers,
@@ -121,6 +115,24 @@ def _page(
         form=form or {"reentry_minutes": "5"},
         errors=errors or {},
     )
+
+
+def _latest(session: Session, campaign_id: uuid.UUID) -> dict[str, Any]:
+    """The latest decisions of the campaign and their members' names."""
+    decided = triggers.list_decisions(session, campaign_id=campaign_id, limit=DECISIONS_SHOWN)
+    members = {d.member_id for d in decided}
+    names = session.execute(select(Member.id, Member.name).where(Member.id.in_(members)))
+    return {"decisions": decided, "member_names": dict(names.all())}
+
+
+@router.get("/{campaign_id}/triggers/decisions")
+def latest_decisions(
+    request: Request, session: SessionDep, identity: Identity, campaign_id: uuid.UUID
+) -> Response:
+    """The latest decisions' table rows, which the page reads again every few seconds."""
+    identity.principal.require(Permission.READ)
+    campaigns.get_campaign(session, campaign_id)  # another organisation's: not found
+    return render(request, "reach/decision_rows.html", identity, **_latest(session, campaign_id))
 
 
 @router.get("/{campaign_id}/triggers")
