@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from newretail.bootstrap import bootstrap
-from newretail.core import migrate
+from newretail.core import localtime, migrate
 from newretail.core.database import session_scope
 from newretail.core.settings import Settings
 from newretail.demo.organisation import DEMO_EMAIL, DEMO_PASSWORD, STORES, seed_demo
@@ -59,12 +60,8 @@ def _chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real app under uvicorn on a free 127.0.0.1 port, with the demo seeded."""
-    _chromium_path()  # skip (or fail under CI) before starting anything
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    settings = Settings(
+def _demo_settings(data_dir: Path) -> Settings:
+    return Settings(
         data_dir=data_dir,
         database_url=f"sqlite:///{data_dir / 'newretail.sqlite3'}",
         warehouse_url=f"duckdb://{data_dir / 'warehouse.duckdb'}",
@@ -75,10 +72,40 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         maintenance_seconds=0,
         webhook_send_seconds=0,
     )
+
+
+# The demo seeded once (about 10 s) and copied for each module's server, which then changes
+# its own copy only. Seeded again on a new local day of the demo, or after 30 minutes: the
+# demo is written as of the moment it is seeded.
+_SEEDED: dict[str, tuple[date, float, Path]] = {}
+
+
+def _seeded_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    local_day = localtime.today(localtime.DEFAULT_ZONE)  # the demo organisation's zone
+    found = _SEEDED.get("demo")
+    if found and found[0] == local_day and time.monotonic() - found[1] < 30 * 60:
+        return found[2]
+    template = tmp_path_factory.mktemp("browser-demo-seeded")
+    settings = _demo_settings(template)
     container = bootstrap(settings)
-    migrate.upgrade(container.engine)
-    with session_scope(container.sessions) as session:
-        seed_demo(session, SecretBox.from_settings(settings))
+    try:
+        migrate.upgrade(container.engine)
+        with session_scope(container.sessions) as session:
+            seed_demo(session, SecretBox.from_settings(settings))
+    finally:
+        container.close()
+    _SEEDED["demo"] = (local_day, time.monotonic(), template)
+    return template
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real app under uvicorn on a free 127.0.0.1 port, with the demo seeded."""
+    _chromium_path()  # skip (or fail under CI) before starting anything
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    shutil.copytree(_seeded_demo(tmp_path_factory), data_dir, dirs_exist_ok=True)
+    settings = _demo_settings(data_dir)
+    container = bootstrap(settings)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
