@@ -30,6 +30,10 @@ def serving(container: Container, request: pytest.FixtureRequest) -> subprocess.
     return server
 
 
+# The embedded deployment (SQLite beside the DuckDB warehouse the server holds): the path goes
+# CLI → HTTP → server → DuckDB whatever the operational store, and the one store-specific
+# check below is SQLite's write lock. SQLite only (a server process per store cost ~25 s).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_databank_commands_go_through_the_running_server(
     settings: Settings,
     org: Org,
