@@ -69,13 +69,15 @@ class TriggerListener:
         the decisions. A batch another server met is rolled back and its events decided one
         at a time in the same transaction."""
         oldest = self.clock() - FRESH_FOR
+        types = self.engine.snapshots.refresh(self.sessions, organization_id).rules_by_type
+        events = [
+            _event(organization_id, row)
+            for row in rows
+            if (ANY_TYPE in types or row["type"] in types) and _aware(row["ts"]) >= oldest
+        ]
+        if not events:  # no transaction (on SQLite, no write lock) for a batch with none
+            return 0
         with session_scope(self.sessions, organization_id) as session:
-            types = self.engine.snapshots.get(session, organization_id).rules_by_type
-            events = [
-                _event(organization_id, row)
-                for row in rows
-                if (ANY_TYPE in types or row["type"] in types) and _aware(row["ts"]) >= oldest
-            ]
             try:
                 with session.begin_nested():
                     return len(self.engine.decide_many(session, events))

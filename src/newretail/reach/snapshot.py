@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.audiences import realtime
 from newretail.audiences.models import Audience
 from newretail.audiences.tables import open_warehouse
 from newretail.core import domain_events
+from newretail.core.database import session_scope
 from newretail.core.localtime import local_days_bounds
 from newretail.marketing.models import Campaign, CampaignState
 from newretail.reach.decide import (
@@ -227,16 +228,46 @@ class TriggerSnapshots:
 
     def get(self, session: Session, organization_id: uuid.UUID) -> OrgSnapshot:
         """The organisation's snapshot, rebuilt when its stored version moved."""
-        held = self._held.get(organization_id)
+        held = self._fresh(session, organization_id)
+        if held is not None:
+            return held
         now, generation = self._clock(), _changes.get(organization_id, 0)
-        if held is not None and held.generation == generation:
-            if now - held.checked < self.check_seconds:
-                return held.snapshot
-            if held.snapshot.version == version_of(session):
-                held.checked = now
-                return held.snapshot
         snapshot = build(session, organization_id)
         self._load_audiences(organization_id, snapshot)
+        return self._keep(organization_id, snapshot, now, generation)
+
+    def refresh(self, sessions: sessionmaker[Session], organization_id: uuid.UUID) -> OrgSnapshot:
+        """`get` before a transaction that decides: a snapshot to rebuild is built in a short
+        transaction of its own and its audiences' members loaded from the warehouse after it
+        commits — on SQLite every transaction holds the one write lock, which must not wait
+        on a warehouse busy with a refresh or a backfill. The decisions' own `get` then finds
+        it."""
+        with session_scope(sessions, organization_id) as session:
+            held = self._fresh(session, organization_id)
+            if held is not None:
+                return held
+            now, generation = self._clock(), _changes.get(organization_id, 0)
+            snapshot = build(session, organization_id)
+        self._load_audiences(organization_id, snapshot)
+        return self._keep(organization_id, snapshot, now, generation)
+
+    def _fresh(self, session: Session, organization_id: uuid.UUID) -> OrgSnapshot | None:
+        """The snapshot held, if its stored version has not moved (checked at most every
+        `check_seconds`, at once after a change in this process)."""
+        held = self._held.get(organization_id)
+        if held is None or held.generation != _changes.get(organization_id, 0):
+            return None
+        now = self._clock()
+        if now - held.checked < self.check_seconds:
+            return held.snapshot
+        if held.snapshot.version == version_of(session):
+            held.checked = now
+            return held.snapshot
+        return None
+
+    def _keep(
+        self, organization_id: uuid.UUID, snapshot: OrgSnapshot, now: float, generation: int
+    ) -> OrgSnapshot:
         with self._lock:
             self._held[organization_id] = _Held(snapshot, now, generation)
         return snapshot
