@@ -228,13 +228,8 @@ class TriggerSnapshots:
 
     def get(self, session: Session, organization_id: uuid.UUID) -> OrgSnapshot:
         """The organisation's snapshot, rebuilt when its stored version moved."""
-        held = self._fresh(session, organization_id)
-        if held is not None:
-            return held
-        now, generation = self._clock(), _changes.get(organization_id, 0)
-        snapshot = build(session, organization_id)
-        self._load_audiences(organization_id, snapshot)
-        return self._keep(organization_id, snapshot, now, generation)
+        held, built = self._held_or_built(session, organization_id)
+        return held if built is None else self._keep(organization_id, built)
 
     def refresh(self, sessions: sessionmaker[Session], organization_id: uuid.UUID) -> OrgSnapshot:
         """`get` before a transaction that decides: a snapshot to rebuild is built in a short
@@ -243,13 +238,20 @@ class TriggerSnapshots:
         on a warehouse busy with a refresh or a backfill. The decisions' own `get` then finds
         it."""
         with session_scope(sessions, organization_id) as session:
-            held = self._fresh(session, organization_id)
-            if held is not None:
-                return held
-            now, generation = self._clock(), _changes.get(organization_id, 0)
-            snapshot = build(session, organization_id)
-        self._load_audiences(organization_id, snapshot)
-        return self._keep(organization_id, snapshot, now, generation)
+            held, built = self._held_or_built(session, organization_id)
+        return held if built is None else self._keep(organization_id, built)
+
+    def _held_or_built(
+        self, session: Session, organization_id: uuid.UUID
+    ) -> tuple[OrgSnapshot, _Held | None]:
+        """The snapshot held if still fresh, else a new one built (its audiences not loaded
+        yet, not kept yet)."""
+        held = self._fresh(session, organization_id)
+        if held is not None:
+            return held, None
+        now, generation = self._clock(), _changes.get(organization_id, 0)
+        snapshot = build(session, organization_id)
+        return snapshot, _Held(snapshot, now, generation)
 
     def _fresh(self, session: Session, organization_id: uuid.UUID) -> OrgSnapshot | None:
         """The snapshot held, if its stored version has not moved (checked at most every
@@ -265,12 +267,12 @@ class TriggerSnapshots:
             return held.snapshot
         return None
 
-    def _keep(
-        self, organization_id: uuid.UUID, snapshot: OrgSnapshot, now: float, generation: int
-    ) -> OrgSnapshot:
+    def _keep(self, organization_id: uuid.UUID, built: _Held) -> OrgSnapshot:
+        """Load a built snapshot's audiences, then keep it for the next decisions."""
+        self._load_audiences(organization_id, built.snapshot)
         with self._lock:
-            self._held[organization_id] = _Held(snapshot, now, generation)
-        return snapshot
+            self._held[organization_id] = built
+        return built.snapshot
 
     def invalidate(self, organization_id: uuid.UUID) -> None:
         """Forget the organisation's snapshot (its rules changed in this process)."""
