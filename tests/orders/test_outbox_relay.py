@@ -7,13 +7,9 @@ amount (reported to the lead), which other domains' tests leave behind in the sh
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from sqlalchemy import create_engine
 
 from newretail.bootstrap import Container
-from newretail.core import migrate
 from newretail.core.database import session_scope
 from newretail.events import outbox
 from newretail.orders import pos, refunds, schemas
@@ -23,12 +19,8 @@ from tests.orders.factory import build_shop
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'relay.sqlite3'}"
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return url
+def database_url(sqlite_alone_url: str) -> str:
+    return sqlite_alone_url
 
 
 def test_sale_and_refund_are_relayed_once(container: Container, org: Org) -> None:

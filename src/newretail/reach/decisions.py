@@ -27,7 +27,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from newretail.core.database import get_or_not_found, utcnow
-from newretail.marketing import budgets, bulk_issue, campaigns, coupons, stage_coupons
+from newretail.marketing import (
+    budgets,
+    bulk_issue,
+    campaigns,
+    coupons,
+    new_coupons,
+    stage_coupons,
+)
 from newretail.marketing.bulk_issue import BulkPlan
 from newretail.marketing.errors import BudgetSpent
 from newretail.marketing.models import CampaignState, Coupon, Offer
@@ -276,7 +283,7 @@ class _Batch:
 
     def _issue(self, counters: Counters) -> dict[str, Coupon]:
         """Issue the wanted coupons: those of offers without a per-member limit at once
-        (`coupons.issue_new`), the others by a set-based issue per plan; a treated member the
+        (`new_coupons.issue_new`), the others by a set-based issue per plan; a treated member the
         ledger refused (the offer's per-member limit) is decided again as refused, or the
         batch is contended when a later pair of theirs counted on the contact (or when a
         budget another path spent refused the batch)."""
@@ -300,7 +307,7 @@ class _Batch:
                     store_id=plan.store_id,
                 )
         try:
-            issued = coupons.issue_new(session, self.organization_id, list(new.values()), ACTOR)
+            issued = new_coupons.issue_new(session, self.organization_id, list(new.values()), ACTOR)
         except BudgetSpent as spent:
             raise Contended(f"a budget was spent meanwhile: {spent}") from spent
         found = {c.issue_key: c for c in issued} | self.held
