@@ -15,6 +15,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -101,6 +102,7 @@ def test_a_daily_cap_holds_across_parallel_batches(
         )
         rows = [
             {
+                "organization_id": str(reach.org.id),
                 "message_id": f"batch-{n}-{m}",
                 "type": "counter_approach",
                 "ts": at + timedelta(seconds=n),
@@ -113,7 +115,7 @@ def test_a_daily_cap_holds_across_parallel_batches(
         with session_scope(postgres_sessions, reach.org.id) as session:
             listener.engine.snapshots.get(session, reach.org.id)
         barrier.wait()
-        return listener.decide(reach.org.id, rows)
+        return listener.decide(reach.org.id, pa.Table.from_pylist(rows))
 
     with ThreadPoolExecutor(listeners) as pool:
         decided = list(pool.map(work, range(listeners)))

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,31 +51,35 @@ class TriggerListener:
         self.clock = clock
 
     def __call__(self, table: pa.Table) -> None:
-        rows = table.select(
-            ["organization_id", "message_id", "type", "ts", "store_id", "member_id", "properties"]
-        ).to_pylist()
-        by_org: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            if row["member_id"] is not None:
-                by_org.setdefault(row["organization_id"], []).append(row)
-        for org, events in by_org.items():
+        for org in pc.unique(table["organization_id"]).to_pylist():
             try:
-                self.decide(uuid.UUID(org), events)
+                self.decide(uuid.UUID(org), table)
             except Exception:  # one organisation's failure leaves the others decided
-                log.exception("deciding on %d events of organisation %s failed", len(events), org)
+                log.exception("deciding on the events of organisation %s failed", org)
 
-    def decide(self, organization_id: uuid.UUID, rows: list[dict[str, Any]]) -> int:
+    def decide(self, organization_id: uuid.UUID, table: pa.Table) -> int:
         """Decide on one organisation's loaded events in one transaction (`decide_many`: a few
         statements whatever the batch's size, so it holds SQLite's one write lock briefly);
         the decisions. A batch another server met is rolled back and its events decided one
-        at a time in the same transaction."""
+        at a time in the same transaction. The batch is narrowed in Arrow first (the
+        organisation's events with a member, of a type its rules take), so an organisation
+        without trigger rules costs the loader next to nothing."""
         oldest = self.clock() - FRESH_FOR
         types = self.engine.snapshots.refresh(self.sessions, organization_id).rules_by_type
-        events = [
-            _event(organization_id, row)
-            for row in rows
-            if (ANY_TYPE in types or row["type"] in types) and _aware(row["ts"]) >= oldest
-        ]
+        if not types:
+            return 0
+        wanted = pc.and_(
+            pc.equal(table["organization_id"], str(organization_id)),
+            pc.is_valid(table["member_id"]),
+        )
+        if ANY_TYPE not in types:
+            wanted = pc.and_(wanted, pc.is_in(table["type"], pa.array(list(types))))
+        rows = (
+            table.filter(wanted)
+            .select(["message_id", "type", "ts", "store_id", "member_id", "properties"])
+            .to_pylist()
+        )
+        events = [_event(organization_id, row) for row in rows if _aware(row["ts"]) >= oldest]
         if not events:  # no transaction (on SQLite, no write lock) for a batch with none
             return 0
         with session_scope(self.sessions, organization_id) as session:

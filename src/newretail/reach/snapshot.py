@@ -236,7 +236,10 @@ class TriggerSnapshots:
         transaction of its own and its audiences' members loaded from the warehouse after it
         commits — on SQLite every transaction holds the one write lock, which must not wait
         on a warehouse busy with a refresh or a backfill. The decisions' own `get` then finds
-        it."""
+        it. A snapshot checked within `check_seconds` needs no transaction at all."""
+        recent = self._recent(organization_id)
+        if recent is not None:
+            return recent
         with session_scope(sessions, organization_id) as session:
             held, built = self._held_or_built(session, organization_id)
         return held if built is None else self._keep(organization_id, built)
@@ -256,16 +259,24 @@ class TriggerSnapshots:
     def _fresh(self, session: Session, organization_id: uuid.UUID) -> OrgSnapshot | None:
         """The snapshot held, if its stored version has not moved (checked at most every
         `check_seconds`, at once after a change in this process)."""
+        recent = self._recent(organization_id)
+        if recent is not None:
+            return recent
         held = self._held.get(organization_id)
         if held is None or held.generation != _changes.get(organization_id, 0):
             return None
-        now = self._clock()
-        if now - held.checked < self.check_seconds:
-            return held.snapshot
         if held.snapshot.version == version_of(session):
-            held.checked = now
+            held.checked = self._clock()
             return held.snapshot
         return None
+
+    def _recent(self, organization_id: uuid.UUID) -> OrgSnapshot | None:
+        """The snapshot held, if no change in this process touched it and its stored version
+        was checked less than `check_seconds` ago."""
+        held = self._held.get(organization_id)
+        if held is None or held.generation != _changes.get(organization_id, 0):
+            return None
+        return held.snapshot if self._clock() - held.checked < self.check_seconds else None
 
     def _keep(self, organization_id: uuid.UUID, built: _Held) -> OrgSnapshot:
         """Load a built snapshot's audiences, then keep it for the next decisions."""
