@@ -13,9 +13,12 @@ from fastapi.testclient import TestClient
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.members.profile_graph import Member
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import ChannelType
+from newretail.tenancy.schemas import StoreCreate
 from tests.conftest import Org, console_login
 from tests.console_pages import csrf, field_errors, rows, submit
-from tests.reach.trigger_helpers import FIRST_DAY, set_up, shanghai
+from tests.reach.trigger_helpers import FIRST_DAY, owner_of, set_up, shanghai
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -116,3 +119,21 @@ def test_build_a_rule_see_its_decisions_and_delete_it(
     gone = client.post(delete, data={"csrf_token": csrf(listed.text)}, follow_redirects=False)
     assert gone.status_code == 303
     assert rows(client.get(page_url).text, "data-rule") == ["Counter approach"]
+
+
+def test_the_form_offers_the_selling_stores_not_the_warehouse(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    reach = set_up(container, org)
+    with session_scope(container.sessions, org.id) as session:
+        warehouse = tenancy_service.create_store(
+            session,
+            owner_of(org.id),
+            StoreCreate(code="WH-EAST", name="East warehouse", channel_type=ChannelType.WAREHOUSE),
+        )
+        warehouse_id = warehouse.id
+    console_login(client, org.owner_email)
+    page = client.get(f"/console/reach/campaigns/{reach.campaign.id}/triggers").text
+    assert f'name="store_{reach.store_id}"' in page
+    assert f'name="store_{warehouse_id}"' not in page
+    assert "East warehouse" not in page

@@ -22,6 +22,7 @@ from newretail.marketing.models import Offer
 from newretail.members.profile_graph import Member
 from newretail.reach import labels, trigger_schemas, triggers
 from newretail.reach.decide import Channel
+from newretail.tenancy import web_stores
 from newretail.tenancy.auth import ConsoleIdentity
 from newretail.tenancy.dependencies import Identity, SessionDep, posted_by
 from newretail.tenancy.models import Store
@@ -94,7 +95,9 @@ def _page(
     offers = session.execute(
         select(Offer.code, Offer.name).where(Offer.id.in_(offer_ids)).order_by(Offer.code)
     ).all()
-    stores = session.execute(select(Store.id, Store.name).order_by(Store.name)).all()
+    # the stores a rule may take: the signed-in user's selling ones (a warehouse meets no shopper)
+    selling = web_stores.selling(web_stores.stores_by_code(session, identity.principal))
+    stores = [(s.id, s.name) for s in selling]
     t = translator(page_locale(request, identity))
     return render(
         request,
@@ -111,7 +114,7 @@ def _page(
         channels=list(Channel),
         offers=offers,
         stores=stores,
-        store_names=dict(stores),
+        store_names=dict(session.execute(select(Store.id, Store.name)).all()),
         form=form or {"reentry_minutes": "5"},
         errors=errors or {},
     )
