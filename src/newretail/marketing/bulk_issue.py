@@ -45,7 +45,7 @@ from sqlalchemy.types import TypeEngine
 
 from newretail.core.database import UtcDateTime, utcnow
 from newretail.events.models import OutboxMessage
-from newretail.marketing import budgets, member_limits
+from newretail.marketing import budgets, coupon_facts, member_limits
 from newretail.marketing.errors import LedgerErrorCode
 from newretail.marketing.models import Coupon, CouponChange, CouponLedgerEntry, CouponState
 
@@ -59,7 +59,7 @@ RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 class BulkPlan:
     """What every coupon of a bulk issue is: the offer, the stage whose budgets it spends,
     where it was issued, its validity, the offer's per-member limit, who issued it, and the
-    names its facts carry (`coupons.fact_names`)."""
+    names its facts carry (`coupon_facts.names_of`)."""
 
     organization_id: uuid.UUID
     offer_id: uuid.UUID
@@ -313,8 +313,8 @@ def _ledger_and_facts(
     session: Session, plan: BulkPlan, rows: Subquery, now: datetime
 ) -> tuple[Any, Any]:
     """The inserts of an `issued` ledger row and a `coupon_issued` fact per coupon of `rows`
-    (coupon_id, coupon_text, member_id), shaped as `coupons.record` writes them (properties:
-    coupon_id first, then `coupons.fact_names`)."""
+    (coupon_id, coupon_text, member_id), shaped as `coupons.record` writes them (properties by
+    `coupon_facts`)."""
     at = literal(now, UtcDateTime())
     organization = literal(plan.organization_id, Uuid())
     store = literal(plan.store_id, Uuid())
@@ -328,12 +328,8 @@ def _ledger_and_facts(
         "store_id": store,
         "actor": literal(plan.actor, String()),
     }
-    rest = json.dumps(plan.names, ensure_ascii=False)[1:]
-    properties = (
-        literal('{"coupon_id": "', String())
-        + rows.c.coupon_text
-        + literal('"' + (", " + rest if rest != "}" else "}"), String())
-    )
+    before_id, after_id = coupon_facts.properties_json_around_id(plan.names)
+    properties = literal(before_id, String()) + rows.c.coupon_text + literal(after_id, String())
     fact = {
         "id": new_id(session),
         "created_at": at,

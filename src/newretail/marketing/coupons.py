@@ -21,16 +21,9 @@ from sqlalchemy.orm import Session
 from newretail.core.database import NO_SYNC, utcnow
 from newretail.core.security import token_hash
 from newretail.events import outbox
-from newretail.marketing import budgets, member_limits
+from newretail.marketing import budgets, coupon_facts, member_limits
 from newretail.marketing.errors import LedgerError, LedgerErrorCode
-from newretail.marketing.models import (
-    Campaign,
-    Coupon,
-    CouponChange,
-    CouponLedgerEntry,
-    CouponState,
-    Offer,
-)
+from newretail.marketing.models import Coupon, CouponChange, CouponLedgerEntry, CouponState
 
 # bearer codes: 16 characters of an alphabet without look-alikes (0/O, 1/I/L) = 80 random bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -77,7 +70,7 @@ def record(
     names: dict[str, str] | None = None,
 ) -> None:
     """A ledger row of the change and, in the same transaction, its fact in the outbox (with
-    `names`, the coupon's `fact_names` read already)."""
+    `names`, the coupon's `coupon_facts.names_of` read already)."""
     session.add(
         CouponLedgerEntry(
             organization_id=coupon.organization_id,
@@ -125,12 +118,7 @@ def _fact(
     if change is CouponChange.MOVED:
         return
     if names is None:
-        names = fact_names(session, offer_id, stage_key)
-    properties = {"coupon_id": str(coupon_id), **names}
-    if order_ref is not None:
-        properties["order_ref"] = order_ref
-    if reason is not None:
-        properties["reason"] = reason
+        names = coupon_facts.names_of(session, offer_id, stage_key)
     outbox.enqueue(
         session,
         organization_id,
@@ -138,27 +126,10 @@ def _fact(
         store_id=store_id,
         member_id=member_id,
         amount=discount,
-        properties=properties,
+        properties=coupon_facts.properties(
+            str(coupon_id), names, order_ref=order_ref, reason=reason
+        ),
     )
-
-
-def fact_names(session: Session, offer_id: uuid.UUID, stage_key: str | None) -> dict[str, str]:
-    """What a coupon fact says besides the coupon: the offer, campaign and stage, by id and by
-    the names people read (the session keeps the rows, so a batch reads them once)."""
-    properties = {"offer_id": str(offer_id)}
-    offer = session.get(Offer, offer_id)
-    if offer is not None:
-        properties["offer"] = offer.name
-    if stage_key is not None:
-        campaign_id, position = stage_key.split(":", 1)
-        properties["campaign_id"], properties["stage_position"] = campaign_id, position
-        campaign = session.get(Campaign, uuid.UUID(campaign_id))
-        if campaign is not None:
-            properties["campaign"] = campaign.name
-            stage = next((s for s in campaign.stages if str(s.position) == position), None)
-            if stage is not None:
-                properties["stage"] = stage.name
-    return properties
 
 
 def find_by_key(session: Session, issue_key: str) -> Coupon | None:

@@ -1,7 +1,7 @@
 """Issuing many new coupons at once, for the realtime reach decisions: keys nobody holds yet,
 offers without a per-member limit, each stage's budgets spent once by its total, then the
-coupons, their ledger rows and their facts by one bulk insert each (the facts shaped as
-`coupons.record` writes them)."""
+coupons, their ledger rows and their facts by one bulk insert each (the facts shaped by
+`coupon_facts`, as `coupons.record` writes them)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.events.models import OutboxMessage
-from newretail.marketing import budgets
-from newretail.marketing.coupons import Issue, fact_names
+from newretail.marketing import budgets, coupon_facts
+from newretail.marketing.coupons import Issue
 from newretail.marketing.models import Coupon, CouponChange, CouponLedgerEntry, CouponState
 
 
@@ -55,7 +55,7 @@ def issue_new(
     for request in requests:
         kind = (request.offer_id, request.stage_key)
         if kind not in named:
-            named[kind] = fact_names(session, *kind)
+            named[kind] = coupon_facts.names_of(session, *kind)
     ledger = [
         {
             "id": uuid.uuid4(),
@@ -78,10 +78,9 @@ def issue_new(
             "occurred_at": now,
             "store_id": request.store_id,
             "member_id": request.member_id,
-            "properties": {
-                "coupon_id": str(row["id"]),
-                **named[(request.offer_id, request.stage_key)],
-            },
+            "properties": coupon_facts.properties(
+                str(row["id"]), named[(request.offer_id, request.stage_key)]
+            ),
         }
         for row, request in zip(rows, requests, strict=True)
     ]

@@ -14,7 +14,7 @@ from newretail.core.database import utcnow
 from newretail.core.errors import Conflict, InvalidInput
 from newretail.core.localtime import local_days_bounds
 from newretail.core.reads import read_of
-from newretail.marketing import bulk_issue, campaigns, coupons, offer_library, schemas
+from newretail.marketing import bulk_issue, campaigns, coupon_facts, offer_library, schemas
 from newretail.marketing.models import Campaign, CampaignStage, CampaignState, Offer
 from newretail.marketing.offer_specs import OfferSpec, to_template
 from newretail.tenancy.models import Store
@@ -86,7 +86,7 @@ def plan_of(
         valid_from=valid_from,
         valid_until=valid_until,
         actor=principal.actor,
-        names=coupons.fact_names(session, offer.id, stage.stage_key),
+        names=coupon_facts.names_of(session, offer.id, stage.stage_key),
         store_id=store_id,
         member_limit=spec.per_member_limit,
         held_out=functools.partial(
