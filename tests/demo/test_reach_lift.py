@@ -89,6 +89,12 @@ def test_the_demo_double_11_lift_report_has_both_arms(
     )
     assert measured.cost == Decimal(redeemed_discount) > 0
     assert measured.both_arms == 0
+    # the members who viewed a product online before their approach (the seed's views only)
+    assert (measured.treated.online_interest, measured.holdout.online_interest) == (
+        seeded.viewed_online["treated"],
+        seeded.viewed_online["holdout"],
+    )
+    assert seeded.viewed_online["treated"] > 0
     report = measured.report
     assert report is not None
     expected = seeded.buyers["treated"] / treated - seeded.buyers["holdout"] / holdout

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newretail.catalog.models import Product
 from newretail.core.localtime import to_local, zone
 from newretail.events import outbox
 from newretail.inventory.models import StockLevel
@@ -65,6 +66,7 @@ WINDOW_DAYS = 14
 AT_COUNTER_SHARE = 0.8  # the rest buy at the brand's shop of the city, when there is one
 REDEEM_SHARE = 0.6
 DECISION_LATENCY = timedelta(milliseconds=40)
+ONLINE_VIEW_SHARE = 0.35  # approached members who viewed a product at the online shop before
 FIRST_MINUTE, LAST_MINUTE = 10 * 60, 20 * 60  # approaches between 10:00 and 20:00 local
 
 
@@ -81,6 +83,7 @@ class SeededLift:
         default_factory=lambda: {"treated": 0, "holdout": 0}
     )
     redeemed: int = 0
+    viewed_online: dict[str, int] = field(default_factory=lambda: {"treated": 0, "holdout": 0})
 
 
 def _past_days(first: date, last: date, today: date) -> list[date]:
@@ -173,6 +176,7 @@ def seed_lift(
     seeded.rule_id = rule.id
     members = _approached_members(session, rng, approaches)
     approaches_of = _approach(session, owner, counters, members, days, zone_name, rng)
+    viewers = _online_views(session, owner, approaches_of)
     decided_at = [now]
     engine = DecisionEngine(
         TriggerSnapshots(warehouse), ChannelDelivery(), clock=lambda: decided_at[0]
@@ -188,6 +192,7 @@ def seed_lift(
         if arm not in seeded.members:
             continue
         seeded.members[arm] += 1
+        seeded.viewed_online[arm] += event.member_id in viewers
         chance = BASE_RATE + (CAMPAIGN_EFFECT if arm == Reason.TREATED else 0.0)
         if rng.random() >= chance:
             continue
@@ -267,6 +272,40 @@ def _approach(
         )
         for message, (at, member_id, counter) in zip(messages, planned, strict=True)
     ]
+
+
+def _online_views(
+    session: Session, owner: Principal, approaches: list[TriggerEvent]
+) -> set[uuid.UUID]:
+    """`ONLINE_VIEW_SHARE` of the approached members viewed one of the brand's products at
+    the online shop 1 to 6 days before their approach (a `product_view` fact in the outbox),
+    so the lift report's "online interest, offline purchase" rows have members. Drawn from
+    a generator of their own, so the approaches' and purchases' draws stay as they were."""
+    rng = random.Random("demo-online-views")  # noqa: S311 (demo data)
+    online = session.scalars(
+        select(Store).where(Store.channel_type == ChannelType.ONLINE).order_by(Store.code)
+    ).first()
+    if online is None:
+        return set()
+    products = list(session.scalars(select(Product.id).order_by(Product.id).limit(20)))
+    viewers = set()
+    for event in approaches:
+        if not products or rng.random() >= ONLINE_VIEW_SHARE:
+            continue
+        outbox.enqueue(
+            session,
+            owner.organization_id,
+            "product_view",
+            occurred_at=event.occurred_at
+            - timedelta(days=rng.randint(1, 6), minutes=rng.randint(0, 600)),
+            brand_id=online.brand_id,
+            store_id=online.id,
+            channel=ChannelType.ONLINE,
+            member_id=event.member_id,
+            properties={"product_id": str(rng.choice(products))},
+        )
+        viewers.add(event.member_id)
+    return viewers
 
 
 def _city_shops(session: Session, counters: list[Store]) -> dict[uuid.UUID, Store]:
