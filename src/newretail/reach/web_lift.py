@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -80,42 +81,27 @@ def charts(report: lift_reads.LiftReportRead) -> list[IntervalChart]:
     """The difference of rates (percentage points), the relative lift (%), incremental
     purchasers and incremental GMV (CUPED-adjusted when the pre-period allowed it)."""
 
-    def scaled(v: float | None, by: float) -> float | None:
-        return None if v is None else v * by
+    def chart(
+        key: str,
+        interval: lift_reads.IntervalRead | lift_reads.MoneyIntervalRead,
+        shown: str,
+        by: float = 1,
+    ) -> IntervalChart:
+        def scaled(value: float | Decimal | None) -> float | None:
+            return None if value is None else float(value) * by
 
-    d, r, p = report.difference, report.relative_lift, report.incremental_purchasers
+        low, high = scaled(interval.low), scaled(interval.high)
+        return interval_chart(key, scaled(interval.estimate), low, high, interval.gap, shown)
+
     found = [
-        interval_chart(
-            "difference",
-            scaled(d.estimate, 100),
-            scaled(d.low, 100),
-            scaled(d.high, 100),
-            d.gap,
-            "{:+.2f} pp",
-        ),
-        interval_chart(
-            "relative_lift",
-            scaled(r.estimate, 100),
-            scaled(r.low, 100),
-            scaled(r.high, 100),
-            r.gap,
-            "{:+.1f} %",
-        ),
-        interval_chart("incremental_purchasers", p.estimate, p.low, p.high, p.gap, "{:+,.1f}"),
+        chart("difference", report.difference, "{:+.2f} pp", by=100),
+        chart("relative_lift", report.relative_lift, "{:+.1f} %", by=100),
+        chart("incremental_purchasers", report.incremental_purchasers, "{:+,.1f}"),
     ]
-    gmv = report.incremental_gmv_cuped or report.incremental_gmv
-    if gmv is not None:
-        key = "incremental_gmv_cuped" if report.incremental_gmv_cuped else "incremental_gmv"
-        found.append(
-            interval_chart(
-                key,
-                None if gmv.estimate is None else float(gmv.estimate),
-                None if gmv.low is None else float(gmv.low),
-                None if gmv.high is None else float(gmv.high),
-                gmv.gap,
-                "¥{:,.2f}",
-            )
-        )
+    if report.incremental_gmv_cuped is not None:
+        found.append(chart("incremental_gmv_cuped", report.incremental_gmv_cuped, "¥{:,.2f}"))
+    elif report.incremental_gmv is not None:
+        found.append(chart("incremental_gmv", report.incremental_gmv, "¥{:,.2f}"))
     return found
 
 
