@@ -20,6 +20,7 @@ from newretail.core.database import get_or_raise, utcnow
 from newretail.core.i18n import translator
 from newretail.core.localtime import format_local_time, offset_label
 from newretail.core.pagination import paginate
+from newretail.core.reads import read_of
 from newretail.marketing.models import Coupon
 from newretail.members import service as members_service
 from newretail.reach import reads
@@ -125,14 +126,11 @@ def message_reads(
         zone = m.time_zone
         until = f"{format_local_time(m.expires_at, zone)} {offset_label(zone, m.expires_at)}"
         found.append(
-            InboxMessageRead(
-                id=m.id,
-                channel=m.channel,
+            read_of(
+                InboxMessageRead,
+                m,
                 campaign=m.campaign_name,
                 stage=m.stage_name,
-                offer_code=m.offer_code,
-                offer_name=m.offer_name,
-                coupon_id=m.coupon_id,
                 store=stores.get(m.store_id) if m.store_id else None,
                 title=t(f"reach.inbox.title.{m.channel}", offer=m.offer_name),
                 body=t(
@@ -144,8 +142,6 @@ def message_reads(
                     until=until,
                 ),
                 sent_at=m.created_at,
-                expires_at=m.expires_at,
-                read_at=m.read_at,
             )
         )
     return found

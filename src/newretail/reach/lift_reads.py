@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import get_or_not_found
 from newretail.core.i18n import Translate
 from newretail.core.localtime import to_local
+from newretail.core.reads import read_of
 from newretail.databank import service as databank_service
 from newretail.members.profile_graph import Member
 from newretail.reach.decide import Reason
@@ -189,18 +190,14 @@ def _arm(outcome: ArmOutcome, redeemed: int) -> ArmRead:
     if outcome.members:
         rate = outcome.converted / outcome.members
         low, high = wilson_interval(outcome.converted, outcome.members)
-    return ArmRead(
-        members=outcome.members,
-        converted=outcome.converted,
+    return read_of(
+        ArmRead,
+        outcome,
         rate=rate,
         rate_low=low,
         rate_high=high,
-        converted_where_reached=outcome.converted_where_reached,
         spend_per_member=round(outcome.spend.mean, 2),
         redeemed_members=redeemed,
-        online_interest=outcome.online_interest,
-        online_interest_converted=outcome.online_interest_converted,
-        online_interest_bought_offline=outcome.online_interest_bought_offline,
     )
 
 
@@ -313,14 +310,4 @@ def member_exposures(
     if campaign_id is not None:
         query = query.where(ReachDecision.campaign_id == campaign_id)
     found = session.scalars(query.order_by(ReachDecision.occurred_at, ReachDecision.event_id))
-    return [
-        ExposureRead(
-            campaign_id=d.campaign_id,
-            stage=d.stage_position,
-            reason=d.reason,
-            store_id=d.store_id,
-            occurred_at=d.occurred_at,
-            coupon_id=d.coupon_id,
-        )
-        for d in found
-    ]
+    return [read_of(ExposureRead, d, stage=d.stage_position) for d in found]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import flush_unique, get_or_not_found, utcnow
 from newretail.core.errors import InvalidInput
 from newretail.core.localtime import zone as _zone
+from newretail.core.reads import read_of
 from newretail.marketing import campaigns, offer_library
 from newretail.marketing.models import Campaign, Offer
 from newretail.reach import snapshot
@@ -178,25 +179,14 @@ def list_decisions(
     if since is not None:
         statement = statement.where(ReachDecision.decided_at >= since)
     return [
-        schemas.DecisionRead(
-            id=d.id,
-            campaign_id=d.campaign_id,
+        read_of(
+            schemas.DecisionRead,
+            d,
             campaign_name=campaign_name,
-            stage_position=d.stage_position,
-            rule_id=d.rule_id,
             rule_name=rule_name,
-            member_id=d.member_id,
-            event_id=d.event_id,
-            event_type=d.event_type,
-            store_id=d.store_id,
             store_name=store_name,
-            channel=d.channel,
-            reason=Reason(d.reason),
             occurred_at=d.occurred_at.astimezone(_zone(d.time_zone)),
             decided_at=d.decided_at.astimezone(_zone(d.time_zone)),
-            time_zone=d.time_zone,
-            local_day=d.local_day,
-            coupon_id=d.coupon_id,
         )
         for d, campaign_name, rule_name, store_name in session.execute(statement)
     ]
