@@ -36,25 +36,36 @@ def level_row(sku_id: uuid.UUID, location_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(StockLevel.sku_id == sku_id, StockLevel.location_id == location_id)
 
 
+def _insert_level(
+    session: Session,
+    organization_id: uuid.UUID,
+    sku_id: uuid.UUID,
+    location_id: uuid.UUID,
+    **values: Any,
+) -> postgresql.Insert | sqlite.Insert:
+    """The INSERT of a new (SKU, location) stock row, nothing allocated or reserved, in the
+    session's dialect so that the caller can add its ON CONFLICT clause."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = postgresql.insert(StockLevel) if postgres else sqlite.insert(StockLevel)
+    return statement.values(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        sku_id=sku_id,
+        location_id=location_id,
+        allocated=0,
+        reserved=0,
+        **values,
+    )
+
+
 def ensure_level(
     session: Session, organization_id: uuid.UUID, sku_id: uuid.UUID, location_id: uuid.UUID
 ) -> None:
     """Create the (SKU, location) stock row if missing (safe under concurrency)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(StockLevel)
-        .values(
-            id=uuid.uuid4(),
-            organization_id=organization_id,
-            sku_id=sku_id,
-            location_id=location_id,
-            on_hand=0,
-            allocated=0,
-            reserved=0,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["sku_id", "location_id"])
+    statement = _insert_level(
+        session, organization_id, sku_id, location_id, on_hand=0, created_at=utcnow()
     )
+    session.execute(statement.on_conflict_do_nothing(index_elements=["sku_id", "location_id"]))
 
 
 def lock_level(session: Session, sku_id: uuid.UUID, location_id: uuid.UUID) -> None:
@@ -134,16 +145,13 @@ def sell_in_hand(
     goods were in hand): on-hand may go below zero, which `discrepancies` lists. One upsert,
     so a SKU never received at the store gets its row; when the row is overdrawn, its
     expired reservations are swept (`settle_overdrawn`)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
-    statement = dialect.insert(StockLevel).values(
-        id=uuid.uuid4(),
-        organization_id=organization_id,
-        sku_id=sku_id,
-        location_id=location_id,
+    statement = _insert_level(
+        session,
+        organization_id,
+        sku_id,
+        location_id,
         on_hand=-quantity,
-        allocated=0,
-        reserved=0,
         created_at=now,
         updated_at=now,
     )
