@@ -69,7 +69,7 @@ def catalog_page(
         q=query.q or None,
     )
     found = service.product_page(session, filters, paging.number, paging.size)
-    brands = tenancy_service.list_brands(session, 500, None)[0]
+    brands = tenancy_service.brand_choices(session)
     return render(
         request,
         "catalog/list.html",

@@ -41,7 +41,7 @@ def _product_form(
         errors,
         section="catalog",
         product=product,
-        brands=tenancy_service.list_brands(session, 500, None)[0],
+        brands=tenancy_service.brand_choices(session),
     )
 
 

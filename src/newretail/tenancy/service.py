@@ -135,6 +135,14 @@ def list_brands(
     return paginate(session, statement, Brand, limit, cursor)
 
 
+BRAND_CHOICES = 500  # a console select or filter offers at most this many brands
+
+
+def brand_choices(session: Session) -> list[Brand]:
+    """The brands a console page offers as choices (the first `BRAND_CHOICES` in list order)."""
+    return list_brands(session, BRAND_CHOICES, None)[0]
+
+
 def get_brand(session: Session, brand_id: uuid.UUID) -> Brand:
     """The brand with this id; 404 outside the organisation."""
     return get_or_not_found(session, Brand, brand_id, "brand", field="brand_id")

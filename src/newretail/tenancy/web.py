@@ -244,7 +244,7 @@ def stores_page(
         q=query.q or None,
     )
     stores = service.all_stores(session, principal, filters)
-    brands = {b.id: b for b in service.list_brands(session, 500, None)[0]}
+    brands = {b.id: b for b in service.brand_choices(session)}
     return render(
         request,
         "tenancy/stores.html",
@@ -276,7 +276,7 @@ def _store_form_page(
         errors,
         section="stores",
         store_id=store_id,
-        brands=service.list_brands(session, 500, None)[0],
+        brands=service.brand_choices(session),
         channel_types=list(ChannelType),
         statuses=list(StoreStatus),
         can_edit=identity.principal.can(Permission.EDIT_STORES),
