@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from newretail.core.errors import Conflict, InvalidInput, NotFound
+from newretail.core.errors import Conflict, InvalidInput, NewRetailError, NotFound
 
 
 class ReachErrorCode(StrEnum):
@@ -40,64 +40,62 @@ class LiftGap(StrEnum):
     EFFECT_BEYOND_CERTAINTY = "effect_beyond_certainty"
 
 
-class StageNotFound(NotFound):
-    code = ReachErrorCode.STAGE_NOT_FOUND
+# what each error below says, and the field at fault (the same every time it is raised)
+_SAID: dict[ReachErrorCode, tuple[str, str]] = {
+    ReachErrorCode.STAGE_NOT_FOUND: ("the campaign has no such stage", "stage"),
+    ReachErrorCode.ENDPOINT_NOT_FOUND: ("no such webhook endpoint", "endpoint"),
+    ReachErrorCode.DELIVERY_NOT_FOUND: ("no such webhook delivery", "delivery"),
+    ReachErrorCode.ENDPOINT_URL_INVALID: (
+        "the URL must be https:// (http:// only for localhost or 127.0.0.1)",
+        "url",
+    ),
+    ReachErrorCode.DELIVERY_NOT_RESENDABLE: (
+        "only a failed or cancelled delivery can be resent; a pending one is still "
+        "being retried and a delivered one has arrived",
+        "delivery",
+    ),
+    ReachErrorCode.DELIVERY_NOT_CANCELLABLE: (
+        "only a pending delivery can be cancelled",
+        "delivery",
+    ),
+    ReachErrorCode.INBOX_MESSAGE_NOT_FOUND: ("no such message in the member's inbox", "message_id"),
+}
+
+
+class _Said(NewRetailError):
+    """A reach error raised without arguments: its code (in the class header) says the
+    message and the field (`_SAID`); the other base gives the status."""
+
+    code: ReachErrorCode
 
     def __init__(self) -> None:
-        super().__init__("the campaign has no such stage", field="stage")
+        message, field = _SAID[self.code]
+        super().__init__(message, field=field)
 
 
-class EndpointNotFound(NotFound):
-    code = ReachErrorCode.ENDPOINT_NOT_FOUND
-
-    def __init__(self) -> None:
-        super().__init__("no such webhook endpoint", field="endpoint")
+class StageNotFound(_Said, NotFound, code=ReachErrorCode.STAGE_NOT_FOUND):
+    """The campaign has no stage at that position."""
 
 
-class DeliveryNotFound(NotFound):
-    code = ReachErrorCode.DELIVERY_NOT_FOUND
-
-    def __init__(self) -> None:
-        super().__init__("no such webhook delivery", field="delivery")
+class EndpointNotFound(_Said, NotFound, code=ReachErrorCode.ENDPOINT_NOT_FOUND):
+    """No such webhook endpoint in the organisation."""
 
 
-class EndpointUrlInvalid(InvalidInput):
+class DeliveryNotFound(_Said, NotFound, code=ReachErrorCode.DELIVERY_NOT_FOUND):
+    """No such webhook delivery in the organisation."""
+
+
+class EndpointUrlInvalid(_Said, InvalidInput, code=ReachErrorCode.ENDPOINT_URL_INVALID):
     """Not an absolute http(s) URL (https outside a loopback address)."""
 
-    code = ReachErrorCode.ENDPOINT_URL_INVALID
 
-    def __init__(self) -> None:
-        super().__init__(
-            "the URL must be https:// (http:// only for localhost or 127.0.0.1)", field="url"
-        )
-
-
-class DeliveryNotResendable(Conflict):
+class DeliveryNotResendable(_Said, Conflict, code=ReachErrorCode.DELIVERY_NOT_RESENDABLE):
     """Only a dead (failed) or cancelled delivery is sent again by hand."""
 
-    code = ReachErrorCode.DELIVERY_NOT_RESENDABLE
 
-    def __init__(self) -> None:
-        super().__init__(
-            "only a failed or cancelled delivery can be resent; a pending one is still "
-            "being retried and a delivered one has arrived",
-            field="delivery",
-        )
-
-
-class DeliveryNotCancellable(Conflict):
+class DeliveryNotCancellable(_Said, Conflict, code=ReachErrorCode.DELIVERY_NOT_CANCELLABLE):
     """Only a pending delivery is withdrawn."""
 
-    code = ReachErrorCode.DELIVERY_NOT_CANCELLABLE
 
-    def __init__(self) -> None:
-        super().__init__("only a pending delivery can be cancelled", field="delivery")
-
-
-class InboxMessageNotFound(NotFound):
+class InboxMessageNotFound(_Said, NotFound, code=ReachErrorCode.INBOX_MESSAGE_NOT_FOUND):
     """No such message in the member's inbox (another member's, another organisation's)."""
-
-    code = ReachErrorCode.INBOX_MESSAGE_NOT_FOUND
-
-    def __init__(self) -> None:
-        super().__init__("no such message in the member's inbox", field="message_id")
