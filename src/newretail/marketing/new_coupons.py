@@ -84,7 +84,7 @@ def issue_new(
         }
         for row, request in zip(rows, requests, strict=True)
     ]
-    session.execute(insert(Coupon), rows)
-    session.execute(insert(CouponLedgerEntry), ledger)
-    session.execute(insert(OutboxMessage), facts)
+    session.execute(insert(Coupon.__table__), rows)  # Core inserts: no ORM bookkeeping
+    session.execute(insert(CouponLedgerEntry.__table__), ledger)
+    session.execute(insert(OutboxMessage.__table__), facts)
     return [Coupon(**row) for row in rows]

@@ -358,7 +358,7 @@ class _Batch:
             decisions.append(decision)
             if coupon is not None:
                 treated.append((coupon, decision))
-        self.session.execute(insert(ReachDecision), rows)
+        self.session.execute(insert(ReachDecision.__table__), rows)  # Core: no ORM bookkeeping
         if treated:
             self.engine.deliver(self.session, treated)
         return decisions
