@@ -21,12 +21,12 @@ from newretail.core.localtime import to_local
 from newretail.core.reads import read_of
 from newretail.databank import service as databank_service
 from newretail.members.profile_graph import Member
+from newretail.reach import reads
 from newretail.reach.decide import Reason
 from newretail.reach.intervals import critical_value
 from newretail.reach.lift import LiftReport, wilson_interval
 from newretail.reach.measurement import ARMS, ArmOutcome, Measurement, holdout_share
 from newretail.reach.models import ReachDecision
-from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
 
 POWER = 0.8
@@ -201,13 +201,6 @@ def _arm(outcome: ArmOutcome, redeemed: int) -> ArmRead:
     )
 
 
-def _store_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = session.execute(select(Store.id, Store.name).where(Store.id.in_(ids)))
-    return {store_id: name for store_id, name in rows}
-
-
 def _local(moment: datetime | None, zone: str) -> datetime | None:
     return None if moment is None else to_local(moment, zone)
 
@@ -221,7 +214,7 @@ def report_read(
     zone = databank_service.organisation_zone(session, principal)
     campaign = measured.campaign
     stage = next((s for s in campaign.stages if s.position == measured.stage_position), None)
-    names = _store_names(session, {w.store_id for w in measured.where_bought if w.store_id})
+    names = reads.store_names(session, (w.store_id for w in measured.where_bought))
     configured = campaign.holdout_percent > 0
     return LiftReportRead(
         campaign_id=campaign.id,
