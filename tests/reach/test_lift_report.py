@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from newretail.bootstrap import Container
 from newretail.cli import app
+from newretail.core.i18n import translator
 from newretail.core.settings import Settings
-from newretail.reach import lift
+from newretail.reach import lift, lift_reads, web_lift
 from tests.conftest import TEST_SECRET, Org, console_login, store_args
 from tests.console_pages import text
 from tests.reach.lift_data import HOLDOUT_SPEND, TREATED_SPEND, build
@@ -201,3 +202,44 @@ def test_the_console_page_in_english_and_chinese(
     assert "触达组" in chinese.text and "留出组" in chinese.text and "线上" in chinese.text
     assert "大约还需触达或留出 271 位会员" in chinese.text
     assert client.get(page_path, params={"stage": 9}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("locale", "effect", "sentence"),
+    [
+        (
+            "en",
+            {"effect_size": 0.3, "absolute": 0.1215, "relative": 1.215, "gap": None},
+            "With these arms, a true lift of 12.15 percentage points (122 % of the holdout's "
+            "rate) would be detected 80% of the time.",
+        ),
+        (
+            "en",
+            {"effect_size": 0.7, "absolute": 0.1215, "relative": None, "gap": None},
+            "With these arms, a true lift of 12.15 percentage points would be detected 80% of "
+            "the time (the holdout has no conversions to compare it with).",
+        ),
+        (
+            "zh-CN",
+            {"effect_size": 0.7, "absolute": 0.1215, "relative": None, "gap": None},
+            "按当前分组规模，12.15 个百分点的真实提升有 80% 的概率被检出（留出组尚无转化，"
+            "无法折算为相对提升）。",
+        ),
+        (
+            "en",
+            {
+                "effect_size": None,
+                "absolute": None,
+                "relative": None,
+                "gap": "effect_beyond_certainty",
+            },
+            "Not detectable: even a conversion rate of 100% would be too small a lift at these "
+            "group sizes.",
+        ),
+    ],
+)
+def test_the_detectable_effect_sentence(locale: str, effect: dict[str, Any], sentence: str) -> None:
+    """A holdout without conversions has no rate to relate the lift to: the sentence gives the
+    points alone (the demo's page printed "(— of the holdout's rate)")."""
+    read = lift_reads.DetectableEffectRead.model_validate(effect)
+    assert web_lift.detectable_sentence(translator(locale), read) == sentence
