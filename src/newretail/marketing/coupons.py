@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Uuid, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +43,21 @@ class Issue:
     member_id: uuid.UUID | None = None
     stage_key: str | None = None
     store_id: uuid.UUID | None = None  # where it was issued (a store budget applies there)
+
+    def coupon_columns(self, organization_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+        """The columns of the coupon this issues: a new id, issued, valid as asked."""
+        return {
+            "id": uuid.uuid4(),
+            "organization_id": organization_id,
+            "offer_id": self.offer_id,
+            "stage_key": self.stage_key,
+            "member_id": self.member_id,
+            "issue_key": self.issue_key,
+            "state": CouponState.ISSUED.value,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+            "updated_at": now,
+        }
 
 
 def new_code() -> str:
@@ -207,17 +223,8 @@ def _insert(
         if slot is None or slot > limit:
             raise LedgerError(LedgerErrorCode.MEMBER_LIMIT, field="member_id")
     coupon = Coupon(
-        id=uuid.uuid4(),
-        organization_id=organization_id,
-        offer_id=request.offer_id,
-        stage_key=request.stage_key,
-        member_id=request.member_id,
-        issue_key=request.issue_key,
+        **request.coupon_columns(organization_id, utcnow()),
         code_hash=None if code is None else code_hash(code),
-        state=CouponState.ISSUED,
-        valid_from=request.valid_from,
-        valid_until=request.valid_until,
-        updated_at=utcnow(),
         member_slot=slot,
     )
     session.add(coupon)

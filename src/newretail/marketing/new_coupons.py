@@ -15,7 +15,7 @@ from newretail.core.database import utcnow
 from newretail.events.models import OutboxMessage
 from newretail.marketing import budgets, coupon_facts
 from newretail.marketing.coupons import Issue
-from newretail.marketing.models import Coupon, CouponChange, CouponLedgerEntry, CouponState
+from newretail.marketing.models import Coupon, CouponChange, CouponLedgerEntry
 
 
 def issue_new(
@@ -36,20 +36,7 @@ def issue_new(
     budgets.spend_many(session, spent)
     now = utcnow()
     rows = [
-        {
-            "id": uuid.uuid4(),
-            "created_at": now,
-            "organization_id": organization_id,
-            "offer_id": request.offer_id,
-            "stage_key": request.stage_key,
-            "member_id": request.member_id,
-            "issue_key": request.issue_key,
-            "state": CouponState.ISSUED.value,
-            "valid_from": request.valid_from,
-            "valid_until": request.valid_until,
-            "updated_at": now,
-        }
-        for request in requests
+        {**request.coupon_columns(organization_id, now), "created_at": now} for request in requests
     ]
     named: dict[tuple[uuid.UUID, str | None], dict[str, str]] = {}
     for request in requests:
