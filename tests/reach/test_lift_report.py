@@ -16,7 +16,7 @@ from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core.i18n import translator
 from newretail.core.settings import Settings
-from newretail.reach import lift, lift_reads, web_lift
+from newretail.reach import lift, lift_reads
 from tests.conftest import TEST_SECRET, Org, console_login, store_args
 from tests.console_pages import text
 from tests.reach.lift_data import HOLDOUT_SPEND, TREATED_SPEND, build
@@ -242,4 +242,4 @@ def test_the_detectable_effect_sentence(locale: str, effect: dict[str, Any], sen
     """A holdout without conversions has no rate to relate the lift to: the sentence gives the
     points alone (the demo's page printed "(— of the holdout's rate)")."""
     read = lift_reads.DetectableEffectRead.model_validate(effect)
-    assert web_lift.detectable_sentence(translator(locale), read) == sentence
+    assert lift_reads.detectable_sentence(translator(locale), read) == sentence

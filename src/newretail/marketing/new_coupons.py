@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
@@ -71,7 +72,7 @@ def issue_new(
         }
         for row, request in zip(rows, requests, strict=True)
     ]
-    session.execute(insert(Coupon.__table__), rows)  # Core inserts: no ORM bookkeeping
-    session.execute(insert(CouponLedgerEntry.__table__), ledger)
-    session.execute(insert(OutboxMessage.__table__), facts)
+    session.execute(insert(cast(Table, Coupon.__table__)), rows)  # Core inserts: no ORM bookkeeping
+    session.execute(insert(cast(Table, CouponLedgerEntry.__table__)), ledger)
+    session.execute(insert(cast(Table, OutboxMessage.__table__)), facts)
     return [Coupon(**row) for row in rows]

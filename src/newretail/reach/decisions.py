@@ -20,9 +20,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -358,7 +358,8 @@ class _Batch:
             decisions.append(decision)
             if coupon is not None:
                 treated.append((coupon, decision))
-        self.session.execute(insert(ReachDecision.__table__), rows)  # Core: no ORM bookkeeping
+        # through the Core table: no ORM bookkeeping per row
+        self.session.execute(insert(cast(Table, ReachDecision.__table__)), rows)
         if treated:
             self.engine.deliver(self.session, treated)
         return decisions

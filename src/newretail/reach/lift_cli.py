@@ -7,6 +7,7 @@ runs on the data folder (the demo) the command asks that server's API for it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -27,15 +28,37 @@ from newretail.marketing import campaigns
 from newretail.reach import lift_reads, measurement
 from newretail.tenancy.operator import operator_session
 
+T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
 
-def _figure(found: dict[str, Any] | None, shown: str, scale: float = 1.0) -> str:
-    if found is None or found["estimate"] is None:
-        return "—" if found is None else f"— ({found['gap']})"
-    estimate = shown.format(float(found["estimate"]) * scale)
+
+def _figure(found: dict[str, Any] | None, shown: Callable[[float], str]) -> str:
+    """An estimate and its interval, or why there is none (the gap's sentence, not its code)."""
+    if found is None:
+        return "—"
+    gap = T(f"reach.lift_gap.{found['gap']}") if found["gap"] else ""
+    if found["estimate"] is None:
+        return f"— {gap}".rstrip()
+    estimate = shown(float(found["estimate"]))
     if found["low"] is None:
-        return f"{estimate} ({found['gap']})"
-    low, high = (shown.format(float(found[k]) * scale) for k in ("low", "high"))
-    return f"{estimate}  [{low} … {high}]"
+        return f"{estimate} {gap}".rstrip()
+    return f"{estimate}  [{shown(float(found['low']))} … {shown(float(found['high']))}]"
+
+
+def _money(value: float, sign: str = "") -> str:
+    """¥ and two decimals with thousands separators, the sign before the currency."""
+    return f"{'-' if value < 0 else sign if value > 0 else ''}¥{abs(value):,.2f}"
+
+
+def _where(w: dict[str, Any]) -> tuple[Any, ...]:
+    store = w["store_name"] or "—"
+    return (
+        w["arm"],
+        store,
+        w["channel_label"],
+        w["converters"],
+        w["purchases"],
+        _money(float(w["gmv"])),
+    )
 
 
 def _print(row: dict[str, Any]) -> None:
@@ -43,8 +66,6 @@ def _print(row: dict[str, Any]) -> None:
     out.print(f"[bold]{row['campaign_name']}{stage}[/bold]: lift in {row['window_days']} days")
     if row["first_exposure"]:
         out.print(f"reached {row['first_exposure']} … {row['last_exposure']} ({row['time_zone']})")
-    if row["sample_ratio"] and row["sample_ratio"]["mismatch"]:
-        out.print(f"[red]sample ratio mismatch, p = {row['sample_ratio']['p_value']:.3g}[/red]")
     arms = [(name, row[name]) for name in ("treated", "holdout")]
     table(
         "Arms",
@@ -66,26 +87,35 @@ def _print(row: dict[str, Any]) -> None:
         "Lift (95 % intervals)",
         ["figure", "estimate [interval]"],
         [
-            ("conversion difference", _figure(row["difference"], "{:+.2f} pp", 100)),
-            ("relative lift", _figure(row["relative_lift"], "{:+.1f} %", 100)),
-            ("incremental purchasers", _figure(row["incremental_purchasers"], "{:+,.1f}")),
-            ("incremental GMV", _figure(row["incremental_gmv"], "{:+,.2f}")),
-            ("incremental GMV (CUPED)", _figure(row["incremental_gmv_cuped"], "{:+,.2f}")),
-            ("cost", f"{float(row['cost']):,.2f}"),
+            ("conversion difference", _figure(row["difference"], lambda v: f"{100 * v:+.2f} pp")),
+            ("relative lift", _figure(row["relative_lift"], lambda v: f"{100 * v:+.1f} %")),
+            ("incremental purchasers", _figure(row["incremental_purchasers"], "{:+,.1f}".format)),
+            ("incremental GMV", _figure(row["incremental_gmv"], lambda v: _money(v, "+"))),
+            (
+                "incremental GMV (CUPED)",
+                _figure(row["incremental_gmv_cuped"], lambda v: _money(v, "+")),
+            ),
+            ("cost", _money(float(row["cost"]))),
             (
                 "cost per incremental purchaser",
-                _figure(row["cost_per_incremental_purchaser"], "{:,.2f}"),
+                _figure(row["cost_per_incremental_purchaser"], _money),
             ),
         ],
     )
+    ratio = row["sample_ratio"]
+    if ratio and ratio["observed_holdout_share"] is not None:
+        warning = "[red]sample ratio mismatch[/red]: " if ratio["mismatch"] else ""
+        out.print(
+            f"{warning}sample ratio p = {ratio['p_value']:.3g}: "
+            f"{100 * ratio['observed_holdout_share']:.2f} % held out, "
+            f"{100 * ratio['expected_holdout_share']:.2f} % configured"
+        )
+    effect = lift_reads.DetectableEffectRead.model_validate(row["detectable_effect"])
+    out.print(lift_reads.detectable_sentence(T, effect))
     table(
         "Where they bought",
         ["arm", "store", "channel", "buyers", "purchases", "GMV"],
-        [
-            [w["arm"], w["store_name"] or "—", w["channel_label"]]
-            + [w[k] for k in ("converters", "purchases", "gmv")]
-            for w in row["where_bought"]
-        ],
+        [_where(w) for w in row["where_bought"]],
     )
     for hint in row["hints"]:
         out.print(f"next: {hint['text']}")
@@ -127,6 +157,6 @@ def lift(
         measured = measurement.measure(
             session, principal, container.warehouse, found.id, stage, window_days
         )
-        read = lift_reads.report_read(session, principal, measured, translator(DEFAULT_LOCALE))
+        read = lift_reads.report_read(session, principal, measured, T)
         row = read.model_dump(mode="json")
     emit(row, as_json, lambda: _print(row))

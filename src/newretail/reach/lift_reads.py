@@ -304,3 +304,15 @@ def member_exposures(
         query = query.where(ReachDecision.campaign_id == campaign_id)
     found = session.scalars(query.order_by(ReachDecision.occurred_at, ReachDecision.event_id))
     return [read_of(ExposureRead, d, stage=d.stage_position) for d in found]
+
+
+def detectable_sentence(t: Translate, effect: DetectableEffectRead) -> str:
+    """The minimum detectable effect in words: the lift in points and, when the holdout has
+    conversions to relate it to, its share of the holdout's rate; or why nothing is
+    detectable."""
+    if effect.absolute is None:
+        return t(f"reach.lift_gap.{effect.gap}") if effect.gap else "—"
+    points = f"{100 * effect.absolute:.2f}"
+    if effect.relative is None:
+        return t("reach.lift.mde_points", points=points)
+    return t("reach.lift.mde", points=points, relative=f"{100 * effect.relative:.0f} %")

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from newretail.console.shell import page_locale, render
-from newretail.core.i18n import Translate, translator
+from newretail.core.i18n import translator
 from newretail.reach import lift_reads, measurement
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 
@@ -105,18 +105,6 @@ def charts(report: lift_reads.LiftReportRead) -> list[IntervalChart]:
     return found
 
 
-def detectable_sentence(t: Translate, effect: lift_reads.DetectableEffectRead) -> str:
-    """The minimum detectable effect in words: the lift in points and, when the holdout has
-    conversions to relate it to, its share of the holdout's rate; or why nothing is
-    detectable."""
-    if effect.absolute is None:
-        return t(f"reach.lift_gap.{effect.gap}") if effect.gap else "—"
-    points = f"{100 * effect.absolute:.2f}"
-    if effect.relative is None:
-        return t("reach.lift.mde_points", points=points)
-    return t("reach.lift.mde", points=points, relative=f"{100 * effect.relative:.0f} %")
-
-
 @router.get("/{campaign_id}/lift")
 def lift_page(
     request: Request,
@@ -144,7 +132,7 @@ def lift_page(
         report=report,
         stages=[(s.position, s.name) for s in measured.campaign.stages],
         charts=charts(report),
-        detectable=detectable_sentence(t, report.detectable_effect),
+        detectable=lift_reads.detectable_sentence(t, report.detectable_effect),
         chart_width=CHART_WIDTH,
         max_window=measurement.MAX_WINDOW_DAYS,
     )
