@@ -240,6 +240,43 @@ def by_code_or_not_found(
     return row
 
 
+def by_id_or_name(
+    session: Session,
+    model: type[RowT],
+    ref: str,
+    by_id: Callable[[uuid.UUID], RowT],
+    missing: Callable[[], Exception],
+) -> RowT:
+    """The row an operator names by its id or its name (a CLI argument): `by_id` for an id
+    (it raises its own not-found), else the row with that name, else `missing()`."""
+    try:
+        return by_id(uuid.UUID(ref))
+    except ValueError:
+        found: RowT | None = session.scalar(select(model).filter_by(name=ref))
+    if found is None:
+        raise missing()
+    return found
+
+
+def ids_by_code(
+    session: Session,
+    code: QueryableAttribute[str],
+    row_id: QueryableAttribute[uuid.UUID],
+    codes: Iterable[str],
+    what: str,
+    *,
+    field: str,
+) -> list[uuid.UUID]:
+    """The ids of the rows with these codes, in the codes' order (one query); the first code
+    no row has is refused: `no <what> with code …` (422, naming `field`)."""
+    wanted = list(codes)
+    found = dict(session.execute(select(code, row_id).where(code.in_(wanted))).all())
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise InvalidInput(f"no {what} with code {missing[0]!r}", field=field)
+    return [found[c] for c in wanted]
+
+
 def contains_text(text: str, *columns: QueryableAttribute[Any]) -> ColumnElement[bool]:
     """Any of the columns holds the text, in any case (a search box)."""
     return or_(*(column.ilike(f"%{text}%") for column in columns))

@@ -13,11 +13,12 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import flush_unique, get_or_not_found, utcnow
+from newretail.core.database import by_id_or_name, flush_unique, get_or_not_found, utcnow
 from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.localtime import local_days_bounds
 from newretail.marketing import budgets, offer_library, schemas
@@ -253,13 +254,13 @@ def get_campaign(session: Session, campaign_id: uuid.UUID) -> Campaign:
 
 def campaign_by_ref(session: Session, ref: str) -> Campaign:
     """A campaign by id or by its name, as an operator types it (`field="campaign"`)."""
-    try:
-        return get_campaign(session, uuid.UUID(ref))
-    except ValueError:
-        found = session.scalar(select(Campaign).where(Campaign.name == ref))
-    if found is None:
-        raise InvalidInput(f"no campaign named {ref!r}", field="campaign")
-    return found
+    return by_id_or_name(
+        session,
+        Campaign,
+        ref,
+        partial(get_campaign, session),
+        lambda: InvalidInput(f"no campaign named {ref!r}", field="campaign"),
+    )
 
 
 def list_campaigns(session: Session) -> Sequence[Campaign]:

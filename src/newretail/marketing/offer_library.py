@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import by_code_or_not_found, flush_unique, utcnow
+from newretail.core.database import by_code_or_not_found, flush_unique, ids_by_code, utcnow
 from newretail.core.errors import InvalidInput
 from newretail.marketing.models import Offer
 from newretail.marketing.offer_specs import OfferSpec, to_template
@@ -63,8 +63,4 @@ def spec_of(offer: Offer) -> OfferSpec:
 
 
 def offer_ids(session: Session, codes: Sequence[str]) -> list[uuid.UUID]:
-    found = dict(session.execute(select(Offer.code, Offer.id).where(Offer.code.in_(codes))).all())
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise InvalidInput(f"no offer with code {missing[0]!r}", field="offer_codes")
-    return [found[c] for c in codes]
+    return ids_by_code(session, Offer.code, Offer.id, codes, "offer", field="offer_codes")

@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 import httpx
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newretail.core.database import get_or_raise, utcnow
+from newretail.core.database import by_id_or_name, get_or_raise, utcnow
 from newretail.reach import schemas, signing
 from newretail.reach.errors import EndpointNotFound, EndpointUrlInvalid
 from newretail.reach.models import WebhookEndpoint, WebhookSecret
@@ -53,13 +54,9 @@ def get_endpoint(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
 
 def endpoint_by_ref(session: Session, ref: str) -> WebhookEndpoint:
     """An endpoint by id or by name (the CLI)."""
-    try:
-        return get_endpoint(session, uuid.UUID(ref))
-    except ValueError:
-        found = session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == ref))
-    if found is None:
-        raise EndpointNotFound()
-    return found
+    return by_id_or_name(
+        session, WebhookEndpoint, ref, partial(get_endpoint, session), EndpointNotFound
+    )
 
 
 def _add_secret(session: Session, endpoint: WebhookEndpoint, box: SecretBox, now: datetime) -> str:

@@ -8,11 +8,10 @@ import uuid
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, table
-from newretail.core.errors import InvalidInput
+from newretail.core.database import ids_by_code
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.localtime import format_local_time
 from newretail.marketing import campaigns
@@ -28,11 +27,7 @@ CampaignOption = Annotated[str, typer.Option("--campaign", help="Campaign name o
 
 
 def _store_ids(session: Session, codes: list[str]) -> list[uuid.UUID]:
-    found = dict(session.execute(select(Store.code, Store.id).where(Store.code.in_(codes))).all())
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise InvalidInput(f"no store with code {missing[0]!r}", field="store")
-    return [found[c] for c in codes]
+    return ids_by_code(session, Store.code, Store.id, codes, "store", field="store")
 
 
 @command(rules_app, "list")
