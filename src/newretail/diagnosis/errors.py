@@ -1,0 +1,28 @@
+"""Codes of the diagnosis domain: its errors, and why a peer figure is withheld."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from newretail.core.errors import InvalidInput
+
+
+class DiagnosisErrorCode(StrEnum):
+    """Codes of the diagnosis domain's errors."""
+
+    INVALID_PEER_INPUT = "invalid_peer_input"
+
+
+class InvalidPeerInput(InvalidInput):
+    """Store figures peers cannot be tiered from (a store twice, a warehouse, NaN)."""
+
+    code = DiagnosisErrorCode.INVALID_PEER_INPUT
+
+
+class PeerWithholding(StrEnum):
+    """Why a peer statistic, a grade or a next-tier amount is reported without a value."""
+
+    TOO_FEW_STORES = "too_few_stores"  # the peer cell (or group) is below the privacy minimum
+    TOO_FEW_VALUES = "too_few_values"  # enough stores, but too few have this metric
+    NO_VALUE = "no_value"  # the store itself has no value of the metric
+    TOP_TIER = "top_tier"  # there is no next tier
