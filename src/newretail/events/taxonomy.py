@@ -25,7 +25,14 @@ def _schema(*required: str, **properties: dict[str, Any]) -> dict[str, Any]:
 
 # Event types whose events must name a store (offline scenes happen somewhere).
 NEEDS_STORE = frozenset(
-    {"store_visit", "counter_approach", "shelf_browse", "screen_exposure", "district_enter"}
+    {
+        "store_visit",
+        "counter_approach",
+        "shelf_browse",
+        "screen_exposure",
+        "district_enter",
+        "footfall",
+    }
 )
 # Event types whose events carry an amount.
 NEEDS_AMOUNT = frozenset({"purchase"})
@@ -65,6 +72,9 @@ BUILT_IN: dict[str, dict[str, Any]] = {
     "page_view": _schema(name=_TEXT, url={"type": "string", "maxLength": 2000}),
     "screen_view": _schema(name=_TEXT),
     "group": _schema(group_id=_ID),
+    # a people counter's entries at a store's door since its previous report: no person, no
+    # AIPL stage; the operations centre's offline visitors (docs/diagnosis.md, "Metrics")
+    "footfall": _schema("count", count={"type": "integer", "minimum": 0}, sensor_id=_ID),
 }
 
 # Commerce facts the services write to the outbox beside the touchpoints above (not sent by

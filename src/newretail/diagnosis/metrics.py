@@ -1,0 +1,412 @@
+"""The base metrics of each store and local day, from the warehouse's events (one Ibis query that
+DuckDB and PostgreSQL answer alike), and their sums over any set of store-days.
+
+Definitions (docs/diagnosis.md, "Metrics"):
+
+- Days: each store's own local days (its `time_zone`, as its till's day), the organisation's
+  zone for the other stores and for events without a store. A group's day is the sum of its
+  stores' local days.
+- GMV: the amounts of the day's paid purchases (`purchase` events: the order total) minus the
+  amounts refunded that day (`order_refunded` events: the refund total), at the order's store.
+  A refund counts on the day it is made: a closed day is never rewritten.
+- Transactions: distinct orders paid (a purchase's `order_id`, else the event itself).
+  Buyers: distinct paying people per store-day — the member, else the anonymous id, else the
+  order (an unidentified walk-in buying twice is two buyers). Units: the `quantity` of the
+  purchases' `lines` (orders) or `items` (collected purchases; a line without one is one unit),
+  else a top-level `quantity`; units per transaction counts only the orders that carry units.
+  Transactions, buyers and units are gross: a refund lowers GMV, not them.
+- Visitors: a people counter's entries (`footfall` events, the sum of their `count`) when the
+  store-day has any — the stronger source; otherwise distinct people (member, else anonymous
+  id, else the event) with a visit event: `store_visit` in a store, or a page, screen or product
+  view online.
+- Paying conversion = buyers ÷ visitors (Taobao 生意参谋, JD 商智); order value per buyer =
+  GMV ÷ buyers, so GMV = visitors × conversion × order value per buyer exactly. The RetailNext /
+  ShopperTrak figure, transactions ÷ visitors, is `transaction_conversion`.
+- Groups (a brand, a city, the organisation, a week): each figure summed over the store-days,
+  so visitors and buyers are counted once per store-day (a person in two stores is two), and
+  the ratios are recomputed from the sums, never averaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from newretail.core.errors import InvalidInput
+from newretail.databank.localdays import day_start, local_date
+from newretail.warehouse.connection import EVENT_TABLE
+
+Expr = Any  # an Ibis table expression (ibis ships no type stubs)
+K = TypeVar("K", bound=Hashable)
+
+MAX_DAYS = 3660
+ZERO = Decimal("0.00")
+_MONEY = dt.Decimal(38, 2)
+_COUNT = dt.int64
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The event types each figure is read from (defaults: the built-in taxonomy)."""
+
+    purchase_events: tuple[str, ...] = ("purchase",)
+    refund_events: tuple[str, ...] = ("order_refunded",)
+    visit_events: tuple[str, ...] = ("store_visit", "page_view", "screen_view", "product_view")
+    footfall_events: tuple[str, ...] = ("footfall",)
+
+    @property
+    def types(self) -> list[str]:
+        """Every event type the metrics read."""
+        kinds = (
+            *self.purchase_events,
+            *self.refund_events,
+            *self.visit_events,
+            *self.footfall_events,
+        )
+        return sorted(set(kinds))
+
+
+SOURCES = Sources()
+
+
+class VisitorSource(StrEnum):
+    """Where a store-day's visitors come from."""
+
+    FOOTFALL = "footfall"  # a people counter
+    VISITS = "visits"  # identified visit events
+
+
+def _ratio(part: int | Decimal, whole: int) -> float | None:
+    return None if whole == 0 else float(part) / whole
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The additive figures of a store-day or of a group of store-days, and the ratios of them."""
+
+    paid: Decimal = ZERO
+    refunded: Decimal = ZERO
+    transactions: int = 0
+    buyers: int = 0
+    units: int = 0
+    transactions_with_units: int = 0
+    refunded_orders: int = 0
+    visitors: int = 0
+    store_days: int = 0
+    # data quality: store-days with purchases and no visitors, and with more buyers than visitors
+    purchases_without_visitors: int = 0
+    buyers_above_visitors: int = 0
+
+    @property
+    def gmv(self) -> Decimal:
+        """Paid net of refunded."""
+        return self.paid - self.refunded
+
+    @property
+    def conversion(self) -> float | None:
+        """Paying conversion: buyers ÷ visitors (None without visitors)."""
+        return _ratio(self.buyers, self.visitors)
+
+    @property
+    def transaction_conversion(self) -> float | None:
+        """Transactions ÷ visitors, the people-counter vendors' conversion."""
+        return _ratio(self.transactions, self.visitors)
+
+    @property
+    def order_value_per_buyer(self) -> Decimal | None:
+        """GMV ÷ buyers (客单价), unrounded."""
+        return None if self.buyers == 0 else self.gmv / self.buyers
+
+    @property
+    def order_value_per_transaction(self) -> Decimal | None:
+        """GMV ÷ transactions (average transaction value), unrounded."""
+        return None if self.transactions == 0 else self.gmv / self.transactions
+
+    @property
+    def units_per_transaction(self) -> float | None:
+        """Units ÷ the transactions that carry units."""
+        return _ratio(self.units, self.transactions_with_units)
+
+    def __add__(self, other: Metrics) -> Metrics:
+        return Metrics(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class StoreDay:
+    """One store's (None: events without a store) metrics on one of its local days, and both
+    visitor sources as found."""
+
+    store_id: str | None
+    day: date
+    metrics: Metrics
+    visit_visitors: int  # distinct people with a visit event
+    footfall: int | None  # the people counter's entries; None when it sent nothing
+
+    @property
+    def visitor_source(self) -> VisitorSource | None:
+        """The source the visitors were taken from (None: neither had any)."""
+        if self.footfall is not None:
+            return VisitorSource.FOOTFALL
+        return VisitorSource.VISITS if self.visit_visitors else None
+
+
+def total(rows: Iterable[StoreDay | Metrics]) -> Metrics:
+    """The sum of store-days (or of groups): a brand, a city, the organisation, a period."""
+    result = Metrics()
+    for row in rows:
+        result += row.metrics if isinstance(row, StoreDay) else row
+    return result
+
+
+def totals_by(rows: Iterable[StoreDay], key: Callable[[StoreDay], K]) -> dict[K, Metrics]:
+    """The store-days summed per group (`key` names a store-day's group: its store's brand,
+    city or channel type, its week…)."""
+    result: dict[K, Metrics] = {}
+    for row in rows:
+        group = key(row)
+        result[group] = result.get(group, Metrics()) + row.metrics
+    return result
+
+
+def _person(events: Expr, fallback: ir.StringValue) -> ir.StringValue:
+    """Who an event is of: the member, else the anonymous id, else `fallback`."""
+    return ibis.cases(
+        (events.member_id.notnull(), "m:" + events.member_id),
+        (events.anonymous_id.notnull(), "a:" + events.anonymous_id),
+        else_=fallback,
+    )
+
+
+def _zone_groups(
+    time_zone: str, store_zones: Mapping[str, str] | None
+) -> list[tuple[str, list[str] | None]]:
+    """(zone, its stores) for the stores with a zone of their own, then (the organisation's
+    zone, None: every other store and the events without one)."""
+    own: dict[str, list[str]] = {}
+    for store, zone in sorted((store_zones or {}).items()):
+        if zone != time_zone:
+            own.setdefault(zone, []).append(store)
+    return [*sorted(own.items()), (time_zone, None)]
+
+
+def _dated_events(
+    con: Any,
+    organization_id: str,
+    first: date,
+    last: date,
+    time_zone: str,
+    store_zones: Mapping[str, str] | None,
+    stores: Sequence[str] | None,
+    sources: Sources,
+) -> Expr:
+    """The events the metrics read, each with the local `day` of its store's zone."""
+    event = con.table(EVENT_TABLE)
+    base = event.filter(event.organization_id == organization_id, event.type.isin(sources.types))
+    if stores is not None:
+        base = base.filter(base.store_id.isin(list(stores)))
+    groups = _zone_groups(time_zone, store_zones)
+    elsewhere = [s for _, members in groups if members is not None for s in members]
+    parts = []
+    for zone, members in groups:
+        if members is not None:
+            part = base.filter(base.store_id.isin(members))
+        elif elsewhere:
+            part = base.filter(base.store_id.isnull() | ~base.store_id.isin(elsewhere))
+        else:
+            part = base
+        part = part.filter(
+            part.ts >= day_start(first, zone), part.ts < day_start(last + timedelta(days=1), zone)
+        )
+        parts.append(
+            part.select(
+                "store_id",
+                "type",
+                "member_id",
+                "anonymous_id",
+                "message_id",
+                "amount",
+                "properties",
+                day=local_date(part.ts, zone, first, last),
+            )
+        )
+    return parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+
+
+def _order_key(events: Expr, orders: ir.BooleanValue) -> ir.StringValue:
+    """An order event's order: its `order_id`, else the event itself (null for other events)."""
+    order_id = events.properties.cast("json")["order_id"].str.nullif("")
+    return ibis.ifelse(orders, ibis.coalesce(order_id, "e:" + events.message_id), None)
+
+
+def _units(events: Expr, sources: Sources) -> Expr:
+    """Units and the orders that carry them, per store-day."""
+    purchases = events.filter(events.type.isin(list(sources.purchase_events)))
+    purchases = purchases.mutate(
+        order_key=_order_key(purchases, ibis.literal(True)),
+        document=purchases.properties.cast("json"),
+    )
+    listed = ibis.coalesce(purchases.document["lines"], purchases.document["items"])
+    with_lines = purchases.filter(listed.notnull())
+    lines = with_lines.select("store_id", "day", "order_key", line=listed.array.unnest())
+    lines = lines.select(
+        "store_id", "day", "order_key", quantity=lines.line["quantity"].int.fill_null(1)
+    )
+    flat = purchases.filter(listed.isnull())
+    flat = flat.select("store_id", "day", "order_key", quantity=flat.document["quantity"].int)
+    flat = flat.filter(flat.quantity.notnull())
+    both = lines.union(flat, distinct=False)
+    return both.group_by("store_id", "day").aggregate(
+        units=both.quantity.sum().cast(_COUNT),
+        transactions_with_units=both.order_key.nunique().cast(_COUNT),
+    )
+
+
+def store_day_table(
+    con: Any,
+    organization_id: str,
+    first: date,
+    last: date,
+    time_zone: str,
+    *,
+    store_zones: Mapping[str, str] | None = None,
+    stores: Sequence[str] | None = None,
+    sources: Sources = SOURCES,
+) -> Expr:
+    """The Ibis expression of the metrics per store and local day first … last (one row per
+    store-day with any event the metrics read)."""
+    if last < first:
+        raise InvalidInput("the last day comes before the first", field="last")
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidInput(f"at most {MAX_DAYS} days at once", field="last")
+    events = _dated_events(
+        con, organization_id, first, last, time_zone, store_zones, stores, sources
+    )
+    paid = events.type.isin(list(sources.purchase_events))
+    refund = events.type.isin(list(sources.refund_events))
+    visit = events.type.isin(list(sources.visit_events))
+    counter = events.type.isin(list(sources.footfall_events))
+    events = events.mutate(
+        order_key=_order_key(events, paid | refund),
+        amount=events.amount.cast(_MONEY).fill_null(0),
+        entries=ibis.ifelse(counter, events.properties.cast("json")["count"].int, None),
+    )
+    events = events.mutate(
+        buyer=ibis.ifelse(paid, _person(events, "o:" + events.order_key), None),
+        visitor=ibis.ifelse(visit, _person(events, "e:" + events.message_id), None),
+    )
+    main = events.group_by("store_id", "day").aggregate(
+        paid=events.amount.sum(where=paid).cast(_MONEY),
+        refunded=events.amount.sum(where=refund).cast(_MONEY),
+        transactions=events.order_key.nunique(where=paid).cast(_COUNT),
+        buyers=events.buyer.nunique().cast(_COUNT),
+        refunded_orders=events.order_key.nunique(where=refund).cast(_COUNT),
+        visit_visitors=events.visitor.nunique().cast(_COUNT),
+        footfall_reports=counter.sum().cast(_COUNT),
+        footfall=events.entries.sum().cast(_COUNT),
+        units=ibis.literal(0, type=_COUNT),
+        transactions_with_units=ibis.literal(0, type=_COUNT),
+    )
+    units = _units(events, sources)
+    units = units.select(
+        "store_id",
+        "day",
+        paid=ibis.literal(ZERO, type=_MONEY),
+        refunded=ibis.literal(ZERO, type=_MONEY),
+        transactions=ibis.literal(0, type=_COUNT),
+        buyers=ibis.literal(0, type=_COUNT),
+        refunded_orders=ibis.literal(0, type=_COUNT),
+        visit_visitors=ibis.literal(0, type=_COUNT),
+        footfall_reports=ibis.literal(0, type=_COUNT),
+        footfall=ibis.null(_COUNT),
+        units="units",
+        transactions_with_units="transactions_with_units",
+    )
+    both = main.union(units, distinct=False)
+    summed = both.group_by("store_id", "day").aggregate(
+        **{
+            name: both[name].sum().cast(_MONEY if name in ("paid", "refunded") else _COUNT)
+            for name in main.columns
+            if name not in ("store_id", "day")
+        }
+    )
+    # a counter that reported counts, even zero; its silence leaves the visit events
+    footfall = ibis.ifelse(summed.footfall_reports > 0, summed.footfall.fill_null(0), None)
+    return summed.select(
+        "store_id",
+        "day",
+        "paid",
+        "refunded",
+        "transactions",
+        "buyers",
+        "units",
+        "transactions_with_units",
+        "refunded_orders",
+        "visit_visitors",
+        footfall=footfall,
+        visitors=ibis.coalesce(footfall, summed.visit_visitors),
+    )
+
+
+def store_day_metrics(
+    con: Any,
+    organization_id: str,
+    first: date,
+    last: date,
+    time_zone: str,
+    *,
+    store_zones: Mapping[str, str] | None = None,
+    stores: Sequence[str] | None = None,
+    sources: Sources = SOURCES,
+) -> list[StoreDay]:
+    """The metrics per store and local day first … last, ordered by store then day; a
+    store-day without any event is absent (all its figures are zero)."""
+    table = store_day_table(
+        con,
+        organization_id,
+        first,
+        last,
+        time_zone,
+        store_zones=store_zones,
+        stores=stores,
+        sources=sources,
+    )
+    rows = table.to_pyarrow().to_pylist()
+    found = [_store_day(row) for row in rows]
+    return sorted(found, key=lambda r: (r.store_id is not None, r.store_id or "", r.day))
+
+
+def _store_day(row: dict[str, Any]) -> StoreDay:
+    buyers, visitors, transactions = (
+        int(row["buyers"]),
+        int(row["visitors"]),
+        int(row["transactions"]),
+    )
+    metrics = Metrics(
+        paid=Decimal(row["paid"] or 0).quantize(ZERO),
+        refunded=Decimal(row["refunded"] or 0).quantize(ZERO),
+        transactions=transactions,
+        buyers=buyers,
+        units=int(row["units"]),
+        transactions_with_units=int(row["transactions_with_units"]),
+        refunded_orders=int(row["refunded_orders"]),
+        visitors=visitors,
+        store_days=1,
+        purchases_without_visitors=int(transactions > 0 and visitors == 0),
+        buyers_above_visitors=int(visitors > 0 and buyers > visitors),
+    )
+    footfall = row["footfall"]
+    return StoreDay(
+        store_id=row["store_id"],
+        day=row["day"],
+        metrics=metrics,
+        visit_visitors=int(row["visit_visitors"]),
+        footfall=None if footfall is None else int(footfall),
+    )
