@@ -17,6 +17,7 @@ from newretail.catalog.router import router as catalog_router
 from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
+from newretail.diagnosis.router import router as diagnosis_router
 from newretail.events import gateway
 from newretail.events.router import router as events_router
 from newretail.identity.router import router as identity_router
@@ -48,6 +49,7 @@ DOMAIN_ROUTERS = [
     timelines_router,
     identity_router,
     reach_triggers_router,
+    diagnosis_router,
 ]
 
 ops = APIRouter(tags=["operations"])

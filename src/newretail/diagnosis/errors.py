@@ -11,12 +11,19 @@ class DiagnosisErrorCode(StrEnum):
     """Codes of the diagnosis domain's errors."""
 
     INVALID_PEER_INPUT = "invalid_peer_input"
+    INVALID_PERIOD = "diagnosis_invalid_period"
 
 
 class InvalidPeerInput(InvalidInput):
     """Store figures peers cannot be tiered from (a store twice, a warehouse, NaN)."""
 
     code = DiagnosisErrorCode.INVALID_PEER_INPUT
+
+
+class InvalidDiagnosisPeriod(InvalidInput):
+    """A period whose days are in the wrong order, too long, or given by half."""
+
+    code = DiagnosisErrorCode.INVALID_PERIOD
 
 
 class PeerWithholding(StrEnum):
