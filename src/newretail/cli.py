@@ -16,6 +16,7 @@ from newretail.core.local_server import local_url
 from newretail.databank import cli as databank_cli
 from newretail.demo.organisation import seed_demo
 from newretail.demo.traffic import start_demo_traffic
+from newretail.diagnosis.cli import diagnosis_app
 from newretail.events import cli as events_cli
 from newretail.identity.cli import identity_app
 from newretail.main import create_app
@@ -47,6 +48,7 @@ app.add_typer(orders_cli.import_app, name="import")
 app.add_typer(databank_cli.databank_app, name="databank")
 app.add_typer(audiences_cli.audience_app, name="audience")
 app.add_typer(events_cli.events_app, name="events")
+app.add_typer(diagnosis_app, name="diagnosis")
 app.add_typer(db_app, name="db")
 app.command("simulate")(simulator_cli.simulate)
 

@@ -4,6 +4,7 @@ the REST API: names not ids, a store manager's stores only, refused periods by f
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -11,17 +12,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from newretail.bootstrap import Container
+from newretail.cli import app
 from newretail.core.database import session_scope
+from newretail.core.settings import Settings
 from newretail.diagnosis import service
 from newretail.diagnosis.decomposition import Factor, Method, Period, QualityFlag, QualityIssue
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from tests.conftest import Org, api_key_for
+from tests.conftest import TEST_SECRET, Org, api_key_for, store_args
 from tests.diagnosis.test_metrics import _event, _load
 
+runner = CliRunner()
 BASE = (date(2026, 11, 1), date(2026, 11, 7))
 NOW = (date(2026, 11, 8), date(2026, 11, 14))
 # Shanghai noon on 3 and 10 November
@@ -241,3 +246,38 @@ def test_the_api_names_stores_and_refuses_a_period_by_field(
     assert theirs.status_code == 200, theirs.text
     assert [s["store_name"] for s in theirs.json()["stores"]] == ["Store 1"]
     assert theirs.json()["organisation"]["change"] == "3000.00"
+
+
+def test_the_cli_prints_what_the_api_answers(
+    client: TestClient,
+    container: Container,
+    settings: Settings,
+    org: Org,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEWRETAIL_SECRET_KEY", TEST_SECRET)
+    load(container, org)
+    api = client.get("/api/v1/diagnosis/gmv-change", params=PARAMS, headers=org.auth()).json()
+    container.warehouse.close()  # the command opens the embedded warehouse itself
+    base = [*store_args(settings), "diagnosis", "gmv-change", "--org", org.slug]
+    periods = ["--from", "2026-11-08", "--to", "2026-11-14"]
+    periods += ["--against-from", "2026-11-01", "--against-to", "2026-11-07"]
+    as_json = runner.invoke(app, [*base, *periods, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == api
+    human = runner.invoke(app, [*base, *periods])
+    assert human.exit_code == 0, human.output
+    assert "GMV 2026-11-08 … 2026-11-14 against 2026-11-01 … 2026-11-07" in human.stdout
+    assert (
+        "all stores: ¥5,000.00 → ¥8,930.00, change +¥3,930.00 = visitors +¥3,994.84, "
+        "conversion -¥574.90, order value +¥520.06, unattributed -¥10.00"
+    ) in " ".join(human.stdout.split())
+    assert "Store 1" in human.stdout and "Store 0" in human.stdout
+    assert "Without a store" in human.stdout and str(org.store_ids[0]) not in human.stdout
+    assert (
+        "data quality, Without a store: GMV without buyers (now); refunds above sales (now)"
+        in " ".join(human.stdout.split())
+    )
+    refused = runner.invoke(app, [*base, "--from", "2026-11-08", "--to", "2026-11-01"])
+    assert refused.exit_code == 2
+    assert "diagnosis_invalid_period" in refused.output and "last_day" in refused.output

@@ -1,0 +1,132 @@
+"""`newretail diagnosis gmv-change --org ORG [--from D --to D] [--against-from D --against-to D]
+[--json]`: why GMV moved, as the API gives it (docs/diagnosis.md, "Why GMV moved").
+
+The diagnosis reads the warehouse. The embedded DuckDB file admits one process, so while a
+server runs on the data folder (the demo) the command asks that server's API for it
+(core.local_server), as `reach lift` does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
+from newretail.core.i18n import DEFAULT_LOCALE, translator
+from newretail.core.local_server import request_json, running_server, server_client
+from newretail.diagnosis import schemas, service
+from newretail.tenancy.operator import operator_session
+
+T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
+
+diagnosis_app = typer.Typer(help="Operations centre: why store figures moved", no_args_is_help=True)
+
+PARAMETERS = ("first_day", "last_day", "base_first_day", "base_last_day")  # the API's
+
+
+def _day_option(name: str, text: str) -> Any:
+    return typer.Option(name, formats=["%Y-%m-%d"], help=f"{text} (a local day, YYYY-MM-DD)")
+
+
+def money(value: str | Decimal | None, sign: bool = False) -> str:
+    """¥ and two decimals with thousands separators, the sign before the currency."""
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    prefix = "-" if amount < 0 else "+" if sign and amount > 0 else ""
+    return f"{prefix}¥{abs(amount):,.2f}"
+
+
+def _print(row: dict[str, Any]) -> None:
+    period, base = row["period"], row["base_period"]
+    out.print(
+        f"[bold]GMV {period['first_day']} … {period['last_day']}[/bold] against "
+        f"{base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
+    )
+    whole = row["organisation"]
+    parts = whole["parts"]
+    out.print(
+        f"all stores: {money(whole['base']['gmv'])} → {money(whole['comparison']['gmv'])}, "
+        f"change {money(whole['change'], sign=True)} = visitors "
+        f"{money(parts['visitors'], sign=True)}, conversion "
+        f"{money(parts['conversion'], sign=True)}, order value "
+        f"{money(parts['order_value'], sign=True)}"
+        + (
+            f", unattributed {money(whole['unattributed'], sign=True)}"
+            if Decimal(whole["unattributed"])
+            else ""
+        )
+    )
+    stores = row["stores"]
+    table(
+        "Stores by the size of their change",
+        ["store", "channel", "GMV before", "GMV now", "change"],
+        [
+            (
+                s["store_name"],
+                s["channel_label"] or "—",
+                money(s["base"]["gmv"]),
+                money(s["comparison"]["gmv"]),
+                money(s["change"], sign=True),
+            )
+            for s in stores
+        ],
+    )
+    table(
+        "What moved it",
+        ["store", "visitors", "conversion", "order value", "method"],
+        [
+            (
+                s["store_name"],
+                money(s["parts"]["visitors"], sign=True),
+                money(s["parts"]["conversion"], sign=True),
+                money(s["parts"]["order_value"], sign=True),
+                s["method_label"],
+            )
+            for s in stores
+        ],
+    )
+    for s in stores:
+        if s["flags"]:
+            flags = "; ".join(f["text"] for f in s["flags"])
+            out.print(f"data quality, {s['store_name']}: {flags}")
+
+
+@command(diagnosis_app, "gmv-change")
+def gmv_change(
+    ctx: typer.Context,
+    org: OrgRef,
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    base_first_day: Annotated[
+        datetime | None, _day_option("--against-from", "First day compared with")
+    ] = None,
+    base_last_day: Annotated[
+        datetime | None, _day_option("--against-to", "Last day compared with")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Why GMV moved: the period (default: the last 7 complete local days) against the base
+    (default: as many days before), each store's change split into visitors, conversion and
+    order value."""
+    given = (first_day, last_day, base_first_day, base_last_day)
+    days = [None if value is None else value.date() for value in given]
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                "/api/v1/diagnosis/gmv-change",
+                params=params,
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        found = service.gmv_change(session, principal, container.warehouse, *days)
+        row = schemas.gmv_change_read(found, T).model_dump(mode="json")
+    emit(row, as_json, lambda: _print(row))
