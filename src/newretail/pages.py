@@ -14,6 +14,7 @@ from newretail.audiences.web import router as audiences_pages
 from newretail.catalog.web import router as catalog_pages
 from newretail.console.shell import SECTIONS, mount_assets, render, templates
 from newretail.databank.web import router as databank_pages
+from newretail.diagnosis.web import router as diagnosis_pages
 from newretail.events.web import router as events_pages
 from newretail.identity.web import router as identity_pages
 from newretail.inventory.web import router as stock_pages
@@ -47,9 +48,10 @@ DOMAIN_PAGES = [
     reach_trigger_pages,
     reach_lift_pages,
     reach_screen_pages,
+    diagnosis_pages,
 ]
 # navigation sections whose domain has no pages yet
-PLACEHOLDER_SECTIONS = ("diagnosis",)
+PLACEHOLDER_SECTIONS: tuple[str, ...] = ()
 
 placeholders = APIRouter(prefix="/console", include_in_schema=False)
 

@@ -5,9 +5,11 @@ the REST API: names not ids, a store manager's stores only, refused periods by f
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import date
 from decimal import Decimal
+from html import unescape
 from typing import Any
 
 import pytest
@@ -23,7 +25,8 @@ from newretail.diagnosis.decomposition import Factor, Method, Period, QualityFla
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
 from newretail.tenancy.models import Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from tests.conftest import TEST_SECRET, Org, api_key_for, store_args
+from tests.conftest import TEST_SECRET, Org, api_key_for, console_login, store_args
+from tests.console_pages import rows, text
 from tests.diagnosis.test_metrics import _event, _load
 
 runner = CliRunner()
@@ -281,3 +284,78 @@ def test_the_cli_prints_what_the_api_answers(
     refused = runner.invoke(app, [*base, "--from", "2026-11-08", "--to", "2026-11-01"])
     assert refused.exit_code == 2
     assert "diagnosis_invalid_period" in refused.output and "last_day" in refused.output
+
+
+def test_the_console_page_in_english_and_chinese(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    load(container, org)
+    console_login(client, org.owner_email)
+    page = client.get("/console/diagnosis", params=PARAMS)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Coming in a later release" not in html
+    assert '<h1 class="h3" id="diagnosis-title">Why GMV moved</h1>' in html
+    assert "2026-11-08 – 2026-11-14 (7 days) against 2026-11-01 – 2026-11-07 (7 days)." in html
+    assert "Times in Asia/Shanghai (UTC+08:00)" in html
+    assert 'id="f-base_first_day" name="base_first_day" type="date" value="2026-11-01"' in html
+    cells = ("base-gmv", "gmv", "change", "visitors", "conversion", "order-value")
+    organisation = [text(html, f"org-{cell}") for cell in cells]
+    assert organisation == [
+        "¥5,000.00",
+        "¥8,930.00",
+        "+¥3,930.00",
+        "+¥3,994.84",
+        "-¥574.90",
+        "+¥520.06",
+    ]
+    assert "Unattributed: -¥10.00" in html
+    assert rows(html, "data-store") == ["Store 1", "Store 0", "Without a store"]
+    shop = _row(html, "Store 0")
+    assert shop == [
+        "Store 0",
+        "Shop",
+        "¥5,000.00",
+        "¥5,940.00",
+        "+¥940.00",
+        "+¥994.84",
+        "-¥574.90",
+        "+¥520.06",
+        "LMDI",
+        "",
+    ]
+    assert _row(html, "Without a store")[-2:] == [
+        "Not split",
+        "GMV without buyers (now); refunds above sales (now)",
+    ]
+    assert str(org.store_ids[0]) not in html
+
+    chinese = client.get("/console/diagnosis", params=PARAMS, headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 200
+    assert "GMV 为什么变了" in chinese.text and "时间为 Asia/Shanghai" in chinese.text
+    assert "2026-11-08 至 2026-11-14（7 天）对比 2026-11-01 至 2026-11-07（7 天）" in chinese.text
+    assert _row(chinese.text, "Store 1")[:5] == [
+        "Store 1",
+        "专柜",
+        "¥0.00",
+        "¥3,000.00",
+        "+¥3,000.00",
+    ]
+    assert _row(chinese.text, "无门店")[-2:] == [
+        "未拆分",
+        "有 GMV 无买家（本期）; 退款多于销售（本期）",
+    ]
+
+    refused = client.get("/console/diagnosis", params={**PARAMS, "last_day": "2026-11-01"})
+    assert refused.status_code == 422
+    assert "last day comes before the first day" in refused.text
+    defaults = client.get("/console/diagnosis")
+    assert defaults.status_code == 200 and 'id="diagnosis-empty"' in defaults.text
+
+
+def _row(html: str, store: str) -> list[str]:
+    """The cells of a store's row in the stores table, as text."""
+    found = re.search(rf'<tr data-store="{re.escape(store)}">(.*?)</tr>', html, re.S)
+    assert found, f"no row for {store}"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", found.group(1), re.S)
+    return [unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).strip()) for c in cells]
