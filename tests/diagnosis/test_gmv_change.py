@@ -262,6 +262,12 @@ def test_the_cli_prints_what_the_api_answers(
     load(container, org)
     api = client.get("/api/v1/diagnosis/gmv-change", params=PARAMS, headers=org.auth()).json()
     container.warehouse.close()  # the command opens the embedded warehouse itself
+    check_the_cli(settings, org, api)
+
+
+def check_the_cli(settings: Settings, org: Org, api: dict[str, Any]) -> None:
+    """`newretail diagnosis gmv-change`: `--json` is the API's answer, the human output names
+    the stores, a refused period names its field."""
     base = [*store_args(settings), "diagnosis", "gmv-change", "--org", org.slug]
     periods = ["--from", "2026-11-08", "--to", "2026-11-14"]
     periods += ["--against-from", "2026-11-01", "--against-to", "2026-11-07"]
