@@ -117,11 +117,6 @@ def _period(first: date, last: date, first_field: str, last_field: str) -> Perio
     return found
 
 
-def default_yesterday(session: Session, principal: Principal) -> date:
-    """The organisation's last complete local day."""
-    return today(databank_service.organisation_zone(session, principal)) - timedelta(days=1)
-
-
 def gmv_change(
     session: Session,
     principal: Principal,
