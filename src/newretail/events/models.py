@@ -17,6 +17,9 @@ from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, ref
 
 class OutboxMessage(IdMixin, TenantMixin, Base):
     __tablename__ = "outbox_message"
+    # read by the relay (unpublished, oldest first), never by organisation alone: no index
+    # entry per fact for it
+    organization_index = False
 
     event_type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -97,6 +98,8 @@ class Coupon(IdMixin, TenantMixin, Base):
     """
 
     __tablename__ = "coupon"
+    # the organisation's coupons are found by the issue key's unique index, which starts with it
+    organization_index = False
     __table_args__ = (
         UniqueConstraint("organization_id", "issue_key"),
         # partial: most coupons have no bearer code and no slot, and a bulk issue of a million
@@ -110,6 +113,8 @@ class Coupon(IdMixin, TenantMixin, Base):
         # the coupons an order used (its page, a refund giving them back): written at the
         # redemption only, never by an issue
         index_where_set("ix_coupon_order_ref", "organization_id", "order_ref", unique=False),
+        # what the ledger's foreign key refers to: a ledger row's coupon is of its organisation
+        Index("uq_coupon_id_organization", "id", "organization_id", unique=True),
     )
 
     offer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -138,9 +143,22 @@ class CouponLedgerEntry(IdMixin, TenantMixin, Base):
     """Every change of a coupon, in order: what happened, where, for which order, by whom."""
 
     __tablename__ = "coupon_ledger"
-    __table_args__ = (Index("ix_coupon_ledger_coupon", "coupon_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_coupon_ledger_coupon", "coupon_id", "created_at"),
+        # one foreign key for both columns: the coupon, of the same organisation (deleted with
+        # it, and so with the organisation): one check per row written instead of two
+        ForeignKeyConstraint(
+            ["coupon_id", "organization_id"],
+            ["coupon.id", "coupon.organization_id"],
+            ondelete="CASCADE",
+        ),
+    )
 
-    coupon_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("coupon.id", ondelete="CASCADE"))
+    # read by coupon (a coupon's history, a stage's burn-down through its coupons), never by
+    # organisation alone: no index of its own, and its organisation is checked through the
+    # coupon's (the foreign key above)
+    organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    coupon_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     change: Mapped[str] = mapped_column(String(20))
     member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     order_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
