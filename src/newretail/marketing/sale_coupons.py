@@ -10,6 +10,7 @@ order, so two sales with the same coupons lock them in one order.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -94,12 +95,16 @@ class SaleCoupons:
 _TEMPLATES: dict[tuple[uuid.UUID, Any], OfferTemplate] = {}
 
 
-def _template(offer_id: uuid.UUID, code: str, spec: dict[str, Any], changed: Any) -> OfferTemplate:
-    """The engine's template of a saved offer, built once per version of the offer."""
+def _template(
+    offer_id: uuid.UUID, code: str, spec: dict[str, Any] | str, changed: Any
+) -> OfferTemplate:
+    """The engine's template of a saved offer, built once per version of the offer (`spec`:
+    the saved JSON, or its text, parsed only when the version is new to the process)."""
     key = (offer_id, changed)
     template = _TEMPLATES.get(key)
     if template is None or template.code != code:
-        template = to_template(OfferSpec.model_validate(spec))
+        saved = json.loads(spec) if isinstance(spec, str) else spec
+        template = to_template(OfferSpec.model_validate(saved))
         if len(_TEMPLATES) > 4096:
             _TEMPLATES.clear()
         _TEMPLATES[key] = template
@@ -116,14 +121,19 @@ def _as_id(reference: str) -> uuid.UUID | None:
 # the coupons a sale names with their offers and the organisation's time zone, as one JSON
 # array of rows (PostgreSQL's form of `_lookup_statement`: a till's sale reads it as a column
 # of the statement that reads its prices, `orders.pos_context.read_with`); `{where}`: one
-# coupon by scalars (planned once for all values), or several by arrays
+# coupon by its id or by its code's hash, a scalar each (planned once for all values, and on
+# its own unique index whatever the table's statistics say: an OR of the two let a plan made
+# before the coupons were analysed filter every coupon of the organisation), or several by
+# arrays. The offer's spec comes as text: `_template` parses it only for a version of the
+# offer new to the process.
 _FIND_JSON = """
-SELECT json_agg(json_build_array(c.id, c.code_hash, c.created_at, o.id, o.code, o.spec,
-    o.updated_at, z.time_zone))
+SELECT json_agg(json_build_array(c.id, c.code_hash, c.created_at, o.id, o.code,
+    CAST(o.spec AS text), o.updated_at, z.time_zone))
 FROM coupon c JOIN offer o ON o.id = c.offer_id JOIN organization z ON z.id = c.organization_id
 WHERE c.organization_id = %(organization_id)s AND {where}
 """
-FIND_ONE_SQL = _FIND_JSON.format(where="(c.id = %(coupon_id)s OR c.code_hash = %(code_hash)s)")
+FIND_BY_ID_SQL = _FIND_JSON.format(where="c.id = %(coupon_id)s")
+FIND_BY_CODE_SQL = _FIND_JSON.format(where="c.code_hash = %(code_hash)s")
 FIND_MANY_SQL = _FIND_JSON.format(
     where="(c.id = ANY(%(coupon_ids)s) OR c.code_hash = ANY(%(code_hashes)s))"
 )
@@ -138,16 +148,14 @@ class Lookup:
     hashes: dict[str, str]
 
     def statement(self, organization_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
-        """PostgreSQL's query that finds them (`FIND_ONE_SQL` or `FIND_MANY_SQL`: their rows
-        as one JSON value), with its parameters."""
+        """PostgreSQL's query that finds them (`FIND_BY_ID_SQL`, `FIND_BY_CODE_SQL` or
+        `FIND_MANY_SQL`: their rows as one JSON value), with its parameters."""
         ids = [id_ for id_ in self.ids.values() if id_ is not None]
         hashes = list(self.hashes.values())
         if len(self.references) == 1:
-            return FIND_ONE_SQL, {
-                "organization_id": organization_id,
-                "coupon_id": ids[0] if ids else None,
-                "code_hash": hashes[0] if hashes else None,
-            }
+            if ids:
+                return FIND_BY_ID_SQL, {"organization_id": organization_id, "coupon_id": ids[0]}
+            return FIND_BY_CODE_SQL, {"organization_id": organization_id, "code_hash": hashes[0]}
         return FIND_MANY_SQL, {
             "organization_id": organization_id,
             "coupon_ids": ids,
