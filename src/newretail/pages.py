@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from newretail.audiences import service as audiences_service
 from newretail.audiences.web import router as audiences_pages
 from newretail.catalog.web import router as catalog_pages
-from newretail.console.shell import SECTIONS, mount_assets, render, templates
+from newretail.console.shell import mount_assets, templates
 from newretail.databank.web import router as databank_pages
 from newretail.diagnosis.web import router as diagnosis_pages
 from newretail.events.web import router as events_pages
@@ -29,7 +28,6 @@ from newretail.reach.trigger_web import router as reach_trigger_pages
 from newretail.reach.web import router as reach_pages
 from newretail.reach.web_lift import router as reach_lift_pages
 from newretail.reach.web_screen import router as reach_screen_pages
-from newretail.tenancy.dependencies import Identity
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.web import router as tenancy_pages
 
@@ -50,24 +48,6 @@ DOMAIN_PAGES = [
     reach_screen_pages,
     diagnosis_pages,
 ]
-# navigation sections whose domain has no pages yet
-PLACEHOLDER_SECTIONS: tuple[str, ...] = ()
-
-placeholders = APIRouter(prefix="/console", include_in_schema=False)
-
-
-def _placeholder(section: str) -> Callable[..., Response]:
-    def page(request: Request, identity: Identity) -> Response:
-        identity.principal.require(Permission.READ)
-        return render(request, "placeholder.html", identity, section=section)
-
-    page.__name__ = f"{section}_page"
-    return page
-
-
-for _section in PLACEHOLDER_SECTIONS:
-    assert _section in SECTIONS
-    placeholders.add_api_route(f"/{_section}", _placeholder(_section), methods=["GET"])
 
 
 class MarketingDirectory:
@@ -98,11 +78,10 @@ def member_inbox(session: Session, member_id: uuid.UUID, locale: str) -> Sequenc
 
 
 def mount_pages(app: FastAPI) -> None:
-    """Every domain's console pages, the placeholders and the shell's static assets."""
+    """Every domain's console pages and the shell's static assets."""
     app.state.marketing_directory = MarketingDirectory()
     app.state.member_inbox = member_inbox
     templates.env.globals["Permission"] = Permission  # `identity.principal.can(Permission.X)`
     for router in DOMAIN_PAGES:
         app.include_router(router)
-    app.include_router(placeholders)
     mount_assets(app)
