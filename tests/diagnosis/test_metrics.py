@@ -181,8 +181,10 @@ def warehouse(request: pytest.FixtureRequest) -> Any:
 def _compute(con: Any) -> list[StoreDay]:
     org = str(uuid.uuid4())
     _load(con, _ledger(org))
-    return metrics.store_day_metrics(
-        con, org, NOV10, NOV11, ZONE, store_zones={NEW_YORK: "America/New_York", SHOP: ZONE}
+    return metrics.store_day_rows(
+        metrics.store_day_table(
+            con, org, NOV10, NOV11, ZONE, store_zones={NEW_YORK: "America/New_York", SHOP: ZONE}
+        )
     )
 
 
@@ -345,7 +347,7 @@ def test_more_buyers_than_visitors_is_flagged(duck: Any) -> None:
             _event(org, "purchase", "2026-11-10T06:00", SHOP, member="m2", amount="7.00"),
         ],
     )
-    [day] = metrics.store_day_metrics(duck, org, NOV10, NOV10, ZONE)
+    [day] = metrics.store_day_rows(metrics.store_day_table(duck, org, NOV10, NOV10, ZONE))
     assert (day.metrics.buyers, day.metrics.visitors, day.metrics.buyers_above_visitors) == (
         2,
         1,
@@ -358,7 +360,9 @@ def test_more_buyers_than_visitors_is_flagged(duck: Any) -> None:
 def test_stores_filter_and_the_organisation_zone_for_every_store(duck: Any) -> None:
     org = str(uuid.uuid4())
     _load(duck, _ledger(org))
-    found = metrics.store_day_metrics(duck, org, NOV10, NOV11, ZONE, stores=[NEW_YORK])
+    found = metrics.store_day_rows(
+        metrics.store_day_table(duck, org, NOV10, NOV11, ZONE, stores=[NEW_YORK])
+    )
     # without its own zone New York's purchase is on Shanghai's 11 Nov, its visit too
     assert [(r.store_id, r.day, r.metrics.buyers, r.metrics.visitors) for r in found] == [
         (NEW_YORK, NOV11, 1, 1)
@@ -416,12 +420,14 @@ def test_a_people_counter_reports_through_the_collector(
     client.app.state.collector.pipeline.flush()  # type: ignore[attr-defined]
     on = local_day(at, ZONE)
     with container.warehouse.lock:
-        found = metrics.store_day_metrics(
-            container.warehouse.connection(),
-            str(org.id),
-            on - timedelta(days=1),
-            on + timedelta(days=1),
-            ZONE,
+        found = metrics.store_day_rows(
+            metrics.store_day_table(
+                container.warehouse.connection(),
+                str(org.id),
+                on - timedelta(days=1),
+                on + timedelta(days=1),
+                ZONE,
+            )
         )
     assert [(r.store_id, r.day, r.footfall, r.metrics.visitors) for r in found] == [
         (str(org.store_ids[0]), on, 12, 12)

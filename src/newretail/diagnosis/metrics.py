@@ -355,31 +355,10 @@ def store_day_table(
     )
 
 
-def store_day_metrics(
-    con: Any,
-    organization_id: str,
-    first: date,
-    last: date,
-    time_zone: str,
-    *,
-    store_zones: Mapping[str, str] | None = None,
-    stores: Sequence[str] | None = None,
-    sources: Sources = SOURCES,
-) -> list[StoreDay]:
-    """The metrics per store and local day first … last, ordered by store then day; a
-    store-day without any event is absent (all its figures are zero)."""
-    table = store_day_table(
-        con,
-        organization_id,
-        first,
-        last,
-        time_zone,
-        store_zones=store_zones,
-        stores=stores,
-        sources=sources,
-    )
-    rows = table.to_pyarrow().to_pylist()
-    found = [_store_day(row) for row in rows]
+def store_day_rows(table: Expr) -> list[StoreDay]:
+    """The metrics of a `store_day_table`'s rows, ordered by store then day; a store-day
+    without any event is absent (all its figures are zero)."""
+    found = [_store_day(row) for row in table.to_pyarrow().to_pylist()]
     return sorted(found, key=lambda r: (r.store_id is not None, r.store_id or "", r.day))
 
 

@@ -141,14 +141,16 @@ def gmv_change(
         con = warehouse.connection()
         found = {
             name: metrics.totals_by(
-                metrics.store_day_metrics(
-                    con,
-                    organization_id,
-                    each.first,
-                    each.last,
-                    zone,
-                    store_zones=zones,
-                    stores=only,
+                metrics.store_day_rows(
+                    metrics.store_day_table(
+                        con,
+                        organization_id,
+                        each.first,
+                        each.last,
+                        zone,
+                        store_zones=zones,
+                        stores=only,
+                    )
                 ),
                 lambda row: row.store_id if row.store_id in known else None,
             )
