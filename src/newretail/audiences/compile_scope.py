@@ -13,6 +13,7 @@ from newretail.audiences import compiler
 from newretail.audiences.models import Audience
 from newretail.core import localtime
 from newretail.databank import service as databank_service
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.permissions import Principal
 
 
@@ -25,7 +26,7 @@ class Scope:
 
 def local_today(session: Session, principal: Principal) -> date:
     """Today in the organisation's time zone (the default reference date)."""
-    return localtime.today(databank_service.organisation_zone(session, principal))
+    return localtime.today(tenancy_service.organisation_zone(session, principal.organization_id))
 
 
 def compile_scope(session: Session, principal: Principal, as_of: date | None) -> Scope:

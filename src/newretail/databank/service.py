@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
-from newretail.core.localtime import DEFAULT_ZONE, today
+from newretail.core.localtime import today
 from newretail.databank import analytics, snapshots
 from newretail.databank import breakdowns as breakdown_rows
 from newretail.databank.config import DatabankConfig
@@ -24,7 +24,8 @@ from newretail.databank.errors import InvalidDimension, InvalidPeriod, InvalidSt
 from newretail.databank.models import DatabankSettings
 from newretail.databank.queries import DIMENSIONS
 from newretail.databank.schemas import MemberListCreate, SnapshotCreate
-from newretail.tenancy.models import Brand, Organization, Store
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
@@ -72,21 +73,16 @@ def scope_of(session: Session, principal: Principal) -> Scope:
     """The principal's organisation, its brands and its settings."""
     principal.require(Permission.READ)
     brands = [str(b) for b in session.scalars(select(Brand.id).order_by(Brand.id))]
-    config = get_config(session, principal).in_zone(organisation_zone(session, principal))
+    config = get_config(session, principal).in_zone(
+        tenancy_service.organisation_zone(session, principal.organization_id)
+    )
     return Scope(str(principal.organization_id), brands, config)
 
 
 def local_yesterday(session: Session, principal: Principal) -> date:
     """Yesterday in the organisation's time zone (the last complete local day)."""
-    return today(organisation_zone(session, principal)) - timedelta(days=1)
-
-
-def organisation_zone(session: Session, principal: Principal) -> str:
-    """The organisation's time zone: the Data Bank counts its local days."""
-    found = session.scalar(
-        select(Organization.time_zone).where(Organization.id == principal.organization_id)
-    )
-    return found or DEFAULT_ZONE
+    zone = tenancy_service.organisation_zone(session, principal.organization_id)
+    return today(zone) - timedelta(days=1)
 
 
 @contextmanager

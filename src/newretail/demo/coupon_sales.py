@@ -21,10 +21,10 @@ from newretail.core.localtime import today
 from newretail.inventory.models import StockLevel
 from newretail.marketing import offer_library, stage_coupons
 from newretail.marketing import schemas as marketing_schemas
-from newretail.marketing.campaigns import zone_of
 from newretail.marketing.models import Campaign, Coupon, CouponState
 from newretail.orders import checkout, pos, schemas
 from newretail.tenancy import service
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType
 from newretail.tenancy.permissions import Principal
 
@@ -82,7 +82,8 @@ def redeem_in_sales(
     """Issue the extension's 满减 coupons to `members` and redeem some of both offers in
     sales, on the extension's days only; the number of sales made."""
     extension = campaign.stages[-1]
-    if not extension.first_day <= today(zone_of(session, owner)) <= extension.last_day:
+    local_today = today(tenancy_service.organisation_zone(session, owner.organization_id))
+    if not extension.first_day <= local_today <= extension.last_day:
         return 0  # outside the extension the coupons are not valid yet (or any more)
     request = marketing_schemas.IssueRequest(offer_code="D11-300-40", member_ids=members)
     stage_coupons.issue_to_members(session, owner, campaign.id, extension.id, request)

@@ -28,7 +28,8 @@ from newretail.members.models import (
     PointsLot,
 )
 from newretail.members.points.settings import expiry_for
-from newretail.tenancy.models import Brand, Organization, Store
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Brand, Store
 
 CITIES = [("Shanghai", 0.35), ("Beijing", 0.3), ("Hangzhou", 0.2), ("Shenzhen", 0.15)]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -84,8 +85,7 @@ def seed_members(
     if session.scalar(select(func.count()).select_from(Member)) or count <= 0:
         return 0
     settings = member_settings(session, organization_id)
-    org = session.get(Organization, organization_id)
-    time_zone = org.time_zone if org else "Asia/Shanghai"
+    time_zone = tenancy_service.organisation_zone(session, organization_id)
     default_tier, silver, gold = _ensure_tiers_and_rules(session, organization_id)
     stores = [s for s in session.scalars(select(Store).order_by(Store.code))]
     stores = [s for s in stores if s.channel_type != "warehouse"] or stores

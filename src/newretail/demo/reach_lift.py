@@ -36,7 +36,6 @@ from newretail.catalog.models import Product
 from newretail.core.localtime import to_local, zone
 from newretail.events import outbox
 from newretail.inventory.models import StockLevel
-from newretail.marketing.campaigns import zone_of
 from newretail.marketing.models import Campaign
 from newretail.members.models import ConsentPurpose, MemberConsent
 from newretail.members.profile_graph import Member
@@ -49,6 +48,7 @@ from newretail.reach.snapshot import TriggerSnapshots
 from newretail.reach.trigger_schemas import TriggerRuleIn
 from newretail.simulator.campaign_effect import check_effect
 from newretail.tenancy import service
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Principal
 from newretail.warehouse.connection import Warehouse
@@ -153,7 +153,7 @@ def seed_lift(
     (nothing before the extension's first day has passed)."""
     check_effect(CAMPAIGN_EFFECT, BASE_RATE)
     seeded = SeededLift()
-    zone_name = zone_of(session, owner)
+    zone_name = tenancy_service.organisation_zone(session, owner.organization_id)
     extension = campaign.stages[-1]
     days = _past_days(extension.first_day, extension.last_day, to_local(now, zone_name).date())
     if not days:

@@ -16,7 +16,6 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from newretail.core.localtime import today
-from newretail.databank import service as databank_service
 from newretail.diagnosis import metrics
 from newretail.diagnosis.decomposition import (
     GroupDecomposition,
@@ -129,7 +128,7 @@ def gmv_change(
     """The GMV of the principal's stores in a period against a comparison period, each
     store's change split into visitors, conversion and order value, and their sum."""
     principal.require(Permission.READ)
-    zone = databank_service.organisation_zone(session, principal)
+    zone = tenancy_service.organisation_zone(session, principal.organization_id)
     yesterday = today(zone) - timedelta(days=1)
     period, base_period = check_periods(first, last, base_first, base_last, yesterday)
     stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())

@@ -30,7 +30,8 @@ from newretail.marketing.models import (
     CampaignState,
     Offer,
 )
-from newretail.tenancy.models import Brand, Organization, Store
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
 
 Change = schemas.CampaignChange
@@ -64,11 +65,6 @@ TRANSITIONS: dict[Change, tuple[frozenset[CampaignState], CampaignState, Permiss
 }
 # a stage's fields stored as the plan gives them (channels, audiences and offers become JSON)
 STORED_AS_PLANNED = {"name", "kind", "first_day", "last_day"}
-
-
-def zone_of(session: Session, principal: Principal) -> str:
-    organization = session.get(Organization, principal.organization_id)
-    return organization.time_zone if organization else "Asia/Shanghai"
 
 
 def period(campaign: Campaign, zone_name: str) -> tuple[datetime, datetime]:
@@ -236,7 +232,8 @@ def change_state(
     principal.require(permission)
     now = now or utcnow()
     campaign = get_campaign(session, campaign_id)
-    refused = _refusal(state_at(campaign, zone_of(session, principal), now), change)
+    zone_name = tenancy_service.organisation_zone(session, principal.organization_id)
+    refused = _refusal(state_at(campaign, zone_name, now), change)
     if refused is not None:
         raise Conflict(refused, field="state")
     if change is Change.APPROVED:

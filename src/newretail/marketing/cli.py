@@ -34,6 +34,7 @@ from newretail.marketing import (
     stage_coupons,
 )
 from newretail.marketing.models import Campaign
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.operator import operator, operator_session
 
 marketing_app = typer.Typer(help="Campaigns, their coupons and budgets", no_args_is_help=True)
@@ -230,7 +231,7 @@ def claim(
     with operator_session(ctx, org) as (_container, session, principal):
         claimed = claims.claim(session, principal, code, member)
         row = reads.coupon_reads(session, [claimed.coupon])[0].model_dump(mode="json")
-        zone_name = campaigns.zone_of(session, principal)
+        zone_name = tenancy_service.organisation_zone(session, principal.organization_id)
     data = {"new": claimed.new, "coupon": row}
     title = "Claimed coupon" if claimed.new else "Coupon held already"
     emit(data, as_json, lambda: cli_text.print_coupon(title, row, zone_name))
@@ -243,6 +244,6 @@ def coupon(ctx: typer.Context, code: str, org: OrgRef, as_json: Json = False) ->
     """A printed coupon by its code: offer, campaign, state, validity, the order that used it."""
     with operator_session(ctx, org) as (_container, session, principal):
         row = reads.coupon_reads(session, [coupons.by_code(session, code)])[0]
-        zone_name = campaigns.zone_of(session, principal)
+        zone_name = tenancy_service.organisation_zone(session, principal.organization_id)
     data = row.model_dump(mode="json")
     emit(data, as_json, lambda: cli_text.print_coupon("Coupon", data, zone_name))

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from newretail.catalog.models import Product, Sku, SkuPrice
 from newretail.core.errors import InvalidInput
 from newretail.core.localtime import local_day_bounds, today
-from newretail.marketing import campaigns, offer_library
+from newretail.marketing import offer_library
 from newretail.marketing.basket import Basket, BasketLine, SaleContext
 from newretail.marketing.engine import price_basket
 from newretail.marketing.offer_specs import Money, OfferSpec
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.tenancy.schemas import Strict
@@ -133,7 +134,7 @@ def preview_offer(session: Session, principal: Principal, body: PreviewIn) -> Pr
     counts as issued at that moment); nothing is saved."""
     principal.require(Permission.MANAGE_MARKETING)  # a marketer's tool, before any lookup
     template = offer_library.check_spec(session, body.offer)
-    zone_name = campaigns.zone_of(session, principal)
+    zone_name = tenancy_service.organisation_zone(session, principal.organization_id)
     day = body.day or today(zone_name)
     at = local_day_bounds(day, zone_name)[0] + NOON
     lines, names = _basket_lines(session, body)

@@ -14,6 +14,7 @@ from newretail.core.database import utcnow
 from newretail.core.reads import read_of
 from newretail.marketing import campaigns, schemas
 from newretail.marketing.models import Budget, Campaign, CampaignStage, Coupon, CouponState, Offer
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
 
@@ -36,7 +37,7 @@ def _budgets(session: Session, stage_keys: Sequence[str]) -> dict[str, list[sche
 def campaign_read(
     session: Session, principal: Principal, campaign: Campaign, now: datetime | None = None
 ) -> schemas.CampaignRead:
-    zone_name = campaigns.zone_of(session, principal)
+    zone_name = tenancy_service.organisation_zone(session, principal.organization_id)
     offer_ids = {uuid.UUID(o) for stage in campaign.stages for o in stage.offer_ids}
     codes = dict(session.execute(select(Offer.id, Offer.code).where(Offer.id.in_(offer_ids))).all())
     burn = _budgets(session, [stage.stage_key for stage in campaign.stages])

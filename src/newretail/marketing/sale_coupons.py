@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from newretail.core.errors import NewRetailError
+from newretail.core.localtime import DEFAULT_ZONE
 from newretail.marketing import engine, redemption, redemption_postgres
 from newretail.marketing.basket import Basket, PricedBasket, SaleContext
 from newretail.marketing.coupons import code_hash
@@ -30,8 +31,6 @@ from newretail.marketing.models import Coupon, CouponState, Offer, RedemptionCon
 from newretail.marketing.offer_specs import OfferSpec, to_template
 from newretail.marketing.offers import OfferTemplate, RefundRule
 from newretail.tenancy.models import ChannelType, Organization
-
-DEFAULT_ZONE = "Asia/Shanghai"
 
 _REFUSALS = {
     RefusalCode.NOT_YET_VALID: "the offer {offer} is not valid yet",

@@ -17,6 +17,7 @@ from newretail.core.reads import read_of
 from newretail.marketing import bulk_issue, campaigns, coupon_facts, offer_library, schemas
 from newretail.marketing.models import Campaign, CampaignStage, CampaignState, Offer
 from newretail.marketing.offer_specs import OfferSpec, to_template
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -72,7 +73,7 @@ def plan_of(
 ) -> bulk_issue.BulkPlan:
     """The plan of coupons of the stage's offer issued now (the caller checked who asks)."""
     now = now or utcnow()
-    zone_name = campaigns.zone_of(session, principal)
+    zone_name = tenancy_service.organisation_zone(session, principal.organization_id)
     state = campaigns.state_at(campaign, zone_name, now)
     if state not in ISSUING:
         raise Conflict(f"a campaign that is {state} issues no coupons", field="state")

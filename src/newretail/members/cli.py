@@ -14,7 +14,7 @@ from newretail.core.database import session_scope
 from newretail.members import consent, importer, points, service
 from newretail.members.errors import NoMemberWithIdentifier
 from newretail.members.models import IdentifierType
-from newretail.members.points.settings import org_time_zone
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.operator import operator, operator_session
 
 member_app = typer.Typer(help="Members: import, look up", no_args_is_help=True)
@@ -80,7 +80,7 @@ def member_show(
                 "consents"
             ],
         }
-        zone = org_time_zone(session, principal.organization_id)
+        zone = tenancy_service.organisation_zone(session, principal.organization_id)
         next_expiry = points.balance(session, member.id).next_expiry_at
 
     def human() -> None:

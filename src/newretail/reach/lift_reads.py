@@ -19,7 +19,6 @@ from newretail.core.database import get_or_not_found
 from newretail.core.i18n import Translate
 from newretail.core.localtime import to_local
 from newretail.core.reads import read_of
-from newretail.databank import service as databank_service
 from newretail.members.profile_graph import Member
 from newretail.reach import reads
 from newretail.reach.decide import Reason
@@ -27,6 +26,7 @@ from newretail.reach.intervals import critical_value
 from newretail.reach.lift import LiftReport, wilson_interval
 from newretail.reach.measurement import ARMS, ArmOutcome, Measurement, holdout_share
 from newretail.reach.models import ReachDecision
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.permissions import Principal
 
 POWER = 0.8
@@ -211,7 +211,7 @@ def report_read(
     """The measured report with names, local dates and hints in `t`'s language."""
     report = measured.report
     assert report is not None
-    zone = databank_service.organisation_zone(session, principal)
+    zone = tenancy_service.organisation_zone(session, principal.organization_id)
     campaign = measured.campaign
     stage = next((s for s in campaign.stages if s.position == measured.stage_position), None)
     names = reads.store_names(session, (w.store_id for w in measured.where_bought))

@@ -38,7 +38,8 @@ from newretail.reach.decide import (
     minute_of,
 )
 from newretail.reach.models import ReachSettings, TriggerRule
-from newretail.tenancy.models import Organization, Store
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Store
 from newretail.warehouse.connection import Warehouse
 
 ANY_TYPE = "*"
@@ -127,8 +128,7 @@ def _rule_stores(rule: TriggerRule, stores: list[Store]) -> frozenset[uuid.UUID]
 def build(session: Session, organization_id: uuid.UUID) -> OrgSnapshot:
     """Compile the organisation's active rules of live campaigns."""
     version = version_of(session)
-    organization = session.get(Organization, organization_id)
-    zone_name = organization.time_zone if organization else "Asia/Shanghai"
+    zone_name = tenancy_service.organisation_zone(session, organization_id)
     stores = list(session.scalars(select(Store)))
     settings = session.scalar(select(ReachSettings))
     live = {

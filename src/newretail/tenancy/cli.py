@@ -9,6 +9,7 @@ import typer
 
 from newretail.core.cli import Json, OrgRef, api_json, command, emit, out, table
 from newretail.core.database import scope_session, session_scope
+from newretail.core.localtime import DEFAULT_ZONE
 from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Role
 from newretail.tenancy.operator import operator_session, ready_container
@@ -106,7 +107,7 @@ def store_create(
     latitude: Annotated[float | None, typer.Option()] = None,
     longitude: Annotated[float | None, typer.Option()] = None,
     category: Annotated[str | None, typer.Option()] = None,
-    time_zone: Annotated[str, typer.Option()] = "Asia/Shanghai",
+    time_zone: Annotated[str, typer.Option()] = DEFAULT_ZONE,
     as_json: Json = False,
 ) -> None:
     """Create a store of any channel type."""

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
+from newretail.core.localtime import DEFAULT_ZONE
 
 
 class ChannelType(StrEnum):
@@ -68,7 +69,7 @@ class Organization(IdMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
-    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE)
 
 
 class Brand(IdMixin, TenantMixin, Base):
@@ -96,7 +97,7 @@ class Store(IdMixin, TenantMixin, Base):
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     # {"mon": [["09:00", "21:00"]], ...}; an absent day is closed
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_ZONE)
     category: Mapped[str | None] = mapped_column(String(100), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from newretail.core.localtime import DEFAULT_ZONE
 from newretail.core.security import MIN_PASSWORD_LENGTH
 from newretail.tenancy.models import ChannelType, Role, StoreStatus
 
@@ -102,7 +103,7 @@ class StoreCreate(_StoreFields):
     channel_type: ChannelType
     status: StoreStatus = StoreStatus.ACTIVE
     opening_hours: dict[Weekday, list[tuple[str, str]]] = Field(default_factory=dict)
-    time_zone: str = "Asia/Shanghai"
+    time_zone: str = DEFAULT_ZONE
 
     @model_validator(mode="after")
     def _location_pairs(self) -> StoreCreate:

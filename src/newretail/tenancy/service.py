@@ -32,6 +32,7 @@ from newretail.core.database import (
     where_text,
 )
 from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.localtime import DEFAULT_ZONE
 from newretail.core.pagination import paginate
 from newretail.core.security import MIN_PASSWORD_LENGTH, WRITE_KEY_PREFIX
 from newretail.tenancy import api_keys, grants, schemas, users
@@ -106,6 +107,13 @@ def get_organization(session: Session, organization_id: uuid.UUID) -> Organizati
     return get_or_not_found(
         session, Organization, organization_id, "organisation", field="organization_id"
     )
+
+
+def organisation_zone(session: Session, organization_id: uuid.UUID) -> str:
+    """The organisation's time zone, which names its local days (the default zone for an
+    organisation that is gone)."""
+    found = session.scalar(select(Organization.time_zone).where(Organization.id == organization_id))
+    return found or DEFAULT_ZONE
 
 
 def find_organization(session: Session, ref: str) -> Organization:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from newretail.console.forms import FormError
+from newretail.core.localtime import DEFAULT_ZONE
 from newretail.tenancy.models import Store
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,7 +27,7 @@ STORE_FIELDS = (
 
 def blank_store() -> dict[str, str]:
     values = dict.fromkeys(STORE_FIELDS, "")
-    values.update(channel_type="store", status="active", time_zone="Asia/Shanghai")
+    values.update(channel_type="store", status="active", time_zone=DEFAULT_ZONE)
     return values
 
 

@@ -25,7 +25,8 @@ from newretail.members.errors import InsufficientPoints, MemberNotFound
 from newretail.members.identifiers import member_settings
 from newretail.members.models import LedgerKind, LotState, Member, PointsLedgerEntry, PointsLot
 from newretail.members.points.balance import LIVE_STATES, aware, lot_unlocked
-from newretail.members.points.settings import expiry_for, org_time_zone
+from newretail.members.points.settings import expiry_for
+from newretail.tenancy import service as tenancy_service
 
 SYSTEM_ACTOR = "system"
 _SETTLED = uuid.UUID("6f1c8a52-3a0e-4a4b-9b0e-2d5c1f0e7a11")  # namespace of settling entries
@@ -173,7 +174,7 @@ def new_lot(
 ) -> PointsLot:
     """A lot of newly earned or granted points, expiring under the organisation's rule."""
     settings = member_settings(session, member.organization_id)
-    time_zone = org_time_zone(session, member.organization_id)
+    time_zone = tenancy_service.organisation_zone(session, member.organization_id)
     lot = PointsLot(
         id=uuid.uuid4(),
         organization_id=member.organization_id,

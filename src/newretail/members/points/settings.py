@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,10 +12,7 @@ from newretail.members import schemas
 from newretail.members.errors import RequiredValue
 from newretail.members.identifiers import member_settings
 from newretail.members.models import ExpiryMode, MemberSettings
-from newretail.tenancy.models import Organization
 from newretail.tenancy.permissions import Permission, Principal
-
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 def expiry_for(settings: MemberSettings, earned_at: datetime, time_zone: str) -> datetime:
@@ -26,12 +22,6 @@ def expiry_for(settings: MemberSettings, earned_at: datetime, time_zone: str) ->
     zone = ZoneInfo(time_zone)
     local = earned_at.astimezone(zone)
     return datetime(local.year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
-
-
-def org_time_zone(session: Session, organization_id: uuid.UUID) -> str:
-    """The organisation's IANA time zone (year-end expiry is its local new year)."""
-    org = session.get(Organization, organization_id)
-    return org.time_zone if org else DEFAULT_TIME_ZONE
 
 
 def get_settings(session: Session, principal: Principal) -> MemberSettings:
