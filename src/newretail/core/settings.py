@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     webhook_send_seconds: float = Field(
         default=1.0, ge=0, description="How often the server sends due webhooks; 0 turns it off"
     )
+    # the operations centre
+    diagnosis_min_peers: int = Field(
+        default=5,
+        ge=1,
+        description="Peer-tier figures are shown only for a cell of at least this many stores",
+    )
     # the collector
     dedupe_window_days: int = Field(default=7, ge=1, description="Message ids stored once")
     max_batch_events: int = Field(default=500, ge=1, le=10_000)

@@ -1,5 +1,6 @@
 """`newretail diagnosis gmv-change --org ORG [--from D --to D] [--against-from D --against-to D]
-[--json]`: why GMV moved, as the API gives it (docs/diagnosis.md, "Why GMV moved").
+[--json]`: why GMV moved, and `newretail diagnosis tiers --org ORG [--last-day D] [--json]`: peer
+tiers, as the API gives them (docs/diagnosis.md).
 
 The diagnosis reads the warehouse. The embedded DuckDB file admits one process, so while a
 server runs on the data folder (the demo) the command asks that server's API for it
@@ -16,12 +17,14 @@ import typer
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
-from newretail.diagnosis import schemas, service
+from newretail.diagnosis import peer_schemas, peers, schemas, service
 from newretail.tenancy.operator import operator_session
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
 
-diagnosis_app = typer.Typer(help="Operations centre: why store figures moved", no_args_is_help=True)
+diagnosis_app = typer.Typer(
+    help="Operations centre: why store figures moved, peer tiers", no_args_is_help=True
+)
 
 PARAMETERS = ("first_day", "last_day", "base_first_day", "base_last_day")  # the API's
 
@@ -130,3 +133,81 @@ def gmv_change(
         found = service.gmv_change(session, principal, container.warehouse, *days)
         row = schemas.gmv_change_read(found, T).model_dump(mode="json")
     emit(row, as_json, lambda: _print(row))
+
+
+def _grade(metric: dict[str, Any]) -> str:
+    return str(metric["grade_label"] or "—")
+
+
+def _print_tiers(row: dict[str, Any]) -> None:
+    period, settings = row["period"], row["settings"]
+    out.print(
+        f"[bold]Peer tiers, 30-day GMV {period['first_day']} … {period['last_day']}[/bold] "
+        f"(local days, {row['time_zone']}); tiers 1–{settings['top_tier']}, peer figures "
+        f"shown for cells of at least {settings['min_peers']} stores"
+    )
+    stores = row["stores"]
+    table(
+        "Stores by tier",
+        ["store", "channel", "category", "tier", "30-day GMV", "to the next tier"],
+        [
+            (
+                s["store_name"],
+                s["channel_label"],
+                s["category_label"],
+                f"{s['tier']} / {s['top_tier']}",
+                money(s["figures"]["gmv"]),
+                money(s["gmv_to_next_tier"]),
+            )
+            for s in stores
+        ],
+    )
+    for s in stores:
+        out.print(f"{s['store_name']}: {s['next_tier_text']}")
+    names = [m["label"] for m in stores[0]["metrics"]] if stores else []
+    table(
+        "Grades against the tier",
+        ["store", *names],
+        [(s["store_name"], *(_grade(m) for m in s["metrics"])) for s in stores],
+    )
+    out.print("— not graded: the tier has too few stores (or values), or the store no figure")
+    for s in stores:
+        parts = s["gap_parts"]
+        if parts:
+            out.print(
+                f"{s['store_name']}: the gap by factor: visitors "
+                f"{money(parts['visitors'], sign=True)}, conversion "
+                f"{money(parts['conversion'], sign=True)}, order value "
+                f"{money(parts['order_value'], sign=True)}"
+            )
+
+
+@command(diagnosis_app, "tiers")
+def tiers(
+    ctx: typer.Context,
+    org: OrgRef,
+    last_day: Annotated[
+        datetime | None, _day_option("--last-day", "Last day of the 30 (default: yesterday)")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Peer tiers: stores tiered by their last-30-local-day GMV within main category ×
+    format, graded against their tier, with the GMV each lacks for the next tier."""
+    day = None if last_day is None else last_day.date()
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                "/api/v1/diagnosis/tiers",
+                params={"last_day": day.isoformat()} if day else {},
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print_tiers(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        config = peers.tier_config(settings.diagnosis_min_peers)
+        found = peers.peer_tiers(session, principal, container.warehouse, config, day)
+        row = peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
+    emit(row, as_json, lambda: _print_tiers(row))

@@ -1,4 +1,4 @@
-"""REST API of the operations centre: why GMV moved between two periods."""
+"""REST API of the operations centre: why GMV moved between two periods, and peer tiers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from newretail.core.i18n import negotiate, translator
-from newretail.diagnosis import schemas, service
+from newretail.diagnosis import peer_schemas, peers, schemas, service
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
@@ -41,3 +41,47 @@ def gmv_change(
     )
     t = translator(negotiate(request.headers.get("accept-language")))
     return schemas.gmv_change_read(found, t)
+
+
+LastDay = Annotated[
+    date | None,
+    Query(description="The last local day of the 30 (YYYY-MM-DD; default: yesterday)"),
+]
+
+
+def _peer_tiers(
+    session: SessionDep, principal: CurrentPrincipal, container: ContainerDep, last_day: date | None
+) -> peers.PeerReport:
+    config = peers.tier_config(container.settings.diagnosis_min_peers)
+    return peers.peer_tiers(session, principal, container.warehouse, config, last_day)
+
+
+@router.get("/tiers", response_model=peer_schemas.PeerTiersRead)
+def peer_tiers(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    last_day: LastDay = None,
+) -> object:
+    """Peer tiers: the principal's stores tiered by their last-30-local-day GMV within main
+    category × format, each metric against its tier's mean, median and 90th percentile
+    (shown only for cells of enough stores), and the GMV each lacks for the next tier."""
+    report = _peer_tiers(session, principal, container, last_day)
+    t = translator(negotiate(request.headers.get("accept-language")))
+    return peer_schemas.peer_tiers_read(report, t)
+
+
+@router.get("/tiers/{store_code}", response_model=peer_schemas.StorePeerRead)
+def store_peer_tier(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    store_code: str,
+    last_day: LastDay = None,
+) -> object:
+    """One store's peer tier, grades and the GMV it lacks for the next tier."""
+    report = _peer_tiers(session, principal, container, last_day)
+    t = translator(negotiate(request.headers.get("accept-language")))
+    return peer_schemas.store_peer_read(report.store(store_code), report, t)

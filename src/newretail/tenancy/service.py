@@ -229,6 +229,13 @@ def all_stores(session: Session, principal: Principal, filters: StoreFilter) -> 
     return session.scalars(statement).all()
 
 
+def organisation_stores(session: Session, principal: Principal) -> Sequence[Store]:
+    """Every store of the principal's organisation, whatever the principal's own stores: the
+    peers a store is compared with (shown only in aggregate), by code."""
+    principal.require(Permission.READ)
+    return session.scalars(select(Store).order_by(Store.code)).all()
+
+
 def list_cities(session: Session, principal: Principal) -> list[str]:
     """The cities of the stores the principal may see, sorted."""
     statement = _stores_in_scope(principal).with_only_columns(Store.city).distinct()
