@@ -320,3 +320,24 @@ def resolve_price(
         store_id=store.id,
         channel_type=store.channel_type,
     )
+
+
+@dataclass(frozen=True)
+class SkuLabel:
+    """What a report shows of a SKU: its code, name and product's category path."""
+
+    code: str
+    name: str
+    category_path: str
+
+
+def sku_labels(session: Session, sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, SkuLabel]:
+    """The labels of these SKUs (those of the session's organisation; unknown ids absent)."""
+    if not sku_ids:
+        return {}
+    rows = session.execute(
+        select(Sku.id, Sku.code, Sku.name, Product.category_path)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id.in_(sorted(set(sku_ids))))
+    )
+    return {row.id: SkuLabel(row.code, row.name, row.category_path) for row in rows}

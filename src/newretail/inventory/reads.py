@@ -239,3 +239,34 @@ def movement_view(
         select(Sku.id, Sku.code, Sku.name).where(Sku.id.in_({m.sku_id for m in movements}))
     )
     return MovementView(movements, total, {sku: (code, name) for sku, code, name in skus})
+
+
+def on_hand_at(
+    session: Session, principal: Principal, location_id: uuid.UUID, instants: list[datetime]
+) -> dict[uuid.UUID, list[int]]:
+    """Each SKU's on-hand stock at the location at each instant (the sum of its ledger's
+    deltas before it), for the SKUs with any movement there before the last instant; the
+    operations centre reads stock-outs from it (a SKU at 0 at the start of a local day)."""
+    principal.require(Permission.READ)
+    principal.require_store(location_id)
+    if not instants:
+        return {}
+    ordered = sorted(instants)
+    rows = session.execute(
+        select(StockMovement.sku_id, StockMovement.created_at, StockMovement.delta)
+        .where(
+            StockMovement.location_id == location_id,
+            StockMovement.created_at < ordered[-1],
+        )
+        .order_by(StockMovement.sku_id, StockMovement.created_at)
+    )
+    deltas: dict[uuid.UUID, list[tuple[datetime, int]]] = {}
+    for sku_id, created_at, delta in rows:
+        deltas.setdefault(sku_id, []).append((created_at, delta))
+    result: dict[uuid.UUID, list[int]] = {}
+    for sku_id, moves in deltas.items():
+        levels = []
+        for instant in instants:
+            levels.append(sum(delta for at, delta in moves if at < instant))
+        result[sku_id] = levels
+    return result

@@ -1,0 +1,528 @@
+"""Why a store's GMV moved: after the split into visitors, conversion and order value, the
+values of SKU, category, hour of day and stock-out that explain each factor's part (the
+Adtributor search, `adtributor`), each in cents, and the data-quality causes that make a
+figure unreliable — a people counter silent while the till sells (docs/diagnosis.md, "Why it
+moved").
+
+A store-day on which the counter, which normally reports, sent nothing while the store sold
+would show as a fall in traffic (and a rise in conversion). Its visitors are estimated from
+the conversion of the period's counted days instead, and the silence is reported as a
+data-quality cause with the traffic part it would have shown.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+from sqlalchemy.orm import Session
+
+from newretail.catalog import service as catalog_service
+from newretail.core.errors import NotFound
+from newretail.core.localtime import today
+from newretail.databank.localdays import day_start, offset_spans
+from newretail.diagnosis import metrics
+from newretail.diagnosis.adtributor import Candidate, Dimension, Explanation, Value, explain, rank
+from newretail.diagnosis.decomposition import Decomposition, Factor, PeriodTotals, decompose
+from newretail.diagnosis.metrics import SOURCES, StoreDay
+from newretail.diagnosis.service import Period, StoreRef, check_periods
+from newretail.inventory import reads as inventory_reads
+from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.models import Store
+from newretail.tenancy.permissions import Permission, Principal
+from newretail.warehouse.connection import EVENT_TABLE, Warehouse
+
+Expr = Any  # an Ibis table expression
+CENT = Decimal("0.01")
+_MONEY = dt.Decimal(38, 2)
+OTHER = "other"  # the remainder of a dimension: order totals beyond their lines
+SEARCHED = (Dimension.STOCK_OUT, Dimension.SKU, Dimension.CATEGORY, Dimension.HOUR)
+
+
+class CauseKind(StrEnum):
+    BUSINESS = "business"  # a value that explains a factor's part
+    DATA_QUALITY = "data_quality"  # a figure that is not to be trusted
+
+
+@dataclass(frozen=True)
+class CounterSilence:
+    """Days of a period on which a people counter that normally reports sent nothing while
+    the store sold: their visitors were estimated from the period's counted days."""
+
+    period: str  # base | comparison
+    days: tuple[date, ...]
+    counted_visitors: int  # what the figures held for those days (identified visits)
+    estimated_visitors: int
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One cause in cents: a value explaining a factor (business) or a data-quality issue."""
+
+    kind: CauseKind
+    amount: Decimal
+    factor: Factor | None = None
+    dimension: Dimension | None = None
+    key: str | None = None
+    label: str | None = None
+    explanatory_power: Fraction | None = None
+    surprise: float | None = None
+    stock_out_days: tuple[date, ...] = ()  # of the comparison period
+    base_stock_out_days: tuple[date, ...] = ()
+    silence: CounterSilence | None = None
+
+
+@dataclass(frozen=True)
+class StoreCauses:
+    """A store's GMV change between two periods, its split, and why it moved."""
+
+    store: StoreRef
+    time_zone: str
+    period: Period
+    base_period: Period
+    decomposition: Decomposition  # of the figures with silent days estimated
+    explanations: dict[Factor, list[Explanation]]
+    causes: list[Cause]  # business causes, the largest amount first
+    data_quality: list[Cause] = field(default_factory=list)
+
+
+# --- people counter -------------------------------------------------------------------------
+
+
+def counter_reports_normally(days: Iterable[StoreDay]) -> bool:
+    """Whether the store's counter normally reports: it reported on at least half of the
+    store-days on which the store sold."""
+    selling = [d for d in days if d.metrics.transactions > 0]
+    counted = [d for d in selling if d.footfall is not None]
+    return bool(selling) and 2 * len(counted) >= len(selling)
+
+
+def _half_up(value: Fraction) -> int:
+    """The nearest whole number, halves up (visitors are never negative)."""
+    return int((value + Fraction(1, 2)).__floor__())
+
+
+def corrected_totals(
+    days: Sequence[StoreDay], normal: bool, fallback: Sequence[StoreDay] = ()
+) -> tuple[PeriodTotals, PeriodTotals, tuple[StoreDay, ...], int]:
+    """The period's figures as counted and with silent-counter days estimated (visitors =
+    the day's buyers ÷ the conversion of the period's counted days, else of `fallback`'s,
+    rounded half up), the silent days and the visitors estimated for them."""
+    total = metrics.total(days)
+    raw = PeriodTotals(total.visitors, total.buyers, total.gmv)
+    silent = tuple(d for d in days if normal and d.metrics.transactions > 0 and d.footfall is None)
+    if not silent:
+        return raw, raw, (), 0
+    counted = [d for d in days if d.footfall is not None and d.metrics.buyers > 0]
+    if not counted:
+        counted = [d for d in fallback if d.footfall is not None and d.metrics.buyers > 0]
+    if not counted:
+        return raw, raw, silent, 0
+    visitors = sum(d.metrics.visitors for d in counted)
+    buyers = sum(d.metrics.buyers for d in counted)
+    estimated = sum(_half_up(Fraction(d.metrics.buyers * visitors, buyers)) for d in silent)
+    kept = total.visitors - sum(d.metrics.visitors for d in silent)
+    return raw, PeriodTotals(kept + estimated, total.buyers, total.gmv), silent, estimated
+
+
+# --- warehouse reads ------------------------------------------------------------------------
+
+
+def _local(ts: ir.TimestampValue, zone: str, first: date, last: date) -> ir.TimestampValue:
+    """`ts` shifted into the zone's wall-clock time (offsets worked out as for local days)."""
+
+    def shifted(seconds: int) -> ir.TimestampValue:
+        return ts + ibis.interval(seconds=seconds) if seconds else ts
+
+    spans = offset_spans(zone, first, last)
+    if len(spans) == 1:
+        return shifted(spans[0][1])
+    return ibis.cases(
+        *((ts < until, shifted(seconds)) for until, seconds in spans[:-1]),
+        else_=shifted(spans[-1][1]),
+    )
+
+
+def _store_events(con: Any, organization_id: str, store: str, zone: str, period: Period) -> Expr:
+    """The store's purchases and refunds of the period, each with its local day, hour, sign
+    (+1 paid, −1 refunded), order and buyer."""
+    event = con.table(EVENT_TABLE)
+    paid_types = list(SOURCES.purchase_events)
+    kinds = [*paid_types, *SOURCES.refund_events]
+    found = event.filter(
+        event.organization_id == organization_id,
+        event.store_id == store,
+        event.type.isin(kinds),
+        event.ts >= day_start(period.first, zone),
+        event.ts < day_start(period.last + timedelta(days=1), zone),
+    )
+    local = _local(found.ts, zone, period.first, period.last)
+    paid = found.type.isin(paid_types)
+    document = found.properties.cast("json")
+    order = ibis.coalesce(document["order_id"].str.nullif(""), "e:" + found.message_id)
+    buyer = ibis.cases(
+        (found.member_id.notnull(), "m:" + found.member_id),
+        (found.anonymous_id.notnull(), "a:" + found.anonymous_id),
+        else_="o:" + order,
+    )
+    return found.select(
+        day=local.date(),
+        hour=local.hour(),
+        paid=paid,
+        amount=found.amount.cast(_MONEY).fill_null(0),
+        buyer=ibis.ifelse(paid, buyer, None),
+        lines=ibis.coalesce(document["lines"], document["items"]),
+    )
+
+
+def _by_hour(events: Expr) -> list[dict[str, Any]]:
+    signed = ibis.ifelse(events.paid, events.amount, -events.amount)
+    events = events.mutate(signed=signed, who=events.day.cast("string") + "|" + events.buyer)
+    table = events.group_by("hour").aggregate(
+        gmv=events.signed.sum().cast(_MONEY), buyers=events.who.nunique()
+    )
+    return list(table.order_by("hour").to_pyarrow().to_pylist())
+
+
+def _by_sku(events: Expr) -> list[dict[str, Any]]:
+    listed = events.filter(events.lines.notnull())
+    lines = listed.select("day", "paid", "buyer", line=listed.lines.array.unnest())
+    amount = lines.line["amount"].str.cast(_MONEY).fill_null(0)
+    lines = lines.mutate(
+        sku=lines.line["sku_id"].str,
+        signed=ibis.ifelse(lines.paid, amount, -amount),
+        who=lines.day.cast("string") + "|" + lines.buyer,
+    )
+    lines = lines.filter(lines.sku.notnull())
+    table = lines.group_by("sku").aggregate(
+        gmv=lines.signed.sum().cast(_MONEY), buyers=lines.who.nunique()
+    )
+    return list(table.order_by("sku").to_pyarrow().to_pylist())
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """What the search reads of one period of one store."""
+
+    days: list[StoreDay]
+    hours: dict[int, tuple[int, Decimal]]  # local hour -> (buyers, GMV)
+    skus: dict[str, tuple[int, Decimal]]  # SKU id -> (buyers, GMV of its lines)
+
+
+def read_period(
+    con: Any, organization_id: str, store: str, zone: str, period: Period
+) -> PeriodFigures:
+    """The store's store-days, its GMV and buyers by local hour and by SKU, of a period."""
+    days = metrics.store_day_rows(
+        metrics.store_day_table(
+            con,
+            organization_id,
+            period.first,
+            period.last,
+            zone,
+            store_zones={store: zone},
+            stores=[store],
+        )
+    )
+    events = _store_events(con, organization_id, store, zone, period)
+    hours = {
+        int(r["hour"]): (int(r["buyers"]), Decimal(r["gmv"]).quantize(CENT))
+        for r in _by_hour(events)
+    }
+    skus = {
+        str(r["sku"]): (int(r["buyers"]), Decimal(r["gmv"]).quantize(CENT)) for r in _by_sku(events)
+    }
+    return PeriodFigures([d for d in days if d.store_id == store], hours, skus)
+
+
+# --- the search -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkuInfo:
+    """A SKU's label and category, and its stock-out days in each period."""
+
+    label: str
+    category: str
+    base_stock_outs: tuple[date, ...] = ()
+    stock_outs: tuple[date, ...] = ()
+
+
+def _remainder(totals: PeriodTotals, parts_gmv: Decimal) -> PeriodTotals:
+    rest = totals.gmv - parts_gmv
+    return PeriodTotals(totals.visitors, totals.buyers if rest else 0, rest)
+
+
+def dimension_values(
+    base: PeriodTotals,
+    comparison: PeriodTotals,
+    base_figures: PeriodFigures,
+    figures: PeriodFigures,
+    skus: dict[str, SkuInfo],
+    other_label: str,
+) -> dict[Dimension, list[Value]]:
+    """The values of each dimension with their figures in both periods (a value's visitors
+    are the store's: a visitor is not of one SKU or hour); SKU, category and stock-out values
+    add up to the store's GMV with a remainder (order totals beyond their lines)."""
+
+    def totals(whole: PeriodTotals, buyers_gmv: tuple[int, Decimal] | None) -> PeriodTotals:
+        buyers, gmv = buyers_gmv or (0, Decimal("0.00"))
+        return PeriodTotals(whole.visitors, buyers, gmv)
+
+    def with_rest(values: list[Value]) -> list[Value]:
+        rest_base = _remainder(base, sum((v.base.gmv for v in values), Decimal("0.00")))
+        rest = _remainder(comparison, sum((v.comparison.gmv for v in values), Decimal("0.00")))
+        if rest_base.gmv or rest.gmv:
+            values.append(Value(OTHER, other_label, rest_base, rest, named=False))
+        return values
+
+    keys = sorted(set(base_figures.skus) | set(figures.skus))
+    by_sku = [
+        Value(
+            key,
+            skus[key].label if key in skus else key,
+            totals(base, base_figures.skus.get(key)),
+            totals(comparison, figures.skus.get(key)),
+        )
+        for key in keys
+    ]
+    categories: dict[str, tuple[list[str], list[str]]] = {}
+    for key in keys:
+        category = skus[key].category if key in skus else ""
+        categories.setdefault(category, ([], []))
+    by_category = []
+    for category in sorted(categories):
+        members = [v for v in by_sku if (skus[v.key].category if v.key in skus else "") == category]
+        by_category.append(
+            Value(
+                category or OTHER,
+                category or other_label,
+                _summed(base, members, lambda v: v.base),
+                _summed(comparison, members, lambda v: v.comparison),
+            )
+        )
+    out = [
+        v
+        for v in by_sku
+        if v.key in skus and (skus[v.key].stock_outs or skus[v.key].base_stock_outs)
+    ]
+    stocked = [v for v in by_sku if v not in out]
+    stock_out = [*out]
+    if stocked:
+        stock_out.append(
+            Value(
+                "stocked",
+                other_label,
+                _summed(base, stocked, lambda v: v.base),
+                _summed(comparison, stocked, lambda v: v.comparison),
+                named=False,
+            )
+        )
+    hours = sorted(set(base_figures.hours) | set(figures.hours))
+    by_hour = [
+        Value(
+            str(hour),
+            f"{hour:02d}:00–{(hour + 1) % 24:02d}:00",
+            totals(base, base_figures.hours.get(hour)),
+            totals(comparison, figures.hours.get(hour)),
+        )
+        for hour in hours
+    ]
+    return {
+        Dimension.STOCK_OUT: with_rest(stock_out),
+        Dimension.SKU: with_rest(by_sku),
+        Dimension.CATEGORY: with_rest(by_category),
+        Dimension.HOUR: by_hour,
+    }
+
+
+def _summed(whole: PeriodTotals, values: list[Value], pick: Any) -> PeriodTotals:
+    """A group of values: GMV summed; buyers summed too, an upper bound of the distinct buyers
+    (a buyer of two SKUs of a category counts twice), capped at the store's."""
+    gmv = sum((pick(v).gmv for v in values), Decimal("0.00"))
+    buyers = min(sum(pick(v).buyers for v in values), whole.buyers)
+    return PeriodTotals(whole.visitors, buyers if gmv or buyers else 0, gmv)
+
+
+def causes_of(
+    split: Decomposition, dimensions: dict[Dimension, list[Value]]
+) -> tuple[dict[Factor, list[Explanation]], list[Candidate]]:
+    """Each factor's explanations (the most surprising dimension first), and the causes: the
+    values of every moved factor's most surprising dimension, the largest amount first."""
+    explanations: dict[Factor, list[Explanation]] = {}
+    causes: list[Candidate] = []
+    for factor in (Factor.CONVERSION, Factor.ORDER_VALUE):
+        if split.parts[factor] == 0:
+            continue
+        found = rank([explain(d, factor, values) for d, values in dimensions.items()])
+        # a set that explains the opposite of the factor's move is no cause of it
+        found = [e for e in found if _same_sign(_amount(e), split.parts[factor])]
+        explanations[factor] = found
+        if found:
+            causes.extend(found[0].candidates)
+    causes.sort(key=lambda c: (-abs(c.amount), c.factor, c.value.label))
+    return explanations, causes
+
+
+def _amount(explanation: Explanation) -> Decimal:
+    return sum((c.amount for c in explanation.candidates), Decimal("0.00"))
+
+
+def _same_sign(first: Decimal, second: Decimal) -> bool:
+    return (first > 0 and second > 0) or (first < 0 and second < 0)
+
+
+# --- the use case ---------------------------------------------------------------------------
+
+
+def find_store(session: Session, principal: Principal, reference: str) -> Store:
+    """A store the principal may see, by its code or id (404 naming `store` otherwise)."""
+    try:
+        store_id = uuid.UUID(reference)
+    except ValueError:
+        store_id = tenancy_service.store_by_code(session, reference).id
+    try:
+        return tenancy_service.get_store(session, principal, store_id)
+    except NotFound as exc:
+        raise NotFound(f"no store {reference!r}", field="store") from exc
+
+
+def stock_out_days(
+    session: Session,
+    principal: Principal,
+    store: Store,
+    zone: str,
+    period: Period,
+    open_days: set[date],
+) -> dict[str, tuple[date, ...]]:
+    """The SKUs out of stock at the store on days of the period: on hand 0 (or less) at the
+    start of a local day on which the store had visitors or sold (stock from the inventory
+    ledger)."""
+    days = [period.first + timedelta(days=i) for i in range(period.days)]
+    levels = inventory_reads.on_hand_at(
+        session, principal, store.id, [day_start(day, zone) for day in days]
+    )
+    found: dict[str, tuple[date, ...]] = {}
+    for sku_id, on_hand in levels.items():
+        out = tuple(
+            day for day, level in zip(days, on_hand, strict=True) if level <= 0 and day in open_days
+        )
+        if out:
+            found[str(sku_id)] = out
+    return found
+
+
+def store_causes(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    store_reference: str,
+    first: date | None = None,
+    last: date | None = None,
+    base_first: date | None = None,
+    base_last: date | None = None,
+    other_label: str = "other",
+) -> StoreCauses:
+    """Why a store's GMV moved between a period (default: the last 7 complete local days of
+    the store) and a base period (default: as many days just before): its split into
+    visitors, conversion and order value, the values of SKU, category, hour and stock-out
+    explaining each part in cents, and the data-quality causes (a silent people counter)."""
+    principal.require(Permission.READ)
+    store = find_store(session, principal, store_reference)
+    zone = store.time_zone
+    period, base_period = check_periods(
+        first, last, base_first, base_last, today(zone) - timedelta(days=1)
+    )
+    key = str(store.id)
+    organization_id = str(principal.organization_id)
+    with warehouse.lock:
+        con = warehouse.connection()
+        base_figures = read_period(con, organization_id, key, zone, base_period)
+        figures = read_period(con, organization_id, key, zone, period)
+    normal = counter_reports_normally([*base_figures.days, *figures.days])
+    raw_base, base, base_silent, base_estimated = corrected_totals(
+        base_figures.days, normal, figures.days
+    )
+    raw, comparison, silent, estimated = corrected_totals(figures.days, normal, base_figures.days)
+    split = decompose(base, comparison)
+    raw_split = decompose(raw_base, raw)
+    open_base = {d.day for d in base_figures.days if d.metrics.visitors or d.metrics.transactions}
+    open_now = {d.day for d in figures.days if d.metrics.visitors or d.metrics.transactions}
+    base_outs = stock_out_days(session, principal, store, zone, base_period, open_base)
+    outs = stock_out_days(session, principal, store, zone, period, open_now)
+    sku_ids = sorted({*base_figures.skus, *figures.skus, *base_outs, *outs})
+    labels = catalog_service.sku_labels(session, [uuid.UUID(s) for s in sku_ids if _is_uuid(s)])
+    skus = {
+        str(sku_id): SkuInfo(
+            label.name,
+            label.category_path,
+            base_outs.get(str(sku_id), ()),
+            outs.get(str(sku_id), ()),
+        )
+        for sku_id, label in labels.items()
+    }
+    dimensions = dimension_values(base, comparison, base_figures, figures, skus, other_label)
+    explanations, candidates = causes_of(split, dimensions)
+    causes = [_cause(c, skus) for c in candidates]
+    quality = [
+        Cause(
+            kind=CauseKind.DATA_QUALITY,
+            amount=raw_split.parts[Factor.VISITORS] - split.parts[Factor.VISITORS],
+            factor=Factor.VISITORS,
+            silence=CounterSilence(
+                name,
+                tuple(d.day for d in days),
+                sum(d.metrics.visitors for d in days),
+                count,
+            ),
+        )
+        for name, days, count in (
+            ("base", base_silent, base_estimated),
+            ("comparison", silent, estimated),
+        )
+        if days
+    ]
+    return StoreCauses(
+        store=StoreRef(store.id, store.code, store.name, store.channel_type),
+        time_zone=zone,
+        period=period,
+        base_period=base_period,
+        decomposition=split,
+        explanations=explanations,
+        causes=causes,
+        data_quality=quality,
+    )
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _cause(candidate: Candidate, skus: dict[str, SkuInfo]) -> Cause:
+    info = skus.get(candidate.value.key)
+    in_sku = candidate.dimension in (Dimension.SKU, Dimension.STOCK_OUT) and info is not None
+    return Cause(
+        kind=CauseKind.BUSINESS,
+        amount=candidate.amount,
+        factor=candidate.factor,
+        dimension=candidate.dimension,
+        key=candidate.value.key,
+        label=candidate.value.label,
+        explanatory_power=candidate.explanatory_power,
+        surprise=candidate.surprise,
+        stock_out_days=info.stock_outs if in_sku and info else (),
+        base_stock_out_days=info.base_stock_outs if in_sku and info else (),
+    )
