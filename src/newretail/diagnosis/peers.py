@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from newretail.core.errors import NotFound
 from newretail.core.localtime import today
-from newretail.databank import service as databank_service
 from newretail.diagnosis import metrics
 from newretail.diagnosis.decomposition import Factor, round_parts_to_cents
 from newretail.diagnosis.errors import PeerWithholding
@@ -265,7 +264,7 @@ def peer_tiers(
     GMV each lacks for the next tier split by factor."""
     principal.require(Permission.READ)
     config = config or tier_config()
-    zone = databank_service.organisation_zone(session, principal)
+    zone = tenancy_service.organisation_zone(session, principal.organization_id)
     period = window(last_day or today(zone) - timedelta(days=1))
     every = tenancy_service.organisation_stores(session, principal)
     stores = [_peer_store(s) for s in every]
