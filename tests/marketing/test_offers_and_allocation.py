@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from newretail.marketing.allocation import allocate, round_money
+from newretail.core.money import round_money
+from newretail.marketing.allocation import allocate
 from newretail.marketing.engine import price_basket
 from newretail.marketing.errors import InvalidOffer, MarketingErrorCode
 from newretail.marketing.offers import (

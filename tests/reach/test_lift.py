@@ -22,7 +22,7 @@ from statsmodels.stats.proportion import (
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from newretail.core.i18n import catalogue
-from newretail.marketing.allocation import round_money
+from newretail.core.money import round_money
 from newretail.reach.errors import InvalidLiftInput, LiftGap
 from newretail.reach.intervals import Interval, MoneyInterval
 from newretail.reach.lift import (

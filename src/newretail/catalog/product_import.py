@@ -28,6 +28,7 @@ from newretail.core.csvimport import (
     required,
 )
 from newretail.core.errors import NewRetailError
+from newretail.core.money import money
 from newretail.tenancy.models import Brand, ChannelType
 from newretail.tenancy.permissions import Principal
 
@@ -66,7 +67,7 @@ def import_products(
 
 
 def _price(row: dict[str, str], column: str) -> Decimal:
-    return service.money(decimal_amount(row, column, MONEY_LIMIT))
+    return money(decimal_amount(row, column, MONEY_LIMIT))
 
 
 def _product_row(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
@@ -28,18 +27,12 @@ from newretail.core.database import (
     where_given,
     where_text,
 )
+from newretail.core.money import money
 from newretail.core.pagination import numbered_page, paginate
 from newretail.core.reads import read_of
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Store
 from newretail.tenancy.permissions import Permission, Principal
-
-CENT = Decimal("0.01")
-
-
-def money(value: Decimal | int | str) -> Decimal:
-    """A Decimal rounded to cents."""
-    return Decimal(value).quantize(CENT)
 
 
 # ---------------------------------------------------------------- products

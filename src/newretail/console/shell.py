@@ -22,6 +22,7 @@ from jinja2 import pass_context
 from newretail.core import error_text, localtime
 from newretail.core.errors import CsrfFailed, NewRetailError, Unauthenticated
 from newretail.core.i18n import LOCALES, negotiate, translator
+from newretail.core.money import yuan
 
 SESSION_COOKIE = "nr_session"
 LOCALE_COOKIE = "nr_locale"
@@ -92,6 +93,7 @@ def _context_zone(context: Any) -> str | None:
 templates.env.filters["local_time"] = _local_time_filter
 templates.env.filters["local_date"] = _local_date_filter
 templates.env.filters["local_span"] = _local_span_filter
+templates.env.filters["yuan"] = yuan  # `{{ amount | yuan }}`, `{{ change | yuan(signed=True) }}`
 
 
 # ---------------------------------------------------------------- request context

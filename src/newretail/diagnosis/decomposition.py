@@ -20,8 +20,7 @@ from fractions import Fraction
 from itertools import combinations
 from typing import Generic, TypeVar
 
-from newretail.catalog.service import CENT
-from newretail.marketing.allocation import is_money
+from newretail.core.money import CENT, is_money
 
 FactorKey = TypeVar("FactorKey", bound=Hashable)
 StoreKey = TypeVar("StoreKey", bound=Hashable)

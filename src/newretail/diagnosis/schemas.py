@@ -10,11 +10,10 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from newretail.core.i18n import Translate
+from newretail.core.money import CENT
 from newretail.diagnosis.decomposition import Decomposition, Factor
 from newretail.diagnosis.metrics import Metrics
 from newretail.diagnosis.service import GmvChange, Period, StoreChange, store_key
-
-CENT = Decimal("0.01")
 
 
 class PeriodRead(BaseModel):

@@ -4,21 +4,9 @@ discount, and splitting one discount across lines by the largest remainder."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from newretail.catalog.service import CENT
-
-ZERO = Decimal("0.00")
-
-
-def is_money(amount: Decimal) -> bool:
-    """Whether the amount is a whole number of cents (the catalogue's representation)."""
-    return amount == amount.quantize(CENT)
-
-
-def round_money(amount: Decimal) -> Decimal:
-    """An exact amount rounded to cents, halves away from zero (12.345 -> 12.35)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+from newretail.core.money import CENT, ZERO
 
 
 def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from newretail.marketing.allocation import is_money
+from newretail.core.money import is_money
 from newretail.marketing.errors import InvalidOffer, RefusalCode
 from newretail.marketing.offers import CombinationClass
 from newretail.tenancy.models import ChannelType

@@ -7,7 +7,8 @@ import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from newretail.marketing.allocation import ZERO, allocate, round_money
+from newretail.core.money import ZERO, round_money
+from newretail.marketing.allocation import allocate
 from newretail.marketing.errors import RefusalCode
 from newretail.marketing.offers import (
     HUNDRED,

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from newretail.core.i18n import Translate
+from newretail.core.money import yuan
 from newretail.marketing.burndown import BurnDown, stage_burn_downs
 from newretail.marketing.models import Campaign
 
@@ -37,13 +38,9 @@ def count(value: Decimal) -> str:
     return f"{int(value):,}"
 
 
-def money(value: Decimal) -> str:
-    return f"¥{value:,.2f}"
-
-
 def _axis(shown: Callable[[Decimal], str], value: Decimal) -> str:
     """An axis label: money in whole yuan (`¥800,000`), counts as they are."""
-    return f"¥{value:,.0f}" if shown is money else shown(value)
+    return f"¥{value:,.0f}" if shown is yuan else shown(value)
 
 
 def _text(x: float, y: float, value: str, anchor: str = "start", fill: str = "#495057") -> str:
@@ -128,7 +125,7 @@ def stage_charts(
                     today=t("marketing.burn.today"),
                     end=t("marketing.burn.end"),
                 ),
-                money if chart.measure == "discounted" else count,
+                yuan if chart.measure == "discounted" else count,
             )
             for chart in stage_burn_downs(session, stage, zone_name, now)
         ]

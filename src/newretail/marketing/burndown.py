@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from newretail.core.localtime import local_day_bounds, today
+from newretail.core.money import CENT
 from newretail.marketing.models import (
     Budget,
     CampaignStage,
@@ -28,7 +29,6 @@ from newretail.marketing.models import (
     CouponLedgerEntry,
 )
 
-CENT = Decimal("0.01")
 MEASURES = ("issued", "redeemed", "discounted")  # each with its limit on the budget
 # what one ledger row of each change does to (issued, redeemed), and the sign of its money
 MOVES = {

@@ -10,13 +10,7 @@ from typing import Any
 
 from newretail.core.cli import out, table
 from newretail.core.localtime import format_local_span, format_local_time
-
-
-def yuan(amount: Decimal | str | float | None) -> str:
-    """`¥2,297.70` (None: a dash)."""
-    if amount is None:
-        return "—"
-    return f"¥{Decimal(str(amount)):,.2f}"
+from newretail.core.money import yuan
 
 
 def days(first: date | str, last: date | str) -> str:

@@ -2,7 +2,7 @@
 (the channels), when (the validity) and with which other offers (the combination class and
 the "combines with" list).
 
-Money is a `Decimal` in the catalogue's representation (two decimals, `catalog.service.CENT`).
+Money is a `Decimal` in the catalogue's representation (two decimals, `core.money.CENT`).
 Templates check themselves when built and raise `InvalidOffer`.
 """
 
@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from newretail.core.localtime import local_day, local_day_bounds, to_local
-from newretail.marketing.allocation import is_money
+from newretail.core.money import is_money
 from newretail.marketing.errors import InvalidOffer, RefusalCode
 from newretail.marketing.scope import EVERYTHING, Scope, ScopedItem
 from newretail.tenancy.models import ChannelType

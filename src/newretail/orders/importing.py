@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.catalog import pricing
 from newretail.catalog.models import Product, Sku
-from newretail.catalog.service import money
 from newretail.core.csvimport import (
     Advance,
     ImportReport,
@@ -37,6 +36,7 @@ from newretail.core.csvimport import (
 )
 from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import NewRetailError
+from newretail.core.money import money
 from newretail.members import schemas as member_schemas
 from newretail.members import service as members_service
 from newretail.orders import rows

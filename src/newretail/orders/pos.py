@@ -29,9 +29,9 @@ from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from newretail.catalog.errors import NoSalePrice, NotSoldHere, UnknownSku
-from newretail.catalog.service import money
 from newretail.core.database import utcnow
 from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.money import money
 from newretail.inventory import levels as stock_levels
 from newretail.inventory.models import StockMovement
 from newretail.marketing import sale_coupons

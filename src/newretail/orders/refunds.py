@@ -15,9 +15,9 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from newretail.catalog.service import money
 from newretail.core.database import NO_SYNC, utcnow
 from newretail.core.errors import InvalidInput
+from newretail.core.money import money
 from newretail.inventory import levels as stock_levels
 from newretail.marketing import sale_coupons
 from newretail.orders import facts, rows, schemas

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from newretail.catalog import pricing
 from newretail.catalog.errors import NoSalePrice, NotSoldHere, UnknownSku
 from newretail.catalog.models import Product, Sku
-from newretail.catalog.service import money
 from newretail.core.errors import Conflict, InvalidInput, NotFound
+from newretail.core.money import money
 from newretail.orders import rows
 from newretail.orders.errors import IdempotencyConflict
 from newretail.orders.models import Order

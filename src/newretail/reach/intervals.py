@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from statistics import NormalDist
 
-from newretail.marketing.allocation import round_money
+from newretail.core.money import round_money
 from newretail.reach.errors import InvalidLiftInput, LiftGap
 
 

@@ -24,6 +24,7 @@ from newretail.core.cli import (
 )
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
+from newretail.core.money import yuan
 from newretail.marketing import campaigns
 from newretail.reach import lift_reads, measurement
 from newretail.tenancy.operator import operator_session
@@ -44,11 +45,6 @@ def _figure(found: dict[str, Any] | None, shown: Callable[[float], str]) -> str:
     return f"{estimate}  [{shown(float(found['low']))} … {shown(float(found['high']))}]"
 
 
-def _money(value: float, sign: str = "") -> str:
-    """¥ and two decimals with thousands separators, the sign before the currency."""
-    return f"{'-' if value < 0 else sign if value > 0 else ''}¥{abs(value):,.2f}"
-
-
 def _where(w: dict[str, Any]) -> tuple[Any, ...]:
     store = w["store_name"] or "—"
     return (
@@ -57,7 +53,7 @@ def _where(w: dict[str, Any]) -> tuple[Any, ...]:
         w["channel_label"],
         w["converters"],
         w["purchases"],
-        _money(float(w["gmv"])),
+        yuan(w["gmv"]),
     )
 
 
@@ -90,15 +86,15 @@ def _print(row: dict[str, Any]) -> None:
             ("conversion difference", _figure(row["difference"], lambda v: f"{100 * v:+.2f} pp")),
             ("relative lift", _figure(row["relative_lift"], lambda v: f"{100 * v:+.1f} %")),
             ("incremental purchasers", _figure(row["incremental_purchasers"], "{:+,.1f}".format)),
-            ("incremental GMV", _figure(row["incremental_gmv"], lambda v: _money(v, "+"))),
+            ("incremental GMV", _figure(row["incremental_gmv"], lambda v: yuan(v, signed=True))),
             (
                 "incremental GMV (CUPED)",
-                _figure(row["incremental_gmv_cuped"], lambda v: _money(v, "+")),
+                _figure(row["incremental_gmv_cuped"], lambda v: yuan(v, signed=True)),
             ),
-            ("cost", _money(float(row["cost"]))),
+            ("cost", yuan(row["cost"])),
             (
                 "cost per incremental purchaser",
-                _figure(row["cost_per_incremental_purchaser"], _money),
+                _figure(row["cost_per_incremental_purchaser"], yuan),
             ),
         ],
     )
