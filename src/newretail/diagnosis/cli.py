@@ -1,6 +1,7 @@
 """`newretail diagnosis gmv-change --org ORG [--from D --to D] [--against-from D --against-to D]
 [--json]`: why GMV moved, and `newretail diagnosis tiers --org ORG [--last-day D] [--json]`: peer
-tiers, as the API gives them (docs/diagnosis.md).
+tiers, and `newretail diagnosis funnel KIND --org ORG [--store CODE] [--json]`: a funnel,
+as the API gives them (docs/diagnosis.md).
 
 The diagnosis reads the warehouse. The embedded DuckDB file admits one process, so while a
 server runs on the data folder (the demo) the command asks that server's API for it
@@ -17,7 +18,8 @@ import typer
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
-from newretail.diagnosis import peer_schemas, peers, schemas, service
+from newretail.diagnosis import funnels, peer_schemas, peers, schemas, service
+from newretail.diagnosis.funnel_schemas import funnel_read
 from newretail.tenancy.operator import operator_session
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
@@ -211,3 +213,73 @@ def tiers(
         found = peers.peer_tiers(session, principal, container.warehouse, config, day)
         row = peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
     emit(row, as_json, lambda: _print_tiers(row))
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
+def _print_funnel(row: dict[str, Any]) -> None:
+    period = row["period"]
+    where = f", {row['store_name']}" if row["store_name"] else ""
+    out.print(
+        f"[bold]{row['kind_label']} funnel{where}, {period['first_day']} … "
+        f"{period['last_day']}[/bold] (local days, {row['time_zone']}; window "
+        f"{row['window_days']} days)"
+    )
+    table(
+        "People at each step",
+        ["step", "people", "of the step before", "of those who entered"],
+        [
+            (
+                s["label"] + (" (optional)" if s["optional"] else ""),
+                f"{s['people']:,}",
+                _percent(s["from_previous"]),
+                _percent(s["from_first"]),
+            )
+            for s in row["steps"]
+        ],
+    )
+    out.print(f"{row['converted']:,} of {row['entered']:,} paid ({_percent(row['conversion'])})")
+
+
+@command(diagnosis_app, "funnel")
+def funnel(
+    ctx: typer.Context,
+    org: OrgRef,
+    kind: Annotated[
+        funnels.FunnelKind, typer.Argument(help="online, offline (in the stores) or across")
+    ],
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    store: Annotated[
+        str | None, typer.Option("--store", help="A store's code: its side of the funnel")
+    ] = None,
+    window_days: Annotated[
+        int, typer.Option("--window", help="Conversion window in days (1–30)")
+    ] = funnels.DEFAULT_WINDOW_DAYS,
+    as_json: Json = False,
+) -> None:
+    """A funnel, view → … → pay, in order within the conversion window: online, offline (in
+    the stores) or across (viewed online, paid in a store)."""
+    first, last = (None if d is None else d.date() for d in (first_day, last_day))
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        params: dict[str, Any] = {"window_days": window_days}
+        params |= {"first_day": first, "last_day": last, "store": store}
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                f"/api/v1/diagnosis/funnels/{kind}",
+                params={k: str(v) for k, v in params.items() if v is not None},
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print_funnel(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        found = funnels.funnel(
+            session, principal, container.warehouse, kind, first, last, store, window_days
+        )
+        row = funnel_read(found, T).model_dump(mode="json")
+    emit(row, as_json, lambda: _print_funnel(row))

@@ -12,6 +12,7 @@ class DiagnosisErrorCode(StrEnum):
 
     INVALID_PEER_INPUT = "invalid_peer_input"
     INVALID_PERIOD = "diagnosis_invalid_period"
+    INVALID_WINDOW = "diagnosis_invalid_window"
 
 
 class InvalidPeerInput(InvalidInput):
@@ -24,6 +25,12 @@ class InvalidDiagnosisPeriod(InvalidInput):
     """A period whose days are in the wrong order, too long, or given by half."""
 
     code = DiagnosisErrorCode.INVALID_PERIOD
+
+
+class InvalidFunnelWindow(InvalidInput):
+    """A funnel's conversion window outside 1 to 30 days."""
+
+    code = DiagnosisErrorCode.INVALID_WINDOW
 
 
 class PeerWithholding(StrEnum):

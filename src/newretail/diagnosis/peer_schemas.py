@@ -9,6 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from newretail.core.i18n import Translate
+from newretail.core.money import CENT
 from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.errors import PeerWithholding
 from newretail.diagnosis.peers import (
@@ -18,7 +19,7 @@ from newretail.diagnosis.peers import (
     PeerReport,
     StorePeers,
 )
-from newretail.diagnosis.schemas import CENT, FiguresRead, PartsRead, PeriodRead
+from newretail.diagnosis.schemas import FiguresRead, PartsRead, PeriodRead, period_read
 from newretail.diagnosis.tiers import MetricValue, Number, PeerCell, PeerGroup
 
 MONEY_METRICS = frozenset({"gmv", "order_value"})
@@ -237,9 +238,7 @@ def peer_tiers_read(report: PeerReport, t: Translate) -> PeerTiersRead:
     """The tiers with names, labels and reasons in `t`'s language."""
     return PeerTiersRead(
         time_zone=report.time_zone,
-        period=PeriodRead(
-            first_day=report.period.first, last_day=report.period.last, days=report.period.days
-        ),
+        period=period_read(report.period),
         settings=TierSettingsRead(
             cut_points=list(report.config.cut_points),
             top_tier=report.config.top_tier,

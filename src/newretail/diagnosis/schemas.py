@@ -89,7 +89,7 @@ class GmvChangeRead(BaseModel):
     stores: list[StoreChangeRead]
 
 
-def _period(period: Period) -> PeriodRead:
+def period_read(period: Period) -> PeriodRead:
     return PeriodRead(first_day=period.first, last_day=period.last, days=period.days)
 
 
@@ -148,8 +148,8 @@ def gmv_change_read(found: GmvChange, t: Translate) -> GmvChangeRead:
     split = found.decomposition
     return GmvChangeRead(
         time_zone=found.time_zone,
-        period=_period(found.period),
-        base_period=_period(found.base_period),
+        period=period_read(found.period),
+        base_period=period_read(found.base_period),
         organisation=OrganisationChangeRead(
             base=_figures(found.base),
             comparison=_figures(found.comparison),
