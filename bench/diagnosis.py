@@ -1,0 +1,503 @@
+"""Benchmark of the operations centre's diagnosis (runs alone; the last line is one JSON object).
+
+    .venv/bin/python bench/diagnosis.py            # 1,000 stores, 50M events, 5M orders
+    .venv/bin/python bench/diagnosis.py --quick    # 200 stores, 1M events, 100k orders (< 60 s)
+
+An organisation is made through the tenancy service (3 brands, its stores across channel types,
+main categories and time zones) in an embedded data folder under the temp directory, and two
+months of its events (61 local days up to now) are written straight into the DuckDB warehouse
+by SQL (bench/diagnosis_data.py: fixed seed; purchases with `order_id` and `lines`, refunds,
+store visits, people-counter `footfall`, online sessions of page and product views, carts).
+
+Measured in the same run, on the same warehouse:
+- diagnosis_s: the diagnosis of every store for a month — the last 30 complete local days
+  against the 30 before — as the product computes it: the metrics of both months and each
+  store's decomposition (`service.gmv_change`), the peer tiers of the month (the tier service
+  when it is on main, else `tiers.tier_peers` over the month's figures) and the causes (when
+  `diagnosis/causes.py` is on main; otherwise `"causes": "not measured: not on main"`).
+  The best of `--runs` runs after one warm-up; `parts_s` gives each part's time.
+- hand_sql_s: one hand-written DuckDB SQL computing the same metrics per store and month and
+  the peer tiers (with each cell's mean, median and 10th/90th percentiles of conversion and
+  order value and the stores' grades); the best of `--runs` after one warm-up. Its figures
+  are compared with the diagnosis's (`same_figures`: GMV, paid, refunded, transactions,
+  buyers, units and visitors of every store and month, and every store's tier).
+- ratio_to_hand_sql = diagnosis_s ÷ hand_sql_s (target ≤ 1.5).
+- home_page_ms: the console's home page `GET /console` through real HTTP from a
+  `newretail serve` child process on the same data folder, signed in through the login form as
+  the organisation's owner: the median of `--repeat` loads after a first (cold) one, which is
+  given apart. While `/console` only redirects (the operations centre's home page is not on
+  main), the figure is null and `home_page` says why; `diagnosis_page_ms` times the console's
+  *Why GMV moved* page the same way (its default: the last 7 local days against the 7 before).
+The machine's load average is printed with the figures: every figure grows under load.
+"""
+
+# ruff: noqa: S608 (the SQL is built from constants, dates and ids made by this script)
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+from bench import diagnosis_data, harness  # noqa: E402
+from newretail.bootstrap import Container, bootstrap  # noqa: E402
+from newretail.core import migrate  # noqa: E402
+from newretail.core.database import session_scope  # noqa: E402
+from newretail.core.localtime import local_day_bounds  # noqa: E402
+from newretail.core.settings import Settings  # noqa: E402
+from newretail.diagnosis import service, tiers  # noqa: E402
+from newretail.diagnosis.metrics import SOURCES, Metrics  # noqa: E402
+from newretail.tenancy import service as tenancy_service  # noqa: E402
+from newretail.tenancy.models import ChannelType  # noqa: E402
+
+MONTH_DAYS = 30
+FULL = diagnosis_data.Size(stores=1000, events=50_000_000, orders=5_000_000)
+QUICK = diagnosis_data.Size(stores=200, events=1_000_000, orders=100_000)
+TIER_METRICS = ("conversion", "order_value")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Months:
+    """The month diagnosed (the last 30 complete local days) and the month before."""
+
+    base: service.Period
+    period: service.Period
+
+
+def months_of(today: date) -> Months:
+    last = today - timedelta(days=1)
+    first = last - timedelta(days=MONTH_DAYS - 1)
+    base_last = first - timedelta(days=1)
+    return Months(
+        service.Period(base_last - timedelta(days=MONTH_DAYS - 1), base_last),
+        service.Period(first, last),
+    )
+
+
+@dataclass
+class Diagnosis:
+    """What one run of the diagnosis found, and the time of each part."""
+
+    change: service.GmvChange
+    peers: tiers.PeerTiers
+    causes: Any
+    parts_s: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def _timed(parts: dict[str, float], name: str, function: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    result = function()
+    parts[name] = time.perf_counter() - started
+    return result
+
+
+def _store_figures(session: Any, org: diagnosis_data.Organisation, change: service.GmvChange):  # type: ignore[no-untyped-def]
+    """The month's figures of every store that can be tiered (no tier service on main)."""
+    month = {str(c.store.id): c.comparison for c in change.stores if c.store.id is not None}
+    stores = tenancy_service.all_stores(session, org.owner, tenancy_service.StoreFilter())
+    figures = []
+    for store in stores:
+        if store.channel_type == ChannelType.WAREHOUSE:
+            continue
+        found = month.get(str(store.id), Metrics())
+        figures.append(
+            tiers.StoreFigures(
+                store.id,
+                store.category or "",
+                ChannelType(store.channel_type),
+                found.gmv,
+                {"conversion": found.conversion, "order_value": found.order_value_per_buyer},
+            )
+        )
+    return figures
+
+
+def diagnose(container: Container, org: diagnosis_data.Organisation, months: Months) -> Diagnosis:
+    """The diagnosis of every store for the month, as the product computes it."""
+    parts: dict[str, float] = {}
+    notes: dict[str, str] = {}
+    with session_scope(container.sessions, org.organization_id) as session:
+        change = _timed(
+            parts,
+            "gmv_change_s",
+            lambda: service.gmv_change(
+                session,
+                org.owner,
+                container.warehouse,
+                months.period.first,
+                months.period.last,
+                months.base.first,
+                months.base.last,
+            ),
+        )
+        notes["tiers"] = (
+            "tiers.tier_peers over the month's figures from gmv_change (no tier service on main)"
+        )
+        peers = _timed(
+            parts,
+            "tiers_s",
+            lambda: tiers.tier_peers(_store_figures(session, org, change)),
+        )
+        if importlib.util.find_spec("newretail.diagnosis.causes") is None:
+            causes = None
+            notes["causes"] = "not measured: not on main"
+        else:  # pragma: no cover - wired when the cause search lands
+            causes = None
+            notes["causes"] = "not measured: diagnosis/causes.py is on main, not yet wired here"
+    return Diagnosis(change, peers, causes, parts, notes)
+
+
+def _types(names: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join(f"'{n}'" for n in names) + ")"
+
+
+def hand_sql(org: diagnosis_data.Organisation, months: Months) -> str:
+    """The month's and the month before's metrics per store, and the month's peer tiers with
+    their cells' statistics and the stores' grades, written by hand for DuckDB."""
+    zones = {s["time_zone"] for s in org.stores} | {diagnosis_data.ORG_ZONE}
+    low = min(local_day_bounds(months.base.first, z)[0] for z in zones)
+    high = max(local_day_bounds(months.period.last, z)[1] for z in zones)
+    b1, b2, c1, c2 = (
+        f"DATE '{d.isoformat()}'"
+        for d in (months.base.first, months.base.last, months.period.first, months.period.last)
+    )
+    paid, refund = _types(SOURCES.purchase_events), _types(SOURCES.refund_events)
+    visit, counter = _types(SOURCES.visit_events), _types(SOURCES.footfall_events)
+    cuts = [int(c) for c in tiers.TierConfig().cut_points]
+    tier = " + ".join(f"CAST(100 * at_or_below > {c} * n AS INTEGER)" for c in cuts)
+    line_units = (
+        "list_sum(list_transform(CAST(json_extract(properties, '$.{key}') AS JSON[]), "
+        "x -> coalesce(CAST(x->>'quantity' AS BIGINT), 1)))"
+    )
+    stats = ",\n".join(
+        f"avg({m}) AS {m}_mean, quantile_cont({m}, 0.5) AS {m}_median, "
+        f"quantile_cont({m}, 0.1) AS {m}_p10, quantile_cont({m}, 0.9) AS {m}_p90, "
+        f"count({m}) AS {m}_values"
+        for m in TIER_METRICS
+    )
+    grades = ",\n".join(
+        f"CASE WHEN c.stores < 5 OR c.{m}_values < 5 OR t.{m} IS NULL THEN NULL "
+        f"WHEN t.{m} >= c.{m}_p90 THEN 'excellent' WHEN t.{m} >= c.{m}_median THEN 'good' "
+        f"ELSE 'poor' END AS {m}_grade"
+        for m in TIER_METRICS
+    )
+    return f"""
+    WITH ev AS (
+        SELECT e.store_id, e.type, e.member_id, e.anonymous_id, e.message_id, e.amount,
+               e.properties,
+               CAST(timezone(coalesce(s.time_zone, '{diagnosis_data.ORG_ZONE}'), e.ts) AS DATE)
+                   AS day
+        FROM event e LEFT JOIN bench_store s ON s.store_id = e.store_id
+        WHERE e.organization_id = '{org.organization_id}'
+          AND e.type IN {_types(SOURCES.types)}
+          AND e.ts >= TIMESTAMPTZ '{low.isoformat()}' AND e.ts < TIMESTAMPTZ '{high.isoformat()}'
+    ), dated AS (
+        SELECT *, CASE WHEN day BETWEEN {c1} AND {c2} THEN 1 ELSE 0 END AS period,
+               CASE WHEN type IN {paid} OR type IN {refund}
+                    THEN coalesce(nullif(properties->>'order_id', ''), 'e:' || message_id)
+               END AS order_key
+        FROM ev WHERE day BETWEEN {b1} AND {b2} OR day BETWEEN {c1} AND {c2}
+    ), parsed AS (
+        SELECT store_id, day, period, type, amount, order_key,
+               CASE WHEN type IN {paid}
+                    THEN coalesce('m:' || member_id, 'a:' || anonymous_id, 'o:' || order_key)
+               END AS buyer,
+               CASE WHEN type IN {visit}
+                    THEN coalesce('m:' || member_id, 'a:' || anonymous_id, 'e:' || message_id)
+               END AS visitor,
+               CASE WHEN type IN {counter} THEN CAST(properties->>'count' AS BIGINT) END
+                   AS entries,
+               CASE WHEN type IN {paid} THEN coalesce(
+                   {line_units.format(key="lines")}, {line_units.format(key="items")},
+                   CAST(properties->>'quantity' AS BIGINT)) END AS units
+        FROM dated
+    ), store_day AS (
+        SELECT store_id, day, period,
+               coalesce(sum(amount) FILTER (WHERE type IN {paid}), 0) AS paid,
+               coalesce(sum(amount) FILTER (WHERE type IN {refund}), 0) AS refunded,
+               count(DISTINCT order_key) FILTER (WHERE type IN {paid}) AS transactions,
+               count(DISTINCT buyer) AS buyers,
+               coalesce(sum(units), 0) AS units,
+               count(DISTINCT order_key) FILTER (WHERE units IS NOT NULL)
+                   AS transactions_with_units,
+               count(DISTINCT visitor) AS visit_visitors,
+               count(*) FILTER (WHERE type IN {counter}) AS reports,
+               coalesce(sum(entries), 0) AS footfall
+        FROM parsed GROUP BY ALL
+    ), per_store AS (
+        SELECT store_id, period, sum(paid) AS paid, sum(refunded) AS refunded,
+               sum(paid) - sum(refunded) AS gmv,
+               sum(transactions) AS transactions, sum(buyers) AS buyers, sum(units) AS units,
+               sum(transactions_with_units) AS transactions_with_units,
+               sum(CASE WHEN reports > 0 THEN footfall ELSE visit_visitors END) AS visitors,
+               count(*) AS store_days
+        FROM store_day GROUP BY ALL
+    ), month AS (
+        SELECT s.store_id, s.category, s.channel_type, coalesce(p.gmv, 0) AS gmv,
+               CAST(p.buyers AS DOUBLE) / nullif(p.visitors, 0) AS conversion,
+               p.gmv / nullif(p.buyers, 0) AS order_value
+        FROM bench_store s LEFT JOIN per_store p ON p.store_id = s.store_id AND p.period = 1
+        WHERE s.channel_type <> 'warehouse'
+    ), ranked AS (
+        SELECT *,
+               count(*) FILTER (WHERE gmv > 0) OVER (PARTITION BY category, channel_type) AS n,
+               count(*) FILTER (WHERE gmv > 0)
+                   OVER (PARTITION BY category, channel_type ORDER BY gmv) AS at_or_below
+        FROM month
+    ), tiered AS (
+        SELECT *, CASE WHEN gmv <= 0 THEN 1 ELSE 2 + {tier} END AS tier FROM ranked
+    ), cells AS (
+        SELECT category, channel_type, tier, count(*) AS stores,
+               {stats}
+        FROM tiered GROUP BY ALL
+    ), graded AS (
+        SELECT t.store_id, t.tier, c.stores AS cell_stores,
+               c.conversion_mean, c.conversion_median, c.conversion_p90,
+               c.order_value_mean, c.order_value_median, c.order_value_p90,
+               {grades}
+        FROM tiered t JOIN cells c USING (category, channel_type, tier)
+    )
+    SELECT p.store_id, p.period, p.gmv, p.paid, p.refunded, p.transactions, p.buyers, p.units,
+           p.visitors, NULL AS tier, NULL AS conversion_grade, NULL AS order_value_grade
+    FROM per_store p
+    UNION ALL
+    SELECT store_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, tier, conversion_grade,
+           order_value_grade
+    FROM graded
+    """
+
+
+def run_hand_sql(con: Any, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in con.raw_sql(sql).fetchall()]
+
+
+def compare(found: Diagnosis, rows: list[tuple[Any, ...]]) -> list[str]:
+    """Where the diagnosis and the hand SQL disagree (empty: the same figures)."""
+    figures: dict[tuple[str | None, int], tuple[Any, ...]] = {}
+    tier_of: dict[str, int] = {}
+    for row in rows:
+        if row[1] is None:
+            tier_of[row[0]] = int(row[9])
+        else:
+            figures[(row[0], int(row[1]))] = tuple(
+                Decimal(v).quantize(Decimal("0.01")) if i < 3 else int(v)
+                for i, v in enumerate(row[2:9])
+            )
+    ours: dict[tuple[str | None, int], tuple[Any, ...]] = {}
+    for change in found.change.stores:
+        key = None if change.store.id is None else str(change.store.id)
+        for period, m in ((0, change.base), (1, change.comparison)):
+            if m.store_days:
+                ours[(key, period)] = (
+                    m.gmv,
+                    m.paid,
+                    m.refunded,
+                    m.transactions,
+                    m.buyers,
+                    m.units,
+                    m.visitors,
+                )
+    problems = [
+        f"{key}: diagnosis {ours.get(key)} hand SQL {figures.get(key)}"
+        for key in sorted(set(ours) | set(figures), key=str)
+        if ours.get(key) != figures.get(key)
+    ]
+    our_tiers = {str(k): v.tier for k, v in found.peers.stores.items()}
+    problems += [
+        f"tier of {key}: diagnosis {our_tiers.get(key)} hand SQL {tier_of.get(key)}"
+        for key in sorted(set(our_tiers) | set(tier_of))
+        if our_tiers.get(key) != tier_of.get(key)
+    ]
+    return problems
+
+
+def best(runs: int, function: Callable[[], Any]) -> tuple[float, Any]:
+    """One warm-up run, then the best time of `runs` (and the last result)."""
+    result = function()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def _page_times(client: httpx.Client, url: str, repeat: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    first = client.get(url)
+    cold = time.perf_counter() - started
+    if first.status_code != 200:
+        return {"status": first.status_code, "location": first.headers.get("location")}
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code}")
+    return {
+        "status": 200,
+        "cold_ms": round(cold * 1000, 1),
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+    }
+
+
+def pages(data_dir: Path, org: diagnosis_data.Organisation, repeat: int) -> dict[str, Any]:
+    """The console's home page and *Why GMV moved* page through real HTTP, signed in."""
+    env = {
+        **os.environ,
+        "NEWRETAIL_DATA_DIR": str(data_dir),
+        "NEWRETAIL_SECRET_KEY": harness.SECRET,
+        "NEWRETAIL_OUTBOX_RELAY_SECONDS": "0",
+        "NEWRETAIL_MAINTENANCE_SECONDS": "0",
+    }
+    target = harness.Target(env, str(org.organization_id), "", [], data_dir)
+    port = harness.free_port()
+    server = harness.start_server(target, port, timeout=300)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=600, follow_redirects=False) as client:
+            page = client.get("/console/login")
+            token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            signed = client.post(
+                "/console/login",
+                data={
+                    "email": org.owner_email,
+                    "password": diagnosis_data.OWNER_PASSWORD,
+                    "csrf_token": token,
+                },
+            )
+            if signed.status_code != 303:
+                raise RuntimeError(f"login: {signed.status_code} {signed.text[:300]}")
+            home = _page_times(client, "/console", repeat)
+            diagnosis_page = _page_times(client, "/console/diagnosis", repeat)
+    finally:
+        harness.stop_server(server)
+    return {"home": home, "diagnosis_page": diagnosis_page}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="200 stores, 1M events, 100k orders")
+    parser.add_argument("--stores", type=int, default=None)
+    parser.add_argument("--events", type=int, default=None)
+    parser.add_argument("--orders", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=2, help="timed runs after a warm-up")
+    parser.add_argument("--repeat", type=int, default=10, help="page loads after the first")
+    parser.add_argument("--memory", default="6GB", help="DuckDB memory_limit")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp directory")
+    args = parser.parse_args()
+    size = QUICK if args.quick else FULL
+    size = diagnosis_data.Size(
+        stores=args.stores or size.stores,
+        events=args.events or size.events,
+        orders=args.orders or size.orders,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="newretail-diagnosis-", dir=args.workdir))
+    data_dir = workdir / "data"
+    settings = Settings(data_dir=data_dir, secret_key=harness.SECRET)
+    container = bootstrap(settings)
+    try:
+        migrate.upgrade(container.engine)
+        started = time.perf_counter()
+        org = diagnosis_data.create_organisation(container, size.stores)
+        stores_s = time.perf_counter() - started
+        con = container.warehouse.connection()
+        con.raw_sql(f"SET memory_limit = '{args.memory}'")
+        con.raw_sql(f"SET temp_directory = '{workdir / 'spill'}'")
+        log(f"generating {size.events:,} events, {size.orders:,} orders, {size.stores} stores")
+        started = time.perf_counter()
+        counts = diagnosis_data.generate(con, org, size, log)
+        con.raw_sql("CHECKPOINT")
+        generate_s = time.perf_counter() - started
+        log(f"generated {counts} in {generate_s:.1f}s")
+        months = months_of(org.today)
+        sql = hand_sql(org, months)
+        hand_s, rows = best(args.runs, lambda: run_hand_sql(con, sql))
+        log(f"hand SQL: {hand_s:.2f}s")
+        found: list[Diagnosis] = []
+
+        def run() -> Diagnosis:
+            result = diagnose(container, org, months)
+            found.append(result)
+            return result
+
+        diagnosis_s, diagnosis = best(args.runs, run)
+        fastest = min(found[1:], key=lambda d: sum(d.parts_s.values()))
+        log(f"diagnosis: {diagnosis_s:.2f}s {fastest.parts_s}")
+        problems = compare(diagnosis, rows)
+        for problem in problems[:20]:
+            log(f"DIFFERENT {problem}")
+        tier_counts: dict[int, int] = {}
+        for store in diagnosis.peers.stores.values():
+            tier_counts[store.tier] = tier_counts.get(store.tier, 0) + 1
+    finally:
+        container.close()
+    log("timing the console's pages through a server")
+    page = pages(data_dir, org, args.repeat)
+    home = page["home"]
+    result = {
+        "bench": "diagnosis",
+        "stores": size.stores,
+        "events": counts["events"],
+        "orders": counts["orders"],
+        "refunds": counts["refunds"],
+        "month": [months.period.first.isoformat(), months.period.last.isoformat()],
+        "against": [months.base.first.isoformat(), months.base.last.isoformat()],
+        "diagnosis_s": round(diagnosis_s, 3),
+        "parts_s": {name: round(value, 3) for name, value in fastest.parts_s.items()},
+        "hand_sql_s": round(hand_s, 3),
+        "ratio_to_hand_sql": round(diagnosis_s / hand_s, 3),
+        "ratio_target": 1.5,
+        "same_figures": not problems,
+        "differences": len(problems),
+        "tiers": diagnosis.notes["tiers"],
+        "tier_counts": dict(sorted(tier_counts.items())),
+        "causes": diagnosis.notes["causes"],
+        "home_page_ms": home.get("median_ms"),
+        "home_page": home
+        if home.get("status") == 200
+        else (
+            f"not measured: GET /console answers {home['status']} to {home.get('location')} "
+            "(the operations centre's home page is not on main)"
+        ),
+        "home_page_target_ms": 300,
+        "diagnosis_page_ms": page["diagnosis_page"].get("median_ms"),
+        "diagnosis_page": page["diagnosis_page"],
+        "generate_s": round(generate_s, 1),
+        "stores_created_s": round(stores_s, 1),
+        "runs": args.runs,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
