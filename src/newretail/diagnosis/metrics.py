@@ -207,37 +207,42 @@ def _dated_events(
     stores: Sequence[str] | None,
     sources: Sources,
 ) -> Expr:
-    """The events the metrics read, each with the local `day` of its store's zone."""
+    """The events the metrics read, each with the local `day` of its store's zone.
+
+    One scan of the events: the instants that can fall on the period's days in any of the
+    zones, each event's local day from its store's zone, then the period's days kept (an
+    event is in the period exactly when its store's local day is)."""
     event = con.table(EVENT_TABLE)
     base = event.filter(event.organization_id == organization_id, event.type.isin(sources.types))
     if stores is not None:
         base = base.filter(base.store_id.isin(list(stores)))
     groups = _zone_groups(time_zone, store_zones)
-    elsewhere = [s for _, members in groups if members is not None for s in members]
-    parts = []
-    for zone, members in groups:
-        if members is not None:
-            part = base.filter(base.store_id.isin(members))
-        elif elsewhere:
-            part = base.filter(base.store_id.isnull() | ~base.store_id.isin(elsewhere))
-        else:
-            part = base
-        part = part.filter(
-            part.ts >= day_start(first, zone), part.ts < day_start(last + timedelta(days=1), zone)
+    low = min(day_start(first, zone) for zone, _ in groups)
+    high = max(day_start(last + timedelta(days=1), zone) for zone, _ in groups)
+    base = base.filter(base.ts >= low, base.ts < high)
+    # the instants read lie within a day of the period in every zone
+    before, after = first - timedelta(days=1), last + timedelta(days=1)
+    day = local_date(base.ts, time_zone, before, after)
+    own = [(members, zone) for zone, members in groups if members is not None]
+    if own:
+        day = ibis.cases(
+            *(
+                (base.store_id.isin(members), local_date(base.ts, zone, before, after))
+                for members, zone in own
+            ),
+            else_=day,
         )
-        parts.append(
-            part.select(
-                "store_id",
-                "type",
-                "member_id",
-                "anonymous_id",
-                "message_id",
-                "amount",
-                "properties",
-                day=local_date(part.ts, zone, first, last),
-            )
-        )
-    return parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+    dated = base.select(
+        "store_id",
+        "type",
+        "member_id",
+        "anonymous_id",
+        "message_id",
+        "amount",
+        "properties",
+        day=day,
+    )
+    return dated.filter(dated.day >= first, dated.day <= last)
 
 
 def _order_key(events: Expr, orders: ir.BooleanValue) -> ir.StringValue:
