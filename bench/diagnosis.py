@@ -50,6 +50,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -174,9 +175,43 @@ def _types(names: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join(f"'{n}'" for n in names) + ")"
 
 
+def zone_offsets(zones: set[str], low: datetime, high: datetime) -> str:
+    """A SQL expression of an event's UTC offset in seconds from its store's zone (`zone`
+    column; the organisation's for events without a store) and `ts`, the zones' offsets and
+    their changes between low and high found hour by hour with zoneinfo."""
+    cases = []
+    for name in sorted(zones):
+        zone = ZoneInfo(name)
+        spans: list[tuple[datetime, int]] = []
+        at = low.replace(minute=0, second=0, microsecond=0)
+        current = _utc_offset(zone, at)
+        while at < high:
+            at += timedelta(hours=1)
+            offset = _utc_offset(zone, at)
+            if offset != current:
+                spans.append((at, current))
+                current = offset
+        if spans:
+            inner = " ".join(
+                f"WHEN ts < TIMESTAMPTZ '{until.isoformat()}' THEN {offset}"
+                for until, offset in spans
+            )
+            cases.append(f"WHEN '{name}' THEN CASE {inner} ELSE {current} END")
+        else:
+            cases.append(f"WHEN '{name}' THEN {current}")
+    return f"CAST(CASE zone {' '.join(cases)} END AS BIGINT)"
+
+
+def _utc_offset(zone: ZoneInfo, at: datetime) -> int:
+    offset = at.astimezone(zone).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
+
+
 def hand_sql(org: diagnosis_data.Organisation, months: Months) -> str:
     """The month's and the month before's metrics per store, and the month's peer tiers with
-    their cells' statistics and the stores' grades, written by hand for DuckDB."""
+    their cells' statistics and the stores' grades, written by hand for DuckDB: one scan of
+    the events, each one's local day from its store's UTC offset (epoch arithmetic), each
+    order document parsed once."""
     zones = {s["time_zone"] for s in org.stores} | {diagnosis_data.ORG_ZONE}
     low = min(local_day_bounds(months.base.first, z)[0] for z in zones)
     high = max(local_day_bounds(months.period.last, z)[1] for z in zones)
@@ -188,10 +223,15 @@ def hand_sql(org: diagnosis_data.Organisation, months: Months) -> str:
     visit, counter = _types(SOURCES.visit_events), _types(SOURCES.footfall_events)
     cuts = [int(c) for c in tiers.TierConfig().cut_points]
     tier = " + ".join(f"CAST(100 * at_or_below > {c} * n AS INTEGER)" for c in cuts)
-    line_units = (
-        "list_sum(list_transform(CAST(json_extract(properties, '$.{key}') AS JSON[]), "
-        "x -> coalesce(CAST(x->>'quantity' AS BIGINT), 1)))"
-    )
+
+    def listed_units(position: int) -> str:
+        # a line without a quantity is one unit
+        return (
+            f"list_sum(CAST(json_extract(doc[{position}], '$[*].quantity') AS BIGINT[])) "
+            f"+ json_array_length(doc[{position}]) "
+            f"- len(json_extract(doc[{position}], '$[*].quantity'))"
+        )
+
     stats = ",\n".join(
         f"avg({m}) AS {m}_mean, quantile_cont({m}, 0.5) AS {m}_median, "
         f"quantile_cont({m}, 0.1) AS {m}_p10, quantile_cont({m}, 0.9) AS {m}_p90, "
@@ -207,39 +247,45 @@ def hand_sql(org: diagnosis_data.Organisation, months: Months) -> str:
     return f"""
     WITH ev AS (
         SELECT e.store_id, e.type, e.member_id, e.anonymous_id, e.message_id, e.amount,
-               e.properties,
-               CAST(timezone(coalesce(s.time_zone, '{diagnosis_data.ORG_ZONE}'), e.ts) AS DATE)
-                   AS day
+               e.properties, e.ts,
+               coalesce(s.time_zone, '{diagnosis_data.ORG_ZONE}') AS zone
         FROM event e LEFT JOIN bench_store s ON s.store_id = e.store_id
         WHERE e.organization_id = '{org.organization_id}'
           AND e.type IN {_types(SOURCES.types)}
           AND e.ts >= TIMESTAMPTZ '{low.isoformat()}' AND e.ts < TIMESTAMPTZ '{high.isoformat()}'
     ), dated AS (
-        SELECT *, CASE WHEN day BETWEEN {c1} AND {c2} THEN 1 ELSE 0 END AS period,
-               CASE WHEN type IN {paid} OR type IN {refund}
-                    THEN coalesce(nullif(properties->>'order_id', ''), 'e:' || message_id)
-               END AS order_key
-        FROM ev WHERE day BETWEEN {b1} AND {b2} OR day BETWEEN {c1} AND {c2}
+        SELECT *,
+               DATE '1970-01-01' + CAST((epoch_us(ts) + {zone_offsets(zones, low, high)}
+                   * 1000000) // 86400000000 AS INTEGER) AS day,
+               CASE WHEN type IN {paid} OR type IN {refund} OR type IN {counter}
+                    THEN json_extract(properties,
+                        ['$.order_id', '$.count', '$.lines', '$.items', '$.quantity'])
+               END AS doc
+        FROM ev
     ), parsed AS (
-        SELECT store_id, day, period, type, amount, order_key,
-               CASE WHEN type IN {paid}
-                    THEN coalesce('m:' || member_id, 'a:' || anonymous_id, 'o:' || order_key)
-               END AS buyer,
+        SELECT store_id, day, CASE WHEN day >= {c1} THEN 1 ELSE 0 END AS period, type, amount,
+               CASE WHEN type IN {paid} OR type IN {refund}
+                    THEN coalesce(nullif(doc[1]->>'$', ''), 'e:' || message_id)
+               END AS order_key,
                CASE WHEN type IN {visit}
                     THEN coalesce('m:' || member_id, 'a:' || anonymous_id, 'e:' || message_id)
                END AS visitor,
-               CASE WHEN type IN {counter} THEN CAST(properties->>'count' AS BIGINT) END
-                   AS entries,
-               CASE WHEN type IN {paid} THEN coalesce(
-                   {line_units.format(key="lines")}, {line_units.format(key="items")},
-                   CAST(properties->>'quantity' AS BIGINT)) END AS units
+               CASE WHEN type IN {counter} THEN CAST(doc[2] AS BIGINT) END AS entries,
+               CASE WHEN type NOT IN {paid} THEN NULL
+                    WHEN json_type(doc[3]) = 'ARRAY' THEN {listed_units(3)}
+                    WHEN json_type(doc[4]) = 'ARRAY' THEN {listed_units(4)}
+                    ELSE TRY_CAST(doc[5] AS BIGINT) END AS units,
+               member_id, anonymous_id
         FROM dated
+        WHERE day BETWEEN {b1} AND {b2} OR day BETWEEN {c1} AND {c2}
     ), store_day AS (
         SELECT store_id, day, period,
                coalesce(sum(amount) FILTER (WHERE type IN {paid}), 0) AS paid,
                coalesce(sum(amount) FILTER (WHERE type IN {refund}), 0) AS refunded,
                count(DISTINCT order_key) FILTER (WHERE type IN {paid}) AS transactions,
-               count(DISTINCT buyer) AS buyers,
+               count(DISTINCT coalesce('m:' || member_id, 'a:' || anonymous_id,
+                                       'o:' || order_key)) FILTER (WHERE type IN {paid})
+                   AS buyers,
                coalesce(sum(units), 0) AS units,
                count(DISTINCT order_key) FILTER (WHERE units IS NOT NULL)
                    AS transactions_with_units,
