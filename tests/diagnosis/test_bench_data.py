@@ -119,10 +119,13 @@ def test_the_hand_sql_computes_what_the_diagnosis_does(
     org, _, con = generated
     months = bench.months_of(org.today)
     rows = bench.run_hand_sql(con, bench.hand_sql(org, months))
-    found = bench.diagnose(container, org, months)
+    found = bench.diagnose(container, org, months, cause_stores=3)
     assert bench.compare(found, rows) == []
     assert len(found.peers.stores) == SMALL.stores
-    assert {store.tier for store in found.peers.stores.values()} >= {2, 7}
+    assert {store.tier.tier for store in found.peers.stores} >= {2, 7}
+    assert [c.store.code for c in found.causes] == [
+        c.store.code for c in found.change.stores[:3]
+    ]  # the largest changes
     assert sum(1 for row in rows if row[1] is not None) == len(
         [c for c in found.change.stores for m in (c.base, c.comparison) if m.store_days]
     )
