@@ -4,6 +4,7 @@ counter a data-quality cause; DuckDB and PostgreSQL read the same figures."""
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import UTC, date, datetime
@@ -12,23 +13,28 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from newretail.bootstrap import Container
 from newretail.catalog import schemas as catalog_schemas
 from newretail.catalog import service as catalog_service
+from newretail.cli import app
 from newretail.core.database import session_scope
+from newretail.core.settings import Settings
 from newretail.diagnosis import adtributor, causes
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.service import Period
 from newretail.inventory.models import StockMovement
-from tests.conftest import Org
+from tests.conftest import TEST_SECRET, Org, store_args
 from tests.diagnosis.test_gmv_change import _owner
 from tests.diagnosis.test_metrics import _event, _load
 from tests.diagnosis.test_metrics import duck as duck
 from tests.diagnosis.test_metrics import pg_warehouse as pg_warehouse
 from tests.diagnosis.test_metrics import warehouse as warehouse
 
+runner = CliRunner()
 BASE = (date(2026, 11, 1), date(2026, 11, 7))
 NOW = (date(2026, 11, 8), date(2026, 11, 14))
 # noon in Shanghai on 3, 10 and 12 November
@@ -231,3 +237,95 @@ def test_duckdb_and_postgres_read_the_same_figures(warehouse: Any) -> None:
         (date(2026, 11, 10), 1000, 32),
         (date(2026, 11, 12), None, 5),
     ]
+
+
+CAUSE_PARAMS = {
+    "first_day": "2026-11-08",
+    "last_day": "2026-11-14",
+    "base_first_day": "2026-11-01",
+    "base_last_day": "2026-11-07",
+}
+
+
+def _loaded(container: Container, org: Org) -> dict[str, uuid.UUID]:
+    skus = _skus(container, org)
+    with container.warehouse.lock:
+        _load(container.warehouse.connection(), ledger(str(org.id), str(org.store_ids[0]), skus))
+    return skus
+
+
+def test_the_api_says_each_cause_in_money_and_refuses_by_field(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    skus = _loaded(container, org)
+    path = "/api/v1/diagnosis/stores/S0/causes"
+    answer = client.get(path, params=CAUSE_PARAMS, headers=org.auth())
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["store"]["name"] == "Store 0"
+    assert (body["change"], body["parts"]["visitors"]) == ("-1700.00", "355.54")
+    (cause,) = body["causes"]
+    assert cause["key"] == str(skus["A"])
+    assert cause["text"] == (
+        "conversion at Store 0, Serum A out of stock on 2026-11-10, 2026-11-12: −¥2,156.00"
+    )
+    assert cause["stock_out_days"] == ["2026-11-10", "2026-11-12"]
+    (quality,) = body["data_quality"]
+    assert (quality["issue"], quality["days"], quality["amount"]) == (
+        "counter_silent",
+        ["2026-11-12"],
+        "-355.54",
+    )
+    assert quality["text"].startswith("people counter silent at Store 0 on 2026-11-12 (now)")
+    # by id, and in Chinese
+    by_id = client.get(
+        f"/api/v1/diagnosis/stores/{org.store_ids[0]}/causes",
+        params=CAUSE_PARAMS,
+        headers={**org.auth(), "Accept-Language": "zh-CN"},
+    ).json()
+    assert by_id["causes"][0]["text"] == (
+        "Store 0的转化率：Serum A于 2026-11-10, 2026-11-12 缺货：−¥2,156.00"
+    )
+    assert by_id["data_quality"][0]["text"].startswith("Store 0的客流计数器在 2026-11-12（本期）")
+    unknown = client.get("/api/v1/diagnosis/stores/NOPE/causes", headers=org.auth())
+    assert unknown.status_code == 404 and unknown.json()["field"] == "store"
+    refused = client.get(
+        path, params={**CAUSE_PARAMS, "last_day": "2026-11-01"}, headers=org.auth()
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "last_day"
+
+
+def test_the_cli_prints_the_causes_the_api_gives(
+    client: TestClient,
+    container: Container,
+    settings: Settings,
+    org: Org,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEWRETAIL_SECRET_KEY", TEST_SECRET)
+    _loaded(container, org)
+    api = client.get(
+        "/api/v1/diagnosis/stores/S0/causes", params=CAUSE_PARAMS, headers=org.auth()
+    ).json()
+    container.warehouse.close()  # the command opens the embedded warehouse itself
+    base = [*store_args(settings), "diagnosis", "causes", "--org", org.slug, "--store", "S0"]
+    periods = ["--from", "2026-11-08", "--to", "2026-11-14"]
+    periods += ["--against-from", "2026-11-01", "--against-to", "2026-11-07"]
+    as_json = runner.invoke(app, [*base, *periods, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == api
+    human = runner.invoke(app, [*base, *periods])
+    assert human.exit_code == 0, human.output
+    printed = " ".join(human.stdout.split())
+    assert "Store 0 (S0): GMV 2026-11-08 … 2026-11-14" in printed
+    assert "Serum A out of stock on 2026-11-10, 2026-11-12" in printed
+    assert (
+        "1. conversion at Store 0, Serum A out of stock on 2026-11-10, 2026-11-12: −¥2,156.00"
+        in printed
+    )
+    assert "data quality: people counter silent at Store 0 on 2026-11-12" in printed
+    unknown = runner.invoke(
+        app, [*store_args(settings), "diagnosis", "causes", "--org", org.slug, "--store", "NOPE"]
+    )
+    assert unknown.exit_code != 0 and "store" in unknown.output

@@ -12,13 +12,22 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
-from newretail.diagnosis import funnels, peer_schemas, peers, schemas, service
+from newretail.diagnosis import (
+    cause_schemas,
+    causes,
+    funnels,
+    peer_schemas,
+    peers,
+    schemas,
+    service,
+)
 from newretail.diagnosis.funnel_schemas import funnel_read
 from newretail.tenancy.operator import operator_session
 
@@ -283,3 +292,78 @@ def funnel(
         )
         row = funnel_read(found, T).model_dump(mode="json")
     emit(row, as_json, lambda: _print_funnel(row))
+
+
+def _print_causes(row: dict[str, Any]) -> None:
+    period, base, store = row["period"], row["base_period"], row["store"]
+    parts = row["parts"]
+    out.print(
+        f"[bold]{store['name']} ({store['code']}): GMV {period['first_day']} … "
+        f"{period['last_day']}[/bold] against {base['first_day']} … {base['last_day']} "
+        f"(local days, {row['time_zone']})"
+    )
+    out.print(
+        f"{money(row['base']['gmv'])} → {money(row['comparison']['gmv'])}, change "
+        f"{money(row['change'], sign=True)} = visitors {money(parts['visitors'], sign=True)}, "
+        f"conversion {money(parts['conversion'], sign=True)}, order value "
+        f"{money(parts['order_value'], sign=True)}"
+    )
+    out.print("[bold]Why it moved[/bold]")
+    for number, cause in enumerate(row["causes"], start=1):
+        out.print(
+            f"{number}. {cause['text']} (explains {cause['explanatory_power']:.0%} of the "
+            f"part over its {cause['dimension']} values; surprise {cause['surprise']:.3f})"
+        )
+    if not row["causes"]:
+        out.print(T("diagnosis.causes.none"))
+    for quality in row["data_quality"]:
+        out.print(f"data quality: {quality['text']}")
+
+
+@command(diagnosis_app, "causes")
+def store_causes(
+    ctx: typer.Context,
+    org: OrgRef,
+    store: Annotated[str, typer.Option("--store", help="The store's code or id")],
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    base_first_day: Annotated[
+        datetime | None, _day_option("--against-from", "First day compared with")
+    ] = None,
+    base_last_day: Annotated[
+        datetime | None, _day_option("--against-to", "Last day compared with")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Why a store's GMV moved: the period (default: the last 7 complete local days) against
+    the base (default: as many days before), each factor's part explained by SKU, category,
+    hour and stock-out values in money, and data-quality causes (a silent people counter)."""
+    given = (first_day, last_day, base_first_day, base_last_day)
+    days = [None if value is None else value.date() for value in given]
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                f"/api/v1/diagnosis/stores/{quote(store, safe='')}/causes",
+                params=params,
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print_causes(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        found = causes.store_causes(
+            session,
+            principal,
+            container.warehouse,
+            store,
+            days[0],
+            days[1],
+            days[2],
+            days[3],
+            other_label=T("diagnosis.cause.other"),
+        )
+        row = cause_schemas.store_causes_read(found, T).model_dump(mode="json")
+    emit(row, as_json, lambda: _print_causes(row))

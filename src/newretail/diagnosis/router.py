@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from newretail.core.i18n import negotiate, translator
-from newretail.diagnosis import peer_schemas, peers, schemas, service
+from newretail.diagnosis import cause_schemas, causes, peer_schemas, peers, schemas, service
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
@@ -85,3 +85,34 @@ def store_peer_tier(
     report = _peer_tiers(session, principal, container, last_day)
     t = translator(negotiate(request.headers.get("accept-language")))
     return peer_schemas.store_peer_read(report.store(store_code), report, t)
+
+
+@router.get("/stores/{store}/causes", response_model=cause_schemas.StoreCausesRead)
+def store_causes(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    store: str,
+    first_day: Day = None,
+    last_day: Day = None,
+    base_first_day: Day = None,
+    base_last_day: Day = None,
+) -> object:
+    """Why a store's GMV moved (store by code or id): the period (default: the last 7 complete
+    local days) against the base (default: as many days before), split into visitors,
+    conversion and order value, the SKU, category, hour and stock-out values explaining each
+    part in money, and the data-quality causes (a people counter silent while the till sold)."""
+    t = translator(negotiate(request.headers.get("accept-language")))
+    found = causes.store_causes(
+        session,
+        principal,
+        container.warehouse,
+        store,
+        first_day,
+        last_day,
+        base_first_day,
+        base_last_day,
+        other_label=t("diagnosis.cause.other"),
+    )
+    return cause_schemas.store_causes_read(found, t)
