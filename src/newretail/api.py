@@ -18,6 +18,7 @@ from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
 from newretail.diagnosis.funnel_routes import router as funnel_router
+from newretail.diagnosis.report_routes import api_router as diagnosis_report_router
 from newretail.diagnosis.router import router as diagnosis_router
 from newretail.events import gateway
 from newretail.events.router import router as events_router
@@ -52,6 +53,7 @@ DOMAIN_ROUTERS = [
     reach_triggers_router,
     diagnosis_router,
     funnel_router,
+    diagnosis_report_router,
 ]
 
 ops = APIRouter(tags=["operations"])

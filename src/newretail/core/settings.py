@@ -52,6 +52,20 @@ class Settings(BaseSettings):
         ge=1,
         description="Peer-tier figures are shown only for a cell of at least this many stores",
     )
+    # outgoing e-mail (the weekly store report): NEWRETAIL_SMTP_HOST, _PORT, _USER, _PASSWORD,
+    # _FROM, _STARTTLS
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server that sends e-mail; unset: e-mail is refused"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Its port")
+    smtp_user: str | None = Field(default=None, description="SMTP login (none: no login)")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_from: str = Field(
+        default="NewRetail <newretail@localhost>", description="The From of e-mail sent"
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the connection with STARTTLS before logging in"
+    )
     # the collector
     dedupe_window_days: int = Field(default=7, ge=1, description="Message ids stored once")
     max_batch_events: int = Field(default=500, ge=1, le=10_000)

@@ -25,6 +25,7 @@ from newretail.diagnosis import (
     funnels,
     peer_schemas,
     peers,
+    report_cli,
     schemas,
     service,
 )
@@ -36,6 +37,8 @@ T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other outpu
 diagnosis_app = typer.Typer(
     help="Operations centre: why store figures moved, peer tiers", no_args_is_help=True
 )
+
+command(diagnosis_app, "report")(report_cli.weekly_report)  # the weekly store report
 
 PARAMETERS = ("first_day", "last_day", "base_first_day", "base_last_day")  # the API's
 

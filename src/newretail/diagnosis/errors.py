@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from newretail.core.errors import InvalidInput
+from newretail.core.i18n import Translate, translator
 
 
 class DiagnosisErrorCode(StrEnum):
@@ -13,6 +15,7 @@ class DiagnosisErrorCode(StrEnum):
     INVALID_PEER_INPUT = "invalid_peer_input"
     INVALID_PERIOD = "diagnosis_invalid_period"
     INVALID_WINDOW = "diagnosis_invalid_window"
+    INVALID_REPORT = "diagnosis_invalid_report"
 
 
 class InvalidPeerInput(InvalidInput):
@@ -31,6 +34,22 @@ class InvalidFunnelWindow(InvalidInput):
     """A funnel's conversion window outside 1 to 30 days."""
 
     code = DiagnosisErrorCode.INVALID_WINDOW
+
+
+class InvalidReportInput(InvalidInput):
+    """A weekly report asked for a week not over, a format or language there is not, or with
+    nobody to send it to; its message is `diagnosis.report.error.<reason>` of the catalogues."""
+
+    code = DiagnosisErrorCode.INVALID_REPORT
+
+    def __init__(self, reason: str, *, field: str, **values: Any) -> None:
+        self.key = f"diagnosis.report.error.{reason}"
+        self.values = values
+        super().__init__(translator("en")(self.key, **values), field=field)
+
+    def translated(self, t: Translate) -> str:
+        """The message in the reader's language."""
+        return t(self.key, **self.values)
 
 
 class PeerWithholding(StrEnum):

@@ -17,7 +17,7 @@ from newretail.core.pagination import paginate
 from newretail.core.reads import read_of
 from newretail.core.security import hash_password
 from newretail.tenancy import grants, schemas
-from newretail.tenancy.models import Membership, Role, UserAccount
+from newretail.tenancy.models import Membership, Role, UserAccount, membership_store
 from newretail.tenancy.permissions import Permission, Principal
 
 _MISSING_STORE = "a store manager needs at least one store"
@@ -60,6 +60,20 @@ def list_users(
     """The organisation's users (memberships)."""
     principal.require(Permission.MANAGE_ACCESS)
     return paginate(session, select(Membership), Membership, limit, cursor)
+
+
+def store_users(session: Session, principal: Principal, store_id: uuid.UUID) -> list[UserAccount]:
+    """The active users whose grant covers this store (its store managers), by e-mail."""
+    principal.require(Permission.READ)
+    return list(
+        session.scalars(
+            select(UserAccount)
+            .join(Membership, Membership.user_id == UserAccount.id)
+            .join(membership_store, membership_store.c.membership_id == Membership.id)
+            .where(membership_store.c.store_id == store_id, UserAccount.is_active.is_(True))
+            .order_by(UserAccount.email)
+        ).unique()
+    )
 
 
 def get_membership(session: Session, principal: Principal, user_id: uuid.UUID) -> Membership:
