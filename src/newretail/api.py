@@ -17,7 +17,7 @@ from newretail.catalog.router import router as catalog_router
 from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
-from newretail.diagnosis.funnel_routes import router as funnel_router
+from newretail.diagnosis.analysis_routes import router as analysis_router
 from newretail.diagnosis.report_routes import api_router as diagnosis_report_router
 from newretail.diagnosis.router import router as diagnosis_router
 from newretail.events import gateway
@@ -52,7 +52,7 @@ DOMAIN_ROUTERS = [
     identity_router,
     reach_triggers_router,
     diagnosis_router,
-    funnel_router,
+    analysis_router,
     diagnosis_report_router,
 ]
 

@@ -13,7 +13,7 @@ from newretail.audiences.web import router as audiences_pages
 from newretail.catalog.web import router as catalog_pages
 from newretail.console.shell import mount_assets, templates
 from newretail.databank.web import router as databank_pages
-from newretail.diagnosis.funnel_web import router as funnel_pages
+from newretail.diagnosis.analysis_web import router as analysis_pages
 from newretail.diagnosis.report_routes import console_router as diagnosis_report_pages
 from newretail.diagnosis.web import router as diagnosis_pages
 from newretail.events.web import router as events_pages
@@ -48,7 +48,7 @@ DOMAIN_PAGES = [
     reach_trigger_pages,
     reach_lift_pages,
     reach_screen_pages,
-    funnel_pages,
+    analysis_pages,
     diagnosis_pages,
     diagnosis_report_pages,
 ]

@@ -1,7 +1,7 @@
-"""`newretail diagnosis gmv-change --org ORG [--from D --to D] [--against-from D --against-to D]
-[--json]`: why GMV moved, and `newretail diagnosis tiers --org ORG [--last-day D] [--json]`: peer
-tiers, and `newretail diagnosis funnel KIND --org ORG [--store CODE] [--json]`: a funnel,
-as the API gives them (docs/diagnosis.md).
+"""`newretail diagnosis …`: the operations centre's commands — `gmv-change` (why GMV moved),
+`causes --store CODE` (why a store's GMV moved), `tiers` (peer tiers), `metrics --by …` (every
+metric by group) and `funnel KIND` — each with `--json` printing what the API answers
+(docs/diagnosis.md).
 
 The diagnosis reads the warehouse. The embedded DuckDB file admits one process, so while a
 server runs on the data folder (the demo) the command asks that server's API for it
@@ -20,6 +20,7 @@ from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
 from newretail.diagnosis import (
+    breakdown,
     cause_schemas,
     causes,
     funnels,
@@ -29,7 +30,7 @@ from newretail.diagnosis import (
     schemas,
     service,
 )
-from newretail.diagnosis.funnel_schemas import funnel_read
+from newretail.diagnosis.analysis_schemas import breakdown_read, funnel_read
 from newretail.tenancy.operator import operator_session
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
@@ -370,3 +371,85 @@ def store_causes(
         )
         row = cause_schemas.store_causes_read(found, T).model_dump(mode="json")
     emit(row, as_json, lambda: _print_causes(row))
+
+
+def _print_metrics(row: dict[str, Any]) -> None:
+    period, base = row["period"], row["base_period"]
+    out.print(
+        f"[bold]Metrics by {row['by']}, {period['first_day']} … {period['last_day']}[/bold] "
+        f"against {base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
+    )
+    groups = row["groups"]
+    table(
+        "Sales",
+        ["", "GMV", "change", "visitors", "conversion", "order value", "refunded"],
+        [
+            (
+                g["name"],
+                money(g["comparison"]["gmv"]),
+                money(g["change"], sign=True),
+                f"{g['comparison']['visitors']:,}",
+                _percent(g["comparison"]["conversion"]),
+                money(g["comparison"]["order_value"]),
+                money(g["comparison"]["refunded"]),
+            )
+            for g in groups
+        ],
+    )
+    table(
+        "Buyers",
+        ["", "buyers", "new", "returning", "repeat", "members", "across", "campaign GMV"],
+        [
+            (
+                g["name"],
+                f"{g['comparison']['buyers']:,}",
+                f"{g['comparison']['new_buyers']:,}",
+                f"{g['comparison']['returning_buyers']:,}",
+                _percent(g["comparison"]["repeat_rate"]),
+                _percent(g["comparison"]["member_share"]),
+                _percent(g["comparison"]["across_share"]),
+                money(g["comparison"]["campaign_gmv"]),
+            )
+            for g in groups
+        ],
+    )
+
+
+@command(diagnosis_app, "metrics")
+def metrics_by(
+    ctx: typer.Context,
+    org: OrgRef,
+    by: Annotated[
+        breakdown.GroupBy, typer.Option("--by", help="store, brand, channel, city, organisation")
+    ] = breakdown.GroupBy.STORE,
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    base_first_day: Annotated[
+        datetime | None, _day_option("--against-from", "First day compared with")
+    ] = None,
+    base_last_day: Annotated[
+        datetime | None, _day_option("--against-to", "Last day compared with")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Every metric per store, brand, channel type, city or for the organisation, against the
+    comparison period (`--json`: all of them, as the API gives them)."""
+    given = (first_day, last_day, base_first_day, base_last_day)
+    days = [None if value is None else value.date() for value in given]
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                "/api/v1/diagnosis/metrics",
+                params={"by": str(by), **params},
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print_metrics(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        found = breakdown.metrics_by(session, principal, container.warehouse, by, *days)
+        row = breakdown_read(found, T).model_dump(mode="json")
+    emit(row, as_json, lambda: _print_metrics(row))

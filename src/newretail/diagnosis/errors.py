@@ -16,6 +16,7 @@ class DiagnosisErrorCode(StrEnum):
     INVALID_PERIOD = "diagnosis_invalid_period"
     INVALID_WINDOW = "diagnosis_invalid_window"
     INVALID_REPORT = "diagnosis_invalid_report"
+    INVALID_GROUPING = "diagnosis_invalid_grouping"
 
 
 class InvalidPeerInput(InvalidInput):
@@ -50,6 +51,12 @@ class InvalidReportInput(InvalidInput):
     def translated(self, t: Translate) -> str:
         """The message in the reader's language."""
         return t(self.key, **self.values)
+
+
+class InvalidGrouping(InvalidInput):
+    """Metrics grouped by something other than store, brand, channel, city or organisation."""
+
+    code = DiagnosisErrorCode.INVALID_GROUPING
 
 
 class PeerWithholding(StrEnum):

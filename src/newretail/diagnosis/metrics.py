@@ -176,7 +176,7 @@ def totals_by(rows: Iterable[StoreDay], key: Callable[[StoreDay], K]) -> dict[K,
     return result
 
 
-def _person(events: Expr, fallback: ir.StringValue) -> ir.StringValue:
+def person(events: Expr, fallback: ir.StringValue) -> ir.StringValue:
     """Who an event is of: the member, else the anonymous id, else `fallback`."""
     return ibis.cases(
         (events.member_id.notnull(), "m:" + events.member_id),
@@ -197,7 +197,7 @@ def _zone_groups(
     return [*sorted(own.items()), (time_zone, None)]
 
 
-def _dated_events(
+def dated_events(
     con: Any,
     organization_id: str,
     first: date,
@@ -205,15 +205,16 @@ def _dated_events(
     time_zone: str,
     store_zones: Mapping[str, str] | None,
     stores: Sequence[str] | None,
-    sources: Sources,
+    types: Sequence[str],
 ) -> Expr:
-    """The events the metrics read, each with the local `day` of its store's zone.
+    """The events of `types` on the local days first … last, each with the `day` of its
+    store's zone (the organisation's for the other stores and for events without one).
 
     One scan of the events: the instants that can fall on the period's days in any of the
     zones, each event's local day from its store's zone, then the period's days kept (an
     event is in the period exactly when its store's local day is)."""
     event = con.table(EVENT_TABLE)
-    base = event.filter(event.organization_id == organization_id, event.type.isin(sources.types))
+    base = event.filter(event.organization_id == organization_id, event.type.isin(list(types)))
     if stores is not None:
         base = base.filter(base.store_id.isin(list(stores)))
     groups = _zone_groups(time_zone, store_zones)
@@ -235,6 +236,8 @@ def _dated_events(
     dated = base.select(
         "store_id",
         "type",
+        "ts",
+        "channel",
         "member_id",
         "anonymous_id",
         "message_id",
@@ -245,7 +248,7 @@ def _dated_events(
     return dated.filter(dated.day >= first, dated.day <= last)
 
 
-def _order_key(events: Expr, orders: ir.BooleanValue) -> ir.StringValue:
+def order_key(events: Expr, orders: ir.BooleanValue) -> ir.StringValue:
     """An order event's order: its `order_id`, else the event itself (null for other events)."""
     order_id = events.properties.cast("json")["order_id"].str.nullif("")
     return ibis.ifelse(orders, ibis.coalesce(order_id, "e:" + events.message_id), None)
@@ -255,7 +258,7 @@ def _units(events: Expr, sources: Sources) -> Expr:
     """Units and the orders that carry them, per store-day."""
     purchases = events.filter(events.type.isin(list(sources.purchase_events)))
     purchases = purchases.mutate(
-        order_key=_order_key(purchases, ibis.literal(True)),
+        order_key=order_key(purchases, ibis.literal(True)),
         document=purchases.properties.cast("json"),
     )
     listed = ibis.coalesce(purchases.document["lines"], purchases.document["items"])
@@ -291,21 +294,21 @@ def store_day_table(
         raise InvalidInput("the last day comes before the first", field="last")
     if (last - first).days >= MAX_DAYS:
         raise InvalidInput(f"at most {MAX_DAYS} days at once", field="last")
-    events = _dated_events(
-        con, organization_id, first, last, time_zone, store_zones, stores, sources
+    events = dated_events(
+        con, organization_id, first, last, time_zone, store_zones, stores, sources.types
     )
     paid = events.type.isin(list(sources.purchase_events))
     refund = events.type.isin(list(sources.refund_events))
     visit = events.type.isin(list(sources.visit_events))
     counter = events.type.isin(list(sources.footfall_events))
     events = events.mutate(
-        order_key=_order_key(events, paid | refund),
+        order_key=order_key(events, paid | refund),
         amount=events.amount.cast(_MONEY).fill_null(0),
         entries=ibis.ifelse(counter, events.properties.cast("json")["count"].int, None),
     )
     events = events.mutate(
-        buyer=ibis.ifelse(paid, _person(events, "o:" + events.order_key), None),
-        visitor=ibis.ifelse(visit, _person(events, "e:" + events.message_id), None),
+        buyer=ibis.ifelse(paid, person(events, "o:" + events.order_key), None),
+        visitor=ibis.ifelse(visit, person(events, "e:" + events.message_id), None),
     )
     main = events.group_by("store_id", "day").aggregate(
         paid=events.amount.sum(where=paid).cast(_MONEY),
