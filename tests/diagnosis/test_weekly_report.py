@@ -384,7 +384,12 @@ def test_the_cli_mails_the_store_managers_and_saves_the_files(
 
 @needs_poppler
 def test_the_api_and_the_console_give_html_and_pdf_in_the_organisations_language(
-    client: TestClient, container: Container, org: Org, tmp_path: Path
+    client: TestClient,
+    container: Container,
+    org: Org,
+    tmp_path: Path,
+    inbox: tuple[Inbox, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     load(container, org)
     path = "/api/v1/diagnosis/stores/S0/report"
@@ -427,6 +432,32 @@ def test_the_api_and_the_console_give_html_and_pdf_in_the_organisations_language
     assert future["message"] == "2099-11-09 至 2099-11-15 这一周尚未结束（当地日期）"
     missing = client.get("/api/v1/diagnosis/stores/NOPE/report", headers=org.auth())
     assert missing.status_code == 404 and missing.json()["field"] == "store"
+
+    # the server e-mails it through its own SMTP settings
+    mailed = client.post(f"{path}/mail", headers=org.auth(), json={"emails": ["x@example.com"]})
+    assert mailed.status_code == 500 and mailed.json()["field"] == "smtp_host"
+    received, port = inbox
+    monkeypatch.setattr(container.settings, "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(container.settings, "smtp_port", port)
+    monkeypatch.setattr(container.settings, "smtp_starttls", False)
+    bad = client.post(f"{path}/mail", headers=org.auth(), json={"emails": ["x@"]})
+    assert bad.status_code == 422 and bad.json()["field"] == "emails"
+    nobody = client.post(f"{path}/mail", headers=org.auth(), json={"week": "2026-11-11"})
+    assert nobody.status_code == 422 and nobody.json()["field"] == "email"
+    manager = _manager(client, org, org.store_ids[0])
+    mailed = client.post(f"{path}/mail", headers=org.auth(), json={"week": "2026-11-11"})
+    assert mailed.status_code == 200, mailed.text
+    assert mailed.json() == {
+        "store": "Store 0",
+        "store_code": "S0",
+        "first_day": "2026-11-09",
+        "last_day": "2026-11-15",
+        "locale": "zh-CN",
+        "to": [manager],
+        "subject": "门店周报：Store 0，2026-11-09 至 2026-11-15",
+    }
+    [(to, message)] = received.messages()
+    assert to == [manager] and message["Subject"] == "门店周报：Store 0，2026-11-09 至 2026-11-15"
 
     console_login(client, org.owner_email)
     page = client.get(

@@ -346,3 +346,40 @@ def send(
     )
     mail.send(settings, message)
     return message
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A report e-mailed: to whom, with which subject."""
+
+    report: WeeklyReport
+    to: list[str]
+    subject: str
+
+
+def mail_report(
+    session: Session,
+    principal: Principal,
+    warehouse: Warehouse,
+    settings: Settings,
+    store_reference: str,
+    day: date | None = None,
+    addresses: Sequence[str] = (),
+    locale: str | None = None,
+) -> Sent:
+    """Make a store's weekly report and e-mail it to the addresses given, else to the store's
+    managers (the SMTP server and the addresses are checked before the report is made)."""
+    checked = [mail.checked_address(address, field="emails") for address in addresses]
+    mail.require_server(settings)
+    found = weekly_report(
+        session,
+        principal,
+        warehouse,
+        store_reference,
+        day,
+        settings.diagnosis_min_peers,
+        locale,
+    )
+    to = recipients(session, principal, found, checked)
+    message = send(settings, found, to)
+    return Sent(found, to, str(message["Subject"]))

@@ -4,9 +4,8 @@ through the SMTP server of NEWRETAIL_SMTP_* (to the addresses given, else to the
 managers), or both; with neither a file nor an address it is e-mailed to the store's managers
 (docs/diagnosis.md, "Weekly report").
 
-Beside a running server (which holds the embedded warehouse) the files come from its API; the
-e-mail needs the warehouse, so it is sent by a command run without the server, or on a
-PostgreSQL warehouse."""
+Beside a running server (which holds the embedded warehouse) the files come from its API and
+the server sends the e-mail, through its own SMTP settings."""
 
 from __future__ import annotations
 
@@ -19,8 +18,7 @@ import typer
 
 from newretail.core import mail
 from newretail.core.cli import Json, OrgRef, emit, out, state
-from newretail.core.errors import ConfigurationError
-from newretail.core.local_server import request, running_server, server_client
+from newretail.core.local_server import request, request_json, running_server, server_client
 from newretail.diagnosis import report
 from newretail.tenancy.operator import operator_session
 
@@ -64,6 +62,14 @@ def _print(row: dict[str, Any]) -> None:
         out.print(f'e-mailed "{row["email"]["subject"]}" to {", ".join(row["email"]["to"])}')
 
 
+def _print_saved(row: dict[str, Any]) -> None:
+    for kind in ("html", "pdf"):
+        if row[kind]:
+            out.print(f"saved the {kind.upper()} to {row[kind]}")
+    if row["email"]:
+        out.print(f'e-mailed "{row["email"]["subject"]}" to {", ".join(row["email"]["to"])}')
+
+
 def weekly_report(
     ctx: typer.Context,
     org: OrgRef,
@@ -82,15 +88,7 @@ def weekly_report(
     addresses = [mail.checked_address(address) for address in email or []]
     send = bool(addresses) or (pdf is None and html is None)
     settings = state(ctx).settings()
-    if send:
-        mail.require_server(settings)  # before the report is made
     if running_server(settings) is not None:  # it holds the embedded warehouse
-        if send:
-            raise ConfigurationError(
-                "a server holds the embedded warehouse: stop it to e-mail the report, or save "
-                "it with --pdf/--html (which asks the server)",
-                field="email",
-            )
         row: dict[str, Any] = {"store": store, "html": None, "pdf": None, "email": None}
         path = f"/api/v1/diagnosis/stores/{quote(store, safe='')}/report"
         with server_client(settings, org) as client:
@@ -102,9 +100,17 @@ def weekly_report(
                     params["locale"] = locale
                 answer = request(client, "GET", path, params=params)
                 row[kind] = _save(target, answer.content)
-        emit(row, as_json, lambda: out.print("\n".join(f"saved {p}" for p in (html, pdf) if p)))
+            if send:  # the server sends it, through its own SMTP settings
+                body: dict[str, Any] = {"emails": addresses, "locale": locale}
+                if day:
+                    body["week"] = day.isoformat()
+                sent = request_json(client, "POST", f"{path}/mail", json=body)
+                row["email"] = {"to": sent["to"], "subject": sent["subject"]}
+        emit(row, as_json, lambda: _print_saved(row))
         return
     with operator_session(ctx, org) as (container, session, principal):
+        if send:
+            mail.require_server(settings)  # before the report is made
         found = report.weekly_report(
             session,
             principal,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from newretail.diagnosis import report
 from newretail.diagnosis.errors import InvalidReportInput
@@ -76,6 +77,59 @@ def weekly_report(
     week before and the same week last year, the change split by factor, the top causes,
     the peer tier and grades, data-quality flags; in the organisation's language."""
     return _answer(session, principal, container, store, week, format, locale)
+
+
+class ReportMail(BaseModel):
+    """Whom to e-mail which week's report (none given: the store's managers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    week: date | None = Field(default=None, description="A day of the week; default: the last")
+    emails: list[str] = Field(default_factory=list, max_length=50)
+    locale: str | None = None
+
+
+class ReportMailed(BaseModel):
+    """The report e-mailed: the store, its week, to whom, with which subject."""
+
+    store: str
+    store_code: str | None
+    first_day: date
+    last_day: date
+    locale: str
+    to: list[str]
+    subject: str
+
+
+@api_router.post("/stores/{store}/report/mail", response_model=ReportMailed)
+def mail_weekly_report(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    store: str,
+    body: ReportMail,
+) -> object:
+    """E-mail a store's weekly report (text, the HTML, the PDF attached) through the server's
+    SMTP settings to the addresses given, else to the store's managers."""
+    sent = report.mail_report(
+        session,
+        principal,
+        container.warehouse,
+        container.settings,
+        store,
+        body.week,
+        body.emails,
+        body.locale,
+    )
+    return ReportMailed(
+        store=sent.report.store.name or "",
+        store_code=sent.report.store.code,
+        first_day=sent.report.week.first,
+        last_day=sent.report.week.last,
+        locale=sent.report.locale,
+        to=sent.to,
+        subject=sent.subject,
+    )
 
 
 @console_router.get("/stores/{store}/report")
