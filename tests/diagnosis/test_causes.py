@@ -223,16 +223,18 @@ def test_duckdb_and_postgres_read_the_same_figures(warehouse: Any) -> None:
     base = causes.read_period(warehouse, org, shop, zone, Period(*BASE))
     now = causes.read_period(warehouse, org, shop, zone, Period(*NOW))
     assert base.hours == {12: (50, Decimal("3400.00"))}
-    assert base.skus == {
-        str(skus["A"]): (20, Decimal("2000.00")),
-        str(skus["B"]): (20, Decimal("1000.00")),
-        str(skus["C"]): (10, Decimal("400.00")),
+    a, b, c = (str(skus[code]) for code in "ABC")
+    assert {key: base.of_skus([key]) for key in base.skus} == {
+        a: (20, Decimal("2000.00")),
+        b: (20, Decimal("1000.00")),
+        c: (10, Decimal("400.00")),
     }
     assert now.hours == {12: (37, Decimal("1700.00"))}
-    assert now.skus == {
-        str(skus["B"]): (22, Decimal("1100.00")),
-        str(skus["C"]): (15, Decimal("600.00")),
+    assert {key: now.of_skus([key]) for key in now.skus} == {
+        b: (22, Decimal("1100.00")),
+        c: (15, Decimal("600.00")),
     }
+    assert now.of_skus([b, c]) == (37, Decimal("1700.00"))
     assert [(d.day, d.footfall, d.metrics.transactions) for d in now.days] == [
         (date(2026, 11, 10), 1000, 32),
         (date(2026, 11, 12), None, 5),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
 from newretail.demo.catalog import DemoSku, seed_catalog
+from newretail.demo.diagnosis_history import DiagnosisHistory
 from newretail.demo.order_ledger import OrderLedger
 from newretail.demo.stock import ACTOR, opening_stock
 from newretail.events.models import OutboxMessage
@@ -70,6 +71,8 @@ class DemoCommerce:
     orders_by_channel: dict[str, int] = field(default_factory=dict)
     refunds: int = 0
     events: int = 0
+    footfall_events: int = 0
+    lost_orders: int = 0  # the diagnosis history's stock-out left them without a line
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -144,12 +147,22 @@ def _order_lines(
     order_id: uuid.UUID,
     placed_at: datetime,
     location_id: uuid.UUID,
+    planted: tuple[DiagnosisHistory, Store, DemoSku] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[uuid.UUID, int]]:
-    """One to three lines of different SKUs at the channel's price; their quantities by SKU."""
+    """One to three lines of different SKUs at the channel's price; their quantities by SKU.
+    With the diagnosis history's planted store, its best seller takes a share of the lines,
+    and while it is out of stock its lines are lost."""
     order_lines: list[dict[str, Any]] = []
     chosen: dict[uuid.UUID, int] = {}
     for _ in range(rng.choices((1, 2, 3), (70, 22, 8))[0]):
         sku = rng.choice(assortment)
+        if planted is not None:
+            history, store, best = planted
+            if history.best_seller(store, sku.id, best.id) == best.id:
+                sku = best
+            if history.out_of_stock(store, sku.id, best.id, placed_at):
+                history.lost_lines += 1
+                continue
         if sku.id in chosen:
             continue
         quantity = rng.choices((1, 2, 3), (80, 15, 5))[0]
@@ -197,8 +210,11 @@ def _place_order(
     assortment: list[DemoSku],
     warehouse: Store,
     pickup: Store | None,
+    history: DiagnosisHistory | None = None,
+    best: DemoSku | None = None,
 ) -> None:
-    """One order of a store on a day, with its lines, stock movements, events and refund."""
+    """One order of a store on a day, with its lines, stock movements, events and refund
+    (none when the diagnosis history's stock-out left it without a line: a lost sale)."""
     member_share = DAILY_ORDERS[store.channel_type][2]
     if store.channel_type in (ChannelType.ONLINE, ChannelType.VENDING):
         seconds = rng.randint(0, 86_399)
@@ -209,9 +225,18 @@ def _place_order(
     member_id = rng.choice(members) if members and rng.random() < member_share else None
     channel = store.channel_type
     fulfilment, location, pickup_store_id = _fulfilment(rng, store, warehouse, pickup)
+    planted = None
+    if history is not None:
+        history.arrived(store, placed_at)
+        if best is not None and history.planted(store):
+            planted = (history, store, best)
     order_lines, chosen = _order_lines(
-        rng, assortment, channel, ledger, order_id, placed_at, location.id
+        rng, assortment, channel, ledger, order_id, placed_at, location.id, planted
     )
+    if not order_lines:  # every line wanted the SKU out of stock
+        assert history is not None
+        history.lost_orders += 1
+        return
     total = sum((row["amount"] for row in order_lines), Decimal("0.00"))
     brands = {row["brand_id"] for row in order_lines}
     status, paid_at, fulfilled_at, cancelled_at = _progress(rng, fulfilment, placed_at, ledger.now)
@@ -248,14 +273,21 @@ def _place_order(
         ledger.movement(order, sku_id, location.id, -quantity, "sale", fulfilled_at)
     refunded_at = fulfilled_at + timedelta(days=2)
     refund_roll = rng.random()  # drawn always: counts must not depend on the hour
-    if refunded_at < ledger.now and refund_roll < REFUND_SHARE:
+    keeps_out = planted is not None and order_lines[0]["sku_id"] == planted[2].id
+    if refunded_at < ledger.now and refund_roll < REFUND_SHARE and not keeps_out:
         ledger.refund(order, order_lines[0], refunded_at)
 
 
 def seed_commerce(
-    session: Session, organization_id: uuid.UUID, rng: random.Random, days: int = 60
+    session: Session,
+    organization_id: uuid.UUID,
+    rng: random.Random,
+    days: int = 60,
+    history: DiagnosisHistory | None = None,
 ) -> DemoCommerce:
-    """Seed the catalogue, stock and `days` days of orders; nothing if a catalogue exists."""
+    """Seed the catalogue, stock and `days` days of orders; nothing if a catalogue exists.
+    With a diagnosis `history`, the people counters' footfall and its planted problem too
+    (demo/diagnosis_history.py)."""
     skus = seed_catalog(session, organization_id)
     if not skus:
         return DemoCommerce()
@@ -268,6 +300,10 @@ def seed_commerce(
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     ledger = OrderLedger(organization_id, now, {s.id: s.code for s in skus})
     counts: Counter[str] = Counter()
+    best = None
+    if history is not None:
+        history.today = today.date()  # its days are counted back from the seeding's today
+        best = next((s for s in skus if s.code == history.planted_sku), None)
     for day_index in range(days, 0, -1):
         day = today - timedelta(days=day_index)
         for store in stores:
@@ -285,11 +321,28 @@ def seed_commerce(
                     selling[store.id],
                     warehouse,
                     pickups.get(store.id),
+                    history,
+                    best,
                 )
                 counts[store.channel_type] += 1
+    emptied = set()
+    if history is not None and best is not None:
+        emptied = {(best.id, s.id) for s in stores if history.planted(s)}
     levels, receipts, low_levels = opening_stock(
-        organization_id, stores, stocked, ledger.demand, rng, today - timedelta(days=days + 1)
+        organization_id,
+        stores,
+        stocked,
+        ledger.demand,
+        rng,
+        today - timedelta(days=days + 1),
+        emptied,
     )
+    footfall = []
+    if history is not None:
+        footfall = history.footfall(
+            organization_id, stores, (today - timedelta(days=days)).date(), now
+        )
+        ledger.events.extend(footfall)
     policies = [
         {
             "id": uuid.uuid4(),
@@ -319,6 +372,8 @@ def seed_commerce(
         orders_by_channel=dict(sorted(counts.items())),
         refunds=len(ledger.refunds),
         events=len(ledger.events),
+        footfall_events=len(footfall),
+        lost_orders=history.lost_orders if history is not None else 0,
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import scope_session, utcnow
+from newretail.demo.diagnosis_history import DiagnosisHistory
 from newretail.demo.marketing import seed_marketing
 from newretail.demo.members import seed_members
 from newretail.demo.orders import seed_commerce
@@ -295,7 +296,12 @@ def seed_demo(
         ).organization
         _seed_tenancy(session, org)
         seed_members(session, org.id, 20000, random.Random(42))  # noqa: S311 (demo data)
-        seed_commerce(session, org.id, random.Random(42))  # noqa: S311 (demo data)
+        seed_commerce(
+            session,
+            org.id,
+            random.Random(42),  # noqa: S311 (demo data)
+            history=DiagnosisHistory(),
+        )
         seed_marketing(scope_session(session, org.id), org.id, org.time_zone, warehouse)
         if webhook_box is not None:
             seed_webhooks(session, org.id, webhook_box, utcnow())

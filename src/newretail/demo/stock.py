@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,8 +36,10 @@ def opening_stock(
     demand: Demand,
     rng: random.Random,
     received_at: datetime,
+    emptied: Collection[tuple[uuid.UUID, uuid.UUID]] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-    """Stock levels and their opening receipts; a few levels end at or below the threshold."""
+    """Stock levels and their opening receipts; a few levels end at or below the threshold;
+    the (SKU, location) pairs `emptied` end at 0, sold out by their last sale."""
     by_id = {s.id: s for s in stores}
     pairs = [
         (location_id, sku)
@@ -57,6 +60,8 @@ def opening_stock(
             left = rng.randint(150, 400)
         else:
             left = rng.randint(threshold * 2 + 2, threshold * 8)
+        if key in emptied:
+            left = 0
         received = left + demand.allocated[key] + demand.sold[key]
         levels.append(
             {

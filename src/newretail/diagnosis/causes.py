@@ -203,10 +203,8 @@ def _by_sku(events: Expr) -> list[dict[str, Any]]:
         who=lines.day.cast("string") + "|" + lines.buyer,
     )
     lines = lines.filter(lines.sku.notnull())
-    table = lines.group_by("sku").aggregate(
-        gmv=lines.signed.sum().cast(_MONEY), buyers=lines.who.nunique()
-    )
-    return list(table.order_by("sku").to_pyarrow().to_pylist())
+    table = lines.group_by("sku", "who").aggregate(gmv=lines.signed.sum().cast(_MONEY))
+    return list(table.to_pyarrow().to_pylist())
 
 
 @dataclass(frozen=True)
@@ -215,7 +213,19 @@ class PeriodFigures:
 
     days: list[StoreDay]
     hours: dict[int, tuple[int, Decimal]]  # local hour -> (buyers, GMV)
-    skus: dict[str, tuple[int, Decimal]]  # SKU id -> (buyers, GMV of its lines)
+    # SKU id -> buyer (local day | person; None: refunds) -> GMV of its lines
+    skus: dict[str, dict[str | None, Decimal]]
+
+    def of_skus(self, keys: Iterable[str]) -> tuple[int, Decimal]:
+        """The distinct buyers (per local day) and the GMV of the lines of these SKUs."""
+        buyers: set[str] = set()
+        gmv = Decimal("0.00")
+        for key in keys:
+            for who, amount in self.skus.get(key, {}).items():
+                gmv += amount
+                if who is not None:
+                    buyers.add(who)
+        return len(buyers), gmv
 
 
 def read_period(
@@ -238,9 +248,9 @@ def read_period(
         int(r["hour"]): (int(r["buyers"]), Decimal(r["gmv"]).quantize(CENT))
         for r in _by_hour(events)
     }
-    skus = {
-        str(r["sku"]): (int(r["buyers"]), Decimal(r["gmv"]).quantize(CENT)) for r in _by_sku(events)
-    }
+    skus: dict[str, dict[str | None, Decimal]] = {}
+    for r in _by_sku(events):
+        skus.setdefault(str(r["sku"]), {})[r["who"]] = Decimal(r["gmv"]).quantize(CENT)
     return PeriodFigures([d for d in days if d.store_id == store], hours, skus)
 
 
@@ -271,12 +281,19 @@ def dimension_values(
     other_label: str,
 ) -> dict[Dimension, list[Value]]:
     """The values of each dimension with their figures in both periods (a value's visitors
-    are the store's: a visitor is not of one SKU or hour); SKU, category and stock-out values
-    add up to the store's GMV with a remainder (order totals beyond their lines)."""
+    are the store's: a visitor is not of one SKU or hour; its buyers the distinct buyers of
+    its lines, per local day); SKU, category and stock-out values add up to the store's GMV
+    with a remainder (order totals beyond their lines)."""
 
-    def totals(whole: PeriodTotals, buyers_gmv: tuple[int, Decimal] | None) -> PeriodTotals:
-        buyers, gmv = buyers_gmv or (0, Decimal("0.00"))
-        return PeriodTotals(whole.visitors, buyers, gmv)
+    def value(key: str, label: str, members: list[str], named: bool = True) -> Value:
+        before, now = base_figures.of_skus(members), figures.of_skus(members)
+        return Value(
+            key,
+            label,
+            PeriodTotals(base.visitors, *before),
+            PeriodTotals(comparison.visitors, *now),
+            named,
+        )
 
     def with_rest(values: list[Value]) -> list[Value]:
         rest_base = _remainder(base, sum((v.base.gmv for v in values), Decimal("0.00")))
@@ -286,54 +303,31 @@ def dimension_values(
         return values
 
     keys = sorted(set(base_figures.skus) | set(figures.skus))
-    by_sku = [
-        Value(
-            key,
-            skus[key].label if key in skus else key,
-            totals(base, base_figures.skus.get(key)),
-            totals(comparison, figures.skus.get(key)),
-        )
-        for key in keys
-    ]
-    categories: dict[str, tuple[list[str], list[str]]] = {}
+    by_sku = [value(key, skus[key].label if key in skus else key, [key]) for key in keys]
+    categories: dict[str, list[str]] = {}
     for key in keys:
-        category = skus[key].category if key in skus else ""
-        categories.setdefault(category, ([], []))
-    by_category = []
-    for category in sorted(categories):
-        members = [v for v in by_sku if (skus[v.key].category if v.key in skus else "") == category]
-        by_category.append(
-            Value(
-                category or OTHER,
-                category or other_label,
-                _summed(base, members, lambda v: v.base),
-                _summed(comparison, members, lambda v: v.comparison),
-            )
-        )
-    out = [
-        v
-        for v in by_sku
-        if v.key in skus and (skus[v.key].stock_outs or skus[v.key].base_stock_outs)
+        categories.setdefault(skus[key].category if key in skus else "", []).append(key)
+    by_category = [
+        value(category or OTHER, category or other_label, members)
+        for category, members in sorted(categories.items())
     ]
-    stocked = [v for v in by_sku if v not in out]
-    stock_out = [*out]
+    out = [k for k in keys if k in skus and (skus[k].stock_outs or skus[k].base_stock_outs)]
+    stocked = [k for k in keys if k not in out]
+    stock_out = [value(k, skus[k].label, [k]) for k in out]
     if stocked:
-        stock_out.append(
-            Value(
-                "stocked",
-                other_label,
-                _summed(base, stocked, lambda v: v.base),
-                _summed(comparison, stocked, lambda v: v.comparison),
-                named=False,
-            )
-        )
+        stock_out.append(value("stocked", other_label, stocked, named=False))
     hours = sorted(set(base_figures.hours) | set(figures.hours))
+
+    def of_hour(whole: PeriodTotals, found: tuple[int, Decimal] | None) -> PeriodTotals:
+        buyers, gmv = found or (0, Decimal("0.00"))
+        return PeriodTotals(whole.visitors, buyers, gmv)
+
     by_hour = [
         Value(
             str(hour),
             f"{hour:02d}:00–{(hour + 1) % 24:02d}:00",
-            totals(base, base_figures.hours.get(hour)),
-            totals(comparison, figures.hours.get(hour)),
+            of_hour(base, base_figures.hours.get(hour)),
+            of_hour(comparison, figures.hours.get(hour)),
         )
         for hour in hours
     ]
@@ -343,14 +337,6 @@ def dimension_values(
         Dimension.CATEGORY: with_rest(by_category),
         Dimension.HOUR: by_hour,
     }
-
-
-def _summed(whole: PeriodTotals, values: list[Value], pick: Any) -> PeriodTotals:
-    """A group of values: GMV summed; buyers summed too, an upper bound of the distinct buyers
-    (a buyer of two SKUs of a category counts twice), capped at the store's."""
-    gmv = sum((pick(v).gmv for v in values), Decimal("0.00"))
-    buyers = min(sum(pick(v).buyers for v in values), whole.buyers)
-    return PeriodTotals(whole.visitors, buyers if gmv or buyers else 0, gmv)
 
 
 def causes_of(
