@@ -398,6 +398,21 @@ def test_the_api_and_the_console_give_html_and_pdf_in_the_organisations_language
     assert answer.headers["content-type"] == "text/html; charset=utf-8"
     assert 'id="card-gmv">¥5,940.00<' in answer.text
     assert 'lang="en"' in answer.text
+    # the counter sold in the previous week only: no conversion nor order value this week
+    counter = client.get(
+        "/api/v1/diagnosis/stores/S1/report", params={"week": "2026-11-11"}, headers=org.auth()
+    )
+    assert counter.status_code == 200, counter.text
+    assert element(counter.text, "card-order-value") == "—"
+    assert cell(counter.text, 'data-figure="gmv"') == [
+        "GMV",
+        "¥0.00",
+        "¥800.00",
+        "-¥800.00 (-100.00%)",
+        "—",
+        "—",
+    ]
+    assert element(counter.text, "quality") == "No events at all this week: the store sent nothing."
 
     # the organisation speaks Chinese: so does its report
     changed = client.patch(
