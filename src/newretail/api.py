@@ -18,6 +18,7 @@ from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
 from newretail.diagnosis.analysis_routes import router as analysis_router
+from newretail.diagnosis.recommendation_routes import router as recommendation_router
 from newretail.diagnosis.report_routes import api_router as diagnosis_report_router
 from newretail.diagnosis.router import router as diagnosis_router
 from newretail.events import gateway
@@ -54,6 +55,7 @@ DOMAIN_ROUTERS = [
     diagnosis_router,
     analysis_router,
     diagnosis_report_router,
+    recommendation_router,
 ]
 
 ops = APIRouter(tags=["operations"])

@@ -3,6 +3,7 @@
 from newretail.audiences import models as audiences_models
 from newretail.catalog import models as catalog_models
 from newretail.databank import models as databank_models
+from newretail.diagnosis import models as diagnosis_models
 from newretail.events import models as events_models
 from newretail.identity import models as identity_models
 from newretail.inventory import models as inventory_models
@@ -16,6 +17,7 @@ __all__ = [
     "audiences_models",
     "catalog_models",
     "databank_models",
+    "diagnosis_models",
     "events_models",
     "identity_models",
     "inventory_models",
