@@ -438,7 +438,7 @@ def test_the_api_lists_acts_dismisses_and_names_fields(
     )
     assert counter["text"] == (
         "Check the people counter of Store 0: it sent nothing on 2026-11-12 while the till "
-        "sold; traffic would have shown -¥355.54 (no commerce action)."
+        "sold, which puts traffic's part off by -¥355.54 (no commerce action)."
     )
     chinese = client.get(url, params=PARAMS, headers={**org.auth(), "accept-language": "zh-CN"})
     assert chinese.json()["recommendations"][1]["text"] == (
