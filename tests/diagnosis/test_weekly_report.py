@@ -239,6 +239,8 @@ def test_the_report_is_the_services_answers_for_the_week(container: Container, o
 
 
 def test_a_week_not_over_and_other_refusals(container: Container, org: Org) -> None:
+    # the page footer's CSS string: Jing'an, not Jing&#39;an, and nothing ends the style
+    assert report.css_string("Jing'an </style>") == "Jing\\27 an \\3C /style\\3E "
     assert report.week_of(date(2026, 11, 15)) == service.Period(*WEEK)
     assert report.report_week(None, date(2026, 11, 16)) == service.Period(*WEEK)
     assert report.report_week(None, date(2026, 11, 22)) == service.Period(*WEEK)

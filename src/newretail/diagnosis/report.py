@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from newretail.core import mail
@@ -263,6 +264,17 @@ _templates = Environment(
 )
 _templates.filters["yuan"] = yuan
 _templates.filters["percent"] = percent
+
+
+def css_string(text: str) -> Markup:
+    """Text inside a CSS string ("…" in the page footer's `content`): backslash, quotes and
+    angle brackets escaped as CSS escapes (HTML escaping would show `&#39;` in the PDF)."""
+    escaped = "".join(f"\\{ord(c):X} " if c in "\\\"<>&'" or ord(c) < 32 else c for c in text)
+    # every character that could end the string, the rule or the style element is escaped
+    return Markup(escaped)  # noqa: S704
+
+
+_templates.filters["css_string"] = css_string
 
 
 def html(report: WeeklyReport, locale: str | None = None) -> str:
