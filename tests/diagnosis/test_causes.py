@@ -22,7 +22,7 @@ from newretail.catalog import service as catalog_service
 from newretail.cli import app
 from newretail.core.database import session_scope
 from newretail.core.settings import Settings
-from newretail.diagnosis import adtributor, causes
+from newretail.diagnosis import adtributor, causes, service
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.service import Period
@@ -331,3 +331,22 @@ def test_the_cli_prints_the_causes_the_api_gives(
         app, [*store_args(settings), "diagnosis", "causes", "--org", org.slug, "--store", "NOPE"]
     )
     assert unknown.exit_code != 0 and "store" in unknown.output
+
+
+def test_why_gmv_moved_flags_the_silent_counter(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    _loaded(container, org)
+    with session_scope(container.sessions, org.id) as session:
+        found = service.gmv_change(session, _owner(org), container.warehouse, *NOW, *BASE)
+    (shop,) = found.stores
+    assert shop.counter_silent == ((), (date(2026, 11, 12),))
+    body = client.get(
+        "/api/v1/diagnosis/gmv-change",
+        params=CAUSE_PARAMS,
+        headers={**org.auth(), "Accept-Language": "zh-CN"},
+    ).json()
+    silent = "客流计数器在 2026-11-12 没有上报而收银仍有销售（本期）：这些天的访客仅为可识别的到店"
+    assert body["stores"][0]["flags"] == [
+        {"issue": "counter_silent", "period": "comparison", "text": silent}
+    ]

@@ -4,8 +4,7 @@ each, and the data-quality causes (money as decimal strings, ISO dates)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -14,7 +13,7 @@ from newretail.core.i18n import Translate
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.causes import Cause, StoreCauses
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
-from newretail.diagnosis.schemas import PartsRead, PeriodRead
+from newretail.diagnosis.schemas import PartsRead, PeriodRead, day_runs
 
 
 class StoreRead(BaseModel):
@@ -83,20 +82,6 @@ def money_text(amount: Decimal) -> str:
     """−¥12,400.00 / +¥1,200.00: the sign, ¥, thousands separators, two decimals."""
     sign = "−" if amount < 0 else "+" if amount > 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
-
-
-def day_runs(days: Sequence[date]) -> str:
-    """Days as runs of consecutive days: '2026-11-10 – 2026-11-12, 2026-11-14'."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if runs and day == runs[-1][1] + timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return ", ".join(
-        first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
-        for first, last in runs
-    )
 
 
 def _totals(totals: PeriodTotals) -> TotalsRead:

@@ -13,7 +13,7 @@ data-quality cause with the traffic part it would have shown.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -32,6 +32,7 @@ from newretail.core.localtime import today
 from newretail.databank.localdays import day_start, offset_spans
 from newretail.diagnosis import metrics
 from newretail.diagnosis.adtributor import Candidate, Dimension, Explanation, Value, explain, rank
+from newretail.diagnosis.counters import corrected_totals, counter_reports_normally
 from newretail.diagnosis.decomposition import Decomposition, Factor, PeriodTotals, decompose
 from newretail.diagnosis.metrics import SOURCES, StoreDay
 from newretail.diagnosis.service import Period, StoreRef, check_periods
@@ -93,45 +94,6 @@ class StoreCauses:
     explanations: dict[Factor, list[Explanation]]
     causes: list[Cause]  # business causes, the largest amount first
     data_quality: list[Cause] = field(default_factory=list)
-
-
-# --- people counter -------------------------------------------------------------------------
-
-
-def counter_reports_normally(days: Iterable[StoreDay]) -> bool:
-    """Whether the store's counter normally reports: it reported on at least half of the
-    store-days on which the store sold."""
-    selling = [d for d in days if d.metrics.transactions > 0]
-    counted = [d for d in selling if d.footfall is not None]
-    return bool(selling) and 2 * len(counted) >= len(selling)
-
-
-def _half_up(value: Fraction) -> int:
-    """The nearest whole number, halves up (visitors are never negative)."""
-    return int((value + Fraction(1, 2)).__floor__())
-
-
-def corrected_totals(
-    days: Sequence[StoreDay], normal: bool, fallback: Sequence[StoreDay] = ()
-) -> tuple[PeriodTotals, PeriodTotals, tuple[StoreDay, ...], int]:
-    """The period's figures as counted and with silent-counter days estimated (visitors =
-    the day's buyers ÷ the conversion of the period's counted days, else of `fallback`'s,
-    rounded half up), the silent days and the visitors estimated for them."""
-    total = metrics.total(days)
-    raw = PeriodTotals(total.visitors, total.buyers, total.gmv)
-    silent = tuple(d for d in days if normal and d.metrics.transactions > 0 and d.footfall is None)
-    if not silent:
-        return raw, raw, (), 0
-    counted = [d for d in days if d.footfall is not None and d.metrics.buyers > 0]
-    if not counted:
-        counted = [d for d in fallback if d.footfall is not None and d.metrics.buyers > 0]
-    if not counted:
-        return raw, raw, silent, 0
-    visitors = sum(d.metrics.visitors for d in counted)
-    buyers = sum(d.metrics.buyers for d in counted)
-    estimated = sum(_half_up(Fraction(d.metrics.buyers * visitors, buyers)) for d in silent)
-    kept = total.visitors - sum(d.metrics.visitors for d in silent)
-    return raw, PeriodTotals(kept + estimated, total.buyers, total.gmv), silent, estimated
 
 
 # --- warehouse reads ------------------------------------------------------------------------

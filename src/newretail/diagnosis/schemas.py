@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -89,6 +89,20 @@ class GmvChangeRead(BaseModel):
     stores: list[StoreChangeRead]
 
 
+def day_runs(days: Sequence[date]) -> str:
+    """Days as runs of consecutive days: '2026-11-10 – 2026-11-12, 2026-11-14'."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return ", ".join(
+        first.isoformat() if first == last else f"{first.isoformat()} – {last.isoformat()}"
+        for first, last in runs
+    )
+
+
 def period_read(period: Period) -> PeriodRead:
     return PeriodRead(first_day=period.first, last_day=period.last, days=period.days)
 
@@ -139,6 +153,19 @@ def _store(change: StoreChange, split: Decomposition, t: Translate) -> StoreChan
                 ),
             )
             for f in flags
+        ]
+        + [
+            FlagRead(
+                issue="counter_silent",
+                period=period,
+                text=t(
+                    "diagnosis.flag.counter_silent",
+                    period=t(f"diagnosis.period.{period}"),
+                    days=day_runs(days),
+                ),
+            )
+            for period, days in zip(("base", "comparison"), change.counter_silent, strict=True)
+            if days
         ],
     )
 

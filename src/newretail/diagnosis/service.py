@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from newretail.core.localtime import today
-from newretail.diagnosis import metrics
+from newretail.diagnosis import counters, metrics
 from newretail.diagnosis.decomposition import (
     GroupDecomposition,
     PeriodTotals,
@@ -62,6 +62,9 @@ class StoreChange:
     store: StoreRef
     base: Metrics
     comparison: Metrics
+    # days of the base and the comparison period on which the store's people counter, which
+    # normally reports, was silent while the till sold (a data-quality flag)
+    counter_silent: tuple[tuple[date, ...], tuple[date, ...]] = ((), ())
 
 
 @dataclass(frozen=True)
@@ -138,23 +141,25 @@ def gmv_change(
     organization_id = str(principal.organization_id)
     with warehouse.lock:
         con = warehouse.connection()
-        found = {
-            name: metrics.totals_by(
-                metrics.store_day_rows(
-                    metrics.store_day_table(
-                        con,
-                        organization_id,
-                        each.first,
-                        each.last,
-                        zone,
-                        store_zones=zones,
-                        stores=only,
-                    )
-                ),
-                lambda row: row.store_id if row.store_id in known else None,
+        rows = {
+            name: metrics.store_day_rows(
+                metrics.store_day_table(
+                    con,
+                    organization_id,
+                    each.first,
+                    each.last,
+                    zone,
+                    store_zones=zones,
+                    stores=only,
+                )
             )
             for name, each in (("base", base_period), ("comparison", period))
         }
+    found = {
+        name: metrics.totals_by(each, lambda row: row.store_id if row.store_id in known else None)
+        for name, each in rows.items()
+    }
+    silent = counters.silent_days_by_store(rows["base"], rows["comparison"])
     keys = sorted(set(found["base"]) | set(found["comparison"]), key=lambda k: (k is None, k or ""))
     figures = {
         key: (found["base"].get(key, Metrics()), found["comparison"].get(key, Metrics()))
@@ -164,7 +169,12 @@ def gmv_change(
         {key: (_totals(base), _totals(comparison)) for key, (base, comparison) in figures.items()}
     )
     changes = [
-        StoreChange(_store_ref(known.get(key) if key else None), base, comparison)
+        StoreChange(
+            _store_ref(known.get(key) if key else None),
+            base,
+            comparison,
+            silent.get(key, ((), ())) if key else ((), ()),
+        )
         for key, (base, comparison) in figures.items()
     ]
     changes.sort(key=_rank)
