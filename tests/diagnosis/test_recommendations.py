@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -525,3 +526,29 @@ def test_the_console_page_shows_and_acts_with_csrf(
     assert "/console/stock/movements?location_id=" in html
     home = client.get(f"/console/diagnosis{query}")
     assert "/console/diagnosis/stores/S0/recommendations" in home.text
+
+
+def test_two_people_acting_at_once_book_one_transfer(container: Container, org: Org) -> None:
+    skus, third = _stocked(container, org)
+    _, transfer = _recommend(container, org).current
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act() -> None:
+        barrier.wait()
+        try:
+            with session_scope(container.sessions, org.id) as session:
+                flows.act(session, _owner(org), "S0", transfer.id, EN)
+            outcomes.append("acted")
+        except Conflict as exc:
+            outcomes.append(f"refused {exc.field}")
+
+    threads = [threading.Thread(target=act) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["acted", "refused state"]
+    with session_scope(container.sessions, org.id) as session:
+        level = inventory_reads.get_level(session, _owner(org), third, skus["A"])
+        assert level.available == 30 - 22

@@ -13,13 +13,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newretail.audiences import service as audiences_service
 from newretail.audiences.schemas import AudienceCreate
 from newretail.catalog import pricing
-from newretail.core.database import insert_once, utcnow
+from newretail.core.database import NO_SYNC, insert_once, utcnow
 from newretail.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from newretail.core.i18n import Translate
 from newretail.core.localtime import today
@@ -370,13 +370,17 @@ def act(
     kind = Kind(row.kind)
     if quantity is not None and kind is not Kind.STOCK_TRANSFER:
         raise InvalidInput("only a stock transfer takes a quantity", field="quantity")
+    # claimed first: of two concurrent acts one creates, the other is refused (the claim
+    # rolls back with the transaction when creating fails)
+    _decide(session, principal, row, State.ACTED)
     created: list[dict[str, Any]] = []
     if kind is Kind.STOCK_TRANSFER:
         created = _transfer(session, principal, store, row, quantity, t)
     elif kind in recommendations.CAMPAIGN_OF.values():
         created = _campaign(session, principal, store, row, t)
     row.created_objects = created
-    return _decide(session, principal, row, State.ACTED)
+    session.flush()
+    return row
 
 
 def dismiss(
@@ -392,7 +396,18 @@ def dismiss(
 def _decide(
     session: Session, principal: Principal, row: DiagnosisRecommendation, state: State
 ) -> DiagnosisRecommendation:
-    row.state = state
-    row.acted_by, row.acted_at = principal.actor, utcnow()
-    session.flush()
+    """Move a proposed recommendation to `state` by a guarded update (never read-then-write:
+    a concurrent decision that came first leaves nothing to update, a 409 naming `state`)."""
+    decided = session.execute(
+        update(DiagnosisRecommendation)
+        .where(
+            DiagnosisRecommendation.id == row.id,
+            DiagnosisRecommendation.state == State.PROPOSED,
+        )
+        .values(state=state, acted_by=principal.actor, acted_at=utcnow())
+        .execution_options(**NO_SYNC)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the recommendation was acted on or dismissed already", field="state")
+    session.refresh(row)
     return row
