@@ -524,6 +524,14 @@ def test_the_console_page_shows_and_acts_with_csrf(
     html = unescape(done.text)
     assert "22 × Serum A" in html
     assert "/console/stock/movements?location_id=" in html
+    chinese = client.get(
+        f"/console/diagnosis/stores/S0/recommendations{query}",
+        headers={"Accept-Language": "zh-CN"},
+    )
+    html = unescape(chinese.text)
+    assert "检查Store 0的客流计数器" in html
+    assert "库存调拨: 22 × Serum A" in html  # what acting created, linked
+    assert ">已执行<" in html and ">执行</button>" in html  # the counter check still open
     home = client.get(f"/console/diagnosis{query}")
     assert "/console/diagnosis/stores/S0/recommendations" in home.text
 
