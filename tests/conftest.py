@@ -123,6 +123,9 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 ALONE = ["sqlite-alone", pytest.param("postgresql-alone", marks=pytest.mark.postgres)]
+# For a console page or command over the warehouse whose reads of the operational store (names,
+# a store manager's scope) its API tests cover on both stores: run it on SQLite only.
+ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture

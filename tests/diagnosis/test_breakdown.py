@@ -17,7 +17,7 @@ from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from tests.conftest import TEST_SECRET, Org, api_key_for, console_login, store_args
+from tests.conftest import ON_SQLITE, TEST_SECRET, Org, api_key_for, console_login, store_args
 from tests.console_pages import rows
 from tests.diagnosis.test_customers import ledger
 from tests.diagnosis.test_metrics import _load
@@ -119,6 +119,7 @@ def test_other_groupings(client: TestClient, container: Container, org: Org) -> 
     assert refused.status_code == 422 and "by" in refused.text
 
 
+@ON_SQLITE
 def test_the_cli_prints_what_the_api_answers(
     client: TestClient,
     container: Container,
@@ -142,6 +143,7 @@ def test_the_cli_prints_what_the_api_answers(
     assert "Shop │ 4 │ 2 │ 1 │ 33.3 % │ 90.9 % │ 33.3 % │ ¥50.00" in human
 
 
+@ON_SQLITE
 def test_the_console_page_in_english_and_chinese(
     client: TestClient, container: Container, org: Org
 ) -> None:

@@ -23,7 +23,7 @@ from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from tests.conftest import TEST_SECRET, Org, api_key_for, console_login, store_args
+from tests.conftest import ON_SQLITE, TEST_SECRET, Org, api_key_for, console_login, store_args
 from tests.console_pages import rows, text
 from tests.diagnosis.test_metrics import _event, _load, duck, pg_warehouse  # noqa: F401
 
@@ -230,6 +230,7 @@ def test_a_store_manager_sees_their_stores_side(
     assert shop.status_code == 404
 
 
+@ON_SQLITE
 def test_the_cli_prints_what_the_api_answers(
     client: TestClient,
     container: Container,
@@ -254,6 +255,7 @@ def test_the_cli_prints_what_the_api_answers(
     assert refused.exit_code == 2 and "window_days" in refused.output
 
 
+@ON_SQLITE
 def test_the_console_page_in_english_and_chinese(
     client: TestClient, container: Container, org: Org
 ) -> None:
