@@ -37,7 +37,7 @@ from newretail.diagnosis import cause_schemas, causes, report, service
 from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.errors import InvalidReportInput
 from newretail.tenancy.models import Role
-from tests.conftest import CI, TEST_SECRET, Org, console_login, store_args
+from tests.conftest import CI, TEST_SECRET, Org, api_key_for, console_login, store_args
 from tests.diagnosis.test_gmv_change import _owner
 from tests.diagnosis.test_metrics import _event, _load
 
@@ -451,6 +451,9 @@ def test_the_api_and_the_console_give_html_and_pdf_in_the_organisations_language
     assert missing.status_code == 404 and missing.json()["field"] == "store"
 
     # the server e-mails it through its own SMTP settings
+    analyst = api_key_for(client, org, Role.ANALYST)
+    refused = client.post(f"{path}/mail", headers=org.auth(analyst), json={})
+    assert refused.status_code == 403
     mailed = client.post(f"{path}/mail", headers=org.auth(), json={"emails": ["x@example.com"]})
     assert mailed.status_code == 500 and mailed.json()["field"] == "smtp_host"
     received, port = inbox

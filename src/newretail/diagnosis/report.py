@@ -380,7 +380,12 @@ def mail_report(
     locale: str | None = None,
 ) -> Sent:
     """Make a store's weekly report and e-mail it to the addresses given, else to the store's
-    managers (the SMTP server and the addresses are checked before the report is made)."""
+    managers (the store, the addresses and the SMTP server are checked before the report is
+    made)."""
+    # sending is operating the store (owner, admin, its manager), not reading: an analyst's or
+    # a marketer's key may download the report but not have the server e-mail it
+    principal.require(Permission.EDIT_STORES)
+    causes.find_store(session, principal, store_reference)  # a store not yours: 404 first
     checked = [mail.checked_address(address, field="emails") for address in addresses]
     mail.require_server(settings)
     found = weekly_report(
