@@ -14,6 +14,7 @@ from newretail.catalog.web import router as catalog_pages
 from newretail.console.shell import mount_assets, templates
 from newretail.databank.web import router as databank_pages
 from newretail.diagnosis.analysis_web import router as analysis_pages
+from newretail.diagnosis.cause_web import router as cause_pages
 from newretail.diagnosis.recommendation_web import router as recommendation_pages
 from newretail.diagnosis.report_routes import console_router as diagnosis_report_pages
 from newretail.diagnosis.web import router as diagnosis_pages
@@ -51,6 +52,7 @@ DOMAIN_PAGES = [
     reach_screen_pages,
     analysis_pages,
     recommendation_pages,
+    cause_pages,
     diagnosis_pages,
     diagnosis_report_pages,
 ]

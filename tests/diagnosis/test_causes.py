@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from html import unescape
 from typing import Any
 
 import pytest
@@ -27,7 +29,7 @@ from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.service import Period
 from newretail.inventory.models import StockMovement
-from tests.conftest import TEST_SECRET, Org, store_args
+from tests.conftest import TEST_SECRET, Org, console_login, store_args
 from tests.diagnosis.test_gmv_change import _owner
 from tests.diagnosis.test_metrics import _event, _load
 from tests.diagnosis.test_metrics import duck as duck
@@ -350,3 +352,32 @@ def test_why_gmv_moved_flags_the_silent_counter(
     assert body["stores"][0]["flags"] == [
         {"issue": "counter_silent", "period": "comparison", "text": silent}
     ]
+
+
+def test_the_console_page_shows_the_causes_in_money(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    _loaded(container, org)
+    console_login(client, org.owner_email)
+    query = "?" + "&".join(f"{k}={v}" for k, v in CAUSE_PARAMS.items())
+    page = client.get(f"/console/diagnosis/stores/S0/causes{query}")
+    assert page.status_code == 200, page.text
+    html = unescape(page.text)
+    assert "Store 0" in html and str(org.store_ids[0]) not in html  # names, not ids
+    assert (
+        "conversion at Store 0, Serum A out of stock on 2026-11-10, 2026-11-12: −¥2,156.00" in html
+    )
+    assert re.search(r'data-dimension="stock_out">\s*<td>conversion</td>', html)
+    assert "2 days out of stock" in html
+    assert "people counter silent at Store 0 on 2026-11-12 (now)" in html
+    assert "-¥1,700.00" in html  # the change, with separators
+    chinese = client.get(
+        f"/console/diagnosis/stores/S0/causes{query}", headers={"Accept-Language": "zh-CN"}
+    )
+    html = unescape(chinese.text)
+    assert "变化原因" in html and "缺货 2 天" in html
+    assert "Store 0的客流计数器在 2026-11-12（本期）" in html
+    home = client.get(f"/console/diagnosis{query}")
+    assert "/console/diagnosis/stores/S0/causes?first_day=2026-11-08" in home.text
+    missing = client.get("/console/diagnosis/stores/NOPE/causes")
+    assert missing.status_code == 404
