@@ -13,6 +13,7 @@ from newretail.core.i18n import Translate
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.causes import Cause, StoreCauses
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
+from newretail.diagnosis.org_causes import OrganisationCauses
 from newretail.diagnosis.schemas import PartsRead, PeriodRead, day_runs
 
 
@@ -173,4 +174,46 @@ def store_causes_read(found: StoreCauses, t: Translate) -> StoreCausesRead:
         method=split.method,
         causes=[_cause(c, name, t) for c in found.causes],
         data_quality=[_quality(c, name, t) for c in found.data_quality],
+    )
+
+
+class OrganisationCausesRead(BaseModel):
+    """Why the organisation's GMV moved: the stores that explain each factor's part."""
+
+    time_zone: str
+    period: PeriodRead
+    base_period: PeriodRead
+    base_gmv: Decimal
+    comparison_gmv: Decimal
+    change: Decimal
+    parts: PartsRead
+    unattributed: Decimal
+    causes: list[CauseRead]
+    data_quality: list[DataQualityRead]
+
+
+def organisation_causes_read(found: OrganisationCauses, t: Translate) -> OrganisationCausesRead:
+    """Why the organisation's GMV moved, with sentences in `t`'s language."""
+    split = found.decomposition
+    return OrganisationCausesRead(
+        time_zone=found.time_zone,
+        period=PeriodRead(
+            first_day=found.period.first, last_day=found.period.last, days=found.period.days
+        ),
+        base_period=PeriodRead(
+            first_day=found.base_period.first,
+            last_day=found.base_period.last,
+            days=found.base_period.days,
+        ),
+        base_gmv=split.base_gmv,
+        comparison_gmv=split.comparison_gmv,
+        change=split.change,
+        parts=PartsRead(
+            visitors=split.parts[Factor.VISITORS],
+            conversion=split.parts[Factor.CONVERSION],
+            order_value=split.parts[Factor.ORDER_VALUE],
+        ),
+        unattributed=split.unattributed,
+        causes=[_cause(c, c.label or "", t) for c in found.causes],
+        data_quality=[_quality(c, c.label or "", t) for c in found.data_quality],
     )

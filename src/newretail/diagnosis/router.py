@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from newretail.core.i18n import negotiate, translator
-from newretail.diagnosis import cause_schemas, causes, peer_schemas, peers, schemas, service
+from newretail.diagnosis import (
+    cause_schemas,
+    causes,
+    org_causes,
+    peer_schemas,
+    peers,
+    schemas,
+    service,
+)
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
@@ -116,3 +124,31 @@ def store_causes(
         other_label=t("diagnosis.cause.other"),
     )
     return cause_schemas.store_causes_read(found, t)
+
+
+@router.get("/causes", response_model=cause_schemas.OrganisationCausesRead)
+def organisation_causes(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    first_day: Day = None,
+    last_day: Day = None,
+    base_first_day: Day = None,
+    base_last_day: Day = None,
+) -> object:
+    """Why the organisation's GMV moved: the period (default: the last 7 complete local
+    days) against the base (default: as many days before), the stores that explain its
+    visitors, conversion and order value parts in money, and silent people counters."""
+    t = translator(negotiate(request.headers.get("accept-language")))
+    found = org_causes.organisation_causes(
+        session,
+        principal,
+        container.warehouse,
+        first_day,
+        last_day,
+        base_first_day,
+        base_last_day,
+        no_store_label=t("diagnosis.no_store"),
+    )
+    return cause_schemas.organisation_causes_read(found, t)
