@@ -166,7 +166,9 @@ def test_the_api_in_english_and_chinese_and_its_refusals(
     client: TestClient, container: Container, org: Org
 ) -> None:
     _owned(container, org)
-    answer = client.get("/api/v1/diagnosis/funnels/across", params=PARAMS, headers=org.auth())
+    answer = client.get(
+        "/api/v1/diagnosis/funnels", params={**PARAMS, "kind": "across"}, headers=org.auth()
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["kind_label"] == "Online to store" and body["time_zone"] == "Asia/Shanghai"
@@ -179,8 +181,8 @@ def test_the_api_in_english_and_chinese_and_its_refusals(
     ]
     assert (body["entered"], body["converted"], body["conversion"]) == (6, 1, 1 / 6)
     shop = client.get(
-        "/api/v1/diagnosis/funnels/offline",
-        params={**PARAMS, "store": "S0"},
+        "/api/v1/diagnosis/funnels",
+        params={"kind": "offline", **PARAMS, "store": "S0"},
         headers=org.auth(),
     ).json()
     assert (shop["store_name"], [s["people"] for s in shop["steps"]]) == (
@@ -188,23 +190,23 @@ def test_the_api_in_english_and_chinese_and_its_refusals(
         [3, 0, 0, 0, 2],
     )
     online = client.get(
-        "/api/v1/diagnosis/funnels/online",
-        params={**PARAMS, "store": "W0"},
+        "/api/v1/diagnosis/funnels",
+        params={"kind": "online", **PARAMS, "store": "W0"},
         headers={**org.auth(), "Accept-Language": "zh-CN"},
     ).json()
     assert online["kind_label"] == "线上" and online["steps"][-1]["label"] == "支付"
     assert [s["people"] for s in online["steps"]] == [6, 2, 2, 1, 1]
 
     window = client.get(
-        "/api/v1/diagnosis/funnels/online",
-        params={**PARAMS, "window_days": "31"},
+        "/api/v1/diagnosis/funnels",
+        params={"kind": "online", **PARAMS, "window_days": "31"},
         headers=org.auth(),
     )
     assert window.status_code == 422 and window.json()["field"] == "window_days"
-    kind = client.get("/api/v1/diagnosis/funnels/sideways", headers=org.auth())
+    kind = client.get("/api/v1/diagnosis/funnels", params={"kind": "sideways"}, headers=org.auth())
     assert kind.status_code == 422 and "kind" in kind.text
     store = client.get(
-        "/api/v1/diagnosis/funnels/online", params={"store": "NOPE"}, headers=org.auth()
+        "/api/v1/diagnosis/funnels", params={"kind": "online", "store": "NOPE"}, headers=org.auth()
     )
     assert store.status_code == 404 and store.json()["field"] == "store"
 
@@ -215,16 +217,16 @@ def test_a_store_manager_sees_their_stores_side(
     _owned(container, org)
     manager = api_key_for(client, org, Role.STORE_MANAGER, [org.store_ids[1]])
     theirs = client.get(
-        "/api/v1/diagnosis/funnels/offline", params=PARAMS, headers=org.auth(manager)
+        "/api/v1/diagnosis/funnels", params={**PARAMS, "kind": "offline"}, headers=org.auth(manager)
     ).json()
     assert [s["people"] for s in theirs["steps"]] == [1, 0, 0, 1, 1]  # the counter's m6
     across = client.get(
-        "/api/v1/diagnosis/funnels/across", params=PARAMS, headers=org.auth(manager)
+        "/api/v1/diagnosis/funnels", params={**PARAMS, "kind": "across"}, headers=org.auth(manager)
     ).json()
     assert [s["people"] for s in across["steps"]] == [6, 2, 0, 0]
     shop = client.get(
-        "/api/v1/diagnosis/funnels/offline",
-        params={**PARAMS, "store": "S0"},
+        "/api/v1/diagnosis/funnels",
+        params={"kind": "offline", **PARAMS, "store": "S0"},
         headers=org.auth(manager),
     )
     assert shop.status_code == 404
@@ -240,7 +242,9 @@ def test_the_cli_prints_what_the_api_answers(
 ) -> None:
     monkeypatch.setenv("NEWRETAIL_SECRET_KEY", TEST_SECRET)
     _owned(container, org)
-    api = client.get("/api/v1/diagnosis/funnels/offline", params=PARAMS, headers=org.auth())
+    api = client.get(
+        "/api/v1/diagnosis/funnels", params={**PARAMS, "kind": "offline"}, headers=org.auth()
+    )
     container.warehouse.close()  # the command opens the embedded warehouse itself
     base = [*store_args(settings), "diagnosis", "funnel", "offline", "--org", org.slug]
     days = ["--from", "2026-11-10", "--to", "2026-11-16"]

@@ -26,13 +26,13 @@ router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
 Day = Annotated[date | None, Query(description="A local day, YYYY-MM-DD")]
 
 
-@router.get("/funnels/{kind}", response_model=FunnelRead)
+@router.get("/funnels", response_model=FunnelRead)
 def funnel(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
-    kind: FunnelKind,
+    kind: Annotated[FunnelKind, Query(description="online, offline (in the stores) or across")],
     first_day: Day = None,
     last_day: Day = None,
     store: Annotated[

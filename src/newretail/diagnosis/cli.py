@@ -285,8 +285,8 @@ def funnel(
             row = request_json(
                 client,
                 "GET",
-                f"/api/v1/diagnosis/funnels/{kind}",
-                params={k: str(v) for k, v in params.items() if v is not None},
+                "/api/v1/diagnosis/funnels",
+                params={"kind": str(kind)} | {k: str(v) for k, v in params.items() if v},
                 headers={"accept-language": DEFAULT_LOCALE},
             )
         emit(row, as_json, lambda: _print_funnel(row))
