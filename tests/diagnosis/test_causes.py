@@ -29,7 +29,7 @@ from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.service import Period
 from newretail.inventory.models import StockMovement
-from tests.conftest import TEST_SECRET, Org, console_login, store_args
+from tests.conftest import ON_SQLITE, TEST_SECRET, Org, console_login, store_args
 from tests.diagnosis.test_gmv_change import _owner
 from tests.diagnosis.test_metrics import _event, _load
 from tests.diagnosis.test_metrics import duck as duck
@@ -300,6 +300,7 @@ def test_the_api_says_each_cause_in_money_and_refuses_by_field(
     assert refused.json()["field"] == "last_day"
 
 
+@ON_SQLITE
 def test_the_cli_prints_the_causes_the_api_gives(
     client: TestClient,
     container: Container,
@@ -354,6 +355,7 @@ def test_why_gmv_moved_flags_the_silent_counter(
     ]
 
 
+@ON_SQLITE
 def test_the_console_page_shows_the_causes_in_money(
     client: TestClient, container: Container, org: Org
 ) -> None:

@@ -18,7 +18,7 @@ from newretail.core.settings import Settings
 from newretail.diagnosis import org_causes
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor
-from tests.conftest import TEST_SECRET, Org, store_args
+from tests.conftest import ON_SQLITE, TEST_SECRET, Org, store_args
 from tests.diagnosis.test_gmv_change import BASE, NOW, PARAMS, _owner, load
 
 runner = CliRunner()
@@ -50,6 +50,7 @@ def test_the_stores_that_explain_each_part(container: Container, org: Org) -> No
     assert found.data_quality == []
 
 
+@ON_SQLITE
 def test_the_api_and_the_cli(
     client: TestClient,
     container: Container,
