@@ -45,7 +45,7 @@ from newretail.marketing import campaigns
 from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
-from tests.conftest import Org, api_key_for, console_login, store_args
+from tests.conftest import ON_SQLITE, Org, api_key_for, console_login, store_args
 from tests.diagnosis import test_gmv_change
 from tests.diagnosis.test_causes import BASE, NOW, PRICES, _lmdi, _skus, ledger
 from tests.diagnosis.test_gmv_change import _owner
@@ -475,6 +475,7 @@ def test_the_api_lists_acts_dismisses_and_names_fields(
     assert (nowhere.status_code, nowhere.json()["field"]) == (404, "store")
 
 
+@ON_SQLITE  # the API test reads the operational store on both
 def test_the_cli_recommends_and_acts(container: Container, settings: Settings, org: Org) -> None:
     _stocked(container, org)
     args = ["diagnosis", "recommend", "--org", org.slug, "--store", "S0"]
@@ -496,6 +497,7 @@ def test_the_cli_recommends_and_acts(container: Container, settings: Settings, o
     assert json.loads(acted.output)["state"] == "acted"
 
 
+@ON_SQLITE
 def test_the_console_page_shows_and_acts_with_csrf(
     container: Container, client: TestClient, org: Org
 ) -> None:
@@ -534,6 +536,8 @@ def test_the_console_page_shows_and_acts_with_csrf(
     assert ">已执行<" in html and ">执行</button>" in html  # the counter check still open
     home = client.get(f"/console/diagnosis{query}")
     assert "/console/diagnosis/stores/S0/recommendations" in home.text
+    why = client.get(f"/console/diagnosis/stores/S0/causes{query}")
+    assert f'/console/diagnosis/stores/S0/recommendations{query.replace("&", "&amp;")}"' in why.text
 
 
 def test_two_people_acting_at_once_book_one_transfer(container: Container, org: Org) -> None:

@@ -10,6 +10,7 @@ server runs on the data folder (the demo) the command asks that server's API for
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -18,20 +19,27 @@ from urllib.parse import quote
 import typer
 
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
+from newretail.core.errors import InvalidInput
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
 from newretail.diagnosis import (
+    breakdown,
     cause_schemas,
     causes,
     funnels,
     org_causes,
     peer_schemas,
     peers,
+    recommendation_flows,
     report_cli,
     schemas,
     service,
 )
-from newretail.diagnosis.analysis_schemas import funnel_read
+from newretail.diagnosis.analysis_schemas import breakdown_read, funnel_read
+from newretail.diagnosis.recommendation_schemas import (
+    recommendation_read,
+    store_recommendations_read,
+)
 from newretail.tenancy.operator import operator_session
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
@@ -415,3 +423,180 @@ def store_causes(
             )
             row = cause_schemas.store_causes_read(found, T).model_dump(mode="json")
     emit(row, as_json, lambda: printer(row))
+
+
+def _print_metrics(row: dict[str, Any]) -> None:
+    period, base = row["period"], row["base_period"]
+    out.print(
+        f"[bold]Metrics by {row['by']}, {period['first_day']} … {period['last_day']}[/bold] "
+        f"against {base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
+    )
+    groups = row["groups"]
+    table(
+        "Sales",
+        ["", "GMV", "change", "visitors", "conversion", "order value", "refunded"],
+        [
+            (
+                g["name"],
+                money(g["comparison"]["gmv"]),
+                money(g["change"], sign=True),
+                f"{g['comparison']['visitors']:,}",
+                _percent(g["comparison"]["conversion"]),
+                money(g["comparison"]["order_value"]),
+                money(g["comparison"]["refunded"]),
+            )
+            for g in groups
+        ],
+    )
+    table(
+        "Buyers",
+        ["", "buyers", "new", "returning", "repeat", "members", "across", "campaign GMV"],
+        [
+            (
+                g["name"],
+                f"{g['comparison']['buyers']:,}",
+                f"{g['comparison']['new_buyers']:,}",
+                f"{g['comparison']['returning_buyers']:,}",
+                _percent(g["comparison"]["repeat_rate"]),
+                _percent(g["comparison"]["member_share"]),
+                _percent(g["comparison"]["across_share"]),
+                money(g["comparison"]["campaign_gmv"]),
+            )
+            for g in groups
+        ],
+    )
+
+
+@command(diagnosis_app, "metrics")
+def metrics_by(
+    ctx: typer.Context,
+    org: OrgRef,
+    by: Annotated[
+        breakdown.GroupBy, typer.Option("--by", help="store, brand, channel, city, organisation")
+    ] = breakdown.GroupBy.STORE,
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    base_first_day: Annotated[
+        datetime | None, _day_option("--against-from", "First day compared with")
+    ] = None,
+    base_last_day: Annotated[
+        datetime | None, _day_option("--against-to", "Last day compared with")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Every metric per store, brand, channel type, city or for the organisation, against the
+    comparison period (`--json`: all of them, as the API gives them)."""
+    given = (first_day, last_day, base_first_day, base_last_day)
+    days = [None if value is None else value.date() for value in given]
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "GET",
+                "/api/v1/diagnosis/metrics",
+                params={"by": str(by), **params},
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: _print_metrics(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        found = breakdown.metrics_by(session, principal, container.warehouse, by, *days)
+        row = breakdown_read(found, T).model_dump(mode="json")
+    emit(row, as_json, lambda: _print_metrics(row))
+
+
+def _print_recommendations(row: dict[str, Any]) -> None:
+    period, base = row["period"], row["base_period"]
+    parts = row["parts"]
+    out.print(
+        f"[bold]Recommendations for {row['store_name']}, {period['first_day']} … "
+        f"{period['last_day']}[/bold] against {base['first_day']} … {base['last_day']} "
+        f"(local days, {row['time_zone']})"
+    )
+    out.print(
+        f"change {money(row['change'], sign=True)} = visitors "
+        f"{money(parts['visitors'], sign=True)}, conversion "
+        f"{money(parts['conversion'], sign=True)}, order value "
+        f"{money(parts['order_value'], sign=True)}"
+    )
+    if not row["recommendations"]:
+        out.print("Nothing to recommend: no factor fell and the data look sound.")
+    for r in row["recommendations"]:
+        out.print(f"{r['id']} · {r['kind_label']} · {money(r['amount'])} · {r['state_label']}")
+        out.print(f"  {r['text']}")
+        for created in r["created"]:
+            out.print(f"  {created['type_label']}: {created['name']} ({created['url']})")
+    for e in row["earlier"]:
+        r = e["recommendation"]
+        out.print(
+            f"earlier, {r['period']['first_day']} … {r['period']['last_day']}, "
+            f"{r['kind_label']}: {e['text']}"
+        )
+
+
+def _print_acted(row: dict[str, Any]) -> None:
+    out.print(f"{row['kind_label']}: {row['state_label']}")
+    out.print(f"  {row['text']}")
+    for created in row["created"]:
+        out.print(f"  {created['type_label']}: {created['name']} ({created['url']})")
+
+
+@command(diagnosis_app, "recommend")
+def recommend(
+    ctx: typer.Context,
+    org: OrgRef,
+    store: Annotated[str, typer.Option("--store", help="The store's code")],
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    base_first_day: Annotated[
+        datetime | None, _day_option("--against-from", "First day compared with")
+    ] = None,
+    base_last_day: Annotated[
+        datetime | None, _day_option("--against-to", "Last day compared with")
+    ] = None,
+    act: Annotated[
+        str | None,
+        typer.Option("--act", help="Do what this recommendation (its id) proposes"),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """A store's recommendations for the period (default: the last 7 complete local days),
+    each in money with its action, and the earlier ones with their factor then and now;
+    with --act ID, do what one proposes (an audience and a campaign draft, or a transfer)."""
+    given = (first_day, last_day, base_first_day, base_last_day)
+    days = [None if value is None else value.date() for value in given]
+    settings = state(ctx).settings()
+    path = f"/api/v1/diagnosis/stores/{store}/recommendations"
+    show = _print_acted if act else _print_recommendations
+    if running_server(settings) is not None:  # it holds the embedded warehouse
+        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
+        with server_client(settings, org) as client:
+            row = request_json(
+                client,
+                "POST" if act else "GET",
+                f"{path}/{act}/act" if act else path,
+                params={} if act else params,
+                headers={"accept-language": DEFAULT_LOCALE},
+            )
+        emit(row, as_json, lambda: show(row))
+        return
+    with operator_session(ctx, org) as (container, session, principal):
+        if act:
+            acted = recommendation_flows.act(session, principal, store, _uuid(act), T)
+            found = causes.find_store(session, principal, store)
+            row = recommendation_read(acted, found.name, principal, T).model_dump(mode="json")
+        else:
+            listed = recommendation_flows.store_recommendations(
+                session, principal, container.warehouse, store, *days
+            )
+            row = store_recommendations_read(listed, principal, T).model_dump(mode="json")
+    emit(row, as_json, lambda: show(row))
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise InvalidInput("give the recommendation's id", field="act") from exc

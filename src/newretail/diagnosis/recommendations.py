@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -77,7 +77,7 @@ class Proposal:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def weakest_factor(parts: dict[Factor, Decimal] | Any) -> Factor | None:
+def weakest_factor(parts: Mapping[Factor, Decimal]) -> Factor | None:
     """The factor with the most negative part (ties in funnel order); None when none fell."""
     fallen = [f for f in Factor if parts[f] < 0]
     return min(fallen, key=lambda f: parts[f]) if fallen else None
@@ -90,15 +90,16 @@ def nearest_source(store: Location, others: Sequence[Location], wanted: int) -> 
     unknown last), then by code. What inventory knows is the available stock and the
     locations' city and coordinates, not travel times."""
 
+    def far(other: Location) -> float:
+        if store.latitude is None or store.longitude is None:
+            return math.inf
+        if other.latitude is None or other.longitude is None:
+            return math.inf
+        return distance_km(store.latitude, store.longitude, other.latitude, other.longitude)
+
     def rank(other: Location) -> tuple[bool, bool, float, str]:
         same_city = bool(store.city) and other.city == store.city
-        known = None not in (store.latitude, store.longitude, other.latitude, other.longitude)
-        far = (
-            distance_km(store.latitude, store.longitude, other.latitude, other.longitude)  # type: ignore[arg-type]
-            if known
-            else math.inf
-        )
-        return (not same_city, other.available < wanted, far, other.code)
+        return (not same_city, other.available < wanted, far(other), other.code)
 
     found = [o for o in others if o.id != store.id and o.available > 0]
     return min(found, key=rank) if found else None
@@ -136,7 +137,6 @@ CAMPAIGN_OF = {
     Factor.VISITORS: Kind.LAPSED_CAMPAIGN,
     Factor.ORDER_VALUE: Kind.BUYERS_CAMPAIGN,
 }
-# the permission acting on a kind needs is the permission of what it creates (flows)
 
 
 def totals_detail(totals: PeriodTotals) -> dict[str, Any]:
