@@ -374,9 +374,10 @@ def store_causes(
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Why a store's GMV moved: the period (default: the last 7 complete local days) against
-    the base (default: as many days before), each factor's part explained by SKU, category,
-    hour and stock-out values in money, and data-quality causes (a silent people counter)."""
+    """Why a store's GMV moved (without --store: the organisation's): the period (default: the
+    last 7 complete local days) against the base (default: as many days before), each
+    factor's part explained by SKU, category, hour and stock-out values (the organisation's
+    by its stores) in money, and data-quality causes (a silent people counter)."""
     given = (first_day, last_day, base_first_day, base_last_day)
     days = [None if value is None else value.date() for value in given]
     settings = state(ctx).settings()
