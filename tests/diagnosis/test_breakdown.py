@@ -151,7 +151,8 @@ def test_the_console_page_in_english_and_chinese(
     console_login(client, org.owner_email)
     page = client.get("/console/diagnosis/metrics", params={**PARAMS, "by": "store"})
     assert page.status_code == 200, page.text
-    assert rows(page.text, "data-group") == ["Store 0", "Store 1", "Web shop"]
+    assert rows(page.text, "data-group") == ["Store 0", "Store 1", "Web shop"] * 2  # two tables
+    assert "⚠ 250.0 %" in page.text and 'id="metrics-above-visitors"' in page.text
     assert str(org.store_ids[0]) not in page.text
     assert "Times in Asia/Shanghai (UTC+08:00)" in page.text
     chinese = client.get(
@@ -160,7 +161,7 @@ def test_the_console_page_in_english_and_chinese(
         headers={"Accept-Language": "zh-CN"},
     )
     assert chinese.status_code == 200
-    assert rows(chinese.text, "data-group") == ["Shanghai", "Beijing", "无城市"]
+    assert rows(chinese.text, "data-group") == ["Shanghai", "Beijing", "无城市"] * 2
     assert "会员销售占比" in chinese.text
     refused = client.get(
         "/console/diagnosis/metrics",

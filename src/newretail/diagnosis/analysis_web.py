@@ -100,23 +100,33 @@ class MetricsQuery:
     base_last_day: str = ""
 
 
-COLUMNS = (
-    "gmv",
-    "visitors",
-    "conversion",
-    "order_value",
-    "transactions",
-    "transaction_value",
-    "units_per_transaction",
-    "buyers",
-    "new_buyers",
-    "returning_buyers",
-    "repeat_rate",
-    "member_share",
-    "across_share",
-    "coupons_redeemed",
-    "campaign_gmv",
-    "refunded",
+TABLES = (  # (id, the columns): sales from the store-days, then buyers over the period
+    (
+        "sales",
+        (
+            "gmv",
+            "visitors",
+            "conversion",
+            "order_value",
+            "transactions",
+            "transaction_value",
+            "units_per_transaction",
+            "refunded",
+        ),
+    ),
+    (
+        "buyers",
+        (
+            "buyers",
+            "new_buyers",
+            "returning_buyers",
+            "repeat_rate",
+            "member_share",
+            "across_share",
+            "coupons_redeemed",
+            "campaign_gmv",
+        ),
+    ),
 )
 MONEY = frozenset({"gmv", "order_value", "transaction_value", "campaign_gmv", "refunded"})
 RATIOS = frozenset({"conversion", "repeat_rate", "member_share", "across_share"})
@@ -167,7 +177,7 @@ def metrics_page(
         report=report,
         shown_days=shown_days,
         groupings=[g.value for g in GroupBy],
-        columns=COLUMNS,
+        tables=TABLES,
         money_columns=MONEY,
         ratio_columns=RATIOS,
     )
