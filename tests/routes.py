@@ -21,8 +21,6 @@ PUBLIC_PATHS = {
     "/metrics",
     "/",
     "/console/login",
-    "/console",
-    "/console/",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

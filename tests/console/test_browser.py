@@ -180,6 +180,10 @@ def test_login_filter_and_switch_language(browser: Browser, server_url: str) -> 
         page.fill("#password", DEMO_PASSWORD)
         page.click("#login-form button[type=submit]")
 
+        # sign-in lands on the operations centre's home page; the stores are in the menu
+        expect(page).to_have_url(f"{server_url}/console")
+        expect(page.locator("main h1")).to_have_text("Operations centre")
+        page.click("#main-nav a:has-text('Stores')")
         expect(page).to_have_url(f"{server_url}/console/stores")
         assert len(STORES) == 20
         expect(page.locator("main h1")).to_have_text("Stores")
@@ -308,7 +312,7 @@ def test_every_console_page_loads_its_icon_and_assets(browser: Browser, server_u
         page.fill("#email", DEMO_EMAIL)
         page.fill("#password", DEMO_PASSWORD)
         page.click("#login-form button[type=submit]")
-        expect(page).to_have_url(f"{server_url}/console/stores")
+        expect(page).to_have_url(f"{server_url}/console")
         icon = httpx.get(f"{server_url}/favicon.ico", timeout=10)
         assert (icon.status_code, icon.headers["content-type"]) == (200, "image/x-icon")
         assert page.evaluate("document.querySelector('link[rel~=icon]').href") == (

@@ -73,7 +73,7 @@ def _signed_in(browser: Browser, server_url: str, locale: str) -> tuple[BrowserC
     page.fill("#email", shared.DEMO_EMAIL)
     page.fill("#password", shared.DEMO_PASSWORD)
     page.click("#login-form button[type=submit]")
-    expect(page).to_have_url(f"{server_url}/console/stores")
+    expect(page).to_have_url(f"{server_url}/console")
     page.click(f"#language-switcher button:has-text('{LANGUAGES[locale]}')")
     expect(page.locator("html")).to_have_attribute("lang", locale)
     return context, page
@@ -109,7 +109,7 @@ def test_orders_stock_and_catalogue_in_both_languages(browser: Browser, server_u
         page.fill("#email", shared.DEMO_EMAIL)
         page.fill("#password", shared.DEMO_PASSWORD)
         page.click("#login-form button[type=submit]")
-        expect(page).to_have_url(f"{server_url}/console/stores")
+        expect(page).to_have_url(f"{server_url}/console")
 
         page.click("#main-nav a:has-text('Orders')")
         expect(page).to_have_url(f"{server_url}/console/orders")

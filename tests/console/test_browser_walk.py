@@ -139,7 +139,7 @@ def _signed_in(browser: Browser, server_url: str, locale: str) -> BrowserContext
     page.fill("#email", DEMO_EMAIL)
     page.fill("#password", DEMO_PASSWORD)
     page.click("#login-form button[type=submit]")
-    expect(page).to_have_url(f"{server_url}/console/stores")
+    expect(page).to_have_url(f"{server_url}/console")
     language = "中文" if locale == "zh-CN" else "English"
     page.click(f"#language-switcher button:has-text('{language}')")
     expect(page.locator("html")).to_have_attribute("lang", locale)

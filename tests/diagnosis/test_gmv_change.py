@@ -319,7 +319,7 @@ def test_the_console_page_in_english_and_chinese(
     assert rows(html, "data-store") == ["Store 1", "Store 0", "Without a store"]
     shop = _row(html, "Store 0")
     assert shop == [
-        "Store 0",
+        "Store 0 Recommendations",
         "Shop",
         "¥5,000.00",
         "¥5,940.00",
@@ -328,12 +328,13 @@ def test_the_console_page_in_english_and_chinese(
         "-¥574.90",
         "+¥520.06",
         "LMDI",
-        "",
+        "Tier 7 of 7",
+        "—",
     ]
-    assert _row(html, "Without a store")[-2:] == [
-        "Not split",
-        "GMV without buyers (now); refunds above sales (now)",
-    ]
+    without = _row(html, "Without a store")
+    # the flags in words under the store's name
+    assert without[0] == "Without a store ⚠ GMV without buyers (now); refunds above sales (now)"
+    assert without[-3:] == ["Not split", "—", "—"]
     assert str(org.store_ids[0]) not in html
 
     chinese = client.get("/console/diagnosis", params=PARAMS, headers={"Accept-Language": "zh-CN"})
@@ -341,16 +342,13 @@ def test_the_console_page_in_english_and_chinese(
     assert "GMV 为什么变了" in chinese.text and "时间为 Asia/Shanghai" in chinese.text
     assert "2026-11-08 至 2026-11-14（7 天）对比 2026-11-01 至 2026-11-07（7 天）" in chinese.text
     assert _row(chinese.text, "Store 1")[:5] == [
-        "Store 1",
+        "Store 1 建议",
         "专柜",
         "¥0.00",
         "¥3,000.00",
         "+¥3,000.00",
     ]
-    assert _row(chinese.text, "无门店")[-2:] == [
-        "未拆分",
-        "有 GMV 无买家（本期）; 退款多于销售（本期）",
-    ]
+    assert _row(chinese.text, "无门店")[0] == "无门店 ⚠ 有 GMV 无买家（本期）; 退款多于销售（本期）"
 
     refused = client.get("/console/diagnosis", params={**PARAMS, "last_day": "2026-11-01"})
     assert refused.status_code == 422

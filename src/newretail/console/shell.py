@@ -26,7 +26,7 @@ from newretail.core.money import yuan
 
 SESSION_COOKIE = "nr_session"
 LOCALE_COOKIE = "nr_locale"
-HOME = "/console/stores"
+HOME = "/console"  # the operations centre at a glance (diagnosis)
 LOGIN = "/console/login"
 # the navigation, in order; each name is a page at /console/<name>
 SECTIONS = (

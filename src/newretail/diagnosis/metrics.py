@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -206,13 +206,15 @@ def dated_events(
     store_zones: Mapping[str, str] | None,
     stores: Sequence[str] | None,
     types: Sequence[str],
+    days: Mapping[date, timedelta] | None = None,
 ) -> Expr:
     """The events of `types` on the local days first … last, each with the `day` of its
     store's zone (the organisation's for the other stores and for events without one).
 
     One scan of the events: the instants that can fall on the period's days in any of the
     zones, each event's local day from its store's zone, then the period's days kept (an
-    event is in the period exactly when its store's local day is)."""
+    event is in the period exactly when its store's local day is). With `days`, only those
+    local days, each up to its length after its local midnight in the event's zone."""
     event = con.table(EVENT_TABLE)
     base = event.filter(event.organization_id == organization_id, event.type.isin(list(types)))
     if stores is not None:
@@ -221,6 +223,16 @@ def dated_events(
     low = min(day_start(first, zone) for zone, _ in groups)
     high = max(day_start(last + timedelta(days=1), zone) for zone, _ in groups)
     base = base.filter(base.ts >= low, base.ts < high)
+    if days:  # the instants that can fall on the chosen days' hours in any zone
+        base = base.filter(
+            ibis.or_(
+                *(
+                    (base.ts >= min(day_start(d, zone) for zone, _ in groups))
+                    & (base.ts < max(_day_end(d, up_to, zone) for zone, _ in groups))
+                    for d, up_to in days.items()
+                )
+            )
+        )
     # the instants read lie within a day of the period in every zone
     before, after = first - timedelta(days=1), last + timedelta(days=1)
     day = local_date(base.ts, time_zone, before, after)
@@ -245,7 +257,27 @@ def dated_events(
         "properties",
         day=day,
     )
-    return dated.filter(dated.day >= first, dated.day <= last)
+    if not days:
+        return dated.filter(dated.day >= first, dated.day <= last)
+    elsewhere = [s for members, _ in own for s in members]
+    kept = []
+    for zone, members in groups:
+        if members is not None:
+            in_zone = dated.store_id.isin(members)
+        elif elsewhere:
+            in_zone = dated.store_id.isnull() | ~dated.store_id.isin(elsewhere)
+        else:
+            in_zone = ibis.literal(True)
+        for d, up_to in days.items():
+            # on its zone's day d (so at or after its midnight) and before the day's end
+            kept.append(in_zone & (dated.day == d) & (dated.ts < _day_end(d, up_to, zone)))
+    return dated.filter(ibis.or_(*kept))
+
+
+def _day_end(day: date, up_to: timedelta, zone: str) -> datetime:
+    """The end of the first `up_to` of the zone's local `day` (at most the whole day)."""
+    start = day_start(day, zone)
+    return min(day_start(day + timedelta(days=1), zone), start + up_to)
 
 
 def order_key(events: Expr, orders: ir.BooleanValue) -> ir.StringValue:
@@ -287,15 +319,20 @@ def store_day_table(
     store_zones: Mapping[str, str] | None = None,
     stores: Sequence[str] | None = None,
     sources: Sources = SOURCES,
+    days: Mapping[date, timedelta] | None = None,
 ) -> Expr:
     """The Ibis expression of the metrics per store and local day first … last (one row per
-    store-day with any event the metrics read)."""
+    store-day with any event the metrics read). `days` reads only those local days of first …
+    last, each up to its length after local midnight (today so far against the same hours of
+    last week's day: `{today: elapsed, a_week_ago: elapsed}`), and nothing else."""
+    if days and not all(first <= d <= last for d in days):
+        raise InvalidInput("the days read lie within first … last", field="days")
     if last < first:
         raise InvalidInput("the last day comes before the first", field="last")
     if (last - first).days >= MAX_DAYS:
         raise InvalidInput(f"at most {MAX_DAYS} days at once", field="last")
     events = dated_events(
-        con, organization_id, first, last, time_zone, store_zones, stores, sources.types
+        con, organization_id, first, last, time_zone, store_zones, stores, sources.types, days
     )
     paid = events.type.isin(list(sources.purchase_events))
     refund = events.type.isin(list(sources.refund_events))

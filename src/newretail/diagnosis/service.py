@@ -170,7 +170,7 @@ def gmv_change(
     )
     changes = [
         StoreChange(
-            _store_ref(known.get(key) if key else None),
+            store_ref(known.get(key) if key else None),
             base,
             comparison,
             silent.get(key, ((), ())) if key else ((), ()),
@@ -198,7 +198,8 @@ def _totals(figures: Metrics) -> PeriodTotals:
     return PeriodTotals(figures.visitors, figures.buyers, figures.gmv)
 
 
-def _store_ref(store: Store | None) -> StoreRef:
+def store_ref(store: Store | None) -> StoreRef:
+    """What a page shows of a store (all None: events without a known store)."""
     if store is None:
         return StoreRef(None, None, None, None)
     return StoreRef(store.id, store.code, store.name, store.channel_type)

@@ -1,9 +1,12 @@
-"""Console page of the operations centre: why GMV moved between two periods — the
-organisation's change and its three parts, then its stores ranked by the size of their change."""
+"""Console pages of the operations centre: the console's home page (today and yesterday at a
+glance, alerts), why GMV moved between two periods — the organisation's change and its three
+parts, then its stores ranked by the size of their change with their peer tier — and a store's
+page (its waterfall, its metrics against its tier, its daily GMV)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +15,8 @@ from fastapi.responses import Response
 from newretail.console.params import optional_day
 from newretail.console.shell import page_locale, render
 from newretail.core.i18n import translator
-from newretail.diagnosis import schemas, service
+from newretail.diagnosis import charts, glance, peer_schemas, peers, schemas, service, store_view
+from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 
@@ -29,6 +33,31 @@ class PeriodQuery:
     base_first_day: str = ""
     base_last_day: str = ""
 
+    def days(self) -> list[date | None]:
+        """The four days, each None when blank; a malformed one is refused by its name."""
+        return [
+            optional_day(value, name, NOT_A_DAY, InvalidDiagnosisPeriod)
+            for name, value in vars(self).items()
+        ]
+
+
+@router.get("")
+@router.get("/")
+def home_page(
+    request: Request, session: SessionDep, identity: Identity, container: ContainerDep
+) -> Response:
+    """The console's home: today so far and yesterday against the same weekday last week,
+    and the alerts (data quality, the largest drops)."""
+    found = glance.at_a_glance(session, identity.principal, container.warehouse)
+    return render(
+        request,
+        "diagnosis/home.html",
+        identity,
+        section="home",
+        glance=found,
+        largest_fall=glance.largest_fall,
+    )
+
 
 @router.get("/diagnosis")
 def diagnosis_page(
@@ -39,18 +68,72 @@ def diagnosis_page(
     query: Annotated[PeriodQuery, Depends()],
 ) -> Response:
     """Why GMV moved: the period (default: the last 7 complete local days) against the base
-    period (default: the 7 days before), split into visitors, conversion and order value."""
-    days = [
-        optional_day(value, name, NOT_A_DAY, InvalidDiagnosisPeriod)
-        for name, value in vars(query).items()
-    ]
+    period (default: the 7 days before), split into visitors, conversion and order value;
+    each store with its peer tier over the 30 days up to the period's last day."""
+    days = query.days()
     found = service.gmv_change(session, identity.principal, container.warehouse, *days)
     t = translator(page_locale(request, identity))
+    config = peers.tier_config(container.settings.diagnosis_min_peers)
+    report = peers.peer_tiers(
+        session, identity.principal, container.warehouse, config, found.period.last
+    )
+    tiers = {str(s.store.id): peer_schemas.store_peer_read(s, report, t) for s in report.stores}
     return render(
         request,
         "diagnosis/gmv_change.html",
         identity,
         section="diagnosis",
         report=schemas.gmv_change_read(found, t),
+        tiers=tiers,
+        peer_period=report.period,
         max_days=service.MAX_PERIOD_DAYS,
+    )
+
+
+@router.get("/diagnosis/stores/{code}")
+def store_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    code: str,
+    query: Annotated[PeriodQuery, Depends()],
+) -> Response:
+    """One store: its GMV change as a waterfall, its metrics against its peer tier and what
+    it lacks for the next tier, and its daily GMV over the period."""
+    config = peers.tier_config(container.settings.diagnosis_min_peers)
+    first, last, base_first, base_last = query.days()
+    found = store_view.store_diagnosis(
+        session,
+        identity.principal,
+        container.warehouse,
+        code,
+        first,
+        last,
+        base_first,
+        base_last,
+        config,
+    )
+    t = translator(page_locale(request, identity))
+    split = found.decomposition
+    parts = [(str(factor), split.parts[factor]) for factor in Factor]
+    if split.unattributed:
+        parts.append(("unattributed", split.unattributed))
+    chart, day_bars = charts.daily_bars([(day, figures.gmv) for day, figures in found.days])
+    return render(
+        request,
+        "diagnosis/store.html",
+        identity,
+        section="diagnosis",
+        found=found,
+        split=split,
+        flags=sorted(split.flags, key=lambda f: (f.period != "base", f.issue)),
+        waterfall=charts.waterfall(found.base.gmv, parts, found.comparison.gmv),
+        trend=chart,
+        day_bars=day_bars,
+        tier=None
+        if found.peers is None
+        else peer_schemas.store_peer_read(found.peers, found.peer_report, t),
+        peer_period=found.peer_report.period,
+        causes=None,  # the causes section's place (templates: block `causes`)
     )

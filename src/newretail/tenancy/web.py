@@ -202,13 +202,6 @@ def update_settings(
 
 
 # ---------------------------------------------------------------- stores
-@router.get("")
-@router.get("/")
-def home() -> Response:
-    """The console opens on the stores."""
-    return redirect(HOME)
-
-
 @dataclass
 class StoreListQuery:
     """The store list's filters, as the page shows them again; an unknown channel or status
