@@ -290,6 +290,8 @@ def test_the_store_page_in_english_and_chinese(
         f"/console/stock?location_id={store_id}",
         f'/console/stores/{store_id}"',
         "/console/diagnosis/stores/S0/report?format=pdf",
+        "/console/diagnosis/stores/S0/causes?first_day=2026-11-08&amp;last_day=2026-11-14",
+        "/console/diagnosis/stores/S0/recommendations?first_day=2026-11-08",
     ):
         assert link in html, link
 
