@@ -35,7 +35,7 @@ from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.causes import Cause, CauseKind, StoreCauses
 from newretail.diagnosis.decomposition import Factor, PeriodTotals, decompose
 from newretail.diagnosis.models import DiagnosisRecommendation, RecommendationKind
-from newretail.diagnosis.recommendation_schemas import memory_text
+from newretail.diagnosis.recommendation_schemas import memory_text, sentence
 from newretail.diagnosis.recommendations import Location
 from newretail.diagnosis.service import Period, StoreRef
 from newretail.inventory import reads as inventory_reads
@@ -564,3 +564,35 @@ def test_two_people_acting_at_once_book_one_transfer(container: Container, org: 
     with session_scope(container.sessions, org.id) as session:
         level = inventory_reads.get_level(session, _owner(org), third, skus["A"])
         assert level.available == 30 - 22
+
+
+def test_a_store_manager_transfers_only_between_their_stores(
+    container: Container, org: Org
+) -> None:
+    _stocked(container, org)
+    manager = _owner(org, [org.store_ids[0]])
+    with session_scope(container.sessions, org.id) as session:
+        found = flows.store_recommendations(
+            session, manager, container.warehouse, "S0", *NOW, *BASE
+        )
+        _, transfer = found.current
+        # Stores 1 and 2 hold the serum but are not theirs: nowhere to take it from
+        assert (transfer.kind, transfer.detail["source"], transfer.detail["quantity"]) == (
+            Kind.STOCK_TRANSFER,
+            None,
+            None,
+        )
+        assert sentence(transfer, "Store 0", EN) == (
+            "Receive stock of Serum A at Store 0: no other location has it available; "
+            "conversion -¥2,156.00 while it was out of stock (2 days)."
+        )
+        with pytest.raises(Conflict) as nowhere:
+            flows.act(session, manager, "S0", transfer.id, EN)
+        assert nowhere.value.field == "source"
+        with pytest.raises(NotFound) as not_theirs:
+            flows.store_recommendations(session, manager, container.warehouse, "S1")
+        assert not_theirs.value.field == "store"
+        # the owner acting on it (as the manager last saw it) plans again: from Store 2
+        acted = flows.act(session, _owner(org), "S0", transfer.id, EN)
+        assert (acted.detail["source"]["code"], acted.detail["quantity"]) == ("S2", 22)
+        assert acted.created_objects[0]["name"] == "22 × Serum A"

@@ -24,7 +24,7 @@ from newretail.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from newretail.core.i18n import Translate
 from newretail.core.localtime import today
 from newretail.diagnosis import causes, recommendations
-from newretail.diagnosis.causes import Cause, StoreCauses
+from newretail.diagnosis.causes import Cause, CauseKind, StoreCauses
 from newretail.diagnosis.decomposition import Factor, PeriodTotals, decompose
 from newretail.diagnosis.models import (
     DiagnosisRecommendation,
@@ -322,7 +322,10 @@ def _transfer(
     quantity: int | None,
     t: Translate,
 ) -> list[dict[str, Any]]:
-    detail = row.detail
+    # planned again now: the stock available at this moment, in the actor's stores
+    lost = Cause(CauseKind.BUSINESS, row.amount, key=row.cause_key, label=row.cause_label)
+    detail = {**row.detail, **transfer_plan(session, principal, store)(lost)}
+    row.detail = detail
     source = detail.get("source")
     if source is None:
         raise Conflict("no other location has the SKU available", field="source")
@@ -370,16 +373,15 @@ def act(
     kind = Kind(row.kind)
     if quantity is not None and kind is not Kind.STOCK_TRANSFER:
         raise InvalidInput("only a stock transfer takes a quantity", field="quantity")
-    # claimed first: of two concurrent acts one creates, the other is refused (the claim
-    # rolls back with the transaction when creating fails)
-    _decide(session, principal, row, State.ACTED)
-    created: list[dict[str, Any]] = []
-    if kind is Kind.STOCK_TRANSFER:
-        created = _transfer(session, principal, store, row, quantity, t)
-    elif kind in recommendations.CAMPAIGN_OF.values():
-        created = _campaign(session, principal, store, row, t)
-    row.created_objects = created
-    session.flush()
+    # claimed first: of two concurrent acts one creates, the other is refused; in a savepoint,
+    # so that when creating fails the claim goes too (the recommendation stays proposed)
+    with session.begin_nested():
+        _decide(session, principal, row, State.ACTED)
+        if kind is Kind.STOCK_TRANSFER:
+            row.created_objects = _transfer(session, principal, store, row, quantity, t)
+        elif kind in recommendations.CAMPAIGN_OF.values():
+            row.created_objects = _campaign(session, principal, store, row, t)
+        session.flush()
     return row
 
 
