@@ -380,6 +380,33 @@ def test_the_console_page_shows_the_causes_in_money(
     assert "变化原因" in html and "缺货 2 天" in html
     assert "Store 0的客流计数器在 2026-11-12（本期）" in html
     home = client.get(f"/console/diagnosis{query}")
-    assert "/console/diagnosis/stores/S0/causes?first_day=2026-11-08" in home.text
+    # the store's name opens its page, whose causes section links here
+    assert "/console/diagnosis/stores/S0?first_day=2026-11-08" in home.text
     missing = client.get("/console/diagnosis/stores/NOPE/causes")
     assert missing.status_code == 404
+
+
+@ON_SQLITE
+def test_the_store_page_shows_the_causes(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    _loaded(container, org)
+    console_login(client, org.owner_email)
+    page = client.get("/console/diagnosis/stores/S0", params=CAUSE_PARAMS)
+    assert page.status_code == 200, page.text
+    html = unescape(page.text)
+    section = html.split('id="store-causes"', 1)[1]
+    assert "Why it moved" in section
+    assert (
+        "conversion at Store 0, Serum A out of stock on 2026-11-10, 2026-11-12: −¥2,156.00"
+        in section
+    )
+    assert "people counter silent at Store 0 on 2026-11-12 (now)" in section
+    assert "/console/diagnosis/stores/S0/causes?first_day=2026-11-08" in section
+    chinese = client.get(
+        "/console/diagnosis/stores/S0",
+        params=CAUSE_PARAMS,
+        headers={"Accept-Language": "zh-CN"},
+    )
+    section = unescape(chinese.text).split('id="store-causes"', 1)[1]
+    assert "Store 0的转化率：Serum A于 2026-11-10, 2026-11-12 缺货：−¥2,156.00" in section

@@ -15,7 +15,17 @@ from fastapi.responses import Response
 from newretail.console.params import optional_day
 from newretail.console.shell import page_locale, render
 from newretail.core.i18n import translator
-from newretail.diagnosis import charts, glance, peer_schemas, peers, schemas, service, store_view
+from newretail.diagnosis import (
+    causes,
+    charts,
+    glance,
+    peer_schemas,
+    peers,
+    schemas,
+    service,
+    store_view,
+)
+from newretail.diagnosis.cause_schemas import store_causes_read
 from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
@@ -135,5 +145,18 @@ def store_page(
         if found.peers is None
         else peer_schemas.store_peer_read(found.peers, found.peer_report, t),
         peer_period=found.peer_report.period,
-        causes=None,  # the causes section's place (templates: block `causes`)
+        causes=store_causes_read(
+            causes.store_causes(
+                session,
+                identity.principal,
+                container.warehouse,
+                str(found.store.id),
+                found.period.first,
+                found.period.last,
+                found.base_period.first,
+                found.base_period.last,
+                other_label=t("diagnosis.cause.other"),
+            ),
+            t,
+        ),
     )
