@@ -398,9 +398,10 @@ def compare(found: Diagnosis, rows: list[tuple[Any, ...]]) -> list[str]:
     return problems
 
 
-def best(runs: int, function: Callable[[], Any]) -> tuple[float, Any]:
-    """One warm-up run, then the best time of `runs` (and the last result)."""
-    result = function()
+def best(runs: int, function: Callable[[], Any], warm_up: bool = True) -> tuple[float, Any]:
+    """One warm-up run (unless told not to), then the best time of `runs` (and the last
+    result)."""
+    result = function() if warm_up else None
     times = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -479,6 +480,12 @@ def main() -> None:
         "0: every store that changed)",
     )
     parser.add_argument("--repeat", type=int, default=None, help="page loads after the first")
+    parser.add_argument(
+        "--no-warm-up",
+        dest="warm_up",
+        action="store_false",
+        help="time the first runs (on a busy machine a full-size warm-up costs minutes)",
+    )
     parser.add_argument("--memory", default="6GB", help="DuckDB memory_limit")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp directory")
     args = parser.parse_args()
@@ -511,9 +518,10 @@ def main() -> None:
         log(f"generated {counts} in {generate_s:.1f}s")
         months = months_of(org.today)
         sql = hand_sql(org, months)
-        hand_s, rows = best(runs, lambda: run_hand_sql(con, sql))
+        hand_s, rows = best(runs, lambda: run_hand_sql(con, sql), args.warm_up)
         log(f"hand SQL: {hand_s:.2f}s")
-        diagnose(container, org, months, cause_stores=0)  # warm-up, without causes
+        if args.warm_up:
+            diagnose(container, org, months, cause_stores=0)  # without causes
         found = [diagnose(container, org, months, cause_stores or None) for _ in range(runs)]
         diagnosis = found[-1]
         parts = {name: min(d.parts_s[name] for d in found) for name in diagnosis.parts_s}
@@ -572,6 +580,7 @@ def main() -> None:
         "generate_s": round(generate_s, 1),
         "stores_created_s": round(stores_s, 1),
         "runs": runs,
+        "warm_up": args.warm_up,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
