@@ -462,6 +462,9 @@ def pages(data_dir: Path, org: diagnosis_data.Organisation, repeat: int) -> dict
             diagnosis_page = _page_times(client, "/console/diagnosis", repeat)
     finally:
         harness.stop_server(server)
+    for found in (home, diagnosis_page):
+        if found["status"] >= 500:  # the server's own words, before the folder goes
+            found["server_log"] = (data_dir / "server.log").read_text(errors="replace")[-3000:]
     return {"home": home, "diagnosis_page": diagnosis_page}
 
 
