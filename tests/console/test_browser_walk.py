@@ -38,10 +38,12 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 # Paths that only redirect (to the stores or the login page) or answer a file or a part of a
 # page that its page fetches (the trigger page's live decisions: tests/reach/test_trigger_console).
 NOT_PAGES = {
-    "/console",
-    "/console/",
+    "/console/",  # the home page again (/console is walked)
     "/console/login",
     "/console/reach/campaigns/{campaign_id}/triggers/decisions",
+    # a standalone document to save or print (HTML or PDF), not a page of the console's
+    # layout: tests/diagnosis/test_weekly_report.py reads it in both languages
+    "/console/diagnosis/stores/{store}/report",
 }
 LANGUAGES = {"zh-CN": "zh_CN", "en": "en_US"}
 DATE_FIELDS = {"年", "月", "日", "Year", "Month", "Day"}
