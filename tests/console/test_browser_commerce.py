@@ -139,8 +139,10 @@ def test_orders_stock_and_catalogue_in_both_languages(browser: Browser, server_u
         page.click("#main-nav a:has-text('Stock')")
         page.click("#low-stock-tab")
         expect(page.locator("main h1")).to_have_text("Low stock")
-        expect(page.locator("#stock-table tbody tr")).to_have_count(8)
-        expect(page.locator("#stock-count")).to_have_text("8 stock levels")
+        # 8, and the demo's planted stock-out (the serum at the Jing'an Kerry counter, 5d597f7)
+        expect(page.locator("#stock-table tbody tr")).to_have_count(9)
+        expect(page.locator("#stock-count")).to_have_text("9 stock levels")
+        expect(page.locator("#stock-table")).to_contain_text("LB-VC-SERUM-50")
 
         page.click("#main-nav a:has-text('Catalogue')")
         expect(page.locator("#catalog-count")).to_have_text("Products: 50 · SKUs: 200")
