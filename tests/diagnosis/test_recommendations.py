@@ -508,6 +508,11 @@ def test_the_console_page_shows_and_acts_with_csrf(
     assert page.status_code == 200, page.text
     html = unescape(page.text)
     assert "Transfer 22 units of Serum A from Store 2 to Store 0" in html
+    # the store page shows the same recommendations in a section of its own
+    store_page = unescape(client.get(f"/console/diagnosis/stores/S0{query}").text)
+    section = store_page.split('id="store-recommendations"', 1)[1]
+    assert "Transfer 22 units of Serum A from Store 2 to Store 0" in section
+    assert len(re.findall(r"/recommendations/([0-9a-f-]{36})/act", section)) == 2
     token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     ids = re.findall(r"/recommendations/([0-9a-f-]{36})/act", html)
     assert len(ids) == 2

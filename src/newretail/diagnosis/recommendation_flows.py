@@ -182,6 +182,8 @@ def store_recommendations(
     last: date | None = None,
     base_first: date | None = None,
     base_last: date | None = None,
+    *,
+    other_label: str = "other",
 ) -> StoreRecommendations:
     """A store's recommendations for a period (default: the last 7 complete local days)
     against a base period (default: the days just before), recorded the first time they are
@@ -189,7 +191,15 @@ def store_recommendations(
     recommendations that were acted on or dismissed, each with its factor's part then and
     now."""
     found = causes.store_causes(
-        session, principal, warehouse, store_reference, first, last, base_first, base_last
+        session,
+        principal,
+        warehouse,
+        store_reference,
+        first,
+        last,
+        base_first,
+        base_last,
+        other_label=other_label,
     )
     store = causes.find_store(session, principal, store_reference)
     proposals = recommendations.propose(found, transfer_plan(session, principal, store))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,11 +17,11 @@ from newretail.console.params import optional_day
 from newretail.console.shell import page_locale, render
 from newretail.core.i18n import translator
 from newretail.diagnosis import (
-    causes,
     charts,
     glance,
     peer_schemas,
     peers,
+    recommendation_flows,
     schemas,
     service,
     store_view,
@@ -28,6 +29,7 @@ from newretail.diagnosis import (
 from newretail.diagnosis.cause_schemas import store_causes_read
 from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
+from newretail.diagnosis.recommendation_schemas import store_recommendations_read
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -130,6 +132,18 @@ def store_page(
     if split.unattributed:
         parts.append(("unattributed", split.unattributed))
     chart, day_bars = charts.daily_bars([(day, figures.gmv) for day, figures in found.days])
+    # the causes and the recommendations they lead to, from one reading of the store
+    advice = recommendation_flows.store_recommendations(
+        session,
+        identity.principal,
+        container.warehouse,
+        str(found.store.id),
+        found.period.first,
+        found.period.last,
+        found.base_period.first,
+        found.base_period.last,
+        other_label=t("diagnosis.cause.other"),
+    )
     return render(
         request,
         "diagnosis/store.html",
@@ -145,18 +159,14 @@ def store_page(
         if found.peers is None
         else peer_schemas.store_peer_read(found.peers, found.peer_report, t),
         peer_period=found.peer_report.period,
-        causes=store_causes_read(
-            causes.store_causes(
-                session,
-                identity.principal,
-                container.warehouse,
-                str(found.store.id),
-                found.period.first,
-                found.period.last,
-                found.base_period.first,
-                found.base_period.last,
-                other_label=t("diagnosis.cause.other"),
-            ),
-            t,
+        causes=store_causes_read(advice.diagnosis, t),
+        recommendations=store_recommendations_read(advice, identity.principal, t),
+        query=urlencode(
+            {
+                "first_day": found.period.first.isoformat(),
+                "last_day": found.period.last.isoformat(),
+                "base_first_day": found.base_period.first.isoformat(),
+                "base_last_day": found.base_period.last.isoformat(),
+            }
         ),
     )
