@@ -73,6 +73,7 @@ def test_by_store_the_figures_of_both_kinds(
         "transactions": 5,
         "order_value": "66.00",  # ¥330 ÷ 5 buyer-days
     }
+    assert now["conversion"] == 1.0  # the 2 buyers of the 2 days with visitors, of 2 visitors
     assert {k: now[k] for k in ("buyers", "new_buyers", "returning_buyers")} == {
         "buyers": 4,
         "new_buyers": 2,
@@ -139,7 +140,8 @@ def test_the_cli_prints_what_the_api_answers(
     assert json.loads(as_json.stdout) == api
     human = " ".join(runner.invoke(app, [*base, *days]).stdout.split())
     assert "Metrics by channel, 2026-11-10 … 2026-11-16 against 2026-11-03 … 2026-11-09" in human
-    assert "Shop │ ¥330.00 │ +¥330.00 │ 2 │ 250.0 % │ ¥66.00 │ ¥0.00" in human
+    # conversion over the store-days that counted visitors: 2 buyers of 2 visitors (not 5 of 2)
+    assert "Shop │ ¥330.00 │ +¥330.00 │ 2 │ 100.0 % │ ¥66.00 │ ¥0.00" in human
     assert "Shop │ 4 │ 2 │ 1 │ 33.3 % │ 90.9 % │ 33.3 % │ ¥50.00" in human
 
 
@@ -152,7 +154,8 @@ def test_the_console_page_in_english_and_chinese(
     page = client.get("/console/diagnosis/metrics", params={**PARAMS, "by": "store"})
     assert page.status_code == 200, page.text
     assert rows(page.text, "data-group") == ["Store 0", "Store 1", "Web shop"] * 2  # two tables
-    assert "⚠ 250.0 %" in page.text and 'id="metrics-above-visitors"' in page.text
+    assert '<td class="text-end text-nowrap" data-metric="conversion">100.0 %' in page.text
+    assert 'id="metrics-above-visitors"' not in page.text
     assert str(org.store_ids[0]) not in page.text
     assert "Times in Asia/Shanghai (UTC+08:00)" in page.text
     chinese = client.get(

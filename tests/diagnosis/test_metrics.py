@@ -189,9 +189,13 @@ def _compute(con: Any) -> list[StoreDay]:
 
 
 def _m(**figures: Any) -> Metrics:
+    """A store-day's figures; its buyers count for the visited conversion when it counted
+    visitors."""
     for money in ("paid", "refunded"):
         if money in figures:
             figures[money] = Decimal(figures[money])
+    if figures.get("visitors"):
+        figures.setdefault("buyers_with_visitors", figures.get("buyers", 0))
     return Metrics(store_days=1, **figures)
 
 
@@ -312,6 +316,7 @@ def test_groups_sum_store_days_and_recompute_ratios(duck: Any) -> None:
         refunded_orders=2,
         visitors=105,
         store_days=4,
+        buyers_with_visitors=7,
     )
     assert a.gmv == Decimal("476.00")
     assert a.conversion == 7 / 105
@@ -325,6 +330,8 @@ def test_groups_sum_store_days_and_recompute_ratios(duck: Any) -> None:
         1,
     )
     assert b.buyers_above_visitors == 0
+    # counter-1's buyer on 11 Nov came on a day without visitors: not in the visited conversion
+    assert (b.conversion, b.visited_conversion, b.buyers_with_visitors) == (2.0, 1.0, 1)
     organisation = metrics.total(found)
     assert organisation == metrics.total(groups.values())
     assert (organisation.gmv, organisation.visitors, organisation.store_days) == (

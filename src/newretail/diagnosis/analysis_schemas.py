@@ -80,7 +80,7 @@ class GroupFiguresRead(BaseModel):
     refunded_orders: int
     visitors: int
     transactions: int
-    conversion: float | None  # buyer-days ÷ visitor-days, as the decomposition's
+    conversion: float | None  # buyer-days ÷ visitor-days of the store-days counting visitors
     order_value: Decimal | None  # GMV ÷ buyer-days, as the decomposition's
     transaction_value: Decimal | None  # GMV ÷ transactions
     units_per_transaction: float | None
@@ -125,7 +125,7 @@ def _figures(found: GroupFigures) -> GroupFiguresRead:
         refunded_orders=days.refunded_orders,
         visitors=days.visitors,
         transactions=days.transactions,
-        conversion=days.conversion,
+        conversion=days.visited_conversion,
         order_value=_cents(days.order_value_per_buyer),
         transaction_value=_cents(days.order_value_per_transaction),
         units_per_transaction=days.units_per_transaction,

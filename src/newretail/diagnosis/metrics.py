@@ -104,6 +104,8 @@ class Metrics:
     # data quality: store-days with purchases and no visitors, and with more buyers than visitors
     purchases_without_visitors: int = 0
     buyers_above_visitors: int = 0
+    # the buyers of the store-days that counted visitors (a vending machine's do not)
+    buyers_with_visitors: int = 0
 
     @property
     def gmv(self) -> Decimal:
@@ -114,6 +116,14 @@ class Metrics:
     def conversion(self) -> float | None:
         """Paying conversion: buyers ÷ visitors (None without visitors)."""
         return _ratio(self.buyers, self.visitors)
+
+    @property
+    def visited_conversion(self) -> float | None:
+        """Buyers ÷ visitors over the store-days that counted visitors only: a group's
+        conversion as a person reads it, not raised by the buyers of stores that count no
+        visitors (vending machines, cloud shelves without a counter). The decomposition keeps
+        `conversion`, for which GMV = visitors × conversion × order value holds."""
+        return _ratio(self.buyers_with_visitors, self.visitors)
 
     @property
     def transaction_conversion(self) -> float | None:
@@ -425,6 +435,7 @@ def _store_day(row: dict[str, Any]) -> StoreDay:
         store_days=1,
         purchases_without_visitors=int(transactions > 0 and visitors == 0),
         buyers_above_visitors=int(visitors > 0 and buyers > visitors),
+        buyers_with_visitors=buyers if visitors > 0 else 0,
     )
     footfall = row["footfall"]
     return StoreDay(
