@@ -11,17 +11,21 @@ server runs on the data folder (the demo) the command asks that server's API for
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
+from sqlalchemy.orm import Session
 
+from newretail.bootstrap import Container
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
 from newretail.core.errors import InvalidInput
 from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
+from newretail.core.money import yuan
 from newretail.diagnosis import (
     breakdown,
     cause_schemas,
@@ -41,6 +45,7 @@ from newretail.diagnosis.recommendation_schemas import (
     store_recommendations_read,
 )
 from newretail.tenancy.operator import operator_session
+from newretail.tenancy.permissions import Principal
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
 
@@ -57,13 +62,39 @@ def _day_option(name: str, text: str) -> Any:
     return typer.Option(name, formats=["%Y-%m-%d"], help=f"{text} (a local day, YYYY-MM-DD)")
 
 
-def money(value: str | Decimal | None, sign: bool = False) -> str:
-    """¥ and two decimals with thousands separators, the sign before the currency."""
-    if value is None:
-        return "—"
-    amount = Decimal(value)
-    prefix = "-" if amount < 0 else "+" if sign and amount > 0 else ""
-    return f"{prefix}¥{abs(amount):,.2f}"
+def _days(*given: datetime | None) -> list[date | None]:
+    return [None if value is None else value.date() for value in given]
+
+
+def _day_params(days: Sequence[date | None]) -> dict[str, date | None]:
+    """The API's names of a period and its comparison period."""
+    return dict(zip(PARAMETERS, days, strict=True))
+
+
+def _answer(
+    ctx: typer.Context,
+    org: str,
+    path: str,
+    params: Mapping[str, object],
+    here: Callable[[Container, Session, Principal], dict[str, Any]],
+) -> dict[str, Any]:
+    """What `GET path` answers: a running server's API while it holds the embedded warehouse
+    (the demo), else `here`, computed in this process as the organisation's operator."""
+    settings = state(ctx).settings()
+    if running_server(settings) is not None:
+        given = {
+            name: value.isoformat() if isinstance(value, date) else str(value)
+            for name, value in params.items()
+            if value is not None
+        }
+        with server_client(settings, org) as client:
+            return dict(
+                request_json(
+                    client, "GET", path, params=given, headers={"accept-language": DEFAULT_LOCALE}
+                )
+            )
+    with operator_session(ctx, org) as (container, session, principal):
+        return here(container, session, principal)
 
 
 def _print(row: dict[str, Any]) -> None:
@@ -75,13 +106,13 @@ def _print(row: dict[str, Any]) -> None:
     whole = row["organisation"]
     parts = whole["parts"]
     out.print(
-        f"all stores: {money(whole['base']['gmv'])} → {money(whole['comparison']['gmv'])}, "
-        f"change {money(whole['change'], sign=True)} = visitors "
-        f"{money(parts['visitors'], sign=True)}, conversion "
-        f"{money(parts['conversion'], sign=True)}, order value "
-        f"{money(parts['order_value'], sign=True)}"
+        f"all stores: {yuan(whole['base']['gmv'])} → {yuan(whole['comparison']['gmv'])}, "
+        f"change {yuan(whole['change'], signed=True)} = visitors "
+        f"{yuan(parts['visitors'], signed=True)}, conversion "
+        f"{yuan(parts['conversion'], signed=True)}, order value "
+        f"{yuan(parts['order_value'], signed=True)}"
         + (
-            f", unattributed {money(whole['unattributed'], sign=True)}"
+            f", unattributed {yuan(whole['unattributed'], signed=True)}"
             if Decimal(whole["unattributed"])
             else ""
         )
@@ -94,9 +125,9 @@ def _print(row: dict[str, Any]) -> None:
             (
                 s["store_name"],
                 s["channel_label"] or "—",
-                money(s["base"]["gmv"]),
-                money(s["comparison"]["gmv"]),
-                money(s["change"], sign=True),
+                yuan(s["base"]["gmv"]),
+                yuan(s["comparison"]["gmv"]),
+                yuan(s["change"], signed=True),
             )
             for s in stores
         ],
@@ -107,9 +138,9 @@ def _print(row: dict[str, Any]) -> None:
         [
             (
                 s["store_name"],
-                money(s["parts"]["visitors"], sign=True),
-                money(s["parts"]["conversion"], sign=True),
-                money(s["parts"]["order_value"], sign=True),
+                yuan(s["parts"]["visitors"], signed=True),
+                yuan(s["parts"]["conversion"], signed=True),
+                yuan(s["parts"]["order_value"], signed=True),
                 s["method_label"],
             )
             for s in stores
@@ -138,24 +169,13 @@ def gmv_change(
     """Why GMV moved: the period (default: the last 7 complete local days) against the base
     (default: as many days before), each store's change split into visitors, conversion and
     order value."""
-    given = (first_day, last_day, base_first_day, base_last_day)
-    days = [None if value is None else value.date() for value in given]
-    settings = state(ctx).settings()
-    if running_server(settings) is not None:  # it holds the embedded warehouse
-        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
-        with server_client(settings, org) as client:
-            row = request_json(
-                client,
-                "GET",
-                "/api/v1/diagnosis/gmv-change",
-                params=params,
-                headers={"accept-language": DEFAULT_LOCALE},
-            )
-        emit(row, as_json, lambda: _print(row))
-        return
-    with operator_session(ctx, org) as (container, session, principal):
+    days = _days(first_day, last_day, base_first_day, base_last_day)
+
+    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
         found = service.gmv_change(session, principal, container.warehouse, *days)
-        row = schemas.gmv_change_read(found, T).model_dump(mode="json")
+        return schemas.gmv_change_read(found, T).model_dump(mode="json")
+
+    row = _answer(ctx, org, "/api/v1/diagnosis/gmv-change", _day_params(days), here)
     emit(row, as_json, lambda: _print(row))
 
 
@@ -180,8 +200,8 @@ def _print_tiers(row: dict[str, Any]) -> None:
                 s["channel_label"],
                 s["category_label"],
                 f"{s['tier']} / {s['top_tier']}",
-                money(s["figures"]["gmv"]),
-                money(s["gmv_to_next_tier"]),
+                yuan(s["figures"]["gmv"]),
+                yuan(s["gmv_to_next_tier"]),
             )
             for s in stores
         ],
@@ -200,9 +220,9 @@ def _print_tiers(row: dict[str, Any]) -> None:
         if parts:
             out.print(
                 f"{s['store_name']}: the gap by factor: visitors "
-                f"{money(parts['visitors'], sign=True)}, conversion "
-                f"{money(parts['conversion'], sign=True)}, order value "
-                f"{money(parts['order_value'], sign=True)}"
+                f"{yuan(parts['visitors'], signed=True)}, conversion "
+                f"{yuan(parts['conversion'], signed=True)}, order value "
+                f"{yuan(parts['order_value'], signed=True)}"
             )
 
 
@@ -219,21 +239,13 @@ def tiers(
     format, graded against their tier, with the GMV each lacks for the next tier."""
     day = None if last_day is None else last_day.date()
     settings = state(ctx).settings()
-    if running_server(settings) is not None:  # it holds the embedded warehouse
-        with server_client(settings, org) as client:
-            row = request_json(
-                client,
-                "GET",
-                "/api/v1/diagnosis/tiers",
-                params={"last_day": day.isoformat()} if day else {},
-                headers={"accept-language": DEFAULT_LOCALE},
-            )
-        emit(row, as_json, lambda: _print_tiers(row))
-        return
-    with operator_session(ctx, org) as (container, session, principal):
+
+    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
         config = peers.tier_config(settings.diagnosis_min_peers)
         found = peers.peer_tiers(session, principal, container.warehouse, config, day)
-        row = peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
+        return peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
+
+    row = _answer(ctx, org, "/api/v1/diagnosis/tiers", {"last_day": day}, here)
     emit(row, as_json, lambda: _print_tiers(row))
 
 
@@ -285,25 +297,16 @@ def funnel(
     """A funnel, view → … → pay, in order within the conversion window: online, offline (in
     the stores) or across (viewed online, paid in a store)."""
     first, last = (None if d is None else d.date() for d in (first_day, last_day))
-    settings = state(ctx).settings()
-    if running_server(settings) is not None:  # it holds the embedded warehouse
-        params: dict[str, Any] = {"window_days": window_days}
-        params |= {"first_day": first, "last_day": last, "store": store}
-        with server_client(settings, org) as client:
-            row = request_json(
-                client,
-                "GET",
-                "/api/v1/diagnosis/funnels",
-                params={"kind": str(kind)} | {k: str(v) for k, v in params.items() if v},
-                headers={"accept-language": DEFAULT_LOCALE},
-            )
-        emit(row, as_json, lambda: _print_funnel(row))
-        return
-    with operator_session(ctx, org) as (container, session, principal):
+
+    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
         found = funnels.funnel(
             session, principal, container.warehouse, kind, first, last, store, window_days
         )
-        row = funnel_read(found, T).model_dump(mode="json")
+        return funnel_read(found, T).model_dump(mode="json")
+
+    params: dict[str, object] = {"kind": kind, "first_day": first, "last_day": last}
+    params |= {"store": store, "window_days": window_days}
+    row = _answer(ctx, org, "/api/v1/diagnosis/funnels", params, here)
     emit(row, as_json, lambda: _print_funnel(row))
 
 
@@ -316,10 +319,10 @@ def _print_causes(row: dict[str, Any]) -> None:
         f"(local days, {row['time_zone']})"
     )
     out.print(
-        f"{money(row['base']['gmv'])} → {money(row['comparison']['gmv'])}, change "
-        f"{money(row['change'], sign=True)} = visitors {money(parts['visitors'], sign=True)}, "
-        f"conversion {money(parts['conversion'], sign=True)}, order value "
-        f"{money(parts['order_value'], sign=True)}"
+        f"{yuan(row['base']['gmv'])} → {yuan(row['comparison']['gmv'])}, change "
+        f"{yuan(row['change'], signed=True)} = visitors {yuan(parts['visitors'], signed=True)}, "
+        f"conversion {yuan(parts['conversion'], signed=True)}, order value "
+        f"{yuan(parts['order_value'], signed=True)}"
     )
     out.print("[bold]Why it moved[/bold]")
     for number, cause in enumerate(row["causes"], start=1):
@@ -340,10 +343,10 @@ def _print_organisation_causes(row: dict[str, Any]) -> None:
         f"{base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
     )
     out.print(
-        f"{money(row['base_gmv'])} → {money(row['comparison_gmv'])}, change "
-        f"{money(row['change'], sign=True)} = visitors {money(parts['visitors'], sign=True)}, "
-        f"conversion {money(parts['conversion'], sign=True)}, order value "
-        f"{money(parts['order_value'], sign=True)}"
+        f"{yuan(row['base_gmv'])} → {yuan(row['comparison_gmv'])}, change "
+        f"{yuan(row['change'], signed=True)} = visitors {yuan(parts['visitors'], signed=True)}, "
+        f"conversion {yuan(parts['conversion'], signed=True)}, order value "
+        f"{yuan(parts['order_value'], signed=True)}"
     )
     out.print("[bold]Which stores moved it[/bold]")
     for number, cause in enumerate(row["causes"], start=1):
@@ -378,26 +381,13 @@ def store_causes(
     last 7 complete local days) against the base (default: as many days before), each
     factor's part explained by SKU, category, hour and stock-out values (the organisation's
     by its stores) in money, and data-quality causes (a silent people counter)."""
-    given = (first_day, last_day, base_first_day, base_last_day)
-    days = [None if value is None else value.date() for value in given]
-    settings = state(ctx).settings()
+    days = _days(first_day, last_day, base_first_day, base_last_day)
     printer = _print_causes if store else _print_organisation_causes
     path = "/api/v1/diagnosis/causes"
     if store:
         path = f"/api/v1/diagnosis/stores/{quote(store, safe='')}/causes"
-    if running_server(settings) is not None:  # it holds the embedded warehouse
-        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
-        with server_client(settings, org) as client:
-            row = request_json(
-                client,
-                "GET",
-                path,
-                params=params,
-                headers={"accept-language": DEFAULT_LOCALE},
-            )
-        emit(row, as_json, lambda: printer(row))
-        return
-    with operator_session(ctx, org) as (container, session, principal):
+
+    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
         if store is None:
             whole = org_causes.organisation_causes(
                 session,
@@ -409,20 +399,21 @@ def store_causes(
                 days[3],
                 no_store_label=T("diagnosis.no_store"),
             )
-            row = cause_schemas.organisation_causes_read(whole, T).model_dump(mode="json")
-        else:
-            found = causes.store_causes(
-                session,
-                principal,
-                container.warehouse,
-                store,
-                days[0],
-                days[1],
-                days[2],
-                days[3],
-                other_label=T("diagnosis.cause.other"),
-            )
-            row = cause_schemas.store_causes_read(found, T).model_dump(mode="json")
+            return cause_schemas.organisation_causes_read(whole, T).model_dump(mode="json")
+        found = causes.store_causes(
+            session,
+            principal,
+            container.warehouse,
+            store,
+            days[0],
+            days[1],
+            days[2],
+            days[3],
+            other_label=T("diagnosis.cause.other"),
+        )
+        return cause_schemas.store_causes_read(found, T).model_dump(mode="json")
+
+    row = _answer(ctx, org, path, _day_params(days), here)
     emit(row, as_json, lambda: printer(row))
 
 
@@ -439,12 +430,12 @@ def _print_metrics(row: dict[str, Any]) -> None:
         [
             (
                 g["name"],
-                money(g["comparison"]["gmv"]),
-                money(g["change"], sign=True),
+                yuan(g["comparison"]["gmv"]),
+                yuan(g["change"], signed=True),
                 f"{g['comparison']['visitors']:,}",
                 _percent(g["comparison"]["conversion"]),
-                money(g["comparison"]["order_value"]),
-                money(g["comparison"]["refunded"]),
+                yuan(g["comparison"]["order_value"]),
+                yuan(g["comparison"]["refunded"]),
             )
             for g in groups
         ],
@@ -461,7 +452,7 @@ def _print_metrics(row: dict[str, Any]) -> None:
                 _percent(g["comparison"]["repeat_rate"]),
                 _percent(g["comparison"]["member_share"]),
                 _percent(g["comparison"]["across_share"]),
-                money(g["comparison"]["campaign_gmv"]),
+                yuan(g["comparison"]["campaign_gmv"]),
             )
             for g in groups
         ],
@@ -487,24 +478,14 @@ def metrics_by(
 ) -> None:
     """Every metric per store, brand, channel type, city or for the organisation, against the
     comparison period (`--json`: all of them, as the API gives them)."""
-    given = (first_day, last_day, base_first_day, base_last_day)
-    days = [None if value is None else value.date() for value in given]
-    settings = state(ctx).settings()
-    if running_server(settings) is not None:  # it holds the embedded warehouse
-        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
-        with server_client(settings, org) as client:
-            row = request_json(
-                client,
-                "GET",
-                "/api/v1/diagnosis/metrics",
-                params={"by": str(by), **params},
-                headers={"accept-language": DEFAULT_LOCALE},
-            )
-        emit(row, as_json, lambda: _print_metrics(row))
-        return
-    with operator_session(ctx, org) as (container, session, principal):
+    days = _days(first_day, last_day, base_first_day, base_last_day)
+
+    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
         found = breakdown.metrics_by(session, principal, container.warehouse, by, *days)
-        row = breakdown_read(found, T).model_dump(mode="json")
+        return breakdown_read(found, T).model_dump(mode="json")
+
+    params = {"by": by, **_day_params(days)}
+    row = _answer(ctx, org, "/api/v1/diagnosis/metrics", params, here)
     emit(row, as_json, lambda: _print_metrics(row))
 
 
@@ -517,15 +498,15 @@ def _print_recommendations(row: dict[str, Any]) -> None:
         f"(local days, {row['time_zone']})"
     )
     out.print(
-        f"change {money(row['change'], sign=True)} = visitors "
-        f"{money(parts['visitors'], sign=True)}, conversion "
-        f"{money(parts['conversion'], sign=True)}, order value "
-        f"{money(parts['order_value'], sign=True)}"
+        f"change {yuan(row['change'], signed=True)} = visitors "
+        f"{yuan(parts['visitors'], signed=True)}, conversion "
+        f"{yuan(parts['conversion'], signed=True)}, order value "
+        f"{yuan(parts['order_value'], signed=True)}"
     )
     if not row["recommendations"]:
         out.print("Nothing to recommend: no factor fell and the data look sound.")
     for r in row["recommendations"]:
-        out.print(f"{r['id']} · {r['kind_label']} · {money(r['amount'])} · {r['state_label']}")
+        out.print(f"{r['id']} · {r['kind_label']} · {yuan(r['amount'])} · {r['state_label']}")
         out.print(f"  {r['text']}")
         for created in r["created"]:
             out.print(f"  {created['type_label']}: {created['name']} ({created['url']})")
