@@ -18,9 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
-from sqlalchemy.orm import Session
 
-from newretail.bootstrap import Container
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
 from newretail.core.errors import InvalidInput
 from newretail.core.i18n import DEFAULT_LOCALE, translator
@@ -44,8 +42,7 @@ from newretail.diagnosis.recommendation_schemas import (
     recommendation_read,
     store_recommendations_read,
 )
-from newretail.tenancy.operator import operator_session
-from newretail.tenancy.permissions import Principal
+from newretail.tenancy.operator import OperatorSession, operator_session
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
 
@@ -76,7 +73,7 @@ def _answer(
     org: str,
     path: str,
     params: Mapping[str, object],
-    here: Callable[[Container, Session, Principal], dict[str, Any]],
+    here: Callable[[OperatorSession], dict[str, Any]],
 ) -> dict[str, Any]:
     """What `GET path` answers: a running server's API while it holds the embedded warehouse
     (the demo), else `here`, computed in this process as the organisation's operator."""
@@ -93,8 +90,8 @@ def _answer(
                     client, "GET", path, params=given, headers={"accept-language": DEFAULT_LOCALE}
                 )
             )
-    with operator_session(ctx, org) as (container, session, principal):
-        return here(container, session, principal)
+    with operator_session(ctx, org) as found:
+        return here(found)
 
 
 def _print(row: dict[str, Any]) -> None:
@@ -171,7 +168,8 @@ def gmv_change(
     order value."""
     days = _days(first_day, last_day, base_first_day, base_last_day)
 
-    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
+    def here(op: OperatorSession) -> dict[str, Any]:
+        container, session, principal = op
         found = service.gmv_change(session, principal, container.warehouse, *days)
         return schemas.gmv_change_read(found, T).model_dump(mode="json")
 
@@ -240,7 +238,8 @@ def tiers(
     day = None if last_day is None else last_day.date()
     settings = state(ctx).settings()
 
-    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
+    def here(op: OperatorSession) -> dict[str, Any]:
+        container, session, principal = op
         config = peers.tier_config(settings.diagnosis_min_peers)
         found = peers.peer_tiers(session, principal, container.warehouse, config, day)
         return peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
@@ -298,7 +297,8 @@ def funnel(
     the stores) or across (viewed online, paid in a store)."""
     first, last = (None if d is None else d.date() for d in (first_day, last_day))
 
-    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
+    def here(op: OperatorSession) -> dict[str, Any]:
+        container, session, principal = op
         found = funnels.funnel(
             session, principal, container.warehouse, kind, first, last, store, window_days
         )
@@ -387,7 +387,8 @@ def store_causes(
     if store:
         path = f"/api/v1/diagnosis/stores/{quote(store, safe='')}/causes"
 
-    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
+    def here(op: OperatorSession) -> dict[str, Any]:
+        container, session, principal = op
         if store is None:
             whole = org_causes.organisation_causes(
                 session,
@@ -480,7 +481,8 @@ def metrics_by(
     comparison period (`--json`: all of them, as the API gives them)."""
     days = _days(first_day, last_day, base_first_day, base_last_day)
 
-    def here(container: Container, session: Session, principal: Principal) -> dict[str, Any]:
+    def here(op: OperatorSession) -> dict[str, Any]:
+        container, session, principal = op
         found = breakdown.metrics_by(session, principal, container.warehouse, by, *days)
         return breakdown_read(found, T).model_dump(mode="json")
 
