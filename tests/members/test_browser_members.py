@@ -67,7 +67,7 @@ def _sign_in(browser: Browser, url: str, org: Org, language: str) -> tuple[Any, 
     page.fill("#email", org.owner_email)
     page.fill("#password", PASSWORD)
     page.click("#login-form button[type=submit]")
-    expect(page).to_have_url(f"{url}/console/stores")
+    expect(page).to_have_url(f"{url}/console")  # sign-in lands on the home page
     return context, page
 
 
