@@ -1,5 +1,6 @@
 """Why a factor moved: the Adtributor search (Bhagwan et al., NSDI 2014) over the values of a
-dimension (SKU, category, hour, store, stock-out), each value's change split into the three
+dimension (SKU, category, hour, traffic source, campaign, store, channel type,
+stock-out), each value's change split into the three
 factors of GMV in cents (docs/diagnosis.md, "Why it moved").
 
 For one factor and one dimension:
@@ -40,7 +41,10 @@ class Dimension(StrEnum):
     SKU = "sku"
     CATEGORY = "category"
     HOUR = "hour"  # local hour of day
+    TRAFFIC_SOURCE = "traffic_source"  # where the order's buyer came from (order_attributes)
+    CAMPAIGN = "campaign"  # the campaign whose coupon the order redeemed
     STORE = "store"
+    CHANNEL = "channel"  # a store's channel type (online, shop, counter, pop-up…)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,15 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from newretail.core.i18n import Translate
+from newretail.diagnosis import order_attributes
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.causes import Cause, StoreCauses
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.org_causes import OrganisationCauses
 from newretail.diagnosis.schemas import PartsRead, PeriodRead, day_runs
+from newretail.tenancy.models import ChannelType
+
+CHANNEL_TYPES = frozenset(str(c) for c in ChannelType)
 
 
 class StoreRead(BaseModel):
@@ -89,6 +93,30 @@ def _totals(totals: PeriodTotals) -> TotalsRead:
     return TotalsRead(gmv=totals.gmv, visitors=totals.visitors, buyers=totals.buyers)
 
 
+def _channel(name: str, t: Translate) -> str:
+    """A channel type's name in `t`'s language (one that is not a channel type as it is)."""
+    return t(f"channel.{name}") if name in CHANNEL_TYPES else name
+
+
+def value_label(cause: Cause, t: Translate) -> str:
+    """A cause's value as people read it in `t`'s language: a traffic source other than one
+    a link named, or a channel type, translated; names (SKUs, stores, campaigns) as they are."""
+    assert cause.key is not None and cause.label is not None
+    if cause.dimension is Dimension.CHANNEL:
+        return _channel(cause.key, t)
+    if cause.dimension is not Dimension.TRAFFIC_SOURCE:
+        return cause.label
+    key = cause.key
+    if key.startswith(order_attributes.CHANNEL):
+        channel = _channel(key.removeprefix(order_attributes.CHANNEL), t)
+        return t("diagnosis.cause.source.channel", channel=channel)
+    if key == order_attributes.AD:
+        return t("diagnosis.cause.source.ad")
+    if key == order_attributes.DIRECT:
+        return t("diagnosis.cause.source.direct")
+    return cause.label
+
+
 def _cause(cause: Cause, store: str, t: Translate) -> CauseRead:
     assert cause.factor is not None and cause.dimension is not None
     assert cause.key is not None and cause.label is not None
@@ -96,11 +124,12 @@ def _cause(cause: Cause, store: str, t: Translate) -> CauseRead:
     kind = "stock_out" if cause.stock_out_days else str(cause.dimension)
     if cause.dimension is Dimension.CATEGORY and cause.key == "other":
         kind = "sku"
+    label = value_label(cause, t)
     text = t(
         f"diagnosis.cause.{kind}",
         factor=factor,
         store=store,
-        value=cause.label,
+        value=label,
         days=day_runs(cause.stock_out_days),
         count=len(cause.stock_out_days),
         amount=money_text(cause.amount),
@@ -110,7 +139,7 @@ def _cause(cause: Cause, store: str, t: Translate) -> CauseRead:
         factor_label=factor,
         dimension=cause.dimension,
         key=cause.key,
-        label=cause.label,
+        label=label,
         amount=cause.amount,
         explanatory_power=float(cause.explanatory_power or 0),
         surprise=float(cause.surprise or 0),

@@ -1,6 +1,7 @@
 """Why a store's GMV moved: after the split into visitors, conversion and order value, the
-values of SKU, category, hour of day and stock-out that explain each factor's part (the
-Adtributor search, `adtributor`), each in cents, and the data-quality causes that make a
+values of SKU, category, hour of day, traffic source, campaign and stock-out that explain each
+factor's part (the Adtributor search, `adtributor`; an order's source and campaign as
+`order_attributes` defines them), each in cents, and the data-quality causes that make a
 figure unreliable — a people counter silent while the till sells (docs/diagnosis.md, "Why it
 moved").
 
@@ -13,9 +14,9 @@ data-quality cause with the traffic part it would have shown.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -30,7 +31,7 @@ from newretail.catalog import service as catalog_service
 from newretail.core.errors import NotFound
 from newretail.core.localtime import today
 from newretail.databank.localdays import day_start, offset_spans
-from newretail.diagnosis import metrics
+from newretail.diagnosis import metrics, order_attributes
 from newretail.diagnosis.adtributor import Candidate, Dimension, Explanation, Value, explain, rank
 from newretail.diagnosis.counters import corrected_totals, counter_reports_normally
 from newretail.diagnosis.decomposition import Decomposition, Factor, PeriodTotals, decompose
@@ -46,7 +47,15 @@ Expr = Any  # an Ibis table expression
 CENT = Decimal("0.01")
 _MONEY = dt.Decimal(38, 2)
 OTHER = "other"  # the remainder of a dimension: order totals beyond their lines
-SEARCHED = (Dimension.STOCK_OUT, Dimension.SKU, Dimension.CATEGORY, Dimension.HOUR)
+NO_CAMPAIGN = "none"  # the orders that redeemed no campaign's coupon
+SEARCHED = (
+    Dimension.STOCK_OUT,
+    Dimension.SKU,
+    Dimension.CATEGORY,
+    Dimension.HOUR,
+    Dimension.TRAFFIC_SOURCE,
+    Dimension.CAMPAIGN,
+)
 
 
 class CauseKind(StrEnum):
@@ -116,43 +125,53 @@ def _local(ts: ir.TimestampValue, zone: str, first: date, last: date) -> ir.Time
 
 def _store_events(con: Any, organization_id: str, store: str, zone: str, period: Period) -> Expr:
     """The store's purchases and refunds of the period, each with its local day, hour, sign
-    (+1 paid, −1 refunded), order and buyer."""
+    (+1 paid, −1 refunded), order, buyer (and the identified person) and lines."""
     event = con.table(EVENT_TABLE)
     paid_types = list(SOURCES.purchase_events)
     kinds = [*paid_types, *SOURCES.refund_events]
+    low, high = _instants(zone, period)
     found = event.filter(
         event.organization_id == organization_id,
         event.store_id == store,
         event.type.isin(kinds),
-        event.ts >= day_start(period.first, zone),
-        event.ts < day_start(period.last + timedelta(days=1), zone),
+        event.ts >= low,
+        event.ts < high,
     )
     local = _local(found.ts, zone, period.first, period.last)
     paid = found.type.isin(paid_types)
     document = found.properties.cast("json")
     order = ibis.coalesce(document["order_id"].str.nullif(""), "e:" + found.message_id)
-    buyer = ibis.cases(
-        (found.member_id.notnull(), "m:" + found.member_id),
-        (found.anonymous_id.notnull(), "a:" + found.anonymous_id),
-        else_="o:" + order,
-    )
-    return found.select(
+    identified = metrics.person(found, ibis.null(str))
+    events = found.select(
+        event_id=found.message_id,
+        ts=found.ts,
         day=local.date(),
         hour=local.hour(),
         paid=paid,
         amount=found.amount.cast(_MONEY).fill_null(0),
-        buyer=ibis.ifelse(paid, buyer, None),
+        order_key=order,
+        person=ibis.ifelse(paid, identified, None),
+        buyer=ibis.ifelse(paid, ibis.coalesce(identified, "o:" + order), None),
+        document=document,
         lines=ibis.coalesce(document["lines"], document["items"]),
     )
+    return events
 
 
-def _by_hour(events: Expr) -> list[dict[str, Any]]:
+def _instants(zone: str, period: Period) -> tuple[datetime, datetime]:
+    """The start of the period's first local day and of the day after its last."""
+    return day_start(period.first, zone), day_start(period.last + timedelta(days=1), zone)
+
+
+def _by_order(events: Expr) -> list[dict[str, Any]]:
+    """GMV per local hour, traffic source, campaign and buyer (local day | person; null:
+    refunds): one grouped query for the three dimensions of an order."""
     signed = ibis.ifelse(events.paid, events.amount, -events.amount)
     events = events.mutate(signed=signed, who=events.day.cast("string") + "|" + events.buyer)
-    table = events.group_by("hour").aggregate(
-        gmv=events.signed.sum().cast(_MONEY), buyers=events.who.nunique()
+    table = events.group_by("hour", "source", "campaign", "who").aggregate(
+        gmv=events.signed.sum().cast(_MONEY)
     )
-    return list(table.order_by("hour").to_pyarrow().to_pylist())
+    return list(table.to_pyarrow().to_pylist())
 
 
 def _by_sku(events: Expr) -> list[dict[str, Any]]:
@@ -169,31 +188,55 @@ def _by_sku(events: Expr) -> list[dict[str, Any]]:
     return list(table.to_pyarrow().to_pylist())
 
 
+Buyers = dict[str | None, Decimal]  # buyer (local day | person; None: refunds) -> GMV
+
+
+def _buyers_and_gmv(groups: Iterable[Buyers]) -> tuple[int, Decimal]:
+    """The distinct buyers and the GMV of some groups of one period."""
+    buyers: set[str] = set()
+    gmv = Decimal("0.00")
+    for group in groups:
+        for who, amount in group.items():
+            gmv += amount
+            if who is not None:
+                buyers.add(who)
+    return len(buyers), gmv
+
+
 @dataclass(frozen=True)
 class PeriodFigures:
     """What the search reads of one period of one store."""
 
     days: list[StoreDay]
-    hours: dict[int, tuple[int, Decimal]]  # local hour -> (buyers, GMV)
-    # SKU id -> buyer (local day | person; None: refunds) -> GMV of its lines
-    skus: dict[str, dict[str | None, Decimal]]
+    # SKU id -> its lines' GMV by buyer
+    skus: dict[str, Buyers]
+    # (local hour, traffic source, campaign "id|name") -> the orders' GMV by buyer; source
+    # and campaign None: a refund of an order not paid in the period; campaign "": none
+    orders: dict[tuple[int, str | None, str | None], Buyers] = field(default_factory=dict)
 
     def of_skus(self, keys: Iterable[str]) -> tuple[int, Decimal]:
         """The distinct buyers (per local day) and the GMV of the lines of these SKUs."""
-        buyers: set[str] = set()
-        gmv = Decimal("0.00")
-        for key in keys:
-            for who, amount in self.skus.get(key, {}).items():
-                gmv += amount
-                if who is not None:
-                    buyers.add(who)
-        return len(buyers), gmv
+        return _buyers_and_gmv(self.skus.get(key, {}) for key in keys)
+
+    def by(self, position: int) -> dict[Any, tuple[int, Decimal]]:
+        """The distinct buyers and the GMV of the orders by hour (0), traffic source (1) or
+        campaign (2)."""
+        groups: dict[Any, list[Buyers]] = {}
+        for key, found in self.orders.items():
+            groups.setdefault(key[position], []).append(found)
+        return {key: _buyers_and_gmv(found) for key, found in groups.items()}
+
+    @property
+    def hours(self) -> dict[int, tuple[int, Decimal]]:
+        """Local hour -> (buyers, GMV)."""
+        return self.by(0)
 
 
 def read_period(
     con: Any, organization_id: str, store: str, zone: str, period: Period
 ) -> PeriodFigures:
-    """The store's store-days, its GMV and buyers by local hour and by SKU, of a period."""
+    """The store's store-days, and its GMV and buyers by SKU and by local hour, traffic
+    source and campaign of the order, of a period."""
     days = metrics.store_day_rows(
         metrics.store_day_table(
             con,
@@ -206,14 +249,16 @@ def read_period(
         )
     )
     events = _store_events(con, organization_id, store, zone, period)
-    hours = {
-        int(r["hour"]): (int(r["buyers"]), Decimal(r["gmv"]).quantize(CENT))
-        for r in _by_hour(events)
-    }
-    skus: dict[str, dict[str | None, Decimal]] = {}
+    skus: dict[str, Buyers] = {}
     for r in _by_sku(events):
         skus.setdefault(str(r["sku"]), {})[r["who"]] = Decimal(r["gmv"]).quantize(CENT)
-    return PeriodFigures([d for d in days if d.store_id == store], hours, skus)
+    low, high = _instants(zone, period)
+    orders: dict[tuple[int, str | None, str | None], Buyers] = {}
+    for r in _by_order(order_attributes.attributed(con, organization_id, events, low, high)):
+        key = (int(r["hour"]), r["source"], r["campaign"] or ("" if r["source"] else None))
+        group = orders.setdefault(key, {})
+        group[r["who"]] = group.get(r["who"], Decimal("0.00")) + Decimal(r["gmv"]).quantize(CENT)
+    return PeriodFigures([d for d in days if d.store_id == store], skus, orders)
 
 
 # --- the search -----------------------------------------------------------------------------
@@ -244,8 +289,9 @@ def dimension_values(
 ) -> dict[Dimension, list[Value]]:
     """The values of each dimension with their figures in both periods (a value's visitors
     are the store's: a visitor is not of one SKU or hour; its buyers the distinct buyers of
-    its lines, per local day); SKU, category and stock-out values add up to the store's GMV
-    with a remainder (order totals beyond their lines)."""
+    its lines or orders, per local day); SKU, category and stock-out values add up to the
+    store's GMV with a remainder (order totals beyond their lines), traffic-source and campaign
+    values with theirs (refunds of earlier orders; the orders without a campaign)."""
 
     def value(key: str, label: str, members: list[str], named: bool = True) -> Value:
         before, now = base_figures.of_skus(members), figures.of_skus(members)
@@ -278,26 +324,46 @@ def dimension_values(
     stock_out = [value(k, skus[k].label, [k]) for k in out]
     if stocked:
         stock_out.append(value("stocked", other_label, stocked, named=False))
-    hours = sorted(set(base_figures.hours) | set(figures.hours))
 
-    def of_hour(whole: PeriodTotals, found: tuple[int, Decimal] | None) -> PeriodTotals:
-        buyers, gmv = found or (0, Decimal("0.00"))
-        return PeriodTotals(whole.visitors, buyers, gmv)
+    def of_orders(position: int, label: Callable[[Any], tuple[str, str, bool]]) -> list[Value]:
+        """The values of an order's hour (0), traffic source (1) or campaign (2): `label`
+        gives a key's (key, label, named)."""
+        before, now = base_figures.by(position), figures.by(position)
+        found = []
+        for raw in sorted(set(before) | set(now), key=lambda k: (k is None, str(k))):
+            key, name, named = label(raw)
+            found.append(
+                Value(
+                    key,
+                    name,
+                    PeriodTotals(base.visitors, *before.get(raw, (0, Decimal("0.00")))),
+                    PeriodTotals(comparison.visitors, *now.get(raw, (0, Decimal("0.00")))),
+                    named,
+                )
+            )
+        return found
 
-    by_hour = [
-        Value(
-            str(hour),
-            f"{hour:02d}:00–{(hour + 1) % 24:02d}:00",
-            of_hour(base, base_figures.hours.get(hour)),
-            of_hour(comparison, figures.hours.get(hour)),
-        )
-        for hour in hours
-    ]
+    def hour(raw: int) -> tuple[str, str, bool]:
+        return str(raw), f"{raw:02d}:00–{(raw + 1) % 24:02d}:00", True
+
+    def source(raw: str | None) -> tuple[str, str, bool]:
+        if raw is None:  # refunds of orders paid before the period
+            return OTHER, other_label, False
+        return raw, order_attributes.source_label(raw), True
+
+    def campaign(raw: str | None) -> tuple[str, str, bool]:
+        found = order_attributes.campaign_of(raw)
+        if found is None:  # orders without a campaign, refunds of earlier ones
+            return NO_CAMPAIGN if raw == "" else OTHER, other_label, False
+        return found[0], found[1], True
+
     return {
         Dimension.STOCK_OUT: with_rest(stock_out),
         Dimension.SKU: with_rest(by_sku),
         Dimension.CATEGORY: with_rest(by_category),
-        Dimension.HOUR: by_hour,
+        Dimension.HOUR: of_orders(0, hour),
+        Dimension.TRAFFIC_SOURCE: of_orders(1, source),
+        Dimension.CAMPAIGN: of_orders(2, campaign),
     }
 
 
@@ -382,8 +448,9 @@ def store_causes(
 ) -> StoreCauses:
     """Why a store's GMV moved between a period (default: the last 7 complete local days of
     the store) and a base period (default: as many days just before): its split into
-    visitors, conversion and order value, the values of SKU, category, hour and stock-out
-    explaining each part in cents, and the data-quality causes (a silent people counter)."""
+    visitors, conversion and order value, the values of SKU, category, hour, traffic source,
+    campaign and stock-out explaining each part in cents, and the data-quality causes (a
+    silent people counter)."""
     principal.require(Permission.READ)
     store = find_store(session, principal, store_reference)
     zone = store.time_zone

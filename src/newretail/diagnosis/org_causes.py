@@ -1,12 +1,14 @@
 """Why the organisation's GMV moved: its change split into stores × factors (each store on its
-own, silent-counter days estimated as for one store), and for each factor the stores that
-explain it — the Adtributor search over the store dimension (docs/diagnosis.md, "Why it
-moved"). A store's amount is its own part, so the causes of a factor are parts of the
-organisation's, which is their sum."""
+own, silent-counter days estimated as for one store), and for each factor the stores and the
+channel types (online, shop, counter, pop-up, cloud shelf, vending) that explain it — the
+Adtributor search over the store and channel-type dimensions (docs/diagnosis.md, "Why it
+moved"). A store's amount is its own part, so the store causes of a factor are parts of the
+organisation's, which is their sum; a channel type's amount is its stores' figures added up
+and split as one."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.localtime import today
 from newretail.diagnosis import metrics
-from newretail.diagnosis.adtributor import Dimension, Value, explain, rank
+from newretail.diagnosis.adtributor import Dimension, Value, explain
 from newretail.diagnosis.causes import Cause, CauseKind, CounterSilence
 from newretail.diagnosis.counters import corrected_totals, counter_reports_normally
 from newretail.diagnosis.decomposition import (
@@ -125,40 +127,75 @@ def organisation_causes(
     values = [
         Value(key or "", known[key].name if key else no_store_label, *totals[key]) for key in keys
     ]
+    channels: dict[str | None, list[str | None]] = {}
+    for key in keys:
+        channels.setdefault(str(known[key].channel_type) if key else None, []).append(key)
+    by_channel = [
+        Value(
+            channel or "",
+            channel or no_store_label,
+            _sum(totals[k][0] for k in members),
+            _sum(totals[k][1] for k in members),
+            named=channel is not None,
+        )
+        for channel, members in sorted(channels.items(), key=lambda c: (c[0] is None, c[0] or ""))
+    ]
+    alone = {c or "": (m[0] or "") for c, m in channels.items() if len(m) == 1}
     return OrganisationCauses(
         time_zone=zone,
         period=period,
         base_period=base_period,
         decomposition=split,
-        causes=_store_causes(split, values),
+        causes=_causes(split, values, by_channel, alone),
         data_quality=quality,
     )
 
 
-def _store_causes(split: GroupDecomposition[str | None], values: Sequence[Value]) -> list[Cause]:
-    """The stores of each moved factor's explaining set, the largest amount first."""
+def _sum(found: Iterable[PeriodTotals]) -> PeriodTotals:
+    """Stores' figures added up (visitors and buyers per store-day, as a group's)."""
+    visitors, buyers, gmv = 0, 0, Decimal("0.00")
+    for totals in found:
+        visitors, buyers, gmv = visitors + totals.visitors, buyers + totals.buyers, gmv + totals.gmv
+    return PeriodTotals(visitors, buyers, gmv)
+
+
+def _causes(
+    split: GroupDecomposition[str | None],
+    stores: Sequence[Value],
+    channels: Sequence[Value],
+    alone: Mapping[str, str],
+) -> list[Cause]:
+    """The stores and the channel types of each moved factor's explaining sets, the largest
+    amount first; a channel type of one store that is itself a cause of the factor is not
+    said twice (`alone`: a channel type's only store)."""
     found: list[Cause] = []
     for factor in Factor:
         part = split.parts[factor]
         if part == 0:
             continue
-        explanations = rank([explain(Dimension.STORE, factor, values)])
-        for explanation in explanations:
+        said: set[str] = set()
+        for dimension, values in ((Dimension.STORE, stores), (Dimension.CHANNEL, channels)):
+            explanation = explain(dimension, factor, values)
+            if explanation is None:
+                continue
             amount = sum((c.amount for c in explanation.candidates), Decimal("0.00"))
             if (amount > 0) != (part > 0):
                 continue
-            found.extend(
-                Cause(
-                    kind=CauseKind.BUSINESS,
-                    amount=c.amount,
-                    factor=factor,
-                    dimension=Dimension.STORE,
-                    key=c.value.key,
-                    label=c.value.label,
-                    explanatory_power=c.explanatory_power,
-                    surprise=c.surprise,
+            for c in explanation.candidates:
+                if dimension is Dimension.CHANNEL and alone.get(c.value.key, None) in said:
+                    continue
+                said.add(c.value.key)
+                found.append(
+                    Cause(
+                        kind=CauseKind.BUSINESS,
+                        amount=c.amount,
+                        factor=factor,
+                        dimension=dimension,
+                        key=c.value.key,
+                        label=c.value.label,
+                        explanatory_power=c.explanatory_power,
+                        surprise=c.surprise,
+                    )
                 )
-                for c in explanation.candidates
-            )
-    found.sort(key=lambda c: (-abs(c.amount), str(c.factor), c.label or ""))
+    found.sort(key=lambda c: (-abs(c.amount), str(c.factor), str(c.dimension), c.label or ""))
     return found
