@@ -69,7 +69,7 @@ SESSION_EVENTS = 2.5  # a session's mean number of page and product views (1–4
 CART_PCT, FAVOURITE_PCT = 10, 4
 REFUND_PCT = 2
 COUNTER_PCT, COUNTER_SILENT_PCT = 70, 1
-FILLER_TYPES = ["ad_impression", "screen_exposure", "coupon_claim", "counter_approach"]
+FILLER_TYPES = ["ad_impression", "screen_exposure", "coupon_claim", "ad_click"]
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,9 @@ def _store(container: Container, org: Org, code: str, channel: ChannelType) -> s
         return str(created.id)
 
 
-def glance_ledger(org: str, shop: str, counter: str, vending: str) -> list[dict[str, Any]]:
+def glance_ledger(
+    org: str, shop: str, counter: str, vending: str, unsensed: str | None = None
+) -> list[dict[str, Any]]:
     """UTC instants; Shanghai is UTC+8. Today 11 Nov (to 14:00), yesterday 10 Nov, and 4 and
     3 November a week before."""
 
@@ -83,6 +85,9 @@ def glance_ledger(org: str, shop: str, counter: str, vending: str) -> list[dict[
         # the vending machine sent nothing yesterday
         _event(org, "footfall", "2026-11-03T04:00", vending, count=30),
         *buys(vending, "2026-11-03T04:00", 3, "100.00"),
+        # a vending machine without a sensor sells on both days: no visitors, no alert
+        *(buys(unsensed, "2026-11-10T04:00", 1, "100.00") if unsensed else []),
+        *(buys(unsensed, "2026-11-03T04:00", 1, "100.00") if unsensed else []),
         # a day not shown
         *buys(shop, "2026-11-05T04:00", 1, "999.00"),
     ]
@@ -91,8 +96,10 @@ def glance_ledger(org: str, shop: str, counter: str, vending: str) -> list[dict[
 def test_the_glance_reads_the_four_days_it_shows(container: Container, org: Org) -> None:
     shop, counter = (str(s) for s in org.store_ids)
     vending = _store(container, org, "V2", ChannelType.VENDING)
+    unsensed = _store(container, org, "V3", ChannelType.VENDING)
+    ledger = glance_ledger(str(org.id), shop, counter, vending, unsensed)
     with container.warehouse.lock:
-        _load(container.warehouse.connection(), glance_ledger(str(org.id), shop, counter, vending))
+        _load(container.warehouse.connection(), ledger)
     with session_scope(container.sessions, org.id) as session:
         found = glance.at_a_glance(session, _owner(org), container.warehouse, NOW)
     d = Decimal
@@ -107,8 +114,8 @@ def test_the_glance_reads_the_four_days_it_shows(container: Container, org: Org)
     assert (day.now.conversion, day.now.order_value_per_buyer) == (0.075, d(120))
     day = found.yesterday
     assert (day.day, day.week_before, day.until) == (date(2026, 11, 10), date(2026, 11, 3), None)
-    assert (day.now.gmv, day.now.visitors, day.now.buyers) == (d("1050.00"), 200, 11)
-    assert (day.before.gmv, day.before.visitors, day.before.buyers) == (d("2800.00"), 280, 28)
+    assert (day.now.gmv, day.now.visitors, day.now.buyers) == (d("1150.00"), 200, 12)
+    assert (day.before.gmv, day.before.visitors, day.before.buyers) == (d("2900.00"), 280, 29)
     drops = [(x.store.name, x.now.gmv - x.before.gmv, x.decomposition.method) for x in found.drops]
     assert drops == [
         ("Store 0", d("-1000.00"), Method.LMDI),

@@ -364,6 +364,27 @@ def test_more_buyers_than_visitors_is_flagged(duck: Any) -> None:
     assert day.metrics.transactions == 2  # purchases without an order id: one each
 
 
+def test_counter_approaches_and_shelf_browses_are_visits(duck: Any) -> None:
+    """A cloud shelf's visitors are the people who browsed its screen; a counter without a
+    people counter counts the people who approached it (the funnels' visit step too)."""
+    org = str(uuid.uuid4())
+    _load(
+        duck,
+        [
+            _event(org, "shelf_browse", "2026-11-10T04:00", SHOP, member="m1"),
+            _event(org, "shelf_browse", "2026-11-10T04:01", SHOP, member="m1"),
+            _event(org, "shelf_browse", "2026-11-10T04:02", SHOP, member="m2"),
+            _event(org, "counter_approach", "2026-11-10T04:00", COUNTER, member="m3"),
+            _event(org, "purchase", "2026-11-10T05:00", SHOP, member="m2", amount="5.00"),
+            _event(org, "screen_exposure", "2026-11-10T04:00", COUNTER, member="m4"),
+        ],
+    )
+    found = metrics.store_day_rows(metrics.store_day_table(duck, org, NOV10, NOV10, ZONE))
+    assert [
+        (r.store_id, r.visitor_source, r.metrics.visitors, r.metrics.buyers) for r in found
+    ] == [(COUNTER, VisitorSource.VISITS, 1, 0), (SHOP, VisitorSource.VISITS, 2, 1)]
+
+
 def test_stores_filter_and_the_organisation_zone_for_every_store(duck: Any) -> None:
     org = str(uuid.uuid4())
     _load(duck, _ledger(org))

@@ -28,6 +28,7 @@ from newretail.core.localtime import today
 from newretail.databank.localdays import day_start
 from newretail.diagnosis.causes import find_store
 from newretail.diagnosis.errors import InvalidFunnelWindow
+from newretail.diagnosis.metrics import IN_STORE_VISITS
 from newretail.diagnosis.service import Period, check_periods
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import IN_PERSON_CHANNELS, Store
@@ -60,7 +61,7 @@ class Step:
 
 
 _VIEW = ("product_view",)
-_IN_STORE_VIEW = ("store_visit", "counter_approach", "shelf_browse", "product_view")
+_IN_STORE_VIEW = (*IN_STORE_VISITS, "product_view")
 FUNNELS: dict[FunnelKind, tuple[Step, ...]] = {
     FunnelKind.ONLINE: (
         Step("view", _VIEW, Where.ONLINE),
@@ -79,7 +80,7 @@ FUNNELS: dict[FunnelKind, tuple[Step, ...]] = {
     FunnelKind.ACROSS: (
         Step("view", _VIEW, Where.ONLINE),
         Step("cart", ("add_to_cart",), Where.ONLINE, optional=True),
-        Step("visit", ("store_visit", "counter_approach", "shelf_browse"), Where.OFFLINE, True),
+        Step("visit", IN_STORE_VISITS, Where.OFFLINE, True),
         Step("pay", ("purchase",), Where.OFFLINE),
     ),
 }

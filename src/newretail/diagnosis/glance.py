@@ -21,6 +21,7 @@ from newretail.diagnosis.decomposition import (
     Decomposition,
     Period,
     PeriodTotals,
+    QualityIssue,
     decompose,
 )
 from newretail.diagnosis.metrics import Metrics
@@ -137,7 +138,13 @@ def at_a_glance(
         split = decompose(_totals(before), _totals(now_figures))
         if now_figures.gmv < before.gmv:
             drops.append(StoreDrop(store_ref(store), before, now_figures, split))
-        issues = sorted({str(f.issue) for f in split.flags if f.period == Period.COMPARISON})
+        issues = sorted(
+            {
+                str(f.issue)
+                for f in split.flags
+                if f.period == Period.COMPARISON and not _never_counted(f.issue, before)
+            }
+        )
         silent = (
             (key, yesterday) not in by_store_day
             and (key, yesterday - WEEK) in by_store_day
@@ -159,6 +166,12 @@ def at_a_glance(
         drops=drops[:MAX_DROPS],
         quality=quality,
     )
+
+
+def _never_counted(issue: str, before: Metrics) -> bool:
+    """Buyers without visitors at a store that counted none the week before either (a vending
+    machine without a sensor): how the store is equipped, not an outage of yesterday."""
+    return issue == QualityIssue.BUYERS_WITHOUT_VISITORS and before.visitors == 0
 
 
 def largest_fall(split: Decomposition) -> str | None:

@@ -17,8 +17,8 @@ Definitions (docs/diagnosis.md, "Metrics"):
   Transactions, buyers and units are gross: a refund lowers GMV, not them.
 - Visitors: a people counter's entries (`footfall` events, the sum of their `count`) when the
   store-day has any — the stronger source; otherwise distinct people (member, else anonymous
-  id, else the event) with a visit event: `store_visit` in a store, or a page, screen or product
-  view online.
+  id, else the event) with a visit event: `store_visit`, `counter_approach` or `shelf_browse` in
+  a store, or a page, screen or product view online.
 - Paying conversion = buyers ÷ visitors (Taobao 生意参谋, JD 商智); order value per buyer =
   GMV ÷ buyers, so GMV = visitors × conversion × order value per buyer exactly. The RetailNext /
   ShopperTrak figure, transactions ÷ visitors, is `transaction_conversion`.
@@ -53,13 +53,19 @@ _MONEY = dt.Decimal(38, 2)
 _COUNT = dt.int64
 
 
+# A visit in a store: walking in, approaching a counter, browsing a cloud shelf's screen; online:
+# a page, screen or product view. The funnels' visit steps read the same types.
+IN_STORE_VISITS = ("store_visit", "counter_approach", "shelf_browse")
+ONLINE_VISITS = ("page_view", "screen_view", "product_view")
+
+
 @dataclass(frozen=True)
 class Sources:
     """The event types each figure is read from (defaults: the built-in taxonomy)."""
 
     purchase_events: tuple[str, ...] = ("purchase",)
     refund_events: tuple[str, ...] = ("order_refunded",)
-    visit_events: tuple[str, ...] = ("store_visit", "page_view", "screen_view", "product_view")
+    visit_events: tuple[str, ...] = (*IN_STORE_VISITS, *ONLINE_VISITS)
     footfall_events: tuple[str, ...] = ("footfall",)
 
     @property
