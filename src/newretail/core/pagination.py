@@ -20,6 +20,8 @@ from newretail.core.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+# the deepest an offset-paged list reads (past it the database would scan without bound)
+MAX_OFFSET = 1_000_000
 
 
 class Page(BaseModel, Generic[T]):

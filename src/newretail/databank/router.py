@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from newretail.databank import backfills, schemas, service
 from newretail.databank.config import DatabankConfig
-from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Offset, SessionDep
 
 router = APIRouter(prefix="/api/v1/databank", tags=["databank"])
 
 BrandFilter = Annotated[str | None, Query(description="Only this brand", max_length=64)]
-FromDay = Annotated[date, Query(alias="from")]
-ToDay = Annotated[date, Query(alias="to")]
+FromDay = Annotated[
+    schemas.Day, Query(alias="from", description=f"First day ({schemas.DAY_RANGE})")
+]
+ToDay = Annotated[schemas.Day, Query(alias="to", description=f"Last day ({schemas.DAY_RANGE})")]
 
 
 def _reader(
@@ -77,7 +78,10 @@ def read_backfill(principal: CurrentPrincipal, container: ContainerDep, backfill
 @router.get("/stages", response_model=schemas.StagesRead)
 def read_stages(
     reader: ReaderDep,
-    on: Annotated[date, Query(alias="date", description="The organisation's local day")],
+    on: Annotated[
+        schemas.Day,
+        Query(alias="date", description=f"The organisation's local day ({schemas.DAY_RANGE})"),
+    ],
     brand_id: BrandFilter = None,
 ) -> object:
     """Members in each AIPL stage per brand on a date."""
@@ -95,7 +99,9 @@ def read_flows(
 @router.get("/fast", response_model=list[schemas.FastWeek])
 def read_fast(
     reader: ReaderDep,
-    end: Annotated[date, Query(description="Last day of the last week")],
+    end: Annotated[
+        schemas.Day, Query(description=f"Last day of the last week ({schemas.DAY_RANGE})")
+    ],
     weeks: Annotated[int, Query(ge=1, le=260)] = 8,
     brand_id: BrandFilter = None,
 ) -> object:
@@ -114,7 +120,7 @@ def read_trends(
 @router.get("/breakdowns", response_model=list[schemas.BreakdownRow])
 def read_breakdown(
     reader: ReaderDep,
-    on: Annotated[date, Query(alias="date")],
+    on: Annotated[schemas.Day, Query(alias="date", description=schemas.DAY_RANGE)],
     dimension: Annotated[str, Query(description="channel, store_id, city or category")],
     brand_id: BrandFilter = None,
 ) -> object:
@@ -140,7 +146,7 @@ def read_member_list(
     container: ContainerDep,
     list_id: str,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Any:
     """A saved member list with a page of its member ids."""
     return service.member_list(session, principal, container.warehouse, list_id, limit, offset)

@@ -5,19 +5,34 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from newretail.databank.snapshots import SnapshotMode
 from newretail.tenancy.schemas import Strict
 
 StageName = Literal["A", "I", "P", "L"]
 
+# The days the Data Bank answers for: a wider range is refused with a 422 naming the field
+# (a year-1 day overflowed the date arithmetic of the windows with a 500).
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2099, 12, 31)
+
+
+def _within_calendar(day: dt.date) -> dt.date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+Day = Annotated[dt.date, AfterValidator(_within_calendar)]
+DAY_RANGE = f"{FIRST_DAY} to {LAST_DAY}"
+
 
 class SnapshotCreate(Strict):
     """Materialise the snapshot of one day, or of every day from `date` to `end`."""
 
-    date: dt.date
-    end: dt.date | None = Field(default=None, description="Backfill through this day")
+    date: Day
+    end: Day | None = Field(default=None, description="Backfill through this day")
     mode: SnapshotMode = SnapshotMode.AUTO
 
     @model_validator(mode="after")
@@ -73,8 +88,8 @@ class MemberListCreate(Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     brand_id: Annotated[str, Field(min_length=1, max_length=64)]
-    from_date: dt.date
-    to_date: dt.date
+    from_date: Day
+    to_date: Day
     from_stage: StageName | None = None
     to_stage: StageName | None = None
 
@@ -118,8 +133,8 @@ class BreakdownRow(BaseModel):
 class BackfillCreate(Strict):
     """Materialise the missing snapshots of the days `from_date` … `to_date` in the server."""
 
-    from_date: dt.date
-    to_date: dt.date
+    from_date: Day
+    to_date: Day
     recompute: bool = Field(
         default=False, description="Materialise every day again, not only the missing ones"
     )

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Query
 from newretail.core.http import page
 from newretail.core.pagination import Page
 from newretail.inventory import discrepancies, reads, schemas, service
-from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
+from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, Offset, SessionDep
 from newretail.tenancy.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["stock"])
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
 
 
 @router.get("/stock-levels", response_model=list[schemas.StockLevelRead])

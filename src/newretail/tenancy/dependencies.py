@@ -17,6 +17,7 @@ from newretail.console.shell import check_csrf, session_token
 from newretail.core.database import scope_session, transaction
 from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
+from newretail.core.pagination import MAX_OFFSET
 from newretail.stores import Stores
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
@@ -89,6 +90,7 @@ def api_principal(
 CurrentPrincipal = Annotated[Principal, Depends(api_principal)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1–500)")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip (0–{MAX_OFFSET:,})")]
 
 
 def console_identity(request: Request, session: SessionDep) -> auth.ConsoleIdentity:

@@ -22,6 +22,7 @@ from newretail.core.database import (
     add_unique,
     apply_changes,
     by_code_or_not_found,
+    flush_or_raise,
     flush_unique,
     get_or_not_found,
     get_or_raise,
@@ -31,7 +32,7 @@ from newretail.core.database import (
     where_given,
     where_text,
 )
-from newretail.core.errors import InvalidInput, NotFound
+from newretail.core.errors import Conflict, InvalidInput, NotFound
 from newretail.core.localtime import DEFAULT_ZONE
 from newretail.core.pagination import paginate
 from newretail.core.security import MIN_PASSWORD_LENGTH, WRITE_KEY_PREFIX
@@ -180,10 +181,11 @@ def update_brand(
 
 
 def delete_brand(session: Session, principal: Principal, brand_id: uuid.UUID) -> None:
-    """Delete a brand."""
+    """Delete a brand; 409 naming `brand_id` while offers, campaigns or other records still
+    refer to it."""
     principal.require(Permission.MANAGE_BRANDS)
     session.delete(get_brand(session, brand_id))
-    session.flush()
+    flush_or_raise(session, lambda: _still_referenced("brand", "brand_id"))
 
 
 # ---------------------------------------------------------------- stores
@@ -280,10 +282,15 @@ def update_store(
 
 
 def delete_store(session: Session, principal: Principal, store_id: uuid.UUID) -> None:
-    """Delete a store."""
+    """Delete a store; 409 naming `store_id` while orders, stock, sources or other records
+    still refer to it (close it instead: `status` closed)."""
     principal.require(Permission.MANAGE_STORES)
     session.delete(get_store(session, principal, store_id))
-    session.flush()
+    flush_or_raise(session, lambda: _still_referenced("store", "store_id"))
+
+
+def _still_referenced(what: str, field: str) -> Conflict:
+    return Conflict(f"other records still refer to this {what}; it cannot be deleted", field=field)
 
 
 def _brand_field(session: Session, brand_id: uuid.UUID) -> Brand:
