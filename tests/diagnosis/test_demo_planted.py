@@ -13,9 +13,10 @@ import pytest
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.i18n import translator
+from newretail.core.settings import Settings
 from newretail.demo.diagnosis_history import DiagnosisHistory
 from newretail.demo.orders import seed_commerce
-from newretail.diagnosis import cause_schemas, causes
+from newretail.diagnosis import cause_schemas, causes, peers
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor
 from newretail.events.outbox import relay_all
@@ -87,3 +88,39 @@ def test_the_planted_stock_out_is_the_top_cause_and_the_counter_outage_is_flagge
         "people counter silent at Jing'an Kerry counter on 2026-11-20 – 2026-11-22 (now) while "
         "the till sold: not a traffic drop."
     )
+
+    # the demo's own peer tiers (Settings(demo=True): cut-point 50, 2 stores a cell): the
+    # ranked table shows grades wherever a tier holds two stores of a category and format
+    settings = Settings(demo=True)
+    assert settings.demo_peer_tiers
+    assert (settings.diagnosis_min_peers, settings.tier_cut_points) == (2, (Decimal(50),))
+    with session_scope(container.sessions, org_id) as session:
+        tiers = peers.peer_tiers(
+            session, owner(org_id), container.warehouse, peers.configured(settings), NOW[1]
+        )
+    graded = {
+        s.store.code: (s.tier.tier, s.cell.stores)
+        for s in tiers.stores
+        if any(m.grade is not None for m in s.tier.grades.values())
+    }
+    assert graded == {
+        "HZ-HL-COUNTER": (3, 2),
+        "BJ-GM-COUNTER": (3, 2),
+        "SH-JA-COUNTER": (2, 2),
+        "SZ-FT-COUNTER": (2, 2),
+        "SH-VEND-1": (3, 3),
+        "HZ-VEND-1": (3, 3),
+        "SH-VEND-2": (3, 3),
+        "BJ-VEND-1": (2, 2),
+        "SZ-VEND-1": (2, 2),
+    }
+    planted = tiers.store("SH-JA-COUNTER").tier.grades
+    # against SZ-FT-COUNTER, its tier's other store: the stock-out shows as poor conversion
+    assert {name: str(m.grade) for name, m in planted.items()} == {
+        "gmv": "excellent",
+        "visitors": "excellent",
+        "conversion": "poor",
+        "order_value": "excellent",
+        "units_per_transaction": "poor",
+        "refund_rate": "excellent",
+    }

@@ -289,3 +289,44 @@ def test_the_console_page_in_english_and_chinese(
     assert "转化窗口须为 1 到 30 之间的整数天。" in refused.text
     assert 'id="funnel-form"' in refused.text and 'value="2026-11-10"' in refused.text
     assert text(refused.text, "funnel-title") == "转化漏斗"
+
+
+def test_a_brand_restricts_each_side_to_its_stores(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    """Brand b1 holds S0, S1 and W0: its funnels are the organisation's. Brand b2 holds only a
+    counter without events: its offline funnel is empty, and its across funnel keeps the
+    organisation's online interest, as a store manager's does."""
+    _owned(container, org)
+    with session_scope(container.sessions, org.id) as session:
+        owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="test")
+        other = tenancy_service.create_brand(
+            session, owner, tenancy_schemas.BrandCreate(code="b2", name="Other brand")
+        )
+        tenancy_service.create_store(
+            session,
+            owner,
+            tenancy_schemas.StoreCreate(
+                code="C2", name="Counter 2", channel_type=ChannelType.COUNTER, brand_id=other.id
+            ),
+        )
+
+    def people(kind: str, brand: str) -> list[int]:
+        answer = client.get(
+            "/api/v1/diagnosis/funnels",
+            params={**PARAMS, "kind": kind, "brand": brand},
+            headers=org.auth(),
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["brand_code"] == brand
+        return [s["people"] for s in answer.json()["steps"]]
+
+    assert people("offline", "b1") == [4, 0, 0, 1, 3]
+    assert people("online", "b1") == [6, 2, 2, 1, 1]
+    assert people("offline", "b2") == [0, 0, 0, 0, 0]
+    assert people("online", "b2") == [0, 0, 0, 0, 0]
+    assert people("across", "b2") == [6, 2, 0, 0]
+    missing = client.get(
+        "/api/v1/diagnosis/funnels", params={"kind": "online", "brand": "x"}, headers=org.auth()
+    )
+    assert missing.status_code == 404 and missing.json()["field"] == "brand"

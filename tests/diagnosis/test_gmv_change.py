@@ -319,7 +319,7 @@ def test_the_console_page_in_english_and_chinese(
     assert rows(html, "data-store") == ["Store 1", "Store 0", "Without a store"]
     shop = _row(html, "Store 0")
     assert shop == [
-        "Store 0 Recommendations",
+        "Store 0 Brand · Recommendations",
         "Shop",
         "¥5,000.00",
         "¥5,940.00",
@@ -342,7 +342,7 @@ def test_the_console_page_in_english_and_chinese(
     assert "GMV 为什么变了" in chinese.text and "时间为 Asia/Shanghai" in chinese.text
     assert "2026-11-08 至 2026-11-14（7 天）对比 2026-11-01 至 2026-11-07（7 天）" in chinese.text
     assert _row(chinese.text, "Store 1")[:5] == [
-        "Store 1 建议",
+        "Store 1 Brand · 建议",
         "专柜",
         "¥0.00",
         "¥3,000.00",

@@ -15,6 +15,7 @@ from typing import Any
 import numpy
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from newretail.bootstrap import Container
@@ -32,7 +33,7 @@ from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
 from newretail.tenancy.permissions import Principal, PrincipalKind
-from tests.conftest import TEST_SECRET, Org, api_key_for, store_args
+from tests.conftest import TEST_SECRET, Org, api_key_for, console_login, store_args
 from tests.diagnosis import test_metrics as ledgers
 from tests.diagnosis.test_metrics import _event, _load
 
@@ -428,3 +429,50 @@ def test_the_cli_prints_what_the_api_answers(
     assert str(org.store_ids[0]) not in human.stdout
     refused = runner.invoke(app, [*base, "--last-day", "30/11"])
     assert refused.exit_code == 2 and "--last-day" in refused.output
+
+
+def test_the_cut_points_are_a_setting(client: TestClient, container: Container, org: Org) -> None:
+    """NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS=20,50,80: five tiers. The beauty counters with
+    sales have percentile ranks 16.7 (K1), 33.3, 50, 66.7, 83.3 and 100 (K6): K1 tier 2, K2
+    and K3 (50 is not above 50) tier 3, K4 tier 4, K5 and K6 tier 5; with the defaults K2 is
+    tier 2 and K5 tier 4."""
+    assert Settings(diagnosis_tier_cut_points=" 20, 50 ,80").tier_cut_points == (
+        Decimal(20),
+        Decimal(50),
+        Decimal(80),
+    )
+    for given, message in (
+        ("20,abc", "NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS: 'abc' is not a number"),
+        ("20,100", "NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS: 100 is not strictly between 0 and 100"),
+        (
+            "50,40",
+            "NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS: the cut-points must increase (40 follows 50)",
+        ),
+        ("", "NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS: '' is not a number"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            Settings(diagnosis_tier_cut_points=given)
+        assert message in str(refused.value), given
+    make_counters(container, org)
+    params = {"last_day": "2026-11-30"}
+
+    def tiers() -> tuple[dict[str, Any], dict[str, int]]:
+        body = client.get("/api/v1/diagnosis/tiers", params=params, headers=org.auth()).json()
+        return body["settings"], {s["store_code"]: s["tier"] for s in body["stores"]}
+
+    settings, found = tiers()
+    assert found == {
+        "K6": 7, "S0": 7, "K5": 4, "K4": 4, "K3": 3, "K2": 2, "K1": 2, "K0": 1, "S1": 1,
+    }  # fmt: skip
+    container.settings.diagnosis_tier_cut_points = "20,50,80"
+    settings, found = tiers()
+    assert settings == {"cut_points": ["20", "50", "80"], "top_tier": 5, "min_peers": 5}
+    assert found == {
+        "K6": 5, "S0": 5, "K5": 5, "K4": 4, "K3": 3, "K2": 3, "K1": 2, "K0": 1, "S1": 1,
+    }  # fmt: skip
+    console_login(client, org.owner_email)
+    page = client.get(
+        "/console/diagnosis/stores/K2", params={"last_day": "2026-11-30", "first_day": "2026-11-24"}
+    )
+    assert page.status_code == 200, page.text
+    assert "Tier 3 of 5" in page.text

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newretail.core.errors import ConfigurationError
 
 SECRET_FILE = "secret_key"  # noqa: S105 (a file name)
+DEMO_MIN_PEERS = 2
+DEMO_TIER_CUT_POINTS = "50"
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,20 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description="Peer-tier figures are shown only for a cell of at least this many stores",
+    )
+    diagnosis_tier_cut_points: str = Field(
+        default="40,65,85,95,99",
+        description=(
+            "Percentile ranks (comma-separated, strictly increasing, between 0 and 100) above "
+            "which a store with sales is in tier 3, 4, …; tier 1 is no sales, tier 2 at or "
+            "below the first"
+        ),
+    )
+    # (the demo's own, unless set: see _demo_peer_tiers)
+    diagnosis_outbox_late_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="Undelivered outbox rows older than this mark diagnoses as maybe incomplete",
     )
     # outgoing e-mail (the weekly store report): NEWRETAIL_SMTP_HOST, _PORT, _USER, _PASSWORD,
     # _FROM, _STARTTLS
@@ -95,6 +112,51 @@ class Settings(BaseSettings):
     event_stream_name: str = Field(
         default="NEWRETAIL_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Its stream"
     )
+
+    @model_validator(mode="after")
+    def _demo_peer_tiers(self) -> Settings:
+        """The demo's peer groups (category × format) hold one to five stores, so with 7 tiers
+        and 5 stores a cell every tier cell is too small to show figures or grades. Unless
+        they are set, the demo tiers in halves (cut-point 50: tiers 1–3) and shows a tier's
+        figures from 2 stores; its pages say so (`demo_peer_tiers`)."""
+        if self.demo:
+            if "diagnosis_min_peers" not in self.model_fields_set:
+                self.diagnosis_min_peers = DEMO_MIN_PEERS
+            if "diagnosis_tier_cut_points" not in self.model_fields_set:
+                self.diagnosis_tier_cut_points = DEMO_TIER_CUT_POINTS
+        return self
+
+    @property
+    def demo_peer_tiers(self) -> bool:
+        """Whether the demo's own peer-tier settings are in force."""
+        return self.demo and (self.diagnosis_min_peers, self.diagnosis_tier_cut_points) == (
+            DEMO_MIN_PEERS,
+            DEMO_TIER_CUT_POINTS,
+        )
+
+    @field_validator("diagnosis_tier_cut_points")
+    @classmethod
+    def _cut_points(cls, text: str) -> str:
+        """Refuse cut-points that do not parse or do not increase within (0, 100), naming
+        the variable; stored normalised ("40,65,85,95,99")."""
+        name = "NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS"
+        cuts: list[Decimal] = []
+        for item in text.split(","):
+            try:
+                cut = Decimal(item.strip())
+            except InvalidOperation:
+                raise ValueError(f"{name}: {item.strip()!r} is not a number") from None
+            if not cut.is_finite() or not 0 < cut < 100:
+                raise ValueError(f"{name}: {cut} is not strictly between 0 and 100")
+            if cuts and cut <= cuts[-1]:
+                raise ValueError(f"{name}: the cut-points must increase ({cut} follows {cuts[-1]})")
+            cuts.append(cut)
+        return ",".join(str(cut) for cut in cuts)
+
+    @property
+    def tier_cut_points(self) -> tuple[Decimal, ...]:
+        """The peer tiers' cut-points as numbers."""
+        return tuple(Decimal(cut) for cut in self.diagnosis_tier_cut_points.split(","))
 
     def stream_warehouse_url(self) -> str:
         """The warehouse of the JetStream pipeline, which must admit several processes."""

@@ -41,12 +41,23 @@ def funnel(
     window_days: Annotated[
         int, Query(description="Days from a person's first step to their last")
     ] = funnels.DEFAULT_WINDOW_DAYS,
+    brand: Annotated[
+        str | None, Query(description="A brand's code: its stores' steps only")
+    ] = None,
 ) -> object:
     """How many people went from a view to a payment, step by step, in order and within the
     conversion window: `online`, `offline` (in the stores) or `across` (viewed online, paid
     in a store). Default period: the last 7 complete local days."""
     found = funnels.funnel(
-        session, principal, container.warehouse, kind, first_day, last_day, store, window_days
+        session,
+        principal,
+        container.warehouse,
+        kind,
+        first_day,
+        last_day,
+        store,
+        window_days,
+        brand,
     )
     return funnel_read(found, translator(negotiate(request.headers.get("accept-language"))))
 

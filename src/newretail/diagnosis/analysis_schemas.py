@@ -36,6 +36,8 @@ class FunnelRead(BaseModel):
     window_days: int
     store_code: str | None
     store_name: str | None
+    brand_code: str | None = None
+    brand_name: str | None = None
     entered: int
     converted: int
     conversion: float | None  # converted ÷ entered
@@ -52,6 +54,8 @@ def funnel_read(found: Funnel, t: Translate) -> FunnelRead:
         window_days=found.window_days,
         store_code=None if found.store is None else found.store.code,
         store_name=None if found.store is None else found.store.name,
+        brand_code=None if found.brand is None else found.brand.code,
+        brand_name=None if found.brand is None else found.brand.name,
         entered=found.entered,
         converted=found.converted,
         conversion=None if not found.entered else found.converted / found.entered,

@@ -14,7 +14,7 @@ from newretail.console.forms import attempt
 from newretail.console.params import optional_day
 from newretail.console.shell import page_locale, render
 from newretail.core.i18n import translator
-from newretail.diagnosis import breakdown, funnels
+from newretail.diagnosis import brand_view, breakdown, funnels
 from newretail.diagnosis.analysis_schemas import FunnelRead, breakdown_read, funnel_read
 from newretail.diagnosis.breakdown import GroupBy
 from newretail.diagnosis.errors import (
@@ -23,6 +23,7 @@ from newretail.diagnosis.errors import (
     InvalidGrouping,
 )
 from newretail.diagnosis.funnels import FunnelKind
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.web_stores import stores_by_code
 
@@ -37,6 +38,7 @@ class FunnelQuery:
     first_day: str = ""
     last_day: str = ""
     store: str = ""
+    brand: str = ""
     window_days: str = str(funnels.DEFAULT_WINDOW_DAYS)
 
 
@@ -73,6 +75,7 @@ def funnels_page(
                 last,
                 query.store or None,
                 window,
+                query.brand or None,
             )
             found.append(funnel_read(each, t))
     return render(
@@ -85,6 +88,7 @@ def funnels_page(
         errors=refusal.errors,
         funnels=found,
         stores=stores_by_code(session, identity.principal),
+        brands=tenancy_service.brand_choices(session),
         max_window=funnels.MAX_WINDOW_DAYS,
     )
 
@@ -180,4 +184,5 @@ def metrics_page(
         tables=TABLES,
         money_columns=MONEY,
         ratio_columns=RATIOS,
+        brands=brand_view.brands_by_id(session),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -25,6 +25,8 @@ from newretail.core.i18n import DEFAULT_LOCALE, translator
 from newretail.core.local_server import request_json, running_server, server_client
 from newretail.core.money import yuan
 from newretail.diagnosis import (
+    brand_schemas,
+    brand_view,
     breakdown,
     cause_schemas,
     causes,
@@ -177,6 +179,105 @@ def gmv_change(
     emit(row, as_json, lambda: _print(row))
 
 
+def _print_brand(row: dict[str, Any]) -> None:
+    period, base, whole = row["period"], row["base_period"], row["total"]
+    parts = whole["parts"]
+    out.print(
+        f"[bold]{row['brand']['name']}: GMV {period['first_day']} … {period['last_day']}"
+        f"[/bold] against {base['first_day']} … {base['last_day']} (local days, "
+        f"{row['time_zone']})"
+    )
+    out.print(
+        f"all its stores: {yuan(whole['base']['gmv'])} → {yuan(whole['comparison']['gmv'])}, "
+        f"change {yuan(whole['change'], signed=True)} = visitors "
+        f"{yuan(parts['visitors'], signed=True)}, conversion "
+        f"{yuan(parts['conversion'], signed=True)}, order value "
+        f"{yuan(parts['order_value'], signed=True)}"
+        + (
+            f", unattributed {yuan(whole['unattributed'], signed=True)}"
+            if Decimal(whole["unattributed"])
+            else ""
+        )
+    )
+    table(
+        "The change by store and factor",
+        ["store", "GMV before", "GMV now", "change", "visitors", "conversion", "order value"],
+        [
+            (
+                s["store_name"],
+                yuan(s["base"]["gmv"]),
+                yuan(s["comparison"]["gmv"]),
+                yuan(s["change"], signed=True),
+                yuan(s["parts"]["visitors"], signed=True),
+                yuan(s["parts"]["conversion"], signed=True),
+                yuan(s["parts"]["order_value"], signed=True),
+            )
+            for s in row["stores"]
+        ],
+    )
+    for cause in row["causes"]:
+        out.print(f"cause: {cause['text']}")
+    table(
+        "Its stores by peer tier",
+        ["store", "tier", "30-day GMV", "to the next tier", "visitors", "conversion", "order v."],
+        [
+            (
+                s["store_name"],
+                f"{s['tier']} / {s['top_tier']}",
+                yuan(s["figures"]["gmv"]),
+                yuan(s["gmv_to_next_tier"]),
+                *(
+                    _grade(m)
+                    for m in s["metrics"]
+                    if m["metric"] in ("visitors", "conversion", "order_value")
+                ),
+            )
+            for s in row["tiers"]
+        ],
+    )
+    for flag in row["data_quality"]:
+        out.print(f"data quality: {flag['text']}")
+
+
+@command(diagnosis_app, "brand")
+def brand(
+    ctx: typer.Context,
+    org: OrgRef,
+    code: Annotated[str, typer.Argument(help="The brand's code")],
+    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
+    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    base_first_day: Annotated[
+        datetime | None, _day_option("--against-from", "First day compared with")
+    ] = None,
+    base_last_day: Annotated[
+        datetime | None, _day_option("--against-to", "Last day compared with")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """A brand: its GMV change split into stores × factors, the stores explaining each
+    factor, its stores by peer tier and data-quality flags."""
+    days = _days(first_day, last_day, base_first_day, base_last_day)
+    settings = state(ctx).settings()
+
+    def here(op: OperatorSession) -> dict[str, Any]:
+        container, session, principal = op
+        found = brand_view.brand_diagnosis(
+            session,
+            principal,
+            container.warehouse,
+            code,
+            *days,
+            config=peers.configured(settings),
+            outbox_late=timedelta(minutes=settings.diagnosis_outbox_late_minutes),
+            no_store_label=T("diagnosis.no_store"),
+        )
+        return brand_schemas.brand_diagnosis_read(found, T).model_dump(mode="json")
+
+    path = f"/api/v1/diagnosis/brands/{quote(code, safe='')}"
+    row = _answer(ctx, org, path, _day_params(days), here)
+    emit(row, as_json, lambda: _print_brand(row))
+
+
 def _grade(metric: dict[str, Any]) -> str:
     return str(metric["grade_label"] or "—")
 
@@ -240,7 +341,7 @@ def tiers(
 
     def here(op: OperatorSession) -> dict[str, Any]:
         container, session, principal = op
-        config = peers.tier_config(settings.diagnosis_min_peers)
+        config = peers.configured(settings)
         found = peers.peer_tiers(session, principal, container.warehouse, config, day)
         return peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
 

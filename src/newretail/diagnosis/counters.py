@@ -71,3 +71,21 @@ def corrected_totals(
     estimated = sum(_half_up(Fraction(d.metrics.buyers * visitors, buyers)) for d in silent)
     kept = total.visitors - sum(d.metrics.visitors for d in silent)
     return raw, PeriodTotals(kept + estimated, total.buyers, total.gmv), silent, estimated
+
+
+def days_without_events(
+    rows: Iterable[StoreDay], stores: Iterable[str], days: Sequence[date]
+) -> dict[str, tuple[date, ...]]:
+    """Of `stores` (ids of stores expected to report: open, not warehouses, with events in
+    the period or the one compared with), the days of `days` on which nothing arrived from
+    the store — no sale, visit, view or count: a till or a feed that stopped. Stores that
+    missed no day are absent."""
+    seen: dict[str | None, set[date]] = {}
+    for row in rows:
+        seen.setdefault(row.store_id, set()).add(row.day)
+    found = {}
+    for store in stores:
+        missing = tuple(day for day in days if day not in seen.get(store, set()))
+        if missing:
+            found[store] = missing
+    return found

@@ -31,7 +31,7 @@ from newretail.diagnosis.errors import InvalidFunnelWindow
 from newretail.diagnosis.metrics import IN_STORE_VISITS
 from newretail.diagnosis.service import Period, check_periods
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.models import IN_PERSON_CHANNELS, Store
+from newretail.tenancy.models import IN_PERSON_CHANNELS, Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import EVENT_TABLE, Warehouse
 
@@ -103,6 +103,7 @@ class Funnel:
     window_days: int
     store: Store | None
     steps: list[StepCount]
+    brand: Brand | None = None
 
     @property
     def entered(self) -> int:
@@ -202,7 +203,8 @@ def scope(
     kind: FunnelKind, store: Store | None, managed: list[Store] | None
 ) -> dict[Where, list[str]]:
     """The stores each side's steps are restricted to: the store asked for on its side; for
-    a store manager, each side to their stores of it — but for the online interest of the
+    a store manager or a brand (`managed`: their stores, the brand's), each side to those
+    stores of it — but for the online interest of the
     across funnel, which stays the organisation's (it is what led people to their stores)."""
     if store is not None:
         return {_side(store): [str(store.id)]}
@@ -225,9 +227,11 @@ def funnel(
     last: date | None = None,
     store_reference: str | None = None,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    brand_code: str | None = None,
 ) -> Funnel:
     """The funnel of a kind over the period (default: the last 7 complete local days), for
-    the organisation or one store; a store manager sees their stores only."""
+    the organisation, one brand's stores (by its code) or one store; a store manager sees
+    their stores only."""
     principal.require(Permission.READ)
     if not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise InvalidFunnelWindow(
@@ -238,9 +242,10 @@ def funnel(
     period, _ = check_periods(first, last, None, None, yesterday)
     store = None if store_reference is None else find_store(session, principal, store_reference)
     steps = FUNNELS[kind]
+    brand = None if brand_code is None else tenancy_service.brand_by_code(session, brand_code)
     managed = None
-    if principal.store_ids is not None:
-        filters = tenancy_service.StoreFilter()
+    if principal.store_ids is not None or brand is not None:
+        filters = tenancy_service.StoreFilter(brand_id=None if brand is None else brand.id)
         managed = list(tenancy_service.all_stores(session, principal, filters))
     with warehouse.lock:
         people = step_counts(
@@ -252,4 +257,4 @@ def funnel(
             window_days,
             scope(kind, store, managed),
         )
-    return Funnel(kind, zone, period, window_days, store, counted(steps, people))
+    return Funnel(kind, zone, period, window_days, store, counted(steps, people), brand)

@@ -8,6 +8,7 @@ and split as one."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -56,18 +57,21 @@ def organisation_causes(
     base_first: date | None = None,
     base_last: date | None = None,
     no_store_label: str = "without a store",
+    brand_id: uuid.UUID | None = None,
 ) -> OrganisationCauses:
     """Why the principal's stores' GMV moved between a period (default: the last 7 complete
     local days of the organisation) and a base (default: as many days before): the stores
-    explaining each factor's part in money, and the silent people counters."""
+    explaining each factor's part in money, and the silent people counters. With `brand_id`,
+    the brand's stores only."""
     principal.require(Permission.READ)
     zone = tenancy_service.organisation_zone(session, principal.organization_id)
     period, base_period = check_periods(
         first, last, base_first, base_last, today(zone) - timedelta(days=1)
     )
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    filters = tenancy_service.StoreFilter(brand_id=brand_id)
+    stores = tenancy_service.all_stores(session, principal, filters)
     known = {str(s.id): s for s in stores}
-    only = None if principal.store_ids is None else list(known)
+    only = None if principal.store_ids is None and brand_id is None else list(known)
     with warehouse.lock:
         con = warehouse.connection()
         rows = [

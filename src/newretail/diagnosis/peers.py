@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from newretail.core.errors import NotFound
 from newretail.core.localtime import today
+from newretail.core.settings import Settings
 from newretail.diagnosis import metrics
 from newretail.diagnosis.decomposition import Factor, round_parts_to_cents
 from newretail.diagnosis.errors import PeerWithholding
@@ -65,10 +66,20 @@ LOWER_IS_BETTER = frozenset({"refund_rate"})
 CENTS = Decimal("0.01")
 
 
-def tier_config(min_peers: int = 5) -> TierConfig:
-    """The default tiers with the organisation's privacy minimum and the metrics graded
-    lower-is-better."""
-    return TierConfig(min_peers=min_peers, lower_is_better=LOWER_IS_BETTER)
+def tier_config(min_peers: int = 5, cut_points: Sequence[Decimal] | None = None) -> TierConfig:
+    """The tiers (default cut-points unless given) with the organisation's privacy minimum and
+    the metrics graded lower-is-better."""
+    if cut_points is None:
+        return TierConfig(min_peers=min_peers, lower_is_better=LOWER_IS_BETTER)
+    return TierConfig(
+        cut_points=tuple(cut_points), min_peers=min_peers, lower_is_better=LOWER_IS_BETTER
+    )
+
+
+def configured(settings: Settings) -> TierConfig:
+    """The tiers of the settings: NEWRETAIL_DIAGNOSIS_MIN_PEERS and
+    NEWRETAIL_DIAGNOSIS_TIER_CUT_POINTS."""
+    return tier_config(settings.diagnosis_min_peers, settings.tier_cut_points)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from newretail.diagnosis.metrics import Metrics
 from newretail.diagnosis.peer_schemas import store_peer_read
 from newretail.diagnosis.peers import PeerReport, StorePeers
 from newretail.diagnosis.service import Period
+from newretail.diagnosis.tiers import TierConfig
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy import users as tenancy_users
 from newretail.tenancy.permissions import Permission, Principal
@@ -137,7 +138,7 @@ def weekly_report(
     warehouse: Warehouse,
     store_reference: str,
     day: date | None = None,
-    min_peers: int = 5,
+    tiers_config: TierConfig | None = None,
     locale: str | None = None,
 ) -> WeeklyReport:
     """The weekly report of a store (by code or id) for the local week holding `day` (default:
@@ -172,9 +173,7 @@ def weekly_report(
         previous.last,
         other_label=t("diagnosis.cause.other"),
     )
-    tiers = peers.peer_tiers(
-        session, principal, warehouse, peers.tier_config(min_peers), last_day=week.last
-    )
+    tiers = peers.peer_tiers(session, principal, warehouse, tiers_config, last_day=week.last)
     try:
         peer: StorePeers | None = tiers.store(store.code)
     except NotFound:
@@ -394,7 +393,7 @@ def mail_report(
         warehouse,
         store_reference,
         day,
-        settings.diagnosis_min_peers,
+        peers.configured(settings),
         locale,
     )
     to = recipients(session, principal, found, checked)

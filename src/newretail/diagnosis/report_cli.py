@@ -19,7 +19,7 @@ import typer
 from newretail.core import mail
 from newretail.core.cli import Json, OrgRef, emit, out, state
 from newretail.core.local_server import request, request_json, running_server, server_client
-from newretail.diagnosis import report
+from newretail.diagnosis import peers, report
 from newretail.tenancy.operator import operator_session
 
 StoreOption = Annotated[str, typer.Option("--store", help="The store's code (or id)")]
@@ -117,7 +117,7 @@ def weekly_report(
             container.warehouse,
             store,
             day,
-            settings.diagnosis_min_peers,
+            peers.configured(settings),
             locale,
         )
         to = report.recipients(session, principal, found, addresses) if send else []

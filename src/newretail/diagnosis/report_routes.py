@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from newretail.diagnosis import report
+from newretail.diagnosis import peers, report
 from newretail.diagnosis.errors import InvalidReportInput
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Identity, SessionDep
 from newretail.tenancy.permissions import Principal
@@ -46,7 +46,7 @@ def _answer(
         container.warehouse,
         store,
         week,
-        container.settings.diagnosis_min_peers,
+        peers.configured(container.settings),
         locale,
     )
     name = report.file_name(found, chosen)

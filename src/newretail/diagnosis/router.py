@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from newretail.core.i18n import negotiate, translator
 from newretail.diagnosis import (
+    brand_schemas,
+    brand_view,
     cause_schemas,
     causes,
     org_causes,
@@ -60,7 +62,7 @@ LastDay = Annotated[
 def _peer_tiers(
     session: SessionDep, principal: CurrentPrincipal, container: ContainerDep, last_day: date | None
 ) -> peers.PeerReport:
-    config = peers.tier_config(container.settings.diagnosis_min_peers)
+    config = peers.configured(container.settings)
     return peers.peer_tiers(session, principal, container.warehouse, config, last_day)
 
 
@@ -152,3 +154,35 @@ def organisation_causes(
         no_store_label=t("diagnosis.no_store"),
     )
     return cause_schemas.organisation_causes_read(found, t)
+
+
+@router.get("/brands/{brand}", response_model=brand_schemas.BrandDiagnosisRead)
+def brand_diagnosis(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    brand: str,
+    first_day: Day = None,
+    last_day: Day = None,
+    base_first_day: Day = None,
+    base_last_day: Day = None,
+) -> object:
+    """A brand (by code): its GMV in the period (default: the last 7 complete local days)
+    against the base (default: as many days before) split into stores × factors, its daily
+    GMV, the stores explaining each factor, its stores by peer tier, and data-quality flags."""
+    t = translator(negotiate(request.headers.get("accept-language")))
+    found = brand_view.brand_diagnosis(
+        session,
+        principal,
+        container.warehouse,
+        brand,
+        first_day,
+        last_day,
+        base_first_day,
+        base_last_day,
+        config=peers.configured(container.settings),
+        outbox_late=timedelta(minutes=container.settings.diagnosis_outbox_late_minutes),
+        no_store_label=t("diagnosis.no_store"),
+    )
+    return brand_schemas.brand_diagnosis_read(found, t)

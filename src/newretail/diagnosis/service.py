@@ -127,16 +127,21 @@ def gmv_change(
     last: date | None = None,
     base_first: date | None = None,
     base_last: date | None = None,
+    *,
+    filters: tenancy_service.StoreFilter | None = None,
 ) -> GmvChange:
-    """The GMV of the principal's stores in a period against a comparison period, each
-    store's change split into visitors, conversion and order value, and their sum."""
+    """The GMV of the principal's stores (those of `filters`, e.g. a brand's) in a period
+    against a comparison period, each store's change split into visitors, conversion and
+    order value, and their sum."""
     principal.require(Permission.READ)
     zone = tenancy_service.organisation_zone(session, principal.organization_id)
     yesterday = today(zone) - timedelta(days=1)
     period, base_period = check_periods(first, last, base_first, base_last, yesterday)
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
+    stores = tenancy_service.all_stores(
+        session, principal, filters or tenancy_service.StoreFilter()
+    )
     known = {str(s.id): s for s in stores}
-    only = None if principal.store_ids is None else list(known)
+    only = None if principal.store_ids is None and filters is None else list(known)
     zones = {key: s.time_zone for key, s in known.items()}
     organization_id = str(principal.organization_id)
     with warehouse.lock:

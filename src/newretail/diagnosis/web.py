@@ -6,7 +6,7 @@ page (its waterfall, its metrics against its tier, its daily GMV)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,8 +15,10 @@ from fastapi.responses import Response
 
 from newretail.console.params import optional_day
 from newretail.console.shell import page_locale, render
-from newretail.core.i18n import translator
+from newretail.core.i18n import Translate, translator
 from newretail.diagnosis import (
+    brand_schemas,
+    brand_view,
     charts,
     glance,
     peer_schemas,
@@ -30,6 +32,7 @@ from newretail.diagnosis.cause_schemas import store_causes_read
 from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
 from newretail.diagnosis.recommendation_schemas import store_recommendations_read
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -85,7 +88,7 @@ def diagnosis_page(
     days = query.days()
     found = service.gmv_change(session, identity.principal, container.warehouse, *days)
     t = translator(page_locale(request, identity))
-    config = peers.tier_config(container.settings.diagnosis_min_peers)
+    config = peers.configured(container.settings)
     report = peers.peer_tiers(
         session, identity.principal, container.warehouse, config, found.period.last
     )
@@ -99,7 +102,23 @@ def diagnosis_page(
         tiers=tiers,
         peer_period=report.period,
         max_days=service.MAX_PERIOD_DAYS,
+        brands=brand_view.store_brands(session, identity.principal),
+        late_outbox=_late_outbox(session, identity, container, t),
+        demo_tiers=container.settings.demo_peer_tiers,
     )
+
+
+def _late_outbox(
+    session: SessionDep, identity: Identity, container: ContainerDep, t: Translate
+) -> str | None:
+    """The warning of facts overdue in the warehouse, or None."""
+    delay = brand_view.late_outbox(
+        session,
+        identity.principal,
+        timedelta(minutes=container.settings.diagnosis_outbox_late_minutes),
+    )
+    zone = tenancy_service.organisation_zone(session, identity.principal.organization_id)
+    return brand_schemas.late_outbox_text(delay, zone, t)
 
 
 @router.get("/diagnosis/stores/{code}")
@@ -113,7 +132,7 @@ def store_page(
 ) -> Response:
     """One store: its GMV change as a waterfall, its metrics against its peer tier and what
     it lacks for the next tier, and its daily GMV over the period."""
-    config = peers.tier_config(container.settings.diagnosis_min_peers)
+    config = peers.configured(container.settings)
     first, last, base_first, base_last = query.days()
     found = store_view.store_diagnosis(
         session,
@@ -161,12 +180,65 @@ def store_page(
         peer_period=found.peer_report.period,
         causes=store_causes_read(advice.diagnosis, t),
         recommendations=store_recommendations_read(advice, identity.principal, t),
+        brand=brand_view.store_brands(session, identity.principal).get(str(found.store.id)),
+        late_outbox=_late_outbox(session, identity, container, t),
+        demo_tiers=container.settings.demo_peer_tiers,
         query=urlencode(
             {
                 "first_day": found.period.first.isoformat(),
                 "last_day": found.period.last.isoformat(),
                 "base_first_day": found.base_period.first.isoformat(),
                 "base_last_day": found.base_period.last.isoformat(),
+            }
+        ),
+    )
+
+
+@router.get("/diagnosis/brands/{code}")
+def brand_page(
+    request: Request,
+    session: SessionDep,
+    identity: Identity,
+    container: ContainerDep,
+    code: str,
+    query: Annotated[PeriodQuery, Depends()],
+) -> Response:
+    """One brand: its GMV change as a waterfall and split into stores × factors, its daily
+    GMV, the stores explaining each factor, its stores by peer tier, data-quality flags."""
+    t = translator(page_locale(request, identity))
+    found = brand_view.brand_diagnosis(
+        session,
+        identity.principal,
+        container.warehouse,
+        code,
+        *query.days(),
+        config=peers.configured(container.settings),
+        outbox_late=timedelta(minutes=container.settings.diagnosis_outbox_late_minutes),
+        no_store_label=t("diagnosis.no_store"),
+    )
+    read = brand_schemas.brand_diagnosis_read(found, t)
+    split = found.change.decomposition
+    parts = [(str(factor), split.parts[factor]) for factor in Factor]
+    if split.unattributed:
+        parts.append(("unattributed", split.unattributed))
+    chart, day_bars = charts.daily_bars([(day, figures.gmv) for day, figures in found.days])
+    return render(
+        request,
+        "diagnosis/brand.html",
+        identity,
+        section="diagnosis",
+        found=found,
+        report=read,
+        waterfall=charts.waterfall(split.base_gmv, parts, split.comparison_gmv),
+        trend=chart,
+        day_bars=day_bars,
+        demo_tiers=container.settings.demo_peer_tiers,
+        query=urlencode(
+            {
+                "first_day": found.change.period.first.isoformat(),
+                "last_day": found.change.period.last.isoformat(),
+                "base_first_day": found.change.base_period.first.isoformat(),
+                "base_last_day": found.change.base_period.last.isoformat(),
             }
         ),
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,7 @@ from newretail.events.models import (
     EventNameMapping,
     FailedEvent,
     FailedEventStatus,
+    OutboxMessage,
 )
 from newretail.events.submission import Submission
 from newretail.events.taxonomy import BUILT_IN
@@ -34,6 +36,33 @@ from newretail.tenancy.models import Source
 from newretail.tenancy.permissions import Permission, Principal
 
 REPLAY_BATCH = 500
+
+
+# ---------------------------------------------------------------- the outbox, as readers see it
+@dataclass(frozen=True)
+class OutboxDelay:
+    """The organisation's outbox rows not yet in the warehouse that were written before
+    `cutoff`: how many, and when the oldest was written (None: there are none)."""
+
+    cutoff: datetime
+    waiting: int
+    oldest: datetime | None
+
+
+def late_outbox(
+    session: Session, principal: Principal, older_than: timedelta, now: datetime | None = None
+) -> OutboxDelay:
+    """The commerce facts (orders, refunds, stock, coupons) committed more than `older_than`
+    ago whose events the relay has not yet delivered to the warehouse: while any wait, the
+    warehouse's figures miss them."""
+    principal.require(Permission.READ)
+    cutoff = (now or utcnow()) - older_than
+    waiting, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.published_at.is_(None), OutboxMessage.created_at < cutoff
+        )
+    ).one()
+    return OutboxDelay(cutoff, int(waiting), oldest)
 
 
 # ---------------------------------------------------------------- failed events
