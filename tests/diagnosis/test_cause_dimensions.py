@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from newretail.bootstrap import Container
 from newretail.core.database import session_scope
 from newretail.core.i18n import translator
-from newretail.diagnosis import cause_schemas, causes, org_causes
+from newretail.diagnosis import cause_reads, cause_schemas, causes, org_causes
 from newretail.diagnosis.adtributor import Dimension, js_surprise
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.service import Period
@@ -171,8 +171,8 @@ def test_every_order_has_one_traffic_source_and_campaign_on_both_warehouses(
     events.append(_event(org, "order_refunded", NOV11, shop, amount="30.00", order_id="o-old"))
     _load(warehouse, events)
     zone = "Asia/Shanghai"
-    base = causes.read_period(warehouse, org, shop, zone, Period(*BASE))
-    now = causes.read_period(warehouse, org, shop, zone, Period(*NOW))
+    base = cause_reads.read_period(warehouse, org, shop, zone, Period(*BASE))
+    now = cause_reads.read_period(warehouse, org, shop, zone, Period(*NOW))
     assert base.by(1) == {
         "utm:wechat": (20, Decimal("2000.00")),
         "channel:online": (10, Decimal("1000.00")),

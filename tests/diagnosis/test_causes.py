@@ -24,7 +24,7 @@ from newretail.catalog import service as catalog_service
 from newretail.cli import app
 from newretail.core.database import session_scope
 from newretail.core.settings import Settings
-from newretail.diagnosis import adtributor, causes, service
+from newretail.diagnosis import adtributor, cause_reads, causes, service
 from newretail.diagnosis.adtributor import Dimension
 from newretail.diagnosis.decomposition import Factor, PeriodTotals
 from newretail.diagnosis.service import Period
@@ -222,8 +222,8 @@ def test_duckdb_and_postgres_read_the_same_figures(warehouse: Any) -> None:
     skus = {code: uuid.uuid4() for code in PRICES}
     _load(warehouse, ledger(org, shop, skus))
     zone = "Asia/Shanghai"
-    base = causes.read_period(warehouse, org, shop, zone, Period(*BASE))
-    now = causes.read_period(warehouse, org, shop, zone, Period(*NOW))
+    base = cause_reads.read_period(warehouse, org, shop, zone, Period(*BASE))
+    now = cause_reads.read_period(warehouse, org, shop, zone, Period(*NOW))
     assert base.hours == {12: (50, Decimal("3400.00"))}
     a, b, c = (str(skus[code]) for code in "ABC")
     assert {key: base.of_skus([key]) for key in base.skus} == {

@@ -14,38 +14,31 @@ data-quality cause with the traffic part it would have shown.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-import ibis
-import ibis.expr.datatypes as dt
-import ibis.expr.types as ir
 from sqlalchemy.orm import Session
 
 from newretail.catalog import service as catalog_service
-from newretail.core.errors import NotFound
 from newretail.core.localtime import today
-from newretail.databank.localdays import day_start, offset_spans
-from newretail.diagnosis import metrics, order_attributes
+from newretail.databank.localdays import day_start
+from newretail.diagnosis import order_attributes
 from newretail.diagnosis.adtributor import Candidate, Dimension, Explanation, Value, explain, rank
+from newretail.diagnosis.cause_reads import PeriodFigures, read_period
 from newretail.diagnosis.counters import corrected_totals, counter_reports_normally
 from newretail.diagnosis.decomposition import Decomposition, Factor, PeriodTotals, decompose
-from newretail.diagnosis.metrics import SOURCES, StoreDay
 from newretail.diagnosis.service import Period, StoreRef, check_periods
 from newretail.inventory import reads as inventory_reads
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
-from newretail.warehouse.connection import EVENT_TABLE, Warehouse
+from newretail.warehouse.connection import Warehouse
 
-Expr = Any  # an Ibis table expression
-CENT = Decimal("0.01")
-_MONEY = dt.Decimal(38, 2)
 OTHER = "other"  # the remainder of a dimension: order totals beyond their lines
 NO_CAMPAIGN = "none"  # the orders that redeemed no campaign's coupon
 SEARCHED = (
@@ -103,162 +96,6 @@ class StoreCauses:
     explanations: dict[Factor, list[Explanation]]
     causes: list[Cause]  # business causes, the largest amount first
     data_quality: list[Cause] = field(default_factory=list)
-
-
-# --- warehouse reads ------------------------------------------------------------------------
-
-
-def _local(ts: ir.TimestampValue, zone: str, first: date, last: date) -> ir.TimestampValue:
-    """`ts` shifted into the zone's wall-clock time (offsets worked out as for local days)."""
-
-    def shifted(seconds: int) -> ir.TimestampValue:
-        return ts + ibis.interval(seconds=seconds) if seconds else ts
-
-    spans = offset_spans(zone, first, last)
-    if len(spans) == 1:
-        return shifted(spans[0][1])
-    return ibis.cases(
-        *((ts < until, shifted(seconds)) for until, seconds in spans[:-1]),
-        else_=shifted(spans[-1][1]),
-    )
-
-
-def _store_events(con: Any, organization_id: str, store: str, zone: str, period: Period) -> Expr:
-    """The store's purchases and refunds of the period, each with its local day, hour, sign
-    (+1 paid, −1 refunded), order, buyer (and the identified person) and lines."""
-    event = con.table(EVENT_TABLE)
-    paid_types = list(SOURCES.purchase_events)
-    kinds = [*paid_types, *SOURCES.refund_events]
-    low, high = _instants(zone, period)
-    found = event.filter(
-        event.organization_id == organization_id,
-        event.store_id == store,
-        event.type.isin(kinds),
-        event.ts >= low,
-        event.ts < high,
-    )
-    local = _local(found.ts, zone, period.first, period.last)
-    paid = found.type.isin(paid_types)
-    document = found.properties.cast("json")
-    order = ibis.coalesce(document["order_id"].str.nullif(""), "e:" + found.message_id)
-    identified = metrics.person(found, ibis.null(str))
-    events = found.select(
-        event_id=found.message_id,
-        ts=found.ts,
-        day=local.date(),
-        hour=local.hour(),
-        paid=paid,
-        amount=found.amount.cast(_MONEY).fill_null(0),
-        order_key=order,
-        person=ibis.ifelse(paid, identified, None),
-        buyer=ibis.ifelse(paid, ibis.coalesce(identified, "o:" + order), None),
-        document=document,
-        lines=ibis.coalesce(document["lines"], document["items"]),
-    )
-    return events
-
-
-def _instants(zone: str, period: Period) -> tuple[datetime, datetime]:
-    """The start of the period's first local day and of the day after its last."""
-    return day_start(period.first, zone), day_start(period.last + timedelta(days=1), zone)
-
-
-def _by_order(events: Expr) -> list[dict[str, Any]]:
-    """GMV per local hour, traffic source, campaign and buyer (local day | person; null:
-    refunds): one grouped query for the three dimensions of an order."""
-    signed = ibis.ifelse(events.paid, events.amount, -events.amount)
-    events = events.mutate(signed=signed, who=events.day.cast("string") + "|" + events.buyer)
-    table = events.group_by("hour", "source", "campaign", "who").aggregate(
-        gmv=events.signed.sum().cast(_MONEY)
-    )
-    return list(table.to_pyarrow().to_pylist())
-
-
-def _by_sku(events: Expr) -> list[dict[str, Any]]:
-    listed = events.filter(events.lines.notnull())
-    lines = listed.select("day", "paid", "buyer", line=listed.lines.array.unnest())
-    amount = lines.line["amount"].str.cast(_MONEY).fill_null(0)
-    lines = lines.mutate(
-        sku=lines.line["sku_id"].str,
-        signed=ibis.ifelse(lines.paid, amount, -amount),
-        who=lines.day.cast("string") + "|" + lines.buyer,
-    )
-    lines = lines.filter(lines.sku.notnull())
-    table = lines.group_by("sku", "who").aggregate(gmv=lines.signed.sum().cast(_MONEY))
-    return list(table.to_pyarrow().to_pylist())
-
-
-Buyers = dict[str | None, Decimal]  # buyer (local day | person; None: refunds) -> GMV
-
-
-def _buyers_and_gmv(groups: Iterable[Buyers]) -> tuple[int, Decimal]:
-    """The distinct buyers and the GMV of some groups of one period."""
-    buyers: set[str] = set()
-    gmv = Decimal("0.00")
-    for group in groups:
-        for who, amount in group.items():
-            gmv += amount
-            if who is not None:
-                buyers.add(who)
-    return len(buyers), gmv
-
-
-@dataclass(frozen=True)
-class PeriodFigures:
-    """What the search reads of one period of one store."""
-
-    days: list[StoreDay]
-    # SKU id -> its lines' GMV by buyer
-    skus: dict[str, Buyers]
-    # (local hour, traffic source, campaign "id|name") -> the orders' GMV by buyer; source
-    # and campaign None: a refund of an order not paid in the period; campaign "": none
-    orders: dict[tuple[int, str | None, str | None], Buyers] = field(default_factory=dict)
-
-    def of_skus(self, keys: Iterable[str]) -> tuple[int, Decimal]:
-        """The distinct buyers (per local day) and the GMV of the lines of these SKUs."""
-        return _buyers_and_gmv(self.skus.get(key, {}) for key in keys)
-
-    def by(self, position: int) -> dict[Any, tuple[int, Decimal]]:
-        """The distinct buyers and the GMV of the orders by hour (0), traffic source (1) or
-        campaign (2)."""
-        groups: dict[Any, list[Buyers]] = {}
-        for key, found in self.orders.items():
-            groups.setdefault(key[position], []).append(found)
-        return {key: _buyers_and_gmv(found) for key, found in groups.items()}
-
-    @property
-    def hours(self) -> dict[int, tuple[int, Decimal]]:
-        """Local hour -> (buyers, GMV)."""
-        return self.by(0)
-
-
-def read_period(
-    con: Any, organization_id: str, store: str, zone: str, period: Period
-) -> PeriodFigures:
-    """The store's store-days, and its GMV and buyers by SKU and by local hour, traffic
-    source and campaign of the order, of a period."""
-    days = metrics.store_day_rows(
-        metrics.store_day_table(
-            con,
-            organization_id,
-            period.first,
-            period.last,
-            zone,
-            store_zones={store: zone},
-            stores=[store],
-        )
-    )
-    events = _store_events(con, organization_id, store, zone, period)
-    skus: dict[str, Buyers] = {}
-    for r in _by_sku(events):
-        skus.setdefault(str(r["sku"]), {})[r["who"]] = Decimal(r["gmv"]).quantize(CENT)
-    low, high = _instants(zone, period)
-    orders: dict[tuple[int, str | None, str | None], Buyers] = {}
-    for r in _by_order(order_attributes.attributed(con, organization_id, events, low, high)):
-        key = (int(r["hour"]), r["source"], r["campaign"] or ("" if r["source"] else None))
-        group = orders.setdefault(key, {})
-        group[r["who"]] = group.get(r["who"], Decimal("0.00")) + Decimal(r["gmv"]).quantize(CENT)
-    return PeriodFigures([d for d in days if d.store_id == store], skus, orders)
 
 
 # --- the search -----------------------------------------------------------------------------
@@ -398,18 +235,6 @@ def _same_sign(first: Decimal, second: Decimal) -> bool:
 # --- the use case ---------------------------------------------------------------------------
 
 
-def find_store(session: Session, principal: Principal, reference: str) -> Store:
-    """A store the principal may see, by its code or id (404 naming `store` otherwise)."""
-    try:
-        store_id = uuid.UUID(reference)
-    except ValueError:
-        store_id = tenancy_service.store_by_code(session, reference).id
-    try:
-        return tenancy_service.get_store(session, principal, store_id)
-    except NotFound as exc:
-        raise NotFound(f"no store {reference!r}", field="store") from exc
-
-
 def stock_out_days(
     session: Session,
     principal: Principal,
@@ -452,7 +277,7 @@ def store_causes(
     campaign and stock-out explaining each part in cents, and the data-quality causes (a
     silent people counter)."""
     principal.require(Permission.READ)
-    store = find_store(session, principal, store_reference)
+    store = tenancy_service.visible_store(session, principal, store_reference)
     zone = store.time_zone
     period, base_period = check_periods(
         first, last, base_first, base_last, today(zone) - timedelta(days=1)

@@ -28,6 +28,7 @@ from newretail.diagnosis import (
     brand_schemas,
     brand_view,
     breakdown,
+    cause_cli,
     cause_schemas,
     causes,
     funnels,
@@ -44,6 +45,7 @@ from newretail.diagnosis.recommendation_schemas import (
     recommendation_read,
     store_recommendations_read,
 )
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.operator import OperatorSession, operator_session
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
@@ -411,56 +413,6 @@ def funnel(
     emit(row, as_json, lambda: _print_funnel(row))
 
 
-def _print_causes(row: dict[str, Any]) -> None:
-    period, base, store = row["period"], row["base_period"], row["store"]
-    parts = row["parts"]
-    out.print(
-        f"[bold]{store['name']} ({store['code']}): GMV {period['first_day']} … "
-        f"{period['last_day']}[/bold] against {base['first_day']} … {base['last_day']} "
-        f"(local days, {row['time_zone']})"
-    )
-    out.print(
-        f"{yuan(row['base']['gmv'])} → {yuan(row['comparison']['gmv'])}, change "
-        f"{yuan(row['change'], signed=True)} = visitors {yuan(parts['visitors'], signed=True)}, "
-        f"conversion {yuan(parts['conversion'], signed=True)}, order value "
-        f"{yuan(parts['order_value'], signed=True)}"
-    )
-    out.print("[bold]Why it moved[/bold]")
-    for number, cause in enumerate(row["causes"], start=1):
-        out.print(
-            f"{number}. {cause['text']} (explains {cause['explanatory_power']:.0%} of the "
-            f"part over its {cause['dimension']} values; surprise {cause['surprise']:.3f})"
-        )
-    if not row["causes"]:
-        out.print(T("diagnosis.causes.none"))
-    for quality in row["data_quality"]:
-        out.print(f"data quality: {quality['text']}")
-
-
-def _print_organisation_causes(row: dict[str, Any]) -> None:
-    period, base, parts = row["period"], row["base_period"], row["parts"]
-    out.print(
-        f"[bold]All stores: GMV {period['first_day']} … {period['last_day']}[/bold] against "
-        f"{base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
-    )
-    out.print(
-        f"{yuan(row['base_gmv'])} → {yuan(row['comparison_gmv'])}, change "
-        f"{yuan(row['change'], signed=True)} = visitors {yuan(parts['visitors'], signed=True)}, "
-        f"conversion {yuan(parts['conversion'], signed=True)}, order value "
-        f"{yuan(parts['order_value'], signed=True)}"
-    )
-    out.print("[bold]Which stores moved it[/bold]")
-    for number, cause in enumerate(row["causes"], start=1):
-        out.print(
-            f"{number}. {cause['text']} (explains {cause['explanatory_power']:.0%} of the "
-            f"part; surprise {cause['surprise']:.3f})"
-        )
-    if not row["causes"]:
-        out.print(T("diagnosis.causes.none"))
-    for quality in row["data_quality"]:
-        out.print(f"data quality: {quality['text']}")
-
-
 @command(diagnosis_app, "causes")
 def store_causes(
     ctx: typer.Context,
@@ -480,10 +432,10 @@ def store_causes(
 ) -> None:
     """Why a store's GMV moved (without --store: the organisation's): the period (default: the
     last 7 complete local days) against the base (default: as many days before), each
-    factor's part explained by SKU, category, hour and stock-out values (the organisation's
-    by its stores) in money, and data-quality causes (a silent people counter)."""
+    factor's part explained by SKU, category, hour, traffic source, campaign and stock-out
+    values (the organisation's by its stores and channel types) in money, and data-quality
+    causes (a silent people counter)."""
     days = _days(first_day, last_day, base_first_day, base_last_day)
-    printer = _print_causes if store else _print_organisation_causes
     path = "/api/v1/diagnosis/causes"
     if store:
         path = f"/api/v1/diagnosis/stores/{quote(store, safe='')}/causes"
@@ -516,7 +468,7 @@ def store_causes(
         return cause_schemas.store_causes_read(found, T).model_dump(mode="json")
 
     row = _answer(ctx, org, path, _day_params(days), here)
-    emit(row, as_json, lambda: printer(row))
+    emit(row, as_json, lambda: cause_cli.print_causes(row))
 
 
 def _print_metrics(row: dict[str, Any]) -> None:
@@ -670,7 +622,7 @@ def recommend(
     with operator_session(ctx, org) as (container, session, principal):
         if act:
             acted = recommendation_flows.act(session, principal, store, _uuid(act), T)
-            found = causes.find_store(session, principal, store)
+            found = tenancy_service.visible_store(session, principal, store)
             row = recommendation_read(acted, found.name, principal, T).model_dump(mode="json")
         else:
             listed = recommendation_flows.store_recommendations(

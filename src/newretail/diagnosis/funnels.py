@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from newretail.core.localtime import today
 from newretail.databank.localdays import day_start
-from newretail.diagnosis.causes import find_store
 from newretail.diagnosis.errors import InvalidFunnelWindow
 from newretail.diagnosis.metrics import IN_STORE_VISITS
 from newretail.diagnosis.service import Period, check_periods
@@ -240,7 +239,11 @@ def funnel(
     zone = tenancy_service.organisation_zone(session, principal.organization_id)
     yesterday = today(zone) - timedelta(days=1)
     period, _ = check_periods(first, last, None, None, yesterday)
-    store = None if store_reference is None else find_store(session, principal, store_reference)
+    store = (
+        None
+        if store_reference is None
+        else tenancy_service.visible_store(session, principal, store_reference)
+    )
     steps = FUNNELS[kind]
     brand = None if brand_code is None else tenancy_service.brand_by_code(session, brand_code)
     managed = None

@@ -201,7 +201,7 @@ def store_recommendations(
         base_last,
         other_label=other_label,
     )
-    store = causes.find_store(session, principal, store_reference)
+    store = tenancy_service.visible_store(session, principal, store_reference)
     proposals = recommendations.propose(found, transfer_plan(session, principal, store))
     recorded = {r.kind: r for r in _recorded(session, store, found)}
     for proposal in proposals:
@@ -254,7 +254,7 @@ def recommendation_of(
     """A recommendation of a store the principal may see (404 naming the field otherwise;
     another organisation's is not found: the session is scoped to the principal's)."""
     principal.require(Permission.READ)
-    store = causes.find_store(session, principal, store_reference)
+    store = tenancy_service.visible_store(session, principal, store_reference)
     row = session.scalars(
         select(DiagnosisRecommendation).where(
             DiagnosisRecommendation.id == recommendation_id,

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from newretail.core.i18n import Translate, negotiate, translator
-from newretail.diagnosis import causes
 from newretail.diagnosis import recommendation_flows as flows
 from newretail.diagnosis.models import DiagnosisRecommendation
 from newretail.diagnosis.recommendation_schemas import (
@@ -21,6 +20,7 @@ from newretail.diagnosis.recommendation_schemas import (
     recommendation_read,
     store_recommendations_read,
 )
+from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 from newretail.tenancy.permissions import Principal
 from newretail.tenancy.schemas import Strict
@@ -47,7 +47,7 @@ def _read(
     row: DiagnosisRecommendation,
     t: Translate,
 ) -> RecommendationRead:
-    found = causes.find_store(session, principal, store)
+    found = tenancy_service.visible_store(session, principal, store)
     return recommendation_read(row, found.name, principal, t)
 
 

@@ -144,7 +144,7 @@ def weekly_report(
     """The weekly report of a store (by code or id) for the local week holding `day` (default:
     the last complete week of the store's zone), in `locale` (default: the organisation's)."""
     principal.require(Permission.READ)
-    store = causes.find_store(session, principal, store_reference)
+    store = tenancy_service.visible_store(session, principal, store_reference)
     organisation = tenancy_service.get_organization(session, principal.organization_id)
     if locale is not None and locale not in LOCALES:
         raise InvalidReportInput("locale", field="locale", value=locale)
@@ -384,7 +384,9 @@ def mail_report(
     # sending is operating the store (owner, admin, its manager), not reading: an analyst's or
     # a marketer's key may download the report but not have the server e-mail it
     principal.require(Permission.EDIT_STORES)
-    causes.find_store(session, principal, store_reference)  # a store not yours: 404 first
+    tenancy_service.visible_store(
+        session, principal, store_reference
+    )  # a store not yours: 404 first
     checked = [mail.checked_address(address, field="emails") for address in addresses]
     mail.require_server(settings)
     found = weekly_report(

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from newretail.core.errors import NotFound
 from newretail.core.localtime import today
 from newretail.diagnosis import metrics, peers
 from newretail.diagnosis.decomposition import Decomposition, PeriodTotals, decompose
@@ -19,7 +18,6 @@ from newretail.diagnosis.peers import PeerReport, StorePeers
 from newretail.diagnosis.service import Period, StoreRef, check_periods, store_ref
 from newretail.diagnosis.tiers import TierConfig
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
@@ -42,15 +40,6 @@ class StoreDiagnosis:
     peer_report: PeerReport
 
 
-def find_store(session: Session, principal: Principal, code: str) -> Store:
-    """One of the principal's stores by its code; not found otherwise."""
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
-    for store in stores:
-        if store.code == code:
-            return store
-    raise NotFound(f"no store with code {code!r} among your stores", field="store")
-
-
 def store_diagnosis(
     session: Session,
     principal: Principal,
@@ -66,7 +55,7 @@ def store_diagnosis(
     period (default: as many days before) split by factor, its daily GMV, and its peer tier
     over the 30 local days up to the period's last day."""
     principal.require(Permission.READ)
-    store = find_store(session, principal, code)
+    store = tenancy_service.visible_store(session, principal, code)
     zone = tenancy_service.organisation_zone(session, principal.organization_id)
     yesterday = today(zone) - timedelta(days=1)
     period, base_period = check_periods(first, last, base_first, base_last, yesterday)

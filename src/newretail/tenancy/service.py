@@ -255,6 +255,18 @@ def store_by_code(session: Session, code: str) -> Store:
     return by_code_or_not_found(session, Store, code, "store", field="store")
 
 
+def visible_store(session: Session, principal: Principal, reference: str) -> Store:
+    """A store the principal may see, by its code or its id (404 naming `store` otherwise)."""
+    try:
+        store_id = uuid.UUID(reference)
+    except ValueError:
+        store_id = store_by_code(session, reference).id
+    try:
+        return get_store(session, principal, store_id)
+    except NotFound as exc:
+        raise NotFound(f"no store {reference!r}", field="store") from exc
+
+
 def create_store(session: Session, principal: Principal, data: schemas.StoreCreate) -> Store:
     """Create a store of any channel type, optionally of one brand."""
     principal.require(Permission.MANAGE_STORES)
