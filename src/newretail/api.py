@@ -28,6 +28,7 @@ from newretail.inventory.router import router as inventory_router
 from newretail.marketing.router import router as marketing_router
 from newretail.members.router import router as members_router
 from newretail.orders.router import router as orders_router
+from newretail.privacy.router import router as privacy_router
 from newretail.reach.feed_routes import router as reach_feed_router
 from newretail.reach.lift_routes import router as reach_lift_router
 from newretail.reach.router import router as reach_router
@@ -50,6 +51,7 @@ DOMAIN_ROUTERS = [
     reach_feed_router,
     events_router,
     timelines_router,
+    privacy_router,
     identity_router,
     reach_triggers_router,
     diagnosis_router,

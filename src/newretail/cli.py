@@ -23,6 +23,7 @@ from newretail.main import create_app
 from newretail.marketing.cli import marketing_app
 from newretail.members import cli as members_cli
 from newretail.orders import cli as orders_cli
+from newretail.privacy import cli as privacy_cli
 from newretail.reach.cli import reach_app
 from newretail.reach.secret_box import SecretBox
 from newretail.simulator import cli as simulator_cli
@@ -41,6 +42,7 @@ app.add_typer(tenancy_cli.source_app, name="source")
 app.add_typer(tenancy_cli.user_app, name="user")
 app.add_typer(tenancy_cli.api_key_app, name="api-key")
 app.add_typer(members_cli.member_app, name="member")
+command(members_cli.member_app, "export")(privacy_cli.member_export)
 app.add_typer(identity_app, name="identity")
 app.add_typer(marketing_app, name="marketing")
 app.add_typer(reach_app, name="reach")

@@ -10,6 +10,7 @@ from newretail.inventory import models as inventory_models
 from newretail.marketing import models as marketing_models
 from newretail.members import models as members_models
 from newretail.orders import models as orders_models
+from newretail.privacy import models as privacy_models
 from newretail.reach import models as reach_models
 from newretail.tenancy import models as tenancy_models
 
@@ -24,6 +25,7 @@ __all__ = [
     "marketing_models",
     "members_models",
     "orders_models",
+    "privacy_models",
     "reach_models",
     "tenancy_models",
 ]

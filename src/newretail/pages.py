@@ -27,6 +27,7 @@ from newretail.members import service as members_service
 from newretail.members.models import Member
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
+from newretail.privacy.web import router as privacy_pages
 from newretail.reach import inbox as reach_inbox
 from newretail.reach.trigger_web import router as reach_trigger_pages
 from newretail.reach.web import router as reach_pages
@@ -43,6 +44,7 @@ DOMAIN_PAGES = [
     identity_pages,
     events_pages,
     orders_pages,
+    privacy_pages,
     databank_pages,
     audiences_pages,
     marketing_pages,

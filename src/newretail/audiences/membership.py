@@ -6,8 +6,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.audiences import privacy, queries, realtime
@@ -90,6 +92,44 @@ def members_page(
         "size": stored.audience.size,
         "members": page,
     }
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One audience a member is in, as its latest refresh stored it."""
+
+    audience_id: uuid.UUID
+    audience_name: str
+    version: str
+    since: datetime
+
+
+def member_audiences(
+    session: Session, principal: Principal, warehouse: Warehouse, member_id: uuid.UUID
+) -> list[Membership]:
+    """The audiences whose current stored version holds the member, by name (one member's
+    own memberships: no crowd floor applies, nobody else is counted)."""
+    principal.require(Permission.READ)
+    audiences = {
+        str(a.id): a for a in session.scalars(select(Audience).where(Audience.version.is_not(None)))
+    }
+    if not audiences:
+        return []
+    with open_warehouse(warehouse) as con:
+        org = str(principal.organization_id)
+        rows = queries.member_memberships(con, org, str(member_id)).to_pyarrow().to_pylist()
+    found = [
+        Membership(
+            audience_id=uuid.UUID(row["audience_id"]),
+            audience_name=audiences[row["audience_id"]].name,
+            version=row["version"],
+            since=row["since"].astimezone(UTC),
+        )
+        for row in rows
+        if row["audience_id"] in audiences
+        and audiences[row["audience_id"]].version == row["version"]
+    ]
+    return sorted(found, key=lambda m: (m.audience_name, str(m.audience_id)))
 
 
 def is_member(

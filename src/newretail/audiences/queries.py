@@ -27,6 +27,14 @@ def stored_members(con: Any, organization_id: str, audience_id: str, version: st
     ).select("member_id", "since")
 
 
+def member_memberships(con: Any, organization_id: str, member_id: str) -> Expr:
+    """Every stored membership row of one member (audience_id, version, since), any version."""
+    table = con.table(AUDIENCE_MEMBER_TABLE)
+    return table.filter(
+        table.organization_id == organization_id, table.member_id == member_id
+    ).select("audience_id", "version", "since")
+
+
 def refreshed_rows(
     members: Expr,
     previous: Expr | None,

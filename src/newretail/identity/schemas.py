@@ -81,6 +81,16 @@ class IdentifierCount(Read):
     count: int
 
 
+class IdentifierHeld(Read):
+    """One identifier as OneID holds it: the HMAC-SHA256 of its normalised value with the
+    organisation's secret, never the value, on one profile of the member's group."""
+
+    profile_id: uuid.UUID
+    type: str
+    value_hash: str
+    created_at: datetime
+
+
 class MemberIdentities(Read):
     member_id: uuid.UUID
     canonical_id: uuid.UUID

@@ -207,3 +207,30 @@ def member_identities(
         ],
         merged_from=[schemas.MergeRead.model_validate(m) for m in merges],
     )
+
+
+def member_identifiers(
+    session: Session, principal: Principal, member_id: uuid.UUID
+) -> list[schemas.IdentifierHeld]:
+    """Every identifier held for the member's group, as held (keyed hashes), by profile."""
+    principal.require(Permission.READ)
+    member = _member(session, member_id, "member_id")
+    canonical = member.canonical_id or member.id
+    profiles = [
+        canonical,
+        *session.scalars(select(Member.id).where(Member.canonical_id == canonical)),
+    ]
+    rows = session.scalars(
+        select(MemberIdentifier)
+        .where(MemberIdentifier.member_id.in_(profiles))
+        .order_by(MemberIdentifier.identifier_type, MemberIdentifier.created_at)
+    ).all()
+    return [
+        schemas.IdentifierHeld(
+            profile_id=row.member_id,
+            type=row.identifier_type,
+            value_hash=row.value_hash,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]

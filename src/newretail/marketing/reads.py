@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.reads import read_of
 from newretail.marketing import campaigns, schemas
-from newretail.marketing.models import Budget, Campaign, CampaignStage, Coupon, CouponState, Offer
+from newretail.marketing.models import (
+    Budget,
+    Campaign,
+    CampaignStage,
+    Coupon,
+    CouponLedgerEntry,
+    CouponState,
+    Offer,
+)
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Principal
@@ -96,6 +104,18 @@ def member_coupons(session: Session, member_id: uuid.UUID) -> list[schemas.Coupo
         select(Coupon).where(Coupon.member_id == member_id).order_by(Coupon.created_at.desc())
     ).all()
     return coupon_reads(session, held)
+
+
+def member_coupon_history(session: Session, member_id: uuid.UUID) -> list[schemas.CouponChangeRead]:
+    """Every change of the coupons the member holds, oldest first (issues, redemptions,
+    returns, voids), with where and for which order."""
+    held = select(Coupon.id).where(Coupon.member_id == member_id)
+    entries = session.scalars(
+        select(CouponLedgerEntry)
+        .where(CouponLedgerEntry.coupon_id.in_(held))
+        .order_by(CouponLedgerEntry.created_at, CouponLedgerEntry.id)
+    ).all()
+    return [schemas.CouponChangeRead.model_validate(e) for e in entries]
 
 
 def order_coupons(session: Session, order_ref: str) -> list[schemas.CouponRead]:

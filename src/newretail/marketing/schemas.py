@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from newretail.marketing.offer_specs import ChannelsSpec, Money, OfferSpec
 from newretail.tenancy.schemas import Strict
@@ -190,6 +190,21 @@ class CouponRead(BaseModel):
     order_ref: str | None
     discount: Decimal | None
     redeemed_at: dt.datetime | None
+
+
+class CouponChangeRead(BaseModel):
+    """One line of a coupon's ledger: issued, reserved, redeemed, returned, voided…"""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    coupon_id: uuid.UUID
+    change: str
+    order_ref: str | None
+    store_id: uuid.UUID | None
+    discount: Decimal | None
+    actor: str
+    reason: str | None
+    created_at: dt.datetime
 
 
 ClaimCodeText = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")]

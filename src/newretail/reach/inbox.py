@@ -92,6 +92,16 @@ def recent(
     return list(session.scalars(statement))
 
 
+def all_of(session: Session, member_id: uuid.UUID) -> list[InboxMessage]:
+    """Every message of the member, oldest first (the member's export)."""
+    statement = (
+        select(InboxMessage)
+        .where(InboxMessage.member_id == member_id)
+        .order_by(InboxMessage.created_at, InboxMessage.id)
+    )
+    return list(session.scalars(statement))
+
+
 def mark_read(
     session: Session,
     principal: Principal,

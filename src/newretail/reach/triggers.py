@@ -161,17 +161,24 @@ def list_decisions(
     campaign_id: uuid.UUID | None = None,
     reason: Reason | None = None,
     since: datetime | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
+    member_id: uuid.UUID | None = None,
 ) -> list[schemas.DecisionRead]:
-    """The latest decisions, newest first, with their campaign, rule and store by name."""
+    """The latest decisions, newest first, with their campaign, rule and store by name
+    (`limit=None`: all of them, for one member's export only)."""
     statement = (
         select(ReachDecision, Campaign.name, TriggerRule.name, Store.name)
         .join(Campaign, Campaign.id == ReachDecision.campaign_id)
         .join(TriggerRule, TriggerRule.id == ReachDecision.rule_id)
         .outerjoin(Store, Store.id == ReachDecision.store_id)
         .order_by(ReachDecision.decided_at.desc(), ReachDecision.id)
-        .limit(min(limit, MAX_DECISIONS))
     )
+    if limit is not None:
+        statement = statement.limit(min(limit, MAX_DECISIONS))
+    if member_id is not None:
+        statement = statement.where(ReachDecision.member_id == member_id)
+    elif limit is None:
+        raise ValueError("every decision of the organisation at once: give a member")
     if campaign_id is not None:
         statement = statement.where(ReachDecision.campaign_id == campaign_id)
     if reason is not None:

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     MANAGE_STOCK = "stock:manage"  # receipts, adjustments, transfers (store scope applies)
     SELL = "orders:sell"  # POS and online orders, refunds (store scope applies)
     MANAGE_MEMBERS = "members:manage"  # profiles, consent, points adjustments
+    EXPORT_MEMBER_DATA = "members:export"  # a member's personal data, all of it (owner, admin)
     MANAGE_MARKETING = "marketing:manage"  # audiences, coupons, campaigns
     SEND_EVENTS = "events:send"  # write keys only
 

@@ -1,0 +1,41 @@
+"""The member page's "Export data" downloads (JSON, or a zip of CSV files), audited as the
+console user."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from newretail.console.shell import page_locale
+from newretail.core.errors import InvalidInput
+from newretail.privacy import export
+from newretail.privacy.models import ExportFormat, RequestChannel
+from newretail.tenancy.dependencies import Identity, SessionDep
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/members/{member_id}/export")
+def export_download(
+    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
+) -> Response:
+    """Download everything held about the member (owners and admins)."""
+    chosen = request.query_params.get("format", ExportFormat.JSON)
+    if chosen not in set(ExportFormat):
+        raise InvalidInput("choose json or csv", field="format")
+    made = export.export_member(
+        session,
+        request.app.state.container.warehouse,
+        identity.principal,
+        member_id,
+        ExportFormat(chosen),
+        RequestChannel.CONSOLE,
+        page_locale(request, identity),
+    )
+    return Response(
+        made.content,
+        media_type=made.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{made.filename}"'},
+    )
