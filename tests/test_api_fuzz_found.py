@@ -73,3 +73,37 @@ def test_data_bank_days_outside_the_calendar_are_refused(client: TestClient, org
         "/api/v1/databank/snapshots", headers=org.auth(), json={"date": "2100-01-01"}
     )
     _problem(response, 422, "invalid_input", "body.date")
+
+
+def test_a_points_adjustment_past_a_billion_is_refused(client: TestClient, org: Org) -> None:
+    member = client.post(
+        "/api/v1/members", headers=org.auth(), json={"name": "Li Na", "phone": "13800138001"}
+    )
+    assert member.status_code == 201, member.text
+    response = client.post(
+        f"/api/v1/members/{member.json()['id']}/points/adjustments",
+        headers=org.auth(),
+        json={"points": 9223372036854775808, "reason": "0"},
+    )
+    _problem(response, 422, "invalid_input", "body.points")
+    response = client.post(
+        f"/api/v1/members/{member.json()['id']}/points/redemptions",
+        headers=org.auth(),
+        json={"points": 1_000_000_001},
+    )
+    _problem(response, 422, "invalid_input", "body.points")
+
+
+def test_patch_fields_that_cannot_be_cleared_show_no_null_in_the_schema(
+    client: TestClient, org: Org
+) -> None:
+    spec = client.get("/openapi.json").json()["components"]["schemas"]
+    settings = spec["newretail__members__schemas__SettingsUpdate"]
+    assert settings["properties"]["expiry_days"]["type"] == "integer"
+    assert spec["StoreUpdate"]["properties"]["name"]["type"] == "string"
+    assert "null" in str(spec["StoreUpdate"]["properties"]["city"])  # a city can be cleared
+    # the fuzz's request: null was schema-valid, then refused
+    response = client.patch(
+        "/api/v1/member-settings", headers=org.auth(), json={"expiry_days": None}
+    )
+    _problem(response, 422, "invalid_input", "expiry_days")

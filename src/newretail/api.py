@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from newretail.audiences import membership
 from newretail.audiences.router import router as audiences_router
 from newretail.catalog.router import router as catalog_router
+from newretail.core import openapi as openapi_corrections
 from newretail.core.errors import Unavailable
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
@@ -126,7 +127,7 @@ def mount_api(app: FastAPI, metrics: Metrics) -> None:
             schemes = schema["components"].setdefault("securitySchemes", {})
             schemes["WriteKeyBearer"] = {"type": "http", "scheme": "bearer"}
             schemes["WriteKeyBasic"] = {"type": "http", "scheme": "basic"}
-            app.openapi_schema = schema
+            app.openapi_schema = openapi_corrections.corrected(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

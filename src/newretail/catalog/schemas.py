@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, HttpUrl
 
 from newretail.tenancy.models import ChannelType
-from newretail.tenancy.schemas import Code, Name, Read, Strict
+from newretail.tenancy.schemas import Code, Name, NotNull, Read, Strict
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 CategoryPath = Annotated[str, Field(max_length=300, pattern=r"^[^/]+(/[^/]+)*$|^$")]
@@ -28,11 +28,11 @@ class ProductCreate(Strict):
 
 
 class ProductUpdate(Strict):
-    name: Name | None = None
-    category_path: CategoryPath | None = None
-    attributes: dict[str, Any] | None = None
-    image_urls: list[HttpUrl] | None = Field(default=None, max_length=20)
-    status: Annotated[str, Field(pattern="^(active|retired)$")] | None = None
+    name: Annotated[Name | None, NotNull] = None
+    category_path: Annotated[CategoryPath | None, NotNull] = None
+    attributes: Annotated[dict[str, Any] | None, NotNull] = None
+    image_urls: Annotated[list[HttpUrl] | None, NotNull] = Field(default=None, max_length=20)
+    status: Annotated[Annotated[str, Field(pattern="^(active|retired)$")] | None, NotNull] = None
 
 
 class SkuCreate(Strict):
@@ -50,12 +50,12 @@ class SkuCreate(Strict):
 
 
 class SkuUpdate(Strict):
-    name: Name | None = None
+    name: Annotated[Name | None, NotNull] = None
     barcode: Barcode | None = None
-    attributes: dict[str, Any] | None = None
-    image_urls: list[HttpUrl] | None = Field(default=None, max_length=20)
-    channels: list[ChannelType] | None = None
-    status: Annotated[str, Field(pattern="^(active|retired)$")] | None = None
+    attributes: Annotated[dict[str, Any] | None, NotNull] = None
+    image_urls: Annotated[list[HttpUrl] | None, NotNull] = Field(default=None, max_length=20)
+    channels: Annotated[list[ChannelType] | None, NotNull] = None
+    status: Annotated[Annotated[str, Field(pattern="^(active|retired)$")] | None, NotNull] = None
 
 
 class PricesSet(Strict):

@@ -82,7 +82,8 @@ class ChannelsSpec(_Spec):
 class ValiditySpec(_Spec):
     first_day: date | None = None
     last_day: date | None = None
-    days_after_issue: int | None = None
+    # at most ten years (a larger count overflowed the date of the coupon's last day)
+    days_after_issue: int | None = Field(default=None, le=3660)
 
 
 class OfferSpec(_Spec):

@@ -18,7 +18,7 @@ from newretail.members.models import (
     MemberStatus,
 )
 from newretail.tenancy.models import ChannelType
-from newretail.tenancy.schemas import Read, Strict
+from newretail.tenancy.schemas import NotNull, Read, Strict
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 BirthYear = Annotated[int, Field(ge=1900, le=2100)]
@@ -46,7 +46,7 @@ class MemberCreate(_MemberFields):
 
 class MemberUpdate(_MemberFields):
     phone: str | None = Field(default=None, max_length=32)
-    status: MemberStatus | None = None
+    status: Annotated[MemberStatus | None, NotNull] = None
 
 
 class MemberRead(Read):
@@ -138,13 +138,22 @@ class LedgerEntryRead(LedgerChange):
     locked_after: int
 
 
+# the most points one adjustment or redemption moves (a larger number overflowed the
+# store's integer column with a 500)
+MAX_POINTS_CHANGE = 1_000_000_000
+
+
 class PointsAdjust(Strict):
-    points: int = Field(description="Positive adds available points; negative removes them")
+    points: int = Field(
+        ge=-MAX_POINTS_CHANGE,
+        le=MAX_POINTS_CHANGE,
+        description="Positive adds available points; negative removes them (at most 1e9)",
+    )
     reason: str = Field(min_length=1, max_length=300)
 
 
 class PointsRedeem(Strict):
-    points: int = Field(gt=0)
+    points: int = Field(gt=0, le=MAX_POINTS_CHANGE)
     reference: str | None = Field(
         default=None, max_length=80, description="Redeems once per reference (e.g. an order id)"
     )
@@ -175,10 +184,10 @@ class EarnRuleCreate(Strict):
 
 
 class EarnRuleUpdate(Strict):
-    points_per_unit: Decimal | None = Field(default=None, ge=0, le=1000)
-    product_multipliers: dict[str, Multiplier] | None = None
-    category_multipliers: dict[str, Multiplier] | None = None
-    active: bool | None = None
+    points_per_unit: Annotated[Decimal | None, NotNull] = Field(default=None, ge=0, le=1000)
+    product_multipliers: Annotated[dict[str, Multiplier] | None, NotNull] = None
+    category_multipliers: Annotated[dict[str, Multiplier] | None, NotNull] = None
+    active: Annotated[bool | None, NotNull] = None
 
 
 class EarnRuleRead(Read):
@@ -198,8 +207,10 @@ class TierCreate(Strict):
 
 
 class TierUpdate(Strict):
-    name: Name | None = None
-    min_spend: Decimal | None = Field(default=None, ge=0, max_digits=18, decimal_places=2)
+    name: Annotated[Name | None, NotNull] = None
+    min_spend: Annotated[Decimal | None, NotNull] = Field(
+        default=None, ge=0, max_digits=18, decimal_places=2
+    )
 
 
 class TierRead(Read):
@@ -211,9 +222,9 @@ class TierRead(Read):
 
 
 class SettingsUpdate(Strict):
-    return_window_days: int | None = Field(default=None, ge=0, le=365)
-    expiry_mode: ExpiryMode | None = None
-    expiry_days: int | None = Field(default=None, ge=1, le=3650)
+    return_window_days: Annotated[int | None, NotNull] = Field(default=None, ge=0, le=365)
+    expiry_mode: Annotated[ExpiryMode | None, NotNull] = None
+    expiry_days: Annotated[int | None, NotNull] = Field(default=None, ge=1, le=3650)
 
 
 class SettingsRead(Read):

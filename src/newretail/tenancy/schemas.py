@@ -6,7 +6,7 @@ import re
 import uuid
 import zoneinfo
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -19,6 +19,22 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        kept = [branch for branch in branches if branch != {"type": "null"}]
+        if len(kept) == 1:
+            del schema["anyOf"]
+            schema.update(kept[0])
+        else:
+            schema["anyOf"] = kept
+
+
+# A PATCH field that may be left out but not cleared: the OpenAPI document shows no null for
+# it, and an explicit null is refused with a 422 naming the field (the services check it).
+NotNull = Field(json_schema_extra=_without_null)
 
 
 class Strict(BaseModel):
@@ -113,12 +129,12 @@ class StoreCreate(_StoreFields):
 
 
 class StoreUpdate(_StoreFields):
-    code: Code | None = None
-    name: Name | None = None
-    channel_type: ChannelType | None = None
-    status: StoreStatus | None = None
-    opening_hours: dict[Weekday, list[tuple[str, str]]] | None = None
-    time_zone: str | None = None
+    code: Annotated[Code | None, NotNull] = None
+    name: Annotated[Name | None, NotNull] = None
+    channel_type: Annotated[ChannelType | None, NotNull] = None
+    status: Annotated[StoreStatus | None, NotNull] = None
+    opening_hours: Annotated[dict[Weekday, list[tuple[str, str]]] | None, NotNull] = None
+    time_zone: Annotated[str | None, NotNull] = None
 
 
 class StoreRead(Read):
@@ -177,7 +193,7 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     display_name: str | None = Field(default=None, max_length=200)
-    role: Role | None = None
+    role: Annotated[Role | None, NotNull] = None
     store_ids: list[uuid.UUID] | None = None
     locale: Literal["en", "zh-CN"] | None = None
     is_active: bool | None = None
@@ -238,8 +254,8 @@ class OrganizationRead(Read):
 class OrganizationUpdate(Strict):
     """The organisation's settings: days and times are shown and counted in its time zone."""
 
-    name: Name | None = None
-    time_zone: str | None = None
-    default_locale: Literal["en", "zh-CN"] | None = None
+    name: Annotated[Name | None, NotNull] = None
+    time_zone: Annotated[str | None, NotNull] = None
+    default_locale: Annotated[Literal["en", "zh-CN"] | None, NotNull] = None
 
     _time_zone = field_validator("time_zone")(_check_time_zone)
