@@ -1,0 +1,70 @@
+"""The member page's Export data in a real browser (Debian chromium, Playwright) against the
+app under uvicorn, in English and in Chinese: the buttons, then both downloads (JSON and the
+CSV zip) read back; the screenshots docs/privacy.md shows."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select
+
+from newretail.bootstrap import Container
+from newretail.core.database import session_scope
+from newretail.privacy.models import MemberDataRequest
+from newretail.simulator.server import local_server
+from tests.conftest import Org
+from tests.console import test_browser as shared
+from tests.members.test_browser_members import _sign_in, browser
+from tests.privacy.test_export import rich
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser", "rich"]
+
+WORDS = {
+    "en": ("Export data", "JSON", "CSV (zip)"),
+    "zh-CN": ("导出数据", "JSON", "CSV（压缩包）"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_member_page_exports_in_the_browser(
+    browser: Browser, container: Container, org: Org, rich: dict[str, Any], language: str
+) -> None:
+    member = rich["member"]
+    label, json_label, csv_label = WORDS[language]
+    with local_server(container) as url:
+        context, page = _sign_in(browser, url, org, language)
+        try:
+            page.goto(f"/console/members/{member}")
+            expect(page.locator("#member-export")).to_contain_text(label)
+            expect(page.locator("#export-json")).to_have_text(json_label)
+            expect(page.locator("#export-csv")).to_have_text(csv_label)
+            page.screenshot(path=str(shared.IMAGES / f"member-export-{language}.png"))
+
+            with page.expect_download() as got:
+                page.click("#export-json")
+            document = json.loads(got.value.path().read_bytes())
+            assert got.value.suggested_filename.startswith(f"member-{member}-")
+            assert document["counts"]["orders"] == 1 and document["counts"]["events"] == 2
+            assert document["sections"]["profile"][0]["name"] == "Han Meimei"
+
+            with page.expect_download() as got:
+                page.click("#export-csv")
+            assert got.value.suggested_filename.endswith(".zip")
+            archive = zipfile.ZipFile(io.BytesIO(got.value.path().read_bytes()))
+            assert "16_events.csv" in archive.namelist()
+        finally:
+            context.close()
+    with session_scope(container.sessions, org.id) as session:
+        audited = session.scalars(
+            select(MemberDataRequest).order_by(MemberDataRequest.requested_at)
+        ).all()
+    assert [(r.channel, r.file_format) for r in audited] == [
+        ("console", "json"),
+        ("console", "csv"),
+    ]
