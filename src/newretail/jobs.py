@@ -9,12 +9,15 @@ from newretail.bootstrap import Container
 from newretail.core.database import scope_session, session_scope, utcnow
 from newretail.core.jobs import Job
 from newretail.databank.tasks import snapshot_all
+from newretail.diagnosis import report_schedule
 from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
 from newretail.marketing import coupons
 from newretail.members import points, tiers
 from newretail.reach import contact_caps, sender
 from newretail.reach.secret_box import SecretBox
+
+REPORT_CHECK_SECONDS = 600  # the weekly reports go within 10 minutes of their hour
 
 
 def relay_outbox(container: Container, stopping: threading.Event) -> int:
@@ -81,6 +84,11 @@ def webhook_sender(container: Container, stopping: threading.Event) -> int:
     return total
 
 
+def weekly_reports(container: Container, stopping: threading.Event) -> int:
+    """E-mail the store managers the weekly store reports that are due."""
+    return report_schedule.send_due(container.sessions, container.warehouse, container.settings)
+
+
 def server_jobs(container: Container) -> list[Job[Container]]:
     settings = container.settings
     return [
@@ -93,4 +101,9 @@ def server_jobs(container: Container) -> list[Job[Container]]:
         Job("identity-repair", min(settings.maintenance_seconds, 60), identity_repair),
         Job("webhook-sender", settings.webhook_send_seconds, webhook_sender),
         Job("reach-counter-retention", settings.maintenance_seconds, reach_counter_retention),
+        Job(
+            "weekly-reports",
+            REPORT_CHECK_SECONDS if settings.weekly_report_hour is not None else 0,
+            weekly_reports,
+        ),
     ]

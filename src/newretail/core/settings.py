@@ -69,6 +69,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Undelivered outbox rows older than this mark diagnoses as maybe incomplete",
     )
+    weekly_report_hour: int | None = Field(
+        default=None,
+        ge=0,
+        le=23,
+        description=(
+            "Local hour on Monday from which the server e-mails each store manager the last"
+            " week's store report; unset: no scheduled report"
+        ),
+    )
     # outgoing e-mail (the weekly store report): NEWRETAIL_SMTP_HOST, _PORT, _USER, _PASSWORD,
     # _FROM, _STARTTLS
     smtp_host: str | None = Field(

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
@@ -74,3 +74,35 @@ class DiagnosisRecommendation(IdMixin, TenantMixin, Base):
     created_objects: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     acted_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     acted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class DeliveryState(StrEnum):
+    SENDING = "sending"  # claimed by a server; an interrupted send is retried after a while
+    SENT = "sent"
+    FAILED = "failed"  # the SMTP server refused it; retried up to MAX_ATTEMPTS
+
+
+class ReportDelivery(IdMixin, TenantMixin, Base):
+    """One weekly store report e-mailed by the server's schedule to one store manager: claimed
+    before it is sent, so two servers never send it twice."""
+
+    __tablename__ = "diagnosis_report_delivery"
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id",
+            "store_id",
+            "week_first",
+            "email",
+            name="uq_diagnosis_report_delivery_week_email",
+        ),
+    )
+    organization_index = False  # the unique key starts with it
+
+    store_id: Mapped[uuid.UUID] = references("store")
+    week_first: Mapped[date] = mapped_column(Date)  # the report's Monday (store's local days)
+    email: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(10), default=DeliveryState.SENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -140,9 +140,12 @@ def weekly_report(
     day: date | None = None,
     tiers_config: TierConfig | None = None,
     locale: str | None = None,
+    tiers: PeerReport | None = None,
 ) -> WeeklyReport:
     """The weekly report of a store (by code or id) for the local week holding `day` (default:
-    the last complete week of the store's zone), in `locale` (default: the organisation's)."""
+    the last complete week of the store's zone), in `locale` (default: the organisation's);
+    `tiers`: the organisation's peer tiers of the 30 days to the week's Sunday when already
+    read (a schedule reporting every store reads them once)."""
     principal.require(Permission.READ)
     store = tenancy_service.visible_store(session, principal, store_reference)
     organisation = tenancy_service.get_organization(session, principal.organization_id)
@@ -173,7 +176,8 @@ def weekly_report(
         previous.last,
         other_label=t("diagnosis.cause.other"),
     )
-    tiers = peers.peer_tiers(session, principal, warehouse, tiers_config, last_day=week.last)
+    if tiers is None or tiers.period.last != week.last:
+        tiers = peers.peer_tiers(session, principal, warehouse, tiers_config, last_day=week.last)
     try:
         peer: StorePeers | None = tiers.store(store.code)
     except NotFound:
