@@ -90,12 +90,16 @@ def test_each_manager_gets_their_stores_reports_once_in_their_language(
     monkeypatch.setattr(settings, "smtp_starttls", False)
 
     def run(at: datetime) -> int:
-        return send_due(container.sessions, container.warehouse, settings, at)
+        # this organisation only: the test database holds other tests' organisations
+        return send_due(container.sessions, container.warehouse, settings, at, {org.id})
+
+    def mails() -> list[tuple[list[str], str]]:
+        return sorted((to, str(message["Subject"])) for to, message in received.messages())
 
     assert run(MONDAY_8AM) == 0  # no report hour set: no schedule
     monkeypatch.setattr(settings, "weekly_report_hour", 8)
     assert run(MONDAY_8AM - timedelta(minutes=1)) == 0
-    assert received.envelopes == []
+    assert mails() == []
 
     # the SMTP server refuses (nothing listens on the port): recorded, tried again later
     monkeypatch.setattr(settings, "smtp_port", 9)
@@ -109,8 +113,7 @@ def test_each_manager_gets_their_stores_reports_once_in_their_language(
     assert _deliveries(container, org) == sorted(
         [(english, "en", "sent", 2), (chinese, "zh-CN", "sent", 2), (both, "en", "sent", 2)]
     )
-    mailed = sorted((to, str(message["Subject"])) for to, message in received.messages())
-    assert mailed == sorted(
+    assert mails() == sorted(
         [
             ([english], "Weekly report: Store 0, 2026-11-09 – 2026-11-15"),
             ([chinese], "门店周报：Store 0，2026-11-09 至 2026-11-15"),
@@ -119,4 +122,4 @@ def test_each_manager_gets_their_stores_reports_once_in_their_language(
     )
     # the next Monday brings the next week's reports
     assert run(MONDAY_8AM + timedelta(days=7)) == 3
-    assert len(received.envelopes) == 6
+    assert len(mails()) == 6
