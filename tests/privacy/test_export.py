@@ -182,10 +182,10 @@ def test_the_json_export_holds_every_section(
         3,
         "Store 1",
     )
-    assert sorted((line["quantity"], line["amount"]) for line in sections["order_lines"]) == [
-        (1, "10.00"),
-        (2, "20.00"),
-    ]
+    assert sorted(
+        (line["sku_code"], line["sku_name"], line["quantity"], line["amount"])
+        for line in sections["order_lines"]
+    ) == [("SKU0", "Serum 0", 2, "20.00"), ("SKU1", "Serum 1", 1, "10.00")]
     coupon = sections["coupons"][0]
     assert (coupon["offer_code"], coupon["campaign_name"], coupon["state"]) == (
         "COUNTER50",
@@ -330,3 +330,24 @@ def test_the_cli_writes_the_export_and_audits_it(
     with session_scope(container.sessions, org.id) as session:
         audited = session.scalars(select(MemberDataRequest)).all()
     assert [(r.channel, r.file_format) for r in audited] == [("cli", "json")]
+
+
+def test_a_marketer_sees_no_export_button_and_cannot_download(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    made = client.post("/api/v1/members", headers=org.auth(), json={"phone": "13900139000"})
+    member = made.json()["id"]
+    email = f"marketer-{org.slug}@example.com"
+    user = client.post(
+        "/api/v1/users",
+        headers=org.auth(),
+        json={"email": email, "password": "correct horse battery", "role": "marketer"},
+    )
+    assert user.status_code == 201, user.text
+    console_login(client, email, "correct horse battery")
+    page = client.get(f"/console/members/{member}")
+    assert page.status_code == 200 and 'id="edit-member"' in page.text
+    assert 'id="member-export"' not in page.text
+    assert client.get(f"/console/members/{member}/export?format=json").status_code == 403
+    with session_scope(container.sessions, org.id) as session:
+        assert session.scalars(select(MemberDataRequest)).all() == []

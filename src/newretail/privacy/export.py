@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.audiences import membership
+from newretail.catalog import service as catalog_service
 from newretail.core.database import utcnow
 from newretail.core.pagination import MAX_LIMIT
 from newretail.identity import service as identity_service
@@ -210,13 +211,21 @@ def gather(
     sections["orders"] = []
     sections["order_lines"] = []
     sections["refunds"] = []
+    skus: dict[str, Any] = {}
     for order in sorted(orders, key=lambda o: (o.placed_at, str(o.id))):
         row = plain(order_schemas.OrderRead.model_validate(order))
         lines = row.pop("lines")
         row["store"] = store_name(order.store_id)
         row["items"] = sum(line["quantity"] for line in lines)
         sections["orders"].append(row)
-        sections["order_lines"].extend({"order_id": row["id"], **line} for line in lines)
+        for line in lines:
+            sku = skus.get(line["sku_id"])
+            if sku is None:
+                sku = skus[line["sku_id"]] = catalog_service.get_sku(
+                    session, uuid.UUID(line["sku_id"])
+                )
+            line.update(sku_code=sku.code, sku_name=sku.name)
+            sections["order_lines"].append({"order_id": row["id"], **line})
         for refund in order_reads.list_refunds(session, principal, order.id):
             refund_row = plain(order_schemas.RefundRead.model_validate(refund))
             refund_row["lines"] = json.dumps(refund_row["lines"])
