@@ -58,6 +58,8 @@ def prepare(data_dir: Path) -> Target:
         "NEWRETAIL_SECRET_KEY": SECRET,
         "NEWRETAIL_OUTBOX_RELAY_SECONDS": "0",
         "NEWRETAIL_MAINTENANCE_SECONDS": "0",
+        # the benchmarks measure capacity: no rate limit per write key (docs/security.md)
+        "NEWRETAIL_WRITE_KEY_RATE_PER_SECOND": "0",
     }
     settings = Settings(data_dir=data_dir, secret_key=SECRET)
     container = bootstrap(settings)

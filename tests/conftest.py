@@ -2,7 +2,8 @@
 
 PostgreSQL comes from NEWRETAIL_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432); each
 run makes a throw-away database and drops it at the end. Without PostgreSQL its tests skip,
-except under CI=true, where an unreachable PostgreSQL fails the run.
+except under CI=true, where an unreachable PostgreSQL fails the run. Redis (the shared rate
+limits) comes from NEWRETAIL_TEST_REDIS_URL (default 127.0.0.1:6379, database 15) the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -34,8 +36,26 @@ handlers.install()
 POSTGRES_URL = os.environ.get(
     "NEWRETAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+REDIS_URL = os.environ.get("NEWRETAIL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A reachable Redis for the shared rate limits (keys are hashes of random tokens, each
+    with its own expiry, so tests do not clear it)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {REDIS_URL}: {exc}"
+        if CI:
+            pytest.fail(f"CI=true requires Redis. {message}")
+        pytest.skip(message)
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 def _postgres_admin_engine():  # type: ignore[no-untyped-def]

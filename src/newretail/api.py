@@ -16,6 +16,7 @@ from newretail.audiences.router import router as audiences_router
 from newretail.catalog.router import router as catalog_router
 from newretail.core import openapi as openapi_corrections
 from newretail.core.errors import Unavailable
+from newretail.core.headers import policy_with_inline_scripts
 from newretail.core.http import Metrics
 from newretail.databank.router import router as databank_router
 from newretail.diagnosis.analysis_routes import router as analysis_router
@@ -108,13 +109,17 @@ def mount_api(app: FastAPI, metrics: Metrics) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="NewRetail API",
             swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
             swagger_favicon_url="/favicon.ico",
         )
+        # Swagger UI starts from one inline script: admitted by its hash, nothing else inline
+        html = bytes(page.body).decode()
+        page.headers["Content-Security-Policy"] = policy_with_inline_scripts(html)
+        return page
 
     default_openapi = app.openapi
 

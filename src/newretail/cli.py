@@ -98,6 +98,10 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: boo
         port=port,
         log_level="info",
         access_log=access_log,
+        http=settings.http_parser,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        limit_concurrency=settings.http_limit_concurrency,
         # an open counter screen (an endless event stream) must not hold the stop: it is
         # cut after 5 s and its EventSource reconnects to the next server with Last-Event-ID
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,

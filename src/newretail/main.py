@@ -11,6 +11,7 @@ from newretail import __version__
 from newretail.api import mount_api
 from newretail.bootstrap import Container, bootstrap
 from newretail.console.shell import render_console_error
+from newretail.core.headers import SecurityHeadersMiddleware
 from newretail.core.http import (
     BodyLimitMiddleware,
     Metrics,
@@ -18,7 +19,8 @@ from newretail.core.http import (
     install_error_handlers,
 )
 from newretail.core.jobs import JobRunner
-from newretail.core.local_server import announce
+from newretail.core.local_server import LOCAL_TOKEN_PREFIX, announce
+from newretail.core.ratelimit import RateLimitMiddleware, RateLimits
 from newretail.core.retry import RerunOnConflict
 from newretail.core.settings import Settings
 from newretail.events.collector import Collector
@@ -62,6 +64,7 @@ def create_app(
         jobs.stop()
         collector.checkers.stop()
         collector.pipeline.stop()
+        await rate_limits.aclose()
         container.close()
 
     app = FastAPI(
@@ -82,6 +85,9 @@ def create_app(
         on_loaded=container.on_events_loaded,
     )
     app.state.collector = collector
+    settings = container.settings
+    rate_limits = RateLimits(settings.redis_url)
+    app.state.rate_limits = rate_limits
     metrics = Metrics()
     metrics.gauge(
         "newretail_events_awaiting_load",
@@ -93,6 +99,14 @@ def create_app(
     mount_pages(app)
     app.add_middleware(RerunOnConflict)  # a request the database gave up on runs again
     app.add_middleware(CollectorGateway)  # the ingestion routes, inside the two below
-    app.add_middleware(BodyLimitMiddleware, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(  # before a body is read, after metrics count the request
+        RateLimitMiddleware,
+        limits=rate_limits,
+        write_key=settings.write_key_rate(),
+        api_key=settings.api_key_rate(),
+        exempt_prefixes=(LOCAL_TOKEN_PREFIX,),
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # on every answer, refusals included
     return app

@@ -178,7 +178,9 @@ def test_the_counter_screen_page_opens_the_feed_with_the_console_session(
     ]
     page = client.get(f"/console/reach/screens/{reach.store_id}")
     assert page.status_code == 200
-    assert f'new EventSource("/api/v1/reach/stores/{reach.store_id}/feed")' in page.text
+    # the page's script (reach/static/screen.js) opens the feed the table names
+    assert f'data-feed="/api/v1/reach/stores/{reach.store_id}/feed"' in page.text
+    assert '<script src="/static/reach/screen.js" defer></script>' in page.text
     assert "Counter screen" in page.text and "Store 1" in page.text
     chinese = client.get(
         f"/console/reach/screens/{reach.store_id}", headers={"Accept-Language": "zh-CN"}

@@ -208,6 +208,12 @@ def mount_assets(app: FastAPI) -> None:
         name="bootstrap",
     )
     app.mount("/static/console", StaticFiles(directory=STATIC), name="console-static")
+    # each domain's scripts (<domain>/static/*.js at /static/<domain>/): the console's CSP
+    # admits scripts from the server only, none inline (newretail.core.headers)
+    for directory in sorted(_here.parent.glob("*/static")):
+        if directory != STATIC:
+            name = directory.parent.name
+            app.mount(f"/static/{name}", StaticFiles(directory=directory), name=f"{name}-static")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     CSRF_FAILED = "csrf_failed"
     CONFIGURATION = "configuration_error"
     UNAVAILABLE = "unavailable"
+    RATE_LIMITED = "rate_limited"
 
 
 class NewRetailError(Exception):
@@ -86,3 +87,11 @@ class ConfigurationError(NewRetailError, status=500, code=ErrorCode.CONFIGURATIO
 
 class Unavailable(NewRetailError, status=503, code=ErrorCode.UNAVAILABLE):
     """A service the action needs does not answer now."""
+
+
+class RateLimited(NewRetailError, status=429, code=ErrorCode.RATE_LIMITED):
+    """Too many requests for one credential or address: wait `retry_after` seconds."""
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int = 1):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newretail.core import error_text
-from newretail.core.errors import ErrorCode, NewRetailError
+from newretail.core.errors import ErrorCode, NewRetailError, RateLimited
 from newretail.core.i18n import DEFAULT_LOCALE, negotiate
 
 T = TypeVar("T")
@@ -34,6 +36,21 @@ def supplied(request: Request, name: str, supplier: str) -> Any:
     if found is None:
         raise RuntimeError(f"{supplier} supplies app.state.{name}")
     return found
+
+
+def request_credential(headers: dict[bytes, bytes]) -> str | None:
+    """The token a request carries: `Authorization: Bearer <token>`, or Segment's Basic auth
+    with the write key as the user name."""
+    scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[0] or None
+    return None
 
 
 def page(
@@ -92,9 +109,12 @@ def install_error_handlers(app: FastAPI, on_domain_error: Any = None) -> None:
             if rendered is not None:
                 return rendered  # type: ignore[no-any-return]
         locale = negotiate(request.headers.get("accept-language"))
-        return problem(
+        response = problem(
             exc.status_code, str(exc.code), error_text.api_message(exc, locale), exc.field
         )
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -7,11 +7,13 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newretail.core.errors import ConfigurationError
+from newretail.core.ratelimit import Rate
 
 SECRET_FILE = "secret_key"  # noqa: S105 (a file name)
 DEMO_MIN_PEERS = 2
@@ -40,6 +42,43 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # abuse limits (docs/security.md): GCRA rates, shared through Redis when it is set
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis (redis://host:6379/0) sharing rate limits between server processes; "
+        "unset: each process limits in its own memory",
+    )
+    write_key_rate_per_second: float = Field(
+        default=1000, ge=0, description="Collector requests per second per write key; 0: none"
+    )
+    write_key_rate_burst: int = Field(default=2000, ge=1, description="…of them at once")
+    api_key_rate_per_second: float = Field(
+        default=100, ge=0, description="API requests per second per API key; 0: no limit"
+    )
+    api_key_rate_burst: int = Field(default=200, ge=1, description="…of them at once")
+    login_address_max_failures: int = Field(
+        default=20, ge=0, description="Failed console sign-ins per client address (0: no limit)"
+    )
+    login_address_window_minutes: int = Field(
+        default=15, ge=1, description="…within this many minutes, after which they are forgiven"
+    )
+    # the HTTP server (uvicorn) of `newretail serve`: slow clients and headers (docs/security.md)
+    http_parser: Literal["httptools", "h11"] = Field(
+        default="httptools",
+        description="httptools (fast; no header size limit) or h11 (bounds a request's "
+        "incomplete head to NEWRETAIL_MAX_HEADER_BYTES, answering 400 beyond it)",
+    )
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="With the h11 parser: a request head's limit"
+    )
+    http_keep_alive_seconds: int = Field(
+        default=5, ge=1, description="An idle keep-alive connection is closed after this"
+    )
+    http_limit_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections and requests in progress at most; more answer 503 (unset: none)",
+    )
     outbox_relay_seconds: float = Field(
         default=1.0, ge=0, description="How often the server relays the outbox; 0 turns it off"
     )
@@ -166,6 +205,21 @@ class Settings(BaseSettings):
     def tier_cut_points(self) -> tuple[Decimal, ...]:
         """The peer tiers' cut-points as numbers."""
         return tuple(Decimal(cut) for cut in self.diagnosis_tier_cut_points.split(","))
+
+    def write_key_rate(self) -> Rate:
+        """The collector's rate per write key."""
+        return Rate(self.write_key_rate_per_second, self.write_key_rate_burst)
+
+    def api_key_rate(self) -> Rate:
+        """The API's rate per API key."""
+        return Rate(self.api_key_rate_per_second, self.api_key_rate_burst)
+
+    def login_address_rate(self) -> Rate:
+        """Failed sign-ins per client address: `max_failures` at once, then one more each
+        `window / max_failures` (the whole allowance back after the window)."""
+        failures = self.login_address_max_failures
+        per_second = failures / (self.login_address_window_minutes * 60) if failures else 0.0
+        return Rate(per_second, max(failures, 1))
 
     def stream_warehouse_url(self) -> str:
         """The warehouse of the JetStream pipeline, which must admit several processes."""

@@ -10,8 +10,6 @@ checker processes (events.offload). `openapi_paths` documents them.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from newretail.core.database import utcnow
 from newretail.core.errors import NewRetailError
+from newretail.core.http import request_credential
 from newretail.events import schemas
 from newretail.events.checker import Outcome, SourceRef
 from newretail.events.collector import Collector
@@ -81,19 +80,6 @@ async def _read(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-def _token(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    if scheme.lower() == "bearer" and value:
-        return value.strip()
-    if scheme.lower() == "basic" and value:
-        try:
-            decoded = base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return decoded.partition(":")[0] or None
-    return None
-
-
 async def _source(collector: Collector, token: str | None) -> SourceRef:
     if token is not None and (found := collector.cached_source(token)) is not None:
         return found
@@ -103,7 +89,7 @@ async def _source(collector: Collector, token: str | None) -> SourceRef:
 async def _handle(collector: Collector, scope: Scope, receive: Receive) -> tuple[int, bytes]:
     received_at = utcnow()
     headers = dict(scope["headers"])
-    source = await _source(collector, _token(headers))
+    source = await _source(collector, request_credential(headers))
     raw = await _read(receive)
     encoding = headers.get(b"content-encoding", b"")
     path = scope["path"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
 import zoneinfo
@@ -27,7 +28,9 @@ from newretail.console.shell import (
     render,
 )
 from newretail.core.errors import AccountLocked, NewRetailError, NotFound
+from newretail.core.http import supplied
 from newretail.core.i18n import LOCALES
+from newretail.core.ratelimit import Decision, RateLimits, limit_key
 from newretail.tenancy import auth, organization_settings, service, store_form
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep, posted_by
 from newretail.tenancy.models import ChannelType, StoreStatus
@@ -60,10 +63,18 @@ def _login_page(
     error: str | None = None,
     status_code: int = 200,
     locale: str | None = None,
+    **error_values: object,
 ) -> HTMLResponse:
     nonce, cookie = _login_csrf_pair(container.settings.session_secret())
     response = render(
-        request, "tenancy/login.html", None, status_code, locale, csrf_token=nonce, error=error
+        request,
+        "tenancy/login.html",
+        None,
+        status_code,
+        locale,
+        csrf_token=nonce,
+        error=error,
+        error_values=error_values,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -95,6 +106,12 @@ def login_submit(
         settings.session_secret(), request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")
     ):
         return _login_page(request, container, "login.csrf", 403)
+    limits: RateLimits = supplied(request, "rate_limits", "newretail.main")
+    address_key = limit_key("login", request.client.host if request.client else "unknown")
+    address_rate = settings.login_address_rate()
+    waiting = limits.check(address_key, address_rate, take=False)
+    if not waiting.admitted:  # too many failures from this address: no password is checked
+        return _too_many_sign_ins(request, container, waiting)
     try:
         result = auth.login(
             session,
@@ -105,8 +122,10 @@ def login_submit(
             session_lifetime=timedelta(hours=settings.session_hours),
         )
     except AccountLocked:
+        limits.check(address_key, address_rate)
         return _login_page(request, container, "login.locked", 423)
     except NewRetailError:  # the request's transaction keeps the failure count
+        limits.check(address_key, address_rate)
         return _login_page(request, container, "login.failed", 401)
     response = redirect(HOME)
     response.set_cookie(
@@ -118,6 +137,18 @@ def login_submit(
         max_age=settings.session_hours * 3600,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _too_many_sign_ins(request: Request, container: ContainerDep, waiting: Decision) -> Response:
+    response = _login_page(
+        request,
+        container,
+        "login.rate_limited",
+        429,
+        minutes=max(1, math.ceil(waiting.retry_after / 60)),
+    )
+    response.headers["Retry-After"] = str(waiting.retry_after_seconds)
     return response
 
 
