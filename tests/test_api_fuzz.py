@@ -85,6 +85,10 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any,
         outbox_relay_seconds=0,
         maintenance_seconds=0,
         webhook_send_seconds=0,
+        # one owner key sends every request: the fuzz checks schemas, not rates
+        # (tests/core/test_rate_limits.py does)
+        api_key_rate_per_second=0,
+        write_key_rate_per_second=0,
     )
     container = bootstrap(settings_)
     migrate.upgrade(container.engine)
