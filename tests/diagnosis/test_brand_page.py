@@ -223,6 +223,10 @@ def test_the_diagnosis_pages_link_the_brand(
     assert why.count(link) == 2  # under each of its stores
     store = client.get("/console/diagnosis/stores/S0", params=PARAMS).text
     assert link in store and text(store, "store-brand") == "Brand: Brand"
+    chinese = client.get(
+        "/console/diagnosis/stores/S0", params=PARAMS, headers={"Accept-Language": "zh-CN"}
+    ).text
+    assert text(chinese, "store-brand") == "品牌：Brand"
     by_brand = client.get("/console/diagnosis/metrics", params={**PARAMS, "by": "brand"}).text
     assert link in by_brand
     funnels = client.get("/console/diagnosis/funnels", params={"brand": "b1"})
