@@ -18,6 +18,7 @@ from newretail.core import openapi as openapi_corrections
 from newretail.core.errors import Unavailable
 from newretail.core.headers import policy_with_inline_scripts
 from newretail.core.http import Metrics
+from newretail.core.ratelimit import RATE_LIMITED_RESPONSE
 from newretail.databank.router import router as databank_router
 from newretail.diagnosis.analysis_routes import router as analysis_router
 from newretail.diagnosis.recommendation_routes import router as recommendation_router
@@ -129,6 +130,10 @@ def mount_api(app: FastAPI, metrics: Metrics) -> None:
             schema = default_openapi()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             schema["paths"].update(gateway.openapi_paths(components))
+            for path, operations in schema["paths"].items():
+                if path.startswith("/api/"):  # every key is rate limited (core.ratelimit)
+                    for operation in operations.values():
+                        operation["responses"].setdefault("429", RATE_LIMITED_RESPONSE)
             schemes = schema["components"].setdefault("securitySchemes", {})
             schemes["WriteKeyBearer"] = {"type": "http", "scheme": "bearer"}
             schemes["WriteKeyBasic"] = {"type": "http", "scheme": "basic"}

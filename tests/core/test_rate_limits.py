@@ -159,3 +159,17 @@ def test_an_api_key_over_its_rate_is_refused_in_the_callers_language(
     assert client.get("/api/v1/stores").status_code == 401
     # a wrong key is limited as the key it claims to be, apart from the real one
     assert client.get("/api/v1/stores", headers=org.auth("nr_key_wrong")).status_code == 401
+
+
+def test_the_openapi_document_names_the_429_of_every_keyed_operation(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    keyed = [
+        (method, path, operation["responses"])
+        for path, operations in paths.items()
+        if path.startswith(("/api/", "/v1/"))
+        for method, operation in operations.items()
+    ]
+    assert len(keyed) > 100
+    assert [(m, p) for m, p, responses in keyed if "429" not in responses] == []
+    answer = paths["/api/v1/stores"]["get"]["responses"]["429"]
+    assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}

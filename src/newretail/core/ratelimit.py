@@ -87,6 +87,18 @@ class Decision:
 
 ADMITTED = Decision(True)
 
+# The OpenAPI document's answer of every operation that takes a credential
+RATE_LIMITED_RESPONSE: dict[str, Any] = {
+    "description": "Too many requests for this key (`rate_limited`, field `authorization`); "
+    "send again after `Retry-After` seconds (also `retry_after` in the body)",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before the next request",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
 
 def limit_key(kind: str, identifier: str) -> str:
     """The store key of one credential or address: a hash, so no secret is kept in Redis."""

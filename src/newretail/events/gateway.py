@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from newretail.core.database import utcnow
 from newretail.core.errors import NewRetailError
 from newretail.core.http import request_credential
+from newretail.core.ratelimit import RATE_LIMITED_RESPONSE
 from newretail.events import schemas
 from newretail.events.checker import Outcome, SourceRef
 from newretail.events.collector import Collector
@@ -136,6 +137,7 @@ def openapi_paths(components: dict[str, Any]) -> dict[str, Any]:
         "403": {"description": "Not a write key"},
         "413": {"description": "Body too large"},
         "422": {"description": "Invalid request (the field is named)"},
+        "429": RATE_LIMITED_RESPONSE,
     }
     native = {
         "post": {
