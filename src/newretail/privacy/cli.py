@@ -3,7 +3,7 @@ one CSV per section), audited as the operator.
 
 The export reads the warehouse (the member's events, their audiences). With the embedded DuckDB
 warehouse a running server holds the file, so the command then asks that server's API for the
-export (the audit row then names the server's local operator credential and the `api` door).
+export (the audit row then says `operator (CLI)`, through the `api` door).
 """
 
 from __future__ import annotations
