@@ -85,9 +85,15 @@ def glance_ledger(
         # the vending machine sent nothing yesterday
         _event(org, "footfall", "2026-11-03T04:00", vending, count=30),
         *buys(vending, "2026-11-03T04:00", 3, "100.00"),
-        # a vending machine without a sensor sells on both days: no visitors, no alert
-        *(buys(unsensed, "2026-11-10T04:00", 1, "100.00") if unsensed else []),
-        *(buys(unsensed, "2026-11-03T04:00", 1, "100.00") if unsensed else []),
+        # a vending machine without a sensor sells on both days, one of its buyers identified
+        # yesterday: buyers above visitors, no visitor then — how it is equipped, no alert
+        *(buys(unsensed, "2026-11-10T04:00", 2, "100.00") if unsensed else []),
+        *(
+            [_event(org, "store_visit", "2026-11-10T04:00", unsensed, member="m1")]
+            if unsensed
+            else []
+        ),
+        *(buys(unsensed, "2026-11-03T04:00", 2, "100.00") if unsensed else []),
         # a day not shown
         *buys(shop, "2026-11-05T04:00", 1, "999.00"),
     ]
@@ -114,8 +120,8 @@ def test_the_glance_reads_the_four_days_it_shows(container: Container, org: Org)
     assert (day.now.conversion, day.now.order_value_per_buyer) == (0.075, d(120))
     day = found.yesterday
     assert (day.day, day.week_before, day.until) == (date(2026, 11, 10), date(2026, 11, 3), None)
-    assert (day.now.gmv, day.now.visitors, day.now.buyers) == (d("1150.00"), 200, 12)
-    assert (day.before.gmv, day.before.visitors, day.before.buyers) == (d("2900.00"), 280, 29)
+    assert (day.now.gmv, day.now.visitors, day.now.buyers) == (d("1250.00"), 201, 13)
+    assert (day.before.gmv, day.before.visitors, day.before.buyers) == (d("3000.00"), 280, 30)
     drops = [(x.store.name, x.now.gmv - x.before.gmv, x.decomposition.method) for x in found.drops]
     assert drops == [
         ("Store 0", d("-1000.00"), Method.LMDI),

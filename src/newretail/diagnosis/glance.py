@@ -27,7 +27,7 @@ from newretail.diagnosis.decomposition import (
 from newretail.diagnosis.metrics import Metrics
 from newretail.diagnosis.service import StoreRef, store_ref
 from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.models import ChannelType, StoreStatus
+from newretail.tenancy.models import ChannelType, Store, StoreStatus
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
 
@@ -142,7 +142,7 @@ def at_a_glance(
             {
                 str(f.issue)
                 for f in split.flags
-                if f.period == Period.COMPARISON and not _never_counted(f.issue, before)
+                if f.period == Period.COMPARISON and not _not_news(f.issue, store, before)
             }
         )
         silent = (
@@ -168,9 +168,16 @@ def at_a_glance(
     )
 
 
-def _never_counted(issue: str, before: Metrics) -> bool:
-    """Buyers without visitors at a store that counted none the week before either (a vending
-    machine without a sensor): how the store is equipped, not an outage of yesterday."""
+VISITOR_ISSUES = (QualityIssue.BUYERS_WITHOUT_VISITORS, QualityIssue.CONVERSION_ABOVE_ONE)
+
+
+def _not_news(issue: str, store: Store, before: Metrics) -> bool:
+    """Visitor flags that say how a store is equipped, not what went wrong yesterday: any at a
+    vending machine (its visitors are only the identified people who used it, so its buyers
+    usually outnumber them), and buyers without visitors at a store that counted none the week
+    before either. The store's own pages still show them."""
+    if issue in VISITOR_ISSUES and store.channel_type == ChannelType.VENDING:
+        return True
     return issue == QualityIssue.BUYERS_WITHOUT_VISITORS and before.visitors == 0
 
 
