@@ -70,6 +70,13 @@ def test_the_pages_with_scripts_work_under_the_policy(page: tuple[Page, list[str
     expect(browser_page.locator("#screen-state")).to_have_text(
         "Live: offers appear as they are decided."
     )
+    # reach: a campaign's trigger page reads its live decisions again (every 3 s)
+    browser_page.goto("/console/marketing")
+    browser_page.click("main table a[href^='/console/marketing/campaigns/'] >> nth=0")
+    browser_page.click("#trigger-rules-link")
+    with browser_page.expect_response(lambda r: r.url.endswith("/triggers/decisions")) as read:
+        pass
+    assert read.value.status == 200
     # the operations centre's home page and the stores
     browser_page.goto("/console")
     browser_page.goto("/console/stores")
