@@ -139,6 +139,9 @@ def test_a_write_key_over_its_rate_gets_429_with_retry_after(
     assert segment.status_code == 429
     # the API key of the same organisation has its own rate
     assert client.get("/api/v1/stores", headers=org.auth()).status_code == 200
+    # the metrics count the refusals under one route label
+    metrics = client.get("/metrics").text
+    assert 'route="(rate limited)",status="429"} 3.0' in metrics
 
 
 def test_an_api_key_over_its_rate_is_refused_in_the_callers_language(

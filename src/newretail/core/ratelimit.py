@@ -219,6 +219,16 @@ def _fallback(exc: Exception) -> None:
         log.warning("rate limits: Redis does not answer (%s); limiting per process", exc)
 
 
+@dataclass(frozen=True)
+class _RefusedRoute:
+    """The route template the metrics show for a refused request (one label, not its path)."""
+
+    path: str = "(rate limited)"
+
+
+_REFUSED = _RefusedRoute()
+
+
 class RateLimitMiddleware:
     """429 with Retry-After for a credential over its rate: write keys (`nr_wk_…`, the
     collector) at one rate, API keys at another. The local operator's credential (the CLI
@@ -248,6 +258,7 @@ class RateLimitMiddleware:
         if decision.admitted:
             await self.app(scope, receive, send)
             return
+        scope["route"] = _REFUSED  # what the metrics middleware counts it under
         wait = decision.retry_after_seconds
         what = "write key" if kind == "write_key" else "API key"
         error = RateLimited(
