@@ -360,7 +360,7 @@ def test_peer_figures_on_the_pages_when_the_tiers_hold_enough_stores(
     k4 = _cells(html, "Counter K4", "data-store")
     assert k4[9:] == [
         "Tier 4 of 7",
-        "Visitors · Poor Paying conversion · Excellent Order value · Poor",
+        "Visitors · Poor Conversion · Excellent Order value · Poor",
     ]
     assert 'data-grades="poor,excellent,poor"' in html
     page = client.get("/console/diagnosis/stores/K3", params=november)
