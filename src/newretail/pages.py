@@ -27,6 +27,7 @@ from newretail.members import service as members_service
 from newretail.members.models import Member
 from newretail.members.web import router as members_pages
 from newretail.orders.web import router as orders_pages
+from newretail.privacy import export as privacy_export
 from newretail.privacy.web import router as privacy_pages
 from newretail.reach import inbox as reach_inbox
 from newretail.reach.trigger_web import router as reach_trigger_pages
@@ -91,6 +92,7 @@ def mount_pages(app: FastAPI) -> None:
     """Every domain's console pages and the shell's static assets."""
     app.state.marketing_directory = MarketingDirectory()
     app.state.member_inbox = member_inbox
+    app.state.member_data_requests = privacy_export.requests_of
     templates.env.globals["Permission"] = Permission  # `identity.principal.can(Permission.X)`
     for router in DOMAIN_PAGES:
         app.include_router(router)

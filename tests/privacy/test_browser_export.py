@@ -26,8 +26,8 @@ pytestmark = pytest.mark.browser
 __all__ = ["browser", "rich"]
 
 WORDS = {
-    "en": ("Export data", "JSON", "CSV (zip)"),
-    "zh-CN": ("导出数据", "JSON", "CSV（压缩包）"),
+    "en": ("Export data", "JSON", "CSV (zip)", "Not exported yet.", "(CSV, console)"),
+    "zh-CN": ("导出数据", "JSON", "CSV（压缩包）", "尚未导出过。", "（CSV，控制台）"),
 }
 
 
@@ -36,7 +36,7 @@ def test_the_member_page_exports_in_the_browser(
     browser: Browser, container: Container, org: Org, rich: dict[str, Any], language: str
 ) -> None:
     member = rich["member"]
-    label, json_label, csv_label = WORDS[language]
+    label, json_label, csv_label, _, _ = WORDS[language]
     with local_server(container) as url:
         context, page = _sign_in(browser, url, org, language)
         try:
@@ -44,7 +44,7 @@ def test_the_member_page_exports_in_the_browser(
             expect(page.locator("#member-export")).to_contain_text(label)
             expect(page.locator("#export-json")).to_have_text(json_label)
             expect(page.locator("#export-csv")).to_have_text(csv_label)
-            page.screenshot(path=str(shared.IMAGES / f"member-export-{language}.png"))
+            expect(page.locator("#member-export-audit")).to_have_text(WORDS[language][3])
 
             with page.expect_download() as got:
                 page.click("#export-json")
@@ -58,6 +58,12 @@ def test_the_member_page_exports_in_the_browser(
             assert got.value.suggested_filename.endswith(".zip")
             archive = zipfile.ZipFile(io.BytesIO(got.value.path().read_bytes()))
             assert "16_events.csv" in archive.namelist()
+
+            page.reload()  # the two downloads are named under the buttons, newest first
+            audit = page.locator("#member-export-audit li")
+            expect(audit).to_have_count(2)
+            expect(audit.nth(0)).to_contain_text(WORDS[language][4])
+            page.screenshot(path=str(shared.IMAGES / f"member-export-{language}.png"))
         finally:
             context.close()
     with session_scope(container.sessions, org.id) as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 import zipfile
 from datetime import UTC, datetime
@@ -297,13 +298,21 @@ def test_the_member_page_downloads_the_export_in_english_and_chinese(
     page = client.get(f"/console/members/{member}")
     assert page.status_code == 200
     assert f'href="/console/members/{member}/export?format=json"' in page.text
-    assert "Export data" in page.text
+    assert "Export data" in page.text and "Not exported yet." in page.text
     chinese = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
     assert "导出数据" in chinese.text and "CSV（压缩包）" in chinese.text
     download = client.get(f"/console/members/{member}/export?format=csv")
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/zip"
     assert client.get(f"/console/members/{member}/export?format=xml").status_code == 422
+    again = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
+    line = again.text.split('id="member-export-audit">', 1)[1].split("</ul>", 1)[0]
+    assert re.fullmatch(
+        r"\s*<li>\d{4}-\d\d-\d\d \d\d:\d\d 由 "
+        + re.escape(org.owner_email)
+        + r" 导出（CSV，控制台）</li>\s*",
+        line,
+    ), line
     with session_scope(container.sessions, org.id) as session:
         audited = session.scalars(select(MemberDataRequest)).all()
     assert [(r.channel, r.file_format, r.actor) for r in audited] == [

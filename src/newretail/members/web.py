@@ -20,12 +20,13 @@ from newretail.marketing import reads as marketing_reads
 from newretail.members import consent, points, service, tiers, web_edit
 from newretail.orders import web as orders_web
 from newretail.tenancy.dependencies import Identity, SessionDep
-from newretail.tenancy.permissions import Permission
+from newretail.tenancy.permissions import Permission, Principal
 from newretail.timelines import web as timelines_web
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(web_edit.router)
 LEDGER_ON_MEMBER_PAGE = 10
+DATA_REQUESTS_ON_MEMBER_PAGE = 3  # the newest exports named under Export data
 SAVED = ("profile", "consent", "points")  # what the forms redirect back with
 
 
@@ -34,6 +35,16 @@ class MemberInbox(Protocol):
     above members, so `newretail.pages` supplies this on `app.state.member_inbox`."""
 
     def __call__(self, session: Session, member_id: uuid.UUID, locale: str) -> Sequence[object]: ...
+
+
+class MemberDataRequests(Protocol):
+    """The audit of requests about the member's data, oldest first: privacy keeps it, and
+    privacy sits above members, so `newretail.pages` supplies this on
+    `app.state.member_data_requests`."""
+
+    def __call__(
+        self, session: Session, principal: Principal, member_id: uuid.UUID
+    ) -> Sequence[object]: ...
 
 
 @dataclass
@@ -93,6 +104,14 @@ def member_page(
     tier = tiers.get_tier(session, principal, member.tier_id) if member.tier_id else None
     saved = request.query_params.get("saved", "")
     inbox: MemberInbox = supplied(request, "member_inbox", "newretail.pages.mount_pages")
+    data_requests: MemberDataRequests = supplied(
+        request, "member_data_requests", "newretail.pages.mount_pages"
+    )
+    exports = (
+        list(data_requests(session, principal, member_id))[::-1][:DATA_REQUESTS_ON_MEMBER_PAGE]
+        if principal.can(Permission.EXPORT_MEMBER_DATA)
+        else []
+    )
     return render(
         request,
         "members/detail.html",
@@ -111,6 +130,7 @@ def member_page(
         inbox=inbox(session, member_id, page_locale(request, identity)),
         oneid=identity_web.member_identity(session, identity, member_id),
         timeline=timelines_web.member_timeline(request, session, identity, member_id),
+        data_requests=exports,
     )
 
 
