@@ -43,7 +43,7 @@ def _local(ts: ir.TimestampValue, zone: str, first: date, last: date) -> ir.Time
 
 def _store_events(con: Any, organization_id: str, store: str, zone: str, period: Period) -> Expr:
     """The store's purchases and refunds of the period, each with its local day, hour, sign
-    (+1 paid, −1 refunded), order, buyer (and the identified person) and lines."""
+    (+1 paid, −1 refunded), order, buyer (and the identified person) and properties."""
     event = con.table(EVENT_TABLE)
     paid_types = list(SOURCES.purchase_events)
     kinds = [*paid_types, *SOURCES.refund_events]
@@ -69,11 +69,20 @@ def _store_events(con: Any, organization_id: str, store: str, zone: str, period:
         amount=found.amount.cast(_MONEY).fill_null(0),
         order_key=order,
         person=ibis.ifelse(paid, identified, None),
+        member_id=found.member_id,
+        anonymous_id=found.anonymous_id,
         buyer=ibis.ifelse(paid, ibis.coalesce(identified, "o:" + order), None),
-        document=document,
-        lines=ibis.coalesce(document["lines"], document["items"]),
+        properties=found.properties,
     )
     return events
+
+
+def _read_once(events: Expr) -> Expr:
+    """The store's events read from the warehouse once (a store's period is small) for the
+    queries over its lines and its orders, each with its `document` and `lines`."""
+    read = ibis.memtable(events.to_pyarrow())
+    document = read.properties.cast("json")
+    return read.mutate(document=document, lines=ibis.coalesce(document["lines"], document["items"]))
 
 
 def _instants(zone: str, period: Period) -> tuple[datetime, datetime]:
@@ -166,7 +175,7 @@ def read_period(
             stores=[store],
         )
     )
-    events = _store_events(con, organization_id, store, zone, period)
+    events = _read_once(_store_events(con, organization_id, store, zone, period))
     skus: dict[str, Buyers] = {}
     for r in _by_sku(events):
         skus.setdefault(str(r["sku"]), {})[r["who"]] = Decimal(r["gmv"]).quantize(CENT)

@@ -47,9 +47,11 @@ def named_source(document: ir.JSONValue) -> ir.StringValue:
     return ibis.coalesce(own, segment)
 
 
-def _touches(con: Any, organization_id: str, low: datetime, high: datetime) -> Expr:
-    """The organisation's identified touches between `low` − 30 days and `high`: who, when,
-    and the source each stands for."""
+def _touches(con: Any, organization_id: str, low: datetime, high: datetime, buyers: Expr) -> Expr:
+    """The touches of the `buyers` (their `member_id` and `anonymous_id`) in the organisation
+    between `low` − 30 days and `high`: who, when, and what the source is read from (read
+    only for the touches joined to a purchase). Kept to the buyers before anything is worked
+    out per event: the organisation's touches outnumber a store's buyers' by far."""
     event = con.table(EVENT_TABLE)
     found = event.filter(
         event.organization_id == organization_id,
@@ -57,16 +59,30 @@ def _touches(con: Any, organization_id: str, low: datetime, high: datetime) -> E
         event.ts >= low - timedelta(days=TOUCH_DAYS),
         event.ts < high,
     )
-    named = named_source(found.properties.cast("json"))
-    label = ibis.cases(
-        (named.notnull(), SOURCE + named),
-        (found.type == "ad_click", ibis.literal(AD)),
-        else_=CHANNEL + found.channel.fill_null("online"),
+    members = buyers.filter(buyers.member_id.notnull()).select("member_id").distinct()
+    anonymous = buyers.filter(buyers.member_id.isnull() & buyers.anonymous_id.notnull())
+    anonymous = anonymous.select("anonymous_id").distinct()
+    found = found.filter(
+        found.member_id.isin(members.member_id)
+        | (found.member_id.isnull() & found.anonymous_id.isin(anonymous.anonymous_id))
     )
     found = found.mutate(twho=person(found, ibis.null(str)))
     found = found.filter(found.twho.notnull())
-    stamp = found.ts.epoch_seconds().cast("int64").cast("string").lpad(_STAMP, "0")
-    return found.select("twho", tts=found.ts, mark=stamp + SEPARATOR + label)
+    return found.select(
+        "twho", tts=found.ts, ttype=found.type, tchannel=found.channel, tprops=found.properties
+    )
+
+
+def _touch_mark(joined: Expr) -> ir.StringValue:
+    """A touch as text that sorts by time: its epoch seconds, "|", the source it stands for."""
+    named = named_source(joined.tprops.cast("json"))
+    label = ibis.cases(
+        (named.notnull(), SOURCE + named),
+        (joined.ttype == "ad_click", ibis.literal(AD)),
+        else_=CHANNEL + joined.tchannel.fill_null("online"),
+    )
+    stamp = joined.tts.epoch_seconds().cast("int64").cast("string").lpad(_STAMP, "0")
+    return stamp + SEPARATOR + label
 
 
 def _campaigns(con: Any, organization_id: str, low: datetime, high: datetime) -> Expr:
@@ -92,13 +108,14 @@ def _campaigns(con: Any, organization_id: str, low: datetime, high: datetime) ->
 
 def attributed(con: Any, organization_id: str, events: Expr, low: datetime, high: datetime) -> Expr:
     """`events` (a store's purchases and refunds between `low` and `high`, with `event_id`,
-    `ts`, `paid`, `order_key`, `person` — the identified person — and `document`) with the `source`
-    and `campaign` of their order (null: a refund of an order not paid in the events)."""
+    `ts`, `paid`, `order_key`, `person` — the identified person —, `member_id`,
+    `anonymous_id` and `document`) with the `source` and `campaign` of their order (null: a
+    refund of an order not paid in the events)."""
     purchases = events.filter(events.paid)
     bought = purchases.filter(purchases.person.notnull()).select(
         pid="event_id", pwho="person", pts="ts"
     )
-    touches = _touches(con, organization_id, low, high)
+    touches = _touches(con, organization_id, low, high, purchases)
     window = ibis.interval(days=TOUCH_DAYS)
     joined = bought.inner_join(
         touches,
@@ -108,7 +125,7 @@ def attributed(con: Any, organization_id: str, events: Expr, low: datetime, high
             touches.tts >= bought.pts - window,
         ],
     )
-    latest = joined.group_by("pid").aggregate(mark=joined.mark.max())
+    latest = joined.group_by("pid").aggregate(mark=_touch_mark(joined).max())
     purchases = purchases.left_join(latest, purchases.event_id == latest.pid)
     own = named_source(purchases.document)
     source = ibis.coalesce(SOURCE + own, latest_label(purchases.mark), ibis.literal(DIRECT))
