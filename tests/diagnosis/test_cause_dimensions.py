@@ -195,15 +195,7 @@ def test_every_order_has_one_traffic_source_and_campaign_on_both_warehouses(
 
 def test_the_labels_of_traffic_sources_and_channel_types_are_translated() -> None:
     def label(dimension: Dimension, key: str, locale: str) -> str:
-        cause = causes.Cause(
-            kind=causes.CauseKind.BUSINESS,
-            amount=Decimal("-1.00"),
-            factor=Factor.CONVERSION,
-            dimension=dimension,
-            key=key,
-            label=key,
-        )
-        return cause_schemas.value_label(cause, translator(locale))
+        return cause_schemas.value_label(dimension, key, key, translator(locale))
 
     assert [
         label(Dimension.TRAFFIC_SOURCE, key, "en")

@@ -98,15 +98,13 @@ def _channel(name: str, t: Translate) -> str:
     return t(f"channel.{name}") if name in CHANNEL_TYPES else name
 
 
-def value_label(cause: Cause, t: Translate) -> str:
+def value_label(dimension: Dimension | str | None, key: str, label: str, t: Translate) -> str:
     """A cause's value as people read it in `t`'s language: a traffic source other than one
     a link named, or a channel type, translated; names (SKUs, stores, campaigns) as they are."""
-    assert cause.key is not None and cause.label is not None
-    if cause.dimension is Dimension.CHANNEL:
-        return _channel(cause.key, t)
-    if cause.dimension is not Dimension.TRAFFIC_SOURCE:
-        return cause.label
-    key = cause.key
+    if dimension == Dimension.CHANNEL:
+        return _channel(key, t)
+    if dimension != Dimension.TRAFFIC_SOURCE:
+        return label
     if key.startswith(order_attributes.CHANNEL):
         channel = _channel(key.removeprefix(order_attributes.CHANNEL), t)
         return t("diagnosis.cause.source.channel", channel=channel)
@@ -114,7 +112,7 @@ def value_label(cause: Cause, t: Translate) -> str:
         return t("diagnosis.cause.source.ad")
     if key == order_attributes.DIRECT:
         return t("diagnosis.cause.source.direct")
-    return cause.label
+    return label
 
 
 def _cause(cause: Cause, store: str, t: Translate) -> CauseRead:
@@ -124,7 +122,7 @@ def _cause(cause: Cause, store: str, t: Translate) -> CauseRead:
     kind = "stock_out" if cause.stock_out_days else str(cause.dimension)
     if cause.dimension is Dimension.CATEGORY and cause.key == "other":
         kind = "sku"
-    label = value_label(cause, t)
+    label = value_label(cause.dimension, cause.key, cause.label, t)
     text = t(
         f"diagnosis.cause.{kind}",
         factor=factor,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from newretail.core.i18n import Translate
 from newretail.core.localtime import local_day
 from newretail.core.money import yuan
+from newretail.diagnosis.cause_schemas import value_label
 from newretail.diagnosis.decomposition import Factor
 from newretail.diagnosis.models import DiagnosisRecommendation, RecommendationKind
 from newretail.diagnosis.recommendation_flows import PERMISSION_OF, StoreRecommendations
@@ -45,7 +46,11 @@ class RecommendationRead(BaseModel):
     text: str
     factor: str
     factor_label: str
-    cause: str = Field(description="stock_out, sku, category, hour, factor or counter_silence")
+    cause: str = Field(
+        description=(
+            "stock_out, sku, category, hour, traffic_source, campaign, factor or counter_silence"
+        )
+    )
     cause_key: str | None
     cause_label: str | None
     amount: Decimal = Field(description="The cause's amount (the factor's part without one)")
@@ -133,7 +138,10 @@ def sentence(row: DiagnosisRecommendation, store_name: str, t: Translate) -> str
             quantity=detail["quantity"],
             **values,
         )
-    cause = t("diagnosis.rec.cause", label=row.cause_label) if row.cause_label else ""
+    label = row.cause_label
+    if label and row.cause_key:  # a traffic source or a channel type in `t`'s language
+        label = value_label(row.cause, row.cause_key, label, t)
+    cause = t("diagnosis.rec.cause", label=label) if label else ""
     return t(
         f"diagnosis.rec.{kind}",
         store=store_name,
