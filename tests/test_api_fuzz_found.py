@@ -107,3 +107,22 @@ def test_patch_fields_that_cannot_be_cleared_show_no_null_in_the_schema(
         "/api/v1/member-settings", headers=org.auth(), json={"expiry_days": None}
     )
     _problem(response, 422, "invalid_input", "expiry_days")
+
+
+def test_a_data_bank_event_type_that_is_not_a_type_name_is_refused(
+    client: TestClient, org: Org
+) -> None:
+    """A NUL in a stage's event type was stored, then broke every snapshot and stage count
+    (the warehouse's SQL parser refused it: 500)."""
+    settings = client.get("/api/v1/databank/settings", headers=org.auth()).json()
+    response = client.put(
+        "/api/v1/databank/settings",
+        headers=org.auth(),
+        json={**settings, "interest_events": ["store_visit", "a\x00b"]},
+    )
+    _problem(response, 422, "invalid_input", "body.interest_events.1")
+    assert client.get("/api/v1/databank/settings", headers=org.auth()).json() == settings
+    custom = {**settings, "interest_events": ["store_visit", "kiosk_tap"]}
+    accepted = client.put("/api/v1/databank/settings", headers=org.auth(), json=custom)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["interest_events"] == ["store_visit", "kiosk_tap"]

@@ -8,10 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from newretail.events.taxonomy import TYPE_NAME_PATTERN
+
 Days = Annotated[int, Field(ge=1, le=3660)]
-EventTypes = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=64)
-]
+EventTypes = Annotated[list[Annotated[str, Field(pattern=TYPE_NAME_PATTERN)]], Field(max_length=64)]
 
 
 class Stage(StrEnum):

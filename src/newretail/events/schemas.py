@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from newretail.core.pagination import Page
+from newretail.events.taxonomy import TYPE_NAME_PATTERN
 
 
 class Strict(BaseModel):
@@ -21,7 +22,7 @@ class EventIn(Strict):
     """One touchpoint (native API)."""
 
     message_id: str = Field(min_length=1, max_length=100, description="Client id; stored once")
-    type: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="Built-in or custom type")
+    type: str = Field(pattern=TYPE_NAME_PATTERN, description="Built-in or custom type")
     ts: datetime = Field(description="When it happened, ISO 8601 with an offset")
     sent_at: datetime | None = Field(
         default=None, description="When the device sent it; corrects the device clock's skew"
@@ -96,7 +97,7 @@ class ReplayResult(BaseModel):
 
 
 class EventTypeIn(Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    name: str = Field(pattern=TYPE_NAME_PATTERN)
     description: str = Field(default="", max_length=500)
     schema_: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object"},

@@ -24,6 +24,10 @@ def _schema(*required: str, **properties: dict[str, Any]) -> dict[str, Any]:
 
 
 # Event types whose events must name a store (offline scenes happen somewhere).
+# an event type's name (built-in or custom): what the collector, the custom-type registry and
+# every setting that names event types (the Data Bank's stages) accept
+TYPE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
 NEEDS_STORE = frozenset(
     {
         "store_visit",

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from newretail.events.taxonomy import NEEDS_AMOUNT, NEEDS_STORE
+from newretail.events.taxonomy import NEEDS_AMOUNT, NEEDS_STORE, TYPE_NAME_PATTERN
 from newretail.members.errors import InvalidIdentifier
 from newretail.members.identifiers import normalise
 from newretail.members.models import IdentifierType
@@ -25,7 +25,7 @@ from newretail.members.models import IdentifierType
 Failure = tuple[str, str]
 Check = Callable[[Any, str], Failure | None]
 
-TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TYPE_NAME = re.compile(TYPE_NAME_PATTERN)
 _KEYWORDS = {
     "type",
     "properties",
