@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import ibis
+import pyarrow as pa
 from fastapi.testclient import TestClient
 
 from newretail.bootstrap import Container
-from newretail.databank.localdays import offset_spans
+from newretail.databank.localdays import local_date, offset_spans
 from tests.conftest import Org
 from tests.databank.history import event, load
 
@@ -64,3 +67,29 @@ def test_offsets_follow_daylight_saving_time() -> None:
 
 def _at(hour: int, minute: int) -> datetime:
     return datetime(2026, 11, 10, hour, minute, tzinfo=UTC)
+
+
+def test_duckdb_epoch_arithmetic_gives_the_days_of_the_portable_expression() -> None:
+    # every quarter hour around Berlin's and Sydney's clock changes, and Shanghai's midnight
+    cases = [
+        ("Europe/Berlin", date(2026, 10, 24), date(2026, 10, 26)),
+        ("Europe/Berlin", date(2026, 3, 28), date(2026, 3, 30)),
+        ("Australia/Sydney", date(2026, 4, 4), date(2026, 4, 6)),
+        ("Asia/Shanghai", date(2026, 11, 10), date(2026, 11, 11)),
+    ]
+    con = ibis.duckdb.connect()
+    for zone, first, last in cases:
+        start = datetime.combine(first, time(), tzinfo=UTC) - timedelta(hours=14)
+        instants = [start + timedelta(minutes=15 * n) for n in range(4 * 24 * 4)]
+        table = ibis.memtable(
+            pa.table({"ts": pa.array(instants, type=pa.timestamp("us", tz="UTC"))})
+        )
+        days = table.select(
+            table.ts,
+            fast=local_date(table.ts, zone, first, last, "duckdb"),
+            portable=local_date(table.ts, zone, first, last),
+        )
+        found = con.to_pyarrow(days).to_pylist()
+        expected = [at.astimezone(ZoneInfo(zone)).date() for at in instants]
+        assert [r["fast"] for r in found] == expected
+        assert [r["portable"] for r in found] == expected

@@ -86,7 +86,7 @@ def brand_events(
     )
     if types is not None:
         base = base.filter(base.type.isin(list(types)))
-    base = base.mutate(date=local_date(base.ts, time_zone, start, end))
+    base = base.mutate(date=local_date(base.ts, time_zone, start, end, con.name))
     specific = base.filter(base.brand_id.notnull()).select(*columns)
     rest = [c for c in columns if c != "brand_id"]
     if not brands:

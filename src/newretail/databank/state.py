@@ -61,7 +61,8 @@ def stage_evidence(
     )
     flags = flags.filter(flags.aware | flags.interest | flags.purchase | flags.advocacy)
     first = config.window_start(on, config.longest_window)
-    flags = flags.mutate(date=local_date(flags.ts, config.time_zone, first, on)).drop("ts")
+    flags = flags.mutate(date=local_date(flags.ts, config.time_zone, first, on, con.name))
+    flags = flags.drop("ts")
     columns = ("brand_id", "member_id", "date", "aware", "interest", "purchase", "advocacy")
     specific = flags.filter(flags.brand_id.notnull())
     if not brands:

@@ -41,7 +41,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from newretail.core.errors import InvalidInput
-from newretail.databank.localdays import day_start, local_date
+from newretail.databank.localdays import day_start, local_date, shifted_date, utc_offset_us
 from newretail.warehouse.connection import EVENT_TABLE
 
 Expr = Any  # an Ibis table expression (ibis ships no type stubs)
@@ -251,6 +251,8 @@ def dated_events(
         )
     # the instants read lie within a day of the period in every zone
     before, after = first - timedelta(days=1), last + timedelta(days=1)
+    if con.name == "duckdb":
+        return _dated_by_offset(base, groups, before, after, first, last, days)
     day = local_date(base.ts, time_zone, before, after)
     own = [(members, zone) for zone, members in groups if members is not None]
     if own:
@@ -261,18 +263,7 @@ def dated_events(
             ),
             else_=day,
         )
-    dated = base.select(
-        "store_id",
-        "type",
-        "ts",
-        "channel",
-        "member_id",
-        "anonymous_id",
-        "message_id",
-        "amount",
-        "properties",
-        day=day,
-    )
+    dated = base.select(*_DATED, day=day)
     if not days:
         return dated.filter(dated.day >= first, dated.day <= last)
     elsewhere = [s for members, _ in own for s in members]
@@ -288,6 +279,69 @@ def dated_events(
             # on its zone's day d (so at or after its midnight) and before the day's end
             kept.append(in_zone & (dated.day == d) & (dated.ts < _day_end(d, up_to, zone)))
     return dated.filter(ibis.or_(*kept))
+
+
+_DATED = (
+    "store_id",
+    "type",
+    "ts",
+    "channel",
+    "member_id",
+    "anonymous_id",
+    "message_id",
+    "amount",
+    "properties",
+)
+
+
+def _dated_by_offset(
+    base: Expr,
+    groups: list[tuple[str, list[str] | None]],
+    before: date,
+    after: date,
+    first: date,
+    last: date,
+    days: Mapping[date, timedelta] | None,
+) -> Expr:
+    """DuckDB: `dated_events`' days by epoch arithmetic (databank.localdays.shifted_date),
+    each event's zone found once by joining its store to a small table of the stores with a
+    zone of their own (a list of ids per zone would be tested once per use)."""
+    own = [(zone, members) for zone, members in groups if members is not None]
+    time_zone = groups[-1][0]
+    if own:
+        zones = ibis.memtable(
+            {
+                "zone_store": [s for _, members in own for s in members],
+                "zone_no": [n for n, (_, members) in enumerate(own, 1) for _ in members],
+            },
+            schema={"zone_store": "string", "zone_no": "int32"},
+        )
+        joined = base.left_join(zones, base.store_id == zones.zone_store)
+        base = joined.mutate(zone_no=joined.zone_no.fill_null(0)).drop("zone_store")
+
+    def by_zone(value: Callable[[str], Any]) -> Any:
+        """`value` of the event's zone."""
+        if not own:
+            return value(time_zone)
+        return ibis.cases(
+            *((base.zone_no == n, value(zone)) for n, (zone, _) in enumerate(own, 1)),
+            else_=value(time_zone),
+        )
+
+    if days:  # on one of the days of its zone, up to the day's length after local midnight
+        base = base.filter(
+            by_zone(
+                lambda zone: ibis.or_(
+                    *(
+                        (base.ts >= day_start(d, zone)) & (base.ts < _day_end(d, up_to, zone))
+                        for d, up_to in days.items()
+                    )
+                )
+            )
+        )
+    offset = by_zone(lambda zone: utc_offset_us(base.ts, zone, before, after))
+    dated = base.select(*_DATED, day=shifted_date(base.ts, offset))
+    return dated if days else dated.filter(dated.day >= first, dated.day <= last)
 
 
 def _day_end(day: date, up_to: timedelta, zone: str) -> datetime:
@@ -451,3 +505,98 @@ def _store_day(row: dict[str, Any]) -> StoreDay:
         visit_visitors=int(row["visit_visitors"]),
         footfall=None if footfall is None else int(footfall),
     )
+
+
+# Where a unit of work keeps the store-days it read (SQLAlchemy's Session.info: one page, API
+# call or command; a new one reads afresh)
+_READ_KEY = "diagnosis.store_days"
+
+
+@dataclass(frozen=True)
+class _Read:
+    first: date
+    last: date
+    stores: frozenset[str] | None  # None: every store, and the events without one
+    rows: list[StoreDay]
+
+
+class StoreDays:
+    """The store-day rows of one organisation as one unit of work reads them, each local day
+    read at most once: periods that touch or overlap are read in one warehouse query, and a
+    later question about days and stores already read (the peer tiers' 30 days after the GMV
+    change's month) is answered from those rows. The rows are those `store_day_table` gives
+    for the same days; kept in `memo` (a dict living as long as the unit of work, e.g.
+    `session.info`), never longer."""
+
+    def __init__(
+        self,
+        memo: dict[str, Any],
+        con: Any,
+        organization_id: str,
+        time_zone: str,
+        store_zones: Mapping[str, str] | None = None,
+        sources: Sources = SOURCES,
+    ):
+        self.con = con
+        self.organization_id = organization_id
+        self.time_zone = time_zone
+        self.store_zones = dict(store_zones or {})
+        self.sources = sources
+        key = (organization_id, time_zone, tuple(sorted(self.store_zones.items())), sources)
+        self._reads: list[_Read] = memo.setdefault(_READ_KEY, {}).setdefault(key, [])
+
+    def rows(self, first: date, last: date, stores: Sequence[str] | None = None) -> list[StoreDay]:
+        """The store-days of first … last (of `stores`; None: all, and events without a
+        store), ordered as `store_day_rows` orders them."""
+        return self.read([(first, last)], stores)[0]
+
+    def read(
+        self, periods: Sequence[tuple[date, date]], stores: Sequence[str] | None = None
+    ) -> list[list[StoreDay]]:
+        """The store-days of each period, reading the days not yet read (periods that touch
+        or overlap in one query)."""
+        wanted = None if stores is None else frozenset(stores)
+        missing = [p for p in periods if self._covering(p, wanted) is None]
+        for first, last in _spans(missing):
+            table = store_day_table(
+                self.con,
+                self.organization_id,
+                first,
+                last,
+                self.time_zone,
+                store_zones=self.store_zones,
+                stores=None if wanted is None else sorted(wanted),
+                sources=self.sources,
+            )
+            self._reads.append(_Read(first, last, wanted, store_day_rows(table)))
+        found = []
+        for first, last in periods:
+            read = self._covering((first, last), wanted)
+            assert read is not None
+            found.append(
+                [
+                    row
+                    for row in read.rows
+                    if first <= row.day <= last
+                    and (wanted is None or (row.store_id is not None and row.store_id in wanted))
+                ]
+            )
+        return found
+
+    def _covering(self, period: tuple[date, date], stores: frozenset[str] | None) -> _Read | None:
+        for read in self._reads:
+            covered = read.first <= period[0] and period[1] <= read.last
+            if covered and (read.stores is None or (stores is not None and stores <= read.stores)):
+                return read
+        return None
+
+
+def _spans(periods: Sequence[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The periods merged where they touch or overlap."""
+    merged: list[tuple[date, date]] = []
+    for first, last in sorted(periods):
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged

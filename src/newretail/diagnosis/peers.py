@@ -149,18 +149,16 @@ def store_metrics(
 ) -> dict[uuid.UUID, Metrics]:
     """Each store's figures summed over the period's local days (one warehouse query);
     a store without events has zero figures."""
+    reader = metrics.StoreDays({}, con, organization_id, time_zone, store_zones=store_zones)
+    return read_store_metrics(reader, period, stores)
+
+
+def read_store_metrics(
+    reader: metrics.StoreDays, period: Period, stores: Iterable[PeerStore]
+) -> dict[uuid.UUID, Metrics]:
+    """`store_metrics` through a reader: no query when it has read those days already."""
     wanted = {str(store.id): store.id for store in stores}
-    rows = metrics.store_day_rows(
-        metrics.store_day_table(
-            con,
-            organization_id,
-            period.first,
-            period.last,
-            time_zone,
-            store_zones=store_zones,
-            stores=sorted(wanted),
-        )
-    )
+    rows = reader.rows(period.first, period.last, sorted(wanted))
     found = metrics.totals_by(rows, lambda row: row.store_id)
     return {store_id: found.get(key, Metrics()) for key, store_id in wanted.items()}
 
@@ -281,14 +279,16 @@ def peer_tiers(
     stores = [_peer_store(s) for s in every]
     zones = {str(s.id): s.time_zone for s in every}
     with warehouse.lock:
-        figures = store_metrics(
+        # the month's store-days already read by this unit of work (a GMV change of the same
+        # days) are not read again
+        reader = metrics.StoreDays(
+            session.info,
             warehouse.connection(),
             str(principal.organization_id),
-            period,
             zone,
-            stores,
-            zones,
+            store_zones=zones,
         )
+        figures = read_store_metrics(reader, period, stores)
     shown = None if principal.store_ids is None else principal.store_ids
     ranked, cells = rank_stores(stores, figures, config, shown)
     return PeerReport(zone, period, config, ranked, cells)

@@ -145,21 +145,14 @@ def gmv_change(
     zones = {key: s.time_zone for key, s in known.items()}
     organization_id = str(principal.organization_id)
     with warehouse.lock:
-        con = warehouse.connection()
-        rows = {
-            name: metrics.store_day_rows(
-                metrics.store_day_table(
-                    con,
-                    organization_id,
-                    each.first,
-                    each.last,
-                    zone,
-                    store_zones=zones,
-                    stores=only,
-                )
-            )
-            for name, each in (("base", base_period), ("comparison", period))
-        }
+        reader = metrics.StoreDays(
+            session.info, warehouse.connection(), organization_id, zone, store_zones=zones
+        )
+        # both periods in one query when they touch (a month against the month before)
+        base_rows, comparison_rows = reader.read(
+            [(base_period.first, base_period.last), (period.first, period.last)], stores=only
+        )
+    rows = {"base": base_rows, "comparison": comparison_rows}
     found = {
         name: metrics.totals_by(each, lambda row: row.store_id if row.store_id in known else None)
         for name, each in rows.items()
