@@ -117,6 +117,12 @@ class Settings(BaseSettings):
             " week's store report; unset: no scheduled report"
         ),
     )
+    diagnosis_home_cache_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="The console's home page figures are kept this long while the warehouse's "
+        "events are unchanged (DuckDB); 0 reads the warehouse on every load",
+    )
     # outgoing e-mail (the weekly store report): NEWRETAIL_SMTP_HOST, _PORT, _USER, _PASSWORD,
     # _FROM, _STARTTLS
     smtp_host: str | None = Field(

@@ -4,11 +4,19 @@ value — and the alerts: data-quality issues of yesterday and the stores whose 
 most (docs/diagnosis.md, "The console's home page").
 
 One warehouse query reads the four days shown and nothing else: today up to now and last
-week's day up to the same local time, yesterday and last week's yesterday whole.
+week's day up to the same local time, yesterday and last week's yesterday whole. The console
+keeps the answer for a short while (`max_age`, NEWRETAIL_DIAGNOSIS_HOME_CACHE_SECONDS) and
+only while the warehouse's events are unchanged (`Warehouse.events_marker`): a manager opening
+the console again, or several managers of one organisation, do not each read the warehouse;
+the page says up to which local time today's figures go.
 """
 
 from __future__ import annotations
 
+import threading
+import time as clock
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,6 +43,7 @@ WEEK = timedelta(days=7)
 WHOLE_DAY = timedelta(days=1)
 MAX_DROPS = 5
 NO_EVENTS = "no_events"  # an alert of its own: events last week, none yesterday
+CACHED_GLANCES = 256  # the answers kept (organisation × the principal's stores), oldest out
 
 
 @dataclass(frozen=True)
@@ -84,18 +93,69 @@ def _totals(figures: Metrics) -> PeriodTotals:
     return PeriodTotals(figures.visitors, figures.buyers, figures.gmv)
 
 
+@dataclass(frozen=True)
+class _Kept:
+    marker: int
+    at: float  # time.monotonic() when computed
+    glance: Glance
+
+
+_kept: OrderedDict[tuple[object, ...], _Kept] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
 def at_a_glance(
     session: Session,
     principal: Principal,
     warehouse: Warehouse,
     now: datetime | None = None,
+    max_age: float = 0,
 ) -> Glance:
     """Today so far and yesterday against the same weekday last week (today up to the same
     local time), the stores whose GMV fell the most yesterday, and yesterday's data-quality
-    issues, from one warehouse query over those four days."""
+    issues, from one warehouse query over those four days. With `max_age` (seconds; not with
+    `now`), an answer computed at most that long ago for the same stores is given again while
+    the warehouse's events are unchanged and the organisation's local day is the same."""
     principal.require(Permission.READ)
     zone = tenancy_service.organisation_zone(session, principal.organization_id)
+    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     moment = now or datetime.now(UTC)
+    if now is not None or max_age <= 0:
+        return _glance(principal, warehouse, zone, stores, moment)
+    marker = warehouse.events_marker()
+    if marker is None:
+        return _glance(principal, warehouse, zone, stores, moment)
+    key = (
+        warehouse.url,
+        principal.organization_id,
+        None if principal.store_ids is None else frozenset(principal.store_ids),
+        zone,
+        local_day(moment, zone),
+        tuple(
+            (s.id, s.code, s.name, s.channel_type, s.time_zone, s.status, s.category)
+            for s in stores
+        ),
+    )
+    with _kept_lock:
+        kept = _kept.get(key)
+    if kept is not None and kept.marker == marker and clock.monotonic() - kept.at <= max_age:
+        return kept.glance
+    found = _glance(principal, warehouse, zone, stores, moment)
+    with _kept_lock:
+        _kept[key] = _Kept(marker, clock.monotonic(), found)
+        _kept.move_to_end(key)
+        while len(_kept) > CACHED_GLANCES:
+            _kept.popitem(last=False)
+    return found
+
+
+def _glance(
+    principal: Principal,
+    warehouse: Warehouse,
+    zone: str,
+    stores: Sequence[Store],
+    moment: datetime,
+) -> Glance:
     today = local_day(moment, zone)
     elapsed = moment - local_day_bounds(today, zone)[0]
     yesterday = today - timedelta(days=1)
@@ -105,7 +165,6 @@ def at_a_glance(
         yesterday: WHOLE_DAY,
         yesterday - WEEK: WHOLE_DAY,
     }
-    stores = tenancy_service.all_stores(session, principal, tenancy_service.StoreFilter())
     known = {str(s.id): s for s in stores}
     only = None if principal.store_ids is None else list(known)
     with warehouse.lock:

@@ -63,7 +63,12 @@ def home_page(
 ) -> Response:
     """The console's home: today so far and yesterday against the same weekday last week,
     and the alerts (data quality, the largest drops)."""
-    found = glance.at_a_glance(session, identity.principal, container.warehouse)
+    found = glance.at_a_glance(
+        session,
+        identity.principal,
+        container.warehouse,
+        max_age=container.settings.diagnosis_home_cache_seconds,
+    )
     return render(
         request,
         "diagnosis/home.html",

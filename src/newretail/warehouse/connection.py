@@ -85,6 +85,18 @@ class Warehouse:
         with self.lock:
             return int(con.table(EVENT_TABLE).count().execute()) >= 0
 
+    def events_marker(self) -> int | None:
+        """Something that changes whenever the events change, read cheaply, so a figure
+        computed from them can be kept until it does: the embedded DuckDB's count of event
+        rows (from its table statistics; the table is appended to and deduplicated, never
+        updated). None on other engines, where no count is cheap."""
+        with self.lock:
+            con = self.connection()
+            if con.name != "duckdb":
+                return None
+            [(rows,)] = fetch_rows(con, f'SELECT count(*) FROM "{EVENT_TABLE}"')  # noqa: S608
+            return int(rows)
+
     def close(self) -> None:
         with self.lock:
             if self._connection is not None:
