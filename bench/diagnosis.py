@@ -13,12 +13,15 @@ Measured in the same run, on the same warehouse:
 - the diagnosis of every store for a month — the last 30 complete local days against the 30
   before — as the product computes it, in parts (`parts_s`, each the best of `--runs` runs
   after a warm-up): `gmv_change_s`, the metrics of both months and each store's decomposition
-  (`service.gmv_change`); `tiers_s`, the month's peer tiers and grades (`peers.peer_tiers`,
-  its own query of the month); `causes_s`, the cause search (`causes.store_causes`, one
-  store at a time) of the `--cause-stores` stores with the largest change (default 5 quick,
-  20 full; 0: every store that changed; it costs about a second or more per store, so every
-  store's causes would take minutes: `diagnosis_every_store_estimated_s` adds the measured
-  rate times the stores that changed). diagnosis_s = the sum of the three parts as measured.
+  (`service.gmv_change`, both months in one query); `tiers_s`, the month's peer tiers and
+  grades (`peers.peer_tiers` in the same session, one unit of work as a page or a command
+  is: the month's store-days gmv_change read are not read again, so this is the tiering);
+  `causes_s`,
+  the cause search (`causes.store_causes`, one store at a time) of the `--cause-stores`
+  stores with the largest change (default 5 quick, 20 full; 0: every store that changed; it
+  costs about a second or more per store, so every store's causes would take minutes:
+  `diagnosis_every_store_estimated_s` adds the measured rate times the stores that changed).
+  diagnosis_s = the sum of the three parts as measured.
 - hand_sql_s: one hand-written DuckDB SQL computing the same metrics per store and month and
   the peer tiers (with each cell's mean, median and 10th/90th percentiles of the graded
   metrics and the stores' grades); the best of `--runs` after one warm-up. One scan of the
@@ -31,7 +34,10 @@ Measured in the same run, on the same warehouse:
 - home_page_ms: the console's home page `GET /console` through real HTTP from a
   `newretail serve` child process on the same data folder, signed in through the login form as
   the organisation's owner: the median of `--repeat` loads after a first (cold) one, which is
-  given apart. While `/console` only redirects (the operations centre's home page is not on
+  given apart. The console keeps the home page's figures while the warehouse's events are
+  unchanged (NEWRETAIL_DIAGNOSIS_HOME_CACHE_SECONDS, default 60): the first load reads the
+  warehouse, the repeated ones are served from what it read; `cold_ms` is the read.
+  While `/console` only redirects (the operations centre's home page is not on
   main), the figure is null and `home_page` says why; `diagnosis_page_ms` times the console's
   *Why GMV moved* page the same way (its default: the last 7 local days against the 7 before).
 The machine's load average is printed with the figures: every figure grows under load.
@@ -153,7 +159,10 @@ def diagnose(
                 session, org.owner, container.warehouse, last_day=months.period.last
             ),
         )
-        notes["tiers"] = "measured: peers.peer_tiers (its own query of the month)"
+        notes["tiers"] = (
+            "measured: peers.peer_tiers in gmv_change's session (the month's store-days it "
+            "read are reused: no query of its own)"
+        )
         # gmv_change ranks the stores by the size of their change
         changed = [c for c in change.stores if c.store.code is not None and c.base != c.comparison]
         chosen = changed if cause_stores is None else changed[:cause_stores]

@@ -152,7 +152,10 @@ class Metrics:
         return _ratio(self.units, self.transactions_with_units)
 
     def __add__(self, other: Metrics) -> Metrics:
-        return Metrics(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return Metrics(*(getattr(self, name) + getattr(other, name) for name in _METRIC_FIELDS))
+
+
+_METRIC_FIELDS = tuple(f.name for f in fields(Metrics))
 
 
 @dataclass(frozen=True)
