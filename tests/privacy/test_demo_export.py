@@ -92,7 +92,7 @@ def test_the_export_of_a_demo_member_lists_every_fact_the_360_page_shows(
     member_id: uuid.UUID = demo_member["member_id"]
     console_login(client, demo_member["email"], "correct horse battery")
     page = client.get(f"/console/members/{member_id}").text
-    answer = client.get(f"/console/members/{member_id}/export?format=json")
+    answer = client.get(f"/console/members/{member_id}/export.json")
     assert answer.status_code == 200
     sections = answer.json()["sections"]
     profile = sections["profile"][0]

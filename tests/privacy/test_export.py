@@ -297,14 +297,14 @@ def test_the_member_page_downloads_the_export_in_english_and_chinese(
     console_login(client, org.owner_email)
     page = client.get(f"/console/members/{member}")
     assert page.status_code == 200
-    assert f'href="/console/members/{member}/export?format=json"' in page.text
+    assert f'href="/console/members/{member}/export.json"' in page.text
     assert "Export data" in page.text and "Not exported yet." in page.text
     chinese = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
     assert "导出数据" in chinese.text and "CSV（压缩包）" in chinese.text
-    download = client.get(f"/console/members/{member}/export?format=csv")
+    download = client.get(f"/console/members/{member}/export.zip")
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/zip"
-    assert client.get(f"/console/members/{member}/export?format=xml").status_code == 422
+    assert client.get(f"/console/members/{member}/export.xml").status_code == 422
     again = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
     line = again.text.split('id="member-export-audit">', 1)[1].split("</ul>", 1)[0]
     assert re.fullmatch(
@@ -357,6 +357,6 @@ def test_a_marketer_sees_no_export_button_and_cannot_download(
     page = client.get(f"/console/members/{member}")
     assert page.status_code == 200 and 'id="edit-member"' in page.text
     assert 'id="member-export"' not in page.text
-    assert client.get(f"/console/members/{member}/export?format=json").status_code == 403
+    assert client.get(f"/console/members/{member}/export.json").status_code == 403
     with session_scope(container.sessions, org.id) as session:
         assert session.scalars(select(MemberDataRequest)).all() == []

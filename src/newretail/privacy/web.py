@@ -17,20 +17,25 @@ from newretail.tenancy.dependencies import Identity, SessionDep
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-@router.get("/members/{member_id}/export")
+# the file's extension names the format, so the console's links are files (`export.json`,
+# `export.zip`: a zip of one CSV per section), as its other downloads are
+EXTENSIONS = {"json": ExportFormat.JSON, "zip": ExportFormat.CSV}
+
+
+@router.get("/members/{member_id}/export.{extension}")
 def export_download(
-    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID
+    request: Request, session: SessionDep, identity: Identity, member_id: uuid.UUID, extension: str
 ) -> Response:
     """Download everything held about the member (owners and admins)."""
-    chosen = request.query_params.get("format", ExportFormat.JSON)
-    if chosen not in set(ExportFormat):
-        raise InvalidInput("choose json or csv", field="format")
+    chosen = EXTENSIONS.get(extension)
+    if chosen is None:
+        raise InvalidInput("choose export.json or export.zip (CSV files)", field="extension")
     made = export.export_member(
         session,
         request.app.state.container.warehouse,
         identity.principal,
         member_id,
-        ExportFormat(chosen),
+        chosen,
         RequestChannel.CONSOLE,
         page_locale(request, identity),
     )
