@@ -10,9 +10,7 @@ server runs on the data folder (the demo) the command asks that server's API for
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,9 +18,7 @@ from urllib.parse import quote
 import typer
 
 from newretail.core.cli import Json, OrgRef, command, emit, out, state, table
-from newretail.core.errors import InvalidInput
 from newretail.core.i18n import DEFAULT_LOCALE, translator
-from newretail.core.local_server import request_json, running_server, server_client
 from newretail.core.money import yuan
 from newretail.diagnosis import (
     brand_schemas,
@@ -35,18 +31,23 @@ from newretail.diagnosis import (
     org_causes,
     peer_schemas,
     peers,
-    recommendation_flows,
+    recommendation_cli,
     report_cli,
     schemas,
     service,
 )
 from newretail.diagnosis.analysis_schemas import breakdown_read, funnel_read
-from newretail.diagnosis.recommendation_schemas import (
-    recommendation_read,
-    store_recommendations_read,
+from newretail.diagnosis.cli_periods import (
+    BaseFirstDay,
+    BaseLastDay,
+    FirstDay,
+    LastDay,
+    answer,
+    day_option,
+    day_params,
+    days_of,
 )
-from newretail.tenancy import service as tenancy_service
-from newretail.tenancy.operator import OperatorSession, operator_session
+from newretail.tenancy.operator import OperatorSession
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
 
@@ -55,47 +56,7 @@ diagnosis_app = typer.Typer(
 )
 
 command(diagnosis_app, "report")(report_cli.weekly_report)  # the weekly store report
-
-PARAMETERS = ("first_day", "last_day", "base_first_day", "base_last_day")  # the API's
-
-
-def _day_option(name: str, text: str) -> Any:
-    return typer.Option(name, formats=["%Y-%m-%d"], help=f"{text} (a local day, YYYY-MM-DD)")
-
-
-def _days(*given: datetime | None) -> list[date | None]:
-    return [None if value is None else value.date() for value in given]
-
-
-def _day_params(days: Sequence[date | None]) -> dict[str, date | None]:
-    """The API's names of a period and its comparison period."""
-    return dict(zip(PARAMETERS, days, strict=True))
-
-
-def _answer(
-    ctx: typer.Context,
-    org: str,
-    path: str,
-    params: Mapping[str, object],
-    here: Callable[[OperatorSession], dict[str, Any]],
-) -> dict[str, Any]:
-    """What `GET path` answers: a running server's API while it holds the embedded warehouse
-    (the demo), else `here`, computed in this process as the organisation's operator."""
-    settings = state(ctx).settings()
-    if running_server(settings) is not None:
-        given = {
-            name: value.isoformat() if isinstance(value, date) else str(value)
-            for name, value in params.items()
-            if value is not None
-        }
-        with server_client(settings, org) as client:
-            return dict(
-                request_json(
-                    client, "GET", path, params=given, headers={"accept-language": DEFAULT_LOCALE}
-                )
-            )
-    with operator_session(ctx, org) as found:
-        return here(found)
+command(diagnosis_app, "recommend")(recommendation_cli.recommend)
 
 
 def _print(row: dict[str, Any]) -> None:
@@ -157,27 +118,23 @@ def _print(row: dict[str, Any]) -> None:
 def gmv_change(
     ctx: typer.Context,
     org: OrgRef,
-    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
-    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
-    base_first_day: Annotated[
-        datetime | None, _day_option("--against-from", "First day compared with")
-    ] = None,
-    base_last_day: Annotated[
-        datetime | None, _day_option("--against-to", "Last day compared with")
-    ] = None,
+    first_day: FirstDay = None,
+    last_day: LastDay = None,
+    base_first_day: BaseFirstDay = None,
+    base_last_day: BaseLastDay = None,
     as_json: Json = False,
 ) -> None:
     """Why GMV moved: the period (default: the last 7 complete local days) against the base
     (default: as many days before), each store's change split into visitors, conversion and
     order value."""
-    days = _days(first_day, last_day, base_first_day, base_last_day)
+    days = days_of(first_day, last_day, base_first_day, base_last_day)
 
     def here(op: OperatorSession) -> dict[str, Any]:
         container, session, principal = op
         found = service.gmv_change(session, principal, container.warehouse, *days)
         return schemas.gmv_change_read(found, T).model_dump(mode="json")
 
-    row = _answer(ctx, org, "/api/v1/diagnosis/gmv-change", _day_params(days), here)
+    row = answer(ctx, org, "/api/v1/diagnosis/gmv-change", day_params(days), here)
     emit(row, as_json, lambda: _print(row))
 
 
@@ -246,19 +203,15 @@ def brand(
     ctx: typer.Context,
     org: OrgRef,
     code: Annotated[str, typer.Argument(help="The brand's code")],
-    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
-    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
-    base_first_day: Annotated[
-        datetime | None, _day_option("--against-from", "First day compared with")
-    ] = None,
-    base_last_day: Annotated[
-        datetime | None, _day_option("--against-to", "Last day compared with")
-    ] = None,
+    first_day: FirstDay = None,
+    last_day: LastDay = None,
+    base_first_day: BaseFirstDay = None,
+    base_last_day: BaseLastDay = None,
     as_json: Json = False,
 ) -> None:
     """A brand: its GMV change split into stores × factors, the stores explaining each
     factor, its stores by peer tier and data-quality flags."""
-    days = _days(first_day, last_day, base_first_day, base_last_day)
+    days = days_of(first_day, last_day, base_first_day, base_last_day)
     settings = state(ctx).settings()
 
     def here(op: OperatorSession) -> dict[str, Any]:
@@ -276,7 +229,7 @@ def brand(
         return brand_schemas.brand_diagnosis_read(found, T).model_dump(mode="json")
 
     path = f"/api/v1/diagnosis/brands/{quote(code, safe='')}"
-    row = _answer(ctx, org, path, _day_params(days), here)
+    row = answer(ctx, org, path, day_params(days), here)
     emit(row, as_json, lambda: _print_brand(row))
 
 
@@ -332,7 +285,7 @@ def tiers(
     ctx: typer.Context,
     org: OrgRef,
     last_day: Annotated[
-        datetime | None, _day_option("--last-day", "Last day of the 30 (default: yesterday)")
+        datetime | None, day_option("--last-day", "Last day of the 30 (default: yesterday)")
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -347,7 +300,7 @@ def tiers(
         found = peers.peer_tiers(session, principal, container.warehouse, config, day)
         return peer_schemas.peer_tiers_read(found, T).model_dump(mode="json")
 
-    row = _answer(ctx, org, "/api/v1/diagnosis/tiers", {"last_day": day}, here)
+    row = answer(ctx, org, "/api/v1/diagnosis/tiers", {"last_day": day}, here)
     emit(row, as_json, lambda: _print_tiers(row))
 
 
@@ -386,8 +339,8 @@ def funnel(
     kind: Annotated[
         funnels.FunnelKind, typer.Argument(help="online, offline (in the stores) or across")
     ],
-    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
-    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
+    first_day: FirstDay = None,
+    last_day: LastDay = None,
     store: Annotated[
         str | None, typer.Option("--store", help="A store's code: its side of the funnel")
     ] = None,
@@ -409,7 +362,7 @@ def funnel(
 
     params: dict[str, object] = {"kind": kind, "first_day": first, "last_day": last}
     params |= {"store": store, "window_days": window_days}
-    row = _answer(ctx, org, "/api/v1/diagnosis/funnels", params, here)
+    row = answer(ctx, org, "/api/v1/diagnosis/funnels", params, here)
     emit(row, as_json, lambda: _print_funnel(row))
 
 
@@ -420,14 +373,10 @@ def store_causes(
     store: Annotated[
         str | None, typer.Option("--store", help="The store's code or id (default: all stores)")
     ] = None,
-    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
-    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
-    base_first_day: Annotated[
-        datetime | None, _day_option("--against-from", "First day compared with")
-    ] = None,
-    base_last_day: Annotated[
-        datetime | None, _day_option("--against-to", "Last day compared with")
-    ] = None,
+    first_day: FirstDay = None,
+    last_day: LastDay = None,
+    base_first_day: BaseFirstDay = None,
+    base_last_day: BaseLastDay = None,
     as_json: Json = False,
 ) -> None:
     """Why a store's GMV moved (without --store: the organisation's): the period (default: the
@@ -435,7 +384,7 @@ def store_causes(
     factor's part explained by SKU, category, hour, traffic source, campaign and stock-out
     values (the organisation's by its stores and channel types) in money, and data-quality
     causes (a silent people counter)."""
-    days = _days(first_day, last_day, base_first_day, base_last_day)
+    days = days_of(first_day, last_day, base_first_day, base_last_day)
     path = "/api/v1/diagnosis/causes"
     if store:
         path = f"/api/v1/diagnosis/stores/{quote(store, safe='')}/causes"
@@ -467,7 +416,7 @@ def store_causes(
         )
         return cause_schemas.store_causes_read(found, T).model_dump(mode="json")
 
-    row = _answer(ctx, org, path, _day_params(days), here)
+    row = answer(ctx, org, path, day_params(days), here)
     emit(row, as_json, lambda: cause_cli.print_causes(row))
 
 
@@ -520,120 +469,21 @@ def metrics_by(
     by: Annotated[
         breakdown.GroupBy, typer.Option("--by", help="store, brand, channel, city, organisation")
     ] = breakdown.GroupBy.STORE,
-    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
-    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
-    base_first_day: Annotated[
-        datetime | None, _day_option("--against-from", "First day compared with")
-    ] = None,
-    base_last_day: Annotated[
-        datetime | None, _day_option("--against-to", "Last day compared with")
-    ] = None,
+    first_day: FirstDay = None,
+    last_day: LastDay = None,
+    base_first_day: BaseFirstDay = None,
+    base_last_day: BaseLastDay = None,
     as_json: Json = False,
 ) -> None:
     """Every metric per store, brand, channel type, city or for the organisation, against the
     comparison period (`--json`: all of them, as the API gives them)."""
-    days = _days(first_day, last_day, base_first_day, base_last_day)
+    days = days_of(first_day, last_day, base_first_day, base_last_day)
 
     def here(op: OperatorSession) -> dict[str, Any]:
         container, session, principal = op
         found = breakdown.metrics_by(session, principal, container.warehouse, by, *days)
         return breakdown_read(found, T).model_dump(mode="json")
 
-    params = {"by": by, **_day_params(days)}
-    row = _answer(ctx, org, "/api/v1/diagnosis/metrics", params, here)
+    params = {"by": by, **day_params(days)}
+    row = answer(ctx, org, "/api/v1/diagnosis/metrics", params, here)
     emit(row, as_json, lambda: _print_metrics(row))
-
-
-def _print_recommendations(row: dict[str, Any]) -> None:
-    period, base = row["period"], row["base_period"]
-    parts = row["parts"]
-    out.print(
-        f"[bold]Recommendations for {row['store_name']}, {period['first_day']} … "
-        f"{period['last_day']}[/bold] against {base['first_day']} … {base['last_day']} "
-        f"(local days, {row['time_zone']})"
-    )
-    out.print(
-        f"change {yuan(row['change'], signed=True)} = visitors "
-        f"{yuan(parts['visitors'], signed=True)}, conversion "
-        f"{yuan(parts['conversion'], signed=True)}, order value "
-        f"{yuan(parts['order_value'], signed=True)}"
-    )
-    if not row["recommendations"]:
-        out.print("Nothing to recommend: no factor fell and the data look sound.")
-    for r in row["recommendations"]:
-        out.print(f"{r['id']} · {r['kind_label']} · {yuan(r['amount'])} · {r['state_label']}")
-        out.print(f"  {r['text']}")
-        for created in r["created"]:
-            out.print(f"  {created['type_label']}: {created['name']} ({created['url']})")
-    for e in row["earlier"]:
-        r = e["recommendation"]
-        out.print(
-            f"earlier, {r['period']['first_day']} … {r['period']['last_day']}, "
-            f"{r['kind_label']}: {e['text']}"
-        )
-
-
-def _print_acted(row: dict[str, Any]) -> None:
-    out.print(f"{row['kind_label']}: {row['state_label']}")
-    out.print(f"  {row['text']}")
-    for created in row["created"]:
-        out.print(f"  {created['type_label']}: {created['name']} ({created['url']})")
-
-
-@command(diagnosis_app, "recommend")
-def recommend(
-    ctx: typer.Context,
-    org: OrgRef,
-    store: Annotated[str, typer.Option("--store", help="The store's code")],
-    first_day: Annotated[datetime | None, _day_option("--from", "First day")] = None,
-    last_day: Annotated[datetime | None, _day_option("--to", "Last day")] = None,
-    base_first_day: Annotated[
-        datetime | None, _day_option("--against-from", "First day compared with")
-    ] = None,
-    base_last_day: Annotated[
-        datetime | None, _day_option("--against-to", "Last day compared with")
-    ] = None,
-    act: Annotated[
-        str | None,
-        typer.Option("--act", help="Do what this recommendation (its id) proposes"),
-    ] = None,
-    as_json: Json = False,
-) -> None:
-    """A store's recommendations for the period (default: the last 7 complete local days),
-    each in money with its action, and the earlier ones with their factor then and now;
-    with --act ID, do what one proposes (an audience and a campaign draft, or a transfer)."""
-    given = (first_day, last_day, base_first_day, base_last_day)
-    days = [None if value is None else value.date() for value in given]
-    settings = state(ctx).settings()
-    path = f"/api/v1/diagnosis/stores/{store}/recommendations"
-    show = _print_acted if act else _print_recommendations
-    if running_server(settings) is not None:  # it holds the embedded warehouse
-        params = {name: day.isoformat() for name, day in zip(PARAMETERS, days, strict=True) if day}
-        with server_client(settings, org) as client:
-            row = request_json(
-                client,
-                "POST" if act else "GET",
-                f"{path}/{act}/act" if act else path,
-                params={} if act else params,
-                headers={"accept-language": DEFAULT_LOCALE},
-            )
-        emit(row, as_json, lambda: show(row))
-        return
-    with operator_session(ctx, org) as (container, session, principal):
-        if act:
-            acted = recommendation_flows.act(session, principal, store, _uuid(act), T)
-            found = tenancy_service.visible_store(session, principal, store)
-            row = recommendation_read(acted, found.name, principal, T).model_dump(mode="json")
-        else:
-            listed = recommendation_flows.store_recommendations(
-                session, principal, container.warehouse, store, *days
-            )
-            row = store_recommendations_read(listed, principal, T).model_dump(mode="json")
-    emit(row, as_json, lambda: show(row))
-
-
-def _uuid(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError as exc:
-        raise InvalidInput("give the recommendation's id", field="act") from exc
