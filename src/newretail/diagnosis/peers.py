@@ -35,6 +35,7 @@ from newretail.diagnosis.decomposition import Factor, round_parts_to_cents
 from newretail.diagnosis.errors import PeerWithholding
 from newretail.diagnosis.metrics import Metrics
 from newretail.diagnosis.service import Period
+from newretail.diagnosis.store_days import StoreDays
 from newretail.diagnosis.tiers import (
     PEER_FORMATS,
     MetricValue,
@@ -149,12 +150,12 @@ def store_metrics(
 ) -> dict[uuid.UUID, Metrics]:
     """Each store's figures summed over the period's local days (one warehouse query);
     a store without events has zero figures."""
-    reader = metrics.StoreDays({}, con, organization_id, time_zone, store_zones=store_zones)
+    reader = StoreDays({}, con, organization_id, time_zone, store_zones=store_zones)
     return read_store_metrics(reader, period, stores)
 
 
 def read_store_metrics(
-    reader: metrics.StoreDays, period: Period, stores: Iterable[PeerStore]
+    reader: StoreDays, period: Period, stores: Iterable[PeerStore]
 ) -> dict[uuid.UUID, Metrics]:
     """`store_metrics` through a reader: no query when it has read those days already."""
     wanted = {str(store.id): store.id for store in stores}
@@ -281,7 +282,7 @@ def peer_tiers(
     with warehouse.lock:
         # the month's store-days already read by this unit of work (a GMV change of the same
         # days) are not read again
-        reader = metrics.StoreDays(
+        reader = StoreDays(
             session.info,
             warehouse.connection(),
             str(principal.organization_id),

@@ -24,6 +24,7 @@ from newretail.diagnosis.decomposition import (
 )
 from newretail.diagnosis.errors import InvalidDiagnosisPeriod
 from newretail.diagnosis.metrics import Metrics
+from newretail.diagnosis.store_days import StoreDays
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -145,7 +146,7 @@ def gmv_change(
     zones = {key: s.time_zone for key, s in known.items()}
     organization_id = str(principal.organization_id)
     with warehouse.lock:
-        reader = metrics.StoreDays(
+        reader = StoreDays(
             session.info, warehouse.connection(), organization_id, zone, store_zones=zones
         )
         # both periods in one query when they touch (a month against the month before)
