@@ -125,9 +125,11 @@ def api_json(schema: type[BaseModel], row: Any) -> dict[str, Any]:
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table on standard output; a narrow terminal folds long values onto more lines rather
+    than cutting them short (a figure is never shown as '¥39,859…')."""
     grid = Table(title=title)
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")
     for row in rows:
         grid.add_row(*["" if v is None else str(v) for v in row])
     out.print(grid)
