@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newretail.console.shell import page_locale
-from newretail.core.errors import InvalidInput
+from newretail.core.errors import NotFound
 from newretail.privacy import export
 from newretail.privacy.models import ExportFormat, RequestChannel
 from newretail.tenancy.dependencies import Identity, SessionDep
@@ -28,8 +28,8 @@ def export_download(
 ) -> Response:
     """Download everything held about the member (owners and admins)."""
     chosen = EXTENSIONS.get(extension)
-    if chosen is None:
-        raise InvalidInput("choose export.json or export.zip (CSV files)", field="extension")
+    if chosen is None:  # no such file: export.json or export.zip (CSV files)
+        raise NotFound("no such export: choose export.json or export.zip", field="extension")
     made = export.export_member(
         session,
         request.app.state.container.warehouse,
