@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -17,7 +18,7 @@ from newretail.catalog.router import router as catalog_router
 from newretail.core import openapi as openapi_corrections
 from newretail.core.errors import Unavailable
 from newretail.core.headers import policy_with_inline_scripts
-from newretail.core.http import Metrics
+from newretail.core.http import Metrics, supplied
 from newretail.core.ratelimit import RATE_LIMITED_RESPONSE
 from newretail.databank.router import router as databank_router
 from newretail.diagnosis.analysis_routes import router as analysis_router
@@ -25,6 +26,7 @@ from newretail.diagnosis.recommendation_routes import router as recommendation_r
 from newretail.diagnosis.report_routes import api_router as diagnosis_report_router
 from newretail.diagnosis.router import router as diagnosis_router
 from newretail.events import gateway
+from newretail.events.backlogs import Backlogs
 from newretail.events.router import router as events_router
 from newretail.identity.router import router as identity_router
 from newretail.inventory.router import router as inventory_router
@@ -73,8 +75,10 @@ def healthz() -> dict[str, str]:
 
 
 @ops.get("/readyz")
-def readyz(container: ContainerDep) -> JSONResponse:
-    """Readiness: the operational store and the warehouse both answer."""
+def readyz(request: Request, container: ContainerDep) -> JSONResponse:
+    """Readiness: the operational store and the warehouse answer, and no backlog (events
+    awaiting load, unpublished outbox rows, the stream's lag) is over its threshold; 503
+    naming the first reason otherwise."""
     checks: dict[str, str] = {}
     try:
         with container.engine.connect() as connection:
@@ -87,11 +91,33 @@ def readyz(container: ContainerDep) -> JSONResponse:
         checks["warehouse"] = "ok"
     except (Unavailable, Exception) as exc:
         checks["warehouse"] = f"error: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
+    backlogs: Backlogs = supplied(request, "backlogs", "newretail.main")
+    settings = container.settings
+    checks["loader_backlog"] = _within(backlogs.loader, settings.ready_max_load_backlog)
+    if checks["database"] == "ok":
+        outbox = settings.ready_max_outbox_backlog
+        checks["outbox_backlog"] = _within(lambda: backlogs.outbox().rows, outbox)
+    if backlogs.streams:
+        lag = settings.ready_max_stream_lag
+        checks["stream_lag"] = _within(lambda: backlogs.stream_lag() or 0, lag)
+    failing = [f"{name}: {value}" for name, value in checks.items() if value != "ok"]
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
+        {
+            "status": "unavailable" if failing else "ok",
+            "checks": checks,
+            "reason": failing[0] if failing else None,
+        },
+        status_code=503 if failing else 200,
     )
+
+
+def _within(read: Callable[[], int], limit: int) -> str:
+    """ "ok", or why not: "over: 1200 > 1000" (a limit of 0 is no limit), or the read's error."""
+    try:
+        value = read()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return f"over: {value} > {limit}" if limit and value > limit else "ok"
 
 
 SWAGGER_ASSETS = "/static/vendor/swagger-ui"
@@ -144,5 +170,6 @@ def mount_api(app: FastAPI, metrics: Metrics) -> None:
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def metrics_endpoint() -> Response:
-        """Prometheus text exposition of request counts and latencies."""
+        """Prometheus text exposition: requests, ingestion, backlogs, reach decisions, jobs,
+        the database pool (docs/observability.md)."""
         return metrics.render()

@@ -13,6 +13,7 @@ from newretail.core import migrate
 from newretail.core.cli import command, emit, out, state, store_options
 from newretail.core.database import session_scope
 from newretail.core.local_server import local_url
+from newretail.core.logs import configure_logging
 from newretail.databank import cli as databank_cli
 from newretail.demo.organisation import seed_demo
 from newretail.demo.traffic import start_demo_traffic
@@ -92,12 +93,16 @@ def _serve(ctx: typer.Context, host: str, port: int, demo: bool, access_log: boo
     elif not migrate.is_current(container.engine):
         container.close()
         raise typer.BadParameter("the schema is not current; run `newretail db upgrade`")
+    # one handler for every logger, uvicorn's included; the app logs the access lines (with
+    # the request id), so uvicorn's own access log stays off
+    configure_logging(settings.log_format, access=access_log)
     uvicorn.run(
         create_app(container=container, local_url=local_url(host, port)),
         host=host,
         port=port,
         log_level="info",
-        access_log=access_log,
+        log_config=None,
+        access_log=False,
         http=settings.http_parser,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.http_keep_alive_seconds,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 
 from newretail import __version__
 from newretail.api import mount_api
@@ -20,9 +23,11 @@ from newretail.core.http import (
 )
 from newretail.core.jobs import JobRunner
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, announce
+from newretail.core.logs import RequestIdMiddleware
 from newretail.core.ratelimit import RateLimitMiddleware, RateLimits
 from newretail.core.retry import RerunOnConflict
 from newretail.core.settings import Settings
+from newretail.events.backlogs import Backlogs
 from newretail.events.collector import Collector
 from newretail.events.gateway import CollectorGateway
 from newretail.jobs import server_jobs
@@ -88,12 +93,10 @@ def create_app(
     settings = container.settings
     rate_limits = RateLimits(settings.redis_url)
     app.state.rate_limits = rate_limits
+    backlogs = Backlogs(container.sessions, collector.pipeline)
+    app.state.backlogs = backlogs
     metrics = Metrics()
-    metrics.gauge(
-        "newretail_events_awaiting_load",
-        "Acknowledged event batches in the spool, not yet in the warehouse",
-        lambda: collector.pipeline.backlog,
-    )
+    register_gauges(metrics, backlogs, container.engine)
     install_error_handlers(app, on_domain_error=render_console_error)
     mount_api(app, metrics)
     mount_pages(app)
@@ -109,4 +112,47 @@ def create_app(
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # on every answer, refusals included
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer and log line has the id
     return app
+
+
+def register_gauges(metrics: Metrics, backlogs: Backlogs, engine: Engine) -> None:
+    """The values /metrics reads when scraped: backlogs, the stream's lag, the pool."""
+    metrics.gauge(
+        "newretail_events_awaiting_load",
+        "Acknowledged event batches in the spool, not yet in the warehouse",
+        backlogs.loader,
+    )
+    metrics.gauge(
+        "newretail_outbox_unpublished",
+        "Committed commerce facts in the outbox the relay has not published yet",
+        lambda: backlogs.outbox().rows,
+    )
+    metrics.gauge(
+        "newretail_outbox_oldest_unpublished_seconds",
+        "Age of the oldest unpublished outbox row (0 when none waits)",
+        lambda: backlogs.outbox().oldest_seconds,
+    )
+    if backlogs.streams:
+        metrics.gauge(
+            "newretail_event_stream_pending",
+            "Messages in the NATS JetStream stream the loaders have not acknowledged yet",
+            lambda: backlogs.stream_lag() or 0,
+        )
+    pool: Any = engine.pool  # a QueuePool (SQLite files and PostgreSQL) has these counts
+    reads: dict[str, Callable[[], float]] = {}
+    if isinstance(pool, QueuePool):
+        reads = {
+            "size": pool.size,
+            "checked_out": pool.checkedout,
+            "idle": pool.checkedin,
+            # SQLAlchemy counts overflow from -size (connections not opened yet)
+            "overflow": lambda: max(0, pool.overflow()),
+        }
+    metrics.gauges(
+        "newretail_db_pool_connections",
+        "The operational store's connection pool: its size, connections in use (checked_out), "
+        "idle in the pool, and overflow beyond the size",
+        "state",
+        reads,
+    )

@@ -19,7 +19,13 @@ def test_health_readiness_metrics_and_openapi(client: TestClient, org: Org) -> N
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {
         "status": "ok",
-        "checks": {"database": "ok", "warehouse": "ok"},
+        "checks": {
+            "database": "ok",
+            "warehouse": "ok",
+            "loader_backlog": "ok",
+            "outbox_backlog": "ok",
+        },
+        "reason": None,
     }
     client.get("/api/v1/stores", headers=org.auth())
     metrics = client.get("/metrics").text
@@ -70,7 +76,13 @@ def test_readiness_fails_when_another_process_holds_the_warehouse(container: Con
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": "ok", "warehouse": "error: Unavailable"},
+        "checks": {
+            "database": "ok",
+            "warehouse": "error: Unavailable",
+            "loader_backlog": "ok",
+            "outbox_backlog": "ok",
+        },
+        "reason": "warehouse: error: Unavailable",
     }
     assert "admits one process" in refused.value.message
 

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from newretail.bootstrap import Container, bootstrap
@@ -27,8 +28,10 @@ from newretail.events.checker import SourceRef
 from newretail.events.collector import Collector
 from newretail.events.pipeline import Pipeline
 from newretail.events.stream import EventStream
+from newretail.main import create_app
 from newretail.warehouse.connection import EVENT_TABLE
 from tests.conftest import CI, TEST_SECRET, make_org, store_args
+from tests.scrape import scrape, value
 
 NATS_URL = os.environ.get("NEWRETAIL_TEST_NATS_URL", "nats://127.0.0.1:4222")
 pytestmark = pytest.mark.postgres
@@ -181,3 +184,35 @@ def test_the_stream_needs_a_warehouse_that_admits_several_processes(
     with pytest.raises(ConfigurationError) as refused:
         settings.stream_warehouse_url()
     assert refused.value.field == "warehouse_url"
+
+
+def test_the_streams_lag_is_a_metric_and_over_its_threshold_not_ready(
+    stream_settings: Settings,
+) -> None:
+    container = bootstrap(stream_settings)
+    org = make_org(container)
+    stream_settings.ready_max_stream_lag = 2
+    key = {"Authorization": f"Bearer {org.write_key}"}
+    try:
+        with TestClient(create_app(container=container)) as client:
+            for n in range(3):  # one request after the other: a message each
+                events = shopper_events(f"lag{n}", 2)
+                answer = client.post("/api/v1/events", headers=key, json={"events": events})
+                assert answer.json()["accepted"] == 2
+            assert value(scrape(client), "newretail_event_stream_pending") == 3
+            over = client.get("/readyz")
+            assert over.status_code == 503
+            assert over.json()["checks"]["stream_lag"] == "over: 3 > 2"
+            assert over.json()["reason"] == "stream_lag: over: 3 > 2"
+            env = {
+                "NEWRETAIL_EVENT_STREAM_URL": stream_settings.event_stream_url or "",
+                "NEWRETAIL_EVENT_STREAM_NAME": stream_settings.event_stream_name,
+                "NEWRETAIL_SECRET_KEY": TEST_SECRET,
+            }
+            command = [*store_args(stream_settings), "events", "loader", "--once", "--json"]
+            loaded = CliRunner().invoke(app, command, env=env, catch_exceptions=False)
+            assert json.loads(loaded.stdout) == {"messages": 3, "events": 6, "stored": 6}
+            assert value(scrape(client), "newretail_event_stream_pending") == 0
+            assert client.get("/readyz").json()["checks"]["stream_lag"] == "ok"
+    finally:
+        container.close()

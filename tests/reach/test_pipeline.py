@@ -21,6 +21,7 @@ from newretail.reach.models import WebhookDelivery
 from newretail.warehouse.connection import EVENT_TABLE
 from tests.conftest import Org
 from tests.reach.trigger_helpers import ALWAYS_OPEN, SHANGHAI, set_up
+from tests.scrape import scrape, value
 
 
 def send(client: TestClient, org: Org, message_id: str, kind: str, **extra: Any) -> None:
@@ -74,10 +75,14 @@ def test_a_counter_approach_sent_over_http_is_decided_once_loaded(
     index = realtime.index_for(container.warehouse)
     index.put(str(org.id), str(reach.audience_id), "v1", frozenset({str(member)}))
 
+    before = scrape(client)
     send(client, org, "approach-1", "counter_approach")
     send(client, org, "approach-1", "counter_approach")  # resent: stored once, decided once
     stale = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     send(client, org, "approach-old", "counter_approach", ts=stale)
+    # one batch decided on (the resent and the stale event are not): one latency observed
+    observed = "newretail_reach_decision_seconds_count"
+    assert value(scrape(client), observed) - value(before, observed) == 1
     decided = client.get("/api/v1/reach/decisions", headers=org.auth()).json()
     assert [(d["event_id"], d["reason"], d["store_name"]) for d in decided] == [
         ("approach-1", "treated", "Store 0")

@@ -16,6 +16,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from newretail.core import telemetry
+
 log = logging.getLogger(__name__)
 
 
@@ -61,10 +63,12 @@ class JobRegistry(Generic[J]):
         return job
 
     def _run(self, job: J, work: Callable[[J], None]) -> None:
+        telemetry.JOB_RUNS.labels(self.kind).inc()
         try:
             work(job)
             job.status = "done"
         except Exception as exc:  # reported through the job's status
+            telemetry.JOB_FAILURES.labels(self.kind).inc()
             log.exception("%s %s failed", self.what, job.id)
             job.status, job.error = "failed", str(exc)
         finally:

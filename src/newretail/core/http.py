@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -17,11 +19,12 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newretail.core import error_text
+from newretail.core import error_text, telemetry
 from newretail.core.errors import ErrorCode, NewRetailError, RateLimited
 from newretail.core.i18n import DEFAULT_LOCALE, negotiate
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def no_content() -> Response:
@@ -210,11 +213,33 @@ class Metrics:
         )
 
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
-        """A value read when /metrics is scraped (for example the event loader's backlog)."""
-        Gauge(name, documentation, registry=self.registry).set_function(read)
+        """A value read when /metrics is scraped (for example the event loader's backlog);
+        NaN when reading it fails (a store that does not answer), so the scrape goes on."""
+        Gauge(name, documentation, registry=self.registry).set_function(_guarded(read))
+
+    def gauges(
+        self, name: str, documentation: str, label: str, reads: dict[str, Callable[[], float]]
+    ) -> None:
+        """One gauge with a value per `label` value, each read at scrape time."""
+        gauge = Gauge(name, documentation, [label], registry=self.registry)
+        for value, read in reads.items():
+            gauge.labels(value).set_function(_guarded(read))
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        """The app's metrics and the process's (core.telemetry) in one exposition."""
+        body = generate_latest(self.registry) + generate_latest(telemetry.REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _guarded(read: Callable[[], float]) -> Callable[[], float]:
+    def guarded() -> float:
+        try:
+            return float(read())
+        except Exception:
+            log.warning("reading a metric failed", exc_info=True)
+            return math.nan
+
+    return guarded
 
 
 class MetricsMiddleware(_HttpMiddleware):

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from newretail.core import telemetry
+
 log = logging.getLogger(__name__)
 C = TypeVar("C")
 
@@ -47,7 +49,15 @@ class JobRunner(Generic[C]):
 
     def _loop(self, job: Job[C]) -> None:
         while not self._stop.wait(job.interval_seconds):
-            try:
-                job.run(self.context, self._stop)
-            except Exception:
-                log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
+            self.run_once(job)
+
+    def run_once(self, job: Job[C]) -> bool:
+        """Run the job once, counted in the process's metrics; False when it failed."""
+        telemetry.JOB_RUNS.labels(job.name).inc()
+        try:
+            job.run(self.context, self._stop)
+        except Exception:
+            telemetry.JOB_FAILURES.labels(job.name).inc()
+            log.exception("job %s failed; it runs again in %ss", job.name, job.interval_seconds)
+            return False
+        return True

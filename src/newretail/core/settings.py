@@ -166,6 +166,19 @@ class Settings(BaseSettings):
     event_stream_name: str = Field(
         default="NEWRETAIL_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Its stream"
     )
+    log_format: Literal["plain", "json"] = Field(
+        default="plain",
+        description="`newretail serve`'s log lines: plain text or one JSON object a line",
+    )
+    ready_max_load_backlog: int = Field(
+        default=1000, ge=0, description="/readyz answers 503 over this many unloaded batches"
+    )
+    ready_max_outbox_backlog: int = Field(
+        default=50_000, ge=0, description="…or over this many unpublished outbox rows"
+    )
+    ready_max_stream_lag: int = Field(
+        default=10_000, ge=0, description="…or over this many unacknowledged stream messages"
+    )
 
     @model_validator(mode="after")
     def _demo_peer_tiers(self) -> Settings:

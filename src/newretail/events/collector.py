@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail.core import telemetry
 from newretail.core.errors import Forbidden, Unauthenticated
 from newretail.core.settings import Settings
 from newretail.events.checker import CACHE_SECONDS, Checker, Outcome, SourceRef
@@ -101,5 +102,10 @@ class Collector(Checker):
             self.checkers.generation += 1
 
     def outcome(self, submission: Submission, stored: int, duplicates: int) -> Outcome:
-        """The answer for a submission once the pipeline has written it."""
-        return Outcome(stored, duplicates, submission.rejected)
+        """The answer for a submission once the pipeline has written it (counted in the
+        process's metrics by outcome)."""
+        outcome = Outcome(stored, duplicates, submission.rejected)
+        telemetry.EVENTS.labels("accepted").inc(stored)
+        telemetry.EVENTS.labels("duplicate").inc(duplicates)
+        telemetry.EVENTS.labels("rejected").inc(len(submission.rejected))
+        return outcome

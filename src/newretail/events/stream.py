@@ -138,9 +138,9 @@ class EventStream:
         except NatsTimeout:
             return []
 
-    def pending(self) -> int:
+    def pending(self, timeout: float = 30.0) -> int:
         """Messages not yet acknowledged by a loader."""
-        return int(self._call(self._pending()))
+        return int(self._call(self._pending(), timeout=timeout))
 
     async def _pending(self) -> int:
         try:

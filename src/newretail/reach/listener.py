@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail.core import telemetry
 from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import NewRetailError
 from newretail.reach.decide import TriggerEvent
@@ -82,7 +83,10 @@ class TriggerListener:
         events = [_event(organization_id, row) for row in rows if _aware(row["ts"]) >= oldest]
         if not events:  # no transaction (on SQLite, no write lock) for a batch with none
             return 0
-        with session_scope(self.sessions, organization_id) as session:
+        with (
+            telemetry.REACH_DECISION_SECONDS.time(),
+            session_scope(self.sessions, organization_id) as session,
+        ):
             try:
                 with session.begin_nested():
                     return len(self.engine.decide_many(session, events))
