@@ -14,6 +14,7 @@ from newretail.events import service as events_service
 from newretail.events.outbox import relay_once
 from newretail.marketing import coupons
 from newretail.members import points, tiers
+from newretail.privacy import erasure
 from newretail.reach import contact_caps, sender
 from newretail.reach.secret_box import SecretBox
 
@@ -68,6 +69,11 @@ def identity_repair(container: Container, stopping: threading.Event) -> int:
     return container.identity.repair_pending_moves()
 
 
+def erasure_warehouse(container: Container, stopping: threading.Event) -> int:
+    """Finish the warehouse step of erasures that a failure left pending."""
+    return erasure.finish_pending(container.sessions, container.warehouse)
+
+
 def reach_counter_retention(container: Container, stopping: threading.Event) -> int:
     """Delete the reach contact counters whose days, weeks and re-entry windows are over."""
     with session_scope(container.sessions) as session:
@@ -99,6 +105,7 @@ def server_jobs(container: Container) -> list[Job[Container]]:
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
         Job("identity-repair", min(settings.maintenance_seconds, 60), identity_repair),
+        Job("erasure-warehouse", min(settings.maintenance_seconds, 60), erasure_warehouse),
         Job("webhook-sender", settings.webhook_send_seconds, webhook_sender),
         Job("reach-counter-retention", settings.maintenance_seconds, reach_counter_retention),
         Job(

@@ -50,6 +50,13 @@ class MembershipIndex:
         with self._lock:
             self._entries.pop((organization_id, audience_id), None)
 
+    def forget(self, organization_id: str, member_ids: set[str]) -> None:
+        """Take erased members out of every loaded audience of the organisation."""
+        with self._lock:
+            for key, entry in list(self._entries.items()):
+                if key[0] == organization_id and entry.members & member_ids:
+                    self._entries[key] = _Entry(entry.version, entry.members - member_ids)
+
     def load(self, con: Any, organization_id: str, audience_id: str, version: str) -> None:
         """Read one stored version from the warehouse into the index."""
         ids = queries.stored_members(con, organization_id, audience_id, version).member_id

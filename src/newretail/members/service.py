@@ -27,6 +27,7 @@ from newretail.core.pagination import numbered_page, paginate
 from newretail.events import outbox
 from newretail.identity.organization_rules import load_rules
 from newretail.members import schemas, tiers
+from newretail.members.erasure import TOMBSTONE_STATUS
 from newretail.members.errors import (
     IdentifierTaken,
     InvalidIdentifier,
@@ -305,7 +306,8 @@ def _filtered_members(session: Session, principal: Principal, filters: MemberFil
                 )
             )
         statement = statement.where(or_(*matches))
-    return statement.where(Member.merged_into_id.is_(None))  # merged members are hidden
+    # merged members and erased members' tombstones are hidden
+    return statement.where(Member.merged_into_id.is_(None), Member.status != TOMBSTONE_STATUS)
 
 
 def list_members(

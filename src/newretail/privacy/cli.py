@@ -22,7 +22,8 @@ from newretail.core.local_server import request, running_server, server_client
 from newretail.members import service as members_service
 from newretail.members.errors import NoMemberWithIdentifier
 from newretail.members.models import IdentifierType
-from newretail.privacy import export
+from newretail.privacy import erasure, export
+from newretail.privacy.errors import ConfirmationRequired
 from newretail.privacy.models import ExportFormat, RequestChannel
 from newretail.tenancy.operator import operator_session
 from newretail.tenancy.permissions import Principal
@@ -98,3 +99,65 @@ def member_export(
             f"the request is recorded ({record})."
         ),
     )
+
+
+# `newretail.cli` registers it as `newretail member erase`
+def member_erase(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id, phone or member card")],
+    org: OrgRef,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: erasure is irreversible")] = False,
+    as_json: Json = False,
+) -> None:
+    """Erase a member (irreversible): personal data and identifiers removed, events and
+    orders kept under an anonymous tombstone; audited. Run it again on an erasure whose
+    warehouse step is pending to finish it."""
+    if not yes:
+        raise ConfirmationRequired("erasure is irreversible: add --yes to confirm", field="yes")
+    settings = state(ctx).settings()
+    serving = running_server(settings) is not None
+    if not serving:
+        with operator_session(ctx, org) as (container, session, principal):
+            member_id = _erased_or_member_id(session, principal, member)
+            done = erasure.erase_member(
+                session,
+                container.identity,
+                container.warehouse,
+                principal,
+                member_id,
+                RequestChannel.CLI,
+            )
+            request_id = done.request_id
+        with operator_session(ctx, org) as (container, session, principal):
+            data: dict[str, Any] = {
+                "request_id": str(request_id),
+                "member_id": str(done.member_id),
+                "tombstone_id": str(done.tombstone_id),
+                "profiles": [str(p) for p in done.profiles],
+                "status": erasure.status_of(session, request_id),
+            }
+    else:  # it holds the embedded warehouse
+        with operator_session(ctx, org) as (container, session, principal):
+            member_id = _erased_or_member_id(session, principal, member)
+        with server_client(settings, org) as client:
+            response = request(
+                client, "POST", f"/api/v1/members/{member_id}/erasure", json={"confirm": True}
+            )
+        data = response.json()
+    emit(
+        data,
+        as_json,
+        lambda: out.print(
+            f"Erased member {data['member_id']}: its orders, coupons and events belong to the "
+            f"anonymous tombstone {data['tombstone_id']} now; warehouse step {data['status']}; "
+            f"the request is recorded ({data['request_id']})."
+        ),
+    )
+
+
+def _erased_or_member_id(session: Session, principal: Principal, ref: str) -> uuid.UUID:
+    """An id (also of a member erased already), else a phone or a member card."""
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        return _member_id(session, principal, ref)

@@ -16,6 +16,16 @@ from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime
 
 class RequestKind(StrEnum):
     EXPORT = "export"
+    CORRECTION = "correction"
+    ERASURE = "erasure"
+
+
+class ErasureStatus(StrEnum):
+    """An erasure commits in the operational store first; its warehouse step follows and is
+    run again (it is idempotent) until it is done."""
+
+    WAREHOUSE_PENDING = "warehouse_pending"
+    DONE = "done"
 
 
 class ExportFormat(StrEnum):
@@ -31,8 +41,9 @@ class RequestChannel(StrEnum):
 
 class MemberDataRequest(IdMixin, TenantMixin, Base):
     """One request about a member's data. `member_id` is no foreign key: the audit row outlives
-    the member (an erasure keeps it), and `rows` says how many rows of each section were
-    handed over."""
+    the member (an erasure keeps it). `rows` says how many rows of each section an export
+    handed over, which fields a correction changed, or what an erasure removed (its profiles,
+    its tombstone, rows per table)."""
 
     __tablename__ = "member_data_request"
     organization_index = False
@@ -47,3 +58,6 @@ class MemberDataRequest(IdMixin, TenantMixin, Base):
     actor: Mapped[str] = mapped_column(String(254))
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
     rows: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # erasures: the warehouse step's state (ErasureStatus) and when it finished
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

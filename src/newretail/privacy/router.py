@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from newretail.core.i18n import negotiate
-from newretail.privacy import export, schemas
+from newretail.identity.dependencies import ResolverDep
+from newretail.privacy import erasure, export, schemas
+from newretail.privacy.errors import ConfirmationRequired
 from newretail.privacy.models import ExportFormat, RequestChannel
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
@@ -63,3 +65,31 @@ def export_member(
 def data_requests(session: SessionDep, principal: CurrentPrincipal, member_id: uuid.UUID) -> object:
     """The audit of requests about the member's data (who, when, what), oldest first."""
     return export.requests_of(session, principal, member_id)
+
+
+@router.post("/members/{member_id}/erasure", response_model=schemas.ErasureRead)
+def erase_member(
+    session: SessionDep,
+    container: ContainerDep,
+    resolver: ResolverDep,
+    principal: CurrentPrincipal,
+    member_id: uuid.UUID,
+    body: schemas.ErasureRequest,
+) -> object:
+    """Erase a member (owners and admins; irreversible): personal data and identifiers
+    removed, warehouse events anonymised to a tombstone that keeps the orders, coupons and
+    events countable; audited. Asking again for an erasure whose warehouse step is still
+    pending runs that step again; `409 already_erased` once it is done."""
+    if not body.confirm:
+        raise ConfirmationRequired(field="confirm")
+    done = erasure.erase_member(
+        session, resolver, container.warehouse, principal, member_id, RequestChannel.API
+    )
+    session.commit()  # the warehouse step follows the commit; report its state
+    return schemas.ErasureRead(
+        request_id=done.request_id,
+        member_id=done.member_id,
+        tombstone_id=done.tombstone_id,
+        profiles=list(done.profiles),
+        status=erasure.status_of(session, done.request_id),
+    )

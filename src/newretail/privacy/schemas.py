@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from newretail.tenancy.schemas import Read
 
@@ -15,9 +16,32 @@ class DataRequestRead(Read):
 
     id: uuid.UUID
     member_id: uuid.UUID
-    kind: str = Field(description="export")
-    file_format: str = Field(description="json or csv")
+    kind: str = Field(description="export, correction or erasure")
+    file_format: str = Field(description="json or csv (exports; empty otherwise)")
     channel: str = Field(description="api, console or cli")
     actor: str = Field(description="Who asked")
     requested_at: datetime
-    rows: dict[str, int] = Field(description="Rows handed over per section")
+    rows: dict[str, Any] = Field(
+        description="Exports: rows handed over per section; corrections: the fields changed; "
+        "erasures: the profiles, the tombstone and the rows removed or handed over per table"
+    )
+    status: str | None = Field(default=None, description="Erasures: warehouse_pending, then done")
+    finished_at: datetime | None = None
+
+
+class ErasureRequest(BaseModel):
+    """An erasure is irreversible: `confirm` must be true."""
+
+    confirm: bool = Field(description="true: erase the member (irreversible)")
+
+
+class ErasureRead(BaseModel):
+    """What an erasure did."""
+
+    request_id: uuid.UUID = Field(description="The audit row (member_data_request)")
+    member_id: uuid.UUID
+    tombstone_id: uuid.UUID = Field(
+        description="The anonymous member the orders, coupons and events now belong to"
+    )
+    profiles: list[uuid.UUID] = Field(description="The member and the profiles merged into it")
+    status: str = Field(description="warehouse_pending or done")
