@@ -21,7 +21,13 @@ from newretail.audiences import (
 from newretail.audiences import insight as audience_insight
 from newretail.core.errors import InvalidInput
 from newretail.core.http import no_content
-from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Offset, SessionDep
+from newretail.tenancy.dependencies import (
+    BulkLimit,
+    ContainerDep,
+    CurrentPrincipal,
+    Offset,
+    SessionDep,
+)
 
 router = APIRouter(prefix="/api/v1/audiences", tags=["audiences"])
 
@@ -137,7 +143,7 @@ def read_members(
     principal: CurrentPrincipal,
     container: ContainerDep,
     audience_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    limit: BulkLimit = 1000,
     offset: Offset = 0,
 ) -> object:
     """A page of the stored members and since when each is in (refused below the floor)."""

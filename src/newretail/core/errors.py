@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     CONFIGURATION = "configuration_error"
     UNAVAILABLE = "unavailable"
     RATE_LIMITED = "rate_limited"
+    RANGE_TOO_LONG = "range_too_long"
 
 
 class NewRetailError(Exception):

@@ -17,11 +17,11 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from newretail.core.errors import InvalidInput
+from newretail.core.limits import MAX_OFFSET, PAGE_SIZE_MAX
 
 T = TypeVar("T")
-MAX_LIMIT = 500
-# the deepest an offset-paged list reads (past it the database would scan without bound)
-MAX_OFFSET = 1_000_000
+MAX_LIMIT = PAGE_SIZE_MAX
+__all__ = ["MAX_LIMIT", "MAX_OFFSET", "Page", "numbered_page", "page_number", "paginate"]
 
 
 class Page(BaseModel, Generic[T]):

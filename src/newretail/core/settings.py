@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newretail.core.errors import ConfigurationError
+from newretail.core.limits import DEFAULT_MAX_RANGE_DAYS, MAX_RANGE_DAYS_CEILING
 from newretail.core.ratelimit import Rate
 
 SECRET_FILE = "secret_key"  # noqa: S105 (a file name)
@@ -39,6 +40,12 @@ class Settings(BaseSettings):
     )
     demo: bool = Field(default=False, description="Embedded demo mode (make run)")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_range_days: int = Field(
+        default=DEFAULT_MAX_RANGE_DAYS,
+        ge=7,
+        le=MAX_RANGE_DAYS_CEILING,
+        description="The longest span of days one API request covers (core/limits.py)",
+    )
     session_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)

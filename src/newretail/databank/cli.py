@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.cli import Json, OrgRef, command, emit, out, stderr_progress, table
+from newretail.core.limits import DEFAULT_MAX_RANGE_DAYS, most_weeks
 from newretail.core.local_server import running_server, server_client
 from newretail.core.settings import Settings
 from newretail.databank import schemas, service, through_server
@@ -193,7 +194,9 @@ def stages(
             org,
             session,
             lambda remote: through_server.stages(remote, on, brand),
-            lambda: service.Reader(session, principal, container.warehouse).stage_counts(on, brand),
+            lambda: service.Reader(
+                session, principal, container.warehouse, container.settings.max_range_days
+            ).stage_counts(on, brand),
         )
         names = _brand_names(session)
     data = {"date": on.isoformat(), "brands": data["brands"]}
@@ -229,9 +232,9 @@ def flows(
             org,
             session,
             lambda remote: through_server.flows(remote, first, last, brand),
-            lambda: service.Reader(session, principal, container.warehouse).flows(
-                first, last, brand
-            ),
+            lambda: service.Reader(
+                session, principal, container.warehouse, container.settings.max_range_days
+            ).flows(first, last, brand),
         )
         names = _brand_names(session)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
@@ -263,7 +266,7 @@ def fast(
     ctx: typer.Context,
     org: OrgRef,
     end: Annotated[str, typer.Option("--end", help="Last day of the last week")] = "",
-    weeks: Annotated[int, typer.Option(min=1, max=260)] = 8,
+    weeks: Annotated[int, typer.Option(min=1, max=most_weeks(DEFAULT_MAX_RANGE_DAYS))] = 8,
     brand: Brand = None,
     as_json: Json = False,
 ) -> None:
@@ -277,9 +280,9 @@ def fast(
             lambda remote: through_server.fast(remote, last, weeks, brand),
             lambda: [
                 {**r, "week_end": r["week_end"].isoformat()}
-                for r in service.Reader(session, principal, container.warehouse).fast(
-                    last, weeks, brand
-                )
+                for r in service.Reader(
+                    session, principal, container.warehouse, container.settings.max_range_days
+                ).fast(last, weeks, brand)
             ],
         )
         names = _brand_names(session)

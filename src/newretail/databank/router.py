@@ -6,23 +6,38 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from newretail.core.limits import DEFAULT_MAX_RANGE_DAYS, most_weeks
 from newretail.databank import backfills, schemas, service
 from newretail.databank.config import DatabankConfig
-from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Offset, SessionDep
+from newretail.tenancy.dependencies import (
+    BulkLimit,
+    ContainerDep,
+    CurrentPrincipal,
+    Offset,
+    SessionDep,
+)
 
 router = APIRouter(prefix="/api/v1/databank", tags=["databank"])
+
+SPAN = f"at most {DEFAULT_MAX_RANGE_DAYS} days from `from` by default (NEWRETAIL_MAX_RANGE_DAYS)"
+# a synchronous snapshot run holds the warehouse: longer ranges are a backfill job
+SYNC_SNAPSHOT_DAYS = 14
 
 BrandFilter = Annotated[str | None, Query(description="Only this brand", max_length=64)]
 FromDay = Annotated[
     schemas.Day, Query(alias="from", description=f"First day ({schemas.DAY_RANGE})")
 ]
-ToDay = Annotated[schemas.Day, Query(alias="to", description=f"Last day ({schemas.DAY_RANGE})")]
+ToDay = Annotated[
+    schemas.Day, Query(alias="to", description=f"Last day ({schemas.DAY_RANGE}; {SPAN})")
+]
 
 
 def _reader(
     session: SessionDep, principal: CurrentPrincipal, container: ContainerDep
 ) -> service.Reader:
-    return service.Reader(session, principal, container.warehouse)
+    return service.Reader(
+        session, principal, container.warehouse, container.settings.max_range_days
+    )
 
 
 ReaderDep = Annotated[service.Reader, Depends(_reader)]
@@ -49,8 +64,11 @@ def run_snapshots(
     container: ContainerDep,
     body: schemas.SnapshotCreate,
 ) -> object:
-    """Materialise the AIPL snapshot of a day (or backfill `date` … `end`)."""
-    return service.run_snapshots(session, principal, container.warehouse, body)
+    """Materialise the AIPL snapshot of a day (or of `date` … `end`, at most 14 days: a longer
+    period is a backfill, POST /api/v1/databank/backfills, with progress)."""
+    return service.run_snapshots(
+        session, principal, container.warehouse, body, most_days=SYNC_SNAPSHOT_DAYS
+    )
 
 
 @router.post("/backfills", response_model=schemas.BackfillRead, status_code=202)
@@ -102,7 +120,10 @@ def read_fast(
     end: Annotated[
         schemas.Day, Query(description=f"Last day of the last week ({schemas.DAY_RANGE})")
     ],
-    weeks: Annotated[int, Query(ge=1, le=260)] = 8,
+    weeks: Annotated[
+        int,
+        Query(ge=1, le=most_weeks(DEFAULT_MAX_RANGE_DAYS), description="Weeks (7 days each)"),
+    ] = 8,
     brand_id: BrandFilter = None,
 ) -> object:
     """FAST brand health per week: fertility, advancing, superiority, thriving."""
@@ -145,7 +166,7 @@ def read_member_list(
     principal: CurrentPrincipal,
     container: ContainerDep,
     list_id: str,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    limit: BulkLimit = 1000,
     offset: Offset = 0,
 ) -> Any:
     """A saved member list with a page of its member ids."""

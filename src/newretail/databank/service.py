@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
+from newretail.core.limits import DEFAULT_MAX_RANGE_DAYS, check_span, check_weeks
 from newretail.core.localtime import today
 from newretail.databank import analytics, snapshots
 from newretail.databank import breakdowns as breakdown_rows
@@ -98,9 +99,14 @@ def run_snapshots(
     warehouse: Warehouse,
     data: SnapshotCreate,
     on_day: Callable[[snapshots.SnapshotRun], None] | None = None,
+    *,
+    most_days: int | None = None,
 ) -> list[snapshots.SnapshotRun]:
-    """Materialise the snapshot of a day, or backfill a range (first full, then incremental)."""
+    """Materialise the snapshot of a day, or backfill a range (first full, then incremental);
+    at most `most_days` days when given (the API's synchronous run: longer is a backfill job)."""
     principal.require(Permission.MANAGE_MARKETING)
+    if most_days is not None and data.end is not None:
+        check_span(data.date, data.end, most_days, field="end")
     scope = scope_of(session, principal)
     with _warehouse(warehouse) as con:
         if data.end is None or data.end == data.date:
@@ -169,6 +175,7 @@ class Reader:
     session: Session
     principal: Principal
     warehouse: Warehouse
+    max_range_days: int = DEFAULT_MAX_RANGE_DAYS  # Settings.max_range_days (core/limits.py)
 
     def _brand_rows(
         self, brand_id: str | None, read: Callable[[Any, Scope], Sequence[dict[str, Any]]]
@@ -193,7 +200,8 @@ class Reader:
 
     def flows(self, start: date, end: date, brand_id: str | None = None) -> dict[str, Any]:
         """Per brand and start stage: stayed, moved, churned; and new members, between two
-        dates."""
+        dates (at most `max_range_days` apart)."""
+        check_span(start, end, self.max_range_days, field="to")
 
         def read(con: Any, scope: Scope) -> list[dict[str, Any]]:
             found = analytics.flows(
@@ -204,7 +212,8 @@ class Reader:
         return {"from_date": start, "to_date": end, "brands": self._brand_rows(brand_id, read)}
 
     def fast(self, end: date, weeks: int, brand_id: str | None = None) -> list[dict[str, Any]]:
-        """FAST per brand for each of `weeks` weeks ending on `end`."""
+        """FAST per brand for each of `weeks` weeks ending on `end` (within `max_range_days`)."""
+        check_weeks(weeks, self.max_range_days, field="weeks")
         return self._brand_rows(
             brand_id,
             lambda con, scope: analytics.fast(
@@ -213,7 +222,8 @@ class Reader:
         )
 
     def trends(self, start: date, end: date, brand_id: str | None = None) -> list[dict[str, Any]]:
-        """Members per stage per day (materialised snapshots)."""
+        """Members per stage per day (materialised snapshots), over at most `max_range_days`."""
+        check_span(start, end, self.max_range_days, field="to")
         return self._brand_rows(
             brand_id, lambda con, scope: analytics.trends(con, scope.organization_id, start, end)
         )

@@ -88,7 +88,9 @@ def databank_page(
         "page_days": backfills.PAGE_DAYS,
     }
     if chosen:
-        reader = service.Reader(session, principal, container.warehouse)
+        reader = service.Reader(
+            session, principal, container.warehouse, container.settings.max_range_days
+        )
         context.update(_assets(reader, chosen, since, on, labels, t))
     return render(request, "databank/page.html", identity, section="databank", **context)
 
@@ -217,7 +219,9 @@ def databank_csv(
         raise InvalidDimension(f"kind is one of {', '.join(CSV_KINDS)}", field="kind")
     since, on = query.period(session, principal)
     brand = query.brand_id or None
-    reader = service.Reader(session, principal, container.warehouse)
+    reader = service.Reader(
+        session, principal, container.warehouse, container.settings.max_range_days
+    )
     rows: list[list[Any]]
     if kind == "stages":
         data = reader.stage_counts(on, brand)["brands"]

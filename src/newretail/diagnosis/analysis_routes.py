@@ -39,7 +39,12 @@ def funnel(
         str | None, Query(description="A store's code or id: its side of the funnel only")
     ] = None,
     window_days: Annotated[
-        int, Query(description="Days from a person's first step to their last")
+        int,
+        Query(
+            ge=1,
+            le=funnels.MAX_WINDOW_DAYS,
+            description="Days from a person's first step to their last",
+        ),
     ] = funnels.DEFAULT_WINDOW_DAYS,
     brand: Annotated[
         str | None, Query(description="A brand's code: its stores' steps only")

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from newretail.console.shell import check_csrf, session_token
 from newretail.core.database import scope_session, transaction
 from newretail.core.errors import Forbidden, InvalidInput, Unauthenticated
+from newretail.core.limits import BULK_PAGE_SIZE_MAX, MAX_OFFSET, PAGE_SIZE_MAX
 from newretail.core.local_server import LOCAL_TOKEN_PREFIX, ORGANIZATION_HEADER, Announcement
-from newretail.core.pagination import MAX_OFFSET
 from newretail.stores import Stores
 from newretail.tenancy import auth
 from newretail.tenancy import service as tenancy_service
@@ -88,7 +88,12 @@ def api_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(api_principal)]
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size (1–500)")]
+Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description=f"Page size (1–{PAGE_SIZE_MAX})")]
+# a page of bare ids (an audience's or a saved list's members)
+BulkLimit = Annotated[
+    int,
+    Query(ge=1, le=BULK_PAGE_SIZE_MAX, description=f"Page size (1–{BULK_PAGE_SIZE_MAX:,})"),
+]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip (0–{MAX_OFFSET:,})")]
 
