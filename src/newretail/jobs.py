@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from newretail.audiences.tasks import refresh_due
 from newretail.bootstrap import Container
@@ -10,7 +11,7 @@ from newretail.core.database import scope_session, session_scope, utcnow
 from newretail.core.jobs import Job
 from newretail.databank.tasks import snapshot_all
 from newretail.diagnosis import report_schedule
-from newretail.events import service as events_service
+from newretail.events import retention
 from newretail.events.outbox import relay_once
 from newretail.marketing import coupons
 from newretail.members import points, tiers
@@ -40,12 +41,9 @@ def member_maintenance(container: Container, stopping: threading.Event) -> tuple
     return unlocked, expired, reviewed
 
 
-def failed_event_retention(container: Container, stopping: threading.Event) -> int:
-    """Delete failed events older than the retention period."""
-    with session_scope(container.sessions) as session:
-        return events_service.purge_failed_events(
-            session, container.settings.failed_event_retention_days
-        )
+def event_retention(container: Container, stopping: threading.Event) -> Counter[str]:
+    """Delete every organisation's events and failed events past their retention periods."""
+    return retention.apply_everywhere(container)
 
 
 def coupon_expiry(container: Container, stopping: threading.Event) -> int:
@@ -101,7 +99,7 @@ def server_jobs(container: Container) -> list[Job[Container]]:
         Job("outbox-relay", settings.outbox_relay_seconds, relay_outbox),
         Job("member-maintenance", settings.maintenance_seconds, member_maintenance),
         Job("coupon-expiry", settings.maintenance_seconds, coupon_expiry),
-        Job("failed-event-retention", settings.maintenance_seconds, failed_event_retention),
+        Job("event-retention", settings.maintenance_seconds, event_retention),
         Job("databank-daily-snapshots", settings.maintenance_seconds, daily_snapshots),
         Job("audience-refresh", min(settings.maintenance_seconds, 300), scheduled_audiences),
         Job("identity-repair", min(settings.maintenance_seconds, 60), identity_repair),

@@ -29,6 +29,7 @@ from newretail.events import importing, schemas, service
 from newretail.events.checker import SourceRef
 from newretail.events.collector import Collector
 from newretail.events.pipeline import Pipeline
+from newretail.events.retention_cli import retention_app
 from newretail.events.stream import EventStream, LoadReport
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.operator import operator, operator_session, ready_container
@@ -37,6 +38,7 @@ events_app = typer.Typer(
     help="Events: CSV import, failed events, event types, the stream loader",
     no_args_is_help=True,
 )
+events_app.add_typer(retention_app, name="retention")
 CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, Numeric, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Index, Integer, Numeric, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
@@ -77,3 +77,32 @@ class FailedEvent(IdMixin, TenantMixin, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default=FailedEventStatus.OPEN)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class EventRetention(IdMixin, TenantMixin, Base):
+    """How long the organisation keeps its events: a default, overrides per event type, and
+    the failed events' own period (null: the server's default)."""
+
+    __tablename__ = "event_retention"
+    __table_args__ = (UniqueConstraint("organization_id"),)
+    organization_index = False  # the unique constraint starts with it
+
+    default_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    type_days: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    failed_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class EventRetentionRun(IdMixin, TenantMixin, Base):
+    """One application of the retention: what it deleted, counted per event type."""
+
+    __tablename__ = "event_retention_run"
+    __table_args__ = (Index("ix_event_retention_run_org_started", "organization_id", "started_at"),)
+    organization_index = False
+
+    trigger: Mapped[str] = mapped_column(String(10))  # job, manual
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    events_deleted: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    failed_deleted: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from newretail.core.http import no_content, page
-from newretail.events import schemas, service
+from newretail.events import retention, schemas, service
 from newretail.events.collector import Collector
 from newretail.events.models import FailedEventStatus
-from newretail.tenancy.dependencies import CurrentPrincipal, Cursor, Limit, SessionDep
+from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, Cursor, Limit, SessionDep
 
 router = APIRouter()
 
@@ -153,3 +153,42 @@ def put_mapping(
     found = service.put_mapping(session, principal, source_id, body)
     collector.forget_caches()
     return found
+
+
+# ---------------------------------------------------------------- retention
+@router.get("/api/v1/events/retention", response_model=schemas.RetentionRead, tags=["events"])
+def read_retention(
+    session: SessionDep, principal: CurrentPrincipal, container: ContainerDep
+) -> object:
+    """How long the organisation keeps its events and failed events, and the latest runs."""
+    days = container.settings.failed_event_retention_days
+    return retention.read_retention(session, principal, days)
+
+
+@router.put("/api/v1/events/retention", response_model=schemas.RetentionRead, tags=["events"])
+def put_retention(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    container: ContainerDep,
+    body: schemas.RetentionUpdate,
+) -> object:
+    """Replace the retention settings: default days, days per event type, failed events' days
+    (each 1 … 3650; null keeps the events, or the failed events' server default)."""
+    retention.update_retention(session, principal, body)
+    days = container.settings.failed_event_retention_days
+    return retention.read_retention(session, principal, days)
+
+
+@router.post(
+    "/api/v1/events/retention/runs",
+    response_model=schemas.RetentionRunRead,
+    status_code=201,
+    tags=["events"],
+)
+def run_retention(
+    session: SessionDep, principal: CurrentPrincipal, container: ContainerDep
+) -> object:
+    """Apply the retention now (the server's job also does, every maintenance interval); the
+    events deleted per type and the failed events deleted."""
+    days = container.settings.failed_event_retention_days
+    return retention.run_retention(session, principal, container.warehouse, days)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from newretail.core.pagination import Page
 from newretail.events.taxonomy import TYPE_NAME_PATTERN
@@ -129,3 +129,47 @@ class MappingIn(Strict):
 class MappingRead(BaseModel):
     source_id: uuid.UUID
     mappings: dict[str, str]
+
+
+# ---------------------------------------------------------------- retention
+MAX_RETENTION_DAYS = 3650
+RetentionDays = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
+EventTypeName = Annotated[str, StringConstraints(pattern=TYPE_NAME_PATTERN)]
+
+
+class RetentionUpdate(Strict):
+    """How long the organisation keeps its events (days of 1 … 3650; null: kept)."""
+
+    default_days: RetentionDays | None = Field(
+        default=None, description="Events of every type not overridden; null keeps them"
+    )
+    type_days: Annotated[dict[EventTypeName, RetentionDays], Field(max_length=200)] = Field(
+        default_factory=dict, description="Days per event type, overriding the default"
+    )
+    failed_days: RetentionDays | None = Field(
+        default=None,
+        description="Failed (rejected) events; null: the server's default "
+        "(NEWRETAIL_FAILED_EVENT_RETENTION_DAYS)",
+    )
+
+
+class RetentionRunRead(BaseModel):
+    """One application of the retention and what it deleted."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    trigger: str = Field(description="job (the server's schedule) or manual")
+    actor: str
+    started_at: datetime
+    finished_at: datetime
+    events_deleted: dict[str, int] = Field(description="Warehouse events deleted per type")
+    failed_deleted: int = Field(description="Failed events deleted")
+
+
+class RetentionRead(BaseModel):
+    default_days: int | None
+    type_days: dict[str, int]
+    failed_days: int | None = Field(description="As set; null: the server's default")
+    failed_days_applied: int = Field(description="The failed events' period in force")
+    runs: list[RetentionRunRead] = Field(description="The latest runs, newest first")

@@ -312,14 +312,3 @@ def put_mapping(
         )
     session.flush()
     return schemas.MappingRead(source_id=source_id, mappings=dict(data.mappings))
-
-
-def purge_failed_events(session: Session, retention_days: int) -> int:
-    """Delete failed events (every organisation's) received more than `retention_days` ago:
-    their raw payloads may hold contact values that were never normalised or hashed."""
-    horizon = utcnow() - timedelta(days=retention_days)
-    result = session.execute(
-        delete(FailedEvent).where(FailedEvent.received_at < horizon),
-        execution_options={"include_all_organizations": True},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
