@@ -16,6 +16,11 @@ for a coupon issue). Only ending the transaction frees the other side.
 - `RerunOnConflict`: an API or console request, whose transaction is the request's
   (`get_db`, committed before the response starts), run again while no byte of its answer
   has been sent; its body is kept for the rerun.
+
+A database that cannot be reached (PostgreSQL stopped or restarting, the link down) is not
+a conflict: nothing was kept either, but running again at once would fail the same way, so
+the request is answered 503 `unavailable` with `Retry-After` (`unreachable`), and the pool's
+pre-ping replaces the dead connections once the database is back.
 """
 
 from __future__ import annotations
@@ -25,14 +30,22 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+import orjson
+import psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError as SqlOperationalError
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from newretail.core.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ATTEMPTS = 3  # transactions of one use case in all
 RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+# the server shuts down, crashed or is starting: the client should come back shortly
+GOING_AWAY = frozenset({"57P01", "57P02", "57P03"})
+UNAVAILABLE_RETRY_AFTER = 1  # seconds
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -46,6 +59,44 @@ def retryable(error: BaseException) -> bool:
     if not isinstance(error, DBAPIError):
         return False
     return sqlstate(error) in RETRYABLE or "database is locked" in str(error)
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether the database could not be reached or went away mid-request (connection
+    refused, PostgreSQL shutting down or starting up, the link dropped): an outage, not a
+    fault of the request."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, SqlOperationalError):
+        original: Any = error.orig
+    elif isinstance(error, psycopg.OperationalError):  # raw psycopg (the warehouse)
+        original = error
+    else:
+        return False
+    if not isinstance(original, psycopg.OperationalError):
+        return False  # SQLite's "database is locked" and the like
+    state = getattr(original, "sqlstate", None)
+    return state is None or state.startswith("08") or state in GOING_AWAY
+
+
+UNAVAILABLE_BODY = orjson.dumps(
+    {
+        "code": ErrorCode.UNAVAILABLE,
+        "message": "the database does not answer now; nothing was done, send the request again",
+        "field": None,
+    }
+)
+
+
+async def answer_unavailable(send: Send) -> None:
+    """The 503 `unavailable` answer to a request the database's outage stopped."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(UNAVAILABLE_BODY)).encode()),
+        (b"retry-after", str(UNAVAILABLE_RETRY_AFTER).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
 
 
 def retried(
@@ -66,7 +117,8 @@ def retried(
 
 class RerunOnConflict:
     """Runs an HTTP request again (up to ATTEMPTS in all) when the app raised a retryable
-    database error before its response started; any other outcome passes through."""
+    database error before its response started, and answers 503 `unavailable` when the
+    database could not be reached; any other outcome passes through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,7 +139,11 @@ class RerunOnConflict:
             try:
                 await self.app(scope, _replay(body, receive), tracked)
                 return
-            except DBAPIError as error:
+            except (DBAPIError, psycopg.OperationalError) as error:
+                if not started and unreachable(error):
+                    log.warning("%s %s: the database does not answer: %s", *_what(scope, error))
+                    await answer_unavailable(send)
+                    return
                 if started or attempt + 1 == ATTEMPTS or not retryable(error):
                     raise
                 log.warning(
@@ -95,8 +151,12 @@ class RerunOnConflict:
                     scope["method"],
                     scope["path"],
                     sqlstate(error),
-                    error.orig,
+                    getattr(error, "orig", error),
                 )
+
+
+def _what(scope: Scope, error: BaseException) -> tuple[str, str, str]:
+    return scope["method"], scope["path"], str(getattr(error, "orig", None) or error)
 
 
 async def _whole_body(receive: Receive) -> bytes:

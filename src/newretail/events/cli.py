@@ -34,6 +34,8 @@ from newretail.events.stream import EventStream, LoadReport
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.operator import operator, operator_session, ready_container
 
+LOAD_RETRY_SECONDS = 1.0  # the loader's pause after a failed batch (PostgreSQL or NATS away)
+
 events_app = typer.Typer(
     help="Events: CSV import, failed events, event types, the stream loader",
     no_args_is_help=True,
@@ -252,7 +254,14 @@ def loader(
         ) as progress:
             task = progress.add_task("load", total=stream.pending() if once else None)
             while not stop.is_set():
-                report = stream.load(pipeline.load_columns, batch=batch)
+                try:
+                    report = stream.load(pipeline.load_columns, batch=batch)
+                except Exception as exc:  # the database or NATS away: the messages come back
+                    if once:
+                        raise
+                    err.print(f"loading failed ({type(exc).__name__}: {exc}); again in 1 s")
+                    stop.wait(LOAD_RETRY_SECONDS)
+                    continue
                 total.messages += report.messages
                 total.events += report.events
                 total.stored += report.stored

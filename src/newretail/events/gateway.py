@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +23,7 @@ from newretail.core.database import utcnow
 from newretail.core.errors import NewRetailError
 from newretail.core.http import request_credential
 from newretail.core.ratelimit import RATE_LIMITED_RESPONSE
+from newretail.core.retry import answer_unavailable, unreachable
 from newretail.events import schemas
 from newretail.events.checker import Outcome, SourceRef
 from newretail.events.collector import Collector
@@ -59,6 +62,11 @@ class CollectorGateway:
             status, body = await _handle(collector, scope, receive)
         except NewRetailError as exc:
             status, body = exc.status_code, orjson.dumps(exc.as_problem())
+        except (DBAPIError, psycopg.OperationalError) as exc:
+            if not unreachable(exc):  # the source's look-up: PostgreSQL away is a 503
+                raise
+            await answer_unavailable(send)
+            return
         await _respond(send, status, body)
 
 
@@ -138,6 +146,10 @@ def openapi_paths(components: dict[str, Any]) -> dict[str, Any]:
         "413": {"description": "Body too large"},
         "422": {"description": "Invalid request (the field is named)"},
         "429": RATE_LIMITED_RESPONSE,
+        "503": {
+            "description": "The events could not be stored durably now (the database, NATS "
+            "or the spool's disk): nothing was acknowledged, send them again (`unavailable`)"
+        },
     }
     native = {
         "post": {

@@ -29,6 +29,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from newretail.core.errors import NewRetailError, Unavailable
 from newretail.events.batching import batches
 from newretail.events.dedupe import DedupeWindow, Key
 from newretail.events.loading import EventLoader, LoadedHook, Resolver
@@ -182,9 +183,13 @@ class Pipeline:
             try:
                 results = self._write(group)
             except BaseException as exc:  # every waiting request learns of the failure
-                log.exception("event group commit failed")
+                if isinstance(exc, Unavailable):  # NATS away: said, no trace
+                    log.warning("event group commit failed: %s", exc)
+                else:
+                    log.exception("event group commit failed")
+                failure = _unavailable(exc)
                 for submission in group:
-                    submission.future.set_exception(exc)
+                    submission.future.set_exception(failure)
                 continue
             for submission, result in zip(group, results, strict=True):
                 submission.future.set_result(result)
@@ -299,6 +304,19 @@ class Pipeline:
     def _load(self, rows: Columns) -> set[Key] | None:
         """Append rows to the warehouse (see EventLoader.load)."""
         return self.loader.load(rows)
+
+
+def _unavailable(exc: BaseException) -> BaseException:
+    """What a request learns when its events could not be made durable (the spool's disk
+    full, NATS or the database away): 503 `unavailable`, nothing acknowledged, send again."""
+    if isinstance(exc, NewRetailError) or not isinstance(exc, Exception):
+        return exc
+    failure = Unavailable(
+        f"the events could not be stored durably now ({type(exc).__name__}); nothing was "
+        "acknowledged: send them again"
+    )
+    failure.__cause__ = exc
+    return failure
 
 
 def _events_in(submission: Submission) -> int:

@@ -3,8 +3,9 @@ request is answered; the loader moves them to the warehouse in large batches.
 
 Files `spool/<sequence>.log` hold records: 4-byte length, 4-byte CRC32, then the JSON of a list
 of parts (events column by column, see submission.Columns). A record cut short by a crash (length
-or CRC wrong) was never acknowledged and is ignored. A file is deleted once every record in it
-is in the warehouse.
+or CRC wrong) was never acknowledged and is ignored; one cut short by a full disk is cut off
+the file at once, so that the records after it stay readable. A file is deleted once every
+record in it is in the warehouse.
 """
 
 from __future__ import annotations
@@ -45,11 +46,31 @@ class Spool:
         is in."""
         if self._file is None or self._size >= SEGMENT_BYTES:
             self._rotate()
-        self._file.write(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._size += HEADER.size + len(payload)
+        data = memoryview(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        try:
+            written = 0
+            while written < len(data):  # a raw write may store less than asked
+                written += self._file.write(data[written:])
+            os.fsync(self._file.fileno())
+        except OSError:
+            self._undo()
+            raise
+        self._size += len(data)
         return self.sequence
+
+    def _undo(self) -> None:
+        """After a failed append (the disk full): cut the segment back to its last whole
+        record, so that the records appended once space is back stay readable (a reader stops
+        at the first torn record), and reopen it at the next append."""
+        file, self._file = self._file, None
+        try:
+            os.ftruncate(file.fileno(), self._size)
+            os.fsync(file.fileno())
+        except OSError:  # a segment that cannot be cut back is left: the next append rotates
+            self.sequence += 1
+            self._size = 0
+        finally:
+            file.close()
 
     def _rotate(self) -> None:
         if self._file is not None:

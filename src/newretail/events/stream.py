@@ -30,6 +30,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from newretail.core.errors import Unavailable
 from newretail.events.submission import Columns, concat_parts
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,12 @@ class EventStream:
 
     # ------------------------------------------------------------------ publishing
     def publish(self, parts: list[bytes]) -> None:
-        """Publish the parts (as few messages as fit) and wait until JetStream stored them."""
+        """Publish the parts (as few messages as fit) and wait until JetStream stored them;
+        Unavailable at once while the connection to NATS is down (it reconnects by itself)."""
+        if not self._nc.is_connected:
+            raise Unavailable(
+                f"NATS does not answer at {self.url}; nothing was acknowledged: send again"
+            )
         self._call(self._publish(parts), timeout=PUBLISH_TIMEOUT * 2)
 
     async def _publish(self, parts: list[bytes]) -> None:

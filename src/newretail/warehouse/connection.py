@@ -59,6 +59,8 @@ class Warehouse:
     def connection(self) -> Any:
         """The Ibis backend, connected and migrated on first use."""
         with self.lock:
+            if self._connection is not None and _broken(self._connection):
+                self._connection = None  # PostgreSQL restarted or the link dropped: reconnect
             if self._connection is None:
                 self._connection = self._connect()
                 ensure_schema(self._connection)
@@ -102,6 +104,13 @@ class Warehouse:
             if self._connection is not None:
                 self._connection.disconnect()
                 self._connection = None
+
+
+def _broken(con: Any) -> bool:
+    """Whether a PostgreSQL backend's connection was lost (psycopg marks it closed after a
+    failed call: a server restart, a dropped link). DuckDB's is never lost."""
+    client = getattr(con, "con", None) if con.name == "postgres" else None
+    return bool(getattr(client, "closed", False))
 
 
 def ensure_schema(con: Any) -> None:
