@@ -15,10 +15,14 @@ the outbox relay on (every second, the product default), receives, in one run:
    latency counted from that due time): batches of 100 events at 80 % of that maximum,
    POS sales through `POST /api/v1/orders/pos` (`--sales-per-s`, a fifth with a member by
    phone) and single `counter_approach` trigger events of the reach organisation's people
-   (`--triggers-per-s`), for `--minutes` (default 10; `--quick` 1.25);
+   (`--triggers-per-s`), for `--minutes` (default 10; `--quick` 1); answers still owed 30 s
+   after the end (`--quick`: 5 s) are given up: `unanswered_requests`, their wait so far
+   counted in the latency (a lower bound);
 5. the end: every acknowledged event loaded and every outbox row published (read on
-   /metrics: `newretail_events_awaiting_load`, `newretail_outbox_unpublished`), the server
-   stopped, the stores read.
+   /metrics: `newretail_events_awaiting_load`, `newretail_outbox_unpublished`, waiting at
+   most 120 s, `--quick` 15 s: `drained`), the server stopped (SIGTERM: it loads what it
+   acknowledged first; one killed after 30 s is started again to replay its spool), the
+   stores read.
 
 Figures (last line, one JSON object):
 - `rss_growth_pct`: the server process's resident memory at the end against right after the
