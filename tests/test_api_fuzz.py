@@ -13,12 +13,16 @@ a busy machine is not a slow endpoint). Failures it found are kept as plain requ
 tests/test_api_fuzz_found.py. Half the examples are requests the schema allows, half requests
 it refuses; Hypothesis is derandomized, so a run is repeatable.
 
-Stateful link traversal (create → read → update → delete) is not run: FastAPI's document has
-no OpenAPI links, and inferring them would cost more of the suite's budget than it finds.
+Then the stateful part: the document links each create to the read, update and delete of
+what it made (`newretail.core.openapi`); for each kind of object the API creates, Schemathesis's
+state machine follows those links only (no inferred ones) for a bounded number of scenarios
+(FUZZ_SCENARIOS, default 5, of at most 6 steps), with the same checks. Codes, names and
+e-mails sent are made unique, so no scenario's answer depends on an earlier one's objects.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import secrets
@@ -59,6 +63,8 @@ from tests.conftest import TEST_SECRET
 from tests.diagnosis.test_weekly_report import Inbox
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "5"))
+SCENARIO_STEPS = 6
 SLOWEST_SECONDS = 10.0
 # the collector's routes take a source's write key, every other route an API key
 COLLECTOR_NATIVE_PATH = "/api/v1/events"
@@ -265,4 +271,96 @@ def test_every_operation_answers_within_its_schema(
         fuzzed += 1
         found.extend(_fuzz(operation, target))
     assert fuzzed >= 199
+    assert not found, "\n".join(found)
+
+
+UNIQUE_FIELDS = ("code", "name", "email")
+
+
+def _make_unique(case: Case, number: int) -> None:
+    """Each created object's code, name and e-mail made unique, so no scenario's answer depends
+    on what an earlier scenario created (409 conflicts would make Hypothesis's replay of a
+    scenario flaky): `X` becomes `X-1000`, `a@b.c` becomes `u1000.a@b.c`."""
+    if case.method.upper() not in ("POST", "PATCH", "PUT") or not isinstance(case.body, dict):
+        return
+    for name in UNIQUE_FIELDS:
+        value = case.body.get(name)
+        if isinstance(value, str) and value:
+            case.body[name] = f"u{number}.{value}" if name == "email" else f"{value}-{number}"
+
+
+def _lifecycles(document: dict[str, Any]) -> list[list[str]]:
+    """The paths each create's links join: the collection, and the item paths it leads to."""
+    operation_paths = {
+        operation["operationId"]: path
+        for path, operations in document["paths"].items()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    found: list[list[str]] = []
+    for path, operations in document["paths"].items():
+        created = operations.get("post", {}).get("responses", {}).get("201", {})
+        targets = {
+            operation_paths[link["operationId"]] for link in created.get("links", {}).values()
+        }
+        if targets:
+            found.append([path, *sorted(targets)])
+    return found
+
+
+def test_created_objects_are_read_updated_and_deleted_through_the_links(
+    fuzz_target: tuple[Any, FuzzTarget],
+) -> None:
+    """Create → read → update → delete by the document's links, for each kind of object the
+    API creates, checked at every step."""
+    app, target = fuzz_target
+    config = SchemathesisConfig.from_dict(
+        {
+            "generation": {"max-examples": SCENARIOS},
+            # the document's own links only: inferring more costs the suite's budget
+            "phases": {"stateful": {"inference": {"algorithms": []}, "max-steps": SCENARIO_STEPS}},
+        }
+    )
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    headers = {"Authorization": f"Bearer {target.owner_key}"}
+    found: list[str] = []
+    steps: list[str] = []
+    serial = itertools.count(1000)
+    lifecycles = _lifecycles(app.openapi())
+    assert len(lifecycles) >= 15
+
+    for paths in lifecycles:
+
+        class Lifecycle(schema.include(path=paths).as_state_machine()):  # type: ignore[misc]
+            def before_call(self, case: Case) -> None:
+                # the owner's key, not a generated Authorization header
+                case.headers = {**(case.headers or {}), **headers}
+                _make_unique(case, next(serial))
+
+            def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+                return {"timeout": 60}
+
+            def validate_response(
+                self, response: Any, case: Case, additional_checks: Any = None, **kwargs: Any
+            ) -> None:
+                steps.append(f"{case.method} {case.operation.path} {response.status_code}")
+                try:
+                    case.validate_response(response, checks=CHECKS, headers=headers)
+                except (AssertionError, FailureGroup) as failure:
+                    found.append(f"{_request(case)}: {failure}")
+
+        Lifecycle.run(
+            settings=settings(
+                max_examples=SCENARIOS,
+                stateful_step_count=SCENARIO_STEPS,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+    # the links were followed: objects were created and then read, changed or deleted by id
+    followed = {s for s in steps if s.endswith(("200", "204")) and "{" in s}
+    assert len({s.split()[1] for s in followed}) >= 8, "\n".join(sorted(set(steps)))
     assert not found, "\n".join(found)
