@@ -190,7 +190,7 @@ def time_ordered_uuid() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-SELL_QUERY = prepared.NumberedQuery.of(SELL)
+SELL_QUERY = prepared.NumberedQuery.of(SELL, typed=True)  # each parameter is cast or compared
 SELL_PARAMETERS = SELL_QUERY.names
 
 
