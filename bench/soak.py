@@ -319,7 +319,8 @@ def measure_max(port: int, requests: list[bytes], start: int) -> tuple[float, fl
     began = time.perf_counter()
     ok = asyncio.run(harness.send_all(port, batch, CONNECTIONS))
     acknowledged_s = time.perf_counter() - began
-    harness.wait_loaded(port)
+    if not wait_for_zero(port, "newretail_events_awaiting_load", 600):
+        raise RuntimeError("the event loader did not catch up")
     loaded_s = time.perf_counter() - began
     events = sum(r.count(TOKEN) for r in requests)
     assert ok == len(batch), f"{len(batch) - ok} requests failed while measuring the maximum"
@@ -402,7 +403,8 @@ def main() -> None:
             warm = [numbered(t, i) for i, t in enumerate(templates)]
             sequence = len(warm)
             assert asyncio.run(harness.send_all(port, warm, CONNECTIONS)) == len(warm)
-            harness.wait_loaded(port)
+            if not wait_for_zero(port, "newretail_events_awaiting_load", 600):
+                raise RuntimeError("the event loader did not catch up with the warm-up")
             phase("shoppers warmed")
             sample = [templates[i % len(templates)] for i in range(max_requests)]
             max_ack, max_loaded, measured_events = measure_max(port, sample, sequence)

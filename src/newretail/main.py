@@ -93,7 +93,7 @@ def create_app(
     settings = container.settings
     rate_limits = RateLimits(settings.redis_url)
     app.state.rate_limits = rate_limits
-    backlogs = Backlogs(container.sessions, collector.pipeline)
+    backlogs = Backlogs(container.engine, collector.pipeline)
     app.state.backlogs = backlogs
     metrics = Metrics()
     register_gauges(metrics, backlogs, container.engine)

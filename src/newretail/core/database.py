@@ -145,8 +145,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
 
 
+# An execution option for a read that must not queue behind writers (a metrics scrape, a
+# readiness probe): a deferred BEGIN reads a WAL snapshot without SQLite's write lock.
+SQLITE_DEFERRED = "newretail_sqlite_deferred"
+
+
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    deferred = connection.get_execution_options().get(SQLITE_DEFERRED, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

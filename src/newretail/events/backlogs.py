@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, func, select
 
-from newretail.core.database import scope_session, utcnow
+from newretail.core.database import SQLITE_DEFERRED, utcnow
 from newretail.events.models import OutboxMessage
 from newretail.events.pipeline import Pipeline
 
@@ -29,8 +28,8 @@ class OutboxBacklog:
 class Backlogs:
     """Reads the backlogs of one server's pipeline and of the shared outbox."""
 
-    def __init__(self, sessions: sessionmaker[Session], pipeline: Pipeline):
-        self.sessions = sessions
+    def __init__(self, engine: Engine, pipeline: Pipeline):
+        self.engine = engine
         self.pipeline = pipeline
 
     @property
@@ -43,13 +42,13 @@ class Backlogs:
         return self.pipeline.backlog
 
     def outbox(self) -> OutboxBacklog:
-        """Unpublished outbox rows of every organisation and the age of the oldest."""
-        with scope_session(self.sessions(), None) as session:
-            rows, oldest = session.execute(
-                select(func.count(), func.min(OutboxMessage.created_at)).where(
-                    OutboxMessage.published_at.is_(None)
-                )
-            ).one()
+        """Unpublished outbox rows of every organisation and the age of the oldest (read
+        without waiting for SQLite's writers)."""
+        statement = select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.published_at.is_(None)
+        )
+        with self.engine.connect().execution_options(**{SQLITE_DEFERRED: True}) as connection:
+            rows, oldest = connection.execute(statement).one()
         return OutboxBacklog(int(rows), _age(oldest))
 
     def stream_lag(self) -> int | None:
