@@ -4,7 +4,6 @@ funnels: view → favourite → cart → order → pay, online, in the stores an
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,13 +16,12 @@ from newretail.diagnosis.analysis_schemas import (
     breakdown_read,
     funnel_read,
 )
+from newretail.diagnosis.api_periods import Day, PeriodsQuery
 from newretail.diagnosis.breakdown import GroupBy
 from newretail.diagnosis.funnels import FunnelKind
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
-
-Day = Annotated[date | None, Query(description="A local day, YYYY-MM-DD")]
 
 
 @router.get("/funnels", response_model=FunnelRead)
@@ -73,11 +71,8 @@ def metrics_by(
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
+    periods: PeriodsQuery,
     by: GroupBy = GroupBy.STORE,
-    first_day: Day = None,
-    last_day: Day = None,
-    base_first_day: Day = None,
-    base_last_day: Day = None,
 ) -> object:
     """Every metric per store, brand, channel type, city or for the organisation over the
     period (default: the last 7 complete local days) against the base (default: as many days
@@ -89,9 +84,6 @@ def metrics_by(
         principal,
         container.warehouse,
         by,
-        first_day,
-        last_day,
-        base_first_day,
-        base_last_day,
+        *periods.days(),
     )
     return breakdown_read(found, translator(negotiate(request.headers.get("accept-language"))))

@@ -5,14 +5,14 @@ they are shown), act on one through the owning domain, or dismiss it (docs/diagn
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import Field
 
 from newretail.core.i18n import Translate, negotiate, translator
 from newretail.diagnosis import recommendation_flows as flows
+from newretail.diagnosis.api_periods import PeriodsQuery
 from newretail.diagnosis.models import DiagnosisRecommendation
 from newretail.diagnosis.recommendation_schemas import (
     RecommendationRead,
@@ -26,8 +26,6 @@ from newretail.tenancy.permissions import Principal
 from newretail.tenancy.schemas import Strict
 
 router = APIRouter(prefix="/api/v1/diagnosis/stores", tags=["diagnosis"])
-
-Day = Annotated[date | None, Query(description="A local day, YYYY-MM-DD")]
 
 
 class ActRequest(Strict):
@@ -58,10 +56,7 @@ def store_recommendations(
     principal: CurrentPrincipal,
     container: ContainerDep,
     store: str,
-    first_day: Day = None,
-    last_day: Day = None,
-    base_first_day: Day = None,
-    base_last_day: Day = None,
+    periods: PeriodsQuery,
 ) -> object:
     """A store's recommendations for a period (default: the last 7 complete local days)
     against a base period (default: the days before), each in money with its action, and the
@@ -71,10 +66,7 @@ def store_recommendations(
         principal,
         container.warehouse,
         store,
-        first_day,
-        last_day,
-        base_first_day,
-        base_last_day,
+        *periods.days(),
     )
     return store_recommendations_read(found, principal, _t(request))
 

@@ -19,11 +19,10 @@ from newretail.diagnosis import (
     schemas,
     service,
 )
+from newretail.diagnosis.api_periods import PeriodsQuery
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
-
-Day = Annotated[date | None, Query(description="A local day, YYYY-MM-DD")]
 
 
 @router.get("/gmv-change", response_model=schemas.GmvChangeRead)
@@ -32,10 +31,7 @@ def gmv_change(
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
-    first_day: Day = None,
-    last_day: Day = None,
-    base_first_day: Day = None,
-    base_last_day: Day = None,
+    periods: PeriodsQuery,
 ) -> object:
     """Why GMV moved: the period's GMV (default: the last 7 complete local days) against the
     base period (default: as many days just before), each store's change split into
@@ -44,10 +40,7 @@ def gmv_change(
         session,
         principal,
         container.warehouse,
-        first_day,
-        last_day,
-        base_first_day,
-        base_last_day,
+        *periods.days(),
     )
     t = translator(negotiate(request.headers.get("accept-language")))
     return schemas.gmv_change_read(found, t)
@@ -104,10 +97,7 @@ def store_causes(
     principal: CurrentPrincipal,
     container: ContainerDep,
     store: str,
-    first_day: Day = None,
-    last_day: Day = None,
-    base_first_day: Day = None,
-    base_last_day: Day = None,
+    periods: PeriodsQuery,
 ) -> object:
     """Why a store's GMV moved (store by code or id): the period (default: the last 7 complete
     local days) against the base (default: as many days before), split into visitors,
@@ -119,10 +109,7 @@ def store_causes(
         principal,
         container.warehouse,
         store,
-        first_day,
-        last_day,
-        base_first_day,
-        base_last_day,
+        *periods.days(),
         other_label=t("diagnosis.cause.other"),
     )
     return cause_schemas.store_causes_read(found, t)
@@ -134,10 +121,7 @@ def organisation_causes(
     session: SessionDep,
     principal: CurrentPrincipal,
     container: ContainerDep,
-    first_day: Day = None,
-    last_day: Day = None,
-    base_first_day: Day = None,
-    base_last_day: Day = None,
+    periods: PeriodsQuery,
 ) -> object:
     """Why the organisation's GMV moved: the period (default: the last 7 complete local
     days) against the base (default: as many days before), the stores that explain its
@@ -147,10 +131,7 @@ def organisation_causes(
         session,
         principal,
         container.warehouse,
-        first_day,
-        last_day,
-        base_first_day,
-        base_last_day,
+        *periods.days(),
         no_store_label=t("diagnosis.no_store"),
     )
     return cause_schemas.organisation_causes_read(found, t)
@@ -163,10 +144,7 @@ def brand_diagnosis(
     principal: CurrentPrincipal,
     container: ContainerDep,
     brand: str,
-    first_day: Day = None,
-    last_day: Day = None,
-    base_first_day: Day = None,
-    base_last_day: Day = None,
+    periods: PeriodsQuery,
 ) -> object:
     """A brand (by code): its GMV in the period (default: the last 7 complete local days)
     against the base (default: as many days before) split into stores × factors, its daily
@@ -177,10 +155,7 @@ def brand_diagnosis(
         principal,
         container.warehouse,
         brand,
-        first_day,
-        last_day,
-        base_first_day,
-        base_last_day,
+        *periods.days(),
         config=peers.configured(container.settings),
         outbox_late=timedelta(minutes=container.settings.diagnosis_outbox_late_minutes),
         no_store_label=t("diagnosis.no_store"),
