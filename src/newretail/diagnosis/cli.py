@@ -59,26 +59,27 @@ command(diagnosis_app, "report")(report_cli.weekly_report)  # the weekly store r
 command(diagnosis_app, "recommend")(recommendation_cli.recommend)
 
 
+def _change_line(whole: dict[str, Any]) -> str:
+    """GMV before → now and the change split by factor, as the API gives a total."""
+    parts = whole["parts"]
+    unattributed = Decimal(whole["unattributed"])
+    return (
+        f"{yuan(whole['base']['gmv'])} → {yuan(whole['comparison']['gmv'])}, "
+        f"change {yuan(whole['change'], signed=True)} = visitors "
+        f"{yuan(parts['visitors'], signed=True)}, conversion "
+        f"{yuan(parts['conversion'], signed=True)}, order value "
+        f"{yuan(parts['order_value'], signed=True)}"
+        + (f", unattributed {yuan(unattributed, signed=True)}" if unattributed else "")
+    )
+
+
 def _print(row: dict[str, Any]) -> None:
     period, base = row["period"], row["base_period"]
     out.print(
         f"[bold]GMV {period['first_day']} … {period['last_day']}[/bold] against "
         f"{base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
     )
-    whole = row["organisation"]
-    parts = whole["parts"]
-    out.print(
-        f"all stores: {yuan(whole['base']['gmv'])} → {yuan(whole['comparison']['gmv'])}, "
-        f"change {yuan(whole['change'], signed=True)} = visitors "
-        f"{yuan(parts['visitors'], signed=True)}, conversion "
-        f"{yuan(parts['conversion'], signed=True)}, order value "
-        f"{yuan(parts['order_value'], signed=True)}"
-        + (
-            f", unattributed {yuan(whole['unattributed'], signed=True)}"
-            if Decimal(whole["unattributed"])
-            else ""
-        )
-    )
+    out.print("all stores: " + _change_line(row["organisation"]))
     stores = row["stores"]
     table(
         "Stores by the size of their change",
@@ -139,25 +140,13 @@ def gmv_change(
 
 
 def _print_brand(row: dict[str, Any]) -> None:
-    period, base, whole = row["period"], row["base_period"], row["total"]
-    parts = whole["parts"]
+    period, base = row["period"], row["base_period"]
     out.print(
         f"[bold]{row['brand']['name']}: GMV {period['first_day']} … {period['last_day']}"
         f"[/bold] against {base['first_day']} … {base['last_day']} (local days, "
         f"{row['time_zone']})"
     )
-    out.print(
-        f"all its stores: {yuan(whole['base']['gmv'])} → {yuan(whole['comparison']['gmv'])}, "
-        f"change {yuan(whole['change'], signed=True)} = visitors "
-        f"{yuan(parts['visitors'], signed=True)}, conversion "
-        f"{yuan(parts['conversion'], signed=True)}, order value "
-        f"{yuan(parts['order_value'], signed=True)}"
-        + (
-            f", unattributed {yuan(whole['unattributed'], signed=True)}"
-            if Decimal(whole["unattributed"])
-            else ""
-        )
-    )
+    out.print("all its stores: " + _change_line(row["total"]))
     table(
         "The change by store and factor",
         ["store", "GMV before", "GMV now", "change", "visitors", "conversion", "order value"],
