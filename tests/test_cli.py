@@ -43,6 +43,14 @@ def test_operator_commands_end_to_end(
     org = created["slug"]
     brand = run(*base, "brand", "create", "--org", org, "tea", "Bamboo Tea", "--json")
     assert (brand["code"], brand["name"]) == ("tea", "Bamboo Tea")
+    run(*base, "brand", "create", "--org", org, "silk", "Silk Road", "--json")
+    listed = run(*base, "brand", "list", "--org", org, "--json")
+    assert [(b["code"], b["name"]) for b in listed] == [
+        ("tea", "Bamboo Tea"),
+        ("silk", "Silk Road"),
+    ]
+    found = run(*base, "brand", "list", "--org", org, "--search", "SILK", "--json")
+    assert [b["code"] for b in found] == ["silk"]
     store = run(
         *base,
         "store",

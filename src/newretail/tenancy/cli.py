@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from newretail.core.cli import Json, OrgRef, api_json, command, emit, out, table
 from newretail.core.database import scope_session, session_scope
+from newretail.core.limits import PAGE_SIZE_MAX
 from newretail.core.localtime import DEFAULT_ZONE
 from newretail.tenancy import api_keys, schemas, service, users
 from newretail.tenancy.models import ChannelType, Role
@@ -91,6 +92,30 @@ def brand_create(
         brand = service.create_brand(session, principal, schemas.BrandCreate(code=code, name=name))
         data = api_json(schemas.BrandRead, brand)
     emit(data, as_json, lambda: out.print(f"Brand {code}: {data['id']}"))
+
+
+@command(brand_app, "list")
+def brand_list(
+    ctx: typer.Context,
+    org: OrgRef,
+    search: Annotated[str | None, typer.Option(help="A part of the name or code")] = None,
+    as_json: Json = False,
+) -> None:
+    """List the organisation's brands (codes are what `diagnosis brand` and `store create
+    --brand` take)."""
+    with operator_session(ctx, org) as (_, session, _principal):
+        brands: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = service.list_brands(session, PAGE_SIZE_MAX, cursor, search)
+            brands += [api_json(schemas.BrandRead, b) for b in page]
+            if cursor is None:
+                break
+    emit(
+        brands,
+        as_json,
+        lambda: table("Brands", ["code", "name"], [[b["code"], b["name"]] for b in brands]),
+    )
 
 
 @command(store_app, "create")
