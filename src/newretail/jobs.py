@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import httpx
+
 from newretail.audiences.tasks import refresh_due
 from newretail.bootstrap import Container
 from newretail.core.database import scope_session, session_scope, utcnow
@@ -82,9 +84,19 @@ def webhook_sender(container: Container, stopping: threading.Event) -> int:
     """Send the due webhook deliveries of every organisation, a batch at a time."""
     box, sessions = SecretBox.from_settings(container.settings), container.sessions
     total = 0
-    with sender.new_client() as client:
+    made: list[httpx.Client] = []  # a client only once a delivery is due
+
+    def client() -> httpx.Client:
+        if not made:
+            made.append(sender.new_client())
+        return made[0]
+
+    try:
         while not stopping.is_set() and (sent := sender.deliver_due(sessions, box, client)):
             total += sent
+    finally:
+        for opened in made:
+            opened.close()
     return total
 
 
