@@ -10,6 +10,7 @@ from newretail.marketing import member_merges as marketing_member_merges  # noqa
 from newretail.members import member_merges as members_member_merges  # noqa: F401
 from newretail.members import order_handlers  # noqa: F401  (OrderPaid, OrderRefunded)
 from newretail.orders import member_merges as orders_member_merges  # noqa: F401
+from newretail.privacy import corrections  # noqa: F401  (MemberCorrected: the audit)
 
 
 def install() -> None:

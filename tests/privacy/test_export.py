@@ -250,10 +250,12 @@ def test_the_csv_export_is_a_zip_of_one_csv_per_section_and_every_request_is_aud
     audit = client.get(f"/api/v1/members/{member}/data-requests", headers=org.auth())
     assert audit.status_code == 200
     assert [(r["kind"], r["file_format"], r["channel"]) for r in audit.json()] == [
+        ("correction", "", "cli"),  # the fixture's profile change (a correction, audited)
         ("export", "csv", "api"),
         ("export", "json", "api"),
     ]
-    first = audit.json()[0]
+    assert audit.json()[0]["rows"] == {"fields": ["city", "email", "name", "phone"]}
+    first = audit.json()[1]
     assert first["actor"] == f"api_key:{org.owner_key[: len(first['actor']) - 8]}"
     assert first["rows"]["orders"] == 1 and first["requested_at"].endswith("Z")
 
@@ -273,7 +275,9 @@ def test_only_owners_and_admins_export(
         client.get(f"/api/v1/members/{member}/export", headers=org.auth(admin)).status_code == 200
     )
     with session_scope(container.sessions, org.id) as session:
-        kinds = session.scalars(select(MemberDataRequest.channel)).all()
+        kinds = session.scalars(
+            select(MemberDataRequest.channel).where(MemberDataRequest.kind == "export")
+        ).all()
     assert list(kinds) == ["api"]  # the refused requests handed nothing over
 
 
@@ -298,7 +302,9 @@ def test_the_member_page_downloads_the_export_in_english_and_chinese(
     page = client.get(f"/console/members/{member}")
     assert page.status_code == 200
     assert f'href="/console/members/{member}/export.json"' in page.text
-    assert "Export data" in page.text and "Not exported yet." in page.text
+    assert "Export data" in page.text and "Erase member…" in page.text
+    # the fixture's profile change is audited as a correction and named under the buttons
+    assert re.search(r"Corrected [^<]* \(city, email, name, phone; command line\)", page.text)
     chinese = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
     assert "导出数据" in chinese.text and "CSV（压缩包）" in chinese.text
     download = client.get(f"/console/members/{member}/export.zip")
@@ -306,15 +312,17 @@ def test_the_member_page_downloads_the_export_in_english_and_chinese(
     assert download.headers["content-type"] == "application/zip"
     assert client.get(f"/console/members/{member}/export.xml").status_code == 404  # no such file
     again = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
-    line = again.text.split('id="member-export-audit">', 1)[1].split("</ul>", 1)[0]
+    line = again.text.split('id="member-export-audit">', 1)[1].split("</li>", 1)[0]
     assert re.fullmatch(
         r"\s*<li>\d{4}-\d\d-\d\d \d\d:\d\d 由 "
         + re.escape(org.owner_email)
-        + r" 导出（CSV，控制台）</li>\s*",
+        + r" 导出（CSV，控制台）",
         line,
     ), line
     with session_scope(container.sessions, org.id) as session:
-        audited = session.scalars(select(MemberDataRequest)).all()
+        audited = session.scalars(
+            select(MemberDataRequest).where(MemberDataRequest.kind == "export")
+        ).all()
     assert [(r.channel, r.file_format, r.actor) for r in audited] == [
         ("console", "csv", f"user:{org.owner_email}")
     ]
@@ -337,7 +345,9 @@ def test_the_cli_writes_the_export_and_audits_it(
     document = json.loads(out.read_text(encoding="utf-8"))
     assert document["counts"]["orders"] == 1 and document["counts"]["events"] == 2
     with session_scope(container.sessions, org.id) as session:
-        audited = session.scalars(select(MemberDataRequest)).all()
+        audited = session.scalars(
+            select(MemberDataRequest).where(MemberDataRequest.kind == "export")
+        ).all()
     assert [(r.channel, r.file_format) for r in audited] == [("cli", "json")]
 
 
@@ -359,4 +369,5 @@ def test_a_marketer_sees_no_export_button_and_cannot_download(
     assert 'id="member-export"' not in page.text
     assert client.get(f"/console/members/{member}/export.json").status_code == 403
     with session_scope(container.sessions, org.id) as session:
-        assert session.scalars(select(MemberDataRequest)).all() == []
+        exports = select(MemberDataRequest).where(MemberDataRequest.kind == "export")
+        assert session.scalars(exports).all() == []

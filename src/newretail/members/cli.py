@@ -1,7 +1,8 @@
-"""Operator commands for members: CSV import and showing one member."""
+"""Operator commands for members: CSV import, showing one member, correcting a profile."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from newretail.core import localtime
 from newretail.core.cli import Json, OrgRef, command, emit, out, table
 from newretail.core.csvimport import count_rows, in_batches, open_csv, print_rejected, progress_bar
 from newretail.core.database import session_scope
-from newretail.members import consent, importer, points, service
+from newretail.members import consent, importer, points, schemas, service
 from newretail.members.errors import NoMemberWithIdentifier
 from newretail.members.models import IdentifierType
 from newretail.tenancy import service as tenancy_service
@@ -99,3 +100,47 @@ def member_show(
         )
 
     emit(data, as_json, human)
+
+
+@command(member_app, "correct")
+def member_correct(
+    ctx: typer.Context,
+    member_id: Annotated[uuid.UUID, typer.Argument(help="Member id")],
+    org: OrgRef,
+    name: Annotated[str | None, typer.Option(help="Name")] = None,
+    phone: Annotated[str | None, typer.Option(help="Any format; +86 by default")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail")] = None,
+    city: Annotated[str | None, typer.Option(help="City")] = None,
+    gender: Annotated[str | None, typer.Option(help="female, male or other")] = None,
+    birth_year: Annotated[int | None, typer.Option(help="Year of birth")] = None,
+    card: Annotated[str | None, typer.Option(help="Member card number")] = None,
+    as_json: Json = False,
+) -> None:
+    """Correct a member's profile (as PATCH /api/v1/members/{id}); audited as a correction."""
+    given = {
+        "name": name,
+        "phone": phone,
+        "email": email,
+        "city": city,
+        "gender": gender,
+        "birth_year": birth_year,
+        "member_card": card,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+    if not changes:
+        raise typer.BadParameter("give at least one field to correct (--name, --phone, …)")
+    with operator_session(ctx, org) as (_, session, principal):
+        update = schemas.MemberUpdate.model_validate(changes)
+        member = service.update_member(session, principal, member_id, update)
+        data: dict[str, Any] = {
+            **points.member_read(session, member).model_dump(mode="json"),
+            "corrected": sorted(changes),
+        }
+    emit(
+        data,
+        as_json,
+        lambda: out.print(
+            f"Corrected {', '.join(data['corrected'])} of member {data['id']}; "
+            "the request is recorded."
+        ),
+    )

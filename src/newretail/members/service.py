@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from newretail.core import domain_events
 from newretail.core.database import (
     apply_changes,
     flush_or_raise,
@@ -44,6 +45,7 @@ from newretail.members.models import (
     MemberIdentifier,
     MemberTier,
 )
+from newretail.members.profile_events import MemberCorrected
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
 
@@ -332,7 +334,8 @@ def member_page(
 def update_member(
     session: Session, principal: Principal, member_id: uuid.UUID, data: schemas.MemberUpdate
 ) -> Member:
-    """Change a member's profile, identifiers or status."""
+    """Change a member's profile, identifiers or status (audited by privacy as a
+    correction: `MemberCorrected`)."""
     principal.require(Permission.MANAGE_MEMBERS)
     member = get_member(session, principal, member_id)
     changes = partial_changes(data, ("status",), RequiredValue)
@@ -348,6 +351,11 @@ def update_member(
         elif kind == IdentifierType.EMAIL:
             member.email = value
     session.flush()
+    fields = tuple(sorted(data.model_fields_set))
+    if fields:
+        domain_events.publish(
+            session, MemberCorrected(member.organization_id, member.id, fields, principal)
+        )
     return member
 
 
