@@ -304,7 +304,7 @@ def test_the_member_page_downloads_the_export_in_english_and_chinese(
     assert f'href="/console/members/{member}/export.json"' in page.text
     assert "Export data" in page.text and "Erase member…" in page.text
     # the fixture's profile change is audited as a correction and named under the buttons
-    assert re.search(r"Corrected [^<]* \(city, email, name, phone; command line\)", page.text)
+    assert re.search(r"Corrected [^<]* \(city, e-mail, name, phone; command line\)", page.text)
     chinese = client.get(f"/console/members/{member}", headers={"Accept-Language": "zh-CN"})
     assert "导出数据" in chinese.text and "CSV（压缩包）" in chinese.text
     download = client.get(f"/console/members/{member}/export.zip")

@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
-from newretail.tenancy.schemas import Read
+from newretail.tenancy.schemas import Read, Strict
 
 
 class DataRequestRead(Read):
@@ -29,10 +29,10 @@ class DataRequestRead(Read):
     finished_at: datetime | None = None
 
 
-class ErasureRequest(BaseModel):
+class ErasureRequest(Strict):
     """An erasure is irreversible: `confirm` must be true."""
 
-    confirm: bool = Field(description="true: erase the member (irreversible)")
+    confirm: StrictBool = Field(description="true: erase the member (irreversible)")
 
 
 class ErasureRead(BaseModel):
