@@ -12,6 +12,8 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from newretail.core.database import session_scope
+from newretail.tenancy.models import CrowdFloor
 from newretail.warehouse.connection import EVENT_SCHEMA, EVENT_TABLE, ensure_schema
 
 DAY0 = date(2026, 3, 1)
@@ -62,3 +64,10 @@ def load(con: Any, rows: list[dict[str, Any]]) -> None:
 
 def new_org() -> str:
     return str(uuid.uuid4())
+
+
+def count_everyone(sessions: Any, organization_id: Any) -> None:
+    """Set the organisation's crowd floor to 1, so these few members' counts are all shown
+    (tests/databank/test_crowd_floor.py tests the floor itself)."""
+    with session_scope(sessions, organization_id) as session:
+        session.add(CrowdFloor(organization_id=organization_id, min_crowd_size=1))

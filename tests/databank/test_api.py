@@ -18,7 +18,7 @@ from newretail.databank.snapshots import materialised_dates
 from newretail.databank.tasks import snapshot_all
 from newretail.tenancy.models import Role
 from tests.conftest import ALONE, Org, api_key_for, console_login
-from tests.databank.history import day, event, load
+from tests.databank.history import count_everyone, day, event, load
 
 D1, D2 = day(30), day(37)
 
@@ -26,6 +26,7 @@ D1, D2 = day(30), day(37)
 @pytest.fixture
 def history(container: Container, org: Org, other_org: Org) -> dict[str, str]:
     """Members of the org's brand on D1 and D2; one purchase in another organisation."""
+    count_everyone(container.sessions, org.id)
     brand = str(org.brand_id)
     o = str(org.id)
     rows = [
@@ -72,7 +73,8 @@ def test_stages_flows_lists_fast_and_isolation(
     stages = client.get(f"/api/v1/databank/stages?date={D2}", headers=org.auth()).json()
     assert stages == {
         "date": D2.isoformat(),
-        "brands": [{"brand_id": brand, "A": 0, "I": 1, "P": 1, "L": 1}],
+        "min_crowd_size": 1,
+        "brands": [{"brand_id": brand, "A": 0, "I": 1, "P": 1, "L": 1, "suppressed": False}],
     }
     flows = client.get(f"/api/v1/databank/flows?from={D1}&to={D2}", headers=org.auth()).json()
     [flow] = flows["brands"]
@@ -83,6 +85,7 @@ def test_stages_flows_lists_fast_and_isolation(
         "stayed": 0,
         "moved": {"I": 0, "P": 1, "L": 0},
         "churned": 1,
+        "suppressed": False,
     }
     assert cells["P"] == {
         "stage": "P",
@@ -90,6 +93,7 @@ def test_stages_flows_lists_fast_and_isolation(
         "stayed": 0,
         "moved": {"A": 0, "I": 0, "L": 1},
         "churned": 0,
+        "suppressed": False,
     }
     assert flow["new"] == {"A": 0, "I": 1, "P": 0, "L": 0}
     for cell in flow["stages"]:
@@ -117,17 +121,17 @@ def test_stages_flows_lists_fast_and_isolation(
         f"/api/v1/databank/breakdowns?date={D2}&dimension=city", headers=org.auth()
     ).json()
     assert breakdown == [
-        {"brand_id": brand, "stage": "I", "value": None, "members": 1},
-        {"brand_id": brand, "stage": "P", "value": "Shanghai", "members": 1},
-        {"brand_id": brand, "stage": "L", "value": "Beijing", "members": 1},
+        {"brand_id": brand, "stage": "I", "value": None, "members": 1, "suppressed": False},
+        {"brand_id": brand, "stage": "P", "value": "Shanghai", "members": 1, "suppressed": False},
+        {"brand_id": brand, "stage": "L", "value": "Beijing", "members": 1, "suppressed": False},
     ]
     channels = client.get(
         f"/api/v1/databank/breakdowns?date={D1}&dimension=channel", headers=org.auth()
     ).json()
     assert channels == [
-        {"brand_id": brand, "stage": "A", "value": "online", "members": 1},
-        {"brand_id": brand, "stage": "A", "value": "popup", "members": 1},
-        {"brand_id": brand, "stage": "P", "value": "store", "members": 1},
+        {"brand_id": brand, "stage": "A", "value": "online", "members": 1, "suppressed": False},
+        {"brand_id": brand, "stage": "A", "value": "popup", "members": 1, "suppressed": False},
+        {"brand_id": brand, "stage": "P", "value": "store", "members": 1, "suppressed": False},
     ]
     fast = client.get(f"/api/v1/databank/fast?end={D2}&weeks=1", headers=org.auth()).json()
     assert fast == [
@@ -140,16 +144,21 @@ def test_stages_flows_lists_fast_and_isolation(
             "superiority": 1,
             "thriving": 1.0,
             "thriving_members": 1,
+            "suppressed": False,
         }
     ]
     trends = client.get(f"/api/v1/databank/trends?from={D2}&to={D2}", headers=org.auth()).json()
-    assert trends == [{"date": D2.isoformat(), "brand_id": brand, "A": 0, "I": 1, "P": 1, "L": 1}]
+    assert trends == [
+        {"date": D2.isoformat(), "brand_id": brand, "A": 0, "I": 1, "P": 1, "L": 1}
+        | {"suppressed": False}
+    ]
 
-    # Another organisation sees none of it.
+    # Another organisation sees none of it; its one purchaser is under its crowd floor (50).
     other = other_org.auth()
     theirs = client.get(f"/api/v1/databank/stages?date={D2}", headers=other).json()
+    assert theirs["min_crowd_size"] == 50
     assert theirs["brands"] == [
-        {"brand_id": str(other_org.brand_id), "A": 0, "I": 0, "P": 1, "L": 0}
+        {"brand_id": str(other_org.brand_id), "A": 0, "I": 0, "P": None, "L": 0, "suppressed": True}
     ]
     assert client.get(f"/api/v1/databank/member-lists/{list_id}", headers=other).status_code == 404
     assert (
@@ -244,7 +253,10 @@ def test_cli_snapshot_stages_flows_fast(
     stages = run("stages", "--org", org.slug, "--date", str(D2), "--json")
     assert stages == {
         "date": str(D2),
-        "brands": [{"brand_id": history["brand"], "A": 0, "I": 1, "P": 1, "L": 1}],
+        "min_crowd_size": 1,
+        "brands": [
+            {"brand_id": history["brand"], "A": 0, "I": 1, "P": 1, "L": 1, "suppressed": False}
+        ],
     }
     flows = run("flows", "--org", org.slug, "--from", str(D1), "--to", str(D2), "--json")
     assert isinstance(flows, dict) and flows["brands"][0]["new"]["I"] == 1

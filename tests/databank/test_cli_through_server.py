@@ -60,7 +60,10 @@ def test_the_databank_commands_go_through_the_running_server(
     assert runs[-1] == {"date": str(D2), "mode": "incremental", "rows": 3}
     assert run("stages", "--org", org.slug, "--date", str(D2), "--json") == {
         "date": str(D2),
-        "brands": [{"brand_id": str(org.brand_id), "A": 0, "I": 1, "P": 1, "L": 1}],
+        "min_crowd_size": 1,
+        "brands": [
+            {"brand_id": str(org.brand_id), "A": 0, "I": 1, "P": 1, "L": 1, "suppressed": False}
+        ],
     }
     flows = run("flows", "--org", org.slug, "--from", str(D1), "--to", str(D2), "--json")
     assert flows["brands"][0]["new"] == {"A": 0, "I": 1, "P": 0, "L": 0}

@@ -14,7 +14,7 @@ from newretail.bootstrap import Container
 from newretail.databank import backfills
 from newretail.tenancy.permissions import Principal, PrincipalKind
 from tests.conftest import Org, console_login
-from tests.databank.history import day, event, load
+from tests.databank.history import count_everyone, day, event, load
 
 D = day(3)
 
@@ -27,6 +27,7 @@ def _table(html: str, dimension: str) -> list[list[str]]:
 
 def _open_the_page(client: TestClient, container: Container, org: Org) -> str:
     """Three events on day D, the owner signed in: the page of D as HTML."""
+    count_everyone(container.sessions, org.id)
     brand, o, store = str(org.brand_id), str(org.id), str(org.store_ids[0])
     rows = [
         event(

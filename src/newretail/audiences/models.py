@@ -1,4 +1,5 @@
-"""Operational-store tables of audiences: definitions, size history, exports, settings."""
+"""Operational-store tables of audiences: definitions, size history, exports (the minimum
+crowd size, the privacy floor of every count, is the organisation's: tenancy.crowd_floor)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,6 @@ from sqlalchemy import JSON, Date, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from newretail.core.database import Base, IdMixin, TenantMixin, UtcDateTime, references
-
-DEFAULT_MIN_CROWD_SIZE = 50
-
-
-class AudienceSettings(IdMixin, TenantMixin, Base):
-    """Per-organisation audience settings: the privacy floor of every count shown."""
-
-    __tablename__ = "audience_settings"
-    __table_args__ = (UniqueConstraint("organization_id"),)
-
-    min_crowd_size: Mapped[int] = mapped_column(Integer, default=DEFAULT_MIN_CROWD_SIZE)
-    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Audience(IdMixin, TenantMixin, Base):

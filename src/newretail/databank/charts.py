@@ -22,18 +22,25 @@ def _text(x: float, y: float, value: str, anchor: str = "start", size: int = 12)
     )
 
 
-def funnel(counts: Mapping[str, int], labels: Mapping[str, str], width: int = 520) -> Markup:
-    """Horizontal bars, widest stage first, each labelled with its count."""
+def funnel(
+    counts: Mapping[str, int | None],
+    labels: Mapping[str, str],
+    below_floor: str = "",
+    width: int = 520,
+) -> Markup:
+    """Horizontal bars, widest stage first, each labelled with its count; a count hidden by
+    the crowd floor (None) has no bar and reads `below_floor` ("< 50")."""
     stages = ["A", "I", "P", "L"]
-    top = max([counts.get(s, 0) for s in stages] + [1])
+    top = max([counts.get(s) or 0 for s in stages] + [1])
     row, height = 34, 34 * len(stages) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="databank-funnel" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
     ]
     for index, stage in enumerate(stages):
-        value = counts.get(stage, 0)
-        bar = (width - 260) * value / top
+        found = counts.get(stage, 0)
+        value = below_floor if found is None else found
+        bar = (width - 260) * (found or 0) / top
         x = 130 + (width - 260 - bar) / 2
         y = 5 + index * row
         parts.append(

@@ -26,6 +26,7 @@ from newretail.databank import schemas, service, through_server
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.snapshots import SnapshotMode, SnapshotRun
 from newretail.tenancy import models as tenancy_models
+from newretail.tenancy.crowd_floor import min_crowd_size
 from newretail.tenancy.operator import OperatorSession, operator_session
 from newretail.tenancy.permissions import Principal
 
@@ -182,6 +183,11 @@ def _backfill_here(
     return [_run_dict(r) for r in runs]
 
 
+def _count(value: int | None, floor: int) -> object:
+    """A count as the floor lets it be read: "< 50" when hidden."""
+    return f"< {floor}" if value is None else value
+
+
 @command(databank_app, "stages")
 def stages(
     ctx: typer.Context, org: OrgRef, day: Day = "", brand: Brand = None, as_json: Json = False
@@ -199,7 +205,8 @@ def stages(
             ).stage_counts(on, brand),
         )
         names = _brand_names(session)
-    data = {"date": on.isoformat(), "brands": data["brands"]}
+        floor = min_crowd_size(session)
+    data = {"date": on.isoformat(), "min_crowd_size": floor, "brands": data["brands"]}
     emit(
         data,
         as_json,
@@ -207,7 +214,10 @@ def stages(
             f"AIPL on {on}",
             ["brand", *STAGE_NAMES],
             [
-                [names.get(b["brand_id"], b["brand_id"]), *(b[s] for s in STAGE_NAMES)]
+                [
+                    names.get(b["brand_id"], b["brand_id"]),
+                    *(_count(b[s], floor) for s in STAGE_NAMES),
+                ]
                 for b in data["brands"]
             ],
         ),
@@ -237,6 +247,7 @@ def flows(
             ).flows(first, last, brand),
         )
         names = _brand_names(session)
+        floor = min_crowd_size(session)
     data = {**data, "from_date": first.isoformat(), "to_date": last.isoformat()}
 
     def human() -> None:
@@ -244,14 +255,14 @@ def flows(
             rows = [
                 [
                     s["stage"],
-                    s["start"],
-                    s["stayed"],
-                    *(s["moved"].get(o, "") for o in STAGE_NAMES),
-                    s["churned"],
+                    _count(s["start"], floor),
+                    _count(s["stayed"], floor),
+                    *(_count(s["moved"][o], floor) if o in s["moved"] else "" for o in STAGE_NAMES),
+                    _count(s["churned"], floor),
                 ]
                 for s in flow["stages"]
             ]
-            rows.append(["new", "", "", *(flow["new"][o] for o in STAGE_NAMES), ""])
+            rows.append(["new", "", "", *(_count(flow["new"][o], floor) for o in STAGE_NAMES), ""])
             table(
                 f"{names.get(flow['brand_id'], flow['brand_id'])}: {first} → {last}",
                 ["from", "start", "stayed", *(f"→{s}" for s in STAGE_NAMES), "churned"],

@@ -50,36 +50,50 @@ class SnapshotRunRead(BaseModel):
     rows: int
 
 
+# Every count of members below the organisation's minimum crowd size (tenancy.crowd_floor) is
+# null, and the row's `suppressed` is true (as audiences' counts are).
+Members = Annotated[int | None, Field(description="null when below the minimum crowd size")]
+
+
 class StageCounts(BaseModel):
     brand_id: str
-    A: int
-    I: int  # noqa: E741 (the stage's name)
-    P: int
-    L: int
+    A: Members
+    I: Members  # noqa: E741 (the stage's name)
+    P: Members
+    L: Members
+    suppressed: bool = Field(
+        description="true when a count is below the minimum crowd size: it is null"
+    )
 
 
 class StagesRead(BaseModel):
     date: dt.date
+    min_crowd_size: int
     brands: list[StageCounts]
 
 
 class StageFlowRead(BaseModel):
     stage: StageName
-    start: int
-    stayed: int
-    moved: dict[str, int]
-    churned: int
+    start: Members
+    stayed: Members
+    moved: dict[str, int | None]
+    churned: Members
+    suppressed: bool = Field(
+        description="true when the start or a part is below the minimum crowd size: the parts "
+        "add up to the start, so when one is hidden every one is"
+    )
 
 
 class BrandFlowRead(BaseModel):
     brand_id: str
     stages: list[StageFlowRead]
-    new: dict[str, int]
+    new: dict[str, int | None]
 
 
 class FlowsRead(BaseModel):
     from_date: dt.date
     to_date: dt.date
+    min_crowd_size: int
     brands: list[BrandFlowRead]
 
 
@@ -109,25 +123,34 @@ class FastWeek(BaseModel):
     fertility: int | None
     advancing: float | None
     advanced_members: int | None
-    superiority: int
-    thriving: float
-    thriving_members: int
+    superiority: Members
+    thriving: float | None = Field(description="null when its members are below the floor")
+    thriving_members: Members
+    suppressed: bool = Field(
+        description="true when a count is below the minimum crowd size: it is null"
+    )
 
 
 class TrendDay(BaseModel):
     date: dt.date
     brand_id: str
-    A: int
-    I: int  # noqa: E741
-    P: int
-    L: int
+    A: Members
+    I: Members  # noqa: E741
+    P: Members
+    L: Members
+    suppressed: bool = Field(
+        description="true when a count is below the minimum crowd size: it is null"
+    )
 
 
 class BreakdownRow(BaseModel):
     brand_id: str
     stage: StageName
     value: str | None
-    members: int
+    members: Members
+    suppressed: bool = Field(
+        description="true when a count is below the minimum crowd size: it is null"
+    )
 
 
 class BackfillCreate(Strict):

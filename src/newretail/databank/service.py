@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from newretail.core.database import utcnow
 from newretail.core.limits import DEFAULT_MAX_RANGE_DAYS, check_span, check_weeks
 from newretail.core.localtime import today
-from newretail.databank import analytics, snapshots
+from newretail.databank import analytics, floored, snapshots
 from newretail.databank import breakdowns as breakdown_rows
 from newretail.databank.config import DatabankConfig
 from newretail.databank.errors import InvalidDimension, InvalidPeriod, InvalidStage, UnknownBrand
@@ -26,6 +26,7 @@ from newretail.databank.models import DatabankSettings
 from newretail.databank.queries import DIMENSIONS
 from newretail.databank.schemas import MemberListCreate, SnapshotCreate
 from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.crowd_floor import min_crowd_size
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
 from newretail.warehouse.connection import Warehouse
@@ -196,7 +197,14 @@ class Reader:
             counts = analytics.stage_counts(
                 con, scope.organization_id, scope.brands, on, scope.config
             )
-        return {"date": on, "brands": [{"brand_id": b, **counts.get(b, {})} for b in brands]}
+        floor = min_crowd_size(self.session)
+        return {
+            "date": on,
+            "min_crowd_size": floor,
+            "brands": [
+                floored.stage_row({"brand_id": b, **counts.get(b, {})}, floor) for b in brands
+            ],
+        }
 
     def flows(self, start: date, end: date, brand_id: str | None = None) -> dict[str, Any]:
         """Per brand and start stage: stayed, moved, churned; and new members, between two
@@ -209,24 +217,34 @@ class Reader:
             )
             return [flow.as_dict() for flow in found]
 
-        return {"from_date": start, "to_date": end, "brands": self._brand_rows(brand_id, read)}
+        floor = min_crowd_size(self.session)
+        return {
+            "from_date": start,
+            "to_date": end,
+            "min_crowd_size": floor,
+            "brands": [floored.flow(f, floor) for f in self._brand_rows(brand_id, read)],
+        }
 
     def fast(self, end: date, weeks: int, brand_id: str | None = None) -> list[dict[str, Any]]:
         """FAST per brand for each of `weeks` weeks ending on `end` (within `max_range_days`)."""
         check_weeks(weeks, self.max_range_days, field="weeks")
-        return self._brand_rows(
+        rows = self._brand_rows(
             brand_id,
             lambda con, scope: analytics.fast(
                 con, scope.organization_id, scope.brands, end, weeks, scope.config
             ),
         )
+        floor = min_crowd_size(self.session)
+        return [floored.fast_week(row, floor) for row in rows]
 
     def trends(self, start: date, end: date, brand_id: str | None = None) -> list[dict[str, Any]]:
         """Members per stage per day (materialised snapshots), over at most `max_range_days`."""
         check_span(start, end, self.max_range_days, field="to")
-        return self._brand_rows(
+        rows = self._brand_rows(
             brand_id, lambda con, scope: analytics.trends(con, scope.organization_id, start, end)
         )
+        floor = min_crowd_size(self.session)
+        return [floored.stage_row(row, floor) for row in rows]
 
     def breakdown(
         self, on: date, dimension: str, brand_id: str | None = None
@@ -250,4 +268,8 @@ class Reader:
             ),
         )
         cities = {str(i): c for i, c in self.session.execute(select(Store.id, Store.city))}
-        return {d: breakdown_rows.roll_up(rows, d, cities) for d in dimensions}
+        floor = min_crowd_size(self.session)
+        return {
+            d: [floored.breakdown_row(r, floor) for r in breakdown_rows.roll_up(rows, d, cities)]
+            for d in dimensions
+        }

@@ -22,6 +22,7 @@ from newretail.databank import backfills, charts, service
 from newretail.databank.analytics import STAGE_NAMES
 from newretail.databank.errors import InvalidDate, InvalidDimension, InvalidPeriod
 from newretail.databank.queries import DIMENSIONS
+from newretail.tenancy.crowd_floor import min_crowd_size
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.models import Brand, Store
 from newretail.tenancy.permissions import Permission, Principal
@@ -112,14 +113,19 @@ def _assets(
     first_needed = on - timedelta(days=backfills.PAGE_DAYS - 1)
     organization_id = reader.principal.organization_id
     missing = backfills.missing_days(reader.warehouse, organization_id, first_needed, on)
+    floor = min_crowd_size(reader.session)
+    breakdowns = _named(reader.session, reader.breakdowns(on, brand_id), t)
+    below = t("databank.below_floor", floor=floor)
     return {
+        "floor": floor,
+        "breakdowns_suppressed": any(r["suppressed"] for rows in breakdowns.values() for r in rows),
         "stages": stages,
         "flow": flow,
         "fast": fast,
         "missing_days": len(missing),
         "missing_ranges": _day_ranges(missing),
-        "breakdowns": _named(reader.session, reader.breakdowns(on, brand_id), t),
-        "funnel_svg": charts.funnel(stages, labels),
+        "breakdowns": breakdowns,
+        "funnel_svg": charts.funnel(stages, labels, below),
         "sankey_svg": charts.sankey(flow, labels),
         "fast_svg": charts.lines(
             [w["week_end"].isoformat() for w in fast],
@@ -129,7 +135,7 @@ def _assets(
             [w["week_end"].isoformat() for w in fast],
             {
                 "A%": [None if w["advancing"] is None else 100 * w["advancing"] for w in fast],
-                "T%": [100 * w["thriving"] for w in fast],
+                "T%": [None if w["thriving"] is None else 100 * w["thriving"] for w in fast],
             },
         ),
         "trend_svg": charts.lines(
@@ -248,6 +254,9 @@ def databank_csv(
         rows += [[t["date"], t["brand_id"], *(t[s] for s in STAGE_NAMES)] for t in trend]
     else:
         data = reader.breakdown(on, dimension, brand)
-        rows = [["brand_id", "stage", dimension, "members"]]
-        rows += [[r["brand_id"], r["stage"], r["value"], r["members"]] for r in data]
+        rows = [["brand_id", "stage", dimension, "members", "suppressed"]]
+        rows += [
+            [r["brand_id"], r["stage"], r["value"], r["members"], str(r["suppressed"]).lower()]
+            for r in data
+        ]
     return _csv(rows, f"databank-{kind}-{on.isoformat()}")

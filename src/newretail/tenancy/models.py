@@ -187,3 +187,17 @@ class UserSession(IdMixin, Base):
     )
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+DEFAULT_MIN_CROWD_SIZE = 50
+
+
+class CrowdFloor(IdMixin, TenantMixin, Base):
+    """The organisation's minimum crowd size: the privacy floor of every count of people shown
+    (audiences, the Data Bank, the operations centre). The table keeps its first name."""
+
+    __tablename__ = "audience_settings"
+    __table_args__ = (UniqueConstraint("organization_id"),)
+
+    min_crowd_size: Mapped[int] = mapped_column(Integer, default=DEFAULT_MIN_CROWD_SIZE)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
