@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from newretail.bootstrap import Container
 from newretail.databank.localdays import local_date, offset_spans
 from tests.conftest import Org
-from tests.databank.history import event, load
+from tests.databank.history import count_everyone, event, load
 
 
 def test_a_purchase_at_half_past_midnight_on_double_11_counts_on_11_november(
     client: TestClient, container: Container, org: Org
 ) -> None:
+    count_everyone(container.sessions, org.id)
     brand, o = str(org.brand_id), str(org.id)
     rows = [
         # 2026-11-11T00:30+08:00 is 2026-11-10T16:30Z: 11 November in Shanghai
@@ -42,8 +43,24 @@ def test_a_purchase_at_half_past_midnight_on_double_11_counts_on_11_november(
         "/api/v1/databank/trends?from=2026-11-10&to=2026-11-11", headers=org.auth()
     ).json()
     assert trends == [
-        {"date": "2026-11-10", "brand_id": brand, "A": 0, "I": 0, "P": 1, "L": 0},
-        {"date": "2026-11-11", "brand_id": brand, "A": 0, "I": 0, "P": 2, "L": 0},
+        {
+            "date": "2026-11-10",
+            "brand_id": brand,
+            "A": 0,
+            "I": 0,
+            "P": 1,
+            "L": 0,
+            "suppressed": False,
+        },
+        {
+            "date": "2026-11-11",
+            "brand_id": brand,
+            "A": 0,
+            "I": 0,
+            "P": 2,
+            "L": 0,
+            "suppressed": False,
+        },
     ]
     flows = client.get(
         "/api/v1/databank/flows?from=2026-11-10&to=2026-11-11", headers=org.auth()
@@ -51,7 +68,9 @@ def test_a_purchase_at_half_past_midnight_on_double_11_counts_on_11_november(
     assert flows["brands"][0]["new"] == {"A": 0, "I": 0, "P": 1, "L": 0}
     # computed without a snapshot (a day not materialised) the boundary is the same
     on_10 = client.get("/api/v1/databank/stages?date=2026-11-10", headers=org.auth()).json()
-    assert on_10["brands"] == [{"brand_id": brand, "A": 0, "I": 0, "P": 1, "L": 0}]
+    assert on_10["brands"] == [
+        {"brand_id": brand, "A": 0, "I": 0, "P": 1, "L": 0, "suppressed": False}
+    ]
     fast = client.get("/api/v1/databank/fast?end=2026-11-11&weeks=1", headers=org.auth()).json()
     assert fast[0]["fertility"] == 2
 
