@@ -28,7 +28,8 @@ from newretail.members import service as members_service
 from newretail.privacy.models import MemberDataRequest
 from newretail.warehouse.sql import fetch_rows
 from tests.conftest import ALONE, TEST_SECRET, Org, store_args
-from tests.privacy.test_export import PHONE
+from tests.privacy.test_export import PHONE, at
+from tests.timelines.events import load, row
 
 EMAIL = "han@example.com"
 CARD = "CARD-88123"
@@ -147,6 +148,19 @@ def test_an_erased_member_leaves_no_trace_but_the_tombstone_and_the_audit(
                 payload={"identifiers": {"phone": PHONE}, "type": "store_visit"},
             )
         )
+    load(  # an event whose properties name the member
+        container,
+        [
+            row(
+                org.id,
+                member,
+                "m-personal",
+                "store_visit",
+                at("2026-03-04T10:00"),
+                properties={"phone": PHONE, "note": f"asked for {EMAIL}", "sku": "SKU0"},
+            )
+        ],
+    )
     assert outbox.relay_all(container.sessions, container.warehouse) > 0  # purchase, join…
     export = client.get(f"/api/v1/members/{member}/export", headers=org.auth())
     assert export.status_code == 200
@@ -182,6 +196,12 @@ def test_an_erased_member_leaves_no_trace_but_the_tombstone_and_the_audit(
     after = totals(container, org)
     assert after["orders"] == before["orders"]
     assert after["events"] == before["events"]
+    con = container.warehouse.connection()
+    with container.warehouse.lock:
+        [(properties,)] = fetch_rows(
+            con, "SELECT properties FROM event WHERE message_id = 'm-personal'"
+        )
+    assert json.loads(properties) == {"note": None, "sku": "SKU0"}  # personal parts stripped
     # the orders and the events are the tombstone's now
     with container.engine.connect() as connection:
         owners = connection.execute(sa.text("SELECT DISTINCT member_id FROM sales_order")).all()

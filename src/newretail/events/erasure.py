@@ -99,25 +99,36 @@ def anonymise_events(
     traces: Traces,
 ) -> int:
     """Hand the profiles' warehouse events to the tombstone, anonymised (see the module);
-    returns the events rewritten. Running it again finds nothing left to do."""
+    returns the events now the tombstone's. Running it again (after a failure midway) finishes
+    what is left: the tombstone's events are read again too."""
     org = _literal(str(organization_id))
-    ids = ", ".join(_literal(str(p)) for p in profile_ids)
+    tombstone = _literal(str(tombstone_id))
+    ids = ", ".join(_literal(str(p)) for p in [*profile_ids, tombstone_id])
     where = f"organization_id = {org} AND (member_id IN ({ids}) OR profile_id IN ({ids}))"
     rows = fetch_rows(
         con,
         f'SELECT message_id, properties FROM "{EVENT_TABLE}" WHERE {where}',  # noqa: S608
     )
-    for message_id, properties in rows:
+    for message_id, properties in rows:  # one statement per event whose properties change
         try:
             parsed = json.loads(properties) if properties else None
-        except ValueError:
+        except ValueError:  # not JSON: kept unless it names the member
             parsed = None
+            if not traces.found_in(properties):
+                continue
+        else:
+            if parsed is None or strip_personal(parsed, traces) == parsed:
+                continue
         kept = None if parsed is None else json.dumps(strip_personal(parsed, traces))
         run_sql(
             con,
-            f'UPDATE "{EVENT_TABLE}" SET member_id = {_literal(str(tombstone_id))}, '  # noqa: S608
-            f"profile_id = {_literal(str(tombstone_id))}, anonymous_id = NULL, "
-            f"properties = {_literal(kept)} "
+            f'UPDATE "{EVENT_TABLE}" SET properties = {_literal(kept)} '  # noqa: S608
             f"WHERE organization_id = {org} AND message_id = {_literal(str(message_id))}",
+        )
+    if rows:  # then the ids, in one statement
+        run_sql(
+            con,
+            f'UPDATE "{EVENT_TABLE}" SET member_id = {tombstone}, '  # noqa: S608
+            f"profile_id = {tombstone}, anonymous_id = NULL WHERE {where}",
         )
     return len(rows)
