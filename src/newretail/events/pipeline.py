@@ -281,11 +281,11 @@ class Pipeline:
 
     def _load_records(self, batch: list[SpoolRecord]) -> None:
         columns = concat_parts([part for _, record, _ in batch for part in orjson.loads(record)])
-        while True:
+        start = 0  # a retry goes on from the chunk that failed: the chunks before are stored
+        while start < len(columns[1]):
             try:
-                for start in range(0, len(columns[1]), MAX_LOAD_ROWS):
-                    self._load([column[start : start + MAX_LOAD_ROWS] for column in columns])
-                break
+                self._load([column[start : start + MAX_LOAD_ROWS] for column in columns])
+                start += MAX_LOAD_ROWS
             except Exception:  # the rows stay in the spool; try again
                 log.exception("loading events into the warehouse failed; retrying")
                 time.sleep(1.0)
