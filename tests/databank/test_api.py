@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -262,6 +263,29 @@ def test_cli_snapshot_stages_flows_fast(
     assert isinstance(flows, dict) and flows["brands"][0]["new"]["I"] == 1
     fast = run("fast", "--org", org.slug, "--end", str(D2), "--weeks", "1", "--json")
     assert isinstance(fast, list) and fast[0]["fertility"] == 3
+
+    # the tables a person reads: counts under the crowd floor read "< 4", a week end without
+    # a snapshot "—"
+    floor = runner.invoke(
+        app,
+        [*base, "audience", "settings", "--org", org.slug, "--min-crowd-size", "4"],
+        catch_exceptions=False,
+    )
+    assert floor.exit_code == 0, floor.output
+    shown = runner.invoke(app, [*base, "databank", "stages", "--org", org.slug, "--date", str(D2)])
+    assert re.findall(
+        r"│ ([^│]+?) +│ ([^│]+?) +│ ([^│]+?) +│ ([^│]+?) +│ ([^│]+?) +│", shown.stdout
+    )[-1] == ("Brand", "0", "< 4", "< 4", "< 4")
+    weeks = runner.invoke(
+        app, [*base, "databank", "fast", "--org", org.slug, "--end", str(D2), "--weeks", "6"]
+    )
+    rows = [line.split("│")[1:-1] for line in weeks.stdout.splitlines() if "│ Brand" in line]
+    hidden = ["< 4", "—", "< 4", "—"]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        ["Brand", "2026-03-03", "—", "—", "0", "0.0"],  # before the first snapshot
+        *(["Brand", f"2026-03-{d}", *hidden] for d in ("10", "17", "24", "31")),
+        ["Brand", "2026-04-07", *hidden],
+    ]
 
 
 # A store of its own: the run's shared one holds every earlier test's organisations (about

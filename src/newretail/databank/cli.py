@@ -297,13 +297,22 @@ def fast(
             ],
         )
         names = _brand_names(session)
+        floor = min_crowd_size(session)
+
+    def row(week: dict[str, Any]) -> list[object]:
+        # "—": no snapshot of that day (see backfill) or nothing to divide by; a member count
+        # the crowd floor hides reads "< 50", and the ratios built on it "—"
+        def cell(name: str) -> object:
+            value = week[name]
+            if value is None and week.get("suppressed") and name in ("fertility", "superiority"):
+                return _count(None, floor)
+            return "—" if value is None else value
+
+        return [
+            names.get(week["brand_id"], week["brand_id"]),
+            week["week_end"],
+            *(cell(c) for c in ("fertility", "advancing", "superiority", "thriving")),
+        ]
+
     columns = ["week_end", "fertility", "advancing", "superiority", "thriving"]
-    emit(
-        data,
-        as_json,
-        lambda: table(
-            "FAST",
-            ["brand", *columns],
-            [[names.get(r["brand_id"], r["brand_id"]), *(r[c] for c in columns)] for r in data],
-        ),
-    )
+    emit(data, as_json, lambda: table("FAST", ["brand", *columns], [row(r) for r in data]))
