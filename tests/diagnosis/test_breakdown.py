@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from newretail.bootstrap import Container
 from newretail.cli import app
 from newretail.core.database import session_scope
+from newretail.tenancy import crowd_floor
 from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
@@ -36,6 +37,7 @@ def load(container: Container, org: Org) -> None:
     in Beijing) and a web shop without a city, all of the organisation's one brand."""
     with session_scope(container.sessions, org.id) as session:
         owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="test")
+        crowd_floor.update_settings(session, owner, 1)  # a handful of people: nothing hidden
         web = tenancy_service.create_store(
             session,
             owner,

@@ -19,6 +19,7 @@ from newretail.core.database import session_scope
 from newretail.diagnosis import funnels
 from newretail.diagnosis.funnels import FUNNELS, FunnelKind, Where
 from newretail.diagnosis.service import Period
+from newretail.tenancy import crowd_floor
 from newretail.tenancy import schemas as tenancy_schemas
 from newretail.tenancy import service as tenancy_service
 from newretail.tenancy.models import ChannelType, Role
@@ -145,6 +146,7 @@ def _owned(container: Container, org: Org) -> dict[str, str]:
 
     with session_scope(container.sessions, org.id) as session:
         owner = Principal.for_role(PrincipalKind.USER, org.id, Role.OWNER, actor="test")
+        crowd_floor.update_settings(session, owner, 1)  # a handful of people: nothing hidden
         web = tenancy_service.create_store(
             session,
             owner,

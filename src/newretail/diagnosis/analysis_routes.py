@@ -19,6 +19,7 @@ from newretail.diagnosis.analysis_schemas import (
 from newretail.diagnosis.api_periods import Day, PeriodsQuery
 from newretail.diagnosis.breakdown import GroupBy
 from newretail.diagnosis.funnels import FunnelKind
+from newretail.tenancy.crowd_floor import min_crowd_size
 from newretail.tenancy.dependencies import ContainerDep, CurrentPrincipal, SessionDep
 
 router = APIRouter(prefix="/api/v1/diagnosis", tags=["diagnosis"])
@@ -50,7 +51,9 @@ def funnel(
 ) -> object:
     """How many people went from a view to a payment, step by step, in order and within the
     conversion window: `online`, `offline` (in the stores) or `across` (viewed online, paid
-    in a store). Default period: the last 7 complete local days."""
+    in a store). Default period: the last 7 complete local days. A step's people below the
+    organisation's minimum crowd size are `null` with `suppressed: true`, and so are the rates
+    computed from them."""
     found = funnels.funnel(
         session,
         principal,
@@ -62,7 +65,8 @@ def funnel(
         window_days,
         brand,
     )
-    return funnel_read(found, translator(negotiate(request.headers.get("accept-language"))))
+    t = translator(negotiate(request.headers.get("accept-language")))
+    return funnel_read(found, t, min_crowd_size(session))
 
 
 @router.get("/metrics", response_model=BreakdownRead)
@@ -78,7 +82,8 @@ def metrics_by(
     period (default: the last 7 complete local days) against the base (default: as many days
     before): GMV, visitors, conversion, order value, transactions, units, refunds, distinct
     buyers new and returning, repeat rate, members' share, buyers across channels, coupons
-    and campaign GMV."""
+    and campaign GMV. Counts of buyers below the organisation's minimum crowd size are `null`
+    with `suppressed: true`, and so are the rates computed from them."""
     found = breakdown.metrics_by(
         session,
         principal,
@@ -86,4 +91,5 @@ def metrics_by(
         by,
         *periods.days(),
     )
-    return breakdown_read(found, translator(negotiate(request.headers.get("accept-language"))))
+    t = translator(negotiate(request.headers.get("accept-language")))
+    return breakdown_read(found, t, min_crowd_size(session))

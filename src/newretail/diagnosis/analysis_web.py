@@ -24,6 +24,7 @@ from newretail.diagnosis.errors import (
 )
 from newretail.diagnosis.funnels import FunnelKind
 from newretail.tenancy import service as tenancy_service
+from newretail.tenancy.crowd_floor import min_crowd_size
 from newretail.tenancy.dependencies import ContainerDep, Identity, SessionDep
 from newretail.tenancy.web_stores import stores_by_code
 
@@ -61,6 +62,7 @@ def funnels_page(
     locale = page_locale(request, identity)
     t = translator(locale)
     found: list[FunnelRead] = []
+    floor = min_crowd_size(session)
     with attempt(session, locale) as refusal:
         first = optional_day(query.first_day, "first_day", NOT_A_DAY, InvalidDiagnosisPeriod)
         last = optional_day(query.last_day, "last_day", NOT_A_DAY, InvalidDiagnosisPeriod)
@@ -77,7 +79,7 @@ def funnels_page(
                 window,
                 query.brand or None,
             )
-            found.append(funnel_read(each, t))
+            found.append(funnel_read(each, t, floor))
     return render(
         request,
         "diagnosis/funnels.html",
@@ -90,6 +92,7 @@ def funnels_page(
         stores=stores_by_code(session, identity.principal),
         brands=tenancy_service.brand_choices(session),
         max_window=funnels.MAX_WINDOW_DAYS,
+        floor=floor,
     )
 
 
@@ -134,6 +137,7 @@ TABLES = (  # (id, the columns): sales from the store-days, then buyers over the
 )
 MONEY = frozenset({"gmv", "order_value", "transaction_value", "campaign_gmv", "refunded"})
 RATIOS = frozenset({"conversion", "repeat_rate", "member_share", "across_share"})
+PEOPLE = frozenset({"buyers", "new_buyers", "returning_buyers"})  # through the crowd floor
 
 
 @router.get("/diagnosis/metrics")
@@ -148,6 +152,7 @@ def metrics_page(
     comparison period."""
     locale = page_locale(request, identity)
     report = None
+    floor = min_crowd_size(session)
     with attempt(session, locale) as refusal:
         try:
             by = GroupBy(query.by)
@@ -161,7 +166,7 @@ def metrics_page(
             if name != "by"
         ]
         found = breakdown.metrics_by(session, identity.principal, container.warehouse, by, *days)
-        report = breakdown_read(found, translator(locale))
+        report = breakdown_read(found, translator(locale), floor)
     shown_days = {name: value for name, value in vars(query).items() if name != "by"}
     if report is not None:
         shown_days = {
@@ -184,5 +189,7 @@ def metrics_page(
         tables=TABLES,
         money_columns=MONEY,
         ratio_columns=RATIOS,
+        people_columns=PEOPLE,
         brands=brand_view.brands_by_id(session),
+        floor=floor,
     )

@@ -47,6 +47,7 @@ from newretail.diagnosis.cli_periods import (
     day_params,
     days_of,
 )
+from newretail.tenancy.crowd_floor import min_crowd_size
 from newretail.tenancy.operator import OperatorSession
 
 T = translator(DEFAULT_LOCALE)  # the command speaks English, as its other output
@@ -297,8 +298,13 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f} %"
 
 
+def _people(value: int | None, floor: int) -> str:
+    """A count of people as the crowd floor lets it be read: "< 50" when hidden."""
+    return f"< {floor}" if value is None else f"{value:,}"
+
+
 def _print_funnel(row: dict[str, Any]) -> None:
-    period = row["period"]
+    period, floor = row["period"], row["min_crowd_size"]
     where = f", {row['store_name']}" if row["store_name"] else ""
     out.print(
         f"[bold]{row['kind_label']} funnel{where}, {period['first_day']} … "
@@ -311,14 +317,15 @@ def _print_funnel(row: dict[str, Any]) -> None:
         [
             (
                 s["label"] + (" (optional)" if s["optional"] else ""),
-                f"{s['people']:,}",
+                _people(s["people"], floor),
                 _percent(s["from_previous"]),
                 _percent(s["from_first"]),
             )
             for s in row["steps"]
         ],
     )
-    out.print(f"{row['converted']:,} of {row['entered']:,} paid ({_percent(row['conversion'])})")
+    converted, entered = _people(row["converted"], floor), _people(row["entered"], floor)
+    out.print(f"{converted} of {entered} paid ({_percent(row['conversion'])})")
 
 
 @command(diagnosis_app, "funnel")
@@ -347,7 +354,7 @@ def funnel(
         found = funnels.funnel(
             session, principal, container.warehouse, kind, first, last, store, window_days
         )
-        return funnel_read(found, T).model_dump(mode="json")
+        return funnel_read(found, T, min_crowd_size(session)).model_dump(mode="json")
 
     params: dict[str, object] = {"kind": kind, "first_day": first, "last_day": last}
     params |= {"store": store, "window_days": window_days}
@@ -410,7 +417,7 @@ def store_causes(
 
 
 def _print_metrics(row: dict[str, Any]) -> None:
-    period, base = row["period"], row["base_period"]
+    period, base, floor = row["period"], row["base_period"], row["min_crowd_size"]
     out.print(
         f"[bold]Metrics by {row['by']}, {period['first_day']} … {period['last_day']}[/bold] "
         f"against {base['first_day']} … {base['last_day']} (local days, {row['time_zone']})"
@@ -438,9 +445,9 @@ def _print_metrics(row: dict[str, Any]) -> None:
         [
             (
                 g["name"],
-                f"{g['comparison']['buyers']:,}",
-                f"{g['comparison']['new_buyers']:,}",
-                f"{g['comparison']['returning_buyers']:,}",
+                _people(g["comparison"]["buyers"], floor),
+                _people(g["comparison"]["new_buyers"], floor),
+                _people(g["comparison"]["returning_buyers"], floor),
                 _percent(g["comparison"]["repeat_rate"]),
                 _percent(g["comparison"]["member_share"]),
                 _percent(g["comparison"]["across_share"]),
@@ -471,7 +478,7 @@ def metrics_by(
     def here(op: OperatorSession) -> dict[str, Any]:
         container, session, principal = op
         found = breakdown.metrics_by(session, principal, container.warehouse, by, *days)
-        return breakdown_read(found, T).model_dump(mode="json")
+        return breakdown_read(found, T, min_crowd_size(session)).model_dump(mode="json")
 
     params = {"by": by, **day_params(days)}
     row = answer(ctx, org, "/api/v1/diagnosis/metrics", params, here)
