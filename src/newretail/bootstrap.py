@@ -40,7 +40,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
     handlers.install()
     if settings.is_embedded or settings.resolved_warehouse_url.startswith("duckdb"):
         settings.ensure_data_dir()
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(
+        settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout_seconds
+    )
     return Container(
         settings=settings,
         engine=engine,

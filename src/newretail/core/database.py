@@ -124,10 +124,13 @@ class TenantMixin:
         )
 
 
-def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine with SQLite in WAL mode and foreign keys on, or a pooled PostgreSQL one."""
+def create_db_engine(url: str, *, pool_size: int = 10, busy_timeout: float = 30.0) -> Engine:
+    """An engine with SQLite in WAL mode and foreign keys on (a writer waits `busy_timeout`
+    seconds for the write lock), or a pooled PostgreSQL one."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout}
+        )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -141,7 +144,6 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

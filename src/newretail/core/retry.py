@@ -21,6 +21,12 @@ A database that cannot be reached (PostgreSQL stopped or restarting, the link do
 a conflict: nothing was kept either, but running again at once would fail the same way, so
 the request is answered 503 `unavailable` with `Retry-After` (`unreachable`), and the pool's
 pre-ping replaces the dead connections once the database is back.
+
+A SQLite writer that waited out its lock timeout (`busy`: "database is locked", another
+writer held the one write lock for `sqlite_busy_timeout_seconds`) is overload, not a fault of
+the request: nothing was kept, and running again at once would wait as long again, so an HTTP
+request is answered the same 503 at once (`RerunOnConflict`, the collector's gateway). A
+PostgreSQL conflict still met on the last run is answered so as well.
 """
 
 from __future__ import annotations
@@ -61,6 +67,17 @@ def retryable(error: BaseException) -> bool:
     return sqlstate(error) in RETRYABLE or "database is locked" in str(error)
 
 
+def busy(error: BaseException) -> bool:
+    """A SQLite writer that waited out its lock timeout ("database is locked")."""
+    return isinstance(error, DBAPIError) and "database is locked" in str(error.orig)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a request stopped by `error` is answered 503 `unavailable`: the database could
+    not be reached, or SQLite's write lock was not free within its timeout."""
+    return unreachable(error) or busy(error)
+
+
 def unreachable(error: BaseException) -> bool:
     """Whether the database could not be reached or went away mid-request (connection
     refused, PostgreSQL shutting down or starting up, the link dropped): an outage, not a
@@ -89,7 +106,8 @@ UNAVAILABLE_BODY = orjson.dumps(
 
 
 async def answer_unavailable(send: Send) -> None:
-    """The 503 `unavailable` answer to a request the database's outage stopped."""
+    """The 503 `unavailable` answer to a request the database's outage (or its write lock
+    not freed in time) stopped."""
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(UNAVAILABLE_BODY)).encode()),
@@ -118,7 +136,8 @@ def retried(
 class RerunOnConflict:
     """Runs an HTTP request again (up to ATTEMPTS in all) when the app raised a retryable
     database error before its response started, and answers 503 `unavailable` when the
-    database could not be reached; any other outcome passes through."""
+    database could not be reached, SQLite's write lock was not freed in time, or the last
+    run met a conflict again; any other outcome passes through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -140,11 +159,13 @@ class RerunOnConflict:
                 await self.app(scope, _replay(body, receive), tracked)
                 return
             except (DBAPIError, psycopg.OperationalError) as error:
-                if not started and unreachable(error):
+                if started:
+                    raise
+                if unavailable(error) or (attempt + 1 == ATTEMPTS and retryable(error)):
                     log.warning("%s %s: the database does not answer: %s", *_what(scope, error))
                     await answer_unavailable(send)
                     return
-                if started or attempt + 1 == ATTEMPTS or not retryable(error):
+                if not retryable(error):
                     raise
                 log.warning(
                     "%s %s run again (%s): %s",

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     warehouse_url: str | None = Field(
         default=None, description="Warehouse; default DuckDB file in the data dir"
     )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="How long a SQLite writer waits for the write lock before the request is "
+        "answered 503 `unavailable` (embedded store)",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signs console sessions; required outside the demo"
     )

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from newretail.core.database import scope_session
+from newretail.core.database import SQLITE_DEFERRED, scope_session
 from newretail.core.errors import InvalidInput
 from newretail.core.settings import Settings
 from newretail.events import segment
@@ -103,6 +103,9 @@ class Checker:
     def _load_catalog(self, organization_id: uuid.UUID) -> OrgCatalog:
         with self.sessions() as raw:
             session = scope_session(raw, organization_id)
+            # a read: on SQLite it must not queue behind writers for the write lock (it runs
+            # in the request's path, on the event loop for a small body)
+            session.connection(execution_options={SQLITE_DEFERRED: True})
             stores = {
                 str(store_id): (None if brand_id is None else str(brand_id), channel)
                 for store_id, brand_id, channel in session.execute(
@@ -130,6 +133,7 @@ class Checker:
             return entry[0]
         with self.sessions() as raw:
             session = scope_session(raw, organization_id)
+            session.connection(execution_options={SQLITE_DEFERRED: True})  # a read (above)
             rows = session.execute(
                 select(EventNameMapping.event_name, EventNameMapping.event_type).where(
                     EventNameMapping.source_id == source_id

@@ -23,7 +23,7 @@ from newretail.core.database import utcnow
 from newretail.core.errors import NewRetailError
 from newretail.core.http import request_credential
 from newretail.core.ratelimit import RATE_LIMITED_RESPONSE
-from newretail.core.retry import answer_unavailable, unreachable
+from newretail.core.retry import UNAVAILABLE_RETRY_AFTER, answer_unavailable, unavailable
 from newretail.events import schemas
 from newretail.events.checker import Outcome, SourceRef
 from newretail.events.collector import Collector
@@ -60,10 +60,12 @@ class CollectorGateway:
         collector: Collector = scope["app"].state.collector
         try:
             status, body = await _handle(collector, scope, receive)
-        except NewRetailError as exc:
+        except NewRetailError as exc:  # `unavailable` (the group commit failed) included
             status, body = exc.status_code, orjson.dumps(exc.as_problem())
         except (DBAPIError, psycopg.OperationalError) as exc:
-            if not unreachable(exc):  # the source's look-up: PostgreSQL away is a 503
+            # the source's or the catalogue's look-up: PostgreSQL away, or SQLite's write
+            # lock not freed within its timeout (overload), is a 503
+            if not unavailable(exc):
                 raise
             await answer_unavailable(send)
             return
@@ -72,6 +74,8 @@ class CollectorGateway:
 
 async def _respond(send: Send, status: int, body: bytes) -> None:
     headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+    if status == 503:  # nothing was acknowledged: come back shortly
+        headers.append((b"retry-after", str(UNAVAILABLE_RETRY_AFTER).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
