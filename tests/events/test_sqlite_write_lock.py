@@ -182,3 +182,32 @@ def test_a_batch_of_reach_decisions_stopped_by_the_write_lock_is_decided_with_th
     assert decisions_of(reach) == [(member, "treated")]
     assert reach.recorder.members() == {member}
     assert listener.waiting == {}
+
+
+def test_a_request_that_gets_no_pooled_connection_in_time_is_answered_503(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    """Every connection of the pool taken (under overload: each waiting for the write lock):
+    the pool's timeout (as long as the lock's) ends in the same 503, not a 500."""
+    pool = container.engine.pool
+    taken = [container.engine.connect() for _ in range(pool.size() + 10)]  # + max_overflow
+    try:
+        events = client.post(
+            "/api/v1/events",
+            headers={"Authorization": f"Bearer {org.write_key}"},
+            json={"events": [event("pool-1")]},
+        )
+        assert (events.status_code, events.json()) == (503, UNAVAILABLE)
+        assert events.headers["retry-after"] == "1"
+        api = client.post(
+            "/api/v1/brands", headers=org.auth(), json={"code": "b3", "name": "Third brand"}
+        )
+        assert (api.status_code, api.json()) == (503, UNAVAILABLE)
+        assert api.headers["retry-after"] == "1"
+    finally:
+        for connection in taken:
+            connection.close()
+    again = client.post(
+        "/api/v1/brands", headers=org.auth(), json={"code": "b3", "name": "Third brand"}
+    )
+    assert again.status_code == 201, again.text

@@ -126,10 +126,13 @@ class TenantMixin:
 
 def create_db_engine(url: str, *, pool_size: int = 10, busy_timeout: float = 30.0) -> Engine:
     """An engine with SQLite in WAL mode and foreign keys on (a writer waits `busy_timeout`
-    seconds for the write lock), or a pooled PostgreSQL one."""
+    seconds for the write lock, a request as long for a pooled connection: every one may be
+    waiting for that lock), or a pooled PostgreSQL one."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_timeout}
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout},
+            pool_timeout=busy_timeout,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

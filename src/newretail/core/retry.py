@@ -23,7 +23,8 @@ the request is answered 503 `unavailable` with `Retry-After` (`unreachable`), an
 pre-ping replaces the dead connections once the database is back.
 
 A SQLite writer that waited out its lock timeout (`busy`: "database is locked", another
-writer held the one write lock for `sqlite_busy_timeout_seconds`) is overload, not a fault of
+writer held the one write lock for `sqlite_busy_timeout_seconds`), or a request that got no
+pooled connection in as long (every one waiting for that lock), is overload, not a fault of
 the request: nothing was kept, and running again at once would wait as long again, so an HTTP
 request is answered the same 503 at once (`RerunOnConflict`, the collector's gateway). A
 PostgreSQL conflict still met on the last run is answered so as well.
@@ -40,6 +41,7 @@ import orjson
 import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,7 +70,10 @@ def retryable(error: BaseException) -> bool:
 
 
 def busy(error: BaseException) -> bool:
-    """A SQLite writer that waited out its lock timeout ("database is locked")."""
+    """A SQLite writer that waited out its lock timeout ("database is locked"), or no
+    connection of the pool freed within the pool's timeout."""
+    if isinstance(error, PoolTimeout):
+        return True
     return isinstance(error, DBAPIError) and "database is locked" in str(error.orig)
 
 
@@ -158,7 +163,7 @@ class RerunOnConflict:
             try:
                 await self.app(scope, _replay(body, receive), tracked)
                 return
-            except (DBAPIError, psycopg.OperationalError) as error:
+            except (DBAPIError, PoolTimeout, psycopg.OperationalError) as error:
                 if started:
                     raise
                 if unavailable(error) or (attempt + 1 == ATTEMPTS and retryable(error)):

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import psycopg
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -62,9 +63,9 @@ class CollectorGateway:
             status, body = await _handle(collector, scope, receive)
         except NewRetailError as exc:  # `unavailable` (the group commit failed) included
             status, body = exc.status_code, orjson.dumps(exc.as_problem())
-        except (DBAPIError, psycopg.OperationalError) as exc:
+        except (DBAPIError, PoolTimeout, psycopg.OperationalError) as exc:
             # the source's or the catalogue's look-up: PostgreSQL away, or SQLite's write
-            # lock not freed within its timeout (overload), is a 503
+            # lock or a pooled connection not freed within its timeout (overload), is a 503
             if not unavailable(exc):
                 raise
             await answer_unavailable(send)

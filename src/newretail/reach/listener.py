@@ -24,12 +24,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from newretail.core import telemetry
 from newretail.core.database import session_scope, utcnow
 from newretail.core.errors import NewRetailError
-from newretail.core.retry import retryable
+from newretail.core.retry import busy, retryable
 from newretail.reach.decide import TriggerEvent
 from newretail.reach.decision_facts import Contended
 from newretail.reach.decisions import DecisionEngine, Deliver, contended
@@ -92,8 +93,8 @@ class TriggerListener:
             if not events:  # no transaction (on SQLite, no write lock) for a batch with none
                 return 0
             return self._decide(organization_id, events)
-        except DBAPIError as error:
-            if not retryable(error):
+        except (DBAPIError, PoolTimeout) as error:
+            if not (busy(error) or retryable(error)):
                 raise
             if events is waiting:  # the rules were not read: every event of a member waits
                 events = waiting + _events(organization_id, table.filter(mine), oldest)
@@ -103,7 +104,7 @@ class TriggerListener:
                 "batch",
                 len(events),
                 organization_id,
-                error.orig,
+                getattr(error, "orig", error),
             )
             return 0
 
