@@ -48,9 +48,9 @@ def test_approve_and_issue_from_the_command_line(
     issue = ("issue", "Double 11", "--stage", "Pre-sale", "--offer", "D11-300-40")
     first = run(*issue, "--members", str(members))
     refused = {"refused_budget": 1, "refused_member_limit": 0, "refused": {"budget_spent": 1}}
-    assert first == {"issued": 2, "already_held": 0, "held_out": 0, **refused}
+    assert first == {"issued": 2, "already_held": 0, "no_consent": 0, "held_out": 0, **refused}
     again = run(*issue, "--members", str(members))
-    assert again == {"issued": 0, "already_held": 2, "held_out": 0, **refused}
+    assert again == {"issued": 0, "already_held": 2, "no_consent": 0, "held_out": 0, **refused}
     bad = tmp_path / "bad.txt"
     bad.write_text("not-a-member\n", encoding="utf-8")
     refused = runner.invoke(app, [*base, *issue, "--members", str(bad), "--org", org.slug])

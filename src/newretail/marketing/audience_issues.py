@@ -77,6 +77,7 @@ class BulkIssueJob(BackgroundJob):
             "error": self.error,
             "issued": self.report.issued,
             "already_held": self.report.already_held,
+            "no_consent": self.report.no_consent,
             "held_out": self.report.held_out,
             "refused_budget": self.report.refused_budget,
             "refused_member_limit": self.report.refused_member_limit,

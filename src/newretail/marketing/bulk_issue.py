@@ -9,6 +9,9 @@ of the same key or member slot), the ledger rows and the `coupon_issued` facts f
 inserted. The issue key (`<stage_key>:<offer code>:<member id>`) makes it idempotent: a second
 run issues nothing and spends nothing. Members beyond the budget are refused (`budget_spent`),
 members at the offer's per-member limit too (`member_limit`); the report counts both.
+Before any of it, the batch's members without marketing consent (the members domain's one
+rule, read now by one query over the batch through `consent_port`) are left out and counted
+(`no_consent`): a withdrawal counts from the next batch on.
 
 The member ids reach SQL as arrays (`unnest` on PostgreSQL, `json_each` on SQLite).
 """
@@ -45,7 +48,7 @@ from sqlalchemy.types import TypeEngine
 
 from newretail.core.database import UtcDateTime, utcnow
 from newretail.events.models import OutboxMessage
-from newretail.marketing import budgets, coupon_facts, member_limits
+from newretail.marketing import budgets, consent_port, coupon_facts, member_limits
 from newretail.marketing.errors import LedgerErrorCode
 from newretail.marketing.models import Coupon, CouponChange, CouponLedgerEntry, CouponState
 
@@ -84,12 +87,13 @@ class BulkPlan:
 
 @dataclass
 class BulkReport:
-    """Members asked for, coupons issued, members who held theirs already, members in the
-    campaign's holdout, members refused."""
+    """Members asked for, coupons issued, members who held theirs already, members left out
+    for want of marketing consent, members in the campaign's holdout, members refused."""
 
     members: int = 0
     issued: int = 0
     already_held: int = 0
+    no_consent: int = 0  # no marketing consent now: never sent a coupon
     held_out: int = 0  # in the campaign's holdout: never sent a coupon
     refused_budget: int = 0
     refused_member_limit: int = 0
@@ -187,9 +191,14 @@ def issue_batch(
     """Issue the plan's coupon to each member who holds none yet, within the stage's budget
     and the offer's per-member limit, in the caller's transaction."""
     asked = sorted(set(member_ids))
-    members = [m for m in asked if plan.held_out is None or not plan.held_out(m)]
+    allowed = consent_port.consenting(session, asked) if asked else set()
+    consenting = [m for m in asked if m in allowed]
+    members = [m for m in consenting if plan.held_out is None or not plan.held_out(m)]
+    skipped = len(asked) - len(consenting)
     if not members:
-        return BulkReport(members=len(asked), held_out=len(asked))
+        return BulkReport(
+            members=len(asked), no_consent=skipped, held_out=len(consenting) - len(members)
+        )
     now = now or utcnow()
     source = _rows(
         session,
@@ -240,7 +249,8 @@ def issue_batch(
     refused_limit = 0 if over_limit is None else _count(session, source, over_limit)
     return BulkReport(
         members=len(asked),
-        held_out=len(asked) - len(members),
+        no_consent=skipped,
+        held_out=len(consenting) - len(members),
         issued=issued,
         already_held=len(members) - issued - refused_budget - refused_limit,
         refused_budget=refused_budget,

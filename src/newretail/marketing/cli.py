@@ -171,6 +171,7 @@ def _issue_through_server(
     keys = (
         "issued",
         "already_held",
+        "no_consent",
         "held_out",
         "refused_budget",
         "refused_member_limit",

@@ -171,6 +171,9 @@ class IssueReport(BaseModel):
 
     issued: int
     already_held: int
+    no_consent: int = Field(
+        0, description="Members without marketing consent now: left out, never sent one"
+    )
     held_out: int = Field(0, description="Members in the campaign's holdout: never sent one")
     refused_budget: int
     refused_member_limit: int = 0
@@ -266,6 +269,9 @@ class BulkIssueRead(BaseModel):
     error: str | None
     issued: int
     already_held: int
+    no_consent: int = Field(
+        0, description="Members without marketing consent now: left out, never sent one"
+    )
     held_out: int = Field(0, description="Members in the campaign's holdout: never sent one")
     refused_budget: int
     refused_member_limit: int

@@ -25,14 +25,15 @@ from sqlalchemy.orm import Session
 from newretail.inventory.models import StockLevel
 from newretail.inventory.reads import unexpired_reserved
 from newretail.marketing.models import Campaign
-from newretail.members.models import ConsentPurpose, MemberConsent
+from newretail.members import consent as members_consent
+from newretail.members.models import ConsentChannel, ConsentPurpose
 from newretail.reach.contact_caps import Counter
 from newretail.reach.decide import Channel
 from newretail.reach.models import ReachContactCounter, ReachDecision
 
 # the channels whose own consent a contact needs; the store screen and the inbox need the
 # member's marketing consent on at least one channel
-OWN_CONSENT = {Channel.SMS: "sms", Channel.PUSH: "push"}
+OWN_CONSENT = {Channel.SMS: ConsentChannel.SMS, Channel.PUSH: ConsentChannel.PUSH}
 CounterKey = tuple[uuid.UUID, str, str]  # member, scope, period
 
 
@@ -55,24 +56,15 @@ def campaigns_of(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
 
 
 def consents(session: Session, members: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
-    """Each member's channels of explicitly granted marketing consent."""
-    granted: dict[uuid.UUID, set[str]] = {}
-    rows = session.execute(
-        select(MemberConsent.member_id, MemberConsent.channel).where(
-            MemberConsent.member_id.in_(set(members)),
-            MemberConsent.purpose == ConsentPurpose.MARKETING,
-            MemberConsent.granted.is_(True),
-        )
-    )
-    for member_id, channel in rows:
-        granted.setdefault(member_id, set()).add(channel)
-    return granted
+    """Each member's channels of explicitly granted marketing consent (the members domain's
+    read, `members.consent.granted_channels`)."""
+    return members_consent.granted_channels(session, members, ConsentPurpose.MARKETING)
 
 
 def consented(granted: set[str], channel: Channel) -> bool:
-    """The channel's own consent (SMS, push), or any marketing consent (screen, inbox)."""
-    own = OWN_CONSENT.get(channel)
-    return own in granted if own is not None else bool(granted)
+    """The channel's own consent (SMS, push), or any marketing consent (screen, inbox): the
+    members domain's one rule (`members.consent.permits`)."""
+    return members_consent.permits(granted, OWN_CONSENT.get(channel))
 
 
 def stocked(
