@@ -7,7 +7,9 @@ by a guarded UPDATE), the stage's budget exactly N. Beside it, in the same run: 
 `rerun_issued` 0, `rerun_s`), the CPU seconds the bulk issue cost the PostgreSQL backend and
 this process (`bulk_issue_backend_cpu_s`, `bulk_issue_client_cpu_s`: on a busy machine the
 wall time is longer than their sum, on an idle one close to it), and the same bulk issue at a
-tenth of the size on SQLite, the embedded store (`sqlite_bulk_issue_s`).
+tenth of the size on SQLite, the embedded store (`sqlite_bulk_issue_s`). The members are real
+member rows, each with marketing consent on one channel, so the bulk issue's consent read (one
+query per batch, `members.consent.consenting`) is part of the timed work.
 
 Runs alone: `python bench/marketing_bulk.py [--quick]` (PYTHONPATH=src). It creates a
 throw-away PostgreSQL database (NEWRETAIL_BENCH_POSTGRES_URL, default
@@ -28,21 +30,26 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.scratch_db import bench_owner, throwaway_database
+from newretail import handlers
 from newretail.core import migrate
 from newretail.core.database import (
     create_db_engine,
     make_session_factory,
     session_scope,
+    utcnow,
 )
 from newretail.events.models import OutboxMessage
 from newretail.marketing import bulk_issue, campaigns, offer_library, schemas, stage_coupons
 from newretail.marketing.models import Budget, Coupon, CouponLedgerEntry
 from newretail.marketing.offer_specs import OfferSpec
+from newretail.members.models import ConsentChannel, ConsentPurpose, Member, MemberConsent
+
+handlers.install()  # the members' consent rule the bulk issue asks (marketing.consent_port)
 
 FULL = 1_000_000
 QUICK = 100_000
@@ -79,6 +86,38 @@ def setup(sessions: sessionmaker[Session], size: int) -> bulk_issue.BulkPlan:
         return stage_coupons.stage_plan(
             session, owner, campaign.id, campaign.stages[0].id, offer.code
         )
+
+
+def consenting_members(
+    sessions: sessionmaker[Session], organization_id: uuid.UUID, count: int
+) -> list[uuid.UUID]:
+    """`count` members, each with marketing consent on WeChat (the bulk issue reads it): the
+    rows go in by executemany, outside the timed part."""
+    ids = [uuid.uuid4() for _ in range(count)]
+    now = utcnow()
+    with session_scope(sessions, organization_id) as session:
+        for start in range(0, count, 20_000):
+            chunk = ids[start : start + 20_000]
+            session.execute(
+                insert(Member),
+                [{"id": m, "organization_id": organization_id, "joined_at": now} for m in chunk],
+            )
+            session.execute(
+                insert(MemberConsent),
+                [
+                    {
+                        "organization_id": organization_id,
+                        "member_id": m,
+                        "purpose": ConsentPurpose.MARKETING.value,
+                        "channel": ConsentChannel.WECHAT.value,
+                        "granted": True,
+                        "source": "import",
+                        "updated_at": now,
+                    }
+                    for m in chunk
+                ],
+            )
+    return ids
 
 
 def issue_all(
@@ -148,7 +187,7 @@ def run(quick: bool) -> dict[str, Any]:
             migrate.upgrade(engine)
             sessions = make_session_factory(engine)
             plan = setup(sessions, size)
-            members = [uuid.uuid4() for _ in range(size)]
+            members = consenting_members(sessions, plan.organization_id, size)
             result["baseline_insert_s"] = round(baseline_insert(engine, plan, members), 2)
             pid, backend_before = backend_cpu_s(engine)
             client_before = time.process_time()
@@ -190,7 +229,8 @@ def on_sqlite(size: int) -> dict[str, Any]:
             migrate.upgrade(engine)
             sessions = make_session_factory(engine)
             plan = setup(sessions, size)
-            seconds, report = issue_all(sessions, plan, [uuid.uuid4() for _ in range(size)])
+            members = consenting_members(sessions, plan.organization_id, size)
+            seconds, report = issue_all(sessions, plan, members)
         finally:
             engine.dispose()
     return {

@@ -80,6 +80,11 @@ def test_consent_on_one_channel_allows_a_coupon_and_a_contact_on_that_channel_on
         assert consent.consenting(session, ids) == set(ids)
         assert consent.consenting(session, ids, channel=ConsentChannel.SMS) == set(ids)
         assert consent.consenting(session, ids, channel=ConsentChannel.EMAIL) == {ids[0]}
+        # the SQL form (`consenting`) and the Python form reach uses (`permits`) agree
+        granted = consent.granted_channels(session, ids, ConsentPurpose.MARKETING)
+        for channel in [None, *ConsentChannel]:
+            python = {m for m in ids if consent.permits(granted.get(m, set()), channel)}
+            assert consent.consenting(session, ids, channel=channel) == python
         email = ConsentChannel.EMAIL
         assert consent.allows(session, ids[1], ConsentPurpose.MARKETING, email) is False
         assert consent.allows(session, ids[1], ConsentPurpose.MARKETING, None) is True

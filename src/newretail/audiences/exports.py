@@ -27,7 +27,9 @@ from newretail.audiences.models import AudienceExport
 from newretail.audiences.schemas import ExportRequest
 from newretail.audiences.service import audience_log
 from newretail.core.database import utcnow
+from newretail.members import consent as members_consent
 from newretail.members.models import (
+    ConsentChannel,
     ConsentPurpose,
     IdentifierType,
     Member,
@@ -50,14 +52,10 @@ class ExportFile:
 
 def _consenting(session: Session, channel: str | None) -> pa.Array:
     """Members with marketing consent granted (on the channel, or on any channel) now."""
-    statement = (
-        select(MemberConsent.member_id)
-        .join(Member, Member.id == MemberConsent.member_id)
-        .where(MemberConsent.purpose == ConsentPurpose.MARKETING, MemberConsent.granted)
-        .distinct()
+    wanted = ConsentChannel(channel) if channel is not None else None
+    statement = members_consent.consenting_select(ConsentPurpose.MARKETING, wanted).join(
+        Member, Member.id == MemberConsent.member_id
     )
-    if channel is not None:
-        statement = statement.where(MemberConsent.channel == channel)
     anonymous = dimensions.anonymous_column()
     if anonymous is not None:
         statement = statement.where(anonymous.is_not(True))

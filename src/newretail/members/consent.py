@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from newretail.core.database import utcnow
@@ -142,6 +142,21 @@ def permits(granted: set[str], channel: ConsentChannel | None) -> bool:
     return str(channel) in granted if channel is not None else bool(granted)
 
 
+def consenting_select(
+    purpose: ConsentPurpose = ConsentPurpose.MARKETING, channel: ConsentChannel | None = None
+) -> Select[uuid.UUID]:
+    """`permits` in SQL (kept beside it; a test checks they agree): the ids of the members
+    whose consent allows an activation for the purpose on the channel, each once."""
+    statement = (
+        select(MemberConsent.member_id)
+        .where(MemberConsent.purpose == purpose, MemberConsent.granted.is_(True))
+        .distinct()
+    )
+    if channel is not None:
+        statement = statement.where(MemberConsent.channel == channel)
+    return statement
+
+
 def consenting(
     session: Session,
     member_ids: Iterable[uuid.UUID],
@@ -149,9 +164,12 @@ def consenting(
     channel: ConsentChannel | None = None,
 ) -> set[uuid.UUID]:
     """The members (of those given) whose consent allows an activation for the purpose on the
-    channel (`permits`), read now in one query."""
-    granted = granted_channels(session, member_ids, purpose)
-    return {member for member, channels in granted.items() if permits(channels, channel)}
+    channel now, in one set-based query (`consenting_select`)."""
+    wanted = set(member_ids)
+    if not wanted:
+        return set()
+    statement = consenting_select(purpose, channel).where(MemberConsent.member_id.in_(wanted))
+    return set(session.scalars(statement))
 
 
 def allows(
