@@ -5,6 +5,7 @@ from the very next issue, with nothing refreshed in between."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import sqlalchemy as sa
@@ -17,8 +18,10 @@ from newretail.members import consent
 from newretail.members.models import ConsentChannel, ConsentPurpose, ConsentSource, Member
 from newretail.members.schemas import ConsentItem
 from tests.audiences.world import make_members
-from tests.conftest import Org
+from tests.conftest import Org, console_login
 from tests.marketing.bulk_helpers import a_campaign
+from tests.marketing.test_console_issue import _audiences, _finished
+from tests.marketing.test_console_pages import _csrf
 
 
 def test_a_bulk_issue_leaves_out_members_without_consent_and_a_withdrawal_at_once(
@@ -88,3 +91,30 @@ def test_consent_on_one_channel_allows_a_coupon_and_a_contact_on_that_channel_on
         email = ConsentChannel.EMAIL
         assert consent.allows(session, ids[1], ConsentPurpose.MARKETING, email) is False
         assert consent.allows(session, ids[1], ConsentPurpose.MARKETING, None) is True
+
+
+def test_the_campaign_page_counts_the_members_left_out_for_want_of_consent(
+    client: TestClient, container: Container, org: Org
+) -> None:
+    carts, _ = _audiences(client, container, org)  # 6 members, 3 of them consenting
+    with session_scope(container.sessions, org.id) as session:
+        made = a_campaign(session, org.id, issue_limit=100)
+        campaign_id, stage_id = made.campaign.id, made.campaign.stages[0].id
+    page_url = f"/console/marketing/campaigns/{campaign_id}"
+    console_login(client, org.owner_email)
+    token = _csrf(client.get(page_url, headers={"Accept-Language": "en-GB"}).text)
+    started = client.post(
+        f"{page_url}/stages/{stage_id}/issue",
+        data={"csrf_token": token, "offer_code": "D11", "audience_id": carts},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303, started.text
+    done = _finished(client, started.headers["location"].split("#")[0])
+    counts = re.search(r'id="issue-counts">([^<]+)</div>', done)
+    assert counts is not None
+    assert counts.group(1) == (
+        "3 issued · 0 already held one · 3 without marketing consent (not sent)"
+    )
+    client.post("/console/preferences/locale", data={"csrf_token": token, "locale": "zh-CN"})
+    zh = client.get(started.headers["location"].split("#")[0]).text
+    assert "已发 3 张 · 0 位已持有 · 3 位未同意营销（不发放）" in zh
