@@ -71,8 +71,10 @@ def test_the_events_give_the_planned_figures(
 
     checked_counter_days = 0
     for (store_id, day), planned in plan.items():
-        if org.first_day + timedelta(days=day) > yesterday:
-            continue  # today is cut at the moment of generation
+        if org.first_day + timedelta(days=day) >= yesterday:
+            # today is cut at the moment of generation, and yesterday too when the generation
+            # ran across the organisation's midnight (a run at 16:00 UTC saw 2 of 3 orders)
+            continue
         row = found.get((store_id, day))
         if row is None:
             assert planned["orders"] == planned["visits"] == planned["sessions"] == 0

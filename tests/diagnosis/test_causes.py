@@ -369,7 +369,7 @@ def test_the_console_page_shows_the_causes_in_money(
     assert (
         "conversion at Store 0, Serum A out of stock on 2026-11-10, 2026-11-12: −¥2,156.00" in html
     )
-    assert re.search(r'data-dimension="stock_out">\s*<td>conversion</td>', html)
+    assert re.search(r'data-dimension="stock_out">\s*<td>Conversion</td>', html)
     assert "2 days out of stock" in html
     assert "people counter silent at Store 0 on 2026-11-12 (now)" in html
     assert "-¥1,700.00" in html  # the change, with separators

@@ -102,7 +102,12 @@ def test_a_campaign_from_plan_to_coupons(client: TestClient, org: Org) -> None:
     assert client.put(url, headers=org.auth(), json=plan(org)).status_code == 409
 
     first = client.post(stage, headers=marketer, json=issue).json()
-    refused = {"held_out": 0, "refused_member_limit": 0, "refused": {"budget_spent": 1}}
+    refused = {
+        "no_consent": 0,
+        "held_out": 0,
+        "refused_member_limit": 0,
+        "refused": {"budget_spent": 1},
+    }
     assert first == {"issued": 2, "already_held": 0, "refused_budget": 1, **refused}
     again = client.post(stage, headers=marketer, json=issue).json()
     assert again == {"issued": 0, "already_held": 2, "refused_budget": 1, **refused}

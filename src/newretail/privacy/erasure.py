@@ -95,6 +95,15 @@ def channel_of(principal: Principal) -> RequestChannel:
     return RequestChannel.CONSOLE if principal.user_id is not None else RequestChannel.CLI
 
 
+def require_erasable(session: Session, principal: Principal, member_id: uuid.UUID) -> None:
+    """Who may erase (owners and admins) and whose member it is, checked before the
+    confirmation is read: another organisation's key or an analyst learns nothing more
+    than from any other route (404 / 403)."""
+    principal.require(Permission.EXPORT_MEMBER_DATA)
+    if _erasure_of(session, member_id) is None:
+        members_service.get_member(session, principal, member_id)
+
+
 def erase_member(
     session: Session,
     identity: IdentityResolver,

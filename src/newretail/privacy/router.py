@@ -80,6 +80,7 @@ def erase_member(
     removed, warehouse events anonymised to a tombstone that keeps the orders, coupons and
     events countable; audited. Asking again for an erasure whose warehouse step is still
     pending runs that step again; `409 already_erased` once it is done."""
+    erasure.require_erasable(session, principal, member_id)
     if not body.confirm:
         raise ConfirmationRequired(field="confirm")
     done = erasure.erase_member(
